@@ -1,0 +1,107 @@
+/**
+ * Schema migrations, applied in order inside one transaction each and recorded in
+ * `schema_migrations`. Never edit a shipped migration; add the next one.
+ */
+export const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+  {
+    version: 1,
+    name: 'registry, readings, rejections, audit',
+    sql: `
+      -- Patients are opaque references; no names or demographics live here.
+      CREATE TABLE patients (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT,
+        created_at_ms INTEGER NOT NULL
+      );
+
+      CREATE TABLE devices (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        manufacturer TEXT,
+        model TEXT,
+        serial TEXT,
+        hub_id TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'revoked')),
+        created_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER,
+        last_seen_at_ms INTEGER,
+        online INTEGER NOT NULL DEFAULT 0
+      );
+
+      -- Only a slow hash of each secret is stored; rows are never deleted.
+      CREATE TABLE device_credentials (
+        id TEXT PRIMARY KEY,
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        secret_hash TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER,
+        revoked_at_ms INTEGER
+      );
+      CREATE INDEX device_credentials_by_device ON device_credentials(device_id);
+
+      -- Assignment history: [from_ms, to_ms), to_ms NULL while open.
+      CREATE TABLE device_assignments (
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER,
+        PRIMARY KEY (device_id, from_ms)
+      );
+      CREATE INDEX device_assignments_by_patient ON device_assignments(patient_id);
+
+      -- id = hash(measuring device, idempotency key): the unique index is the dedupe.
+      CREATE TABLE readings (
+        seq INTEGER PRIMARY KEY,
+        id TEXT NOT NULL UNIQUE,
+        device_id TEXT NOT NULL,
+        idem_key TEXT NOT NULL,
+        client_id TEXT,
+        hub_id TEXT,
+        patient_id TEXT,
+        kind TEXT NOT NULL,
+        code TEXT NOT NULL,
+        value REAL,
+        components TEXT NOT NULL,
+        reported TEXT NOT NULL,
+        measured_at TEXT NOT NULL,
+        measured_at_ms INTEGER NOT NULL,
+        utc_offset_min INTEGER NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        entry_method TEXT NOT NULL,
+        setting TEXT NOT NULL,
+        meal_context TEXT,
+        glucose_method TEXT,
+        sequence INTEGER,
+        transport TEXT NOT NULL,
+        flags TEXT NOT NULL DEFAULT ''
+      );
+      CREATE INDEX readings_by_patient_time ON readings(patient_id, measured_at_ms, id);
+      CREATE INDEX readings_unassigned ON readings(device_id, measured_at_ms) WHERE patient_id IS NULL;
+
+      CREATE TABLE rejections (
+        seq INTEGER PRIMARY KEY,
+        device_id TEXT NOT NULL,
+        received_at_ms INTEGER NOT NULL,
+        transport TEXT NOT NULL,
+        code TEXT NOT NULL,
+        path TEXT,
+        message TEXT NOT NULL,
+        client_id TEXT,
+        payload_sha256 TEXT
+      );
+      CREATE INDEX rejections_by_device ON rejections(device_id, seq);
+
+      CREATE TABLE audit_log (
+        seq INTEGER PRIMARY KEY,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        subject TEXT NOT NULL,
+        outcome TEXT NOT NULL,
+        source_ip TEXT,
+        details TEXT
+      );
+      CREATE INDEX audit_log_by_subject ON audit_log(subject, seq);
+    `,
+  },
+];

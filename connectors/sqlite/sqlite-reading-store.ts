@@ -1,0 +1,194 @@
+import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
+import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
+import type { RpmErrorCode } from '../../core/errors/codes.js';
+import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection } from '../../core/ports/reading-store.js';
+import type { SqliteDatabase } from './database.js';
+
+interface ReadingRow {
+  id: string;
+  device_id: string;
+  idem_key: string;
+  client_id: string | null;
+  hub_id: string | null;
+  patient_id: string | null;
+  kind: string;
+  code: string;
+  components: string;
+  reported: string;
+  measured_at: string;
+  measured_at_ms: number;
+  utc_offset_min: number;
+  received_at_ms: number;
+  entry_method: string;
+  setting: string;
+  meal_context: string | null;
+  glucose_method: string | null;
+  sequence: number | null;
+  transport: string;
+  flags: string;
+}
+
+const READING_COLUMNS =
+  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags';
+
+function toReading(row: ReadingRow): Reading {
+  return {
+    id: row.id,
+    clientId: row.client_id,
+    idempotencyKey: row.idem_key,
+    deviceId: row.device_id,
+    hubId: row.hub_id,
+    patientId: row.patient_id,
+    kind: row.kind as ReadingKind,
+    code: row.code,
+    components: JSON.parse(row.components) as ReadingComponent[],
+    reported: JSON.parse(row.reported) as { unit: string; values: Partial<Record<ComponentName, number>> },
+    measuredAt: row.measured_at,
+    measuredAtMs: row.measured_at_ms,
+    utcOffsetMinutes: row.utc_offset_min,
+    receivedAtMs: row.received_at_ms,
+    entryMethod: row.entry_method as EntryMethod,
+    setting: row.setting as Setting,
+    mealContext: row.meal_context as MealContext | null,
+    glucoseMethod: row.glucose_method as GlucoseMethod | null,
+    sequence: row.sequence,
+    transport: row.transport as Transport,
+    flags: row.flags === '' ? [] : (row.flags.split(',') as ReadingFlag[]),
+  };
+}
+
+/**
+ * ReadingStore on SQLite. A batch is one IMMEDIATE transaction; with WAL and
+ * synchronous=FULL the commit is on disk (fsync'd) before `commit` resolves.
+ */
+export class SqliteReadingStore implements ReadingStore {
+  private readonly insertReading;
+  private readonly insertRejection;
+  private readonly commitTx;
+  private readonly byId;
+  private readonly attribute;
+  private readonly rejectionsOf;
+  private readonly count;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.insertReading = db.prepare(
+      `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (@id, @device_id, @idem_key, @client_id, @hub_id, @patient_id, @kind, @code, @components, @reported, @measured_at, @measured_at_ms, @utc_offset_min, @received_at_ms, @entry_method, @setting, @meal_context, @glucose_method, @sequence, @transport, @flags, @value)`,
+    );
+    this.insertRejection = db.prepare(
+      'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.byId = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE id = ?`);
+    this.attribute = db.prepare(
+      'UPDATE readings SET patient_id = ?, flags = trim(replace(replace(flags, \'unassigned\', \'\'), \',,\', \',\'), \',\') WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ?',
+    );
+    this.rejectionsOf = db.prepare(
+      'SELECT device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256 FROM rejections WHERE device_id = ? ORDER BY seq DESC LIMIT ?',
+    );
+    this.count = db.prepare('SELECT count(*) AS n FROM readings');
+    this.commitTx = db.transaction((batch: CommitBatch): CommitOutcome[] => {
+      const outcomes: CommitOutcome[] = new Array(batch.readings.length);
+      for (let i = 0; i < batch.readings.length; i++) {
+        const r = batch.readings[i] as Reading;
+        const info = this.insertReading.run({
+          id: r.id,
+          device_id: r.deviceId,
+          idem_key: r.idempotencyKey,
+          client_id: r.clientId,
+          hub_id: r.hubId,
+          patient_id: r.patientId,
+          kind: r.kind,
+          code: r.code,
+          components: JSON.stringify(r.components),
+          reported: JSON.stringify(r.reported),
+          measured_at: r.measuredAt,
+          measured_at_ms: r.measuredAtMs,
+          utc_offset_min: r.utcOffsetMinutes,
+          received_at_ms: r.receivedAtMs,
+          entry_method: r.entryMethod,
+          setting: r.setting,
+          meal_context: r.mealContext,
+          glucose_method: r.glucoseMethod,
+          sequence: r.sequence,
+          transport: r.transport,
+          flags: r.flags.join(','),
+          value: r.components[0]?.value ?? null,
+        });
+        outcomes[i] = { status: info.changes === 1 ? 'accepted' : 'duplicate', id: r.id };
+      }
+      for (const j of batch.rejections) {
+        this.insertRejection.run(j.deviceId, j.receivedAtMs, j.transport, j.code, j.path, j.message, j.clientId, j.payloadSha256);
+      }
+      return outcomes;
+    });
+  }
+
+  async commit(batch: CommitBatch): Promise<CommitOutcome[]> {
+    return this.commitTx.immediate(batch);
+  }
+
+  async queryReadings(q: ReadingQuery): Promise<Reading[]> {
+    const where = ['patient_id = ?'];
+    const params: (string | number)[] = [q.patientId];
+    if (q.kinds !== undefined && q.kinds.length > 0) {
+      where.push(`kind IN (${q.kinds.map(() => '?').join(', ')})`);
+      params.push(...q.kinds);
+    }
+    if (q.fromMs !== undefined) {
+      where.push('measured_at_ms >= ?');
+      params.push(q.fromMs);
+    }
+    if (q.toMs !== undefined) {
+      where.push('measured_at_ms < ?');
+      params.push(q.toMs);
+    }
+    if (q.after !== undefined) {
+      where.push('(measured_at_ms > ? OR (measured_at_ms = ? AND id > ?))');
+      params.push(q.after.measuredAtMs, q.after.measuredAtMs, q.after.id);
+    }
+    params.push(q.limit);
+    const rows = this.db
+      .prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY measured_at_ms, id LIMIT ?`)
+      .all(...params) as ReadingRow[];
+    return rows.map(toReading);
+  }
+
+  async getReading(id: string): Promise<Reading | undefined> {
+    const row = this.byId.get(id) as ReadingRow | undefined;
+    return row === undefined ? undefined : toReading(row);
+  }
+
+  async attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number> {
+    return this.attribute.run(patientId, deviceId, fromMs, toMs ?? Number.MAX_SAFE_INTEGER).changes;
+  }
+
+  async listRejections(deviceId: string, limit: number): Promise<Rejection[]> {
+    const rows = this.rejectionsOf.all(deviceId, limit) as {
+      device_id: string;
+      received_at_ms: number;
+      transport: string;
+      code: string;
+      path: string | null;
+      message: string;
+      client_id: string | null;
+      payload_sha256: string | null;
+    }[];
+    return rows.map((r) => ({
+      deviceId: r.device_id,
+      receivedAtMs: r.received_at_ms,
+      transport: r.transport as Transport,
+      code: r.code as RpmErrorCode,
+      path: r.path,
+      message: r.message,
+      clientId: r.client_id,
+      payloadSha256: r.payload_sha256,
+    }));
+  }
+
+  async countReadings(): Promise<number> {
+    return (this.count.get() as { n: number }).n;
+  }
+
+  async close(): Promise<void> {
+    // The database handle is owned and closed by SqliteStores.
+  }
+}

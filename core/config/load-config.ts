@@ -1,0 +1,56 @@
+import path from 'node:path';
+import { ConfigError } from '../errors/rpm-error.js';
+import { type Config, envSchema } from './schema.js';
+
+function deepFreeze<T>(value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value);
+    for (const v of Object.values(value)) deepFreeze(v);
+  }
+  return value;
+}
+
+/**
+ * Reads the `RPM_*` environment into a frozen, typed Config. Every problem is reported at
+ * once in a single ConfigError. Pure: it reads nothing but its argument.
+ */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('RPM_') && v !== undefined && v !== ''));
+  const parsed = envSchema.safeParse(relevant);
+  if (!parsed.success) {
+    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
+  }
+  const e = parsed.data;
+  const dataDir = path.resolve(e.RPM_DATA_DIR);
+  const config: Config = {
+    http: {
+      host: e.RPM_HTTP_HOST,
+      port: e.RPM_HTTP_PORT,
+      bodyLimitBytes: e.RPM_HTTP_BODY_LIMIT_BYTES,
+      trustProxy: e.RPM_TRUST_PROXY,
+      rateLimitPerDevicePerMin: e.RPM_RATE_LIMIT_PER_DEVICE_PER_MIN,
+    },
+    mqtt: {
+      host: e.RPM_MQTT_HOST,
+      port: e.RPM_MQTT_PORT,
+      ws: { enabled: e.RPM_MQTT_WS_ENABLED, path: e.RPM_MQTT_WS_PATH },
+      tls:
+        e.RPM_MQTT_TLS_CERT !== undefined && e.RPM_MQTT_TLS_KEY !== undefined
+          ? { port: e.RPM_MQTT_TLS_PORT, certFile: e.RPM_MQTT_TLS_CERT, keyFile: e.RPM_MQTT_TLS_KEY, caFile: e.RPM_MQTT_TLS_CA }
+          : undefined,
+    },
+    store: { kind: e.RPM_STORE, path: path.join(dataDir, 'rpm.sqlite'), synchronous: e.RPM_SQLITE_SYNCHRONOUS },
+    dataDir,
+    adminToken: e.RPM_ADMIN_TOKEN,
+    logLevel: e.RPM_LOG_LEVEL,
+    ingest: {
+      maxReadingsPerRequest: e.RPM_MAX_READINGS_PER_REQUEST,
+      futureToleranceMs: e.RPM_FUTURE_TOLERANCE_S * 1000,
+      maxReadingAgeMs: e.RPM_MAX_READING_AGE_DAYS * 86_400_000,
+    },
+    commit: { maxBatch: e.RPM_COMMIT_MAX_BATCH, maxPending: e.RPM_COMMIT_MAX_PENDING, lingerMs: e.RPM_COMMIT_LINGER_MS },
+    credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000 },
+    shutdownTimeoutMs: e.RPM_SHUTDOWN_TIMEOUT_MS,
+  };
+  return deepFreeze(config);
+}

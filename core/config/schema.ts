@@ -1,0 +1,92 @@
+import { z } from 'zod';
+
+const port = z.coerce.number().int().min(0).max(65_535);
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const positiveInt = z.coerce.number().int().positive();
+
+/**
+ * Every setting the gateway reads from the environment. All are prefixed `RPM_`.
+ * Defaults carry their unit and reason; README.md lists them for operators.
+ */
+export const envSchema = z
+  .object({
+    RPM_HTTP_HOST: z.string().default('0.0.0.0'),
+    RPM_HTTP_PORT: port.default(8080),
+    RPM_MQTT_HOST: z.string().default('0.0.0.0'),
+    RPM_MQTT_PORT: port.default(1883),
+    // MQTT over WebSocket shares the HTTP server; set to 'false' to turn it off.
+    RPM_MQTT_WS_ENABLED: bool.default(true),
+    RPM_MQTT_WS_PATH: z.string().startsWith('/').default('/mqtt'),
+    RPM_MQTT_TLS_PORT: port.default(8883),
+    RPM_MQTT_TLS_CERT: z.string().optional(),
+    RPM_MQTT_TLS_KEY: z.string().optional(),
+    RPM_MQTT_TLS_CA: z.string().optional(),
+    RPM_DATA_DIR: z.string().min(1).default('./data'),
+    // Bootstrap admin bearer token; when unset one is generated into <data dir>/admin-token.
+    RPM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
+    RPM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+    RPM_STORE: z.enum(['sqlite']).default('sqlite'),
+    // FULL survives power loss; NORMAL only process crashes. Acks promise what this promises.
+    RPM_SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+    // Seconds a measurement time may lie ahead of our clock (device clock drift).
+    RPM_FUTURE_TOLERANCE_S: z.coerce.number().int().min(0).max(86_400).default(300),
+    // Older readings are rejected as a device clock fault (a reset clock reports 1970 or 2000).
+    RPM_MAX_READING_AGE_DAYS: positiveInt.max(3650).default(365),
+    // 1 MiB holds 1000 readings with room to spare.
+    RPM_HTTP_BODY_LIMIT_BYTES: positiveInt.max(64 * 1024 * 1024).default(1_048_576),
+    RPM_MAX_READINGS_PER_REQUEST: positiveInt.max(10_000).default(1000),
+    // Requests (HTTP) per device per minute; hubs upload in batches, so this is generous.
+    RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: positiveInt.default(600),
+    // Largest single transaction, in readings.
+    RPM_COMMIT_MAX_BATCH: positiveInt.max(100_000).default(8192),
+    // Readings waiting to commit before HTTP answers 503 and MQTT stops reading sockets.
+    RPM_COMMIT_MAX_PENDING: positiveInt.max(10_000_000).default(100_000),
+    // Extra wait (ms) to gather a bigger group before committing; 0 = commit on the next turn of the event loop.
+    RPM_COMMIT_LINGER_MS: z.coerce.number().min(0).max(100).default(0),
+    // How long an old device secret keeps working after rotation, in seconds.
+    RPM_SECRET_ROTATION_GRACE_S: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
+    // Time allowed to drain in-flight work on SIGTERM before exiting anyway.
+    RPM_SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
+    RPM_TRUST_PROXY: bool.default(false),
+  })
+  .superRefine((env, ctx) => {
+    if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
+      ctx.addIssue({
+        code: 'custom',
+        path: [env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY'],
+        message: 'RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together',
+      });
+    }
+  });
+
+export type Env = z.infer<typeof envSchema>;
+
+export interface Config {
+  readonly http: {
+    readonly host: string;
+    readonly port: number;
+    readonly bodyLimitBytes: number;
+    readonly trustProxy: boolean;
+    readonly rateLimitPerDevicePerMin: number;
+  };
+  readonly mqtt: {
+    readonly host: string;
+    readonly port: number;
+    readonly ws: { readonly enabled: boolean; readonly path: string };
+    readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
+  };
+  readonly store: { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' };
+  readonly dataDir: string;
+  readonly adminToken: string | undefined;
+  readonly logLevel: Env['RPM_LOG_LEVEL'];
+  readonly ingest: {
+    readonly maxReadingsPerRequest: number;
+    readonly futureToleranceMs: number;
+    readonly maxReadingAgeMs: number;
+  };
+  readonly commit: { readonly maxBatch: number; readonly maxPending: number; readonly lingerMs: number };
+  readonly credentials: { readonly rotationGraceMs: number };
+  readonly shutdownTimeoutMs: number;
+}

@@ -1,0 +1,66 @@
+/**
+ * The one catalogue of error codes. Codes are part of the public contract:
+ * clients branch on them, so a code is never renamed or reused.
+ * `status` is the HTTP status the gateway answers with; MQTT maps the same
+ * codes onto CONNACK/SUBACK results or the `devices/{id}/errors` topic.
+ */
+export const errorCatalogue = {
+  // Configuration (fatal at start-up)
+  RPM_ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+
+  // Authentication and authorization
+  RPM_ERR_AUTH_MISSING: { status: 401, title: 'Credentials required' },
+  RPM_ERR_AUTH_INVALID: { status: 401, title: 'Invalid credentials' },
+  RPM_ERR_AUTH_DEVICE_REVOKED: { status: 403, title: 'Device revoked' },
+  RPM_ERR_AUTH_FORBIDDEN: { status: 403, title: 'Not allowed' },
+  RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
+
+  // Request envelope
+  RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
+  RPM_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  RPM_ERR_REQUEST_INVALID: { status: 400, title: 'Request does not match the schema' },
+  RPM_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
+  RPM_ERR_REQUEST_TOO_MANY_READINGS: { status: 413, title: 'Too many readings in one request' },
+  RPM_ERR_REQUEST_NO_READINGS: { status: 400, title: 'No readings in request' },
+  RPM_ERR_RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  RPM_ERR_NOT_FOUND: { status: 404, title: 'Not found' },
+  RPM_ERR_METHOD_NOT_ALLOWED: { status: 405, title: 'Method not allowed' },
+
+  // Per-reading rejections (returned inside a 202 outcome list, or on the MQTT errors topic)
+  RPM_ERR_READING_INVALID: { status: 422, title: 'Reading does not match the schema' },
+  RPM_ERR_READING_UNKNOWN_KIND: { status: 422, title: 'Unknown reading kind' },
+  RPM_ERR_READING_UNIT_UNSUPPORTED: { status: 422, title: 'Unit not accepted for this kind' },
+  RPM_ERR_READING_IMPLAUSIBLE: { status: 422, title: 'Physiologically impossible value' },
+  RPM_ERR_READING_TIME_INVALID: { status: 422, title: 'Measurement time is not an ISO 8601 timestamp with offset' },
+  RPM_ERR_READING_TIME_IN_FUTURE: { status: 422, title: 'Measurement time is in the future' },
+  RPM_ERR_READING_TIME_TOO_OLD: { status: 422, title: 'Measurement time is older than accepted' },
+  RPM_ERR_READING_DEVICE_NOT_RELAYABLE: { status: 422, title: 'Device is not paired with this hub' },
+
+  // Registry administration
+  RPM_ERR_PATIENT_EXISTS: { status: 409, title: 'Patient already exists' },
+  RPM_ERR_PATIENT_NOT_FOUND: { status: 404, title: 'Patient not found' },
+  RPM_ERR_DEVICE_EXISTS: { status: 409, title: 'Device already exists' },
+  RPM_ERR_DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
+  RPM_ERR_DEVICE_REVOKED: { status: 409, title: 'Device is revoked' },
+  RPM_ERR_ASSIGNMENT_CONFLICT: { status: 409, title: 'Assignment conflicts with the device history' },
+
+  // Capacity and availability
+  RPM_ERR_OVERLOADED: { status: 503, title: 'Gateway is at capacity; retry later' },
+  RPM_ERR_SHUTTING_DOWN: { status: 503, title: 'Gateway is shutting down; retry later' },
+
+  // Storage
+  RPM_ERR_STORE_FAILURE: { status: 503, title: 'Storage failure; nothing was committed' },
+
+  // Anything we did not anticipate
+  RPM_ERR_INTERNAL: { status: 500, title: 'Internal error' },
+} as const satisfies Record<string, { status: number; title: string }>;
+
+export type RpmErrorCode = keyof typeof errorCatalogue;
+
+export function statusOf(code: RpmErrorCode): number {
+  return errorCatalogue[code].status;
+}
+
+export function titleOf(code: RpmErrorCode): string {
+  return errorCatalogue[code].title;
+}

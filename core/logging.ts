@@ -1,0 +1,39 @@
+import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+
+/**
+ * Paths pino censors. Secrets (tokens, device secrets, passwords) and patient identifiers
+ * must never reach a log line in the clear (DEVELOPERS.md: PHI is never logged).
+ */
+export const REDACT_PATHS = [
+  'req.headers.authorization',
+  'req.headers.cookie',
+  '*.authorization',
+  'secret',
+  '*.secret',
+  'password',
+  '*.password',
+  'token',
+  '*.token',
+  'adminToken',
+  '*.adminToken',
+  'patientId',
+  '*.patientId',
+  'patient',
+  '*.patient',
+  'payload',
+  '*.payload',
+  'readings',
+  '*.readings',
+];
+
+export function createLogger(level: LoggerOptions['level'], destination?: DestinationStream): Logger {
+  const options: LoggerOptions = {
+    level,
+    base: { service: 'rpm-gateway' },
+    redact: { paths: REDACT_PATHS, censor: '[redacted]' },
+    timestamp: pino.stdTimeFunctions.isoTime,
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
+}
+
+export type { Logger };

@@ -1,0 +1,153 @@
+import { type Coding, loinc } from './codes.js';
+
+/**
+ * The vital-sign kinds the gateway understands, with their LOINC codes, canonical
+ * UCUM units, MDC codes and plausibility bounds. Codes and units follow
+ * shared/reference/fhir.md §1.2 (FHIR R4 vital-signs profiles, US Core, CGM IG).
+ */
+export const READING_KINDS = [
+  'blood-pressure',
+  'heart-rate',
+  'spo2',
+  'body-weight',
+  'body-temperature',
+  'blood-glucose',
+  'respiratory-rate',
+] as const;
+export type ReadingKind = (typeof READING_KINDS)[number];
+
+export const COMPONENT_NAMES = ['systolic', 'diastolic', 'mean', 'pulse', 'value'] as const;
+export type ComponentName = (typeof COMPONENT_NAMES)[number];
+
+/**
+ * Quantities. Each names the canonical UCUM unit readings are normalized to and the
+ * spellings devices use for the units we accept, mapped to their UCUM code.
+ */
+export type Quantity = 'pressure' | 'rate' | 'percent' | 'mass' | 'temperature' | 'glucose';
+
+export const CANONICAL_UNIT: Record<Quantity, string> = {
+  pressure: 'mm[Hg]',
+  rate: '/min',
+  percent: '%',
+  mass: 'kg',
+  temperature: 'Cel',
+  glucose: 'mg/dL',
+};
+
+/** Device spellings → UCUM code. Matching is case-sensitive first, then case-insensitive. */
+export const UNIT_ALIASES: Record<Quantity, Record<string, string>> = {
+  pressure: { 'mm[Hg]': 'mm[Hg]', mmHg: 'mm[Hg]', 'mm Hg': 'mm[Hg]', kPa: 'kPa' },
+  rate: { '/min': '/min', '1/min': '/min', bpm: '/min', 'beats/min': '/min', '{beats}/min': '/min', 'breaths/min': '/min', '{breaths}/min': '/min', rpm: '/min' },
+  percent: { '%': '%' },
+  mass: { kg: 'kg', g: 'g', '[lb_av]': '[lb_av]', lb: '[lb_av]', lbs: '[lb_av]' },
+  temperature: { Cel: 'Cel', '°C': 'Cel', C: 'Cel', degC: 'Cel', '[degF]': '[degF]', '°F': '[degF]', F: '[degF]', degF: '[degF]' },
+  glucose: { 'mg/dL': 'mg/dL', 'mmol/L': 'mmol/L' },
+};
+
+/**
+ * Molecular weight of glucose (g/mol), needed by UCUM to convert between mmol/L and mg/dL.
+ * This is a property of the substance, not a unit factor.
+ */
+export const GLUCOSE_MOLECULAR_WEIGHT = 180.156;
+
+export interface ComponentSpec {
+  readonly name: ComponentName;
+  readonly code: Coding;
+  readonly mdc: string | undefined;
+  readonly quantity: Quantity;
+  /**
+   * Physiologically possible range in the canonical unit, inclusive. Values outside are
+   * rejected as impossible (device fault, wrong unit, typing error), never stored.
+   * The bounds are deliberately wide: they catch the impossible, not the alarming.
+   */
+  readonly bounds: readonly [min: number, max: number];
+}
+
+export interface KindSpec {
+  readonly kind: ReadingKind;
+  readonly code: Coding;
+  readonly mdc: string | undefined;
+  readonly category: 'vital-signs' | 'laboratory';
+  readonly components: readonly ComponentSpec[];
+}
+
+const pulse: ComponentSpec = {
+  name: 'pulse',
+  code: loinc('8867-4', 'Heart rate'),
+  mdc: '149546',
+  quantity: 'rate',
+  // Slowest and fastest rates a home device can plausibly count.
+  bounds: [20, 300],
+};
+
+export const KIND_SPECS: Readonly<Record<ReadingKind, KindSpec>> = {
+  'blood-pressure': {
+    kind: 'blood-pressure',
+    code: loinc('85354-9', 'Blood pressure panel with all children optional'),
+    mdc: '150020',
+    category: 'vital-signs',
+    components: [
+      { name: 'systolic', code: loinc('8480-6', 'Systolic blood pressure'), mdc: '150021', quantity: 'pressure', bounds: [40, 300] },
+      { name: 'diastolic', code: loinc('8462-4', 'Diastolic blood pressure'), mdc: '150022', quantity: 'pressure', bounds: [15, 200] },
+      { name: 'mean', code: loinc('8478-0', 'Mean blood pressure'), mdc: '150023', quantity: 'pressure', bounds: [20, 250] },
+      pulse,
+    ],
+  },
+  'heart-rate': {
+    kind: 'heart-rate',
+    code: loinc('8867-4', 'Heart rate'),
+    mdc: '149546',
+    category: 'vital-signs',
+    components: [{ ...pulse, name: 'value' }],
+  },
+  spo2: {
+    kind: 'spo2',
+    code: loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'),
+    mdc: '150456',
+    category: 'vital-signs',
+    components: [
+      // Below ~20 % no oximeter reports a value; above 100 % is impossible.
+      { name: 'value', code: loinc('59408-5', 'Oxygen saturation in Arterial blood by Pulse oximetry'), mdc: '150456', quantity: 'percent', bounds: [20, 100] },
+      { ...pulse, mdc: '149530' },
+    ],
+  },
+  'body-weight': {
+    kind: 'body-weight',
+    code: loinc('29463-7', 'Body weight'),
+    mdc: '188736',
+    category: 'vital-signs',
+    // 0.3 kg: a premature newborn; 650 kg: above the heaviest recorded human.
+    components: [{ name: 'value', code: loinc('29463-7', 'Body weight'), mdc: '188736', quantity: 'mass', bounds: [0.3, 650] }],
+  },
+  'body-temperature': {
+    kind: 'body-temperature',
+    code: loinc('8310-5', 'Body temperature'),
+    mdc: '150364',
+    category: 'vital-signs',
+    // Outside 25–46 °C a home thermometer is measuring something other than a living body.
+    components: [{ name: 'value', code: loinc('8310-5', 'Body temperature'), mdc: '150364', quantity: 'temperature', bounds: [25, 46] }],
+  },
+  'blood-glucose': {
+    kind: 'blood-glucose',
+    code: loinc('41653-7', 'Glucose [Mass/volume] in Capillary blood by Glucometer'),
+    mdc: '160184',
+    category: 'laboratory',
+    // Meters read about 10–600 mg/dL; the highest survived value reported is ~2,650 mg/dL.
+    components: [{ name: 'value', code: loinc('41653-7', 'Glucose [Mass/volume] in Capillary blood by Glucometer'), mdc: '160184', quantity: 'glucose', bounds: [10, 2700] }],
+  },
+  'respiratory-rate': {
+    kind: 'respiratory-rate',
+    code: loinc('9279-1', 'Respiratory rate'),
+    mdc: '151562',
+    category: 'vital-signs',
+    components: [{ name: 'value', code: loinc('9279-1', 'Respiratory rate'), mdc: '151562', quantity: 'rate', bounds: [2, 80] }],
+  },
+};
+
+/** CGM readings come from interstitial fluid and carry their own LOINC code (HL7 CGM IG). */
+export const CGM_GLUCOSE_CODE = loinc('99504-3', 'Glucose [Mass/volume] in Interstitial fluid');
+export const CGM_GLUCOSE_MDC = '160212';
+
+export function componentSpec(kind: ReadingKind, name: ComponentName): ComponentSpec | undefined {
+  return KIND_SPECS[kind].components.find((c) => c.name === name);
+}

@@ -1,0 +1,63 @@
+import type { RpmErrorCode } from '../errors/codes.js';
+import type { ReadingKind } from '../model/reading-kinds.js';
+import type { Reading, Transport } from '../model/reading.js';
+
+/**
+ * Durable store of normalized readings.
+ *
+ * Guarantees every adapter must give (checked by core/contract/reading-store.contract.ts):
+ * - `commit` is all-or-nothing: when it resolves, every reading and rejection in the batch is
+ *   durable (it survives a process crash, and a power loss where the backend promises that);
+ *   when it rejects, nothing of the batch is visible.
+ * - Idempotent on (deviceId, idempotencyKey): a reading whose key is already stored, earlier or
+ *   earlier in the same batch, is answered `duplicate` with the stored reading's id, and is not
+ *   written twice.
+ * - Queries return readings ordered by measurement time, then id.
+ *
+ * Deliberately left out: updates and deletes of readings (corrections are new readings),
+ * and any driver, connection or transaction type.
+ */
+export interface ReadingStore {
+  commit(batch: CommitBatch): Promise<CommitOutcome[]>;
+  queryReadings(query: ReadingQuery): Promise<Reading[]>;
+  getReading(id: string): Promise<Reading | undefined>;
+  /** Attribute a device's unassigned readings measured in [fromMs, toMs) to a patient. Returns how many. */
+  attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number>;
+  listRejections(deviceId: string, limit: number): Promise<Rejection[]>;
+  countReadings(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export interface CommitBatch {
+  readonly readings: readonly Reading[];
+  readonly rejections: readonly Rejection[];
+}
+
+/** One per reading of the batch, in the same order. */
+export type CommitOutcome =
+  | { readonly status: 'accepted'; readonly id: string }
+  | { readonly status: 'duplicate'; readonly id: string };
+
+export interface ReadingQuery {
+  readonly patientId: string;
+  readonly kinds?: readonly ReadingKind[];
+  readonly fromMs?: number;
+  /** Exclusive. */
+  readonly toMs?: number;
+  readonly limit: number;
+  /** Keyset cursor: continue after this (measuredAtMs, id). */
+  readonly after?: { readonly measuredAtMs: number; readonly id: string };
+}
+
+/** A reading the gateway refused, kept so operators and device makers can see why. No payload is kept, only its hash. */
+export interface Rejection {
+  readonly deviceId: string;
+  readonly receivedAtMs: number;
+  readonly transport: Transport;
+  readonly code: RpmErrorCode;
+  /** JSON pointer into the request body or MQTT payload. */
+  readonly path: string | null;
+  readonly message: string;
+  readonly clientId: string | null;
+  readonly payloadSha256: string | null;
+}

@@ -1,0 +1,191 @@
+import { createHash } from 'node:crypto';
+import type { RpmErrorCode } from '../core/errors/codes.js';
+import { RpmError } from '../core/errors/rpm-error.js';
+import { readingEnvelope } from '../core/model/reading-input.js';
+import type { Reading, ReadingFlag, Transport } from '../core/model/reading.js';
+import { DEVICE_KIND_MEASURES, type Device } from '../core/model/registry.js';
+import type { Clock } from '../core/ports/clock.js';
+import type { Rejection } from '../core/ports/reading-store.js';
+import { type DeviceDirectory, patientAt } from './device-directory.js';
+import type { GroupCommitter } from './group-committer.js';
+import { type NormalizeLimits, normalizeReading, type ReadingDraft } from './normalize.js';
+import { idempotencyKey, readingId } from './reading-id.js';
+
+export type ReadingOutcome =
+  | { readonly index: number; readonly status: 'accepted' | 'duplicate'; readonly id: string; readonly clientId?: string }
+  | {
+      readonly index: number;
+      readonly status: 'rejected';
+      readonly code: RpmErrorCode;
+      readonly path: string;
+      readonly message: string;
+      readonly clientId?: string;
+    };
+
+export interface IngestResult {
+  readonly outcomes: readonly ReadingOutcome[];
+  readonly accepted: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+}
+
+export interface IngestRequest {
+  /** The authenticated device (a measuring device, or a hub relaying for its devices). */
+  readonly device: Device;
+  /** The parsed JSON body or MQTT payload. */
+  readonly body: unknown;
+  readonly transport: Transport;
+  /** SHA-256 of the raw payload, kept with rejections instead of the payload itself. */
+  readonly payloadSha256: string | null;
+}
+
+export interface IngestDeps {
+  readonly directory: DeviceDirectory;
+  readonly committer: GroupCommitter;
+  readonly clock: Clock;
+  readonly limits: NormalizeLimits & { readonly maxReadingsPerRequest: number };
+}
+
+/**
+ * The ingest path shared by HTTP and MQTT: envelope check, per-reading normalization,
+ * measuring-device and patient resolution, then one durable group commit. Resolves only
+ * after the commit, with one outcome per reading in request order.
+ */
+export class IngestService {
+  private readonly envelope;
+
+  constructor(private readonly deps: IngestDeps) {
+    this.envelope = readingEnvelope(deps.limits.maxReadingsPerRequest);
+  }
+
+  /** Throws RpmError for a bad envelope; per-reading problems become `rejected` outcomes. */
+  parseEnvelope(body: unknown): unknown[] {
+    if (typeof body !== 'object' || body === null || Array.isArray(body) || !('readings' in body)) {
+      throw new RpmError('RPM_ERR_REQUEST_INVALID', 'body must be an object with a `readings` array', { path: '/readings' });
+    }
+    const readings = (body as { readings: unknown }).readings;
+    if (Array.isArray(readings) && readings.length === 0) {
+      throw new RpmError('RPM_ERR_REQUEST_NO_READINGS', '`readings` must hold at least one reading', { path: '/readings' });
+    }
+    if (Array.isArray(readings) && readings.length > this.deps.limits.maxReadingsPerRequest) {
+      throw new RpmError('RPM_ERR_REQUEST_TOO_MANY_READINGS', `at most ${this.deps.limits.maxReadingsPerRequest} readings per request`, {
+        path: '/readings',
+        details: { max: this.deps.limits.maxReadingsPerRequest, received: readings.length },
+      });
+    }
+    const parsed = this.envelope.safeParse(body);
+    if (!parsed.success) {
+      throw new RpmError('RPM_ERR_REQUEST_INVALID', '`readings` must be an array of readings', { path: '/readings' });
+    }
+    return parsed.data.readings;
+  }
+
+  async ingest(req: IngestRequest): Promise<IngestResult> {
+    const raw = this.parseEnvelope(req.body);
+    const receivedAtMs = this.deps.clock.now();
+    const outcomes: ReadingOutcome[] = new Array(raw.length);
+    const readings: Reading[] = [];
+    const readingIndex: number[] = [];
+    const rejections: Rejection[] = [];
+
+    const reject = (index: number, code: RpmErrorCode, path: string, message: string, clientId: string | null): void => {
+      const fullPath = `/readings/${index}${path}`;
+      outcomes[index] = { index, status: 'rejected', code, path: fullPath, message, ...(clientId === null ? {} : { clientId }) };
+      rejections.push({
+        deviceId: req.device.id,
+        receivedAtMs,
+        transport: req.transport,
+        code,
+        path: fullPath,
+        message,
+        clientId,
+        payloadSha256: req.payloadSha256,
+      });
+    };
+
+    const ctx = {
+      transport: req.transport,
+      receivedAtMs,
+      limits: this.deps.limits,
+      defaultGlucoseMethod: req.device.kind === 'cgm' ? ('cgm' as const) : ('meter' as const),
+    };
+    for (let i = 0; i < raw.length; i++) {
+      const result = normalizeReading(raw[i], ctx);
+      if (!result.ok) {
+        reject(i, result.problem.code, result.problem.path, result.problem.message, result.clientId);
+        continue;
+      }
+      const resolved = await this.resolve(req.device, result.draft);
+      if (!resolved.ok) {
+        reject(i, resolved.code, '/deviceId', resolved.message, result.draft.clientId);
+        continue;
+      }
+      readings.push(resolved.reading);
+      readingIndex.push(i);
+    }
+
+    const committed = await this.deps.committer.submit({ readings, rejections });
+    let accepted = 0;
+    let duplicate = 0;
+    for (let k = 0; k < committed.length; k++) {
+      const outcome = committed[k];
+      const index = readingIndex[k];
+      const reading = readings[k];
+      if (outcome === undefined || index === undefined || reading === undefined) continue;
+      if (outcome.status === 'accepted') accepted++;
+      else duplicate++;
+      outcomes[index] = {
+        index,
+        status: outcome.status,
+        id: outcome.id,
+        ...(reading.clientId === null ? {} : { clientId: reading.clientId }),
+      };
+    }
+    return { outcomes, accepted, duplicate, rejected: rejections.length };
+  }
+
+  /** Which device measured the reading, which hub relayed it, and whose reading it is. */
+  private async resolve(
+    sender: Device,
+    draft: ReadingDraft,
+  ): Promise<{ ok: true; reading: Reading } | { ok: false; code: RpmErrorCode; message: string }> {
+    let measuring = sender;
+    let hubId: string | null = null;
+    if (draft.relayedDeviceId !== null && draft.relayedDeviceId !== sender.id) {
+      const relayed = await this.deps.directory.device(draft.relayedDeviceId);
+      if (sender.kind !== 'hub' || relayed === undefined || relayed.hubId !== sender.id || relayed.status !== 'active') {
+        return {
+          ok: false,
+          code: 'RPM_ERR_READING_DEVICE_NOT_RELAYABLE',
+          message: `device '${draft.relayedDeviceId}' is not an active device paired with this hub`,
+        };
+      }
+      measuring = relayed;
+      hubId = sender.id;
+    }
+    const entry = this.deps.directory.peek(measuring.id) ?? (await this.deps.directory.load(measuring.id));
+    const patientId = patientAt(entry.assignments, draft.measuredAtMs);
+    const flags: ReadingFlag[] = [];
+    if (patientId === null) flags.push('unassigned');
+    const measures = DEVICE_KIND_MEASURES[measuring.kind];
+    if (measures !== 'any' && !measures.includes(draft.kind)) flags.push('device-kind-mismatch');
+    const key = idempotencyKey(draft.clientId, draft.kind, draft.measuredAtMs);
+    const { relayedDeviceId: _relayed, ...rest } = draft;
+    return {
+      ok: true,
+      reading: {
+        ...rest,
+        id: readingId(measuring.id, key),
+        idempotencyKey: key,
+        deviceId: measuring.id,
+        hubId,
+        patientId,
+        flags,
+      },
+    };
+  }
+}
+
+export function sha256Hex(payload: Buffer | string): string {
+  return createHash('sha256').update(payload).digest('hex');
+}
