@@ -32,8 +32,8 @@ export interface IngestResult {
 export interface IngestRequest {
   /** The authenticated device (a measuring device, or a hub relaying for its devices). */
   readonly device: Device;
-  /** The parsed JSON body or MQTT payload. */
-  readonly body: unknown;
+  /** The readings array of the envelope, as returned by `parseEnvelope`. */
+  readonly readings: readonly unknown[];
   readonly transport: Transport;
   /** SHA-256 of the raw payload, kept with rejections instead of the payload itself. */
   readonly payloadSha256: string | null;
@@ -81,7 +81,7 @@ export class IngestService {
   }
 
   async ingest(req: IngestRequest): Promise<IngestResult> {
-    const raw = this.parseEnvelope(req.body);
+    const raw = req.readings;
     const receivedAtMs = this.deps.clock.now();
     const outcomes: ReadingOutcome[] = new Array(raw.length);
     const readings: Reading[] = [];

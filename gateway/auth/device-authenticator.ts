@@ -1,0 +1,102 @@
+import { timingSafeEqual } from 'node:crypto';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { Device } from '../../core/model/registry.js';
+import type { Clock } from '../../core/ports/clock.js';
+import type { RegistryStore } from '../../core/ports/registry-store.js';
+import type { DeviceDirectory } from '../../pipeline/device-directory.js';
+import { credentialIdOf, fastDigest, verifySecret } from './device-secret.js';
+
+export interface AuthenticatedDevice {
+  readonly device: Device;
+  readonly credentialId: string;
+  /** When the credential stops working (rotation grace), or null. */
+  readonly expiresAtMs: number | null;
+}
+
+interface VerifiedCredential {
+  readonly digest: Buffer;
+  readonly deviceId: string;
+  readonly expiresAtMs: number | null;
+}
+
+/**
+ * Checks device secrets. The first check of a credential costs one argon2id verification;
+ * after that the secret is recognised by a SHA-256 digest held only in memory, so per-request
+ * authentication is microseconds. Rotation and revocation drop the cached entries at once.
+ * Slow verifications are limited in number so a flood of bad secrets cannot exhaust the pool.
+ */
+export class DeviceAuthenticator {
+  private readonly verified = new Map<string, VerifiedCredential>();
+  private slowInFlight = 0;
+
+  constructor(
+    private readonly registry: RegistryStore,
+    private readonly directory: DeviceDirectory,
+    private readonly clock: Clock,
+    private readonly maxSlowInFlight = 16,
+  ) {}
+
+  /** Throws RPM_ERR_AUTH_INVALID, RPM_ERR_AUTH_DEVICE_REVOKED or RPM_ERR_OVERLOADED. */
+  async authenticate(secret: string, expectedDeviceId?: string): Promise<AuthenticatedDevice> {
+    const credentialId = credentialIdOf(secret);
+    if (credentialId === undefined) throw new RpmError('RPM_ERR_AUTH_INVALID', 'malformed device secret');
+    const now = this.clock.now();
+
+    let cached = this.verified.get(credentialId);
+    if (cached !== undefined && !timingSafeEqual(cached.digest, fastDigest(secret))) cached = undefined;
+    if (cached === undefined) cached = await this.verifySlowly(credentialId, secret);
+
+    if (cached.expiresAtMs !== null && now >= cached.expiresAtMs) {
+      this.verified.delete(credentialId);
+      throw new RpmError('RPM_ERR_AUTH_INVALID', 'device secret has expired');
+    }
+    if (expectedDeviceId !== undefined && expectedDeviceId !== cached.deviceId) {
+      throw new RpmError('RPM_ERR_AUTH_INVALID', 'secret does not belong to this device');
+    }
+    const device = await this.directory.device(cached.deviceId);
+    if (device === undefined) throw new RpmError('RPM_ERR_AUTH_INVALID', 'unknown device');
+    if (device.status === 'revoked') throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'device has been revoked');
+    return { device, credentialId, expiresAtMs: cached.expiresAtMs };
+  }
+
+  /** The current device record of an authenticated session; throws if it was revoked meanwhile. */
+  async deviceById(deviceId: string): Promise<Device> {
+    const device = await this.directory.device(deviceId);
+    if (device === undefined) throw new RpmError('RPM_ERR_AUTH_INVALID', 'unknown device');
+    if (device.status === 'revoked') throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'device has been revoked');
+    return device;
+  }
+
+  /** Whether a credential still authenticates, and until when. */
+  async credentialStatus(credentialId: string): Promise<{ state: 'live'; expiresAtMs: number | null } | { state: 'dead' }> {
+    const credential = await this.registry.findCredential(credentialId);
+    if (credential === undefined || credential.revokedAtMs !== null) return { state: 'dead' };
+    if (credential.expiresAtMs !== null && credential.expiresAtMs <= this.clock.now()) return { state: 'dead' };
+    const device = await this.directory.device(credential.deviceId);
+    if (device === undefined || device.status === 'revoked') return { state: 'dead' };
+    return { state: 'live', expiresAtMs: credential.expiresAtMs };
+  }
+
+  /** Forget verified secrets of a device (rotation, revocation). */
+  forgetDevice(deviceId: string): void {
+    for (const [id, v] of this.verified) if (v.deviceId === deviceId) this.verified.delete(id);
+  }
+
+  private async verifySlowly(credentialId: string, secret: string): Promise<VerifiedCredential> {
+    if (this.slowInFlight >= this.maxSlowInFlight) {
+      throw new RpmError('RPM_ERR_OVERLOADED', 'too many credential checks in progress', { retryAfterSeconds: 1 });
+    }
+    this.slowInFlight++;
+    try {
+      const credential = await this.registry.findCredential(credentialId);
+      if (credential === undefined) throw new RpmError('RPM_ERR_AUTH_INVALID', 'unknown credential');
+      if (credential.revokedAtMs !== null) throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'credential has been revoked');
+      if (!(await verifySecret(credential.secretHash, secret))) throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong device secret');
+      const entry: VerifiedCredential = { digest: fastDigest(secret), deviceId: credential.deviceId, expiresAtMs: credential.expiresAtMs };
+      this.verified.set(credentialId, entry);
+      return entry;
+    } finally {
+      this.slowInFlight--;
+    }
+  }
+}

@@ -1,0 +1,59 @@
+import swagger from '@fastify/swagger';
+import swaggerUi from '@fastify/swagger-ui';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import type { GatewayContext } from '../context.js';
+import { adminRoutes } from './admin-routes.js';
+import { installErrorHandler } from './error-handler.js';
+import { healthRoutes } from './health-routes.js';
+import { ingestRoutes } from './ingest-routes.js';
+import { patientRoutes } from './patient-routes.js';
+
+/** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
+export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
+  const app = Fastify({
+    loggerInstance: ctx.log as FastifyBaseLogger,
+    // Two log lines per request would dominate CPU at device ingest rates; errors are still logged.
+    logController: new LogController({ disableRequestLogging: true }),
+    bodyLimit: ctx.config.http.bodyLimitBytes,
+    trustProxy: ctx.config.http.trustProxy,
+    // Bodies are only ever read through zod schemas, which copy known keys into fresh objects,
+    // so prototype-poisoning keys are inert; skipping the scan keeps JSON parsing at native speed.
+    onProtoPoisoning: 'ignore',
+    onConstructorPoisoning: 'ignore',
+    return503OnClosing: true,
+    forceCloseConnections: 'idle',
+  });
+  app.decorateRequest('device', null);
+  app.decorateRequest('actor', null);
+  app.removeContentTypeParser('text/plain');
+  app.setValidatorCompiler(validatorCompiler);
+  app.setSerializerCompiler(serializerCompiler);
+  installErrorHandler(app);
+
+  await app.register(swagger, {
+    openapi: {
+      openapi: '3.0.3',
+      info: {
+        title: 'RPM gateway API',
+        version: '0.1.0',
+        description:
+          'Device ingest, administration and reading history. Errors are application/problem+json (RFC 9457) with a stable `code`.',
+      },
+      components: {
+        securitySchemes: {
+          deviceSecret: { type: 'http', scheme: 'bearer', description: 'The device secret issued at registration' },
+          adminToken: { type: 'http', scheme: 'bearer', description: 'RPM_ADMIN_TOKEN' },
+        },
+      },
+    },
+    transform: jsonSchemaTransform,
+  });
+  await app.register(swaggerUi, { routePrefix: '/docs' });
+
+  await app.register(healthRoutes, ctx);
+  await app.register(ingestRoutes, ctx);
+  await app.register(adminRoutes, ctx);
+  await app.register(patientRoutes, ctx);
+  return app;
+}

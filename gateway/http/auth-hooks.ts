@@ -1,0 +1,55 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { AuthenticatedDevice } from '../auth/device-authenticator.js';
+import { adminTokenMatcher, bearerToken } from '../auth/admin-token.js';
+import type { GatewayContext } from '../context.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** Set by the device-auth hook on device routes. */
+    device: AuthenticatedDevice | null;
+    /** Who is acting, for the audit log (`admin`, `device:<id>`). */
+    actor: string | null;
+  }
+}
+
+export function deviceAuthHook(ctx: GatewayContext) {
+  return async (req: FastifyRequest): Promise<void> => {
+    const secret = bearerToken(req.headers.authorization);
+    if (secret === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the device secret as `Authorization: Bearer <secret>`');
+    req.device = await ctx.authenticator.authenticate(secret);
+    req.actor = `device:${req.device.device.id}`;
+  };
+}
+
+export function adminAuthHook(ctx: GatewayContext) {
+  const matches = adminTokenMatcher(ctx.adminToken);
+  return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the admin token as `Authorization: Bearer <token>`');
+    if (!matches(token)) {
+      await ctx.audit.record({
+        atMs: ctx.clock.now(),
+        actor: 'unknown',
+        action: `${req.method} ${req.routeOptions.url ?? ''}`,
+        subject: 'admin-api',
+        outcome: 'denied',
+        sourceIp: req.ip,
+        details: null,
+      });
+      void reply;
+      throw new RpmError('RPM_ERR_AUTH_INVALID', 'invalid admin token');
+    }
+    req.actor = 'admin';
+  };
+}
+
+/** Refuse new work while shutting down or while the commit queue is full (load shedding). */
+export function admissionHook(ctx: GatewayContext) {
+  return async (): Promise<void> => {
+    if (ctx.shuttingDown()) throw new RpmError('RPM_ERR_SHUTTING_DOWN', undefined, { retryAfterSeconds: 5 });
+    if (ctx.committer.saturated) {
+      throw new RpmError('RPM_ERR_OVERLOADED', `${ctx.committer.pending} readings are waiting to commit`, { retryAfterSeconds: 1 });
+    }
+  };
+}

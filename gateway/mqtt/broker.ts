@@ -1,0 +1,276 @@
+import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
+import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
+import { sha256Hex } from '../../pipeline/ingest.js';
+import type { GatewayContext } from '../context.js';
+import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
+
+/** What we know about an authenticated MQTT session. */
+interface Session {
+  readonly deviceId: string;
+  readonly credentialId: string;
+  expiryTimer: NodeJS.Timeout | undefined;
+}
+
+// CONNACK return codes, MQTT 3.1.1 §3.2.2.3.
+const CONNACK_SERVER_UNAVAILABLE = 3;
+const CONNACK_BAD_CREDENTIALS = 4;
+const CONNACK_NOT_AUTHORIZED = 5;
+
+function authError(message: string, returnCode: number): AuthenticateError {
+  const err = new Error(message) as AuthenticateError;
+  (err as { returnCode: number }).returnCode = returnCode;
+  return err;
+}
+
+export interface MqttBroker {
+  readonly aedes: Aedes;
+  /** Publishes in flight (waiting for their commit). */
+  inFlight(): number;
+  /** Resolves when no publish is waiting for its commit. */
+  drained(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The embedded aedes broker with device authentication, topic authorization and durable
+ * ingest. aedes writes the QoS 1 PUBACK right after `authorizePublish` calls back (before
+ * `published` runs), so the reading is committed inside `authorizePublish`: a PUBACK is
+ * sent only for a committed reading.
+ */
+export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker> {
+  const sessions = new WeakMap<Client, Session>();
+  const byDevice = new Map<string, Set<Client>>();
+  let inFlight = 0;
+  let drainWaiters: Array<() => void> = [];
+
+  const aedes = await Aedes.createBroker({
+    // Hubs pipeline a backlog right after CONNECT; aedes' default of 42 queued packets is too few.
+    queueLimit: 1000,
+    // A frozen subscriber (a device not reading its errors topic) must not block delivery for others.
+    drainTimeout: 30_000,
+    maxClientsIdLength: 128,
+    connectTimeout: 30_000,
+  });
+
+  const forget = (client: Client): void => {
+    const s = sessions.get(client);
+    if (s === undefined) return;
+    if (s.expiryTimer !== undefined) clearTimeout(s.expiryTimer);
+    const set = byDevice.get(s.deviceId);
+    set?.delete(client);
+    if (set !== undefined && set.size === 0) byDevice.delete(s.deviceId);
+  };
+
+  const scheduleExpiry = (client: Client, session: Session, expiresAtMs: number | null): void => {
+    if (session.expiryTimer !== undefined) clearTimeout(session.expiryTimer);
+    session.expiryTimer = undefined;
+    if (expiresAtMs === null) return;
+    const delay = expiresAtMs - ctx.clock.now();
+    if (delay <= 0) {
+      client.close();
+      return;
+    }
+    session.expiryTimer = setTimeout(() => client.close(), Math.min(delay, 2 ** 31 - 1));
+    session.expiryTimer.unref();
+  };
+
+  aedes.authenticate = (client, username, password, done) => {
+    if (ctx.shuttingDown() || ctx.committer.saturated) {
+      done(authError('gateway busy', CONNACK_SERVER_UNAVAILABLE), false);
+      return;
+    }
+    if (username === undefined || password === undefined) {
+      done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
+      return;
+    }
+    ctx.authenticator.authenticate(password.toString('utf8'), username).then(
+      (auth) => {
+        const will = (client as unknown as { _will?: { topic?: string } })._will;
+        if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
+          done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
+          return;
+        }
+        // Namespace the MQTT client id by device, so one device can never take over
+        // (and disconnect) another device's session by reusing its client id.
+        (client as { id: string }).id = `${auth.device.id}|${client.id}`;
+        const session: Session = { deviceId: auth.device.id, credentialId: auth.credentialId, expiryTimer: undefined };
+        sessions.set(client, session);
+        scheduleExpiry(client, session, auth.expiresAtMs);
+        done(null, true);
+      },
+      (err: unknown) => {
+        const code = isRpmError(err) ? err.code : 'RPM_ERR_INTERNAL';
+        const returnCode =
+          code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
+        if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
+        done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
+      },
+    );
+  };
+
+  aedes.authorizeSubscribe = (client, sub, done) => {
+    const s = sessions.get(client);
+    // A refused subscription gets SUBACK 0x80 (MQTT 3.1.1 §3.9.3); the connection stays up.
+    done(null, s !== undefined && maySubscribe(s.deviceId, sub.topic) ? sub : null);
+  };
+
+  aedes.authorizeForward = (client, packet) => {
+    const s = sessions.get(client);
+    return s !== undefined && mayReceive(s.deviceId, packet.topic) ? packet : null;
+  };
+
+  const publishError = (deviceId: string, body: unknown): void => {
+    aedes.publish(
+      { cmd: 'publish', topic: errorsTopic(deviceId), payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false },
+      (err) => {
+        if (err !== undefined && err !== null) ctx.log.warn({ err, deviceId }, 'could not publish to errors topic');
+      },
+    );
+  };
+
+  const ingest = async (session: Session, packet: PublishPacket): Promise<void> => {
+    const device = await ctx.authenticator.deviceById(session.deviceId);
+    const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+    const receivedAtMs = ctx.clock.now();
+    ctx.presence.seen(session.deviceId, receivedAtMs);
+    let readings: unknown[] = [];
+    let envelopeError: RpmError | undefined;
+    try {
+      readings = ctx.ingest.parseEnvelope(JSON.parse(payload.toString('utf8')));
+    } catch (err) {
+      envelopeError = isRpmError(err) ? err : new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'payload is not valid JSON', { path: '' });
+    }
+    await ctx.committer.whenCapacity();
+    if (envelopeError !== undefined) {
+      // A malformed payload is acknowledged (so the device does not redeliver it forever),
+      // recorded durably with its reason, and explained on the device's errors topic.
+      const payloadSha256 = sha256Hex(payload);
+      await ctx.committer.submit({
+        readings: [],
+        rejections: [
+          {
+            deviceId: device.id,
+            receivedAtMs,
+            transport: 'mqtt',
+            code: envelopeError.code,
+            path: envelopeError.path ?? null,
+            message: envelopeError.message,
+            clientId: null,
+            payloadSha256,
+          },
+        ],
+      });
+      publishError(device.id, {
+        code: envelopeError.code,
+        message: envelopeError.message,
+        path: envelopeError.path ?? '',
+        messageId: packet.messageId ?? null,
+        payloadSha256,
+      });
+      return;
+    }
+    const result = await ctx.ingest.ingest({ device, readings, transport: 'mqtt', payloadSha256: null });
+    if (result.rejected > 0) {
+      publishError(device.id, {
+        code: 'RPM_ERR_READING_REJECTED',
+        message: `${result.rejected} of ${result.outcomes.length} readings were rejected`,
+        messageId: packet.messageId ?? null,
+        rejected: result.outcomes.filter((o) => o.status === 'rejected'),
+      });
+    }
+  };
+
+  aedes.authorizePublish = (client, packet, done) => {
+    const session = client === null ? undefined : sessions.get(client);
+    if (client === null || session === undefined) {
+      done(new Error('not authenticated'));
+      return;
+    }
+    if (!mayPublish(session.deviceId, packet.topic)) {
+      // MQTT 3.1.1 cannot refuse a PUBLISH; [MQTT-3.3.5-2] leaves acking-and-dropping or closing.
+      // Dropping would look like success to the device, so we close the connection.
+      ctx.log.info({ deviceId: session.deviceId }, 'publish to a topic outside the device namespace refused');
+      done(new RpmError('RPM_ERR_AUTH_TOPIC_MISMATCH', `devices may publish only to devices/${session.deviceId}/readings`));
+      return;
+    }
+    // Readings are history, not state: never keep one as a retained message.
+    packet.retain = false;
+    inFlight++;
+    ingest(session, packet).then(
+      () => {
+        settle();
+        done(null);
+      },
+      (err: unknown) => {
+        settle();
+        // No PUBACK: aedes closes the connection and the device redelivers after reconnecting.
+        if (!isRpmError(err) || (err.code !== 'RPM_ERR_SHUTTING_DOWN' && err.code !== 'RPM_ERR_STORE_FAILURE')) {
+          ctx.log.error({ err, deviceId: session.deviceId }, 'mqtt ingest failed');
+        }
+        done(err instanceof Error ? err : new Error('ingest failed'));
+      },
+    );
+  };
+
+  const settle = (): void => {
+    inFlight--;
+    if (inFlight === 0) {
+      const waiters = drainWaiters;
+      drainWaiters = [];
+      for (const w of waiters) w();
+    }
+  };
+
+  aedes.on('client', (client) => {
+    const s = sessions.get(client);
+    if (s === undefined) return;
+    let set = byDevice.get(s.deviceId);
+    if (set === undefined) {
+      set = new Set();
+      byDevice.set(s.deviceId, set);
+    }
+    set.add(client);
+    ctx.presence.connected(s.deviceId, ctx.clock.now());
+  });
+
+  aedes.on('clientDisconnect', (client) => {
+    const s = sessions.get(client);
+    if (s === undefined) return;
+    forget(client);
+    ctx.presence.disconnected(s.deviceId, ctx.clock.now());
+  });
+
+  aedes.on('clientError', (client, err) => {
+    ctx.log.debug({ err: err.message, deviceId: sessions.get(client)?.deviceId }, 'mqtt client error');
+  });
+  aedes.on('connectionError', (_client, err) => {
+    ctx.log.debug({ err: err.message }, 'mqtt connection error');
+  });
+
+  // Revocation and rotation reach open sessions at once.
+  ctx.registry.onCredentialsChanged((deviceId) => {
+    const clients = byDevice.get(deviceId);
+    if (clients === undefined) return;
+    for (const client of [...clients]) {
+      const s = sessions.get(client);
+      if (s === undefined) continue;
+      ctx.authenticator.credentialStatus(s.credentialId).then(
+        (status) => {
+          if (status.state === 'live') scheduleExpiry(client, s, status.expiresAtMs);
+          else client.close();
+        },
+        (err: unknown) => {
+          ctx.log.error({ err, deviceId }, 'could not re-check credentials; closing session');
+          client.close();
+        },
+      );
+    }
+  });
+
+  return {
+    aedes,
+    inFlight: () => inFlight,
+    drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => drainWaiters.push(resolve))),
+    close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
+  };
+}

@@ -1,0 +1,160 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import tls from 'node:tls';
+import { WebSocketServer, createWebSocketStream } from 'ws';
+import type { Config } from '../core/config/schema.js';
+import { createLogger, type Logger } from '../core/logging.js';
+import { type Clock, systemClock } from '../core/ports/clock.js';
+import { createSqliteStores } from '../connectors/sqlite/index.js';
+import { DeviceDirectory } from '../pipeline/device-directory.js';
+import { GroupCommitter } from '../pipeline/group-committer.js';
+import { IngestService } from '../pipeline/ingest.js';
+import { loadOrCreateAdminToken } from './admin-token-file.js';
+import { DeviceAuthenticator } from './auth/device-authenticator.js';
+import type { GatewayContext } from './context.js';
+import { buildApp } from './http/app.js';
+import { createMqttBroker } from './mqtt/broker.js';
+import { PresenceTracker } from './presence.js';
+import { RegistryService } from './registry-service.js';
+
+export interface RunningGateway {
+  readonly ctx: GatewayContext;
+  readonly httpPort: number;
+  readonly mqttPort: number;
+  readonly mqttTlsPort: number | undefined;
+  /** Graceful: stop accepting, drain in-flight requests and publishes, flush commits, close stores. */
+  close(): Promise<void>;
+}
+
+export interface StartOptions {
+  readonly log?: Logger;
+  readonly clock?: Clock;
+}
+
+function listen(server: net.Server, port: number, host: string): Promise<number> {
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve((server.address() as net.AddressInfo).port);
+    });
+  });
+}
+
+function closeServer(server: net.Server): Promise<void> {
+  return new Promise((resolve) => server.close(() => resolve()));
+}
+
+/**
+ * The composition root: picks the adapters named by the configuration, wires them into the
+ * pipeline and the protocol edges, and starts listening. The only module that imports
+ * connectors/.
+ */
+export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
+  const log = options.log ?? createLogger(config.logLevel);
+  const clock = options.clock ?? systemClock;
+  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous });
+
+  const directory = new DeviceDirectory(stores.registry);
+  const committer = new GroupCommitter(stores.readings, config.commit, log);
+  const ingest = new IngestService({
+    directory,
+    committer,
+    clock,
+    limits: { ...config.ingest },
+  });
+  const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
+  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
+  const presence = new PresenceTracker(stores.registry, log);
+
+  let adminToken = config.adminToken;
+  if (adminToken === undefined) {
+    const generated = loadOrCreateAdminToken(config.dataDir);
+    adminToken = generated.token;
+    log.warn({ file: generated.file }, generated.created ? 'RPM_ADMIN_TOKEN not set; generated an admin token' : 'RPM_ADMIN_TOKEN not set; using the admin token file');
+  }
+
+  let shuttingDown = false;
+  const ctx: GatewayContext = {
+    config,
+    log,
+    clock,
+    ingest,
+    committer,
+    authenticator,
+    registry,
+    readings: stores.readings,
+    audit: stores.audit,
+    presence,
+    adminToken,
+    shuttingDown: () => shuttingDown,
+  };
+
+  const app = await buildApp(ctx);
+  const broker = await createMqttBroker(ctx);
+
+  const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
+  if (wss !== undefined) {
+    wss.on('connection', (socket, req) => {
+      broker.aedes.handle(createWebSocketStream(socket), req);
+    });
+    app.server.on('upgrade', (req, socket, head) => {
+      const pathname = (req.url ?? '').split('?')[0];
+      if (pathname !== config.mqtt.ws.path || shuttingDown) {
+        socket.destroy();
+        return;
+      }
+      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    });
+  }
+
+  await app.listen({ host: config.http.host, port: config.http.port });
+  const httpPort = (app.server.address() as net.AddressInfo).port;
+
+  const tcp = net.createServer((socket) => broker.aedes.handle(socket));
+  const mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
+
+  let tlsServer: tls.Server | undefined;
+  let mqttTlsPort: number | undefined;
+  if (config.mqtt.tls !== undefined) {
+    const t = config.mqtt.tls;
+    tlsServer = tls.createServer(
+      {
+        cert: fs.readFileSync(t.certFile),
+        key: fs.readFileSync(t.keyFile),
+        ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
+      },
+      (socket) => broker.aedes.handle(socket),
+    );
+    mqttTlsPort = await listen(tlsServer, t.port, config.mqtt.host);
+  }
+
+  presence.start();
+  log.info(
+    { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
+    'gateway started',
+  );
+
+  let closing: Promise<void> | undefined;
+  const close = (): Promise<void> => {
+    closing ??= (async () => {
+      shuttingDown = true;
+      log.info('shutting down: no new connections; draining in-flight work');
+      const stopTcp = closeServer(tcp);
+      const stopTls = tlsServer === undefined ? Promise.resolve() : closeServer(tlsServer);
+      // Stops listening and waits for in-flight HTTP requests (which need the committer).
+      const stopHttp = app.close();
+      await broker.drained();
+      await committer.close();
+      await broker.close();
+      wss?.close();
+      await Promise.all([stopHttp, stopTcp, stopTls]);
+      await presence.stop();
+      await stores.close();
+      log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');
+    })();
+    return closing;
+  };
+
+  return { ctx, httpPort, mqttPort, mqttTlsPort, close };
+}
