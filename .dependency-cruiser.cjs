@@ -1,0 +1,56 @@
+/**
+ * Module boundaries (DEVELOPERS.md, ARCHITECTURE.md):
+ *   gateway → pipeline → rules → core ← connectors
+ * Only process entry points (the composition root gateway/start.ts) wire connectors in.
+ */
+module.exports = {
+  forbidden: [
+    { name: 'no-circular', severity: 'error', from: {}, to: { circular: true } },
+    {
+      name: 'core-is-the-kernel',
+      comment: 'core imports nothing of ours',
+      severity: 'error',
+      from: { path: '^core/' },
+      to: { path: '^(gateway|pipeline|rules|connectors|dashboards|simulators|benchmarks|cli)/' },
+    },
+    {
+      name: 'rules-are-pure',
+      comment: 'rules depend only on core',
+      severity: 'error',
+      from: { path: '^rules/' },
+      to: { path: '^(gateway|pipeline|connectors|dashboards|simulators|benchmarks|cli)/' },
+    },
+    {
+      name: 'pipeline-below-gateway',
+      severity: 'error',
+      from: { path: '^pipeline/' },
+      to: { path: '^(gateway|connectors|dashboards|simulators|benchmarks|cli)/' },
+    },
+    {
+      name: 'connectors-implement-core-ports',
+      severity: 'error',
+      from: { path: '^connectors/' },
+      to: { path: '^(gateway|pipeline|rules|dashboards|simulators|benchmarks|cli)/' },
+    },
+    {
+      name: 'only-the-composition-root-wires-connectors',
+      severity: 'error',
+      from: { path: '^(gateway|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/start\\.ts$', '\\.test\\.ts$'] },
+      to: { path: '^connectors/' },
+    },
+    {
+      name: 'cli-speaks-http',
+      comment: 'the CLI administers a running gateway over its HTTP API',
+      severity: 'error',
+      from: { path: '^cli/' },
+      to: { path: '^(gateway|pipeline|rules|connectors)/' },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)(node_modules|dist)/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    enhancedResolveOptions: { extensions: ['.ts', '.js'] },
+  },
+};
