@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { ConfigError } from '../errors/rpm-error.js';
-import { type Config, envSchema } from './schema.js';
+import { type Config, crossFieldProblems, envSchema } from './schema.js';
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -17,9 +17,11 @@ function deepFreeze<T>(value: T): T {
 export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
   const relevant = Object.fromEntries(Object.entries(env).filter(([k, v]) => k.startsWith('RPM_') && v !== undefined && v !== ''));
   const parsed = envSchema.safeParse(relevant);
-  if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`));
-  }
+  const problems = [
+    ...(parsed.success ? [] : parsed.error.issues.map((i) => `${i.path.join('.') || '(env)'}: ${i.message}`)),
+    ...crossFieldProblems(relevant),
+  ];
+  if (!parsed.success || problems.length > 0) throw new ConfigError(problems);
   const e = parsed.data;
   const dataDir = path.resolve(e.RPM_DATA_DIR);
   const config: Config = {

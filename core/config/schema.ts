@@ -50,16 +50,20 @@ export const envSchema = z
     // Time allowed to drain in-flight work on SIGTERM before exiting anyway.
     RPM_SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
     RPM_TRUST_PROXY: bool.default(false),
-  })
-  .superRefine((env, ctx) => {
-    if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
-      ctx.addIssue({
-        code: 'custom',
-        path: [env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY'],
-        message: 'RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together',
-      });
-    }
   });
+
+/**
+ * Rules that span several variables. Checked on the raw environment so that they are
+ * reported together with the per-variable problems, not only after those are fixed.
+ */
+export function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
+  const problems: string[] = [];
+  if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
+    const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
+    problems.push(`${missing}: RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together`);
+  }
+  return problems;
+}
 
 export type Env = z.infer<typeof envSchema>;
 

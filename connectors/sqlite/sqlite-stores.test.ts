@@ -1,0 +1,63 @@
+import { rmSync } from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { describe, expect, it } from 'vitest';
+import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
+import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
+import { makeReading } from '../../test/helpers/readings.js';
+import { tempDir } from '../../test/helpers/gateway.js';
+import { createSqliteStores } from './index.js';
+
+/** Each contract test gets its own database file: the real thing, WAL and fsync included. */
+async function fresh() {
+  const dir = tempDir('rpm-sqlite-');
+  const stores = createSqliteStores({ path: path.join(dir, 'rpm.sqlite'), synchronous: 'FULL' });
+  return {
+    stores,
+    dispose: async () => {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+readingStoreContract(
+  'SqliteReadingStore',
+  async () => {
+    const { stores, dispose } = await fresh();
+    return { store: stores.readings, dispose };
+  },
+  makeReading,
+);
+
+registryStoreContract('SqliteRegistryStore', async () => {
+  const { stores, dispose } = await fresh();
+  return { store: stores.registry, dispose };
+});
+
+describe('SQLite database setup', () => {
+  it('uses WAL with the configured synchronous level and migrates once', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const a = createSqliteStores({ path: file, synchronous: 'FULL' });
+    await a.close();
+    const b = createSqliteStores({ path: file, synchronous: 'NORMAL' });
+    await b.close();
+    const db = new Database(file, { readonly: true });
+    expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
+    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('records and lists audit entries', async () => {
+    const { stores, dispose } = await fresh();
+    await stores.audit.record({ atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } });
+    await stores.audit.record({ atMs: 2, actor: 'admin', action: 'device.revoke', subject: 'device:d-1', outcome: 'success', sourceIp: null, details: null });
+    expect(await stores.audit.list({ limit: 10, subjectId: 'patient:p-1' })).toEqual([
+      { atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } },
+    ]);
+    expect((await stores.audit.list({ limit: 10 })).map((e) => e.action)).toEqual(['device.revoke', 'readings.read']);
+    await dispose();
+  });
+});

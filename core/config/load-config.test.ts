@@ -1,0 +1,55 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError } from '../errors/rpm-error.js';
+import { loadConfig } from './load-config.js';
+
+describe('loadConfig', () => {
+  it('applies the documented defaults on an empty environment', () => {
+    const c = loadConfig({});
+    expect(c.http.port).toBe(8080);
+    expect(c.mqtt.port).toBe(1883);
+    expect(c.mqtt.ws).toEqual({ enabled: true, path: '/mqtt' });
+    expect(c.mqtt.tls).toBeUndefined();
+    expect(c.dataDir.endsWith('/data')).toBe(true);
+    expect(c.store).toMatchObject({ kind: 'sqlite', synchronous: 'FULL' });
+    expect(c.store.path.endsWith('/data/rpm.sqlite')).toBe(true);
+    expect(c.ingest.maxReadingsPerRequest).toBe(1000);
+    expect(c.adminToken).toBeUndefined();
+  });
+
+  it('reads RPM_ variables and ignores everything else', () => {
+    const c = loadConfig({ RPM_HTTP_PORT: '9000', RPM_MQTT_PORT: '0', RPM_DATA_DIR: '/tmp/x', RPM_ADMIN_TOKEN: 'a'.repeat(20), HTTP_PORT: 'nonsense' });
+    expect(c.http.port).toBe(9000);
+    expect(c.mqtt.port).toBe(0);
+    expect(c.dataDir).toBe('/tmp/x');
+    expect(c.adminToken).toBe('a'.repeat(20));
+  });
+
+  it('reports every problem at once', () => {
+    let caught: unknown;
+    try {
+      loadConfig({ RPM_HTTP_PORT: 'eighty', RPM_MQTT_PORT: '70000', RPM_ADMIN_TOKEN: 'short', RPM_MQTT_TLS_CERT: '/c.pem' });
+    } catch (err) {
+      caught = err;
+    }
+    expect(caught).toBeInstanceOf(ConfigError);
+    const e = caught as ConfigError;
+    expect(e.code).toBe('RPM_ERR_CONFIG_INVALID');
+    expect(e.problems.map((p) => p.split(':')[0])).toEqual(
+      expect.arrayContaining(['RPM_HTTP_PORT', 'RPM_MQTT_PORT', 'RPM_ADMIN_TOKEN', 'RPM_MQTT_TLS_KEY']),
+    );
+  });
+
+  it('returns a deeply frozen object', () => {
+    const c = loadConfig({});
+    expect(Object.isFrozen(c)).toBe(true);
+    expect(Object.isFrozen(c.http)).toBe(true);
+    expect(() => {
+      (c.http as { port: number }).port = 1;
+    }).toThrow(TypeError);
+  });
+
+  it('configures the TLS listener only when both cert and key are given', () => {
+    const c = loadConfig({ RPM_MQTT_TLS_CERT: '/c.pem', RPM_MQTT_TLS_KEY: '/k.pem' });
+    expect(c.mqtt.tls).toEqual({ port: 8883, certFile: '/c.pem', keyFile: '/k.pem', caFile: undefined });
+  });
+});

@@ -1,0 +1,112 @@
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Reading } from '../model/reading.js';
+import type { ReadingStore } from '../ports/reading-store.js';
+
+/**
+ * The ReadingStore contract. Every adapter (SQLite today; PostgreSQL, InfluxDB later) runs
+ * this same suite against its real backend. `make` returns a fresh, empty store;
+ * `makeReading` builds a valid reading with overrides.
+ */
+export function readingStoreContract(
+  name: string,
+  make: () => Promise<{ store: ReadingStore; dispose: () => Promise<void> }>,
+  makeReading: (overrides?: Partial<Reading>) => Reading,
+): void {
+  describe(`ReadingStore contract: ${name}`, () => {
+    let store: ReadingStore;
+    let dispose: () => Promise<void>;
+    beforeEach(async () => {
+      ({ store, dispose } = await make());
+    });
+    afterEach(async () => dispose());
+
+    it('stores a batch and answers one outcome per reading, in order', async () => {
+      const rs = [makeReading(), makeReading(), makeReading()];
+      const out = await store.commit({ readings: rs, rejections: [] });
+      expect(out).toEqual(rs.map((r) => ({ status: 'accepted', id: r.id })));
+      expect(await store.countReadings()).toBe(3);
+    });
+
+    it('round-trips every field of a reading unchanged', async () => {
+      const r = makeReading({
+        hubId: 'hub-9',
+        kind: 'blood-pressure',
+        code: '85354-9',
+        components: [
+          { name: 'systolic', code: '8480-6', value: 151.5, unit: 'mm[Hg]' },
+          { name: 'diastolic', code: '8462-4', value: 95, unit: 'mm[Hg]' },
+        ],
+        reported: { unit: 'kPa', values: { systolic: 20.2, diastolic: 12.67 } },
+        measuredAt: '2026-11-30T07:00:00.123-05:00',
+        utcOffsetMinutes: -300,
+        entryMethod: 'ambiguous-user',
+        setting: 'clinic',
+        flags: ['device-kind-mismatch'],
+      });
+      await store.commit({ readings: [r], rejections: [] });
+      expect(await store.getReading(r.id)).toEqual(r);
+    });
+
+    it('answers duplicate for a key already stored, earlier or in the same batch, and writes it once', async () => {
+      const r = makeReading();
+      await store.commit({ readings: [r], rejections: [] });
+      const again = { ...makeReading(), id: r.id, idempotencyKey: r.idempotencyKey };
+      const out = await store.commit({ readings: [again, makeReading(), again], rejections: [] });
+      expect(out.map((o) => o.status)).toEqual(['duplicate', 'accepted', 'duplicate']);
+      expect(out[0]?.id).toBe(r.id);
+      expect(await store.countReadings()).toBe(2);
+      expect(await store.getReading(r.id)).toEqual(r);
+    });
+
+    it('queries by patient, kind and time window, ordered by measurement time, with keyset paging', async () => {
+      const t0 = Date.parse('2026-11-01T00:00:00Z');
+      const rs = [3, 1, 4, 0, 2].map((i) => makeReading({ patientId: 'p-q', measuredAtMs: t0 + i * 60_000 }));
+      const other = makeReading({ patientId: 'p-other', measuredAtMs: t0 });
+      const weight = makeReading({ patientId: 'p-q', kind: 'body-weight', code: '29463-7', measuredAtMs: t0 + 30_000 });
+      await store.commit({ readings: [...rs, other, weight], rejections: [] });
+      const all = await store.queryReadings({ patientId: 'p-q', kinds: ['heart-rate'], limit: 100 });
+      expect(all.map((r) => r.measuredAtMs)).toEqual([0, 1, 2, 3, 4].map((i) => t0 + i * 60_000));
+      const windowed = await store.queryReadings({ patientId: 'p-q', fromMs: t0 + 60_000, toMs: t0 + 180_000, limit: 100 });
+      expect(windowed.map((r) => r.measuredAtMs)).toEqual([t0 + 60_000, t0 + 120_000]);
+      const page1 = await store.queryReadings({ patientId: 'p-q', limit: 2 });
+      const last = page1[1];
+      expect(last).toBeDefined();
+      const page2 = await store.queryReadings({ patientId: 'p-q', limit: 10, after: { measuredAtMs: last!.measuredAtMs, id: last!.id } });
+      expect([...page1, ...page2].map((r) => r.id)).toEqual((await store.queryReadings({ patientId: 'p-q', limit: 100 })).map((r) => r.id));
+      expect(page2).toHaveLength(4);
+    });
+
+    it('attributes unassigned readings of a device within a window, and clears the unassigned flag', async () => {
+      const t0 = Date.parse('2026-11-01T00:00:00Z');
+      const before = makeReading({ deviceId: 'dev-u', patientId: null, flags: ['unassigned'], measuredAtMs: t0 - 1 });
+      const inside = makeReading({ deviceId: 'dev-u', patientId: null, flags: ['unassigned', 'device-kind-mismatch'], measuredAtMs: t0 + 1 });
+      const otherDevice = makeReading({ deviceId: 'dev-v', patientId: null, flags: ['unassigned'], measuredAtMs: t0 + 1 });
+      await store.commit({ readings: [before, inside, otherDevice], rejections: [] });
+      expect(await store.attributeUnassigned('dev-u', 'p-new', t0, null)).toBe(1);
+      expect(await store.getReading(inside.id)).toMatchObject({ patientId: 'p-new', flags: ['device-kind-mismatch'] });
+      expect(await store.getReading(before.id)).toMatchObject({ patientId: null, flags: ['unassigned'] });
+      expect(await store.getReading(otherDevice.id)).toMatchObject({ patientId: null });
+    });
+
+    it('records rejections with the batch and lists them newest first', async () => {
+      await store.commit({
+        readings: [makeReading()],
+        rejections: [
+          { deviceId: 'd-r', receivedAtMs: 1, transport: 'http', code: 'RPM_ERR_READING_IMPLAUSIBLE', path: '/readings/0/value', message: 'too high', clientId: 'x', payloadSha256: null },
+          { deviceId: 'd-r', receivedAtMs: 2, transport: 'mqtt', code: 'RPM_ERR_REQUEST_MALFORMED_JSON', path: '', message: 'bad json', clientId: null, payloadSha256: 'ff' },
+        ],
+      });
+      const listed = await store.listRejections('d-r', 10);
+      expect(listed.map((r) => r.code)).toEqual(['RPM_ERR_REQUEST_MALFORMED_JSON', 'RPM_ERR_READING_IMPLAUSIBLE']);
+      expect(await store.listRejections('d-r', 1)).toHaveLength(1);
+    });
+
+    it('commits nothing of a batch that fails part-way', async () => {
+      const good = makeReading();
+      const broken = { ...makeReading(), components: undefined } as unknown as Reading;
+      await expect(store.commit({ readings: [good, broken], rejections: [] })).rejects.toBeDefined();
+      expect(await store.getReading(good.id)).toBeUndefined();
+      expect(await store.countReadings()).toBe(0);
+    });
+  });
+}
