@@ -1,7 +1,7 @@
 import type { Assignment, Device } from '../core/model/registry.js';
 import type { RegistryStore } from '../core/ports/registry-store.js';
 
-interface Entry {
+export interface DirectoryEntry {
   readonly device: Device | undefined;
   readonly assignments: readonly Assignment[];
 }
@@ -13,8 +13,8 @@ interface Entry {
  * unknown ids cannot grow it without limit.
  */
 export class DeviceDirectory {
-  private readonly entries = new Map<string, Entry>();
-  private readonly loading = new Map<string, Promise<Entry>>();
+  private readonly entries = new Map<string, DirectoryEntry>();
+  private readonly loading = new Map<string, Promise<DirectoryEntry>>();
 
   constructor(
     private readonly registry: RegistryStore,
@@ -22,7 +22,7 @@ export class DeviceDirectory {
   ) {}
 
   /** Synchronous lookup when cached; callers fall back to `load`. */
-  peek(deviceId: string): Entry | undefined {
+  peek(deviceId: string): DirectoryEntry | undefined {
     const hit = this.entries.get(deviceId);
     if (hit !== undefined) {
       this.entries.delete(deviceId);
@@ -31,7 +31,7 @@ export class DeviceDirectory {
     return hit;
   }
 
-  async load(deviceId: string): Promise<Entry> {
+  async load(deviceId: string): Promise<DirectoryEntry> {
     const hit = this.peek(deviceId);
     if (hit !== undefined) return hit;
     let pending = this.loading.get(deviceId);
@@ -50,10 +50,10 @@ export class DeviceDirectory {
     this.entries.delete(deviceId);
   }
 
-  private async fetch(deviceId: string): Promise<Entry> {
+  private async fetch(deviceId: string): Promise<DirectoryEntry> {
     const device = await this.registry.getDevice(deviceId);
     const assignments = device === undefined ? [] : await this.registry.assignments(deviceId);
-    const entry: Entry = { device, assignments };
+    const entry: DirectoryEntry = { device, assignments };
     this.entries.set(deviceId, entry);
     if (this.entries.size > this.maxEntries) {
       const oldest = this.entries.keys().next();

@@ -6,7 +6,7 @@ import type { Reading, ReadingFlag, Transport } from '../core/model/reading.js';
 import { DEVICE_KIND_MEASURES, type Device } from '../core/model/registry.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { Rejection } from '../core/ports/reading-store.js';
-import { type DeviceDirectory, patientAt } from './device-directory.js';
+import { type DeviceDirectory, type DirectoryEntry, patientAt } from './device-directory.js';
 import type { GroupCommitter } from './group-committer.js';
 import { type NormalizeLimits, normalizeReading, type ReadingDraft } from './normalize.js';
 import { idempotencyKey, readingId } from './reading-id.js';
@@ -109,19 +109,30 @@ export class IngestService {
       limits: this.deps.limits,
       defaultGlucoseMethod: req.device.kind === 'cgm' ? ('cgm' as const) : ('meter' as const),
     };
+    const drafts: Array<{ index: number; draft: ReadingDraft }> = [];
+    const relayed = new Set<string>();
     for (let i = 0; i < raw.length; i++) {
       const result = normalizeReading(raw[i], ctx);
       if (!result.ok) {
         reject(i, result.problem.code, result.problem.path, result.problem.message, result.clientId);
         continue;
       }
-      const resolved = await this.resolve(req.device, result.draft);
+      drafts.push({ index: i, draft: result.draft });
+      const via = result.draft.relayedDeviceId;
+      if (via !== null && via !== req.device.id) relayed.add(via);
+    }
+    // One round of (usually cached) directory loads per request, then a synchronous loop.
+    const senderEntry = this.deps.directory.peek(req.device.id) ?? (await this.deps.directory.load(req.device.id));
+    const relayEntries = new Map<string, DirectoryEntry>();
+    for (const id of relayed) relayEntries.set(id, this.deps.directory.peek(id) ?? (await this.deps.directory.load(id)));
+    for (const { index, draft } of drafts) {
+      const resolved = this.resolve(req.device, senderEntry, relayEntries, draft);
       if (!resolved.ok) {
-        reject(i, resolved.code, '/deviceId', resolved.message, result.draft.clientId);
+        reject(index, resolved.code, '/deviceId', resolved.message, draft.clientId);
         continue;
       }
       readings.push(resolved.reading);
-      readingIndex.push(i);
+      readingIndex.push(index);
     }
 
     const committed = await this.deps.committer.submit({ readings, rejections });
@@ -145,15 +156,19 @@ export class IngestService {
   }
 
   /** Which device measured the reading, which hub relayed it, and whose reading it is. */
-  private async resolve(
+  private resolve(
     sender: Device,
+    senderEntry: DirectoryEntry,
+    relayEntries: ReadonlyMap<string, DirectoryEntry>,
     draft: ReadingDraft,
-  ): Promise<{ ok: true; reading: Reading } | { ok: false; code: RpmErrorCode; message: string }> {
+  ): { ok: true; reading: Reading } | { ok: false; code: RpmErrorCode; message: string } {
     let measuring = sender;
+    let entry = senderEntry;
     let hubId: string | null = null;
     if (draft.relayedDeviceId !== null && draft.relayedDeviceId !== sender.id) {
-      const relayed = await this.deps.directory.device(draft.relayedDeviceId);
-      if (sender.kind !== 'hub' || relayed === undefined || relayed.hubId !== sender.id || relayed.status !== 'active') {
+      const relayedEntry = relayEntries.get(draft.relayedDeviceId);
+      const relayed = relayedEntry?.device;
+      if (sender.kind !== 'hub' || relayedEntry === undefined || relayed === undefined || relayed.hubId !== sender.id || relayed.status !== 'active') {
         return {
           ok: false,
           code: 'RPM_ERR_READING_DEVICE_NOT_RELAYABLE',
@@ -161,25 +176,38 @@ export class IngestService {
         };
       }
       measuring = relayed;
+      entry = relayedEntry;
       hubId = sender.id;
     }
-    const entry = this.deps.directory.peek(measuring.id) ?? (await this.deps.directory.load(measuring.id));
     const patientId = patientAt(entry.assignments, draft.measuredAtMs);
     const flags: ReadingFlag[] = [];
     if (patientId === null) flags.push('unassigned');
     const measures = DEVICE_KIND_MEASURES[measuring.kind];
     if (measures !== 'any' && !measures.includes(draft.kind)) flags.push('device-kind-mismatch');
     const key = idempotencyKey(draft.clientId, draft.kind, draft.measuredAtMs);
-    const { relayedDeviceId: _relayed, ...rest } = draft;
     return {
       ok: true,
       reading: {
-        ...rest,
         id: readingId(measuring.id, key),
+        clientId: draft.clientId,
         idempotencyKey: key,
         deviceId: measuring.id,
         hubId,
         patientId,
+        kind: draft.kind,
+        code: draft.code,
+        components: draft.components,
+        reported: draft.reported,
+        measuredAt: draft.measuredAt,
+        measuredAtMs: draft.measuredAtMs,
+        utcOffsetMinutes: draft.utcOffsetMinutes,
+        receivedAtMs: draft.receivedAtMs,
+        entryMethod: draft.entryMethod,
+        setting: draft.setting,
+        mealContext: draft.mealContext,
+        glucoseMethod: draft.glucoseMethod,
+        sequence: draft.sequence,
+        transport: draft.transport,
         flags,
       },
     };

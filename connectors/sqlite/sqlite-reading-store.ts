@@ -71,8 +71,9 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly count;
 
   constructor(private readonly db: SqliteDatabase) {
+    // Positional parameters: binding by name costs a property lookup per column per row.
     this.insertReading = db.prepare(
-      `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (@id, @device_id, @idem_key, @client_id, @hub_id, @patient_id, @kind, @code, @components, @reported, @measured_at, @measured_at_ms, @utc_offset_min, @received_at_ms, @entry_method, @setting, @meal_context, @glucose_method, @sequence, @transport, @flags, @value)`,
+      `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`,
     );
     this.insertRejection = db.prepare(
       'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -89,30 +90,30 @@ export class SqliteReadingStore implements ReadingStore {
       const outcomes: CommitOutcome[] = new Array(batch.readings.length);
       for (let i = 0; i < batch.readings.length; i++) {
         const r = batch.readings[i] as Reading;
-        const info = this.insertReading.run({
-          id: r.id,
-          device_id: r.deviceId,
-          idem_key: r.idempotencyKey,
-          client_id: r.clientId,
-          hub_id: r.hubId,
-          patient_id: r.patientId,
-          kind: r.kind,
-          code: r.code,
-          components: JSON.stringify(r.components),
-          reported: JSON.stringify(r.reported),
-          measured_at: r.measuredAt,
-          measured_at_ms: r.measuredAtMs,
-          utc_offset_min: r.utcOffsetMinutes,
-          received_at_ms: r.receivedAtMs,
-          entry_method: r.entryMethod,
-          setting: r.setting,
-          meal_context: r.mealContext,
-          glucose_method: r.glucoseMethod,
-          sequence: r.sequence,
-          transport: r.transport,
-          flags: r.flags.join(','),
-          value: r.components[0]?.value ?? null,
-        });
+        const info = this.insertReading.run(
+          r.id,
+          r.deviceId,
+          r.idempotencyKey,
+          r.clientId,
+          r.hubId,
+          r.patientId,
+          r.kind,
+          r.code,
+          JSON.stringify(r.components),
+          JSON.stringify(r.reported),
+          r.measuredAt,
+          r.measuredAtMs,
+          r.utcOffsetMinutes,
+          r.receivedAtMs,
+          r.entryMethod,
+          r.setting,
+          r.mealContext,
+          r.glucoseMethod,
+          r.sequence,
+          r.transport,
+          r.flags.join(','),
+          r.components[0]?.value ?? null,
+        );
         outcomes[i] = { status: info.changes === 1 ? 'accepted' : 'duplicate', id: r.id };
       }
       for (const j of batch.rejections) {

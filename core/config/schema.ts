@@ -44,7 +44,7 @@ export const envSchema = z
     // Readings waiting to commit before HTTP answers 503 and MQTT stops reading sockets.
     RPM_COMMIT_MAX_PENDING: positiveInt.max(10_000_000).default(100_000),
     // Extra wait (ms) to gather a bigger group before committing; 0 = commit on the next turn of the event loop.
-    RPM_COMMIT_LINGER_MS: z.coerce.number().min(0).max(100).default(0),
+    RPM_COMMIT_LINGER_MS: z.coerce.number().min(0).max(1000).default(0),
     // How long an old device secret keeps working after rotation, in seconds.
     RPM_SECRET_ROTATION_GRACE_S: z.coerce.number().int().min(0).max(30 * 86_400).default(86_400),
     // Time allowed to drain in-flight work on SIGTERM before exiting anyway.

@@ -291,18 +291,20 @@ describe('HTTP ingest limits', () => {
   });
 
   it('sheds load with 503 and Retry-After while the commit queue is full', async () => {
-    // One pending reading fills the queue; a 50 ms linger keeps it pending while the second request arrives.
-    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_COMMIT_LINGER_MS: '50' });
+    // One pending reading fills the queue; a long linger keeps it pending while the second request arrives.
+    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_COMMIT_LINGER_MS: '1000' });
     try {
       await t.admin.createPatient('p-bp');
       const s = await t.admin.createDevice({ id: 'bp-bp', kind: 'heart-rate-monitor', patientId: 'p-bp' });
       const send = (i: number) => request(`${t.baseUrl}/v1/readings`, { token: s, json: { readings: [{ kind: 'heart-rate', value: 70, unit: '/min', measuredAt: isoMinutesAgo(i) }] } });
       const first = send(1);
-      await new Promise((r) => setTimeout(r, 15));
+      while (t.gw.ctx.committer.pending === 0) await new Promise((r) => setTimeout(r, 2));
       const second = await send(2);
       expect(second.status).toBe(503);
       expect(second.body).toMatchObject({ code: 'RPM_ERR_OVERLOADED' });
       expect(second.headers.get('retry-after')).toBe('1');
+      const ready = await request(`${t.baseUrl}/readyz`);
+      expect(ready.status).toBe(503);
       expect((await first).status).toBe(202);
       expect((await send(3)).status).toBe(202);
       expect(await t.admin.readings('p-bp')).toHaveLength(2);
