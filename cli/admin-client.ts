@@ -1,0 +1,73 @@
+import type { z } from 'zod';
+import type { CreateDeviceInput, CreatePatientInput, assignDeviceInput, rotateSecretInput, unassignDeviceInput } from '../core/model/registry.js';
+import {
+  type AssignResult,
+  type CreatedDevice,
+  type DeviceDetails,
+  type DeviceList,
+  type DeviceView,
+  type PatientView,
+  type RejectionList,
+  type RotateResult,
+  type UnassignResult,
+  assignResult,
+  createdDevice,
+  deviceDetails,
+  deviceList,
+  deviceView,
+  patientView,
+  rejectionList,
+  rotateResult,
+  unassignResult,
+} from './api-schemas.js';
+import type { Connection } from './connection.js';
+import { call } from './http.js';
+
+const seg = encodeURIComponent;
+
+/** The gateway's admin API (gateway/http/admin-routes.ts), one method per endpoint. */
+export class AdminClient {
+  constructor(private readonly conn: Connection) {}
+
+  createPatient(input: CreatePatientInput): Promise<PatientView> {
+    return call(this.conn, { method: 'POST', path: '/v1/admin/patients', body: input, answer: patientView });
+  }
+
+  getPatient(id: string): Promise<PatientView> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/patients/${seg(id)}`, answer: patientView });
+  }
+
+  createDevice(input: CreateDeviceInput): Promise<CreatedDevice> {
+    return call(this.conn, { method: 'POST', path: '/v1/admin/devices', body: input, answer: createdDevice });
+  }
+
+  getDevice(id: string): Promise<DeviceDetails> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/devices/${seg(id)}`, answer: deviceDetails });
+  }
+
+  listDevices(page: { limit: number; after?: string | undefined }): Promise<DeviceList> {
+    const q = new URLSearchParams({ limit: String(page.limit) });
+    if (page.after !== undefined) q.set('after', page.after);
+    return call(this.conn, { method: 'GET', path: `/v1/admin/devices?${q}`, answer: deviceList });
+  }
+
+  assign(deviceId: string, input: z.infer<typeof assignDeviceInput>): Promise<AssignResult> {
+    return call(this.conn, { method: 'POST', path: `/v1/admin/devices/${seg(deviceId)}/assignments`, body: input, answer: assignResult });
+  }
+
+  unassign(deviceId: string, input: z.infer<typeof unassignDeviceInput>): Promise<UnassignResult> {
+    return call(this.conn, { method: 'POST', path: `/v1/admin/devices/${seg(deviceId)}/unassign`, body: input, answer: unassignResult });
+  }
+
+  rotateSecret(deviceId: string, input: z.infer<typeof rotateSecretInput>): Promise<RotateResult> {
+    return call(this.conn, { method: 'POST', path: `/v1/admin/devices/${seg(deviceId)}/rotate-secret`, body: input, answer: rotateResult });
+  }
+
+  revoke(deviceId: string): Promise<DeviceView> {
+    return call(this.conn, { method: 'POST', path: `/v1/admin/devices/${seg(deviceId)}/revoke`, answer: deviceView });
+  }
+
+  rejections(deviceId: string, limit: number): Promise<RejectionList> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/devices/${seg(deviceId)}/rejections?limit=${limit}`, answer: rejectionList });
+  }
+}

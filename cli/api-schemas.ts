@@ -1,0 +1,62 @@
+import { z } from 'zod';
+
+/*
+ * What the admin API answers (gateway/http/admin-routes.ts). Answers are checked so that a wrong
+ * --url (some other server) fails loudly instead of printing nonsense; looseObject keeps fields
+ * added by a newer gateway so --json passes them through.
+ */
+
+export const patientView = z.looseObject({ id: z.string(), organizationId: z.string().nullable(), createdAt: z.string() });
+export type PatientView = z.infer<typeof patientView>;
+
+export const assignmentView = z.looseObject({ patientId: z.string(), from: z.string(), to: z.string().nullable() });
+export type AssignmentView = z.infer<typeof assignmentView>;
+
+export const deviceView = z.looseObject({
+  id: z.string(),
+  kind: z.string(),
+  manufacturer: z.string().nullable(),
+  model: z.string().nullable(),
+  serial: z.string().nullable(),
+  hubId: z.string().nullable(),
+  status: z.string(),
+  createdAt: z.string(),
+  revokedAt: z.string().nullable(),
+  lastSeenAt: z.string().nullable(),
+  online: z.boolean(),
+  patientId: z.string().nullable(),
+});
+export type DeviceView = z.infer<typeof deviceView>;
+
+export const createdDevice = deviceView.extend({ secret: z.string() });
+export type CreatedDevice = z.infer<typeof createdDevice>;
+
+export const deviceDetails = deviceView.extend({ assignments: z.array(assignmentView) });
+export type DeviceDetails = z.infer<typeof deviceDetails>;
+
+export const deviceList = z.looseObject({ devices: z.array(deviceView), next: z.string().nullable() });
+export type DeviceList = z.infer<typeof deviceList>;
+
+export const assignResult = assignmentView.extend({ attributedReadings: z.number() });
+export type AssignResult = z.infer<typeof assignResult>;
+
+export const unassignResult = z.looseObject({ ended: assignmentView.nullable() });
+export type UnassignResult = z.infer<typeof unassignResult>;
+
+export const rotateResult = z.looseObject({ id: z.string(), secret: z.string(), previousSecretValidUntil: z.string() });
+export type RotateResult = z.infer<typeof rotateResult>;
+
+export const rejection = z.looseObject({
+  receivedAt: z.string(),
+  transport: z.string(),
+  code: z.string(),
+  path: z.string().nullable(),
+  message: z.string(),
+  clientId: z.string().nullable(),
+  payloadSha256: z.string().nullable(),
+});
+export const rejectionList = z.looseObject({ rejections: z.array(rejection) });
+export type RejectionList = z.infer<typeof rejectionList>;
+
+/** RFC 9457 problem details as the gateway sends them (gateway/http/problem.ts). */
+export const problem = z.looseObject({ code: z.string(), detail: z.string().optional(), title: z.string().optional(), status: z.number().optional() });

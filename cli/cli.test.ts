@@ -1,0 +1,214 @@
+import { execFile } from 'node:child_process';
+import { mkdirSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADMIN_TOKEN, isoMinutesAgo, request, startTestGateway, tempDir, type TestGateway } from '../test/helpers/gateway.js';
+
+const BIN = fileURLToPath(new URL('../bin/rpm.js', import.meta.url));
+
+interface CliRun {
+  readonly code: number;
+  readonly stdout: string;
+  readonly stderr: string;
+}
+
+// The developer's own RPM_* settings must not leak into the CLI under test.
+const cleanEnv = (): Record<string, string> =>
+  Object.fromEntries(Object.entries(process.env).filter((e): e is [string, string] => !e[0].startsWith('RPM_') && e[1] !== undefined));
+
+/**
+ * Runs the real launcher as a child process. Asynchronous on purpose: the gateway under test lives
+ * in this process and must keep answering while the CLI waits for it. RPM_CLI_FROM_SOURCE makes the
+ * launcher run cli/*.ts through tsx, so a stale dist/ can never be what passes.
+ */
+function rpm(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string; fromSource?: boolean } = {}): Promise<CliRun> {
+  const env = { ...cleanEnv(), ...(opts.fromSource === false ? {} : { RPM_CLI_FROM_SOURCE: '1' }), ...opts.env };
+  return new Promise((resolve) => {
+    execFile(process.execPath, [BIN, ...args], { env, cwd: opts.cwd ?? process.cwd() }, (err, stdout, stderr) => {
+      const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
+
+const json = <T>(run: CliRun): T => {
+  expect(run.stderr).toBe('');
+  expect(run.code).toBe(0);
+  return JSON.parse(run.stdout) as T;
+};
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === 'string') throw new Error('no port');
+  return address.port;
+}
+
+describe('rpm CLI against a running gateway', { timeout: 90_000 }, () => {
+  let t: TestGateway;
+  let cli: (args: readonly string[]) => Promise<CliRun>;
+  let minutesAgo = 60;
+  // Each reading gets its own time so none is taken for a retry of another.
+  const postReading = (secret: string): Promise<{ status: number; body: { accepted?: number; code?: string } }> =>
+    request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [{ kind: 'heart-rate', value: 70, unit: '/min', measuredAt: isoMinutesAgo(minutesAgo--) }] } });
+
+  beforeAll(async () => {
+    t = await startTestGateway();
+    cli = (args) => rpm(args, { env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN } });
+  });
+  afterAll(async () => t.close());
+
+  it('registers and shows a patient, and refuses a duplicate with its stable code', async () => {
+    const added = await cli(['patient', 'add', 'p-1', '--org', 'org-a']);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(added.stdout).toContain('Patient p-1 registered in organization org-a');
+
+    expect(json(await cli(['patient', 'show', 'p-1', '--json']))).toMatchObject({ id: 'p-1', organizationId: 'org-a' });
+
+    const dup = await cli(['patient', 'add', 'p-1']);
+    expect(dup.code).toBe(1);
+    expect(dup.stdout).toBe('');
+    expect(dup.stderr).toContain('RPM_ERR_PATIENT_EXISTS');
+    expect(dup.stderr).toContain("patient 'p-1' already exists");
+
+    const dupJson = await cli(['--json', 'patient', 'add', 'p-1']);
+    expect(dupJson.code).toBe(1);
+    expect(JSON.parse(dupJson.stderr)).toEqual({ error: { code: 'RPM_ERR_PATIENT_EXISTS', detail: "patient 'p-1' already exists", status: 409 } });
+  });
+
+  it('registers a device and prints a secret that the gateway accepts for ingest', async () => {
+    const device = json<{ id: string; patientId: string; secret: string }>(await cli(['device', 'add', 'cuff-1', '--kind', 'bp-cuff', '--patient', 'p-1', '--serial', 'SN-1', '--json']));
+    expect(device).toMatchObject({ id: 'cuff-1', patientId: 'p-1' });
+    const res = await postReading(device.secret);
+    expect(res.status).toBe(202);
+    expect(res.body.accepted).toBe(1);
+
+    const human = await cli(['device', 'add', 'scale-1', '--kind', 'scale']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/Secret: {2}rpmd_\S+/);
+    expect(human.stdout).toContain('shown ONLY ONCE');
+  });
+
+  it('reassigns a device to another patient and shows its history', async () => {
+    await cli(['patient', 'add', 'p-2']);
+    expect(json(await cli(['device', 'assign', 'cuff-1', 'p-2', '--json']))).toMatchObject({ patientId: 'p-2', to: null });
+
+    const shown = json<{ patientId: string; assignments: { patientId: string; to: string | null }[] }>(await cli(['device', 'show', 'cuff-1', '--json']));
+    expect(shown.patientId).toBe('p-2');
+    expect(shown.assignments.map((a) => [a.patientId, a.to === null])).toEqual([
+      ['p-1', false],
+      ['p-2', true],
+    ]);
+    const human = await cli(['device', 'show', 'cuff-1']);
+    expect(human.stdout).toMatch(/^Patient +p-2$/m);
+    expect(human.stdout).toMatch(/^Serial +SN-1$/m);
+  });
+
+  it('rotates a secret (old and new both work within the grace period) and revokes (the secret stops working)', async () => {
+    const { secret: oldSecret } = json<{ secret: string }>(await cli(['device', 'add', 'ox-1', '--kind', 'pulse-oximeter', '--patient', 'p-1', '--json']));
+    const rotated = json<{ secret: string; previousSecretValidUntil: string }>(await cli(['device', 'rotate', 'ox-1', '--grace', '600', '--json']));
+    expect(rotated.secret).not.toBe(oldSecret);
+    expect(Date.parse(rotated.previousSecretValidUntil) - Date.now()).toBeGreaterThan(500_000);
+    expect((await postReading(oldSecret)).status).toBe(202);
+    expect((await postReading(rotated.secret)).status).toBe(202);
+
+    const human = await cli(['device', 'rotate', 'ox-1', '--grace', '0']);
+    expect(human.stdout).toContain('The previous secret keeps working until');
+
+    const revoked = await cli(['device', 'revoke', 'ox-1']);
+    expect(revoked.code).toBe(0);
+    expect(revoked.stdout).toContain('Device ox-1 revoked');
+    const refused = await postReading(rotated.secret);
+    expect([401, 403]).toContain(refused.status);
+    expect(refused.body.code).toMatch(/^RPM_ERR_AUTH_/);
+  });
+
+  it('lists devices with paging, and a device’s rejected readings', async () => {
+    const all = json<{ devices: { id: string }[]; next: string | null }>(await cli(['device', 'list', '--json']));
+    expect(all.devices.map((d) => d.id)).toEqual(expect.arrayContaining(['cuff-1', 'scale-1', 'ox-1']));
+    const page = json<{ devices: unknown[]; next: string | null }>(await cli(['device', 'list', '--limit', '1', '--json']));
+    expect(page.devices).toHaveLength(1);
+    expect(page.next).not.toBeNull();
+    expect((await cli(['device', 'list'])).stdout).toMatch(/^ID +KIND +STATUS/);
+
+    const { secret } = json<{ secret: string }>(await cli(['device', 'add', 'scale-2', '--kind', 'scale', '--json']));
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [{ kind: 'body-weight', value: 2000, unit: 'kg', measuredAt: isoMinutesAgo(5) }] } });
+    const rej = json<{ rejections: { code: string; path: string }[] }>(await cli(['device', 'rejections', 'scale-2', '--json']));
+    expect(rej.rejections[0]).toMatchObject({ code: 'RPM_ERR_READING_IMPLAUSIBLE', path: '/readings/0/value' });
+    expect((await cli(['device', 'rejections', 'scale-2'])).stdout).toContain('RPM_ERR_READING_IMPLAUSIBLE');
+  });
+
+  it('validates arguments with core’s schemas before sending anything', async () => {
+    // A closed port: had the CLI sent the request, it would fail as unreachable (69), not as usage (64).
+    const env = { RPM_URL: `http://127.0.0.1:${await freePort()}`, RPM_ADMIN_TOKEN: ADMIN_TOKEN };
+    const badKind = await rpm(['device', 'add', 'x-1', '--kind', 'toaster'], { env });
+    expect(badKind.code).toBe(64);
+    expect(badKind.stderr).toContain('RPM_ERR_REQUEST_INVALID');
+    expect(badKind.stderr).toContain('--kind');
+
+    const badFrom = await rpm(['device', 'assign', 'cuff-1', 'p-2', '--from', '2025-03-01 08:00'], { env });
+    expect(badFrom.code).toBe(64);
+    expect(badFrom.stderr).toContain('--from');
+
+    const badId = await rpm(['patient', 'add', 'has space'], { env });
+    expect(badId.code).toBe(64);
+    expect(badId.stderr).toContain('<id>');
+
+    const missingKind = await rpm(['device', 'add', 'x-1'], { env });
+    expect(missingKind.code).toBe(64);
+    expect(missingKind.stderr).toContain("required option '--kind <kind>'");
+  });
+
+  it('says clearly when the gateway is not reachable', async () => {
+    const url = `http://127.0.0.1:${await freePort()}`;
+    const run = await rpm(['device', 'list'], { env: { RPM_URL: url, RPM_ADMIN_TOKEN: ADMIN_TOKEN } });
+    expect(run.code).toBe(69);
+    expect(run.stderr).toContain('RPM_CLI_UNREACHABLE');
+    expect(run.stderr).toContain(`cannot reach the gateway at ${url}: connection refused`);
+  });
+
+  it('runs through the launcher as installed (compiled build when present, else tsx)', async () => {
+    const run = await rpm(['--help'], { fromSource: false });
+    expect(run.code).toBe(0);
+    expect(run.stdout).toContain('Usage: rpm');
+    expect(run.stdout).toContain('device');
+  });
+});
+
+describe('rpm CLI finding the admin token', { timeout: 60_000 }, () => {
+  let home: string;
+  let t: TestGateway;
+
+  beforeAll(async () => {
+    home = tempDir('rpm-cli-');
+    // No RPM_ADMIN_TOKEN: the gateway generates one into <data dir>/admin-token.
+    t = await startTestGateway({ RPM_ADMIN_TOKEN: '' }, { dataDir: path.join(home, 'data') });
+  });
+  afterAll(async () => {
+    await t.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('reads ./data/admin-token from the working directory by default', async () => {
+    const run = await rpm(['patient', 'add', 'p-file'], { env: { RPM_URL: t.baseUrl }, cwd: home });
+    expect(run).toMatchObject({ code: 0, stderr: '' });
+  });
+
+  it('reads <RPM_DATA_DIR>/admin-token', async () => {
+    const run = await rpm(['patient', 'show', 'p-file', '--json'], { env: { RPM_URL: t.baseUrl, RPM_DATA_DIR: t.dataDir } });
+    expect(json(run)).toMatchObject({ id: 'p-file' });
+  });
+
+  it('explains where it looked when there is no token', async () => {
+    const empty = path.join(home, 'elsewhere');
+    mkdirSync(empty);
+    const run = await rpm(['device', 'list'], { env: { RPM_URL: t.baseUrl }, cwd: empty });
+    expect(run.code).toBe(78);
+    expect(run.stderr).toContain('RPM_CLI_NO_TOKEN');
+    expect(run.stderr).toContain(path.join(empty, 'data', 'admin-token'));
+  });
+});
