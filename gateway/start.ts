@@ -93,6 +93,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const app = await buildApp(ctx);
   const broker = await createMqttBroker(ctx);
 
+  // Every MQTT transport handed to aedes. aedes.close() ends only sessions that completed
+  // CONNECT; a socket that has not (a slow or stuck device, a bare TCP probe) would otherwise
+  // hold server.close() open until aedes' 30 s connect timeout, past the shutdown deadline.
+  const mqttSockets = new Set<net.Socket>();
+  const handleMqtt = (socket: net.Socket): void => {
+    mqttSockets.add(socket);
+    socket.once('close', () => mqttSockets.delete(socket));
+    broker.aedes.handle(socket);
+  };
+
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
   if (wss !== undefined) {
     wss.on('connection', (socket, req) => {
@@ -111,7 +121,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   await app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (app.server.address() as net.AddressInfo).port;
 
-  const tcp = net.createServer((socket) => broker.aedes.handle(socket));
+  const tcp = net.createServer(handleMqtt);
   const mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
 
   let tlsServer: tls.Server | undefined;
@@ -124,7 +134,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         key: fs.readFileSync(t.keyFile),
         ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
       },
-      (socket) => broker.aedes.handle(socket),
+      handleMqtt,
     );
     mqttTlsPort = await listen(tlsServer, t.port, config.mqtt.host);
   }
@@ -144,11 +154,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       const stopTls = tlsServer === undefined ? Promise.resolve() : closeServer(tlsServer);
       // Stops listening and waits for in-flight HTTP requests (which need the committer).
       const stopHttp = app.close();
+      // app.close() reaps idle keep-alive connections only once. A connection whose request was
+      // in flight turns idle only after its answer, and a client that then keeps it open would
+      // hold the listener (and this shutdown) until the 72 s keep-alive timeout, past the
+      // shutdown deadline. Keep reaping until the HTTP server has closed.
+      const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
+      reaper.unref();
       await broker.drained();
       await committer.close();
       await broker.close();
+      // Nothing acknowledged is pending now (publishes drained, committer closed), so whatever
+      // transport aedes left open carries no work: end it, so the listeners can close.
+      for (const socket of mqttSockets) socket.destroy();
+      for (const ws of wss?.clients ?? []) ws.terminate();
       wss?.close();
-      await Promise.all([stopHttp, stopTcp, stopTls]);
+      await Promise.all([stopHttp, stopTcp, stopTls]).finally(() => clearInterval(reaper));
       await presence.stop();
       await stores.close();
       log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');

@@ -64,7 +64,9 @@ export class GroupCommitter {
   }
 
   submit(batch: CommitBatch): Promise<CommitOutcome[]> {
-    if (this.closed) return Promise.reject(new RpmError('RPM_ERR_SHUTTING_DOWN'));
+    // Same Retry-After as the HTTP admission hook: a request admitted just before shutdown and
+    // refused here is answered 503 RPM_ERR_SHUTTING_DOWN too, and the contract promises Retry-After.
+    if (this.closed) return Promise.reject(new RpmError('RPM_ERR_SHUTTING_DOWN', undefined, { retryAfterSeconds: 5 }));
     const size = batch.readings.length + batch.rejections.length;
     if (size === 0) return Promise.resolve([]);
     return new Promise<CommitOutcome[]>((resolve, reject) => {

@@ -21,7 +21,11 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     // so prototype-poisoning keys are inert; skipping the scan keeps JSON parsing at native speed.
     onProtoPoisoning: 'ignore',
     onConstructorPoisoning: 'ignore',
-    return503OnClosing: true,
+    // Not Fastify's own 503 while closing: it is plain JSON without our `code` or Retry-After.
+    // Requests that arrive on a kept-alive connection during the drain reach the route instead,
+    // where the admission hook answers 503 RPM_ERR_SHUTTING_DOWN as problem+json. (Fastify still
+    // marks those responses `Connection: close`, and app.close() waits for them.)
+    return503OnClosing: false,
     forceCloseConnections: 'idle',
   });
   app.decorateRequest('device', null);

@@ -1,0 +1,146 @@
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import Database from 'better-sqlite3';
+import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
+import { type BenchDevice, EnvelopeSource, runTag } from './readings.js';
+import type { Sut } from './sut.js';
+
+export interface GatewaySut extends Sut {
+  readonly dataDir: string;
+  /** Readings the harness itself stored (one per device when priming). */
+  readonly primed: number;
+  /** Stops the gateway (SIGTERM, graceful drain) and counts what it stored. */
+  stopAndCount(): Promise<{ readings: number; rejections: number; exitCode: number | null; commitStats?: { commits: number; rows: number } }>;
+}
+
+export interface GatewayOptions {
+  readonly root: string;
+  readonly devices: number;
+  /** Directory for `node --cpu-prof` output, when profiling. */
+  readonly profileDir?: string;
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Our gateway as its own process (`node dist/gateway/main.js`, pinned to the SUT core) with a
+ * fresh data directory, default durability (WAL, synchronous=FULL) and the rate limit lifted.
+ * Registers `devices` blood-pressure cuffs (one patient each, assigned from a day ago) and
+ * sends one reading per device, so every credential is verified (argon2) before the load.
+ */
+export async function startOurGateway(options: GatewayOptions): Promise<GatewaySut> {
+  const dataDir = mkdtempSync(path.join(tmpdir(), 'rpm-bench-'));
+  const [httpPort, mqttPort] = [await freePort(), await freePort()];
+  const adminToken = randomBytes(24).toString('base64url');
+  const env: Record<string, string> = {
+    RPM_DATA_DIR: dataDir,
+    RPM_HTTP_HOST: '127.0.0.1',
+    RPM_HTTP_PORT: String(httpPort),
+    RPM_MQTT_HOST: '127.0.0.1',
+    RPM_MQTT_PORT: String(mqttPort),
+    RPM_LOG_LEVEL: 'warn',
+    RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000',
+    ...(options.env ?? {}),
+  };
+  const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
+  const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...nodeArgs, 'dist/gateway/main.js'], {
+    cwd: options.root,
+    env: { ...env, RPM_ADMIN_TOKEN: adminToken },
+    stdout: 'pipe',
+  });
+  const stderr = tailStderr(child);
+  // At RPM_LOG_LEVEL=info (a diagnostic run) the shutdown line tells commits and rows: the mean group size.
+  let commitStats: { commits: number; rows: number } | undefined;
+  createInterface({ input: child.stdout! }).on('line', (line) => {
+    if (!line.includes('shutdown complete')) return;
+    try {
+      const j = JSON.parse(line) as { commits?: number; rows?: number };
+      if (typeof j.commits === 'number' && typeof j.rows === 'number') commitStats = { commits: j.commits, rows: j.rows };
+    } catch {
+      // not a JSON log line
+    }
+  });
+  try {
+    await waitForPort(httpPort, child);
+    await waitForPort(mqttPort, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`gateway did not start: ${(err as Error).message}\n${stderr()}`);
+  }
+  const base = `http://127.0.0.1:${httpPort}`;
+  const devices = await provision(base, adminToken, options.devices);
+  const primed = await prime(base, devices);
+
+  return {
+    name: 'ours',
+    pid: child.pid as number,
+    command: commandLine(argv.map((a) => (a === process.execPath ? 'node' : a)), { ...env, RPM_ADMIN_TOKEN: '<random>' }),
+    httpUrl: base,
+    mqttUrl: `mqtt://127.0.0.1:${mqttPort}`,
+    mqttAuth: true,
+    devices,
+    dataDir,
+    primed,
+    stop: async () => {
+      await stopProcess(child);
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+    stopAndCount: async () => {
+      const exitCode = await stopProcess(child);
+      const db = new Database(path.join(dataDir, 'rpm.sqlite'), { readonly: true });
+      const readings = (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
+      const rejections = (db.prepare('SELECT count(*) AS n FROM rejections').get() as { n: number }).n;
+      db.close();
+      rmSync(dataDir, { recursive: true, force: true });
+      if (exitCode !== 0) process.stderr.write(`gateway exit code ${exitCode}\n${stderr()}\n`);
+      return { readings, rejections, exitCode, ...(commitStats === undefined ? {} : { commitStats }) };
+    },
+  };
+}
+
+async function call(url: string, token: string, body: unknown): Promise<{ status: number; json: unknown }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, json: text === '' ? undefined : (JSON.parse(text) as unknown) };
+}
+
+async function provision(base: string, adminToken: string, n: number): Promise<BenchDevice[]> {
+  const assignedFrom = new Date(Date.now() - 86_400_000).toISOString();
+  const make = async (i: number): Promise<BenchDevice> => {
+    const patientId = `bench-patient-${i}`;
+    const id = `bench-cuff-${i}`;
+    const p = await call(`${base}/v1/admin/patients`, adminToken, { id: patientId });
+    if (p.status !== 201) throw new Error(`creating patient ${patientId}: HTTP ${p.status} ${JSON.stringify(p.json)}`);
+    const d = await call(`${base}/v1/admin/devices`, adminToken, { id, kind: 'bp-cuff', patientId, assignedFrom });
+    if (d.status !== 201) throw new Error(`creating device ${id}: HTTP ${d.status} ${JSON.stringify(d.json)}`);
+    return { id, secret: (d.json as { secret: string }).secret };
+  };
+  const devices: BenchDevice[] = [];
+  // A few at a time: each registration hashes a secret with argon2 on the gateway's thread pool.
+  for (let i = 0; i < n; i += 4) {
+    devices.push(...(await Promise.all(Array.from({ length: Math.min(4, n - i) }, (_, k) => make(i + k)))));
+  }
+  return devices;
+}
+
+/** One reading per device, one at a time (the first use of a secret is an argon2 verification). */
+async function prime(base: string, devices: readonly BenchDevice[]): Promise<number> {
+  const tag = `prime${runTag()}`;
+  for (const [i, d] of devices.entries()) {
+    const body = new EnvelopeSource(`${tag}-${i}`, 1).next();
+    const res = await fetch(`${base}/v1/readings`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${d.secret}`, 'content-type': 'application/json' },
+      body,
+    });
+    const json = (await res.json()) as { accepted?: number };
+    if (res.status !== 202 || json.accepted !== 1) throw new Error(`priming ${d.id}: HTTP ${res.status} ${JSON.stringify(json)}`);
+  }
+  return devices.length;
+}

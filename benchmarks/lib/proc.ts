@@ -1,0 +1,126 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import net from 'node:net';
+
+/** Cores: the load generator on one, the system under test on the other (method §4). */
+export const GENERATOR_CORE = 0;
+export const SUT_CORE = 1;
+
+let tasksetOk: boolean | undefined;
+
+/** Whether `taskset -c 1` works here (it is absent on some images, refused in some containers). */
+export function canPin(): boolean {
+  if (tasksetOk === undefined) {
+    try {
+      execFileSync('taskset', ['-c', String(SUT_CORE), 'true'], { stdio: 'ignore' });
+      tasksetOk = true;
+    } catch {
+      tasksetOk = false;
+    }
+  }
+  return tasksetOk;
+}
+
+/** The argv that runs `cmd args` pinned to `core` (taskset execs, so the pid is the program's). */
+export function pinnedArgv(core: number, cmd: string, args: readonly string[]): string[] {
+  return canPin() ? ['taskset', '-c', String(core), cmd, ...args] : [cmd, ...args];
+}
+
+/** A shell-quoted command line, for RESULTS.md. */
+export function commandLine(argv: readonly string[], env: Readonly<Record<string, string>> = {}): string {
+  const q = (s: string): string => (/^[\w@%+=:,./-]+$/.test(s) ? s : `'${s.replaceAll("'", "'\\''")}'`);
+  const prefix = Object.entries(env).map(([k, v]) => `${k}=${q(v)}`);
+  return [...prefix, ...argv.map(q)].join(' ');
+}
+
+export function spawnPinned(
+  core: number,
+  cmd: string,
+  args: readonly string[],
+  options: { env?: Record<string, string>; cwd?: string; stdout?: 'pipe' | 'ignore' | 'inherit' } = {},
+): { child: ChildProcess; argv: string[] } {
+  const argv = pinnedArgv(core, cmd, args);
+  const [exe, ...rest] = argv as [string, ...string[]];
+  const child = spawn(exe, rest, {
+    cwd: options.cwd,
+    env: { ...process.env, ...(options.env ?? {}) },
+    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
+  });
+  return { child, argv };
+}
+
+let clockTicks: number | undefined;
+
+function ticksPerSecond(): number {
+  if (clockTicks === undefined) {
+    try {
+      clockTicks = Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim()) || 100;
+    } catch {
+      clockTicks = 100;
+    }
+  }
+  return clockTicks;
+}
+
+/** utime + stime of a process (all its threads), in milliseconds, from /proc/<pid>/stat. */
+export function cpuTimeMs(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  // Fields after the parenthesised command name start at field 3 (state); utime is field 14.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  return (ticks * 1000) / ticksPerSecond();
+}
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = net.createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const { port } = srv.address() as net.AddressInfo;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+/** Resolves once something accepts TCP connections on the port. */
+export async function waitForPort(port: number, child: ChildProcess, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`process exited with code ${child.exitCode} before listening on ${port}`);
+    const ok = await new Promise<boolean>((resolve) => {
+      const s = net.connect(port, '127.0.0.1');
+      s.once('connect', () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once('error', () => resolve(false));
+    });
+    if (ok) return;
+    if (Date.now() > deadline) throw new Error(`nothing listening on ${port} after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+/** SIGTERM, then SIGKILL after `graceMs`; resolves with the exit code. Only ever our own children. */
+export function stopProcess(child: ChildProcess, graceMs = 20_000): Promise<number | null> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(child.exitCode);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code);
+    });
+    child.kill('SIGTERM');
+  });
+}
+
+/** Keep the last lines of a child's stderr for error messages. */
+export function tailStderr(child: ChildProcess, max = 40): () => string {
+  const lines: string[] = [];
+  child.stderr?.setEncoding('utf8');
+  child.stderr?.on('data', (chunk: string) => {
+    lines.push(...chunk.split('\n').filter((l) => l !== ''));
+    if (lines.length > max) lines.splice(0, lines.length - max);
+  });
+  return () => lines.join('\n');
+}

@@ -1,0 +1,80 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
+import { type BenchDevice, fakeDevices } from './readings.js';
+
+/** A system under test: one process pinned to the SUT core. */
+export interface Sut {
+  readonly name: string;
+  readonly pid: number;
+  /** How it was started, for RESULTS.md. */
+  readonly command: string;
+  readonly httpUrl?: string;
+  readonly mqttUrl?: string;
+  /** Whether MQTT clients must log in as device id + secret. */
+  readonly mqttAuth: boolean;
+  readonly devices: readonly BenchDevice[];
+  stop(): Promise<void>;
+}
+
+export type PeerName = 'bare-fastify' | 'bare-http' | 'bare-aedes' | 'mosquitto';
+
+/** A peer from benchmarks/peers (compiled to dist/ by `npm run build`), with made-up devices. */
+export async function startPeer(root: string, name: Exclude<PeerName, 'mosquitto'>, devices: number): Promise<Sut> {
+  const port = await freePort();
+  const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [`dist/benchmarks/peers/${name}.js`, '--port', String(port)], {
+    cwd: root,
+    stdout: 'ignore',
+  });
+  const stderr = tailStderr(child);
+  try {
+    await waitForPort(port, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`${name} did not start: ${(err as Error).message}\n${stderr()}`);
+  }
+  const http = name !== 'bare-aedes';
+  return {
+    name,
+    pid: child.pid as number,
+    command: commandLine(argv.map((a) => (a === process.execPath ? 'node' : a))),
+    ...(http ? { httpUrl: `http://127.0.0.1:${port}` } : { mqttUrl: `mqtt://127.0.0.1:${port}` }),
+    mqttAuth: false,
+    devices: fakeDevices(devices),
+    stop: async () => {
+      await stopProcess(child, 3000);
+    },
+  };
+}
+
+/**
+ * Mosquitto as an MQTT peer: our own instance on a free port (the system one on 1883 is shared,
+ * and we may not pin it), in-memory (`persistence false`), anonymous.
+ */
+export async function startMosquitto(devices: number): Promise<Sut> {
+  const port = await freePort();
+  const dir = mkdtempSync(path.join(tmpdir(), 'rpm-bench-mosq-'));
+  const conf = path.join(dir, 'mosquitto.conf');
+  writeFileSync(conf, [`listener ${port} 127.0.0.1`, 'allow_anonymous true', 'persistence false', 'log_dest stderr', 'log_type error', ''].join('\n'));
+  const { child, argv } = spawnPinned(SUT_CORE, 'mosquitto', ['-c', conf], { stdout: 'ignore' });
+  const stderr = tailStderr(child);
+  try {
+    await waitForPort(port, child);
+  } catch (err) {
+    child.kill('SIGKILL');
+    throw new Error(`mosquitto did not start: ${(err as Error).message}\n${stderr()}`);
+  }
+  return {
+    name: 'mosquitto',
+    pid: child.pid as number,
+    command: `${commandLine(argv)}  # conf: listener ${port} 127.0.0.1 / allow_anonymous true / persistence false`,
+    mqttUrl: `mqtt://127.0.0.1:${port}`,
+    mqttAuth: false,
+    devices: fakeDevices(devices),
+    stop: async () => {
+      await stopProcess(child, 3000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
