@@ -27,6 +27,8 @@ interface VerifiedCredential {
  */
 export class DeviceAuthenticator {
   private readonly verified = new Map<string, VerifiedCredential>();
+  /** Bumped by forgetDevice, so a slow check that started before a rotation does not cache stale facts. */
+  private readonly generation = new Map<string, number>();
   private slowInFlight = 0;
 
   constructor(
@@ -79,6 +81,7 @@ export class DeviceAuthenticator {
 
   /** Forget verified secrets of a device (rotation, revocation). */
   forgetDevice(deviceId: string): void {
+    this.generation.set(deviceId, (this.generation.get(deviceId) ?? 0) + 1);
     for (const [id, v] of this.verified) if (v.deviceId === deviceId) this.verified.delete(id);
   }
 
@@ -91,7 +94,14 @@ export class DeviceAuthenticator {
       const credential = await this.registry.findCredential(credentialId);
       if (credential === undefined) throw new RpmError('RPM_ERR_AUTH_INVALID', 'unknown credential');
       if (credential.revokedAtMs !== null) throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'credential has been revoked');
+      const before = this.generation.get(credential.deviceId) ?? 0;
       if (!(await verifySecret(credential.secretHash, secret))) throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong device secret');
+      if ((this.generation.get(credential.deviceId) ?? 0) !== before) {
+        // Rotated or revoked while we hashed: decide on the current record, and cache nothing.
+        const current = await this.registry.findCredential(credentialId);
+        if (current === undefined || current.revokedAtMs !== null) throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'credential has been revoked');
+        return { digest: fastDigest(secret), deviceId: current.deviceId, expiresAtMs: current.expiresAtMs };
+      }
       const entry: VerifiedCredential = { digest: fastDigest(secret), deviceId: credential.deviceId, expiresAtMs: credential.expiresAtMs };
       this.verified.set(credentialId, entry);
       return entry;

@@ -8,6 +8,8 @@ import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from '.
 interface Session {
   readonly deviceId: string;
   readonly credentialId: string;
+  /** Credential changes of the device seen when it authenticated (see `changes`). */
+  readonly changesAtAuth: number;
   expiryTimer: NodeJS.Timeout | undefined;
 }
 
@@ -40,6 +42,8 @@ export interface MqttBroker {
 export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker> {
   const sessions = new WeakMap<Client, Session>();
   const byDevice = new Map<string, Set<Client>>();
+  /** Count of credential changes per device, to catch changes that race a connect. */
+  const changes = new Map<string, number>();
   let inFlight = 0;
   let drainWaiters: Array<() => void> = [];
 
@@ -93,7 +97,12 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         // Namespace the MQTT client id by device, so one device can never take over
         // (and disconnect) another device's session by reusing its client id.
         (client as { id: string }).id = `${auth.device.id}|${client.id}`;
-        const session: Session = { deviceId: auth.device.id, credentialId: auth.credentialId, expiryTimer: undefined };
+        const session: Session = {
+          deviceId: auth.device.id,
+          credentialId: auth.credentialId,
+          changesAtAuth: changes.get(auth.device.id) ?? 0,
+          expiryTimer: undefined,
+        };
         sessions.set(client, session);
         scheduleExpiry(client, session, auth.expiresAtMs);
         done(null, true);
@@ -186,6 +195,12 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       done(new Error('not authenticated'));
       return;
     }
+    if (client.closed && mayUseWill(session.deviceId, packet.topic)) {
+      // aedes publishes the will of a dropped session through this hook; its topic was
+      // checked at CONNECT, and status messages are not readings, so nothing is ingested.
+      done(null);
+      return;
+    }
     if (!mayPublish(session.deviceId, packet.topic)) {
       // MQTT 3.1.1 cannot refuse a PUBLISH; [MQTT-3.3.5-2] leaves acking-and-dropping or closing.
       // Dropping would look like success to the device, so we close the connection.
@@ -231,6 +246,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     }
     set.add(client);
     ctx.presence.connected(s.deviceId, ctx.clock.now());
+    // A rotation or revocation between authentication and registration found no session to close.
+    if ((changes.get(s.deviceId) ?? 0) !== s.changesAtAuth) recheck(client, s);
   });
 
   aedes.on('clientDisconnect', (client) => {
@@ -240,6 +257,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     ctx.presence.disconnected(s.deviceId, ctx.clock.now());
   });
 
+  // Without a listener an 'error' (e.g. from persistence) would crash the process.
+  (aedes as unknown as NodeJS.EventEmitter).on('error', (err: unknown) => ctx.log.error({ err }, 'mqtt broker error'));
   aedes.on('clientError', (client, err) => {
     ctx.log.debug({ err: err.message, deviceId: sessions.get(client)?.deviceId }, 'mqtt client error');
   });
@@ -247,23 +266,27 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     ctx.log.debug({ err: err.message }, 'mqtt connection error');
   });
 
+  const recheck = (client: Client, s: Session): void => {
+    ctx.authenticator.credentialStatus(s.credentialId).then(
+      (status) => {
+        if (status.state === 'live') scheduleExpiry(client, s, status.expiresAtMs);
+        else client.close();
+      },
+      (err: unknown) => {
+        ctx.log.error({ err, deviceId: s.deviceId }, 'could not re-check credentials; closing session');
+        client.close();
+      },
+    );
+  };
+
   // Revocation and rotation reach open sessions at once.
   ctx.registry.onCredentialsChanged((deviceId) => {
+    changes.set(deviceId, (changes.get(deviceId) ?? 0) + 1);
     const clients = byDevice.get(deviceId);
     if (clients === undefined) return;
     for (const client of [...clients]) {
       const s = sessions.get(client);
-      if (s === undefined) continue;
-      ctx.authenticator.credentialStatus(s.credentialId).then(
-        (status) => {
-          if (status.state === 'live') scheduleExpiry(client, s, status.expiresAtMs);
-          else client.close();
-        },
-        (err: unknown) => {
-          ctx.log.error({ err, deviceId }, 'could not re-check credentials; closing session');
-          client.close();
-        },
-      );
+      if (s !== undefined) recheck(client, s);
     }
   });
 
