@@ -98,6 +98,6 @@ describe('GroupCommitter over a real SQLite store', () => {
     const r = makeReading();
     await expect(c.submit({ readings: [r], rejections: [] })).resolves.toHaveLength(1);
     expect(seen).toEqual([r.id]);
-    expect(await stores.readings.getReading(r.id)).toEqual(r);
+    expect(await stores.readings.getReading(r.deviceId, r.idempotencyKey)).toEqual(r);
   });
 });

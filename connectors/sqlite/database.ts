@@ -22,10 +22,10 @@ export function openSqlite(options: SqliteOptions): SqliteDatabase {
   db.pragma('foreign_keys = ON');
   db.pragma('cache_size = -65536');
   db.pragma('temp_store = MEMORY');
-  // Checkpoint every ~40 MB of WAL instead of SQLite's 1000 pages (~4 MB). Each checkpoint
-  // fsyncs the WAL and the database on the event loop; with reading ids spread over the id
-  // index, 1000 pages filled every few group commits (benchmarks/README.md). Durability is
-  // unchanged: every commit is still fsync'd to the WAL under synchronous=FULL.
+  // Checkpoint every ~40 MB of WAL instead of SQLite's 1000 pages (~4 MB): each checkpoint
+  // fsyncs the WAL and the database, and at ingest rates 1000 pages fill every few group
+  // commits (benchmarks/README.md). Durability is unchanged: every commit is still fsync'd
+  // to the WAL under synchronous=FULL.
   db.pragma('wal_autocheckpoint = 10000');
   migrate(db);
   return db;

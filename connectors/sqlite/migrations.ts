@@ -49,10 +49,11 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
       );
       CREATE INDEX device_assignments_by_patient ON device_assignments(patient_id);
 
-      -- id = hash(measuring device, idempotency key): the unique index is the dedupe.
+      -- Dedupe is the unique (device_id, idem_key) index: per-device keys arrive in near order,
+      -- so inserts stay on a few hot pages. id = hash(device, key) is derived, so it needs no index.
       CREATE TABLE readings (
         seq INTEGER PRIMARY KEY,
-        id TEXT NOT NULL UNIQUE,
+        id TEXT NOT NULL,
         device_id TEXT NOT NULL,
         idem_key TEXT NOT NULL,
         client_id TEXT,
@@ -75,7 +76,8 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
         transport TEXT NOT NULL,
         flags TEXT NOT NULL DEFAULT ''
       );
-      CREATE INDEX readings_by_patient_time ON readings(patient_id, measured_at_ms, id);
+      CREATE UNIQUE INDEX readings_dedupe ON readings(device_id, idem_key);
+      CREATE INDEX readings_by_patient_time ON readings(patient_id, measured_at_ms);
       CREATE INDEX readings_unassigned ON readings(device_id, measured_at_ms) WHERE patient_id IS NULL;
 
       CREATE TABLE rejections (

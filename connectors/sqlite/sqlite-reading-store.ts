@@ -2,6 +2,7 @@ import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.
 import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection } from '../../core/ports/reading-store.js';
+import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
 
 interface ReadingRow {
@@ -28,8 +29,6 @@ interface ReadingRow {
   flags: string;
 }
 
-const READING_COLUMNS =
-  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags';
 
 function toReading(row: ReadingRow): Reading {
   return {
@@ -57,28 +56,26 @@ function toReading(row: ReadingRow): Reading {
   };
 }
 
+/** How batches reach the disk: in this thread, or in the writer thread. */
+export type BatchWrite = (batch: CommitBatch) => CommitStatuses | Promise<CommitStatuses>;
+
 /**
  * ReadingStore on SQLite. A batch is one IMMEDIATE transaction; with WAL and
- * synchronous=FULL the commit is on disk (fsync'd) before `commit` resolves.
+ * synchronous=FULL the commit is on disk (fsync'd) before `commit` resolves. Writes go through
+ * `write` (normally the writer thread); reads use this thread's connection, which WAL lets run
+ * beside the writer.
  */
 export class SqliteReadingStore implements ReadingStore {
-  private readonly insertReading;
-  private readonly insertRejection;
-  private readonly commitTx;
-  private readonly byId;
+  private readonly byKey;
   private readonly attribute;
   private readonly rejectionsOf;
   private readonly count;
 
-  constructor(private readonly db: SqliteDatabase) {
-    // Positional parameters: binding by name costs a property lookup per column per row.
-    this.insertReading = db.prepare(
-      `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`,
-    );
-    this.insertRejection = db.prepare(
-      'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
-    );
-    this.byId = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE id = ?`);
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly write: BatchWrite,
+  ) {
+    this.byKey = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE device_id = ? AND idem_key = ?`);
     this.attribute = db.prepare(
       'UPDATE readings SET patient_id = ?, flags = trim(replace(replace(flags, \'unassigned\', \'\'), \',,\', \',\'), \',\') WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ?',
     );
@@ -86,45 +83,15 @@ export class SqliteReadingStore implements ReadingStore {
       'SELECT device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256 FROM rejections WHERE device_id = ? ORDER BY seq DESC LIMIT ?',
     );
     this.count = db.prepare('SELECT count(*) AS n FROM readings');
-    this.commitTx = db.transaction((batch: CommitBatch): CommitOutcome[] => {
-      const outcomes: CommitOutcome[] = new Array(batch.readings.length);
-      for (let i = 0; i < batch.readings.length; i++) {
-        const r = batch.readings[i] as Reading;
-        const info = this.insertReading.run(
-          r.id,
-          r.deviceId,
-          r.idempotencyKey,
-          r.clientId,
-          r.hubId,
-          r.patientId,
-          r.kind,
-          r.code,
-          JSON.stringify(r.components),
-          JSON.stringify(r.reported),
-          r.measuredAt,
-          r.measuredAtMs,
-          r.utcOffsetMinutes,
-          r.receivedAtMs,
-          r.entryMethod,
-          r.setting,
-          r.mealContext,
-          r.glucoseMethod,
-          r.sequence,
-          r.transport,
-          r.flags.join(','),
-          r.components[0]?.value ?? null,
-        );
-        outcomes[i] = { status: info.changes === 1 ? 'accepted' : 'duplicate', id: r.id };
-      }
-      for (const j of batch.rejections) {
-        this.insertRejection.run(j.deviceId, j.receivedAtMs, j.transport, j.code, j.path, j.message, j.clientId, j.payloadSha256);
-      }
-      return outcomes;
-    });
   }
 
   async commit(batch: CommitBatch): Promise<CommitOutcome[]> {
-    return this.commitTx.immediate(batch);
+    const statuses = await this.write(batch);
+    const outcomes: CommitOutcome[] = new Array(batch.readings.length);
+    for (let i = 0; i < outcomes.length; i++) {
+      outcomes[i] = { status: statuses[i] === 1 ? 'accepted' : 'duplicate', id: (batch.readings[i] as Reading).id };
+    }
+    return outcomes;
   }
 
   async queryReadings(q: ReadingQuery): Promise<Reading[]> {
@@ -153,8 +120,8 @@ export class SqliteReadingStore implements ReadingStore {
     return rows.map(toReading);
   }
 
-  async getReading(id: string): Promise<Reading | undefined> {
-    const row = this.byId.get(id) as ReadingRow | undefined;
+  async getReading(deviceId: string, idempotencyKey: string): Promise<Reading | undefined> {
+    const row = this.byKey.get(deviceId, idempotencyKey) as ReadingRow | undefined;
     return row === undefined ? undefined : toReading(row);
   }
 

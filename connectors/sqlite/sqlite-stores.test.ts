@@ -9,9 +9,9 @@ import { tempDir } from '../../test/helpers/gateway.js';
 import { createSqliteStores } from './index.js';
 
 /** Each contract test gets its own database file: the real thing, WAL and fsync included. */
-async function fresh() {
+async function fresh(writer: 'thread' | 'inline' = 'thread') {
   const dir = tempDir('rpm-sqlite-');
-  const stores = createSqliteStores({ path: path.join(dir, 'rpm.sqlite'), synchronous: 'FULL' });
+  const stores = createSqliteStores({ path: path.join(dir, 'rpm.sqlite'), synchronous: 'FULL', writer });
   return {
     stores,
     dispose: async () => {
@@ -22,9 +22,18 @@ async function fresh() {
 }
 
 readingStoreContract(
-  'SqliteReadingStore',
+  'SqliteReadingStore (writer thread)',
   async () => {
     const { stores, dispose } = await fresh();
+    return { store: stores.readings, dispose };
+  },
+  makeReading,
+);
+
+readingStoreContract(
+  'SqliteReadingStore (inline writer)',
+  async () => {
+    const { stores, dispose } = await fresh('inline');
     return { store: stores.readings, dispose };
   },
   makeReading,

@@ -44,7 +44,7 @@ export function readingStoreContract(
         flags: ['device-kind-mismatch'],
       });
       await store.commit({ readings: [r], rejections: [] });
-      expect(await store.getReading(r.id)).toEqual(r);
+      expect(await store.getReading(r.deviceId, r.idempotencyKey)).toEqual(r);
     });
 
     it('answers duplicate for a key already stored, earlier or in the same batch, and writes it once', async () => {
@@ -55,7 +55,7 @@ export function readingStoreContract(
       expect(out.map((o) => o.status)).toEqual(['duplicate', 'accepted', 'duplicate']);
       expect(out[0]?.id).toBe(r.id);
       expect(await store.countReadings()).toBe(2);
-      expect(await store.getReading(r.id)).toEqual(r);
+      expect(await store.getReading(r.deviceId, r.idempotencyKey)).toEqual(r);
     });
 
     it('queries by patient, kind and time window, ordered by measurement time, with keyset paging', async () => {
@@ -83,9 +83,9 @@ export function readingStoreContract(
       const otherDevice = makeReading({ deviceId: 'dev-v', patientId: null, flags: ['unassigned'], measuredAtMs: t0 + 1 });
       await store.commit({ readings: [before, inside, otherDevice], rejections: [] });
       expect(await store.attributeUnassigned('dev-u', 'p-new', t0, null)).toBe(1);
-      expect(await store.getReading(inside.id)).toMatchObject({ patientId: 'p-new', flags: ['device-kind-mismatch'] });
-      expect(await store.getReading(before.id)).toMatchObject({ patientId: null, flags: ['unassigned'] });
-      expect(await store.getReading(otherDevice.id)).toMatchObject({ patientId: null });
+      expect(await store.getReading(inside.deviceId, inside.idempotencyKey)).toMatchObject({ patientId: 'p-new', flags: ['device-kind-mismatch'] });
+      expect(await store.getReading(before.deviceId, before.idempotencyKey)).toMatchObject({ patientId: null, flags: ['unassigned'] });
+      expect(await store.getReading(otherDevice.deviceId, otherDevice.idempotencyKey)).toMatchObject({ patientId: null });
     });
 
     it('records rejections with the batch and lists them newest first', async () => {
@@ -105,7 +105,7 @@ export function readingStoreContract(
       const good = makeReading();
       const broken = { ...makeReading(), components: undefined } as unknown as Reading;
       await expect(store.commit({ readings: [good, broken], rejections: [] })).rejects.toBeDefined();
-      expect(await store.getReading(good.id)).toBeUndefined();
+      expect(await store.getReading(good.deviceId, good.idempotencyKey)).toBeUndefined();
       expect(await store.countReadings()).toBe(0);
     });
   });

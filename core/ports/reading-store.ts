@@ -20,7 +20,8 @@ import type { Reading, Transport } from '../model/reading.js';
 export interface ReadingStore {
   commit(batch: CommitBatch): Promise<CommitOutcome[]>;
   queryReadings(query: ReadingQuery): Promise<Reading[]>;
-  getReading(id: string): Promise<Reading | undefined>;
+  /** The stored reading with this (measuring device, idempotency key), if any. */
+  getReading(deviceId: string, idempotencyKey: string): Promise<Reading | undefined>;
   /** Attribute a device's unassigned readings measured in [fromMs, toMs) to a patient. Returns how many. */
   attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number>;
   listRejections(deviceId: string, limit: number): Promise<Rejection[]>;

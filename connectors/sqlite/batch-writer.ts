@@ -1,0 +1,59 @@
+import type { Reading } from '../../core/model/reading.js';
+import type { CommitBatch } from '../../core/ports/reading-store.js';
+import type { SqliteDatabase } from './database.js';
+
+export const READING_COLUMNS =
+  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags';
+
+/** 1 = accepted (inserted), 0 = duplicate (key already stored). One per reading, in order. */
+export type CommitStatuses = Uint8Array;
+
+/**
+ * Prepare the write transaction of a batch: every reading with INSERT OR IGNORE (the unique
+ * (device_id, idem_key) index is the dedupe) and every rejection, in one IMMEDIATE transaction.
+ * Used in-thread and inside the writer worker alike.
+ */
+export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => CommitStatuses {
+  // Positional parameters: binding by name costs a property lookup per column per row.
+  const insertReading = db.prepare(
+    `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`,
+  );
+  const insertRejection = db.prepare(
+    'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+  );
+  const tx = db.transaction((batch: CommitBatch): CommitStatuses => {
+    const statuses = new Uint8Array(batch.readings.length);
+    for (let i = 0; i < batch.readings.length; i++) {
+      const r = batch.readings[i] as Reading;
+      statuses[i] = insertReading.run(
+        r.id,
+        r.deviceId,
+        r.idempotencyKey,
+        r.clientId,
+        r.hubId,
+        r.patientId,
+        r.kind,
+        r.code,
+        JSON.stringify(r.components),
+        JSON.stringify(r.reported),
+        r.measuredAt,
+        r.measuredAtMs,
+        r.utcOffsetMinutes,
+        r.receivedAtMs,
+        r.entryMethod,
+        r.setting,
+        r.mealContext,
+        r.glucoseMethod,
+        r.sequence,
+        r.transport,
+        r.flags.join(','),
+        r.components[0]?.value ?? null,
+      ).changes;
+    }
+    for (const j of batch.rejections) {
+      insertRejection.run(j.deviceId, j.receivedAtMs, j.transport, j.code, j.path, j.message, j.clientId, j.payloadSha256);
+    }
+    return statuses;
+  });
+  return (batch) => tx.immediate(batch);
+}

@@ -1,0 +1,28 @@
+import { parentPort, workerData } from 'node:worker_threads';
+import type { CommitBatch } from '../../core/ports/reading-store.js';
+import { prepareBatchWriter } from './batch-writer.js';
+import { openSqlite, type SqliteOptions } from './database.js';
+
+/**
+ * The writer thread: owns the connection that commits reading batches, so inserting and the
+ * fsync at COMMIT happen beside the event loop instead of blocking it.
+ * Messages in: {seq, batch} | {close: true}. Out: {seq, statuses} | {seq, error}.
+ */
+const port = parentPort;
+if (port === null) throw new Error('writer-worker must run in a worker thread');
+const db = openSqlite(workerData as SqliteOptions);
+const write = prepareBatchWriter(db);
+
+port.on('message', (msg: { seq: number; batch: CommitBatch } | { close: true }) => {
+  if ('close' in msg) {
+    db.close();
+    port.close();
+    return;
+  }
+  try {
+    const statuses = write(msg.batch);
+    port.postMessage({ seq: msg.seq, statuses }, [statuses.buffer as ArrayBuffer]);
+  } catch (err) {
+    port.postMessage({ seq: msg.seq, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
+  }
+});
