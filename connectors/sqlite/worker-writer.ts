@@ -32,7 +32,8 @@ export class WorkerWriter {
     const seq = ++this.seq;
     return new Promise<CommitStatuses>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      worker.postMessage({ seq, batch });
+      // One JSON string clones far faster than the structured clone of many small objects.
+      worker.postMessage({ seq, json: JSON.stringify(batch) });
     });
   }
 

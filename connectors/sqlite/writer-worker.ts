@@ -6,21 +6,21 @@ import { openSqlite, type SqliteOptions } from './database.js';
 /**
  * The writer thread: owns the connection that commits reading batches, so inserting and the
  * fsync at COMMIT happen beside the event loop instead of blocking it.
- * Messages in: {seq, batch} | {close: true}. Out: {seq, statuses} | {seq, error}.
+ * Messages in: {seq, json: JSON of a CommitBatch} | {close: true}. Out: {seq, statuses} | {seq, error}.
  */
 const port = parentPort;
 if (port === null) throw new Error('writer-worker must run in a worker thread');
 const db = openSqlite(workerData as SqliteOptions);
 const write = prepareBatchWriter(db);
 
-port.on('message', (msg: { seq: number; batch: CommitBatch } | { close: true }) => {
+port.on('message', (msg: { seq: number; json: string } | { close: true }) => {
   if ('close' in msg) {
     db.close();
     port.close();
     return;
   }
   try {
-    const statuses = write(msg.batch);
+    const statuses = write(JSON.parse(msg.json) as CommitBatch);
     port.postMessage({ seq: msg.seq, statuses }, [statuses.buffer as ArrayBuffer]);
   } catch (err) {
     port.postMessage({ seq: msg.seq, error: err instanceof Error ? `${err.name}: ${err.message}` : String(err) });
