@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
-import { MIGRATIONS } from './migrations.js';
+import { type Migration, MIGRATIONS } from './migrations.js';
 
 export type SqliteDatabase = Database.Database;
 
@@ -13,7 +13,7 @@ export interface SqliteOptions {
 }
 
 /** Open (creating if needed) and migrate the database. WAL lets readers run beside the writer. */
-export function openSqlite(options: SqliteOptions): SqliteDatabase {
+export function openSqlite(options: SqliteOptions, migrations: readonly Migration[] = MIGRATIONS): SqliteDatabase {
   if (options.path !== ':memory:') fs.mkdirSync(path.dirname(options.path), { recursive: true });
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
@@ -27,16 +27,16 @@ export function openSqlite(options: SqliteOptions): SqliteDatabase {
   // commits (benchmarks/README.md). Durability is unchanged: every commit is still fsync'd
   // to the WAL under synchronous=FULL.
   db.pragma('wal_autocheckpoint = 10000');
-  migrate(db);
+  migrate(db, migrations);
   return db;
 }
 
-function migrate(db: SqliteDatabase): void {
+function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
   db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
   const applied = new Set(
     (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
   );
-  for (const m of MIGRATIONS) {
+  for (const m of migrations) {
     if (applied.has(m.version)) continue;
     db.transaction(() => {
       db.exec(m.sql);

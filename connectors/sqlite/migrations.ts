@@ -2,7 +2,13 @@
  * Schema migrations, applied in order inside one transaction each and recorded in
  * `schema_migrations`. Never edit a shipped migration; add the next one.
  */
-export const MIGRATIONS: readonly { readonly version: number; readonly name: string; readonly sql: string }[] = [
+export interface Migration {
+  readonly version: number;
+  readonly name: string;
+  readonly sql: string;
+}
+
+export const MIGRATIONS: readonly Migration[] = [
   {
     version: 1,
     name: 'registry, readings, rejections, audit',
@@ -104,6 +110,79 @@ export const MIGRATIONS: readonly { readonly version: number; readonly name: str
         details TEXT
       );
       CREATE INDEX audit_log_by_subject ON audit_log(subject, seq);
+    `,
+  },
+  {
+    version: 2,
+    name: 'organizations, staff, sessions, care teams',
+    sql: `
+      CREATE TABLE organizations (
+        id TEXT PRIMARY KEY,
+        name TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+      -- Organizations that patients already name become real ones, so that existing patients
+      -- stay visible to the staff of their organization.
+      INSERT INTO organizations (id, name, created_at_ms)
+        SELECT DISTINCT organization_id, organization_id, 0 FROM patients WHERE organization_id IS NOT NULL;
+
+      -- email is stored lower-cased, so UNIQUE is case-insensitive.
+      CREATE TABLE staff (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL UNIQUE,
+        role TEXT NOT NULL CHECK (role IN ('nurse', 'physician', 'admin')),
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        display_name TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        is_charge_nurse INTEGER NOT NULL DEFAULT 0,
+        phone TEXT,
+        created_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX staff_by_organization ON staff(organization_id, role);
+
+      -- Kept apart from staff so that no query of accounts can carry a hash along.
+      CREATE TABLE staff_passwords (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        password_hash TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+
+      -- Keyed by the SHA-256 of the bearer token; the token is never stored.
+      CREATE TABLE staff_sessions (
+        token_sha256 TEXT PRIMARY KEY,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        created_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        last_active_at_ms INTEGER NOT NULL,
+        revoked_at_ms INTEGER
+      );
+      CREATE INDEX staff_sessions_by_staff ON staff_sessions(staff_id);
+      CREATE INDEX staff_sessions_by_expiry ON staff_sessions(expires_at_ms);
+
+      CREATE TABLE care_teams (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        name TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX care_teams_by_organization ON care_teams(organization_id);
+
+      CREATE TABLE care_team_members (
+        team_id TEXT NOT NULL REFERENCES care_teams(id),
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        added_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (team_id, staff_id)
+      );
+      CREATE INDEX care_team_members_by_staff ON care_team_members(staff_id);
+
+      CREATE TABLE care_team_patients (
+        team_id TEXT NOT NULL REFERENCES care_teams(id),
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        added_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (team_id, patient_id)
+      );
+      CREATE INDEX care_team_patients_by_patient ON care_team_patients(patient_id);
+      CREATE INDEX patients_by_organization ON patients(organization_id, id);
     `,
   },
 ];

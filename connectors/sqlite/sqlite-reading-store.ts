@@ -1,7 +1,7 @@
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
 import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
-import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection } from '../../core/ports/reading-store.js';
+import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
 
@@ -70,6 +70,8 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly attribute;
   private readonly rejectionsOf;
   private readonly count;
+  private readonly since;
+  private readonly lastOfKind;
 
   constructor(
     private readonly db: SqliteDatabase,
@@ -83,6 +85,8 @@ export class SqliteReadingStore implements ReadingStore {
       'SELECT device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256 FROM rejections WHERE device_id = ? ORDER BY seq DESC LIMIT ?',
     );
     this.count = db.prepare('SELECT count(*) AS n FROM readings');
+    this.since = db.prepare(`SELECT seq, ${READING_COLUMNS} FROM readings WHERE seq > ? ORDER BY seq LIMIT ?`);
+    this.lastOfKind = db.prepare('SELECT max(measured_at_ms) AS t FROM readings WHERE patient_id = ? AND kind = ?');
   }
 
   async commit(batch: CommitBatch): Promise<CommitOutcome[]> {
@@ -108,6 +112,10 @@ export class SqliteReadingStore implements ReadingStore {
     if (q.toMs !== undefined) {
       where.push('measured_at_ms < ?');
       params.push(q.toMs);
+    }
+    if (q.maxSeq !== undefined) {
+      where.push('seq <= ?');
+      params.push(q.maxSeq);
     }
     if (q.after !== undefined) {
       where.push('(measured_at_ms > ? OR (measured_at_ms = ? AND id > ?))');
@@ -150,6 +158,16 @@ export class SqliteReadingStore implements ReadingStore {
       clientId: r.client_id,
       payloadSha256: r.payload_sha256,
     }));
+  }
+
+  async readingsSince(afterSeq: number, limit: number): Promise<SequencedReading[]> {
+    const rows = this.since.all(afterSeq, limit) as (ReadingRow & { seq: number })[];
+    return rows.map((r) => ({ seq: r.seq, reading: toReading(r) }));
+  }
+
+  async lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined> {
+    const row = this.lastOfKind.get(patientId, kind) as { t: number | null };
+    return row.t ?? undefined;
   }
 
   async countReadings(): Promise<number> {

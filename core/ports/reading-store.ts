@@ -25,8 +25,20 @@ export interface ReadingStore {
   /** Attribute a device's unassigned readings measured in [fromMs, toMs) to a patient. Returns how many. */
   attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number>;
   listRejections(deviceId: string, limit: number): Promise<Rejection[]>;
+  /**
+   * The reading log in commit order: readings committed after position `afterSeq`, oldest first.
+   * Positions only grow; consumers (the rule engine) keep their own cursor.
+   */
+  readingsSince(afterSeq: number, limit: number): Promise<SequencedReading[]>;
+  /** Measurement time of the patient's latest reading of a kind, if any. */
+  lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined>;
   countReadings(): Promise<number>;
   close(): Promise<void>;
+}
+
+export interface SequencedReading {
+  readonly seq: number;
+  readonly reading: Reading;
 }
 
 export interface CommitBatch {
@@ -46,6 +58,8 @@ export interface ReadingQuery {
   /** Exclusive. */
   readonly toMs?: number;
   readonly limit: number;
+  /** Only readings at or before this position of the reading log (see `readingsSince`). */
+  readonly maxSeq?: number;
   /** Keyset cursor: continue after this (measuredAtMs, id). */
   readonly after?: { readonly measuredAtMs: number; readonly id: string };
 }

@@ -22,6 +22,8 @@ export function problemType(code: RpmErrorCode): string {
 
 export function toProblem(err: RpmError, req: FastifyRequest): Problem {
   return {
+    // Extensions first: they may never replace a standard member.
+    ...(err.details ?? {}),
     type: problemType(err.code),
     title: titleOf(err.code),
     status: statusOf(err.code),
@@ -30,7 +32,6 @@ export function toProblem(err: RpmError, req: FastifyRequest): Problem {
     // The route pattern, not the URL: URLs can carry patient ids.
     instance: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
     ...(err.path === undefined ? {} : { path: err.path }),
-    ...(err.details ?? {}),
   };
 }
 

@@ -1,0 +1,116 @@
+import type { Migration } from './migrations.js';
+
+/**
+ * Schema of the clinical database (`clinical.sqlite`): alerts, rule-engine state, care plans,
+ * time log and the notification outbox. It lives in its own file so that its writes never wait
+ * for the reading writer's lock, mirroring the distributed mode where readings go to a
+ * time-series store and clinical records to PostgreSQL.
+ */
+export const CLINICAL_MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'alerts, rule state, care plans, time log, notifications',
+    sql: `
+      -- The rule engine's position in the reading log (readings.seq), advanced with its writes.
+      CREATE TABLE rule_cursor (id INTEGER PRIMARY KEY CHECK (id = 1), seq INTEGER NOT NULL);
+      INSERT INTO rule_cursor (id, seq) VALUES (1, 0);
+
+      -- Per patient × rule condition state, JSON owned by rules/conditions.ts.
+      CREATE TABLE rule_conditions (
+        patient_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        state TEXT NOT NULL,
+        PRIMARY KEY (patient_id, rule_id)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE alerts (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT,
+        patient_id TEXT NOT NULL,
+        rule_id TEXT NOT NULL,
+        rule_title TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('open', 'claimed', 'acknowledged', 'resolved')),
+        version INTEGER NOT NULL,
+        measured_at_ms INTEGER NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        reading_id TEXT,
+        value REAL,
+        detail TEXT NOT NULL,
+        confirmation TEXT,
+        in_range INTEGER NOT NULL DEFAULT 0,
+        flapping INTEGER NOT NULL DEFAULT 0,
+        worsening INTEGER NOT NULL DEFAULT 0,
+        claimed_by TEXT,
+        claimed_at_ms INTEGER,
+        acknowledged_by TEXT,
+        acknowledged_at_ms INTEGER,
+        resolved_by TEXT,
+        resolved_at_ms INTEGER,
+        outcome TEXT,
+        note TEXT,
+        snoozed_until_ms INTEGER,
+        escalation_level INTEGER NOT NULL DEFAULT 0,
+        escalated_at_ms INTEGER,
+        sla_due_at_ms INTEGER NOT NULL
+      );
+      -- One unresolved alert per patient × rule.
+      CREATE UNIQUE INDEX alerts_one_unresolved ON alerts(patient_id, rule_id) WHERE status <> 'resolved';
+      CREATE INDEX alerts_unresolved_by_org ON alerts(organization_id) WHERE status <> 'resolved';
+      CREATE INDEX alerts_by_patient ON alerts(patient_id, created_at_ms);
+
+      CREATE TABLE alert_events (
+        alert_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        at_ms INTEGER NOT NULL,
+        actor TEXT NOT NULL,
+        action TEXT NOT NULL,
+        from_status TEXT,
+        to_status TEXT NOT NULL,
+        severity TEXT NOT NULL,
+        note TEXT,
+        PRIMARY KEY (alert_id, version)
+      ) WITHOUT ROWID;
+
+      -- Versioned care plans: every save is a new row.
+      CREATE TABLE care_plans (
+        patient_id TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        plan TEXT NOT NULL,
+        saved_by TEXT NOT NULL,
+        saved_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (patient_id, version)
+      ) WITHOUT ROWID;
+
+      CREATE TABLE time_entries (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT,
+        patient_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        started_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER,
+        interactive INTEGER NOT NULL,
+        note TEXT,
+        source TEXT NOT NULL
+      );
+      CREATE INDEX time_entries_by_patient ON time_entries(patient_id, started_at_ms);
+      CREATE INDEX time_entries_by_staff ON time_entries(staff_id, started_at_ms);
+
+      -- Outbox of escalation messages (no PHI in body; recipient resolved at send time).
+      CREATE TABLE notifications (
+        id TEXT PRIMARY KEY,
+        alert_id TEXT NOT NULL,
+        channel TEXT NOT NULL,
+        recipient_staff_id TEXT NOT NULL,
+        body TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        status TEXT NOT NULL DEFAULT 'pending',
+        attempts INTEGER NOT NULL DEFAULT 0,
+        sent_at_ms INTEGER,
+        error TEXT
+      );
+      CREATE INDEX notifications_pending ON notifications(created_at_ms) WHERE status = 'pending';
+    `,
+  },
+];

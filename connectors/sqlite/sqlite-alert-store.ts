@@ -1,0 +1,403 @@
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { Alert, AlertEvent, AlertSeverity, AlertStatus, ResolutionOutcome } from '../../core/model/alert.js';
+import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry } from '../../core/ports/alert-store.js';
+import type { SqliteDatabase } from './database.js';
+
+interface AlertRow {
+  id: string;
+  organization_id: string | null;
+  patient_id: string;
+  rule_id: string;
+  rule_title: string;
+  severity: string;
+  status: string;
+  version: number;
+  measured_at_ms: number;
+  created_at_ms: number;
+  updated_at_ms: number;
+  reading_id: string | null;
+  value: number | null;
+  detail: string;
+  confirmation: string | null;
+  in_range: number;
+  flapping: number;
+  worsening: number;
+  claimed_by: string | null;
+  claimed_at_ms: number | null;
+  acknowledged_by: string | null;
+  acknowledged_at_ms: number | null;
+  resolved_by: string | null;
+  resolved_at_ms: number | null;
+  outcome: string | null;
+  note: string | null;
+  snoozed_until_ms: number | null;
+  escalation_level: number;
+  escalated_at_ms: number | null;
+  sla_due_at_ms: number;
+}
+
+const COLUMNS =
+  'id, organization_id, patient_id, rule_id, rule_title, severity, status, version, measured_at_ms, created_at_ms, updated_at_ms, reading_id, value, detail, confirmation, in_range, flapping, worsening, claimed_by, claimed_at_ms, acknowledged_by, acknowledged_at_ms, resolved_by, resolved_at_ms, outcome, note, snoozed_until_ms, escalation_level, escalated_at_ms, sla_due_at_ms';
+
+function toAlert(r: AlertRow): Alert {
+  return {
+    id: r.id,
+    organizationId: r.organization_id,
+    patientId: r.patient_id,
+    ruleId: r.rule_id,
+    ruleTitle: r.rule_title,
+    severity: r.severity as AlertSeverity,
+    status: r.status as AlertStatus,
+    version: r.version,
+    measuredAtMs: r.measured_at_ms,
+    createdAtMs: r.created_at_ms,
+    updatedAtMs: r.updated_at_ms,
+    readingId: r.reading_id,
+    value: r.value,
+    detail: r.detail,
+    confirmation: r.confirmation as Alert['confirmation'],
+    inRange: r.in_range === 1,
+    flapping: r.flapping === 1,
+    worsening: r.worsening === 1,
+    claimedBy: r.claimed_by,
+    claimedAtMs: r.claimed_at_ms,
+    acknowledgedBy: r.acknowledged_by,
+    acknowledgedAtMs: r.acknowledged_at_ms,
+    resolvedBy: r.resolved_by,
+    resolvedAtMs: r.resolved_at_ms,
+    outcome: r.outcome as ResolutionOutcome | null,
+    note: r.note,
+    snoozedUntilMs: r.snoozed_until_ms,
+    escalationLevel: r.escalation_level,
+    escalatedAtMs: r.escalated_at_ms,
+    slaDueAtMs: r.sla_due_at_ms,
+  };
+}
+
+function alertParams(a: Alert): unknown[] {
+  return [
+    a.id,
+    a.organizationId,
+    a.patientId,
+    a.ruleId,
+    a.ruleTitle,
+    a.severity,
+    a.status,
+    a.version,
+    a.measuredAtMs,
+    a.createdAtMs,
+    a.updatedAtMs,
+    a.readingId,
+    a.value,
+    a.detail,
+    a.confirmation,
+    a.inRange ? 1 : 0,
+    a.flapping ? 1 : 0,
+    a.worsening ? 1 : 0,
+    a.claimedBy,
+    a.claimedAtMs,
+    a.acknowledgedBy,
+    a.acknowledgedAtMs,
+    a.resolvedBy,
+    a.resolvedAtMs,
+    a.outcome,
+    a.note,
+    a.snoozedUntilMs,
+    a.escalationLevel,
+    a.escalatedAtMs,
+    a.slaDueAtMs,
+  ];
+}
+
+const SET_ALL = COLUMNS.split(', ')
+  .filter((c) => c !== 'id')
+  .map((c) => `${c} = ?`)
+  .join(', ');
+
+interface TimeRow {
+  id: string;
+  organization_id: string | null;
+  patient_id: string;
+  staff_id: string;
+  started_at_ms: number;
+  ended_at_ms: number | null;
+  interactive: number;
+  note: string | null;
+  source: string;
+}
+
+const toTime = (r: TimeRow): TimeEntry => ({
+  id: r.id,
+  organizationId: r.organization_id,
+  patientId: r.patient_id,
+  staffId: r.staff_id,
+  startedAtMs: r.started_at_ms,
+  endedAtMs: r.ended_at_ms,
+  interactive: r.interactive === 1,
+  note: r.note,
+  source: r.source as TimeEntry['source'],
+});
+
+/** AlertStore on the clinical SQLite database. Writes are small and run on this thread. */
+export class SqliteAlertStore implements AlertStore {
+  private readonly insertAlert;
+  private readonly updateAlert;
+  private readonly insertEvent;
+  private readonly upsertCondition;
+  private readonly setCursor;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.insertAlert = db.prepare(`INSERT INTO alerts (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
+    this.updateAlert = db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ?`);
+    this.insertEvent = db.prepare(
+      'INSERT INTO alert_events (alert_id, version, at_ms, actor, action, from_status, to_status, severity, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    );
+    this.upsertCondition = db.prepare(
+      'INSERT INTO rule_conditions (patient_id, rule_id, state) VALUES (?, ?, ?) ON CONFLICT (patient_id, rule_id) DO UPDATE SET state = excluded.state',
+    );
+    this.setCursor = db.prepare('UPDATE rule_cursor SET seq = max(seq, ?) WHERE id = 1');
+  }
+
+  async evaluationCursor(): Promise<number> {
+    return (this.db.prepare('SELECT seq FROM rule_cursor WHERE id = 1').get() as { seq: number }).seq;
+  }
+
+  async conditionStates(patientId: string): Promise<Map<string, unknown>> {
+    const rows = this.db.prepare('SELECT rule_id, state FROM rule_conditions WHERE patient_id = ?').all(patientId) as { rule_id: string; state: string }[];
+    return new Map(rows.map((r) => [r.rule_id, JSON.parse(r.state) as unknown]));
+  }
+
+  async applyEvaluation(w: EvaluationWrite): Promise<void> {
+    this.db
+      .transaction(() => {
+        this.setCursor.run(w.cursor);
+        for (const c of w.conditions) this.upsertCondition.run(c.patientId, c.ruleId, JSON.stringify(c.state));
+        for (const a of w.created) this.insertAlert.run(...alertParams(a));
+        for (const a of w.updated) {
+          const [, ...rest] = alertParams(a);
+          this.updateAlert.run(...rest, a.id);
+        }
+        for (const e of w.events) this.writeEvent(e);
+      })
+      .immediate();
+  }
+
+  async getAlert(id: string): Promise<Alert | undefined> {
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined;
+    return row === undefined ? undefined : toAlert(row);
+  }
+
+  async unresolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined> {
+    const row = this.db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND rule_id = ? AND status <> 'resolved'`).get(patientId, ruleId) as
+      | AlertRow
+      | undefined;
+    return row === undefined ? undefined : toAlert(row);
+  }
+
+  async unresolvedAlerts(filter: { organizationId?: string; patientIds?: readonly string[] }): Promise<Alert[]> {
+    const where = ["status <> 'resolved'"];
+    const params: string[] = [];
+    if (filter.organizationId !== undefined) {
+      where.push('organization_id = ?');
+      params.push(filter.organizationId);
+    }
+    if (filter.patientIds !== undefined) {
+      if (filter.patientIds.length === 0) return [];
+      where.push(`patient_id IN (SELECT value FROM json_each(?))`);
+      params.push(JSON.stringify(filter.patientIds));
+    }
+    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')}`).all(...params) as AlertRow[];
+    return rows.map(toAlert);
+  }
+
+  async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
+    const rows = this.db
+      .prepare(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC LIMIT ?`)
+      .all(patientId, options.limit) as AlertRow[];
+    return rows.map(toAlert);
+  }
+
+  async events(alertId: string): Promise<AlertEvent[]> {
+    const rows = this.db.prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY version').all(alertId) as {
+      alert_id: string;
+      version: number;
+      at_ms: number;
+      actor: string;
+      action: string;
+      from_status: string | null;
+      to_status: string;
+      severity: string;
+      note: string | null;
+    }[];
+    return rows.map((r) => ({
+      alertId: r.alert_id,
+      version: r.version,
+      atMs: r.at_ms,
+      actor: r.actor,
+      action: r.action as AlertEvent['action'],
+      fromStatus: r.from_status as AlertStatus | null,
+      toStatus: r.to_status as AlertStatus,
+      severity: r.severity as AlertSeverity,
+      note: r.note,
+    }));
+  }
+
+  async saveTransition(next: Alert, expectedVersion: number, event: AlertEvent): Promise<boolean> {
+    return this.db
+      .transaction((): boolean => {
+        const [, ...rest] = alertParams(next);
+        const changed = this.db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ? AND version = ?`).run(...rest, next.id, expectedVersion).changes;
+        if (changed !== 1) return false;
+        this.writeEvent(event);
+        return true;
+      })
+      .immediate();
+  }
+
+  async dueForEscalation(nowMs: number): Promise<Alert[]> {
+    const rows = this.db
+      .prepare(
+        `SELECT ${COLUMNS} FROM alerts WHERE status IN ('open', 'claimed') AND sla_due_at_ms <= ?
+           AND (snoozed_until_ms IS NULL OR snoozed_until_ms <= ?)
+           AND (escalated_at_ms IS NULL OR escalated_at_ms < sla_due_at_ms)`,
+      )
+      .all(nowMs, nowMs) as AlertRow[];
+    return rows.map(toAlert);
+  }
+
+  async carePlan(patientId: string): Promise<StoredCarePlan | undefined> {
+    const row = this.db.prepare('SELECT * FROM care_plans WHERE patient_id = ? ORDER BY version DESC LIMIT 1').get(patientId) as CarePlanRow | undefined;
+    return row === undefined ? undefined : toCarePlan(row);
+  }
+
+  async saveCarePlan(patientId: string, plan: unknown, expectedVersion: number | null, actor: string, atMs: number): Promise<StoredCarePlan> {
+    return this.db
+      .transaction((): StoredCarePlan => {
+        const current = (this.db.prepare('SELECT max(version) AS v FROM care_plans WHERE patient_id = ?').get(patientId) as { v: number | null }).v ?? 0;
+        if (expectedVersion !== null && expectedVersion !== current) {
+          throw new RpmError('RPM_ERR_CARE_PLAN_VERSION_CONFLICT', `care plan is at version ${current}, not ${expectedVersion}`);
+        }
+        const version = current + 1;
+        this.db.prepare('INSERT INTO care_plans (patient_id, version, plan, saved_by, saved_at_ms) VALUES (?, ?, ?, ?, ?)').run(patientId, version, JSON.stringify(plan), actor, atMs);
+        return { patientId, version, plan, savedBy: actor, savedAtMs: atMs };
+      })
+      .immediate();
+  }
+
+  async carePlanHistory(patientId: string): Promise<StoredCarePlan[]> {
+    return (this.db.prepare('SELECT * FROM care_plans WHERE patient_id = ? ORDER BY version').all(patientId) as CarePlanRow[]).map(toCarePlan);
+  }
+
+  async carePlanPatients(): Promise<string[]> {
+    return (this.db.prepare('SELECT DISTINCT patient_id FROM care_plans').all() as { patient_id: string }[]).map((r) => r.patient_id);
+  }
+
+  async startTime(e: NewTimeEntry): Promise<TimeEntry> {
+    return this.db
+      .transaction((): TimeEntry => {
+        const running = this.db.prepare('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
+        if (running !== undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_RUNNING', 'stop the running timer first');
+        this.insertTime({ ...e, endedAtMs: null });
+        return { ...e, endedAtMs: null };
+      })
+      .immediate();
+  }
+
+  async stopTime(id: string, endedAtMs: number): Promise<TimeEntry | undefined> {
+    this.db.prepare('UPDATE time_entries SET ended_at_ms = max(?, started_at_ms) WHERE id = ? AND ended_at_ms IS NULL').run(endedAtMs, id);
+    const row = this.db.prepare('SELECT * FROM time_entries WHERE id = ?').get(id) as TimeRow | undefined;
+    return row === undefined ? undefined : toTime(row);
+  }
+
+  async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
+    this.insertTime(e);
+    return e;
+  }
+
+  async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (filter.patientId !== undefined) {
+      where.push('patient_id = ?');
+      params.push(filter.patientId);
+    }
+    if (filter.staffId !== undefined) {
+      where.push('staff_id = ?');
+      params.push(filter.staffId);
+    }
+    if (filter.fromMs !== undefined) {
+      where.push('started_at_ms >= ?');
+      params.push(filter.fromMs);
+    }
+    if (filter.toMs !== undefined) {
+      where.push('started_at_ms < ?');
+      params.push(filter.toMs);
+    }
+    if (filter.running !== undefined) where.push(filter.running ? 'ended_at_ms IS NULL' : 'ended_at_ms IS NOT NULL');
+    const rows = this.db.prepare(`SELECT * FROM time_entries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at_ms`).all(...params) as TimeRow[];
+    return rows.map(toTime);
+  }
+
+  async enqueueNotification(n: NewNotification): Promise<void> {
+    this.db
+      .prepare('INSERT INTO notifications (id, alert_id, channel, recipient_staff_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(n.id, n.alertId, n.channel, n.recipientStaffId, n.body, n.createdAtMs);
+  }
+
+  async pendingNotifications(limit: number): Promise<Notification[]> {
+    const rows = this.db.prepare("SELECT * FROM notifications WHERE status = 'pending' ORDER BY created_at_ms LIMIT ?").all(limit) as {
+      id: string;
+      alert_id: string;
+      channel: string;
+      recipient_staff_id: string;
+      body: string;
+      created_at_ms: number;
+      status: string;
+      attempts: number;
+    }[];
+    return rows.map((r) => ({
+      id: r.id,
+      alertId: r.alert_id,
+      channel: 'sms',
+      recipientStaffId: r.recipient_staff_id,
+      body: r.body,
+      createdAtMs: r.created_at_ms,
+      status: r.status as Notification['status'],
+      attempts: r.attempts,
+    }));
+  }
+
+  async markNotification(id: string, status: 'pending' | 'sent' | 'failed', atMs: number, error: string | null): Promise<void> {
+    this.db.prepare('UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at_ms = ?, error = ? WHERE id = ?').run(status, status === 'sent' ? atMs : null, error, id);
+  }
+
+  async close(): Promise<void> {
+    // The handle is owned by SqliteStores.
+  }
+
+  private writeEvent(e: AlertEvent): void {
+    this.insertEvent.run(e.alertId, e.version, e.atMs, e.actor, e.action, e.fromStatus, e.toStatus, e.severity, e.note);
+  }
+
+  private insertTime(e: NewTimeEntry & { endedAtMs: number | null }): void {
+    this.db
+      .prepare('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive ? 1 : 0, e.note, e.source);
+  }
+}
+
+interface CarePlanRow {
+  patient_id: string;
+  version: number;
+  plan: string;
+  saved_by: string;
+  saved_at_ms: number;
+}
+
+const toCarePlan = (r: CarePlanRow): StoredCarePlan => ({
+  patientId: r.patient_id,
+  version: r.version,
+  plan: JSON.parse(r.plan) as unknown,
+  savedBy: r.saved_by,
+  savedAtMs: r.saved_at_ms,
+});

@@ -1,0 +1,100 @@
+import type { Alert, AlertEvent } from '../model/alert.js';
+
+/**
+ * Clinical state derived from readings: alerts with their versioned history, the rule engine's
+ * per-patient condition states and its cursor into the reading log, care plans (versioned),
+ * nurse time entries and the escalation notification outbox.
+ *
+ * Guarantees (core/contract/alert-store.contract.ts):
+ * - `applyEvaluation` is atomic: the cursor, condition states, new and updated alerts and their
+ *   events are written together or not at all; so after a crash evaluation resumes at the
+ *   cursor and nothing is raised twice or lost.
+ * - At most one unresolved alert per (patient, rule).
+ * - `saveTransition` writes only if the stored version is the expected one (optimistic
+ *   concurrency): of two concurrent transitions exactly one succeeds.
+ * - Care plans are never overwritten: each save is a new version; a stale expected version fails.
+ */
+export interface AlertStore {
+  evaluationCursor(): Promise<number>;
+  /** Persisted condition states of a patient, by rule id (opaque JSON owned by rules/). */
+  conditionStates(patientId: string): Promise<Map<string, unknown>>;
+  applyEvaluation(write: EvaluationWrite): Promise<void>;
+
+  getAlert(id: string): Promise<Alert | undefined>;
+  unresolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined>;
+  /** Unresolved alerts, optionally limited to some organizations or patients. */
+  unresolvedAlerts(filter: { organizationId?: string; patientIds?: readonly string[] }): Promise<Alert[]>;
+  alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]>;
+  events(alertId: string): Promise<AlertEvent[]>;
+  /** Store `next` if the alert is still at `expectedVersion`; false when someone else won. */
+  saveTransition(next: Alert, expectedVersion: number, event: AlertEvent): Promise<boolean>;
+  /** Unacknowledged, unsnoozed alerts whose SLA deadline passed and that were not escalated since. */
+  dueForEscalation(nowMs: number): Promise<Alert[]>;
+
+  carePlan(patientId: string): Promise<StoredCarePlan | undefined>;
+  /** Saves a new version; fails with RPM_ERR_CARE_PLAN_VERSION_CONFLICT if `expectedVersion` is stale. */
+  saveCarePlan(patientId: string, plan: unknown, expectedVersion: number | null, actor: string, atMs: number): Promise<StoredCarePlan>;
+  carePlanHistory(patientId: string): Promise<StoredCarePlan[]>;
+  /** Patients that have a care plan (the default plan has no clock-driven rules). */
+  carePlanPatients(): Promise<string[]>;
+
+  startTime(entry: NewTimeEntry): Promise<TimeEntry>;
+  stopTime(id: string, endedAtMs: number): Promise<TimeEntry | undefined>;
+  addTime(entry: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry>;
+  timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]>;
+
+  enqueueNotification(n: NewNotification): Promise<void>;
+  pendingNotifications(limit: number): Promise<Notification[]>;
+  /** 'pending' records a failed attempt that will be retried. */
+  markNotification(id: string, status: 'pending' | 'sent' | 'failed', atMs: number, error: string | null): Promise<void>;
+  close(): Promise<void>;
+}
+
+export interface EvaluationWrite {
+  readonly cursor: number;
+  readonly conditions: readonly { readonly patientId: string; readonly ruleId: string; readonly state: unknown }[];
+  readonly created: readonly Alert[];
+  /** Updates by the engine (not nurses): they do not check versions, they bump them. */
+  readonly updated: readonly Alert[];
+  readonly events: readonly AlertEvent[];
+}
+
+export interface StoredCarePlan {
+  readonly patientId: string;
+  readonly version: number;
+  readonly plan: unknown;
+  readonly savedBy: string;
+  readonly savedAtMs: number;
+}
+
+export interface NewTimeEntry {
+  readonly id: string;
+  readonly organizationId: string | null;
+  readonly patientId: string;
+  readonly staffId: string;
+  readonly startedAtMs: number;
+  /** Interactive communication (a live call or video) counts differently for billing. */
+  readonly interactive: boolean;
+  readonly note: string | null;
+  readonly source: 'timer' | 'manual';
+}
+
+export interface TimeEntry extends NewTimeEntry {
+  readonly endedAtMs: number | null;
+}
+
+export interface NewNotification {
+  readonly id: string;
+  readonly alertId: string;
+  readonly channel: 'sms';
+  /** Staff id of the recipient; the phone number is looked up at send time, never stored here. */
+  readonly recipientStaffId: string;
+  /** Text without PHI. */
+  readonly body: string;
+  readonly createdAtMs: number;
+}
+
+export interface Notification extends NewNotification {
+  readonly status: 'pending' | 'sent' | 'failed';
+  readonly attempts: number;
+}

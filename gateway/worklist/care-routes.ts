@@ -1,0 +1,223 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import { entityId } from '../../core/model/registry.js';
+import type { TimeEntry } from '../../core/ports/alert-store.js';
+import { carePlanInput, ruleDefinition } from '../../rules/model.js';
+import { news2At } from '../../rules/verdicts.js';
+import { toObservation } from '../../pipeline/patient-history.js';
+import type { GatewayContext } from '../context.js';
+import { staffAuthHook } from '../http/staff-auth.js';
+import { requester } from './worklist-routes.js';
+
+const security = [{ staffSession: [] }];
+const params = z.object({ id: entityId });
+
+const carePlanView = z.object({
+  patientId: z.string(),
+  version: z.number().int().describe('0 = the default plan (never saved)'),
+  savedBy: z.string().nullable(),
+  savedAt: z.string().nullable(),
+  plan: carePlanInput,
+  rules: z.array(ruleDefinition).describe('The rules in force: program defaults with overrides applied'),
+});
+
+const timeEntryView = z.object({
+  id: z.string(),
+  patientId: z.string(),
+  staffId: z.string(),
+  startedAt: z.string(),
+  endedAt: z.string().nullable(),
+  minutes: z.number().nullable(),
+  interactive: z.boolean(),
+  note: z.string().nullable(),
+  source: z.enum(['timer', 'manual']),
+});
+
+function toTimeView(e: TimeEntry): z.infer<typeof timeEntryView> {
+  return {
+    id: e.id,
+    patientId: e.patientId,
+    staffId: e.staffId,
+    startedAt: new Date(e.startedAtMs).toISOString(),
+    endedAt: e.endedAtMs === null ? null : new Date(e.endedAtMs).toISOString(),
+    minutes: e.endedAtMs === null ? null : Math.round(((e.endedAtMs - e.startedAtMs) / 60_000) * 10) / 10,
+    interactive: e.interactive,
+    note: e.note,
+    source: e.source,
+  };
+}
+
+/** Calendar month [from, to) in UTC for `YYYY-MM`. */
+function monthRange(month: string): [number, number] {
+  const [y, m] = month.split('-').map(Number) as [number, number];
+  return [Date.UTC(y, m - 1, 1), Date.UTC(y, m, 1)];
+}
+
+/** Care plans, NEWS2 status and the nurse time log of a patient. */
+export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', staffAuthHook(ctx));
+
+  app.get(
+    '/v1/patients/:id/care-plan',
+    { schema: { summary: "The patient's care plan (versioned) and the rules in force", tags: ['care-plans'], security, params, response: { 200: carePlanView } } },
+    async (req) => {
+      const { stored, effective } = await ctx.worklist.carePlan(requester(req), req.params.id);
+      return {
+        patientId: req.params.id,
+        version: effective.version,
+        savedBy: stored?.savedBy ?? null,
+        savedAt: stored === undefined ? null : new Date(stored.savedAtMs).toISOString(),
+        plan: effective.plan,
+        rules: [...effective.rules],
+      };
+    },
+  );
+
+  app.put(
+    '/v1/patients/:id/care-plan',
+    {
+      schema: {
+        summary: 'Save a new version of the care plan: programs, rule overrides (by rule id), extra and disabled rules, risk tier',
+        description: 'Send `If-Match: <version>` (the version you read) to get 409 instead of overwriting a colleague’s change.',
+        tags: ['care-plans'],
+        security,
+        params,
+        body: carePlanInput,
+        response: { 200: carePlanView },
+      },
+    },
+    async (req) => {
+      const ifMatch = req.headers['if-match'];
+      const expected = ifMatch === undefined ? null : Number(String(ifMatch).replaceAll('"', ''));
+      if (expected !== null && !Number.isInteger(expected)) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'If-Match must be a version number', { path: '/headers/if-match' });
+      const { stored, rules } = await ctx.worklist.saveCarePlan(requester(req), req.params.id, req.body, expected);
+      return {
+        patientId: req.params.id,
+        version: stored.version,
+        savedBy: stored.savedBy,
+        savedAt: new Date(stored.savedAtMs).toISOString(),
+        plan: carePlanInput.parse(stored.plan),
+        rules,
+      };
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/news2',
+    {
+      schema: {
+        summary: 'NEWS2 from the latest values in the last hour: the score, or "incomplete" with the missing parameters',
+        tags: ['care-plans'],
+        security,
+        params,
+        response: {
+          200: z.object({
+            status: z.enum(['complete', 'incomplete']),
+            total: z.number().optional(),
+            risk: z.string().optional(),
+            scores: z.record(z.string(), z.number()).optional(),
+            missing: z.array(z.string()).optional(),
+            spo2Scale: z.number(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const who = requester(req);
+      await ctx.worklist.requirePatient(who, req.params.id);
+      const plan = await ctx.carePlans.get(req.params.id);
+      const rule = plan.rules.find((r) => r.type === 'news2');
+      const scale = rule?.type === 'news2' ? rule.spo2Scale : 1;
+      const now = ctx.clock.now();
+      const readings = await ctx.readings.queryReadings({ patientId: req.params.id, fromMs: now - 3_600_000, limit: 10_000 });
+      const result = news2At({ windowMinutes: 60, spo2Scale: scale }, now, readings.map(toObservation));
+      await ctx.audit.record({ atMs: now, actor: `staff:${who.staff.id}`, action: 'news2.read', subject: `patient:${req.params.id}`, outcome: 'success', sourceIp: req.ip, details: null });
+      return result.status === 'complete'
+        ? { status: 'complete' as const, total: result.total, risk: result.risk, scores: { ...result.scores }, spo2Scale: scale }
+        : { status: 'incomplete' as const, missing: [...result.missing], spo2Scale: scale };
+    },
+  );
+
+  app.post(
+    '/v1/patients/:id/time/start',
+    {
+      schema: {
+        summary: 'Start a timer for time spent on this patient (one running timer per nurse)',
+        tags: ['time-log'],
+        security,
+        params,
+        body: z.object({ interactive: z.boolean().default(false).describe('Live interactive communication (call/video)'), note: z.string().max(2000).optional() }).optional(),
+        response: { 201: timeEntryView },
+      },
+    },
+    async (req, reply) => {
+      const entry = await ctx.worklist.startTimer(requester(req), req.params.id, req.body?.interactive ?? false, req.body?.note ?? null);
+      return reply.code(201).send(toTimeView(entry));
+    },
+  );
+
+  app.post(
+    '/v1/time/:entryId/stop',
+    { schema: { summary: 'Stop your running timer', tags: ['time-log'], security, params: z.object({ entryId: z.uuid() }), response: { 200: timeEntryView } } },
+    async (req) => toTimeView(await ctx.worklist.stopTimer(requester(req), req.params.entryId)),
+  );
+
+  app.get(
+    '/v1/time/running',
+    { schema: { summary: 'Your running timer, if any', tags: ['time-log'], security, response: { 200: z.object({ entry: timeEntryView.nullable() }) } } },
+    async (req) => {
+      const entry = await ctx.worklist.runningTimer(requester(req));
+      return { entry: entry === undefined ? null : toTimeView(entry) };
+    },
+  );
+
+  app.post(
+    '/v1/patients/:id/time',
+    {
+      schema: {
+        summary: 'Enter time spent after the fact',
+        tags: ['time-log'],
+        security,
+        params,
+        body: z.object({
+          startedAt: z.iso.datetime({ offset: true }),
+          minutes: z.number().positive().max(24 * 60),
+          interactive: z.boolean().default(false),
+          note: z.string().max(2000).optional(),
+        }),
+        response: { 201: timeEntryView },
+      },
+    },
+    async (req, reply) => {
+      const entry = await ctx.worklist.addTime(requester(req), req.params.id, Date.parse(req.body.startedAt), req.body.minutes, req.body.interactive, req.body.note ?? null);
+      return reply.code(201).send(toTimeView(entry));
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/time',
+    {
+      schema: {
+        summary: "Time entries for a calendar month (UTC) with totals; the billing ledger reads these",
+        tags: ['time-log'],
+        security,
+        params,
+        querystring: z.object({ month: z.string().regex(/^\d{4}-(0[1-9]|1[0-2])$/).optional().describe('YYYY-MM, default this month') }),
+        response: {
+          200: z.object({ month: z.string(), totalMinutes: z.number(), interactiveMinutes: z.number(), entries: z.array(timeEntryView) }),
+        },
+      },
+    },
+    async (req) => {
+      const month = req.query.month ?? new Date(ctx.clock.now()).toISOString().slice(0, 7);
+      const [from, to] = monthRange(month);
+      const entries = (await ctx.worklist.timeLog(requester(req), req.params.id, from, to)).map(toTimeView);
+      const done = entries.filter((e) => e.minutes !== null);
+      const sum = (xs: typeof done): number => Math.round(xs.reduce((a, e) => a + (e.minutes ?? 0), 0) * 10) / 10;
+      return { month, totalMinutes: sum(done), interactiveMinutes: sum(done.filter((e) => e.interactive)), entries };
+    },
+  );
+}

@@ -1,0 +1,119 @@
+import type { Logger } from '../../core/logging.js';
+import type { Alert } from '../../core/model/alert.js';
+import type { Staff } from '../../core/model/staff.js';
+import type { AlertStore } from '../../core/ports/alert-store.js';
+import type { Clock } from '../../core/ports/clock.js';
+import type { Notifier } from '../../core/ports/notifier.js';
+import { SLA_MINUTES, slaMs } from '../../rules/priority.js';
+import type { WorklistHub } from './worklist-hub.js';
+
+export interface EscalationDeps {
+  readonly alerts: AlertStore;
+  readonly hub: WorklistHub;
+  readonly notifier: Notifier;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Charge nurses of an organization: they receive escalations. */
+  readonly chargeNurses: (organizationId: string) => Promise<Staff[]>;
+  /** A staff member's phone, looked up at send time (never stored in the outbox). */
+  readonly phoneOf: (staffId: string) => Promise<string | null>;
+}
+
+const MAX_ATTEMPTS = 5;
+
+/** The SMS text: that something waits, never about whom (no PHI leaves by SMS). */
+export function escalationMessage(alert: Alert): string {
+  return `RPM: a ${alert.severity} alert has waited past its ${SLA_MINUTES[alert.severity]}-minute target (escalation ${alert.escalationLevel}). Open the worklist.`;
+}
+
+/**
+ * SLA enforcement: an alert nobody acknowledged within its severity's target escalates
+ * (level + 1, visible in the worklist, and a new deadline one SLA later), the organization's
+ * charge nurses get an SMS through the notifier, and the attempt is recorded in an outbox so
+ * a failed send is retried and nothing is sent twice. Driven by the injected clock.
+ */
+export class SlaEscalator {
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<void> | undefined;
+
+  constructor(private readonly deps: EscalationDeps) {}
+
+  start(intervalMs = 15_000): void {
+    this.timer = setInterval(() => {
+      this.running ??= this.runOnce()
+        .then(() => undefined)
+        .catch((err: unknown) => this.deps.log.error({ err }, 'SLA sweep failed'))
+        .finally(() => (this.running = undefined));
+    }, intervalMs);
+    this.timer.unref();
+  }
+
+  async stop(): Promise<void> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    await this.running;
+  }
+
+  /** One sweep: escalate what is overdue, then send what is pending. Returns alerts escalated. */
+  async runOnce(): Promise<number> {
+    const now = this.deps.clock.now();
+    let escalated = 0;
+    for (const alert of await this.deps.alerts.dueForEscalation(now)) {
+      const next: Alert = {
+        ...alert,
+        escalationLevel: alert.escalationLevel + 1,
+        escalatedAtMs: now,
+        slaDueAtMs: now + slaMs(alert.severity),
+        version: alert.version + 1,
+        updatedAtMs: now,
+      };
+      const saved = await this.deps.alerts.saveTransition(next, alert.version, {
+        alertId: alert.id,
+        version: next.version,
+        atMs: now,
+        actor: 'system:sla',
+        action: 'escalate',
+        fromStatus: alert.status,
+        toStatus: next.status,
+        severity: next.severity,
+        note: `unacknowledged past the ${SLA_MINUTES[alert.severity]}-minute target`,
+      });
+      // A nurse acted on it meanwhile: the next sweep sees the new state.
+      if (!saved) continue;
+      escalated++;
+      this.deps.hub.publish({ type: 'alert', change: 'escalated', alert: next });
+      if (next.organizationId !== null) {
+        for (const nurse of await this.deps.chargeNurses(next.organizationId)) {
+          await this.deps.alerts.enqueueNotification({
+            id: `${next.id}:${next.escalationLevel}:${nurse.id}`,
+            alertId: next.id,
+            channel: 'sms',
+            recipientStaffId: nurse.id,
+            body: escalationMessage(next),
+            createdAtMs: now,
+          });
+        }
+      }
+    }
+    await this.dispatch();
+    return escalated;
+  }
+
+  private async dispatch(): Promise<void> {
+    for (const n of await this.deps.alerts.pendingNotifications(100)) {
+      const now = this.deps.clock.now();
+      const phone = await this.deps.phoneOf(n.recipientStaffId);
+      if (phone === null) {
+        await this.deps.alerts.markNotification(n.id, 'failed', now, 'recipient has no phone number');
+        continue;
+      }
+      try {
+        await this.deps.notifier.sendSms(phone, n.body, n.id);
+        await this.deps.alerts.markNotification(n.id, 'sent', now, null);
+      } catch (err) {
+        const message = err instanceof Error ? err.message : String(err);
+        await this.deps.alerts.markNotification(n.id, n.attempts + 1 >= MAX_ATTEMPTS ? 'failed' : 'pending', now, message);
+        this.deps.log.warn({ err: message, notification: n.id }, 'SMS escalation failed');
+      }
+    }
+  }
+}

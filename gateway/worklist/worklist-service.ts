@@ -1,0 +1,210 @@
+import { randomUUID } from 'node:crypto';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { Logger } from '../../core/logging.js';
+import type { Alert, AlertAction, AlertActionBody } from '../../core/model/alert.js';
+import type { Staff } from '../../core/model/staff.js';
+import type { AlertStore, StoredCarePlan, TimeEntry } from '../../core/ports/alert-store.js';
+import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { Clock } from '../../core/ports/clock.js';
+import type { CarePlans } from '../../pipeline/care-plans.js';
+import { isRefusal, transition } from '../../rules/alert-lifecycle.js';
+import { CarePlanError, parseCarePlan, resolveRules } from '../../rules/care-plan.js';
+import type { RuleDefinition } from '../../rules/model.js';
+import { alertPriority } from '../../rules/priority.js';
+import type { StaffService } from '../staff-service.js';
+import type { WorklistHub } from './worklist-hub.js';
+
+export interface WorklistRow {
+  readonly patientId: string;
+  readonly priority: number;
+  readonly alerts: readonly { readonly alert: Alert; readonly priority: number }[];
+}
+
+export interface Requester {
+  readonly staff: Staff;
+  readonly sourceIp: string | null;
+}
+
+/**
+ * The nurse's side of alerts: the prioritized worklist, alert transitions, care plans and the
+ * time log. Every read of patient data and every transition is audited; every route is scoped
+ * to the staff member's patients (a patient out of scope answers 404, like a missing one).
+ */
+export class WorklistService {
+  constructor(
+    private readonly alerts: AlertStore,
+    private readonly carePlans: CarePlans,
+    private readonly staff: StaffService,
+    private readonly audit: AuditLog,
+    private readonly hub: WorklistHub,
+    private readonly clock: Clock,
+    private readonly log: Logger,
+  ) {}
+
+  async worklist(req: Requester): Promise<WorklistRow[]> {
+    const now = this.clock.now();
+    const unresolved = await this.alerts.unresolvedAlerts({ organizationId: req.staff.organizationId });
+    const visible = new Map<string, boolean>();
+    const byPatient = new Map<string, { alert: Alert; priority: number }[]>();
+    for (const alert of unresolved) {
+      let ok = visible.get(alert.patientId);
+      if (ok === undefined) visible.set(alert.patientId, (ok = await this.staff.canSeePatient(req.staff, alert.patientId)));
+      if (!ok) continue;
+      const tier = (await this.carePlans.get(alert.patientId)).plan.riskTier;
+      const priority = alertPriority(alert, tier, now);
+      let list = byPatient.get(alert.patientId);
+      if (list === undefined) byPatient.set(alert.patientId, (list = []));
+      list.push({ alert, priority });
+    }
+    const rows: WorklistRow[] = [];
+    for (const [patientId, list] of byPatient) {
+      list.sort((a, b) => b.priority - a.priority || b.alert.measuredAtMs - a.alert.measuredAtMs);
+      rows.push({ patientId, priority: list[0]?.priority ?? 0, alerts: list });
+    }
+    rows.sort((a, b) => b.priority - a.priority || a.patientId.localeCompare(b.patientId));
+    await this.record(req, 'worklist.read', `organization:${req.staff.organizationId}`, 'success', { patients: rows.length });
+    return rows;
+  }
+
+  async alert(req: Requester, id: string): Promise<{ alert: Alert; priority: number; events: Awaited<ReturnType<AlertStore['events']>> }> {
+    const alert = await this.visibleAlert(req, id);
+    await this.record(req, 'alert.read', `alert:${id}`, 'success', { patient: alert.patientId });
+    const tier = (await this.carePlans.get(alert.patientId)).plan.riskTier;
+    return { alert, priority: alertPriority(alert, tier, this.clock.now()), events: await this.alerts.events(id) };
+  }
+
+  async patientAlerts(req: Requester, patientId: string, includeResolved: boolean): Promise<Alert[]> {
+    await this.requirePatient(req, patientId);
+    await this.record(req, 'alerts.read', `patient:${patientId}`, 'success', null);
+    return this.alerts.alertsOfPatient(patientId, { includeResolved, limit: 500 });
+  }
+
+  /** Apply a nurse action; exactly one of two concurrent actors wins, the other gets 409. */
+  async act(req: Requester, id: string, action: AlertAction, body: AlertActionBody): Promise<Alert> {
+    const alert = await this.visibleAlert(req, id);
+    const now = this.clock.now();
+    const result = transition(alert, action, req.staff.id, body, now);
+    if (isRefusal(result)) {
+      await this.record(req, `alert.${action}`, `alert:${id}`, 'denied', { reason: result.refused });
+      throw new RpmError(result.refused === 'conflict' ? 'RPM_ERR_ALERT_CONFLICT' : 'RPM_ERR_ALERT_ACTION_INVALID', result.message, {
+        details: { version: alert.version, alertStatus: alert.status, claimedBy: alert.claimedBy },
+      });
+    }
+    const next = result.alert;
+    const saved = await this.alerts.saveTransition(next, alert.version, {
+      alertId: id,
+      version: next.version,
+      atMs: now,
+      actor: `staff:${req.staff.id}`,
+      action,
+      fromStatus: alert.status,
+      toStatus: next.status,
+      severity: next.severity,
+      note: result.note,
+    });
+    if (!saved) {
+      await this.record(req, `alert.${action}`, `alert:${id}`, 'denied', { reason: 'conflict' });
+      throw new RpmError('RPM_ERR_ALERT_CONFLICT', 'someone else changed this alert first; reload it');
+    }
+    await this.record(req, `alert.${action}`, `alert:${id}`, 'success', { patient: alert.patientId, version: next.version });
+    this.hub.publish({ type: 'alert', change: 'transition', alert: next });
+    return next;
+  }
+
+  async carePlan(req: Requester, patientId: string): Promise<{ stored: StoredCarePlan | undefined; effective: Awaited<ReturnType<CarePlans['get']>> }> {
+    await this.requirePatient(req, patientId);
+    await this.record(req, 'care-plan.read', `patient:${patientId}`, 'success', null);
+    return { stored: await this.alerts.carePlan(patientId), effective: await this.carePlans.get(patientId) };
+  }
+
+  async saveCarePlan(req: Requester, patientId: string, plan: unknown, expectedVersion: number | null): Promise<{ stored: StoredCarePlan; rules: RuleDefinition[] }> {
+    await this.requirePatient(req, patientId);
+    let rules: RuleDefinition[];
+    let parsed;
+    try {
+      parsed = parseCarePlan(plan);
+      rules = resolveRules(parsed);
+    } catch (err) {
+      if (err instanceof CarePlanError) throw new RpmError('RPM_ERR_CARE_PLAN_INVALID', err.message, { details: { issues: err.issues } });
+      throw err;
+    }
+    const stored = await this.alerts.saveCarePlan(patientId, parsed, expectedVersion, `staff:${req.staff.id}`, this.clock.now());
+    this.carePlans.invalidate(patientId);
+    await this.record(req, 'care-plan.update', `patient:${patientId}`, 'success', { version: stored.version });
+    this.log.info({ version: stored.version }, 'care plan saved');
+    return { stored, rules };
+  }
+
+  async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null): Promise<TimeEntry> {
+    await this.requirePatient(req, patientId);
+    const entry = await this.alerts.startTime({
+      id: randomUUID(),
+      organizationId: req.staff.organizationId,
+      patientId,
+      staffId: req.staff.id,
+      startedAtMs: this.clock.now(),
+      interactive,
+      note,
+      source: 'timer',
+    });
+    await this.record(req, 'time.start', `patient:${patientId}`, 'success', { interactive });
+    return entry;
+  }
+
+  async stopTimer(req: Requester, entryId: string): Promise<TimeEntry> {
+    const running = (await this.alerts.timeEntries({ staffId: req.staff.id, running: true })).find((e) => e.id === entryId);
+    if (running === undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_NOT_FOUND', 'no running timer with this id');
+    const stopped = await this.alerts.stopTime(entryId, this.clock.now());
+    if (stopped === undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_NOT_FOUND');
+    await this.record(req, 'time.stop', `patient:${running.patientId}`, 'success', { minutes: Math.round(((stopped.endedAtMs ?? 0) - stopped.startedAtMs) / 60_000) });
+    return stopped;
+  }
+
+  async addTime(req: Requester, patientId: string, startedAtMs: number, minutes: number, interactive: boolean, note: string | null): Promise<TimeEntry> {
+    await this.requirePatient(req, patientId);
+    if (startedAtMs > this.clock.now()) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'time cannot be logged in the future', { path: '/startedAt' });
+    const entry = await this.alerts.addTime({
+      id: randomUUID(),
+      organizationId: req.staff.organizationId,
+      patientId,
+      staffId: req.staff.id,
+      startedAtMs,
+      endedAtMs: startedAtMs + minutes * 60_000,
+      interactive,
+      note,
+      source: 'manual',
+    });
+    await this.record(req, 'time.add', `patient:${patientId}`, 'success', { minutes, interactive });
+    return entry;
+  }
+
+  async timeLog(req: Requester, patientId: string, fromMs: number, toMs: number): Promise<TimeEntry[]> {
+    await this.requirePatient(req, patientId);
+    await this.record(req, 'time.read', `patient:${patientId}`, 'success', null);
+    return this.alerts.timeEntries({ patientId, fromMs, toMs });
+  }
+
+  async runningTimer(req: Requester): Promise<TimeEntry | undefined> {
+    return (await this.alerts.timeEntries({ staffId: req.staff.id, running: true }))[0];
+  }
+
+  async requirePatient(req: Requester, patientId: string): Promise<void> {
+    if (!(await this.staff.canSeePatient(req.staff, patientId))) {
+      await this.record(req, 'patient.access', `patient:${patientId}`, 'denied', null);
+      throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', 'patient not found');
+    }
+  }
+
+  private async visibleAlert(req: Requester, id: string): Promise<Alert> {
+    const alert = await this.alerts.getAlert(id);
+    if (alert === undefined || alert.organizationId !== req.staff.organizationId || !(await this.staff.canSeePatient(req.staff, alert.patientId))) {
+      await this.record(req, 'alert.access', `alert:${id}`, 'denied', null);
+      throw new RpmError('RPM_ERR_ALERT_NOT_FOUND', 'alert not found');
+    }
+    return alert;
+  }
+
+  private record(req: Requester, action: string, subject: string, outcome: 'success' | 'denied', details: Record<string, string | number | boolean | null> | null): Promise<void> {
+    return this.audit.record({ atMs: this.clock.now(), actor: `staff:${req.staff.id}`, action, subject, outcome, sourceIp: req.sourceIp, details });
+  }
+}

@@ -1,0 +1,218 @@
+import type { Logger } from '../core/logging.js';
+import type { Alert, AlertEvent } from '../core/model/alert.js';
+import type { Reading } from '../core/model/reading.js';
+import type { AlertStore } from '../core/ports/alert-store.js';
+import type { Clock } from '../core/ports/clock.js';
+import type { ReadingStore } from '../core/ports/reading-store.js';
+import type { RegistryStore } from '../core/ports/registry-store.js';
+import { syncAlert } from '../rules/alert-sync.js';
+import { type ConditionState, EMPTY_CONDITION, evaluateCondition } from '../rules/conditions.js';
+import type { RuleDefinition } from '../rules/model.js';
+import { type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
+import type { CarePlans } from './care-plans.js';
+import { PatientHistory, toObservation } from './patient-history.js';
+
+export type AlertChangeListener = (alert: Alert, change: 'created' | 'updated') => void;
+
+export interface AlertingDeps {
+  readonly readings: ReadingStore;
+  readonly alerts: AlertStore;
+  readonly registry: RegistryStore;
+  readonly carePlans: CarePlans;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly newId: () => string;
+  /** Readings evaluated per transaction of the engine. */
+  readonly batchSize?: number;
+}
+
+interface Pending {
+  readonly conditions: { patientId: string; ruleId: string; state: ConditionState }[];
+  readonly created: Alert[];
+  readonly updated: Alert[];
+  readonly events: AlertEvent[];
+}
+
+function sameCondition(a: ConditionState, b: ConditionState): boolean {
+  return (
+    a.open === b.open &&
+    a.severity === b.severity &&
+    a.openedAtMs === b.openedAtMs &&
+    a.confirmation === b.confirmation &&
+    a.pendingSinceMs === b.pendingSinceMs &&
+    a.flapping === b.flapping &&
+    a.transitions.length === b.transitions.length &&
+    a.transitions.every((t, i) => t === b.transitions[i])
+  );
+}
+
+/**
+ * The streaming rules engine. It follows the committed reading log with a durable cursor:
+ * after each commit (and at start-up, to catch up after a crash) it evaluates the new readings
+ * per patient against the patient's care plan, updates condition states and alerts, and writes
+ * all of it together with the cursor in one transaction. Evaluation is on measurement time;
+ * late and backfilled readings are merged into the history and each condition changes at most
+ * once per pass. Runs beside ingest, never in front of an acknowledgement.
+ */
+export class AlertingService {
+  private readonly history: PatientHistory;
+  private readonly listeners: AlertChangeListener[] = [];
+  private readonly organizations = new Map<string, string | null>();
+  private running: Promise<void> | null = null;
+  private again = false;
+  private stopped = false;
+
+  constructor(private readonly deps: AlertingDeps) {
+    this.history = new PatientHistory(deps.readings);
+  }
+
+  onAlertChange(listener: AlertChangeListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** New readings were committed: evaluate them soon (calls coalesce). */
+  kick(): void {
+    if (this.stopped) return;
+    if (this.running !== null) {
+      this.again = true;
+      return;
+    }
+    this.running = this.loop().finally(() => {
+      this.running = null;
+      if (this.again && !this.stopped) {
+        this.again = false;
+        this.kick();
+      }
+    });
+  }
+
+  /** Resolves once every reading committed so far has been evaluated. */
+  async drain(): Promise<void> {
+    this.kick();
+    while (this.running !== null) await this.running;
+  }
+
+  async stop(): Promise<void> {
+    await this.drain();
+    this.stopped = true;
+  }
+
+  /** Missing-data rules run on the clock: no reading of a kind for too long opens a condition. */
+  async sweepMissing(patientIds: readonly string[]): Promise<void> {
+    const now = this.deps.clock.now();
+    const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+    for (const patientId of patientIds) {
+      const plan = await this.deps.carePlans.get(patientId);
+      const missing = plan.rules.filter((r) => r.type === 'missing');
+      if (missing.length === 0) continue;
+      const states = await this.deps.alerts.conditionStates(patientId);
+      for (const rule of missing) {
+        if (rule.type !== 'missing') continue;
+        const last = (await this.deps.readings.lastMeasuredAt(patientId, rule.kind)) ?? plan.savedAtMs ?? now;
+        const deadline = last + rule.hours * 3_600_000;
+        if (now < deadline) continue;
+        const verdict: Verdict = { atMs: deadline, readingId: '', severity: rule.severity, clear: false, value: null, detail: `no ${rule.kind} since ${new Date(last).toISOString()}` };
+        const start = (states.get(rule.id) as ConditionState | undefined) ?? EMPTY_CONDITION;
+        await this.apply(patientId, rule, start, [verdict], pending);
+      }
+    }
+    const cursor = await this.deps.alerts.evaluationCursor();
+    await this.write(cursor, pending);
+  }
+
+  private async loop(): Promise<void> {
+    const batchSize = this.deps.batchSize ?? 2000;
+    for (;;) {
+      const cursor = await this.deps.alerts.evaluationCursor();
+      const batch = await this.deps.readings.readingsSince(cursor, batchSize);
+      if (batch.length === 0) return;
+      const byPatient = new Map<string, Reading[]>();
+      for (const { reading } of batch) {
+        if (reading.patientId === null) continue;
+        let list = byPatient.get(reading.patientId);
+        if (list === undefined) byPatient.set(reading.patientId, (list = []));
+        list.push(reading);
+      }
+      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+      for (const [patientId, fresh] of byPatient) {
+        try {
+          await this.evaluatePatient(patientId, fresh, batch[batch.length - 1]?.seq ?? cursor, pending);
+        } catch (err) {
+          // One patient's broken care plan must not stop everyone else's alerts.
+          this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation failed for a patient');
+        }
+      }
+      await this.write(batch[batch.length - 1]?.seq ?? cursor, pending);
+    }
+  }
+
+  private async evaluatePatient(patientId: string, fresh: readonly Reading[], maxSeq: number, pending: Pending): Promise<void> {
+    const plan = await this.deps.carePlans.get(patientId);
+    let minT = Number.POSITIVE_INFINITY;
+    for (const r of fresh) minT = Math.min(minT, r.measuredAtMs);
+    const history = await this.history.get(patientId, minT - plan.lookbackMs, fresh, maxSeq);
+    const freshIds = new Set(fresh.map((r) => r.id));
+    const states = await this.deps.alerts.conditionStates(patientId);
+    const observations = fresh.map(toObservation);
+    for (const rule of plan.rules) {
+      const watched = observations.filter((o) => ruleWatches(rule, o.kind));
+      if (watched.length === 0) continue;
+      const verdicts: Verdict[] = [];
+      for (const o of watched) {
+        const v = verdictAt(rule, o, history);
+        if (v !== null) verdicts.push(v);
+      }
+      if (verdicts.length === 0) continue;
+      const persisted = (states.get(rule.id) as ConditionState | undefined) ?? EMPTY_CONDITION;
+      // The last evaluated time is not written on every reading; after a restart it is the
+      // newest earlier reading the rule watches.
+      const start = { ...persisted, lastEvaluatedAtMs: lastWatched(rule, history, freshIds, persisted.lastEvaluatedAtMs) };
+      await this.apply(patientId, rule, start, verdicts, pending);
+    }
+    this.history.trim(patientId, this.deps.clock.now() - plan.lookbackMs - 86_400_000);
+  }
+
+  private async apply(patientId: string, rule: RuleDefinition, start: ConditionState, verdicts: readonly Verdict[], pending: Pending): Promise<void> {
+    const { state, change } = evaluateCondition(rule, start, verdicts);
+    if (!sameCondition(start, state)) pending.conditions.push({ patientId, ruleId: rule.id, state });
+    if (change === null) return;
+    const existing =
+      pending.created.find((a) => a.patientId === patientId && a.ruleId === rule.id && a.status !== 'resolved') ??
+      (await this.deps.alerts.unresolvedAlert(patientId, rule.id));
+    const sync = syncAlert(rule, change, existing, {
+      patientId,
+      organizationId: await this.organizationOf(patientId),
+      nowMs: this.deps.clock.now(),
+      newId: this.deps.newId(),
+    });
+    if (sync.create !== undefined) pending.created.push(sync.create);
+    if (sync.update !== undefined) {
+      const i = pending.created.findIndex((a) => a.id === sync.update?.id);
+      if (i >= 0) pending.created[i] = sync.update;
+      else pending.updated.push(sync.update);
+    }
+    pending.events.push(...sync.events);
+  }
+
+  private async write(cursor: number, pending: Pending): Promise<void> {
+    await this.deps.alerts.applyEvaluation({ cursor, ...pending });
+    for (const a of pending.created) for (const l of this.listeners) l(a, 'created');
+    for (const a of pending.updated) for (const l of this.listeners) l(a, 'updated');
+  }
+
+  private async organizationOf(patientId: string): Promise<string | null> {
+    if (this.organizations.has(patientId)) return this.organizations.get(patientId) ?? null;
+    const org = (await this.deps.registry.getPatient(patientId))?.organizationId ?? null;
+    this.organizations.set(patientId, org);
+    return org;
+  }
+}
+
+function lastWatched(rule: RuleDefinition, history: readonly Observation[], fresh: ReadonlySet<string>, persisted: number | null): number | null {
+  let last = persisted;
+  for (const o of history) {
+    if (fresh.has(o.id) || !ruleWatches(rule, o.kind)) continue;
+    if (last === null || o.measuredAtMs > last) last = o.measuredAtMs;
+  }
+  return last;
+}

@@ -1,0 +1,47 @@
+import type { AlertStore } from '../core/ports/alert-store.js';
+import { DEFAULT_CARE_PLAN, lookbackMs, parseCarePlan, resolveRules } from '../rules/care-plan.js';
+import type { CarePlan, RuleDefinition } from '../rules/model.js';
+
+export interface EffectivePlan {
+  readonly version: number;
+  /** When this version was saved; missing-data rules count from here when nothing arrived yet. */
+  readonly savedAtMs: number | undefined;
+  readonly plan: CarePlan;
+  readonly rules: readonly RuleDefinition[];
+  readonly lookbackMs: number;
+}
+
+const DEFAULT_RULES = resolveRules(DEFAULT_CARE_PLAN);
+const DEFAULT_PLAN: EffectivePlan = { version: 0, savedAtMs: undefined, plan: DEFAULT_CARE_PLAN, rules: DEFAULT_RULES, lookbackMs: lookbackMs(DEFAULT_RULES) };
+
+/** Care plans resolved to the rules in force, cached per patient; saving a plan invalidates. */
+export class CarePlans {
+  private readonly cache = new Map<string, EffectivePlan>();
+
+  constructor(
+    private readonly alerts: AlertStore,
+    private readonly maxPatients = 50_000,
+  ) {}
+
+  async get(patientId: string): Promise<EffectivePlan> {
+    const hit = this.cache.get(patientId);
+    if (hit !== undefined) return hit;
+    const stored = await this.alerts.carePlan(patientId);
+    let effective = DEFAULT_PLAN;
+    if (stored !== undefined) {
+      const plan = parseCarePlan(stored.plan);
+      const rules = resolveRules(plan);
+      effective = { version: stored.version, savedAtMs: stored.savedAtMs, plan, rules, lookbackMs: lookbackMs(rules) };
+    }
+    if (this.cache.size >= this.maxPatients) {
+      const oldest = this.cache.keys().next();
+      if (oldest.done !== true) this.cache.delete(oldest.value);
+    }
+    this.cache.set(patientId, effective);
+    return effective;
+  }
+
+  invalidate(patientId: string): void {
+    this.cache.delete(patientId);
+  }
+}

@@ -1,0 +1,80 @@
+import { type CarePlan, carePlanInput, PROGRAMS, type RuleDefinition, ruleDefinition } from './model.js';
+import { PROGRAM_RULES } from './programs.js';
+
+export class CarePlanError extends Error {
+  constructor(readonly issues: readonly string[]) {
+    super(`invalid care plan: ${issues.join('; ')}`);
+    this.name = 'CarePlanError';
+  }
+}
+
+/** Parse a care plan document; throws CarePlanError listing every problem. */
+export function parseCarePlan(input: unknown): CarePlan {
+  const parsed = carePlanInput.safeParse(input);
+  if (!parsed.success) throw new CarePlanError(parsed.error.issues.map((i) => `${i.path.join('.') || '(plan)'}: ${i.message}`));
+  resolveRules(parsed.data);
+  return parsed.data;
+}
+
+/**
+ * The rules in force for a care plan: the defaults of its programs (a later program in PROGRAMS
+ * order replaces a rule id of an earlier one), each override merged field by field over its
+ * rule, disabled ids removed, extra rules added. Every resulting rule is validated again.
+ */
+export function resolveRules(plan: CarePlan): RuleDefinition[] {
+  const byId = new Map<string, Record<string, unknown>>();
+  for (const program of PROGRAMS) {
+    if (!plan.programs.includes(program)) continue;
+    for (const rule of PROGRAM_RULES[program]) byId.set(rule.id, { ...rule });
+  }
+  const issues: string[] = [];
+  for (const [id, patch] of Object.entries(plan.overrides)) {
+    const rule = byId.get(id);
+    if (rule === undefined) {
+      issues.push(`overrides.${id}: no rule with this id in the enrolled programs`);
+      continue;
+    }
+    if ('id' in patch || 'type' in patch) issues.push(`overrides.${id}: id and type cannot be overridden`);
+    byId.set(id, { ...rule, ...patch });
+  }
+  for (const id of plan.disabledRules) byId.delete(id);
+  for (const extra of plan.extraRules) {
+    if (byId.has(extra.id)) issues.push(`extraRules.${extra.id}: a rule with this id already exists; use overrides`);
+    byId.set(extra.id, extra);
+  }
+  const rules: RuleDefinition[] = [];
+  for (const [id, raw] of byId) {
+    const parsed = ruleDefinition.safeParse(raw);
+    if (parsed.success) {
+      if (parsed.data.enabled) rules.push(parsed.data);
+    } else {
+      for (const i of parsed.error.issues) issues.push(`rule ${id}.${i.path.join('.')}: ${i.message}`);
+    }
+  }
+  if (issues.length > 0) throw new CarePlanError(issues);
+  return rules;
+}
+
+/** The plan a patient has before anyone writes one. */
+export const DEFAULT_CARE_PLAN: CarePlan = carePlanInput.parse({});
+
+/** Longest look-back any rule needs, so the history cache loads enough. */
+export function lookbackMs(rules: readonly RuleDefinition[]): number {
+  let max = 0;
+  for (const r of rules) {
+    const ms =
+      r.type === 'change'
+        ? r.windowHours * (1 + r.slack) * 3_600_000
+        : r.type === 'rolling-mean'
+          ? r.windowDays * 86_400_000
+          : r.type === 'baseline'
+            ? r.baselineFromDays * 86_400_000
+            : r.type === 'n-of-m'
+              ? r.withinHours * 3_600_000
+              : r.type === 'news2'
+                ? r.windowMinutes * 60_000
+                : 0;
+    max = Math.max(max, ms);
+  }
+  return max;
+}
