@@ -58,6 +58,8 @@ describe('rpm CLI against a running gateway', { timeout: 90_000 }, () => {
 
   beforeAll(async () => {
     t = await startTestGateway();
+    // Patients may only name an organization that exists.
+    await t.admin.createOrganization('org-a');
     cli = (args) => rpm(args, { env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN } });
   });
   afterAll(async () => t.close());

@@ -12,6 +12,13 @@ export const REDACT_PATHS = [
   '*.secret',
   'password',
   '*.password',
+  'passwordHash',
+  '*.passwordHash',
+  // Staff contact details: an email identifies a person, a phone number reaches one.
+  'email',
+  '*.email',
+  'phone',
+  '*.phone',
   'token',
   '*.token',
   'adminToken',

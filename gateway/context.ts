@@ -1,13 +1,21 @@
 import type { Config } from '../core/config/schema.js';
 import type { Logger } from '../core/logging.js';
+import type { AlertStore } from '../core/ports/alert-store.js';
 import type { AuditLog } from '../core/ports/audit-log.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
+import type { AlertingService } from '../pipeline/alerting-service.js';
+import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
+import type { SessionService } from './auth/session-service.js';
 import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
+import type { StaffService } from './staff-service.js';
+import type { SlaEscalator } from './worklist/sla-escalator.js';
+import type { WorklistHub } from './worklist/worklist-hub.js';
+import type { WorklistService } from './worklist/worklist-service.js';
 
 /** Everything the protocol edges need, built once by the composition root. */
 export interface GatewayContext {
@@ -21,6 +29,18 @@ export interface GatewayContext {
   readonly readings: ReadingStore;
   readonly audit: AuditLog;
   readonly presence: PresenceTracker;
+  /** Organizations, staff, care teams and patient scope. */
+  readonly staff: StaffService;
+  /** Staff logins and sessions. */
+  readonly sessions: SessionService;
+  /** Alerts, rule state, care plans, time log. */
+  readonly alerts: AlertStore;
+  readonly carePlans: CarePlans;
+  /** The streaming rules engine (follows the reading log). */
+  readonly alerting: AlertingService;
+  readonly worklist: WorklistService;
+  readonly worklistHub: WorklistHub;
+  readonly escalator: SlaEscalator;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

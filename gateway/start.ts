@@ -5,17 +5,27 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
+import { randomUUID } from 'node:crypto';
 import { createSqliteStores } from '../connectors/sqlite/index.js';
+import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
+import { AlertingService } from '../pipeline/alerting-service.js';
+import { CarePlans } from '../pipeline/care-plans.js';
 import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
+import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
 import { buildApp } from './http/app.js';
 import { createMqttBroker } from './mqtt/broker.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
+import { StaffService } from './staff-service.js';
+import { LogNotifier } from './worklist/log-notifier.js';
+import { SlaEscalator } from './worklist/sla-escalator.js';
+import { WorklistHub } from './worklist/worklist-hub.js';
+import { WorklistService } from './worklist/worklist-service.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
@@ -66,6 +76,24 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
   const presence = new PresenceTracker(stores.registry, log);
+  const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const staff = new StaffService(stores.staff, sessions, clock);
+  const carePlans = new CarePlans(stores.alerts);
+  const alerting = new AlertingService({ readings: stores.readings, alerts: stores.alerts, registry: stores.registry, carePlans, clock, log, newId: randomUUID });
+  const worklistHub = new WorklistHub();
+  alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
+  // Rules run after each commit, beside ingest, never in front of an acknowledgement.
+  committer.onCommitted(() => alerting.kick());
+  const worklist = new WorklistService(stores.alerts, carePlans, staff, stores.audit, worklistHub, clock, log);
+  const escalator = new SlaEscalator({
+    alerts: stores.alerts,
+    hub: worklistHub,
+    notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
+    clock,
+    log,
+    chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
+    phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
+  });
 
   let adminToken = config.adminToken;
   if (adminToken === undefined) {
@@ -86,6 +114,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     readings: stores.readings,
     audit: stores.audit,
     presence,
+    staff,
+    sessions,
+    alerts: stores.alerts,
+    carePlans,
+    alerting,
+    worklist,
+    worklistHub,
+    escalator,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
@@ -140,6 +176,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
 
   presence.start();
+  // Catch up on readings committed before a crash or restart, then follow the log.
+  alerting.kick();
+  escalator.start(config.rules.slaSweepMs);
+  const missingSweep = setInterval(() => {
+    stores.alerts
+      .carePlanPatients()
+      .then((ids) => alerting.sweepMissing(ids))
+      .catch((err: unknown) => log.error({ err }, 'missing-data sweep failed'));
+  }, config.rules.missingDataSweepMs);
+  missingSweep.unref();
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
     'gateway started',
@@ -160,8 +206,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       // shutdown deadline. Keep reaping until the HTTP server has closed.
       const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
       reaper.unref();
+      clearInterval(missingSweep);
+      worklistHub.closeAll();
       await broker.drained();
       await committer.close();
+      await alerting.stop();
+      await escalator.stop();
       await broker.close();
       // Nothing acknowledged is pending now (publishes drained, committer closed), so whatever
       // transport aedes left open carries no work: end it, so the listeners can close.

@@ -1,17 +1,25 @@
+import path from 'node:path';
+import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
+import type { StaffStore } from '../../core/ports/staff-store.js';
 import { prepareBatchWriter } from './batch-writer.js';
+import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
+import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
+import { SqliteStaffStore } from './sqlite-staff-store.js';
 import { WorkerWriter } from './worker-writer.js';
 
 export interface SqliteStores {
   readonly readings: ReadingStore;
   readonly registry: RegistryStore;
   readonly audit: AuditLog;
+  readonly staff: StaffStore;
+  readonly alerts: AlertStore;
   close(): Promise<void>;
 }
 
@@ -23,22 +31,31 @@ export interface SqliteStoreOptions extends SqliteOptions {
   readonly writer?: 'thread' | 'inline';
 }
 
-/** The embedded default: every store in one SQLite file (WAL). */
+/**
+ * The embedded default: readings, registry, staff and audit in one SQLite file (WAL), and the
+ * clinical state (alerts, rule state, care plans, time log) in `clinical.sqlite` beside it, so
+ * the two write paths never wait for each other's lock.
+ */
 export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const db = openSqlite(options);
   const inline = options.path === ':memory:' || options.writer === 'inline';
   const worker = inline ? undefined : new WorkerWriter({ path: options.path, synchronous: options.synchronous });
   const write = worker === undefined ? prepareBatchWriter(db) : (batch: Parameters<WorkerWriter['commit']>[0]) => worker.commit(batch);
+  const clinicalPath = options.path === ':memory:' ? ':memory:' : path.join(path.dirname(options.path), 'clinical.sqlite');
+  const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   let closed = false;
   return {
     readings: new SqliteReadingStore(db, write),
     registry: new SqliteRegistryStore(db),
     audit: new SqliteAuditLog(db),
+    staff: new SqliteStaffStore(db),
+    alerts: new SqliteAlertStore(clinical),
     async close() {
       if (closed) return;
       closed = true;
       await worker?.close();
       db.close();
+      clinical.close();
     },
   };
 }

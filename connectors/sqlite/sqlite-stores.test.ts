@@ -4,9 +4,11 @@ import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
+import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
 import { makeReading } from '../../test/helpers/readings.js';
 import { tempDir } from '../../test/helpers/gateway.js';
 import { createSqliteStores } from './index.js';
+import { MIGRATIONS } from './migrations.js';
 
 /** Each contract test gets its own database file: the real thing, WAL and fsync included. */
 async function fresh(writer: 'thread' | 'inline' = 'thread') {
@@ -44,6 +46,17 @@ registryStoreContract('SqliteRegistryStore', async () => {
   return { store: stores.registry, dispose };
 });
 
+staffStoreContract('SqliteStaffStore', async () => {
+  const { stores, dispose } = await fresh('inline');
+  return {
+    store: stores.staff,
+    addPatient: async (id, organizationId) => {
+      await stores.registry.createPatient({ id, organizationId, createdAtMs: 1 });
+    },
+    dispose,
+  };
+});
+
 describe('SQLite database setup', () => {
   it('uses WAL with the configured synchronous level and migrates once', async () => {
     const dir = tempDir('rpm-sqlite-');
@@ -54,9 +67,31 @@ describe('SQLite database setup', () => {
     await b.close();
     const db = new Database(file, { readonly: true });
     expect(db.pragma('journal_mode', { simple: true })).toBe('wal');
-    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: 1 });
+    expect(db.prepare('SELECT count(*) AS n FROM schema_migrations').get()).toEqual({ n: MIGRATIONS.length });
     db.close();
     rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('migration 2 turns the organizations patients already name into organizations', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const v1 = new Database(file);
+    const first = MIGRATIONS[0];
+    if (first === undefined) throw new Error('no migrations');
+    v1.exec(first.sql);
+    v1.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+    v1.prepare('INSERT INTO schema_migrations VALUES (1, ?, 0)').run(first.name);
+    v1.prepare("INSERT INTO patients (id, organization_id, created_at_ms) VALUES ('p-old', 'org-old', 1), ('p-loose', NULL, 1)").run();
+    v1.close();
+    const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+    try {
+      expect(await stores.staff.getOrganization('org-old')).toEqual({ id: 'org-old', name: 'org-old', createdAtMs: 0 });
+      await stores.staff.createStaff({ id: 'n-1', email: 'n@example.org', role: 'nurse', organizationId: 'org-old', displayName: null, isChargeNurse: false, phone: null, createdAtMs: 1 }, 'h');
+      expect(await stores.staff.visiblePatientIds('n-1', { limit: 10 })).toEqual(['p-old']);
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('records and lists audit entries', async () => {

@@ -50,6 +50,18 @@ export const envSchema = z
     // Time allowed to drain in-flight work on SIGTERM before exiting anyway.
     RPM_SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
     RPM_TRUST_PROXY: bool.default(false),
+    // Staff login sessions end after this much inactivity (HIPAA §164.312(a)(2)(iii) automatic logoff).
+    RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
+    // ... and, active or not, this long after login: one shift.
+    RPM_SESSION_MAX_HOURS: positiveInt.max(7 * 24).default(12),
+    // How often overdue alerts are escalated and missing-data rules are checked (seconds).
+    RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
+    RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
+    // SMS escalation through Twilio; without these, escalations are logged (no PHI either way).
+    RPM_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
+    RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
+    RPM_TWILIO_FROM: z.string().min(1).optional().describe('E.164 sender number or Messaging Service SID'),
+    RPM_TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
   });
 
 /**
@@ -58,6 +70,11 @@ export const envSchema = z
  */
 export function crossFieldProblems(env: Readonly<Record<string, string | undefined>>): string[] {
   const problems: string[] = [];
+  const twilio = ['RPM_TWILIO_ACCOUNT_SID', 'RPM_TWILIO_AUTH_TOKEN', 'RPM_TWILIO_FROM'] as const;
+  const set = twilio.filter((k) => env[k] !== undefined);
+  if (set.length > 0 && set.length < twilio.length) {
+    for (const k of twilio) if (env[k] === undefined) problems.push(`${k}: required when any RPM_TWILIO_* is set`);
+  }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
     problems.push(`${missing}: RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together`);
@@ -92,5 +109,8 @@ export interface Config {
   };
   readonly commit: { readonly maxBatch: number; readonly maxPending: number; readonly lingerMs: number };
   readonly credentials: { readonly rotationGraceMs: number };
+  readonly sessions: { readonly idleMs: number; readonly maxMs: number };
+  readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
+  readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly shutdownTimeoutMs: number;
 }

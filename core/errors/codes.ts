@@ -14,6 +14,7 @@ export const errorCatalogue = {
   RPM_ERR_AUTH_DEVICE_REVOKED: { status: 403, title: 'Device revoked' },
   RPM_ERR_AUTH_FORBIDDEN: { status: 403, title: 'Not allowed' },
   RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
+  RPM_ERR_AUTH_SESSION_EXPIRED: { status: 401, title: 'Session expired; log in again' },
 
   // Request envelope
   RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
@@ -43,6 +44,27 @@ export const errorCatalogue = {
   RPM_ERR_DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
   RPM_ERR_DEVICE_REVOKED: { status: 409, title: 'Device is revoked' },
   RPM_ERR_ASSIGNMENT_CONFLICT: { status: 409, title: 'Assignment conflicts with the device history' },
+
+  // Organizations, staff and care teams
+  RPM_ERR_ORGANIZATION_EXISTS: { status: 409, title: 'Organization already exists' },
+  RPM_ERR_ORGANIZATION_NOT_FOUND: { status: 404, title: 'Organization not found' },
+  RPM_ERR_STAFF_EXISTS: { status: 409, title: 'A staff account with this email already exists' },
+  RPM_ERR_STAFF_NOT_FOUND: { status: 404, title: 'Staff member not found' },
+  RPM_ERR_CARE_TEAM_EXISTS: { status: 409, title: 'Care team already exists' },
+  RPM_ERR_CARE_TEAM_NOT_FOUND: { status: 404, title: 'Care team not found' },
+  RPM_ERR_ORGANIZATION_MISMATCH: { status: 409, title: 'Belongs to another organization' },
+
+  // Alerts, care plans, time log
+  RPM_ERR_ALERT_NOT_FOUND: { status: 404, title: 'Alert not found' },
+  RPM_ERR_ALERT_CONFLICT: { status: 409, title: 'Alert changed or is held by someone else' },
+  RPM_ERR_ALERT_ACTION_INVALID: { status: 422, title: 'Alert action is missing something it needs' },
+  RPM_ERR_CARE_PLAN_INVALID: { status: 422, title: 'Care plan is invalid' },
+  RPM_ERR_CARE_PLAN_VERSION_CONFLICT: { status: 409, title: 'Care plan changed since you read it' },
+  RPM_ERR_TIME_ENTRY_NOT_FOUND: { status: 404, title: 'Time entry not found' },
+  RPM_ERR_TIME_ENTRY_RUNNING: { status: 409, title: 'A timer is already running' },
+
+  // Upstream services
+  RPM_ERR_UPSTREAM_SMS: { status: 502, title: 'The SMS provider refused or failed' },
 
   // Capacity and availability
   RPM_ERR_OVERLOADED: { status: 503, title: 'Gateway is at capacity; retry later' },

@@ -82,6 +82,7 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
       },
     },
     async (req, reply) => {
+      if (req.body.organizationId !== undefined) await ctx.staff.requireOrganization(req.body.organizationId);
       const p = await ctx.registry.createPatient(req.body);
       await audit(req, 'patient.create', `patient:${p.id}`);
       return reply.code(201).send({ id: p.id, organizationId: p.organizationId, createdAt: new Date(p.createdAtMs).toISOString() });

@@ -4,10 +4,14 @@ import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } 
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
 import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
+import { authRoutes } from './auth-routes.js';
+import { careRoutes } from '../worklist/care-routes.js';
+import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
 import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { patientRoutes } from './patient-routes.js';
+import { staffAdminRoutes } from './staff-admin-routes.js';
 
 /** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
@@ -30,6 +34,8 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   });
   app.decorateRequest('device', null);
   app.decorateRequest('actor', null);
+  app.decorateRequest('staff', null);
+  app.decorateRequest('staffSession', null);
   app.removeContentTypeParser('text/plain');
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
@@ -48,6 +54,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
         securitySchemes: {
           deviceSecret: { type: 'http', scheme: 'bearer', description: 'The device secret issued at registration' },
           adminToken: { type: 'http', scheme: 'bearer', description: 'RPM_ADMIN_TOKEN' },
+          staffSession: { type: 'http', scheme: 'bearer', description: 'The session token from POST /v1/auth/login' },
         },
       },
     },
@@ -59,5 +66,9 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(ingestRoutes, ctx);
   await app.register(adminRoutes, ctx);
   await app.register(patientRoutes, ctx);
+  await app.register(authRoutes, ctx);
+  await app.register(staffAdminRoutes, ctx);
+  await app.register(worklistRoutes, ctx);
+  await app.register(careRoutes, ctx);
   return app;
 }

@@ -5,8 +5,8 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import { READING_KINDS, type ReadingKind } from '../../core/model/reading-kinds.js';
 import { entityId } from '../../core/model/registry.js';
 import type { GatewayContext } from '../context.js';
-import { adminAuthHook } from './auth-hooks.js';
 import { readingView, toReadingView } from './reading-view.js';
+import { adminOrStaffAuthHook, assertPatientAccess } from './staff-auth.js';
 
 const KIND_SET: ReadonlySet<string> = new Set(READING_KINDS);
 
@@ -39,18 +39,22 @@ function parseCursor(cursor: string | undefined): { measuredAtMs: number; id: st
   return { measuredAtMs: ms, id: decoded.slice(sep + 1) };
 }
 
-/** Reading history of a patient. Every call is audited. */
+/**
+ * Reading history of a patient, for the operator (admin token) or a staff member (session
+ * token) who may see the patient. Every call is audited.
+ */
 export async function patientRoutes(root: FastifyInstance, ctx: GatewayContext): Promise<void> {
   const app = root.withTypeProvider<ZodTypeProvider>();
-  app.addHook('onRequest', adminAuthHook(ctx));
+  app.addHook('onRequest', adminOrStaffAuthHook(ctx));
 
   app.get(
     '/v1/patients/:id/readings',
     {
       schema: {
         summary: "A patient's normalized readings (LOINC codes, UCUM units), oldest first",
+        description: 'With a staff session, only patients in the staff member\'s scope; any other answers 404, as if it did not exist.',
         tags: ['readings'],
-        security: [{ adminToken: [] }],
+        security: [{ adminToken: [] }, { staffSession: [] }],
         params: z.object({ id: entityId }),
         querystring: query,
         response: { 200: z.object({ patientId: z.string(), readings: z.array(readingView), nextCursor: z.string().nullable() }) },
@@ -72,9 +76,13 @@ export async function patientRoutes(root: FastifyInstance, ctx: GatewayContext):
           sourceIp: req.ip,
           details: count === null ? null : { count },
         });
-      if (patient === undefined) {
+      try {
+        if (patient === undefined) throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', 'patient not found');
+        // Outside a staff member's scope answers exactly like a patient that does not exist.
+        if (req.staff !== null) await assertPatientAccess(ctx, req.staff, patientId);
+      } catch (err) {
         await record('denied', null);
-        throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', 'patient not found');
+        throw err;
       }
       const after = parseCursor(req.query.cursor);
       const readings = await ctx.readings.queryReadings({

@@ -7,6 +7,8 @@ import type { Clock } from '../../core/ports/clock.js';
 import { type RunningGateway, startGateway } from '../../gateway/start.js';
 
 export const ADMIN_TOKEN = 'test-admin-token-0123456789';
+/** The default password of staff created by AdminClient.createStaff. */
+export const STAFF_PASSWORD = 'correct horse battery';
 
 export interface TestGateway {
   readonly gw: RunningGateway;
@@ -98,6 +100,40 @@ export class AdminClient {
     const res = await request<{ readings: any[] }>(`${this.baseUrl}/v1/patients/${patientId}/readings${query}`, { token: ADMIN_TOKEN });
     if (res.status !== 200) throw new Error(`readings ${patientId}: ${res.status} ${JSON.stringify(res.body)}`);
     return res.body.readings;
+  }
+
+  async createOrganization(id: string, name = id): Promise<void> {
+    const res = await request(`${this.baseUrl}/v1/admin/organizations`, { token: ADMIN_TOKEN, json: { id, name } });
+    if (res.status !== 201) throw new Error(`createOrganization ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  /** Creates a staff account (password `correct horse battery`) and answers its admin view. */
+  async createStaff(body: { email: string; role: 'nurse' | 'physician' | 'admin'; organizationId: string; password?: string; displayName?: string; isChargeNurse?: boolean; phone?: string }): Promise<{ id: string; email: string; [k: string]: unknown }> {
+    const res = await request<{ id: string; email: string }>(`${this.baseUrl}/v1/admin/staff`, { token: ADMIN_TOKEN, json: { password: STAFF_PASSWORD, ...body } });
+    if (res.status !== 201) throw new Error(`createStaff: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body;
+  }
+
+  async createCareTeam(id: string, organizationId: string, name = id): Promise<void> {
+    const res = await request(`${this.baseUrl}/v1/admin/care-teams`, { token: ADMIN_TOKEN, json: { id, organizationId, name } });
+    if (res.status !== 201) throw new Error(`createCareTeam ${id}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  async addTeamMember(teamId: string, staffId: string): Promise<void> {
+    const res = await request(`${this.baseUrl}/v1/admin/care-teams/${teamId}/members`, { token: ADMIN_TOKEN, json: { staffId } });
+    if (res.status !== 201) throw new Error(`addTeamMember ${teamId}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  async addTeamPatient(teamId: string, patientId: string): Promise<void> {
+    const res = await request(`${this.baseUrl}/v1/admin/care-teams/${teamId}/patients`, { token: ADMIN_TOKEN, json: { patientId } });
+    if (res.status !== 201) throw new Error(`addTeamPatient ${teamId}: ${res.status} ${JSON.stringify(res.body)}`);
+  }
+
+  /** Logs a staff member in and answers the session token. */
+  async login(email: string, password = STAFF_PASSWORD): Promise<string> {
+    const res = await request<{ token: string }>(`${this.baseUrl}/v1/auth/login`, { json: { email, password } });
+    if (res.status !== 200) throw new Error(`login: ${res.status} ${JSON.stringify(res.body)}`);
+    return res.body.token;
   }
 
   post(pathname: string, json?: unknown): Promise<JsonResponse<any>> {

@@ -1,0 +1,110 @@
+import type { CareTeam, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
+
+/**
+ * Organizations (tenants), staff accounts with their password hashes, login sessions, care
+ * teams, team membership and patient-to-team links; and the one rule that decides which
+ * patients a staff member may see.
+ *
+ * Guarantees (checked by core/contract/staff-store.contract.ts):
+ * - Ids are unique: RPM_ERR_ORGANIZATION_EXISTS, RPM_ERR_CARE_TEAM_EXISTS. Emails are unique
+ *   regardless of case (RPM_ERR_STAFF_EXISTS); the store normalizes them on write and lookup.
+ * - Staff and care teams belong to an existing organization (RPM_ERR_ORGANIZATION_NOT_FOUND).
+ * - Membership and patient links join things of ONE organization only: a staff member or patient
+ *   of another organization is refused with RPM_ERR_ORGANIZATION_MISMATCH; unknown ones with
+ *   RPM_ERR_CARE_TEAM_NOT_FOUND / RPM_ERR_STAFF_NOT_FOUND / RPM_ERR_PATIENT_NOT_FOUND. Adding a
+ *   link that exists is a no-op.
+ * - The password hash is never part of a `Staff` record; only `findLogin` returns it.
+ * - Sessions are keyed by the SHA-256 of their token; the token itself is never stored. The last
+ *   activity only moves forward. Revocation is an instant, set once.
+ * - Patient scope (`canSeePatient`, `visiblePatientIds`), evaluated on current rows, so a change
+ *   of role, status, membership or link applies to the very next request:
+ *     1. An active staff member sees the patients of their own organization; a disabled one,
+ *        or an unknown id, sees none. Patients without an organization are seen by nobody.
+ *     2. Care-team scoping: a NURSE who is a member of at least one care team, in an
+ *        organization where some care team has patients assigned, sees only the patients of
+ *        their own teams. Physicians and admins always see the whole organization.
+ *   Why: small practices run without teams and every nurse covers every patient; as soon as an
+ *   organization splits its panel into teams, a nurse's worklist is her teams' patients. A nurse
+ *   on no team yet (float, new hire) keeps the organization-wide view rather than seeing nothing.
+ *
+ * Deliberately left out: deleting staff or organizations (accounts are disabled, so the audit
+ * trail keeps its references), and any driver type.
+ */
+export interface StaffStore {
+  createOrganization(org: NewOrganization): Promise<Organization>;
+  getOrganization(id: string): Promise<Organization | undefined>;
+
+  /** Creates the account and its password hash atomically. */
+  createStaff(staff: NewStaff, passwordHash: string): Promise<Staff>;
+  getStaff(id: string): Promise<Staff | undefined>;
+  /** Active and disabled staff of an organization, by id; optionally one role only. */
+  listStaff(organizationId: string, options?: { role?: StaffRole }): Promise<Staff[]>;
+  /** The account and its password hash for a login, by email (any case). */
+  findLogin(email: string): Promise<{ staff: Staff; passwordHash: string } | undefined>;
+  /** Returns the updated account, or undefined if there is none. */
+  setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined>;
+
+  createSession(session: NewSession): Promise<StaffSession>;
+  findSession(tokenSha256: string): Promise<StaffSession | undefined>;
+  /** Records activity at `atMs` (never moves backwards). */
+  touchSession(tokenSha256: string, atMs: number): Promise<void>;
+  /** Returns false if there was no live (unrevoked) session with that hash. */
+  revokeSession(tokenSha256: string, atMs: number): Promise<boolean>;
+  /** Revokes every live session of the staff member; returns how many. */
+  revokeSessionsOf(staffId: string, atMs: number): Promise<number>;
+  /** Deletes sessions that ended (absolute expiry or revocation) before `beforeMs`; returns how many. */
+  pruneSessions(beforeMs: number): Promise<number>;
+
+  createCareTeam(team: NewCareTeam): Promise<CareTeam>;
+  getCareTeam(id: string): Promise<CareTeam | undefined>;
+  addTeamMember(teamId: string, staffId: string, atMs: number): Promise<void>;
+  /** Returns false if the staff member was not on the team. */
+  removeTeamMember(teamId: string, staffId: string): Promise<boolean>;
+  addTeamPatient(teamId: string, patientId: string, atMs: number): Promise<void>;
+  /** Returns false if the patient was not on the team. */
+  removeTeamPatient(teamId: string, patientId: string): Promise<boolean>;
+  /** Staff on the team, by id. */
+  teamMembers(teamId: string): Promise<Staff[]>;
+  /** Teams the staff member is on, by id. */
+  teamsOfStaff(staffId: string): Promise<CareTeam[]>;
+  /** Teams the patient is assigned to, by id. */
+  teamsOfPatient(patientId: string): Promise<CareTeam[]>;
+
+  /** Whether the staff member may see this patient (the scope rule above). */
+  canSeePatient(staffId: string, patientId: string): Promise<boolean>;
+  /** The patients the staff member may see, by id, with keyset paging. */
+  visiblePatientIds(staffId: string, options: { limit: number; afterId?: string }): Promise<string[]>;
+
+  close(): Promise<void>;
+}
+
+export interface NewOrganization {
+  readonly id: string;
+  readonly name: string;
+  readonly createdAtMs: number;
+}
+
+export interface NewStaff {
+  readonly id: string;
+  readonly email: string;
+  readonly role: StaffRole;
+  readonly organizationId: string;
+  readonly displayName: string | null;
+  readonly isChargeNurse: boolean;
+  readonly phone: string | null;
+  readonly createdAtMs: number;
+}
+
+export interface NewSession {
+  readonly tokenSha256: string;
+  readonly staffId: string;
+  readonly createdAtMs: number;
+  readonly expiresAtMs: number;
+}
+
+export interface NewCareTeam {
+  readonly id: string;
+  readonly organizationId: string;
+  readonly name: string;
+  readonly createdAtMs: number;
+}

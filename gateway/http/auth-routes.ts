@@ -1,0 +1,135 @@
+import rateLimit from '@fastify/rate-limit';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import { loginInput, normalizeEmail } from '../../core/model/staff.js';
+import type { AuditEntry } from '../../core/ports/audit-log.js';
+import type { GatewayContext } from '../context.js';
+import { staffAuthHook } from './staff-auth.js';
+import { staffSelfView, toStaffSelfView } from './staff-views.js';
+
+/** Guessing one account's password from one address: 10 tries a minute. */
+export const LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN = 10;
+/**
+ * Any accounts from one address: high enough for a ward behind one NAT address at shift
+ * change, low enough to slow password spraying across many emails.
+ */
+export const LOGIN_ATTEMPTS_PER_IP_PER_MIN = 100;
+
+const emailOf = (req: FastifyRequest): string => {
+  const body = req.body;
+  return typeof body === 'object' && body !== null && 'email' in body && typeof body.email === 'string' ? normalizeEmail(body.email) : '';
+};
+
+const rateLimited = (max: number, perWhat: string, ttlMs: number): RpmError =>
+  new RpmError('RPM_ERR_RATE_LIMITED', `at most ${max} login attempts per minute per ${perWhat}`, { retryAfterSeconds: Math.max(1, Math.ceil(ttlMs / 1000)) });
+
+/** Staff login, logout and the current session. */
+export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  await root.register(rateLimit, {
+    global: false,
+    errorResponseBuilder: (_req, context) => rateLimited(context.max, 'address and email', context.ttl),
+  });
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  const perAddress = root.createRateLimit({ max: LOGIN_ATTEMPTS_PER_IP_PER_MIN, timeWindow: 60_000, keyGenerator: (req) => req.ip });
+  const tags = ['auth'];
+
+  const audit = (req: FastifyRequest, entry: Pick<AuditEntry, 'actor' | 'action' | 'subject' | 'outcome' | 'details'>): Promise<void> =>
+    ctx.audit.record({ atMs: ctx.clock.now(), sourceIp: req.ip, ...entry });
+
+  app.post(
+    '/v1/auth/login',
+    {
+      schema: {
+        summary: 'Log in with email and password; answers a session token',
+        description: `The token is a bearer credential for staff routes. A session ends after ${ctx.config.sessions.idleMs / 60_000} minutes without requests and, in any case, at \`expiresAt\`. Wrong email and wrong password answer the same 401. At most ${LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN} attempts per minute per address and email (429).`,
+        tags,
+        body: loginInput,
+        response: {
+          200: z.object({
+            token: z.string().describe('Send as `Authorization: Bearer <token>`. Shown once; only its SHA-256 is stored.'),
+            expiresAt: z.string().describe('Absolute end of the session'),
+            idleExpiresAt: z.string().describe('End of the session unless a request comes first; each request moves it'),
+            staff: staffSelfView,
+          }),
+        },
+      },
+      onRequest: async (req) => {
+        // `isAllowed` is true only for allow-listed keys; the verdict is `isExceeded`.
+        const verdict = await perAddress(req);
+        if (!verdict.isAllowed && verdict.isExceeded) throw rateLimited(verdict.max, 'address', verdict.ttl);
+      },
+      config: {
+        // After validation, so the key can include the email of the body.
+        rateLimit: { max: LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN, timeWindow: 60_000, hook: 'preHandler', keyGenerator: (req) => `${req.ip}\n${emailOf(req)}` },
+      },
+    },
+    async (req) => {
+      const outcome = await ctx.sessions.login(req.body.email, req.body.password);
+      // The audit names the account by id, never by email; unknown emails are `unknown`.
+      const who = outcome.ok ? outcome.staff.id : outcome.staffId;
+      await audit(req, {
+        actor: who === null ? 'unknown' : `staff:${who}`,
+        action: 'auth.login',
+        subject: who === null ? 'staff:unknown' : `staff:${who}`,
+        outcome: outcome.ok ? 'success' : 'denied',
+        details: outcome.ok ? null : { reason: outcome.reason },
+      });
+      if (!outcome.ok) throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong email or password');
+      const idleExpiresAtMs = Math.min(outcome.session.lastActiveAtMs + ctx.config.sessions.idleMs, outcome.session.expiresAtMs);
+      return {
+        token: outcome.token,
+        expiresAt: new Date(outcome.session.expiresAtMs).toISOString(),
+        idleExpiresAt: new Date(idleExpiresAtMs).toISOString(),
+        staff: toStaffSelfView(outcome.staff),
+      };
+    },
+  );
+
+  app.post(
+    '/v1/auth/logout',
+    {
+      schema: { summary: 'End this session at once (204)', tags, security: [{ staffSession: [] }] },
+      onRequest: staffAuthHook(ctx),
+    },
+    async (req, reply) => {
+      const session = req.staffSession;
+      if (session === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
+      await ctx.sessions.logout(session.tokenSha256);
+      await audit(req, { actor: `staff:${session.staff.id}`, action: 'auth.logout', subject: `staff:${session.staff.id}`, outcome: 'success', details: null });
+      return reply.code(204).send();
+    },
+  );
+
+  app.get(
+    '/v1/auth/me',
+    {
+      schema: {
+        summary: 'The logged-in staff member, their care teams and the session expiries',
+        tags,
+        security: [{ staffSession: [] }],
+        response: {
+          200: z.object({
+            staff: staffSelfView,
+            careTeams: z.array(z.object({ id: z.string(), name: z.string() })),
+            expiresAt: z.string(),
+            idleExpiresAt: z.string(),
+          }),
+        },
+      },
+      onRequest: staffAuthHook(ctx),
+    },
+    async (req) => {
+      const session = req.staffSession;
+      if (session === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
+      const teams = await ctx.staff.teamsOfStaff(session.staff.id);
+      return {
+        staff: toStaffSelfView(session.staff),
+        careTeams: teams.map((t) => ({ id: t.id, name: t.name })),
+        expiresAt: new Date(session.expiresAtMs).toISOString(),
+        idleExpiresAt: new Date(session.idleExpiresAtMs).toISOString(),
+      };
+    },
+  );
+}

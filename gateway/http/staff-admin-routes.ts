@@ -1,0 +1,188 @@
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { entityId } from '../../core/model/registry.js';
+import { addTeamMemberInput, addTeamPatientInput, createCareTeamInput, createOrganizationInput, createStaffInput } from '../../core/model/staff.js';
+import type { GatewayContext } from '../context.js';
+import { adminActor, adminOrStaffAuthHook } from './staff-auth.js';
+import { careTeamView, organizationView, staffAdminView, toCareTeamView, toOrganizationView, toStaffAdminView } from './staff-views.js';
+
+const tags = ['admin: organizations and staff'];
+/** The operator's admin token, or the session of a staff member with role `admin` (own organization only). */
+const security: { [scheme: string]: string[] }[] = [{ adminToken: [] }, { staffSession: [] }];
+const ORG_ADMIN_NOTE = 'Also open to staff with role `admin`, within their own organization; anything outside it answers 404.';
+const idParams = z.object({ id: entityId });
+
+/**
+ * Organizations, staff accounts and care teams. The bootstrap admin token administers every
+ * organization; an organization admin (staff role `admin`, with a session token) only their own.
+ * The tenant checks live in StaffService.
+ */
+export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', adminOrStaffAuthHook(ctx));
+
+  const audit = (req: FastifyRequest, action: string, subject: string, details: Record<string, string> | null = null): Promise<void> =>
+    ctx.audit.record({ atMs: ctx.clock.now(), actor: req.actor ?? 'unknown', action, subject, outcome: 'success', sourceIp: req.ip, details });
+
+  app.post(
+    '/v1/admin/organizations',
+    {
+      schema: {
+        summary: 'Create an organization (tenant)',
+        description: 'Admin token only.',
+        tags,
+        security: [{ adminToken: [] }],
+        body: createOrganizationInput,
+        response: { 201: organizationView },
+      },
+    },
+    async (req, reply) => {
+      const org = await ctx.staff.createOrganization(req.body, adminActor(req));
+      await audit(req, 'organization.create', `organization:${org.id}`);
+      return reply.code(201).send(toOrganizationView(org));
+    },
+  );
+
+  app.get(
+    '/v1/admin/organizations/:id',
+    { schema: { summary: 'Get an organization', description: ORG_ADMIN_NOTE, tags, security, params: idParams, response: { 200: organizationView } } },
+    async (req) => toOrganizationView(await ctx.staff.requireOrganization(req.params.id, adminActor(req))),
+  );
+
+  app.post(
+    '/v1/admin/staff',
+    {
+      schema: {
+        summary: 'Create a staff account (nurse, physician or organization admin)',
+        description: `The password (at least 12 characters) is stored only as an argon2id hash and never returned. The id is generated. ${ORG_ADMIN_NOTE}`,
+        tags,
+        security,
+        body: createStaffInput,
+        response: { 201: staffAdminView },
+      },
+    },
+    async (req, reply) => {
+      const staff = await ctx.staff.createStaff(req.body, adminActor(req));
+      await audit(req, 'staff.create', `staff:${staff.id}`, { role: staff.role, organizationId: staff.organizationId });
+      return reply.code(201).send(toStaffAdminView(staff));
+    },
+  );
+
+  app.get(
+    '/v1/admin/staff/:id',
+    { schema: { summary: 'Get a staff account', description: ORG_ADMIN_NOTE, tags, security, params: idParams, response: { 200: staffAdminView } } },
+    async (req) => toStaffAdminView(await ctx.staff.getStaff(req.params.id, adminActor(req))),
+  );
+
+  for (const [verb, status] of [['disable', 'disabled'], ['enable', 'active']] as const) {
+    app.post(
+      `/v1/admin/staff/:id/${verb}`,
+      {
+        schema: {
+          summary: verb === 'disable' ? 'Disable a staff account; its sessions end at once' : 'Re-enable a disabled staff account',
+          description: ORG_ADMIN_NOTE,
+          tags,
+          security,
+          params: idParams,
+          response: { 200: staffAdminView },
+        },
+      },
+      async (req) => {
+        const staff = await ctx.staff.setStaffStatus(req.params.id, status, adminActor(req));
+        await audit(req, `staff.${verb}`, `staff:${staff.id}`);
+        return toStaffAdminView(staff);
+      },
+    );
+  }
+
+  app.post(
+    '/v1/admin/care-teams',
+    {
+      schema: { summary: 'Create a care team in an organization', description: ORG_ADMIN_NOTE, tags, security, body: createCareTeamInput, response: { 201: careTeamView } },
+    },
+    async (req, reply) => {
+      const team = await ctx.staff.createCareTeam(req.body, adminActor(req));
+      await audit(req, 'care-team.create', `care-team:${team.id}`, { organizationId: team.organizationId });
+      return reply.code(201).send(toCareTeamView(team));
+    },
+  );
+
+  app.get(
+    '/v1/admin/care-teams/:id',
+    {
+      schema: {
+        summary: 'Get a care team with its members',
+        description: ORG_ADMIN_NOTE,
+        tags,
+        security,
+        params: idParams,
+        response: { 200: careTeamView.extend({ members: z.array(staffAdminView) }) },
+      },
+    },
+    async (req) => {
+      const { team, members } = await ctx.staff.getCareTeam(req.params.id, adminActor(req));
+      return { ...toCareTeamView(team), members: members.map(toStaffAdminView) };
+    },
+  );
+
+  app.post(
+    '/v1/admin/care-teams/:id/members',
+    {
+      schema: {
+        summary: 'Add a staff member of the same organization to the care team',
+        description: `Nurses on a team see only their teams' patients once the organization assigns patients to teams. ${ORG_ADMIN_NOTE}`,
+        tags,
+        security,
+        params: idParams,
+        body: addTeamMemberInput,
+        response: { 201: z.object({ teamId: z.string(), staffId: z.string() }) },
+      },
+    },
+    async (req, reply) => {
+      await ctx.staff.addTeamMember(req.params.id, req.body.staffId, adminActor(req));
+      await audit(req, 'care-team.add-member', `care-team:${req.params.id}`, { staffId: req.body.staffId });
+      return reply.code(201).send({ teamId: req.params.id, staffId: req.body.staffId });
+    },
+  );
+
+  app.delete(
+    '/v1/admin/care-teams/:id/members/:staffId',
+    { schema: { summary: 'Remove a staff member from the care team', description: ORG_ADMIN_NOTE, tags, security, params: z.object({ id: entityId, staffId: entityId }) } },
+    async (req, reply) => {
+      await ctx.staff.removeTeamMember(req.params.id, req.params.staffId, adminActor(req));
+      await audit(req, 'care-team.remove-member', `care-team:${req.params.id}`, { staffId: req.params.staffId });
+      return reply.code(204).send();
+    },
+  );
+
+  app.post(
+    '/v1/admin/care-teams/:id/patients',
+    {
+      schema: {
+        summary: 'Assign a patient of the same organization to the care team',
+        description: ORG_ADMIN_NOTE,
+        tags,
+        security,
+        params: idParams,
+        body: addTeamPatientInput,
+        response: { 201: z.object({ teamId: z.string(), patientId: z.string() }) },
+      },
+    },
+    async (req, reply) => {
+      await ctx.staff.addTeamPatient(req.params.id, req.body.patientId, adminActor(req));
+      await audit(req, 'care-team.add-patient', `patient:${req.body.patientId}`, { teamId: req.params.id });
+      return reply.code(201).send({ teamId: req.params.id, patientId: req.body.patientId });
+    },
+  );
+
+  app.delete(
+    '/v1/admin/care-teams/:id/patients/:patientId',
+    { schema: { summary: 'Take a patient off the care team', description: ORG_ADMIN_NOTE, tags, security, params: z.object({ id: entityId, patientId: entityId }) } },
+    async (req, reply) => {
+      await ctx.staff.removeTeamPatient(req.params.id, req.params.patientId, adminActor(req));
+      await audit(req, 'care-team.remove-patient', `patient:${req.params.patientId}`, { teamId: req.params.id });
+      return reply.code(204).send();
+    },
+  );
+}
