@@ -19,7 +19,8 @@ export function parseCarePlan(input: unknown): CarePlan {
 /**
  * The rules in force for a care plan: the defaults of its programs (a later program in PROGRAMS
  * order replaces a rule id of an earlier one), each override merged field by field over its
- * rule, disabled ids removed, extra rules added. Every resulting rule is validated again.
+ * rule, disabled ids removed, extra rules added. Every resulting rule is validated again, and an
+ * override field the rule type does not have is reported.
  */
 export function resolveRules(plan: CarePlan): RuleDefinition[] {
   const byId = new Map<string, Record<string, unknown>>();
@@ -46,6 +47,10 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
   for (const [id, raw] of byId) {
     const parsed = ruleDefinition.safeParse(raw);
     if (parsed.success) {
+      // The schema drops unknown keys: a misspelt override field must not be ignored silently.
+      for (const field of Object.keys(plan.overrides[id] ?? {})) {
+        if (!(field in parsed.data)) issues.push(`overrides.${id}.${field}: not a field of a ${parsed.data.type} rule`);
+      }
       if (parsed.data.enabled) rules.push(parsed.data);
     } else {
       for (const i of parsed.error.issues) issues.push(`rule ${id}.${i.path.join('.')}: ${i.message}`);

@@ -104,9 +104,8 @@ export function trendVerdict(rule: TrendRule, o: Observation, history: History):
   const v = o.values[rule.component];
   if (v === undefined) return null;
   const target = o.measuredAtMs - rule.windowHours * 3_600_000;
-  // Whole milliseconds, so binary noise (27 h × 2/3 = 18.000000000000004 h) cannot drop a reading at the edge.
-  const earliest = o.measuredAtMs - Math.round(rule.windowHours * (1 + rule.slack) * 3_600_000);
-  const latest = o.measuredAtMs - Math.round(rule.windowHours * (1 - rule.slack) * 3_600_000);
+  const earliest = o.measuredAtMs - rule.windowHours * (1 + rule.slack) * 3_600_000;
+  const latest = o.measuredAtMs - rule.windowHours * (1 - rule.slack) * 3_600_000;
   // Only earlier readings: with slack 1 the window reaches the reading itself.
   const candidates = ofKind(history, rule.kind, earliest, latest).filter((h) => h.values[rule.component] !== undefined && h.measuredAtMs < o.measuredAtMs);
   if (candidates.length === 0) return null;
