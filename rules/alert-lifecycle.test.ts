@@ -199,8 +199,12 @@ describe('releasing', () => {
     expect(ok(act(r.alert, 'claim', 'nurse-b')).alert.claimedBy).toBe('nurse-b');
   });
 
-  it('returns an acknowledged alert to the open queue when its holder releases it', () => {
-    expect(ok(act(acknowledgedByA, 'release', 'nurse-a')).alert).toMatchObject({ status: 'open', claimedBy: null });
+  it('releases an acknowledged alert without taking back the acknowledgement', () => {
+    expect(ok(act(acknowledgedByA, 'release', 'nurse-a')).alert).toMatchObject({ status: 'acknowledged', claimedBy: null, acknowledgedBy: 'nurse-a' });
+  });
+
+  it('returns a claimed, unacknowledged alert to the open queue', () => {
+    expect(ok(act(claimedByA, 'release', 'nurse-a')).alert).toMatchObject({ status: 'open', claimedBy: null });
   });
 
   it('is for the holder only', () => {

@@ -32,7 +32,8 @@ export function transition(alert: Alert, action: AlertAction, actor: string, bod
       return { alert: { ...base, status: alert.status === 'acknowledged' ? 'acknowledged' : 'claimed', claimedBy: actor, claimedAtMs: nowMs }, note: body.note ?? null };
     case 'release':
       if (alert.claimedBy !== actor) return { refused: 'conflict', message: 'only the nurse holding the alert can release it' };
-      return { alert: { ...base, status: 'open', claimedBy: null, claimedAtMs: null }, note: body.note ?? null };
+      // Releasing gives the alert back to the queue; an acknowledgement already given stands.
+      return { alert: { ...base, status: alert.acknowledgedBy === null ? 'open' : 'acknowledged', claimedBy: null, claimedAtMs: null }, note: body.note ?? null };
     case 'acknowledge':
       if (heldByOther) return { refused: 'conflict', message: `claimed by ${alert.claimedBy}` };
       if (alert.status === 'acknowledged') return { refused: 'conflict', message: 'already acknowledged' };
