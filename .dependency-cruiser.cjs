@@ -30,7 +30,7 @@ module.exports = {
     {
       name: 'connectors-implement-core-ports',
       severity: 'error',
-      from: { path: '^connectors/' },
+      from: { path: '^connectors/', pathNot: '\\.test\\.ts$' },
       to: { path: '^(gateway|pipeline|rules|dashboards|simulators|benchmarks|cli)/' },
     },
     {
@@ -38,6 +38,13 @@ module.exports = {
       severity: 'error',
       from: { path: '^(gateway|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/start\\.ts$', '\\.test\\.ts$'] },
       to: { path: '^connectors/' },
+    },
+    {
+      name: 'simulators-are-devices',
+      comment: 'simulated devices know only the wire format (core); they reach the gateway over HTTP and MQTT like real ones',
+      severity: 'error',
+      from: { path: '^simulators/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^(gateway|pipeline|rules|connectors|dashboards|benchmarks|cli)/' },
     },
     {
       name: 'cli-speaks-http',
