@@ -23,6 +23,13 @@ export const REDACT_PATHS = [
   '*.token',
   'adminToken',
   '*.adminToken',
+  // FHIR destination credentials (SMART Backend Services key, OAuth tokens and assertions).
+  'privateKey',
+  '*.privateKey',
+  'access_token',
+  '*.access_token',
+  'client_assertion',
+  '*.client_assertion',
   'patientId',
   '*.patientId',
   'patient',

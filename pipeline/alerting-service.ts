@@ -13,6 +13,8 @@ import type { CarePlans } from './care-plans.js';
 import { PatientHistory, toObservation } from './patient-history.js';
 
 export type AlertChangeListener = (alert: Alert, change: 'created' | 'updated') => void;
+/** A pass was written: the readings it evaluated and the alerts it created or updated (metrics). */
+export type EvaluatedListener = (readings: readonly Reading[], alerts: { readonly created: readonly Alert[]; readonly updated: readonly Alert[] }) => void;
 
 export interface AlertingDeps {
   readonly readings: ReadingStore;
@@ -54,13 +56,19 @@ function sameCondition(a: ConditionState, b: ConditionState): boolean {
  * late and backfilled readings are merged into the history and each condition changes at most
  * once per pass. Runs beside ingest, never in front of an acknowledgement.
  */
+/** Wait before re-running a pass that failed, when no new commit kicks the engine sooner. */
+const RETRY_MS = 1000;
+
 export class AlertingService {
   private readonly history: PatientHistory;
   private readonly listeners: AlertChangeListener[] = [];
+  private readonly evaluatedListeners: EvaluatedListener[] = [];
   private readonly organizations = new Map<string, string | null>();
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
+  private failure: { readonly error: unknown } | null = null;
+  private retry: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: AlertingDeps) {
     this.history = new PatientHistory(deps.readings);
@@ -70,6 +78,10 @@ export class AlertingService {
     this.listeners.push(listener);
   }
 
+  onEvaluated(listener: EvaluatedListener): void {
+    this.evaluatedListeners.push(listener);
+  }
+
   /** New readings were committed: evaluate them soon (calls coalesce). */
   kick(): void {
     if (this.stopped) return;
@@ -77,24 +89,53 @@ export class AlertingService {
       this.again = true;
       return;
     }
-    this.running = this.loop().finally(() => {
-      this.running = null;
-      if (this.again && !this.stopped) {
-        this.again = false;
-        this.kick();
-      }
-    });
+    if (this.retry !== null) {
+      clearTimeout(this.retry);
+      this.retry = null;
+    }
+    this.running = this.loop()
+      .then(
+        () => {
+          this.failure = null;
+        },
+        (error: unknown) => {
+          // kick() is fire-and-forget (after each commit): a failed pass (database busy or
+          // full) must not become an unhandled rejection that ends the process, ingest with
+          // it. Nothing of the pass was written (one transaction with the cursor), so its
+          // readings are evaluated again by the next kick or by this retry.
+          this.failure = { error };
+          this.deps.log.error({ err: error }, 'rule evaluation pass failed; it will be retried');
+          if (!this.stopped) {
+            this.retry = setTimeout(() => {
+              this.retry = null;
+              this.kick();
+            }, RETRY_MS);
+            this.retry.unref();
+          }
+        },
+      )
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
   }
 
-  /** Resolves once every reading committed so far has been evaluated. */
+  /** Resolves once every reading committed so far has been evaluated; rejects if the last pass failed. */
   async drain(): Promise<void> {
     this.kick();
     while (this.running !== null) await this.running;
+    if (this.failure !== null) throw this.failure.error;
   }
 
   async stop(): Promise<void> {
-    await this.drain();
+    // A failure was logged; what it left unevaluated is caught up from the cursor at the next start.
+    await this.drain().catch(() => undefined);
     this.stopped = true;
+    if (this.retry !== null) clearTimeout(this.retry);
+    this.retry = null;
   }
 
   /** Missing-data rules run on the clock: no reading of a kind for too long opens a condition. */
@@ -110,9 +151,17 @@ export class AlertingService {
         if (rule.type !== 'missing') continue;
         const last = (await this.deps.readings.lastMeasuredAt(patientId, rule.kind)) ?? plan.savedAtMs ?? now;
         const deadline = last + rule.hours * 3_600_000;
-        if (now < deadline) continue;
-        const verdict: Verdict = { atMs: deadline, readingId: '', severity: rule.severity, clear: false, value: null, detail: `no ${rule.kind} since ${new Date(last).toISOString()}` };
         const start = (states.get(rule.id) as ConditionState | undefined) ?? EMPTY_CONDITION;
+        if (now < deadline) {
+          // Open, yet nothing is missing: a reading measured before the deadline arrived after
+          // the condition opened (a scale that synced late), too old to clear it on arrival.
+          if (start.open) {
+            const clear: Verdict = { atMs: now, readingId: '', severity: null, clear: true, value: null, detail: `${rule.kind} measured ${new Date(last).toISOString()}` };
+            await this.apply(patientId, rule, start, [clear], pending);
+          }
+          continue;
+        }
+        const verdict: Verdict = { atMs: deadline, readingId: '', severity: rule.severity, clear: false, value: null, detail: `no ${rule.kind} since ${new Date(last).toISOString()}` };
         await this.apply(patientId, rule, start, [verdict], pending);
       }
     }
@@ -143,13 +192,18 @@ export class AlertingService {
         }
       }
       await this.write(batch[batch.length - 1]?.seq ?? cursor, pending);
+      this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
     }
   }
 
   private async evaluatePatient(patientId: string, fresh: readonly Reading[], maxSeq: number, pending: Pending): Promise<void> {
     const plan = await this.deps.carePlans.get(patientId);
     let minT = Number.POSITIVE_INFINITY;
-    for (const r of fresh) minT = Math.min(minT, r.measuredAtMs);
+    let maxT = Number.NEGATIVE_INFINITY;
+    for (const r of fresh) {
+      minT = Math.min(minT, r.measuredAtMs);
+      maxT = Math.max(maxT, r.measuredAtMs);
+    }
     const history = await this.history.get(patientId, minT - plan.lookbackMs, fresh, maxSeq);
     const freshIds = new Set(fresh.map((r) => r.id));
     const states = await this.deps.alerts.conditionStates(patientId);
@@ -169,7 +223,10 @@ export class AlertingService {
       const start = { ...persisted, lastEvaluatedAtMs: lastWatched(rule, history, freshIds, persisted.lastEvaluatedAtMs) };
       await this.apply(patientId, rule, start, verdicts, pending);
     }
-    this.history.trim(patientId, this.deps.clock.now() - plan.lookbackMs - 86_400_000);
+    // Keep the look-back (and a day for late readings) behind the newest reading evaluated, not
+    // behind the wall clock: a catch-up or backfill of older readings would otherwise reload the
+    // patient's whole window from the store on every batch.
+    this.history.trim(patientId, Math.min(this.deps.clock.now(), maxT) - plan.lookbackMs - 86_400_000);
   }
 
   private async apply(patientId: string, rule: RuleDefinition, start: ConditionState, verdicts: readonly Verdict[], pending: Pending): Promise<void> {
@@ -198,6 +255,17 @@ export class AlertingService {
     await this.deps.alerts.applyEvaluation({ cursor, ...pending });
     for (const a of pending.created) for (const l of this.listeners) l(a, 'created');
     for (const a of pending.updated) for (const l of this.listeners) l(a, 'updated');
+  }
+
+  private evaluated(readings: readonly Reading[], alerts: Parameters<EvaluatedListener>[1]): void {
+    for (const l of this.evaluatedListeners) {
+      try {
+        l(readings, alerts);
+      } catch (err) {
+        // Observers (metrics) never fail a pass that is already written.
+        this.deps.log.error({ err }, 'evaluation listener failed');
+      }
+    }
   }
 
   private async organizationOf(patientId: string): Promise<string | null> {

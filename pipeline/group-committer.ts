@@ -1,7 +1,7 @@
 import { RpmError } from '../core/errors/rpm-error.js';
 import type { Logger } from '../core/logging.js';
 import type { Reading } from '../core/model/reading.js';
-import type { CommitBatch, CommitOutcome, ReadingStore } from '../core/ports/reading-store.js';
+import type { CommitBatch, CommitOutcome, ForwardJob, ReadingStore, Rejection } from '../core/ports/reading-store.js';
 
 export interface GroupCommitOptions {
   /** Largest transaction, in readings and rejections. */
@@ -19,7 +19,18 @@ interface Waiter {
   reject(err: unknown): void;
 }
 
-export type CommittedListener = (readings: readonly Reading[], outcomes: readonly CommitOutcome[]) => void;
+/** What one transaction held and cost; for metrics (group sizes, latency, ingest by transport). */
+export interface CommittedGroup {
+  /** Requests and MQTT publishes that shared the transaction. */
+  readonly submissions: number;
+  /** Readings plus rejection records written. */
+  readonly rows: number;
+  readonly rejections: readonly Rejection[];
+  /** Time spent in `ReadingStore.commit` (the write and its fsync). */
+  readonly durationMs: number;
+}
+
+export type CommittedListener = (readings: readonly Reading[], outcomes: readonly CommitOutcome[], group: CommittedGroup) => void;
 
 /**
  * Group commit: every request and MQTT publish that arrives while a transaction is being
@@ -39,6 +50,7 @@ export class GroupCommitter {
   private readonly listeners: CommittedListener[] = [];
   private commits = 0;
   private committedRows = 0;
+  private failedCommits = 0;
 
   constructor(
     private readonly store: ReadingStore,
@@ -54,8 +66,8 @@ export class GroupCommitter {
     return this.pendingRows >= this.options.maxPending;
   }
 
-  get stats(): { commits: number; committedRows: number; pending: number } {
-    return { commits: this.commits, committedRows: this.committedRows, pending: this.pendingRows };
+  get stats(): { commits: number; committedRows: number; failedCommits: number; pending: number } {
+    return { commits: this.commits, committedRows: this.committedRows, failedCommits: this.failedCommits, pending: this.pendingRows };
   }
 
   /** Called after each commit with the readings that were newly accepted or found duplicate. */
@@ -134,18 +146,24 @@ export class GroupCommitter {
 
   private async commitGroup(group: Waiter[]): Promise<void> {
     const readings: Reading[] = [];
-    const rejections = [];
+    const rejections: Rejection[] = [];
+    // Outbox jobs point into their submission's readings; re-base them onto the group's.
+    const forwards: ForwardJob[] = [];
     let rows = 0;
     for (const w of group) {
+      const base = readings.length;
+      for (const f of w.batch.forwards ?? []) forwards.push({ reading: base + f.reading, destinationId: f.destinationId });
       for (const r of w.batch.readings) readings.push(r);
       for (const r of w.batch.rejections) rejections.push(r);
       rows += w.size;
     }
     let outcomes: CommitOutcome[];
+    const started = performance.now();
     try {
-      outcomes = await this.store.commit({ readings, rejections });
+      outcomes = await this.store.commit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards });
     } catch (err) {
       this.pendingRows -= rows;
+      this.failedCommits += 1;
       this.log.error({ err, rows }, 'commit failed; nothing in the group was acknowledged');
       const failure = new RpmError('RPM_ERR_STORE_FAILURE', undefined, { cause: err, retryAfterSeconds: 1 });
       for (const w of group) w.reject(failure);
@@ -160,9 +178,10 @@ export class GroupCommitter {
       w.resolve(outcomes.slice(offset, offset + n));
       offset += n;
     }
+    const info: CommittedGroup = { submissions: group.length, rows, rejections, durationMs: performance.now() - started };
     for (const listener of this.listeners) {
       try {
-        listener(readings, outcomes);
+        listener(readings, outcomes, info);
       } catch (err) {
         // A listener (rules, forwarding) must never undo an acknowledged commit.
         this.log.error({ err }, 'commit listener failed');

@@ -5,10 +5,11 @@ import { readingEnvelope } from '../core/model/reading-input.js';
 import type { Reading, ReadingFlag, Transport } from '../core/model/reading.js';
 import { DEVICE_KIND_MEASURES, type Device } from '../core/model/registry.js';
 import type { Clock } from '../core/ports/clock.js';
-import type { Rejection } from '../core/ports/reading-store.js';
+import type { ForwardJob, Rejection } from '../core/ports/reading-store.js';
 import { type DeviceDirectory, type DirectoryEntry, patientAt } from './device-directory.js';
+import type { ForwardingRoutes } from './forwarding-routes.js';
 import type { GroupCommitter } from './group-committer.js';
-import { type NormalizeLimits, normalizeReading, type ReadingDraft } from './normalize.js';
+import { type NormalizeLimits, normalizeReading, type ReadingDraft, type ReadingProblem } from './normalize.js';
 import { idempotencyKey, readingId } from './reading-id.js';
 
 export type ReadingOutcome =
@@ -37,6 +38,18 @@ export interface IngestRequest {
   readonly transport: Transport;
   /** SHA-256 of the raw payload, kept with rejections instead of the payload itself. */
   readonly payloadSha256: string | null;
+  /**
+   * Problems an edge found while translating its own format (FHIR) into readings, by index:
+   * those entries skip normalization and are rejected (and recorded) like any other.
+   */
+  readonly refused?: ReadonlyMap<number, ReadingProblem>;
+  /** Where a reading-relative JSON pointer points in the request; default `/readings/{index}{path}`. */
+  readonly locate?: (index: number, path: string) => string;
+  /**
+   * All or nothing (a FHIR transaction): if any reading is rejected, none is committed; the others
+   * answer RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK. Rejections are still recorded.
+   */
+  readonly atomic?: boolean;
 }
 
 export interface IngestDeps {
@@ -44,6 +57,8 @@ export interface IngestDeps {
   readonly committer: GroupCommitter;
   readonly clock: Clock;
   readonly limits: NormalizeLimits & { readonly maxReadingsPerRequest: number };
+  /** FHIR forwarding: which destinations each accepted reading goes to (transactional outbox). */
+  readonly routes?: ForwardingRoutes;
 }
 
 /**
@@ -88,8 +103,9 @@ export class IngestService {
     const readingIndex: number[] = [];
     const rejections: Rejection[] = [];
 
+    const locate = req.locate ?? ((index: number, path: string) => `/readings/${index}${path}`);
     const reject = (index: number, code: RpmErrorCode, path: string, message: string, clientId: string | null): void => {
-      const fullPath = `/readings/${index}${path}`;
+      const fullPath = locate(index, path);
       outcomes[index] = { index, status: 'rejected', code, path: fullPath, message, ...(clientId === null ? {} : { clientId }) };
       rejections.push({
         deviceId: req.device.id,
@@ -112,6 +128,11 @@ export class IngestService {
     const drafts: Array<{ index: number; draft: ReadingDraft }> = [];
     const relayed = new Set<string>();
     for (let i = 0; i < raw.length; i++) {
+      const refused = req.refused?.get(i);
+      if (refused !== undefined) {
+        reject(i, refused.code, refused.path, refused.message, null);
+        continue;
+      }
       const result = normalizeReading(raw[i], ctx);
       if (!result.ok) {
         reject(i, result.problem.code, result.problem.path, result.problem.message, result.clientId);
@@ -135,7 +156,26 @@ export class IngestService {
       readingIndex.push(index);
     }
 
-    const committed = await this.deps.committer.submit({ readings, rejections });
+    if (req.atomic === true && rejections.length > 0 && readings.length > 0) {
+      // All or nothing: the valid readings are not committed either, and say why.
+      for (let k = 0; k < readings.length; k++) {
+        const index = readingIndex[k] as number;
+        const clientId = (readings[k] as Reading).clientId;
+        outcomes[index] = {
+          index,
+          status: 'rejected',
+          code: 'RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK',
+          path: locate(index, ''),
+          message: 'not committed: another entry of the transaction was rejected',
+          ...(clientId === null ? {} : { clientId }),
+        };
+      }
+      await this.deps.committer.submit({ readings: [], rejections });
+      return { outcomes, accepted: 0, duplicate: 0, rejected: raw.length };
+    }
+    // Outbox jobs for the readings' destinations, from memory; written in the same transaction.
+    const forwards: ForwardJob[] = this.deps.routes === undefined ? [] : await this.deps.routes.forwardsFor(readings);
+    const committed = await this.deps.committer.submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards });
     let accepted = 0;
     let duplicate = 0;
     for (let k = 0; k < committed.length; k++) {

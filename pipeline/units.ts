@@ -1,18 +1,11 @@
 import ucum from '@lhncbc/ucum-lhc';
-import { CANONICAL_UNIT, GLUCOSE_MOLECULAR_WEIGHT, type Quantity, UNIT_ALIASES } from '../core/model/reading-kinds.js';
+import { CANONICAL_UNIT, GLUCOSE_MOLECULAR_WEIGHT, type Quantity, ucumCodeOf } from '../core/model/reading-kinds.js';
 
 const utils = ucum.UcumLhcUtils.getInstance();
 
 /** Resolve a device's unit spelling to the UCUM code we accept for this quantity, or undefined. */
 export function resolveUnit(quantity: Quantity, unit: string): string | undefined {
-  const aliases = UNIT_ALIASES[quantity];
-  const exact = aliases[unit];
-  if (exact !== undefined) return exact;
-  const lower = unit.trim().toLowerCase();
-  for (const [alias, code] of Object.entries(aliases)) {
-    if (alias.toLowerCase() === lower) return code;
-  }
-  return undefined;
+  return ucumCodeOf(quantity, unit);
 }
 
 type Converter = (value: number) => number;

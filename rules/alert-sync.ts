@@ -29,13 +29,32 @@ function event(alert: Alert, action: AlertEvent['action'], from: Alert['status']
  * auto-resolves it if the rule says so (not while flapping), otherwise marks it back in range.
  * A backfilled episode that opened and closed inside one batch becomes one alert stamped with
  * the reading's time: already resolved when the rule auto-resolves (and the condition is not
- * flapping), open and marked in range otherwise.
+ * flapping), open and marked in range otherwise; if an unresolved alert of the rule exists, a
+ * worse episode raises its severity instead.
  */
 export function syncAlert(rule: RuleDefinition, change: ConditionChange, existing: Alert | undefined, ctx: AlertSyncContext): AlertSync {
   const s = change.state;
   if (change.type === 'transient') {
-    if (existing !== undefined) return { events: [] };
     const ep = change.episode;
+    if (existing !== undefined) {
+      // The patient still has an unresolved alert of this rule (back in range, or kept while
+      // flapping): a worse episode that came and went inside the batch must show on it.
+      if (severityRank(ep.severity) <= severityRank(existing.severity)) return { events: [] };
+      const next: Alert = {
+        ...existing,
+        severity: ep.severity,
+        worsening: true,
+        inRange: true,
+        flapping: s.flapping,
+        readingId: ep.readingId,
+        value: ep.value,
+        detail: ep.detail,
+        slaDueAtMs: Math.min(existing.slaDueAtMs, ctx.nowMs + slaMs(ep.severity)),
+        version: existing.version + 1,
+        updatedAtMs: ctx.nowMs,
+      };
+      return { update: next, events: [event(next, 'updated', existing.status, ctx.nowMs, `backfilled episode: ${ep.detail}`)] };
+    }
     const autoResolved = rule.autoResolve && !s.flapping;
     const alert = newAlert(rule, ctx, { severity: ep.severity, measuredAtMs: ep.openedAtMs, readingId: ep.readingId, value: ep.value, detail: ep.detail, confirmation: s.confirmation, flapping: s.flapping });
     const done: Alert = autoResolved ? { ...alert, status: 'resolved', resolvedBy: ENGINE, resolvedAtMs: ctx.nowMs, outcome: 'auto-resolved', inRange: true, version: 2 } : { ...alert, inRange: true };

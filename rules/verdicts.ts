@@ -78,7 +78,9 @@ export function thresholdVerdict(rule: ThresholdRule, o: Observation): Verdict |
     if (r.severity !== null && (severity === null || severityRank(r.severity) > severityRank(severity))) value = v;
     severity = maxSeverity(severity, r.severity);
     clear &&= r.clear;
-    parts.push(`${limit.component} ${fmt(v)}`);
+    // Two limits on one component (heart rate low and high) name it once: "value 117".
+    const part = `${limit.component} ${fmt(v)}`;
+    if (!parts.includes(part)) parts.push(part);
   }
   if (!seen) return null;
   return { atMs: o.measuredAtMs, readingId: o.id, severity, clear: severity === null && clear, value: value ?? o.values[rule.limits[0]?.component ?? 'value'] ?? null, detail: parts.join(', ') };

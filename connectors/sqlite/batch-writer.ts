@@ -10,7 +10,8 @@ export type CommitStatuses = Uint8Array;
 
 /**
  * Prepare the write transaction of a batch: every reading with INSERT OR IGNORE (the unique
- * (device_id, idem_key) index is the dedupe) and every rejection, in one IMMEDIATE transaction.
+ * (device_id, idem_key) index is the dedupe), the outbox rows of the newly inserted ones (the
+ * transactional outbox of FHIR forwarding) and every rejection, in one IMMEDIATE transaction.
  * Used in-thread and inside the writer worker alike.
  */
 export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => CommitStatuses {
@@ -21,11 +22,17 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
   const insertRejection = db.prepare(
     'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  const insertForward = db.prepare(
+    "INSERT OR IGNORE INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms) VALUES (?, ?, 'pending', 0, ?, ?)",
+  );
   const tx = db.transaction((batch: CommitBatch): CommitStatuses => {
     const statuses = new Uint8Array(batch.readings.length);
+    const forwards = batch.forwards ?? [];
+    // Row ids of inserted readings, only collected when the batch has forward jobs.
+    const seqs = forwards.length === 0 ? undefined : new Float64Array(batch.readings.length);
     for (let i = 0; i < batch.readings.length; i++) {
       const r = batch.readings[i] as Reading;
-      statuses[i] = insertReading.run(
+      const info = insertReading.run(
         r.id,
         r.deviceId,
         r.idempotencyKey,
@@ -48,7 +55,17 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
         r.transport,
         r.flags.join(','),
         r.components[0]?.value ?? null,
-      ).changes;
+      );
+      statuses[i] = info.changes;
+      if (seqs !== undefined && info.changes === 1) seqs[i] = Number(info.lastInsertRowid);
+    }
+    if (seqs !== undefined) {
+      for (const f of forwards) {
+        // A duplicate (status 0) got its deliveries with the original reading.
+        if (statuses[f.reading] !== 1) continue;
+        const r = batch.readings[f.reading] as Reading;
+        insertForward.run(f.destinationId, seqs[f.reading], r.receivedAtMs, r.receivedAtMs);
+      }
     }
     for (const j of batch.rejections) {
       insertRejection.run(j.deviceId, j.receivedAtMs, j.transport, j.code, j.path, j.message, j.clientId, j.payloadSha256);

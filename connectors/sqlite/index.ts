@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
@@ -9,6 +10,7 @@ import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
+import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
@@ -20,6 +22,8 @@ export interface SqliteStores {
   readonly audit: AuditLog;
   readonly staff: StaffStore;
   readonly alerts: AlertStore;
+  /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
+  readonly forwarding: ForwardingStore;
   close(): Promise<void>;
 }
 
@@ -50,6 +54,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
     alerts: new SqliteAlertStore(clinical),
+    forwarding: new SqliteForwardingStore(db),
     async close() {
       if (closed) return;
       closed = true;

@@ -185,4 +185,48 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX patients_by_organization ON patients(organization_id, id);
     `,
   },
+  {
+    version: 3,
+    name: 'simulated devices, FHIR destinations and the delivery outbox',
+    sql: `
+      -- Readings of simulated devices reach EHRs tagged as test data (HTEST).
+      ALTER TABLE devices ADD COLUMN simulated INTEGER NOT NULL DEFAULT 0;
+
+      -- auth holds the destination's credentials (JSON): this file is as sensitive as the readings.
+      CREATE TABLE fhir_destinations (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        base_url TEXT NOT NULL,
+        auth TEXT NOT NULL,
+        patient_mapping TEXT NOT NULL,
+        kinds TEXT NOT NULL,
+        enabled INTEGER NOT NULL,
+        batch_size INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX fhir_destinations_by_organization ON fhir_destinations(organization_id);
+
+      -- Transactional outbox: rows are inserted by the reading writer in the reading's own
+      -- transaction, so a committed reading always has its deliveries. One per (destination, reading).
+      CREATE TABLE fhir_outbox (
+        seq INTEGER PRIMARY KEY,
+        destination_id TEXT NOT NULL REFERENCES fhir_destinations(id),
+        reading_seq INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'failed', 'delivered', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        next_attempt_at_ms INTEGER NOT NULL,
+        last_attempt_at_ms INTEGER,
+        delivered_at_ms INTEGER,
+        error_code TEXT,
+        error_message TEXT,
+        outcome TEXT,
+        refs TEXT
+      );
+      CREATE UNIQUE INDEX fhir_outbox_once ON fhir_outbox(destination_id, reading_seq);
+      CREATE INDEX fhir_outbox_due ON fhir_outbox(destination_id, next_attempt_at_ms, seq) WHERE status IN ('pending', 'failed');
+      CREATE INDEX fhir_outbox_by_status ON fhir_outbox(status, seq);
+    `,
+  },
 ];

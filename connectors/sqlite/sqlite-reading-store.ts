@@ -5,7 +5,7 @@ import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection,
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import type { SqliteDatabase } from './database.js';
 
-interface ReadingRow {
+export interface ReadingRow {
   id: string;
   device_id: string;
   idem_key: string;
@@ -29,8 +29,7 @@ interface ReadingRow {
   flags: string;
 }
 
-
-function toReading(row: ReadingRow): Reading {
+export function toReading(row: ReadingRow): Reading {
   return {
     id: row.id,
     clientId: row.client_id,
@@ -71,6 +70,7 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly rejectionsOf;
   private readonly count;
   private readonly since;
+  private readonly countSince;
   private readonly lastOfKind;
 
   constructor(
@@ -86,6 +86,8 @@ export class SqliteReadingStore implements ReadingStore {
     );
     this.count = db.prepare('SELECT count(*) AS n FROM readings');
     this.since = db.prepare(`SELECT seq, ${READING_COLUMNS} FROM readings WHERE seq > ? ORDER BY seq LIMIT ?`);
+    // seq is the rowid: a range count over the table's own b-tree, cheap while the backlog is small.
+    this.countSince = db.prepare('SELECT count(*) AS n FROM readings WHERE seq > ?');
     this.lastOfKind = db.prepare('SELECT max(measured_at_ms) AS t FROM readings WHERE patient_id = ? AND kind = ?');
   }
 
@@ -163,6 +165,10 @@ export class SqliteReadingStore implements ReadingStore {
   async readingsSince(afterSeq: number, limit: number): Promise<SequencedReading[]> {
     const rows = this.since.all(afterSeq, limit) as (ReadingRow & { seq: number })[];
     return rows.map((r) => ({ seq: r.seq, reading: toReading(r) }));
+  }
+
+  async countReadingsSince(afterSeq: number): Promise<number> {
+    return (this.countSince.get(afterSeq) as { n: number }).n;
   }
 
   async lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined> {

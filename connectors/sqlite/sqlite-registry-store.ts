@@ -17,6 +17,7 @@ interface DeviceRow {
   model: string | null;
   serial: string | null;
   hub_id: string | null;
+  simulated: number;
   status: string;
   created_at_ms: number;
   revoked_at_ms: number | null;
@@ -47,6 +48,7 @@ const toDevice = (r: DeviceRow): Device => ({
   model: r.model,
   serial: r.serial,
   hubId: r.hub_id,
+  simulated: r.simulated === 1,
   status: r.status as DeviceStatus,
   createdAtMs: r.created_at_ms,
   revokedAtMs: r.revoked_at_ms,
@@ -97,9 +99,9 @@ export class SqliteRegistryStore implements RegistryStore {
     const tx = this.db.transaction(() => {
       this.db
         .prepare(
-          "INSERT INTO devices (id, kind, manufacturer, model, serial, hub_id, status, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, 'active', ?)",
+          "INSERT INTO devices (id, kind, manufacturer, model, serial, hub_id, simulated, status, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
         )
-        .run(d.id, d.kind, d.manufacturer, d.model, d.serial, d.hubId, d.createdAtMs);
+        .run(d.id, d.kind, d.manufacturer, d.model, d.serial, d.hubId, d.simulated === true ? 1 : 0, d.createdAtMs);
       this.insertCredential(credential);
       if (assignment !== undefined) this.insertAssignment(assignment);
     });
@@ -131,6 +133,13 @@ export class SqliteRegistryStore implements RegistryStore {
     const rows = this.db
       .prepare('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
       .all(deviceId) as AssignmentRow[];
+    return rows.map(toAssignment);
+  }
+
+  async assignmentsOfPatient(patientId: string): Promise<Assignment[]> {
+    const rows = this.db
+      .prepare('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE patient_id = ? ORDER BY from_ms, device_id')
+      .all(patientId) as AssignmentRow[];
     return rows.map(toAssignment);
   }
 

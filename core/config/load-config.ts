@@ -59,6 +59,16 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         ? { accountSid: e.RPM_TWILIO_ACCOUNT_SID, authToken: e.RPM_TWILIO_AUTH_TOKEN, from: e.RPM_TWILIO_FROM, baseUrl: e.RPM_TWILIO_BASE_URL }
         : undefined,
     shutdownTimeoutMs: e.RPM_SHUTDOWN_TIMEOUT_MS,
+    dashboardDir: e.RPM_DASHBOARD_DIR === undefined ? undefined : path.resolve(e.RPM_DASHBOARD_DIR),
+    fhir: {
+      systemBase: e.RPM_FHIR_SYSTEM_BASE.replace(/\/+$/, ''),
+      batchSize: e.RPM_FHIR_BATCH_SIZE,
+      concurrency: e.RPM_FHIR_CONCURRENCY,
+      timeoutMs: e.RPM_FHIR_TIMEOUT_MS,
+      retry: { baseMs: e.RPM_FHIR_RETRY_BASE_MS, maxMs: e.RPM_FHIR_RETRY_MAX_MS },
+      breaker: { threshold: e.RPM_FHIR_BREAKER_THRESHOLD, cooldownMs: e.RPM_FHIR_BREAKER_COOLDOWN_MS },
+      pollMs: e.RPM_FHIR_POLL_MS,
+    },
   };
   return deepFreeze(config);
 }

@@ -50,6 +50,8 @@ export const envSchema = z
     // Time allowed to drain in-flight work on SIGTERM before exiting anyway.
     RPM_SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
     RPM_TRUST_PROXY: bool.default(false),
+    // The built nurse dashboard served at `/`; unset = dist/dashboard of this package (npm run build).
+    RPM_DASHBOARD_DIR: z.string().min(1).optional(),
     // Staff login sessions end after this much inactivity (HIPAA §164.312(a)(2)(iii) automatic logoff).
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
@@ -62,6 +64,23 @@ export const envSchema = z
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     RPM_TWILIO_FROM: z.string().min(1).optional().describe('E.164 sender number or Messaging Service SID'),
     RPM_TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    // FHIR forwarding. The system base names our identifier systems (Observation and Device
+    // identifiers, meta.source): set it to a URL you control before the first delivery and never
+    // change it, because EHRs deduplicate on those identifiers.
+    RPM_FHIR_SYSTEM_BASE: z.url().default('https://rpm-gateway.invalid/fhir'),
+    // Observations per batch Bundle when a destination does not set its own; 1 = no batching.
+    RPM_FHIR_BATCH_SIZE: positiveInt.max(1000).default(50),
+    // Requests in flight per destination.
+    RPM_FHIR_CONCURRENCY: positiveInt.max(64).default(4),
+    RPM_FHIR_TIMEOUT_MS: positiveInt.max(300_000).default(15_000),
+    // Retry delay after the n-th failed attempt: base·2^(n-1), capped, with jitter.
+    RPM_FHIR_RETRY_BASE_MS: positiveInt.max(3_600_000).default(1000),
+    RPM_FHIR_RETRY_MAX_MS: positiveInt.max(86_400_000).default(300_000),
+    // Consecutive failed exchanges that open a destination's circuit, and how long it stays open.
+    RPM_FHIR_BREAKER_THRESHOLD: positiveInt.max(1000).default(5),
+    RPM_FHIR_BREAKER_COOLDOWN_MS: positiveInt.max(3_600_000).default(30_000),
+    // How often the delivery worker looks for due retries (new readings wake it at once).
+    RPM_FHIR_POLL_MS: positiveInt.max(600_000).default(2000),
   });
 
 /**
@@ -74,6 +93,11 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   const set = twilio.filter((k) => env[k] !== undefined);
   if (set.length > 0 && set.length < twilio.length) {
     for (const k of twilio) if (env[k] === undefined) problems.push(`${k}: required when any RPM_TWILIO_* is set`);
+  }
+  const retryBase = Number(env.RPM_FHIR_RETRY_BASE_MS ?? 1000);
+  const retryMax = Number(env.RPM_FHIR_RETRY_MAX_MS ?? 300_000);
+  if (Number.isFinite(retryBase) && Number.isFinite(retryMax) && retryMax < retryBase) {
+    problems.push('RPM_FHIR_RETRY_MAX_MS: must not be below RPM_FHIR_RETRY_BASE_MS');
   }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
@@ -112,5 +136,18 @@ export interface Config {
   readonly sessions: { readonly idleMs: number; readonly maxMs: number };
   readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
+  readonly fhir: FhirForwardingConfig;
   readonly shutdownTimeoutMs: number;
+  /** Directory of the built dashboard; undefined = the package's dist/dashboard. */
+  readonly dashboardDir: string | undefined;
+}
+
+export interface FhirForwardingConfig {
+  readonly systemBase: string;
+  readonly batchSize: number;
+  readonly concurrency: number;
+  readonly timeoutMs: number;
+  readonly retry: { readonly baseMs: number; readonly maxMs: number };
+  readonly breaker: { readonly threshold: number; readonly cooldownMs: number };
+  readonly pollMs: number;
 }

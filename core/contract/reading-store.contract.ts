@@ -101,6 +101,15 @@ export function readingStoreContract(
       expect(await store.listRejections('d-r', 1)).toHaveLength(1);
     });
 
+    it('counts the readings committed after a log position (a consumer backlog)', async () => {
+      expect(await store.countReadingsSince(0)).toBe(0);
+      await store.commit({ readings: [makeReading(), makeReading(), makeReading()], rejections: [] });
+      const log = await store.readingsSince(0, 10);
+      expect(await store.countReadingsSince(0)).toBe(3);
+      expect(await store.countReadingsSince(log[0]!.seq)).toBe(2);
+      expect(await store.countReadingsSince(log[2]!.seq)).toBe(0);
+    });
+
     it('commits nothing of a batch that fails part-way', async () => {
       const good = makeReading();
       const broken = { ...makeReading(), components: undefined } as unknown as Reading;

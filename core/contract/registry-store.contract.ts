@@ -24,7 +24,8 @@ export function registryStoreContract(name: string, make: () => Promise<{ store:
     it('creates a device with its credential and first assignment atomically', async () => {
       await store.createPatient({ id: 'p-1', organizationId: null, createdAtMs: 1 });
       const d = await store.createDevice(device('s-1'), cred('c1', 's-1'), { deviceId: 's-1', patientId: 'p-1', fromMs: 0 });
-      expect(d).toMatchObject({ id: 's-1', kind: 'scale', status: 'active', online: false, lastSeenAtMs: null, serial: 'sn-s-1' });
+      expect(d).toMatchObject({ id: 's-1', kind: 'scale', status: 'active', online: false, lastSeenAtMs: null, serial: 'sn-s-1', simulated: false });
+      expect(await store.createDevice({ ...device('s-sim'), simulated: true }, cred('c-sim', 's-sim'))).toMatchObject({ simulated: true });
       expect(await store.assignments('s-1')).toEqual([{ deviceId: 's-1', patientId: 'p-1', fromMs: 0, toMs: null }]);
       expect(await store.findCredential('c1')).toMatchObject({ deviceId: 's-1', secretHash: 'hash-c1', expiresAtMs: null, revokedAtMs: null });
       await expect(store.createDevice(device('s-1'), cred('c2', 's-1'))).rejects.toMatchObject({ code: 'RPM_ERR_DEVICE_EXISTS' });
@@ -74,6 +75,19 @@ export function registryStoreContract(name: string, make: () => Promise<{ store:
       expect(await store.getDevice('s-p')).toMatchObject({ lastSeenAtMs: 2000, online: true });
       await store.recordPresence([{ deviceId: 's-p', lastSeenAtMs: 3000, online: false }]);
       expect(await store.getDevice('s-p')).toMatchObject({ lastSeenAtMs: 3000, online: false });
+    });
+
+    it("lists a patient's assignments of every device, current and past, oldest first", async () => {
+      for (const p of ['p-x', 'p-y']) await store.createPatient({ id: p, organizationId: null, createdAtMs: 1 });
+      await store.createDevice(device('s-x1'), cred('cx1', 's-x1'), { deviceId: 's-x1', patientId: 'p-x', fromMs: 100 });
+      await store.createDevice(device('s-x2'), cred('cx2', 's-x2'), { deviceId: 's-x2', patientId: 'p-y', fromMs: 50 });
+      await store.assign({ deviceId: 's-x2', patientId: 'p-x', fromMs: 300 });
+      await store.assign({ deviceId: 's-x1', patientId: 'p-y', fromMs: 400 });
+      expect(await store.assignmentsOfPatient('p-x')).toEqual([
+        { deviceId: 's-x1', patientId: 'p-x', fromMs: 100, toMs: 400 },
+        { deviceId: 's-x2', patientId: 'p-x', fromMs: 300, toMs: null },
+      ]);
+      expect(await store.assignmentsOfPatient('nobody')).toEqual([]);
     });
 
     it('lists devices in id order with keyset paging', async () => {

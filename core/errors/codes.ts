@@ -65,6 +65,19 @@ export const errorCatalogue = {
 
   // Upstream services
   RPM_ERR_UPSTREAM_SMS: { status: 502, title: 'The SMS provider refused or failed' },
+  // FHIR forwarding to EHRs. Retried: UPSTREAM_FHIR (unreachable, timeout, 5xx, 429, garbled answer)
+  // and UPSTREAM_FHIR_AUTH (token endpoint or 401/403). Dead-lettered: UPSTREAM_FHIR_REJECTED
+  // (400/422: the EHR found the resource invalid) and UPSTREAM_FHIR_CONFLICT (412: identifier not unique there).
+  RPM_ERR_UPSTREAM_FHIR: { status: 502, title: 'The FHIR server failed or could not be reached' },
+  RPM_ERR_UPSTREAM_FHIR_AUTH: { status: 502, title: 'The FHIR server or its token endpoint refused our credentials' },
+  RPM_ERR_UPSTREAM_FHIR_REJECTED: { status: 502, title: 'The FHIR server rejected the resource as invalid' },
+  RPM_ERR_UPSTREAM_FHIR_CONFLICT: { status: 502, title: 'The FHIR server holds several resources with this identifier' },
+
+  // FHIR destinations and FHIR input
+  RPM_ERR_FHIR_DESTINATION_EXISTS: { status: 409, title: 'FHIR destination already exists' },
+  RPM_ERR_FHIR_DESTINATION_NOT_FOUND: { status: 404, title: 'FHIR destination not found' },
+  RPM_ERR_FHIR_INVALID: { status: 400, title: 'Not a FHIR resource we accept' },
+  RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK: { status: 422, title: 'Not committed: another entry of the transaction was rejected' },
 
   // Capacity and availability
   RPM_ERR_OVERLOADED: { status: 503, title: 'Gateway is at capacity; retry later' },

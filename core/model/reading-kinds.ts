@@ -45,6 +45,21 @@ export const UNIT_ALIASES: Record<Quantity, Record<string, string>> = {
 };
 
 /**
+ * The UCUM code of a device's unit spelling for a quantity, or undefined when not accepted.
+ * Exact spelling first, then case-insensitive ("MMHG", "Kg").
+ */
+export function ucumCodeOf(quantity: Quantity, unit: string): string | undefined {
+  const aliases = UNIT_ALIASES[quantity];
+  const exact = aliases[unit];
+  if (exact !== undefined) return exact;
+  const lower = unit.trim().toLowerCase();
+  for (const [alias, code] of Object.entries(aliases)) {
+    if (alias.toLowerCase() === lower) return code;
+  }
+  return undefined;
+}
+
+/**
  * Molecular weight of glucose (g/mol), needed by UCUM to convert between mmol/L and mg/dL.
  * This is a property of the substance, not a unit factor.
  */

@@ -49,6 +49,7 @@ export const createDeviceInput = z.object({
   model: z.string().max(128).optional(),
   serial: z.string().max(128).optional(),
   hubId: entityId.optional().describe('The hub that relays this device, if any'),
+  simulated: z.boolean().optional().describe('A simulator or test rig: its readings reach EHRs tagged as test data (HTEST). Default false'),
 });
 export type CreateDeviceInput = z.infer<typeof createDeviceInput>;
 
@@ -80,6 +81,8 @@ export interface Device {
   readonly model: string | null;
   readonly serial: string | null;
   readonly hubId: string | null;
+  /** Simulated or test device: forwarded data is tagged as test data (FHIR meta.security HTEST). */
+  readonly simulated: boolean;
   readonly status: DeviceStatus;
   readonly createdAtMs: number;
   readonly revokedAtMs: number | null;

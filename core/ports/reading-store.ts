@@ -30,6 +30,8 @@ export interface ReadingStore {
    * Positions only grow; consumers (the rule engine) keep their own cursor.
    */
   readingsSince(afterSeq: number, limit: number): Promise<SequencedReading[]>;
+  /** How many readings were committed after position `afterSeq`: a log consumer's backlog (metrics). */
+  countReadingsSince(afterSeq: number): Promise<number>;
   /** Measurement time of the patient's latest reading of a kind, if any. */
   lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined>;
   countReadings(): Promise<number>;
@@ -44,6 +46,18 @@ export interface SequencedReading {
 export interface CommitBatch {
   readonly readings: readonly Reading[];
   readonly rejections: readonly Rejection[];
+  /**
+   * Transactional outbox: forward jobs for readings of this batch (by index into `readings`).
+   * Written in the same transaction as the readings, and only for readings newly accepted by it
+   * (a duplicate's jobs were written with the original). Readable through `ForwardingStore`.
+   */
+  readonly forwards?: readonly ForwardJob[];
+}
+
+/** Deliver `readings[reading]` of the batch to one destination. */
+export interface ForwardJob {
+  readonly reading: number;
+  readonly destinationId: string;
 }
 
 /** One per reading of the batch, in the same order. */
@@ -70,7 +84,7 @@ export interface Rejection {
   readonly receivedAtMs: number;
   readonly transport: Transport;
   readonly code: RpmErrorCode;
-  /** JSON pointer into the request body or MQTT payload. */
+  /** JSON pointer into the request body or MQTT payload (a FHIRPath expression for FHIR input). */
   readonly path: string | null;
   readonly message: string;
   readonly clientId: string | null;

@@ -18,6 +18,8 @@ export interface RegistryStore {
   listDevices(options: { limit: number; afterId?: string }): Promise<Device[]>;
   /** The whole assignment history of a device, oldest first. */
   assignments(deviceId: string): Promise<Assignment[]>;
+  /** Every assignment to a patient (current and past, of any device), oldest first. */
+  assignmentsOfPatient(patientId: string): Promise<Assignment[]>;
   /** Opens an assignment at `fromMs`, closing the open one there. Fails with RPM_ERR_ASSIGNMENT_CONFLICT if it would rewrite history. */
   assign(assignment: NewAssignment): Promise<Assignment>;
   /** Closes the open assignment at `atMs`. Returns it, or undefined if there was none. */
@@ -46,6 +48,8 @@ export interface NewDevice {
   readonly model: string | null;
   readonly serial: string | null;
   readonly hubId: string | null;
+  /** Default false. */
+  readonly simulated?: boolean;
   readonly createdAtMs: number;
 }
 

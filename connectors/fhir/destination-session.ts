@@ -1,0 +1,345 @@
+import { Client, type FhirResource, type RequestOptions } from 'fhir-kit-client';
+import type { RpmErrorCode } from '../../core/errors/codes.js';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { Logger } from '../../core/logging.js';
+import type { Destination } from '../../core/model/destination.js';
+import type { Device } from '../../core/model/registry.js';
+import type { DeliveryItem, DeliveryResult, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import { parseBatchResponse, referenceOf } from './batch-response.js';
+import { CAUTIOUS_PLAN, capabilityStatement, planFrom, type ServerPlan, type WriteInteraction } from './capabilities.js';
+import { type AuthProvider, authProvider } from './destination-auth.js';
+import { logicalDeviceReference, mapDevice } from './device-mapper.js';
+import type { FhirSystems } from './fhir-codes.js';
+import type { BatchBundle, BundleRequest, Observation, Reference, WritableResource } from './fhir-types.js';
+import { mapReading, patientReference } from './observation-mapper.js';
+import { codeForStatus, isRetryable, operationOutcomeOf, outcomeOfError, outcomeSummary, toUpstreamError } from './upstream-error.js';
+
+export interface SessionOptions {
+  readonly systems: FhirSystems;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+}
+
+/** What became of one resource we tried to write. */
+type WriteResult =
+  | { readonly status: 'ok'; readonly ref: string }
+  | { readonly status: 'dead'; readonly code: RpmErrorCode; readonly message: string; readonly outcome: unknown }
+  | { readonly status: 'retry'; readonly code: RpmErrorCode; readonly message: string };
+
+const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+
+function identifierOf(resource: WritableResource): { system: string; value: string } {
+  const id = resource.identifier[0];
+  if (id === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'resource without our identifier');
+  return id;
+}
+
+/** The query part of an identifier search (`If-None-Exist`, search URLs): token `system|value`, escaped. */
+function identifierQuery(resource: WritableResource): string {
+  const { system, value } = identifierOf(resource);
+  return `identifier=${encodeURIComponent(`${system}|${value}`)}`;
+}
+
+/** The deterministic id of update-as-create: our identifier hash, a valid FHIR id (64 hex). */
+function deterministicId(resource: WritableResource): string {
+  return identifierOf(resource).value;
+}
+
+function entryResult(status: number, ok: boolean, ref: string | undefined, outcome: unknown, interaction: string): WriteResult {
+  if (ok) {
+    if (ref === undefined) return { status: 'retry', code: 'RPM_ERR_UPSTREAM_FHIR', message: `FHIR server answered ${status} to ${interaction} without naming the resource` };
+    return { status: 'ok', ref };
+  }
+  const code = codeForStatus(status);
+  const summary = outcomeSummary(outcome);
+  const message = `FHIR server answered ${status} to ${interaction}${summary === undefined ? '' : `: ${summary}`}`;
+  return isRetryable(code) ? { status: 'retry', code, message } : { status: 'dead', code, message, outcome: operationOutcomeOf(outcome) };
+}
+
+/**
+ * Everything the connector knows about one destination while its configuration stays the same:
+ * the fhir-kit-client instance, credentials, the plan read from the CapabilityStatement (once)
+ * and the server's ids of our Devices.
+ */
+export class DestinationSession {
+  private readonly client: Client;
+  private readonly auth: AuthProvider;
+  private planned: Promise<ServerPlan> | undefined;
+  private plan: ServerPlan | undefined;
+  /** Device id → how Observations reference it; a promise so concurrent chunks create it once. */
+  private readonly devices = new Map<string, Promise<Reference>>();
+
+  constructor(
+    readonly destination: Destination,
+    private readonly options: SessionOptions,
+  ) {
+    this.client = new Client({ baseUrl: destination.baseUrl.replace(/\/+$/, '') });
+    this.auth = authProvider(destination.auth, destination.baseUrl);
+  }
+
+  describe(): SinkDescription | undefined {
+    return this.plan === undefined ? undefined : { interaction: this.plan.observation, batch: this.plan.batch };
+  }
+
+  async deliver(items: readonly DeliveryItem[], signal: AbortSignal | undefined): Promise<DeliveryResult[]> {
+    const plan = await this.serverPlan(signal);
+    const results: (DeliveryResult | undefined)[] = new Array(items.length);
+    const observations: { item: number; resource: Observation }[] = [];
+    for (let i = 0; i < items.length; i++) {
+      const item = items[i] as DeliveryItem;
+      const patient = this.patient(item.reading.patientId);
+      if (typeof patient === 'string') {
+        results[i] = { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: patient, outcome: null };
+        continue;
+      }
+      // Devices first: the Observations reference them.
+      const [device, hub] = await Promise.all([this.deviceReference(item.device, plan, signal), this.deviceReference(item.hub, plan, signal)]);
+      let mapped: Observation[];
+      try {
+        mapped = mapReading(item.reading, { systems: this.options.systems, patient, device, hub, simulated: item.device?.simulated === true });
+      } catch (err) {
+        // A reading we cannot express would fail the same way forever: a dead letter, not a retry.
+        results[i] = { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: err instanceof Error ? err.message : String(err), outcome: null };
+        continue;
+      }
+      for (const resource of mapped) observations.push({ item: i, resource });
+    }
+    const written = plan.batch && observations.length > 1 ? await this.writeBatch(observations.map((o) => o.resource), plan.observation, signal) : await this.writeEach(observations.map((o) => o.resource), plan.observation, signal);
+    // A reading is delivered when all its Observations are; a transient failure of any retries it
+    // (what was written already is recognised by its identifier next time).
+    const refs = new Map<number, string[]>();
+    for (let k = 0; k < observations.length; k++) {
+      const { item } = observations[k] as { item: number };
+      const w = written[k] as WriteResult;
+      const current = results[item];
+      if (w.status === 'retry') results[item] = w;
+      else if (w.status === 'dead' && current?.status !== 'retry') results[item] = w;
+      else if (w.status === 'ok') {
+        const list = refs.get(item) ?? [];
+        list.push(w.ref);
+        refs.set(item, list);
+      }
+    }
+    return items.map((_, i) => results[i] ?? { status: 'delivered', refs: refs.get(i) ?? [] });
+  }
+
+  /** Our patient as the EHR knows it, or why it cannot be expressed. */
+  private patient(patientId: string | null): Reference | string {
+    if (patientId === null) return 'the reading belongs to no patient';
+    const mapping = this.destination.patientMapping;
+    if (mapping.type === 'reference' && !FHIR_ID.test(mapping.template.replace('Patient/', '').replace('{patientId}', patientId))) {
+      return 'the patient id is not a valid FHIR id for a literal reference; map patients by identifier instead';
+    }
+    return patientReference(patientId, mapping);
+  }
+
+  private serverPlan(signal: AbortSignal | undefined): Promise<ServerPlan> {
+    this.planned ??= this.readCapabilities(signal).then(
+      (plan) => {
+        this.plan = plan;
+        this.options.log.info({ destinationId: this.destination.id, plan }, 'read the FHIR server capability statement');
+        return plan;
+      },
+      (err: unknown) => {
+        this.planned = undefined;
+        throw err;
+      },
+    );
+    return this.planned;
+  }
+
+  private async readCapabilities(signal: AbortSignal | undefined): Promise<ServerPlan> {
+    let statement: FhirResource;
+    try {
+      statement = await this.call('GET metadata', (options) => this.client.capabilityStatement(options), signal);
+    } catch (err) {
+      const e = toUpstreamError(err, 'GET metadata');
+      const status = e.details?.status;
+      // A server that publishes no CapabilityStatement still gets our data, the cautious way.
+      if (typeof status === 'number' && status >= 400 && status < 500 && e.code !== 'RPM_ERR_UPSTREAM_FHIR_AUTH' && status !== 429) return CAUTIOUS_PLAN;
+      throw e;
+    }
+    const parsed = capabilityStatement.safeParse(statement);
+    return parsed.success ? planFrom(parsed.data) : CAUTIOUS_PLAN;
+  }
+
+  private deviceReference(device: Device | undefined, plan: ServerPlan, signal: AbortSignal | undefined): Promise<Reference | undefined> {
+    if (device === undefined) return Promise.resolve(undefined);
+    if (plan.device === 'logical') return Promise.resolve(logicalDeviceReference(device, this.options.systems));
+    let ref = this.devices.get(device.id);
+    if (ref === undefined) {
+      ref = this.createDevice(device, plan.device, signal);
+      this.devices.set(device.id, ref);
+      ref.catch(() => this.devices.delete(device.id));
+    }
+    return ref;
+  }
+
+  private async createDevice(device: Device, interaction: WriteInteraction, signal: AbortSignal | undefined): Promise<Reference> {
+    const [result] = await this.writeEach([mapDevice(device, this.options.systems)], interaction, signal);
+    if (result?.status === 'ok') return { reference: result.ref };
+    if (result?.status === 'dead') {
+      // The EHR refuses our Device: name it by identifier instead (fhir.md §1.4).
+      this.options.log.warn({ destinationId: this.destination.id, code: result.code }, 'FHIR server refused a Device; referencing it logically');
+      return logicalDeviceReference(device, this.options.systems);
+    }
+    throw new RpmError(result?.code ?? 'RPM_ERR_UPSTREAM_FHIR', result?.message ?? 'Device not written');
+  }
+
+  /**
+   * Resources one request each. A transport failure before the server answered anything is a
+   * failure of the whole exchange (thrown: the worker retries and counts it for the breaker);
+   * after an answer, the rest of the list is marked for retry.
+   */
+  private async writeEach(resources: readonly WritableResource[], interaction: WriteInteraction, signal: AbortSignal | undefined): Promise<WriteResult[]> {
+    const results: WriteResult[] = [];
+    let answered = false;
+    for (let i = 0; i < resources.length; i++) {
+      const resource = resources[i] as WritableResource;
+      try {
+        results.push({ status: 'ok', ref: await this.writeOne(resource, interaction, signal) });
+        answered = true;
+      } catch (err) {
+        const e = toUpstreamError(err, `${resource.resourceType} write`);
+        if (!isRetryable(e.code)) {
+          if (e.code === 'RPM_ERR_UPSTREAM_FHIR_CONFLICT') this.conflict();
+          results.push({ status: 'dead', code: e.code, message: e.message, outcome: outcomeOfError(e) });
+          answered = true;
+          continue;
+        }
+        if (!answered) throw e;
+        for (let k = i; k < resources.length; k++) results.push({ status: 'retry', code: e.code, message: e.message });
+        break;
+      }
+    }
+    return results;
+  }
+
+  private async writeOne(resource: WritableResource, interaction: WriteInteraction, signal: AbortSignal | undefined): Promise<string> {
+    const type = resource.resourceType;
+    switch (interaction) {
+      case 'conditional-create': {
+        const created = await this.call(
+          `POST ${type} (conditional create)`,
+          (options) => this.client.create({ resourceType: type, body: { ...resource }, options: { ...options, headers: { ...options.headers, 'if-none-exist': identifierQuery(resource) } } }),
+          signal,
+        );
+        return this.refOf(created, `POST ${type}`);
+      }
+      case 'update-as-create': {
+        const id = deterministicId(resource);
+        await this.call(`PUT ${type}`, (options) => this.client.update({ resourceType: type, id, body: { ...resource, id }, options }), signal);
+        return `${type}/${id}`;
+      }
+      case 'search-then-create': {
+        const { system, value } = identifierOf(resource);
+        const found = await this.call(`GET ${type}?identifier`, (options) => this.client.search({ resourceType: type, searchParams: { identifier: `${system}|${value}` }, options }), signal);
+        const existing = referenceOf(undefined, (found as { entry?: { resource?: unknown }[] }).entry?.[0]?.resource);
+        if (existing !== undefined) return existing;
+        const created = await this.call(`POST ${type}`, (options) => this.client.create({ resourceType: type, body: { ...resource }, options }), signal);
+        return this.refOf(created, `POST ${type}`);
+      }
+    }
+  }
+
+  /** The written resource's reference: from its id, else from the Location header (Prefer: return=minimal servers). */
+  private refOf(result: FhirResource, interaction: string): string {
+    const location = Client.httpFor(result).response?.headers.get('location') ?? undefined;
+    const ref = referenceOf(location, result);
+    if (ref === undefined) throw new RpmError('RPM_ERR_UPSTREAM_FHIR', `FHIR server answered ${interaction} without naming the resource`);
+    return ref;
+  }
+
+  /** Several resources in batch Bundles: one bad entry never blocks the others. */
+  private async writeBatch(resources: readonly WritableResource[], interaction: WriteInteraction, signal: AbortSignal | undefined): Promise<WriteResult[]> {
+    // The same identifier twice in one batch (a reading resent under another client id) is
+    // written once; both share the answer.
+    const unique: WritableResource[] = [];
+    const slot = new Map<string, number>();
+    const positions = resources.map((r) => {
+      const key = identifierOf(r).value;
+      let at = slot.get(key);
+      if (at === undefined) {
+        at = unique.length;
+        slot.set(key, at);
+        unique.push(r);
+      }
+      return at;
+    });
+    const results = interaction === 'search-then-create' ? await this.searchThenCreateBatch(unique, signal) : await this.sendBatch(unique, (r) => this.batchRequest(r, interaction), signal);
+    return positions.map((p) => results[p] as WriteResult);
+  }
+
+  private batchRequest(resource: WritableResource, interaction: WriteInteraction): { resource: WritableResource; request: BundleRequest } {
+    const type = resource.resourceType;
+    if (interaction === 'update-as-create') {
+      const id = deterministicId(resource);
+      return { resource: { ...resource, id }, request: { method: 'PUT', url: `${type}/${id}` } };
+    }
+    if (interaction === 'conditional-create') return { resource, request: { method: 'POST', url: type, ifNoneExist: identifierQuery(resource) } };
+    return { resource, request: { method: 'POST', url: type } };
+  }
+
+  private async sendBatch(
+    resources: readonly WritableResource[],
+    entryOf: (r: WritableResource) => BatchBundle['entry'][number],
+    signal: AbortSignal | undefined,
+  ): Promise<WriteResult[]> {
+    const bundle: BatchBundle = { resourceType: 'Bundle', type: 'batch', entry: resources.map(entryOf) };
+    const response = await this.call('POST batch', (options) => this.client.batch({ body: { ...bundle }, options }), signal);
+    const entries = parseBatchResponse(response, resources.length);
+    return entries.map((e, i) => {
+      const result = e.ok ? entryResult(e.status, true, e.ref, null, `batch entry ${i}`) : entryResult(e.status, false, undefined, e.outcome, `batch entry ${i}`);
+      if (result.status === 'dead' && result.code === 'RPM_ERR_UPSTREAM_FHIR_CONFLICT') this.conflict();
+      return result;
+    });
+  }
+
+  /** Search-then-create in two batches: which identifiers exist, then create the rest. */
+  private async searchThenCreateBatch(resources: readonly WritableResource[], signal: AbortSignal | undefined): Promise<WriteResult[]> {
+    const searchEntry = (r: WritableResource): BatchBundle['entry'][number] => ({ request: { method: 'GET', url: `${r.resourceType}?${identifierQuery(r)}` } });
+    const bundle: BatchBundle = { resourceType: 'Bundle', type: 'batch', entry: resources.map(searchEntry) };
+    const response = await this.call('POST batch (search)', (options) => this.client.batch({ body: { ...bundle }, options }), signal);
+    const found = parseBatchResponse(response, resources.length);
+    const results: (WriteResult | undefined)[] = found.map((e, i) => {
+      if (!e.ok) return entryResult(e.status, false, undefined, e.outcome, `batch search entry ${i}`);
+      const existing = referenceOf(undefined, (e.resource as { entry?: { resource?: unknown }[] } | undefined)?.entry?.[0]?.resource);
+      return existing === undefined ? undefined : { status: 'ok', ref: existing };
+    });
+    const missing = resources.filter((_, i) => results[i] === undefined);
+    if (missing.length > 0) {
+      const created = await this.sendBatch(missing, (r) => this.batchRequest(r, 'search-then-create'), signal);
+      let k = 0;
+      for (let i = 0; i < results.length; i++) if (results[i] === undefined) results[i] = created[k++];
+    }
+    return results as WriteResult[];
+  }
+
+  /**
+   * One HTTP exchange through fhir-kit-client: credentials, a timeout, and our cancellation.
+   * A refused token is renewed once. Whatever the client throws becomes an RpmError here.
+   */
+  private async call<T>(interaction: string, send: (options: RequestOptions) => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+    for (let attempt = 0; ; attempt++) {
+      const timeout = AbortSignal.timeout(this.options.timeoutMs);
+      const combined = signal === undefined ? timeout : AbortSignal.any([signal, timeout]);
+      try {
+        const headers = await this.auth.headers(combined);
+        return await send({ headers, signal: combined });
+      } catch (err) {
+        const e = toUpstreamError(err, interaction);
+        if (e.code === 'RPM_ERR_UPSTREAM_FHIR_AUTH' && this.auth.refreshable && attempt === 0) {
+          this.auth.invalidate();
+          continue;
+        }
+        throw e;
+      }
+    }
+  }
+
+  private conflict(): void {
+    // 412: our identifier matched several resources at the EHR; someone else writes under our
+    // system, or the EHR merged records. Dead-lettered; an operator must look.
+    this.options.log.warn({ destinationId: this.destination.id }, 'FHIR server holds several resources with one of our identifiers (data integrity)');
+  }
+}

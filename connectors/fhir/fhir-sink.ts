@@ -1,0 +1,46 @@
+import type { Logger } from '../../core/logging.js';
+import type { Destination } from '../../core/model/destination.js';
+import type { ClinicalRecordSink, DeliveryItem, DeliveryResult, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import { DestinationSession } from './destination-session.js';
+import { type FhirSystems, fhirSystems } from './fhir-codes.js';
+
+export interface FhirSinkOptions {
+  /** RPM_FHIR_SYSTEM_BASE: names our identifier systems and meta.source. */
+  readonly systemBase: string;
+  readonly timeoutMs: number;
+  readonly log: Logger;
+}
+
+/**
+ * Delivers readings to FHIR R4 servers as Observations (with their Devices), through
+ * fhir-kit-client. One session per destination holds what was learned about the server; a
+ * changed destination (or `forget`) starts a new one, so new credentials and URLs apply at once.
+ */
+export class FhirSink implements ClinicalRecordSink {
+  private readonly sessions = new Map<string, DestinationSession>();
+  private readonly systems: FhirSystems;
+
+  constructor(private readonly options: FhirSinkOptions) {
+    this.systems = fhirSystems(options.systemBase);
+  }
+
+  deliver(destination: Destination, items: readonly DeliveryItem[], signal?: AbortSignal): Promise<DeliveryResult[]> {
+    return this.session(destination).deliver(items, signal);
+  }
+
+  forget(destinationId: string): void {
+    this.sessions.delete(destinationId);
+  }
+
+  describe(destinationId: string): SinkDescription | undefined {
+    return this.sessions.get(destinationId)?.describe();
+  }
+
+  private session(destination: Destination): DestinationSession {
+    const current = this.sessions.get(destination.id);
+    if (current !== undefined && current.destination.updatedAtMs === destination.updatedAtMs) return current;
+    const fresh = new DestinationSession(destination, { systems: this.systems, timeoutMs: this.options.timeoutMs, log: this.options.log });
+    this.sessions.set(destination.id, fresh);
+    return fresh;
+  }
+}
