@@ -1,0 +1,19 @@
+import type { Api } from './api.js';
+import type { LiveWorklist } from './live.js';
+import type { TimerService } from './timer-service.js';
+import type { StaffSelf } from './types.js';
+
+/** What every signed-in view gets from the app. */
+export interface AppContext {
+  readonly api: Api;
+  readonly me: StaffSelf;
+  readonly live: LiveWorklist;
+  readonly timer: TimerService;
+  /** Polite screen-reader announcement (the live region in the shell). */
+  announce(message: string): void;
+  /** A visible error banner (role="alert"); an action's failure, never swallowed. */
+  showError(message: string): void;
+  clearError(): void;
+  /** "You", a colleague's name, or a neutral stand-in for an unknown id. */
+  staffName(id: string | null): string;
+}

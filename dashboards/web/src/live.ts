@@ -1,0 +1,107 @@
+import type { Api } from './api.js';
+import { WorklistStream } from './stream.js';
+import type { Alert, StreamEvent, WorklistResponse } from './types.js';
+import { type ApplyResult, WorklistModel } from './worklist-model.js';
+
+export interface Change {
+  readonly alert: Alert;
+  readonly result: ApplyResult;
+  /** Where it came from: the live stream, a refetch, or this nurse's own action. */
+  readonly source: 'stream' | 'snapshot' | 'local';
+  readonly change?: StreamEvent['change'];
+}
+
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+type Listener = (changes: readonly Change[], why: 'snapshot' | 'update') => void;
+
+/**
+ * The organization's worklist, kept live for the whole session: the stream opens first, then
+ * the snapshot is fetched, and events that arrive meanwhile are applied after it (versions
+ * decide), so nothing falls in the gap. Every reconnect refetches the snapshot for the same
+ * reason. Views subscribe; nothing here touches the DOM.
+ */
+export class LiveWorklist {
+  readonly model = new WorklistModel();
+  private readonly listeners = new Set<Listener>();
+  private readonly stateListeners = new Set<(s: ConnectionState) => void>();
+  private stream: WorklistStream;
+  private buffered: StreamEvent[] | null = null;
+  private loaded = false;
+  private waiters: (() => void)[] = [];
+  state: ConnectionState = 'connecting';
+
+  constructor(
+    private readonly api: Api,
+    token: () => string | null,
+    onUnauthorized: () => void,
+  ) {
+    this.stream = new WorklistStream(token, {
+      opened: () => {
+        this.setState('live');
+        void this.refresh();
+      },
+      event: (e) => {
+        if (this.buffered !== null) this.buffered.push(e);
+        else this.emit([{ alert: e.alert, result: this.model.apply(e.alert), source: 'stream', change: e.change }], 'update');
+      },
+      lost: () => this.setState('reconnecting'),
+      unauthorized: onUnauthorized,
+    });
+  }
+
+  start(): void {
+    this.stream.start();
+  }
+
+  stop(): void {
+    this.stream.stop();
+    this.listeners.clear();
+    this.stateListeners.clear();
+  }
+
+  /** Resolves once the first snapshot is in. */
+  ready(): Promise<void> {
+    return this.loaded ? Promise.resolve() : new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  subscribe(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  onState(listener: (s: ConnectionState) => void): () => void {
+    this.stateListeners.add(listener);
+    return () => this.stateListeners.delete(listener);
+  }
+
+  /** Fetch the snapshot (priorities drift with waiting time), then apply what streamed meanwhile. */
+  async refresh(): Promise<void> {
+    if (this.buffered !== null) return;
+    this.buffered = [];
+    try {
+      const snapshot = await this.api.get<WorklistResponse>('/v1/worklist');
+      this.model.replaceAll(snapshot);
+    } finally {
+      const pending = this.buffered ?? [];
+      this.buffered = null;
+      for (const e of pending) this.model.apply(e.alert);
+      this.loaded = true;
+      for (const w of this.waiters.splice(0)) w();
+      this.emit([], 'snapshot');
+    }
+  }
+
+  /** Apply an alert this nurse just changed (the action's answer), before its event streams in. */
+  applyLocal(alert: Alert): void {
+    this.emit([{ alert, result: this.model.apply(alert), source: 'local' }], 'update');
+  }
+
+  private emit(changes: readonly Change[], why: 'snapshot' | 'update'): void {
+    for (const l of this.listeners) l(changes, why);
+  }
+
+  private setState(s: ConnectionState): void {
+    this.state = s;
+    for (const l of this.stateListeners) l(s);
+  }
+}

@@ -1,0 +1,164 @@
+import 'uplot/dist/uPlot.min.css';
+import './styles.css';
+import { Api } from './api.js';
+import type { AppContext } from './context.js';
+import { LiveWorklist } from './live.js';
+import { IdleWatch, tokenStore } from './session.js';
+import { TimerService } from './timer-service.js';
+import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
+import { renderLogin } from './views/login.js';
+import { PatientView } from './views/patient.js';
+import { Shell } from './views/shell.js';
+import type { View } from './views/view.js';
+import { WorklistView } from './views/worklist.js';
+import { SEVERITY_LABEL } from './format.js';
+
+type SignOutReason = 'user' | 'idle' | 'expired';
+
+const SIGNED_OUT_MESSAGE: Record<SignOutReason, string | null> = {
+  user: 'You are signed out.',
+  idle: 'You were signed out after 15 minutes without activity.',
+  expired: 'Your session has ended. Please sign in again.',
+};
+
+/** Per signed-in session; torn down entirely at sign-out so nothing of it outlives the session. */
+interface Session {
+  readonly ctx: AppContext;
+  readonly shell: Shell;
+  readonly live: LiveWorklist;
+  readonly idle: IdleWatch;
+  view: View | null;
+}
+
+class App {
+  private session: Session | null = null;
+  private signingOut = false;
+  private readonly api = new Api({
+    token: () => tokenStore.get(),
+    onRequest: () => this.session?.idle.requested(),
+    onSessionEnded: () => void this.signOut('expired'),
+  });
+
+  constructor(private readonly root: HTMLElement) {}
+
+  async boot(): Promise<void> {
+    if (tokenStore.get() === null) return this.showLogin(null);
+    try {
+      const me = await this.api.get<Me>('/v1/auth/me');
+      await this.enter(me.staff);
+    } catch {
+      tokenStore.clear();
+      this.showLogin(SIGNED_OUT_MESSAGE.expired);
+    }
+  }
+
+  private showLogin(message: string | null): void {
+    document.title = 'Sign in · RPM nurse dashboard';
+    renderLogin(this.root, this.api, message, (res: LoginResponse) => {
+      tokenStore.set(res.token);
+      void this.enter(res.staff);
+    });
+  }
+
+  private async enter(me: StaffSelf): Promise<void> {
+    this.signingOut = false;
+    const colleagues = new Map<string, string>();
+    const timer = new TimerService(this.api);
+    await Promise.all([
+      this.api
+        .get<{ staff: Colleague[] }>('/v1/colleagues')
+        .then((r) => r.staff.forEach((c) => colleagues.set(c.id, c.displayName ?? 'a colleague')))
+        .catch(() => undefined),
+      timer.load().catch(() => undefined),
+    ]);
+    const live = new LiveWorklist(this.api, () => tokenStore.get(), () => void this.signOut('expired'));
+    const shell = new Shell(this.root, me, timer, () => void this.signOut('user'));
+    const ctx: AppContext = {
+      api: this.api,
+      me,
+      live,
+      timer,
+      announce: (m) => shell.announcer.say(m),
+      showError: (m) => shell.showError(m),
+      clearError: () => shell.clearError(),
+      staffName: (id) => (id === null ? 'nobody' : id === me.id ? 'You' : (colleagues.get(id) ?? 'another staff member')),
+    };
+    const idle = new IdleWatch({
+      warn: (ms) => shell.warnIdle(ms),
+      unwarn: () => shell.unwarnIdle(),
+      expire: () => void this.signOut('idle'),
+      // Active but only watching the stream: one request keeps the server session (and priorities) fresh.
+      keepAlive: () => void live.refresh().catch(() => undefined),
+    });
+    this.session = { ctx, shell, live, idle, view: null };
+    announceNewAlerts(ctx);
+    idle.start();
+    live.start();
+    window.addEventListener('hashchange', this.route);
+    this.route();
+  }
+
+  private readonly route = (): void => {
+    const s = this.session;
+    if (s === null) return;
+    const match = /^#\/patients\/([^/]+)$/.exec(location.hash);
+    s.view?.destroy();
+    s.shell.clearError();
+    s.shell.view.replaceChildren();
+    let view: View;
+    if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
+    else {
+      if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
+      view = new WorklistView(s.ctx);
+    }
+    s.view = view;
+    document.title = `${view.title} · RPM nurse dashboard`;
+    view.mount(s.shell.view);
+  };
+
+  async signOut(reason: SignOutReason): Promise<void> {
+    if (this.signingOut) return;
+    this.signingOut = true;
+    const s = this.session;
+    this.session = null;
+    const token = tokenStore.get();
+    tokenStore.clear();
+    window.removeEventListener('hashchange', this.route);
+    for (const d of document.querySelectorAll('dialog')) d.remove();
+    if (s !== null) {
+      s.idle.stop();
+      s.live.stop();
+      s.view?.destroy();
+      s.shell.destroy();
+    }
+    // End the server session too (it would expire on its own, but not for another 15 minutes).
+    if (token !== null && reason !== 'expired') {
+      await fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
+    }
+    this.showLogin(SIGNED_OUT_MESSAGE[reason]);
+  }
+}
+
+/** New alerts are announced wherever the nurse is; a burst becomes one message. */
+function announceNewAlerts(ctx: AppContext): void {
+  let fresh: Alert[] = [];
+  let timer = 0;
+  ctx.live.subscribe((changes) => {
+    for (const c of changes) {
+      if (c.source === 'stream' && c.result === 'added') fresh.push(c.alert);
+    }
+    if (fresh.length === 0 || timer !== 0) return;
+    timer = window.setTimeout(() => {
+      timer = 0;
+      const list = fresh.sort((a, b) => (b.priority ?? 0) - (a.priority ?? 0));
+      fresh = [];
+      const top = list[0];
+      if (top === undefined) return;
+      const what = `${SEVERITY_LABEL[top.severity].toLowerCase()} alert: ${top.title}, patient ${top.patientId}`;
+      ctx.announce(list.length === 1 ? `New ${what}.` : `${list.length} new alerts. Most urgent: ${what}.`);
+    }, 1000);
+  });
+}
+
+const root = document.getElementById('app');
+if (root !== null) void new App(root).boot();

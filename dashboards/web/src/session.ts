@@ -1,0 +1,92 @@
+/**
+ * The session token is the only thing this app keeps in the browser, in sessionStorage: it dies
+ * with the tab, and other tabs never see it. Staff details, patient data and settings live in
+ * memory only.
+ */
+const TOKEN_KEY = 'rpm.session';
+
+export const tokenStore = {
+  get(): string | null {
+    return sessionStorage.getItem(TOKEN_KEY);
+  },
+  set(token: string): void {
+    sessionStorage.setItem(TOKEN_KEY, token);
+  },
+  clear(): void {
+    sessionStorage.removeItem(TOKEN_KEY);
+  },
+};
+
+/** Automatic logoff (HIPAA §164.312(a)(2)(iii)): the server ends idle sessions after 15 minutes too. */
+export const IDLE_LIMIT_MS = 15 * 60_000;
+/** A warning one minute before, so a nurse reading a chart can stay signed in with a key press. */
+export const IDLE_WARNING_MS = 14 * 60_000;
+/**
+ * The live stream delivers without requests, so a nurse who is active but only watching would
+ * reach the server's idle expiry: when there was activity and no request for this long, ping.
+ */
+export const KEEPALIVE_AFTER_MS = 2 * 60_000;
+const CHECK_EVERY_MS = 5_000;
+const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart', 'scroll'] as const;
+
+export interface IdleCallbacks {
+  warn(remainingMs: number): void;
+  unwarn(): void;
+  expire(): void;
+  keepAlive(): void;
+}
+
+/**
+ * Watches user activity (not network activity: the live stream and timers must never keep a
+ * session alive on an unattended screen). Time comes from Date.now(), so a throttled background
+ * tab still signs out on its next tick.
+ */
+export class IdleWatch {
+  private lastActivity = Date.now();
+  private lastRequest = Date.now();
+  private warned = false;
+  private timer = 0;
+  private readonly onActivity = (): void => {
+    this.lastActivity = Date.now();
+    if (this.warned) {
+      this.warned = false;
+      this.cb.unwarn();
+    }
+  };
+
+  constructor(private readonly cb: IdleCallbacks) {}
+
+  start(): void {
+    this.lastActivity = Date.now();
+    for (const ev of ACTIVITY_EVENTS) window.addEventListener(ev, this.onActivity, { passive: true, capture: true });
+    this.timer = window.setInterval(() => this.check(), CHECK_EVERY_MS);
+  }
+
+  stop(): void {
+    for (const ev of ACTIVITY_EVENTS) window.removeEventListener(ev, this.onActivity, { capture: true });
+    window.clearInterval(this.timer);
+  }
+
+  /** Every API call reports here: the server's idle expiry moved. */
+  requested(): void {
+    this.lastRequest = Date.now();
+  }
+
+  private check(): void {
+    const now = Date.now();
+    const idle = now - this.lastActivity;
+    if (idle >= IDLE_LIMIT_MS) {
+      this.stop();
+      this.cb.expire();
+      return;
+    }
+    if (idle >= IDLE_WARNING_MS && !this.warned) {
+      this.warned = true;
+      this.cb.warn(IDLE_LIMIT_MS - idle);
+    }
+    if (this.lastActivity > this.lastRequest && now - this.lastRequest >= KEEPALIVE_AFTER_MS) {
+      this.lastRequest = now;
+      this.cb.keepAlive();
+    }
+  }
+}

@@ -1,0 +1,324 @@
+import { ApiError, seg } from '../api.js';
+import type { AppContext } from '../context.js';
+import { focusHeading, h } from '../dom.js';
+import { ago, KIND_LABEL, OUTCOME_LABEL, readingValue, settingLabel, STATUS_LABEL, when } from '../format.js';
+import type { Alert, AlertEvent, CarePlan, PatientDevice, Reading, ReadingKind, ReadingsPage } from '../types.js';
+import { actionButtons } from './actions.js';
+import { type VitalChart, vitalChart } from './charts.js';
+import { timerPanel } from './timer-panel.js';
+import type { View } from './view.js';
+import { severityBadge, waitCell } from './worklist.js';
+
+const RANGES: readonly [number, string][] = [
+  [7, 'Last 7 days'],
+  [30, 'Last 30 days'],
+  [90, 'Last 90 days'],
+];
+/** Readings per request (the API's maximum) and pages per chart load: 50,000 readings at most. */
+const PAGE = 10_000;
+const MAX_PAGES = 5;
+const LATEST_ROWS = 15;
+const KIND_ORDER: readonly ReadingKind[] = ['blood-pressure', 'heart-rate', 'spo2', 'body-weight', 'blood-glucose', 'body-temperature', 'respiratory-rate'];
+
+/**
+ * One patient: vitals charts with care-plan limits and alert marks, latest readings, devices,
+ * open alerts (live, with actions), the alert history with notes, and the time log.
+ */
+export class PatientView implements View {
+  readonly title: string;
+  private charts: VitalChart[] = [];
+  private cleanups: (() => void)[] = [];
+  private days = 30;
+  private carePlan: CarePlan | null = null;
+  private history: Alert[] = [];
+  private readonly openList = h('div', { class: 'open-alerts' });
+  private readonly chartsEl = h('div', { class: 'charts', 'aria-busy': 'true' });
+  private readonly latestEl = h('div', { class: 'latest' });
+  private readonly devicesEl = h('div', { class: 'devices' });
+  private readonly historyEl = h('div', { class: 'history' });
+  private refreshTimer = 0;
+
+  constructor(
+    private readonly ctx: AppContext,
+    private readonly patientId: string,
+  ) {
+    this.title = `Patient ${patientId}`;
+  }
+
+  mount(main: HTMLElement): void {
+    performance.mark('patient:mount');
+    const id = this.patientId;
+    const range = h(
+      'select',
+      { id: 'range', onchange: (ev: Event) => ((this.days = Number((ev.target as HTMLSelectElement).value)), void this.loadReadings()) },
+      RANGES.map(([d, label]) => h('option', { value: d, selected: d === this.days }, label)),
+    );
+    const timer = timerPanel(id, this.ctx);
+    this.cleanups.push(timer.destroy);
+    main.append(
+      h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), h('h1', null, `Patient ${id}`)),
+      h(
+        'div',
+        { class: 'patient-grid' },
+        h(
+          'div',
+          { class: 'col-main' },
+          h('section', { class: 'panel', 'aria-labelledby': 'open-heading' }, h('h2', { id: 'open-heading' }, 'Open alerts'), this.openList),
+          h(
+            'section',
+            { class: 'panel', 'aria-labelledby': 'vitals-heading' },
+            h('div', { class: 'section-head' }, h('h2', { id: 'vitals-heading' }, 'Vitals'), h('label', { for: 'range' }, 'Period '), range),
+            this.chartsEl,
+          ),
+          h('section', { class: 'panel', 'aria-labelledby': 'latest-heading' }, h('h2', { id: 'latest-heading' }, 'Latest readings'), this.latestEl),
+        ),
+        h(
+          'div',
+          { class: 'col-side' },
+          timer.element,
+          h('section', { class: 'panel', 'aria-labelledby': 'devices-heading' }, h('h2', { id: 'devices-heading' }, 'Devices'), this.devicesEl),
+          h('section', { class: 'panel', 'aria-labelledby': 'history-heading' }, h('h2', { id: 'history-heading' }, 'Alert history'), this.historyEl),
+        ),
+      ),
+    );
+    focusHeading(main);
+    this.renderOpen();
+    this.cleanups.push(
+      this.ctx.live.subscribe((changes, why) => {
+        if (why === 'snapshot' || changes.some((c) => c.alert.patientId === id)) this.renderOpen();
+        // A new or changed alert usually means a new reading: refresh history and charts, once per burst.
+        if (changes.some((c) => c.alert.patientId === id && c.source === 'stream')) this.scheduleRefresh();
+      }),
+    );
+    void this.load();
+  }
+
+  destroy(): void {
+    window.clearTimeout(this.refreshTimer);
+    for (const c of this.cleanups) c();
+    for (const c of this.charts) c.destroy();
+  }
+
+  private async load(): Promise<void> {
+    const id = seg(this.patientId);
+    try {
+      const [plan] = await Promise.all([
+        this.ctx.api.get<CarePlan>(`/v1/patients/${id}/care-plan`),
+        this.loadHistory(),
+        this.loadDevices(),
+      ]);
+      this.carePlan = plan;
+      await this.loadReadings();
+    } catch (err) {
+      this.fail(err);
+    }
+  }
+
+  private fail(err: unknown): void {
+    if (err instanceof ApiError && err.status === 404) {
+      this.chartsEl.replaceChildren(h('p', null, 'This patient does not exist or is not in your care.'));
+    } else if (!(err instanceof ApiError && err.sessionEnded)) {
+      this.ctx.showError(`Could not load patient ${this.patientId}: ${err instanceof Error ? err.message : String(err)}`);
+    }
+    this.chartsEl.setAttribute('aria-busy', 'false');
+  }
+
+  private scheduleRefresh(): void {
+    window.clearTimeout(this.refreshTimer);
+    this.refreshTimer = window.setTimeout(() => void Promise.all([this.loadHistory(), this.loadReadings()]).catch((err: unknown) => this.fail(err)), 500);
+  }
+
+  private async loadReadings(): Promise<void> {
+    const from = new Date(Date.now() - this.days * 86_400_000).toISOString();
+    const readings: Reading[] = [];
+    let cursor: string | undefined;
+    this.chartsEl.setAttribute('aria-busy', 'true');
+    for (let page = 0; page < MAX_PAGES; page++) {
+      const res = await this.ctx.api.get<ReadingsPage>(`/v1/patients/${seg(this.patientId)}/readings`, { from, limit: PAGE, cursor });
+      readings.push(...res.readings);
+      if (res.nextCursor === null) break;
+      cursor = res.nextCursor;
+    }
+    performance.mark('patient:data');
+    this.renderCharts(readings);
+    this.renderLatest(readings);
+    this.chartsEl.setAttribute('aria-busy', 'false');
+    performance.measure('patient:charts-rendered', { start: 'patient:mount', end: performance.now() });
+  }
+
+  private renderCharts(readings: readonly Reading[]): void {
+    for (const c of this.charts) c.destroy();
+    this.charts = [];
+    const byKind = new Map<ReadingKind, Reading[]>();
+    for (const r of readings) {
+      let list = byKind.get(r.kind);
+      if (list === undefined) byKind.set(r.kind, (list = []));
+      list.push(r);
+    }
+    const rules = this.carePlan?.rules ?? [];
+    const kinds = KIND_ORDER.filter((k) => byKind.has(k));
+    if (kinds.length === 0) {
+      this.chartsEl.replaceChildren(h('p', null, 'No readings in this period.'));
+      return;
+    }
+    this.charts = kinds.map((k) => vitalChart(k, byKind.get(k) ?? [], rules, this.history));
+    this.chartsEl.replaceChildren(...this.charts.map((c) => c.element));
+  }
+
+  private renderLatest(readings: readonly Reading[]): void {
+    const latest = readings.slice(-LATEST_ROWS).reverse();
+    if (latest.length === 0) {
+      this.latestEl.replaceChildren(h('p', null, 'No readings in this period.'));
+      return;
+    }
+    this.latestEl.replaceChildren(
+      h(
+        'div',
+        { class: 'table-scroll', role: 'region', 'aria-label': 'Latest readings table', tabindex: 0 },
+        h(
+          'table',
+          { class: 'compact' },
+          h('caption', { class: 'sr-only' }, `The ${latest.length} most recent readings, newest first`),
+          h('thead', null, h('tr', null, ['Measured', 'Vital', 'Value', 'Setting', 'Device'].map((t) => h('th', { scope: 'col' }, t)))),
+          h(
+            'tbody',
+            null,
+            latest.map((r) =>
+              h(
+                'tr',
+                { class: r.setting === 'clinic' ? 'clinic' : undefined },
+                h('td', null, h('time', { datetime: r.measuredAtUtc }, when(r.measuredAtUtc))),
+                h('td', null, KIND_LABEL[r.kind]),
+                h('td', null, readingValue(r)),
+                h('td', null, settingLabel(r.setting)),
+                h('td', null, r.deviceId),
+              ),
+            ),
+          ),
+        ),
+      ),
+    );
+  }
+
+  private renderOpen(): void {
+    const alerts = this.ctx.live.model.alertsOf(this.patientId);
+    if (alerts.length === 0) {
+      this.openList.replaceChildren(h('p', null, 'No open alerts.'));
+      return;
+    }
+    const now = Date.now();
+    this.openList.replaceChildren(
+      h(
+        'ul',
+        { class: 'alert-list' },
+        alerts.map((a) =>
+          h(
+            'li',
+            { 'data-row': `open:${a.id}`, class: `sev-${a.severity}` },
+            h('div', { class: 'alert-head' }, severityBadge(a), h('strong', null, a.title)),
+            h('div', { class: 'detail' }, a.detail),
+            h('div', { class: 'meta' }, `Measured ${ago(a.measuredAt, now)} · `, waitCell(a, now), ` · ${a.claimedBy === null ? 'Unclaimed' : `Held by ${this.ctx.staffName(a.claimedBy)}`}`),
+            actionButtons(a, this.ctx, a.title),
+          ),
+        ),
+      ),
+    );
+  }
+
+  private async loadDevices(): Promise<void> {
+    const { devices } = await this.ctx.api.get<{ devices: PatientDevice[] }>(`/v1/patients/${seg(this.patientId)}/devices`);
+    if (devices.length === 0) {
+      this.devicesEl.replaceChildren(h('p', null, 'No devices assigned.'));
+      return;
+    }
+    this.devicesEl.replaceChildren(
+      h(
+        'table',
+        { class: 'compact' },
+        h('caption', { class: 'sr-only' }, 'Devices assigned to this patient'),
+        h('thead', null, h('tr', null, ['Device', 'Last seen', 'Connection', 'Battery'].map((t) => h('th', { scope: 'col' }, t)))),
+        h(
+          'tbody',
+          null,
+          devices.map((d) =>
+            h(
+              'tr',
+              null,
+              h('td', null, h('span', null, deviceName(d)), h('div', { class: 'muted' }, d.id), d.status === 'revoked' ? h('div', { class: 'warn' }, 'Revoked') : null),
+              h('td', null, d.lastSeenAt === null ? 'Never' : h('time', { datetime: d.lastSeenAt, title: new Date(d.lastSeenAt).toLocaleString() }, ago(d.lastSeenAt))),
+              h('td', null, d.online ? 'Connected' : 'Not connected'),
+              h('td', null, d.batteryPercent === null ? 'Unknown' : `${d.batteryPercent} %`),
+            ),
+          ),
+        ),
+      ),
+      h('p', { class: 'hint' }, 'Connected: the device holds an MQTT session now. Devices that upload over HTTP show their last upload under Last seen. Devices do not report battery levels yet.'),
+    );
+  }
+
+  private async loadHistory(): Promise<void> {
+    const { alerts } = await this.ctx.api.get<{ alerts: Alert[] }>(`/v1/patients/${seg(this.patientId)}/alerts`, { includeResolved: true });
+    this.history = alerts;
+    if (alerts.length === 0) {
+      this.historyEl.replaceChildren(h('p', null, 'No alerts yet.'));
+      return;
+    }
+    this.historyEl.replaceChildren(h('ol', { class: 'history-list', reversed: true }, alerts.map((a) => this.historyItem(a))));
+  }
+
+  private historyItem(a: Alert): HTMLElement {
+    const events = h('div', { class: 'events' });
+    const details = h('details', null, h('summary', null, 'Show changes', h('span', { class: 'sr-only' }, ` of ${a.title}`)), events);
+    details.addEventListener('toggle', () => {
+      if (details.open && events.childElementCount === 0) void this.loadEvents(a, events);
+    });
+    return h(
+      'li',
+      { class: `sev-${a.severity}` },
+      h('div', { class: 'alert-head' }, severityBadge(a), h('strong', null, a.title), h('span', { class: 'status' }, ` · ${STATUS_LABEL[a.status]}`)),
+      h('div', { class: 'meta' }, `Measured ${when(a.measuredAt)} · ${a.detail}`),
+      a.status === 'resolved'
+        ? h('div', { class: 'resolution' }, `${OUTCOME_LABEL[a.outcome ?? ''] ?? a.outcome ?? 'Resolved'}${a.resolvedBy === null ? '' : ` — ${this.ctx.staffName(a.resolvedBy)}`}`)
+        : null,
+      a.note === null ? null : h('blockquote', { class: 'note' }, a.note),
+      details,
+    );
+  }
+
+  private async loadEvents(a: Alert, into: HTMLElement): Promise<void> {
+    into.replaceChildren(h('p', null, 'Loading…'));
+    try {
+      const { history } = await this.ctx.api.get<Alert & { history: AlertEvent[] }>(`/v1/alerts/${seg(a.id)}`);
+      into.replaceChildren(
+        h(
+          'ol',
+          { class: 'events-list' },
+          history.map((e) =>
+            h(
+              'li',
+              null,
+              h('time', { datetime: e.at }, when(e.at)),
+              ` ${e.action} by ${actorName(e.actor, this.ctx)} → ${e.toStatus}`,
+              e.note === null ? null : h('div', { class: 'note' }, e.note),
+            ),
+          ),
+        ),
+      );
+    } catch (err) {
+      into.replaceChildren(h('p', null, `Could not load the changes: ${err instanceof Error ? err.message : String(err)}`));
+    }
+  }
+}
+
+function deviceName(d: PatientDevice): string {
+  const model = [d.manufacturer, d.model].filter((x) => x !== null).join(' ');
+  return model === '' ? d.kind : `${model} (${d.kind})`;
+}
+
+/** Event actors are `staff:<id>`, or the engine and the escalator. */
+function actorName(actor: string, ctx: AppContext): string {
+  if (actor.startsWith('staff:')) return ctx.staffName(actor.slice('staff:'.length));
+  if (actor === 'rules-engine') return 'the rules engine';
+  if (actor === 'system:sla') return 'the response-time check';
+  return actor;
+}

@@ -1,0 +1,196 @@
+import type { AppContext } from '../context.js';
+import { type FocusMemo, focusHeading, focusMemo, h, restoreFocus } from '../dom.js';
+import { ago, duration, SEVERITY_ICON, SEVERITY_LABEL, when } from '../format.js';
+import type { Change, ConnectionState } from '../live.js';
+import type { Alert } from '../types.js';
+import type { Row } from '../worklist-model.js';
+import { actionButtons } from './actions.js';
+import type { View } from './view.js';
+
+const TICK_MS = 30_000;
+
+interface RowEntry {
+  readonly el: HTMLTableRowElement;
+  readonly sig: string;
+  readonly row: Row;
+}
+
+/**
+ * The live worklist: one row per patient, highest priority first. Rows are keyed by patient
+ * and rebuilt only when their content changes, then moved into order, so a live update touches
+ * a handful of nodes even with hundreds of rows (see dashboards/PERFORMANCE.md).
+ */
+export class WorklistView implements View {
+  readonly title = 'Worklist';
+  private readonly rows = new Map<string, RowEntry>();
+  private tbody = h('tbody');
+  private count = h('p', { class: 'count' });
+  private state = h('p', { class: 'conn', role: 'status' });
+  private empty = h('p', { class: 'empty', hidden: true }, 'No open alerts. New alerts appear here as they arrive.');
+  private unsubscribe: (() => void)[] = [];
+  private tick = 0;
+  private firstRender = true;
+
+  constructor(private readonly ctx: AppContext) {}
+
+  mount(main: HTMLElement): void {
+    performance.mark('worklist:mount');
+    const table = h(
+      'table',
+      { class: 'worklist', 'aria-describedby': 'worklist-caption' },
+      h('caption', { id: 'worklist-caption' }, 'Patients with open alerts, highest priority first. Times waited count against each severity’s response target.'),
+      h(
+        'thead',
+        null,
+        h(
+          'tr',
+          null,
+          ['Patient', 'Severity', 'What breached', 'Measured', 'Waited vs target', 'Held by', 'Actions'].map((t) => h('th', { scope: 'col' }, t)),
+        ),
+      ),
+      this.tbody,
+    );
+    main.append(
+      h('div', { class: 'view-head' }, h('h1', null, 'Worklist'), this.count, this.state),
+      this.empty,
+      h('div', { class: 'table-scroll', role: 'region', 'aria-labelledby': 'worklist-caption', tabindex: 0 }, table),
+    );
+    focusHeading(main);
+    this.showState(this.ctx.live.state);
+    this.unsubscribe.push(
+      this.ctx.live.onState((s) => this.showState(s)),
+      this.ctx.live.subscribe((changes, why) => this.onChanges(changes, why)),
+    );
+    void this.ctx.live.ready().then(() => this.render(new Set()));
+    this.tick = window.setInterval(() => this.refreshTimes(), TICK_MS);
+  }
+
+  destroy(): void {
+    for (const u of this.unsubscribe) u();
+    window.clearInterval(this.tick);
+  }
+
+  private showState(s: ConnectionState): void {
+    this.state.textContent = s === 'live' ? 'Live: new alerts appear without reloading.' : s === 'connecting' ? 'Connecting…' : 'Connection lost; reconnecting…';
+    this.state.className = `conn conn-${s}`;
+  }
+
+  private onChanges(changes: readonly Change[], why: 'snapshot' | 'update'): void {
+    if (why === 'snapshot') {
+      this.render(new Set());
+      return;
+    }
+    const started = performance.now();
+    const flash = new Set(changes.filter((c) => c.source === 'stream' && c.result !== 'stale').map((c) => c.alert.patientId));
+    this.render(flash);
+    if (changes.some((c) => c.source === 'stream')) {
+      performance.measure('worklist:live-update', { start: started, end: performance.now() });
+      // Until the browser has painted: the next frame, then a task after it.
+      requestAnimationFrame(() => setTimeout(() => performance.measure('worklist:live-update-painted', { start: started, end: performance.now() }), 0));
+    }
+  }
+
+  private render(flash: ReadonlySet<string>): void {
+    const started = performance.now();
+    const active = document.activeElement;
+    const memo: FocusMemo | null = active !== null && this.tbody.contains(active) ? focusMemo(active) : null;
+    const rows = this.ctx.live.model.rows();
+    const now = Date.now();
+    const seen = new Set<string>();
+    let prev: Element | null = null;
+    for (const row of rows) {
+      seen.add(row.patientId);
+      const sig = signature(row, this.ctx);
+      let entry = this.rows.get(row.patientId);
+      if (entry === undefined || entry.sig !== sig) {
+        const el = this.buildRow(row, now);
+        if (flash.has(row.patientId)) el.classList.add('flash');
+        entry?.el.replaceWith(el);
+        entry = { el, sig, row };
+        this.rows.set(row.patientId, entry);
+      }
+      const expected: Element | null = prev === null ? this.tbody.firstElementChild : prev.nextElementSibling;
+      if (expected !== entry.el) this.tbody.insertBefore(entry.el, expected);
+      prev = entry.el;
+    }
+    for (const [patientId, entry] of this.rows) {
+      if (seen.has(patientId)) continue;
+      entry.el.remove();
+      this.rows.delete(patientId);
+    }
+    this.count.textContent = rows.length === 1 ? '1 patient' : `${rows.length} patients`;
+    this.empty.hidden = rows.length > 0;
+    if (memo !== null && (document.activeElement === null || document.activeElement === document.body)) restoreFocus(memo);
+    if (this.firstRender) {
+      this.firstRender = false;
+      performance.measure('worklist:first-render', { start: 'worklist:mount', end: performance.now() });
+      performance.measure('worklist:first-render-dom', { start: started, end: performance.now() });
+    }
+  }
+
+  private buildRow(row: Row, now: number): HTMLTableRowElement {
+    const a = row.top;
+    const about = `${a.title}, patient ${row.patientId}`;
+    const more = row.alerts.length - 1;
+    return h(
+      'tr',
+      { 'data-row': row.patientId, class: `sev-${a.severity}` },
+      h('th', { scope: 'row' }, h('a', { href: `#/patients/${encodeURIComponent(row.patientId)}`, 'data-key': `open:${row.patientId}` }, row.patientId)),
+      h('td', null, severityBadge(a), tags(a)),
+      h('td', null, h('strong', null, a.title), h('div', { class: 'detail' }, a.detail), more > 0 ? h('div', { class: 'more' }, `+ ${more} more open alert${more === 1 ? '' : 's'}`) : null),
+      h('td', null, h('time', { datetime: a.measuredAt, title: new Date(a.measuredAt).toLocaleString(), 'data-ago': a.measuredAt }, ago(a.measuredAt, now))),
+      h('td', { class: 'sla' }, waitCell(a, now)),
+      h('td', null, holder(a, this.ctx)),
+      h('td', null, actionButtons(a, this.ctx, about)),
+    );
+  }
+
+  /** Waits and ages move with the clock; only their text changes. */
+  private refreshTimes(): void {
+    const now = Date.now();
+    for (const { el, row } of this.rows.values()) {
+      const t = el.querySelector('time[data-ago]');
+      if (t !== null) t.textContent = ago(row.top.measuredAt, now);
+      el.querySelector('td.sla')?.replaceChildren(waitCell(row.top, now));
+    }
+  }
+}
+
+function signature(row: Row, ctx: AppContext): string {
+  const a = row.top;
+  return `${a.id}:${a.version}:${row.priority}:${row.alerts.length}:${ctx.staffName(a.claimedBy)}`;
+}
+
+export function severityBadge(a: Pick<Alert, 'severity'>): HTMLElement {
+  return h('span', { class: `badge sev-${a.severity}` }, h('span', { 'aria-hidden': 'true' }, SEVERITY_ICON[a.severity]), ` ${SEVERITY_LABEL[a.severity]}`);
+}
+
+function tags(a: Alert): HTMLElement | null {
+  const t: string[] = [];
+  if (a.worsening) t.push('worsening');
+  if (a.confirmation === 'confirmed') t.push('confirmed');
+  if (a.confirmation === 'pending') t.push('awaiting repeat');
+  if (a.flapping) t.push('flapping');
+  if (a.inRange) t.push('back in range');
+  if (a.escalationLevel > 0) t.push(`escalated ×${a.escalationLevel}`);
+  return t.length === 0 ? null : h('div', { class: 'tags' }, t.join(' · '));
+}
+
+export function waitCell(a: Alert, now: number): HTMLElement {
+  const waited = now - Date.parse(a.raisedAt);
+  if (a.snoozedUntil !== null && Date.parse(a.snoozedUntil) > now) return h('span', null, `Snoozed until ${when(a.snoozedUntil, now)}`);
+  if (a.status === 'acknowledged') return h('span', null, `Acknowledged; clock stopped`);
+  const left = Date.parse(a.slaDueAt) - now;
+  return h(
+    'span',
+    { class: left < 0 ? 'overdue' : undefined },
+    h('span', { class: 'waited' }, `${duration(waited)} waited`),
+    h('br'),
+    left < 0 ? h('strong', null, h('span', { 'aria-hidden': 'true' }, '⚠ '), `overdue by ${duration(-left)}`) : `due in ${duration(left)}`,
+  );
+}
+
+function holder(a: Alert, ctx: AppContext): HTMLElement {
+  if (a.claimedBy === null) return h('span', { class: 'muted' }, 'Unclaimed');
+  return h('span', null, ctx.staffName(a.claimedBy), h('span', { class: 'muted' }, a.status === 'acknowledged' ? ' (acknowledged)' : ''));
+}

@@ -1,0 +1,104 @@
+import type { FastifyInstance } from 'fastify';
+import type { ZodTypeProvider } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import { entityId } from '../../core/model/registry.js';
+import { STAFF_ROLES } from '../../core/model/staff.js';
+import type { GatewayContext } from '../context.js';
+import { assertPatientAccess, staffAuthHook } from './staff-auth.js';
+
+const security = [{ staffSession: [] }];
+const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+
+const patientDeviceView = z.object({
+  id: z.string(),
+  kind: z.string(),
+  manufacturer: z.string().nullable(),
+  model: z.string().nullable(),
+  status: z.enum(['active', 'revoked']),
+  assignedFrom: z.string(),
+  lastSeenAt: z.string().nullable().describe('Last reading or connection (written every few seconds)'),
+  online: z.boolean().describe('Holds an MQTT session now; HTTP-only devices are never "online", see lastSeenAt'),
+  batteryPercent: z.number().nullable().describe('Not reported by devices yet: always null'),
+});
+
+/**
+ * Reads a nurse's client needs beside the worklist: the devices of a patient (status without
+ * the admin API) and the names of colleagues (who holds an alert). Staff sessions only.
+ */
+export async function staffReadRoutes(root: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  const app = root.withTypeProvider<ZodTypeProvider>();
+  app.addHook('onRequest', staffAuthHook(ctx));
+
+  app.get(
+    '/v1/patients/:id/devices',
+    {
+      schema: {
+        summary: "The patient's current devices: connection status and last seen",
+        description: 'A patient outside your scope answers 404, as if it did not exist. Every read is audited.',
+        tags: ['readings'],
+        security,
+        params: z.object({ id: entityId }),
+        response: { 200: z.object({ devices: z.array(patientDeviceView) }) },
+      },
+    },
+    async (req) => {
+      const staff = req.staff;
+      if (staff === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
+      const patientId = req.params.id;
+      const record = (outcome: 'success' | 'denied', count: number | null): Promise<void> =>
+        ctx.audit.record({
+          atMs: ctx.clock.now(),
+          actor: `staff:${staff.id}`,
+          action: 'devices.read',
+          subject: `patient:${patientId}`,
+          outcome,
+          sourceIp: req.ip,
+          details: count === null ? null : { count },
+        });
+      try {
+        await assertPatientAccess(ctx, staff, patientId);
+      } catch (err) {
+        await record('denied', null);
+        throw err;
+      }
+      const current = await ctx.registry.currentDevicesOf(patientId);
+      await record('success', current.length);
+      return {
+        devices: current.map(({ device: d, assignedFromMs }) => ({
+          id: d.id,
+          kind: d.kind,
+          manufacturer: d.manufacturer,
+          model: d.model,
+          status: d.status,
+          assignedFrom: new Date(assignedFromMs).toISOString(),
+          lastSeenAt: iso(d.lastSeenAtMs),
+          online: ctx.presence.isOnline(d.id),
+          batteryPercent: null,
+        })),
+      };
+    },
+  );
+
+  app.get(
+    '/v1/colleagues',
+    {
+      schema: {
+        summary: 'Active staff of your organization: ids and display names (who holds an alert)',
+        description: 'No emails or phone numbers.',
+        tags: ['auth'],
+        security,
+        response: {
+          200: z.object({
+            staff: z.array(z.object({ id: z.string(), displayName: z.string().nullable(), role: z.enum(STAFF_ROLES), isChargeNurse: z.boolean() })),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      if (req.staff === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
+      const staff = await ctx.staff.colleagues(req.staff);
+      return { staff: staff.map((s) => ({ id: s.id, displayName: s.displayName, role: s.role, isChargeNurse: s.isChargeNurse })) };
+    },
+  );
+}

@@ -1,0 +1,101 @@
+import mqtt from 'mqtt';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { isoMinutesAgo, request, startTestGateway, type TestGateway } from '../test/helpers/gateway.js';
+
+/** The value of one sample line (`name{labels} value`), or undefined when it is not exported. */
+function sample(text: string, name: string, labels: Record<string, string> = {}): number | undefined {
+  const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
+  for (const line of text.split('\n')) {
+    if (line.startsWith('#')) continue;
+    const m = /^([a-z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    if (m === null || m[1] !== name) continue;
+    const have = m[2] === undefined ? [] : m[2].split(',');
+    if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
+  }
+  return undefined;
+}
+
+describe('GET /metrics (Prometheus)', () => {
+  let t: TestGateway;
+  let secret: string;
+  let nurse: string;
+  const scrape = async (): Promise<string> => {
+    const res = await fetch(`${t.baseUrl}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+    return res.text();
+  };
+
+  beforeAll(async () => {
+    t = await startTestGateway();
+    await t.admin.createOrganization('org-a');
+    await t.admin.createStaff({ email: 'ann@a.example', role: 'nurse', organizationId: 'org-a' });
+    nurse = await t.admin.login('ann@a.example');
+    await t.admin.createPatient('patient-secret-id', { organizationId: 'org-a' });
+    secret = await t.admin.createDevice({ id: 'device-secret-id', kind: 'bp-cuff', patientId: 'patient-secret-id' });
+    await request(`${t.baseUrl}/v1/patients/patient-secret-id/care-plan`, { token: nurse, method: 'PUT', json: { programs: ['general', 'hypertension'] } });
+  });
+  afterAll(async () => t.close());
+
+  it('counts readings by transport and outcome, and commit groups with their latency', async () => {
+    const bp = (systolic: number, id: string) => ({ id, kind: 'blood-pressure', systolic, diastolic: 80, unit: 'mmHg', measuredAt: isoMinutesAgo(5) });
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [bp(120, 'r1'), bp(121, 'r2'), bp(999, 'r3')] } });
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [bp(120, 'r1')] } });
+    const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.mqttPort}`, { username: 'device-secret-id', password: secret, protocolVersion: 4, reconnectPeriod: 0 });
+    try {
+      await client.publishAsync('devices/device-secret-id/readings', JSON.stringify({ readings: [bp(122, 'm1')] }), { qos: 1 });
+      const during = await scrape();
+      expect(sample(during, 'rpm_mqtt_clients')).toBe(1);
+    } finally {
+      await client.endAsync();
+    }
+    const text = await scrape();
+    expect(sample(text, 'rpm_readings_total', { transport: 'http', outcome: 'accepted' })).toBe(2);
+    expect(sample(text, 'rpm_readings_total', { transport: 'http', outcome: 'duplicate' })).toBe(1);
+    expect(sample(text, 'rpm_readings_total', { transport: 'http', outcome: 'rejected' })).toBe(1);
+    expect(sample(text, 'rpm_readings_total', { transport: 'mqtt', outcome: 'accepted' })).toBe(1);
+    expect(sample(text, 'rpm_commit_group_rows_count')).toBe(3);
+    expect(sample(text, 'rpm_commit_group_rows_sum')).toBe(5);
+    expect(sample(text, 'rpm_commit_group_submissions_sum')).toBe(3);
+    expect(sample(text, 'rpm_commit_duration_seconds_count')).toBe(3);
+    expect(sample(text, 'rpm_commit_pending_rows')).toBe(0);
+    expect(sample(text, 'rpm_commit_pending_rows_limit')).toBe(t.gw.ctx.config.commit.maxPending);
+    expect(sample(text, 'rpm_commit_failures_total')).toBe(0);
+    expect(sample(text, 'process_cpu_user_seconds_total')).toBeGreaterThan(0);
+  });
+
+  it('measures rule latency from a reading to its alert, and the rules backlog', async () => {
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [{ kind: 'blood-pressure', systolic: 188, diastolic: 101, unit: 'mmHg', measuredAt: isoMinutesAgo(1) }] } });
+    await t.gw.ctx.alerting.drain();
+    let text = await scrape();
+    expect(sample(text, 'rpm_alert_latency_seconds_count', { change: 'created' })).toBe(1);
+    expect(sample(text, 'rpm_alerts_raised_total', { severity: 'high' })).toBe(1);
+    // Every newly stored reading (3 earlier, 1 now; duplicates and rejections are not in the log).
+    expect(sample(text, 'rpm_rule_evaluation_lag_seconds_count')).toBe(4);
+    expect(sample(text, 'rpm_rule_evaluation_lag_seconds_sum')).toBeLessThan(10);
+    expect(sample(text, 'rpm_rule_backlog_readings')).toBe(0);
+    expect(sample(text, 'rpm_notification_outbox_pending')).toBe(0);
+
+    // With the engine stopped, committed readings wait behind its cursor.
+    await t.gw.ctx.alerting.stop();
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [1, 2, 3].map((i) => ({ kind: 'heart-rate', value: 70 + i, unit: '/min', measuredAt: isoMinutesAgo(i) })) } });
+    text = await scrape();
+    expect(sample(text, 'rpm_rule_backlog_readings')).toBe(3);
+  });
+
+  it('counts open worklist streams', async () => {
+    const controller = new AbortController();
+    const res = await fetch(`${t.baseUrl}/v1/worklist/stream`, { headers: { authorization: `Bearer ${nurse}` }, signal: controller.signal });
+    expect(res.status).toBe(200);
+    expect(sample(await scrape(), 'rpm_sse_subscribers')).toBe(1);
+    controller.abort();
+    await expect.poll(async () => sample(await scrape(), 'rpm_sse_subscribers')).toBe(0);
+  });
+
+  it('carries no patient, device or staff identifiers', async () => {
+    const text = await scrape();
+    expect(text).not.toContain('patient-secret-id');
+    expect(text).not.toContain('device-secret-id');
+    expect(text).not.toMatch(/patient|device_id|staff/i);
+  });
+});

@@ -1,0 +1,212 @@
+import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { AlertStore } from '../core/ports/alert-store.js';
+import type { Clock } from '../core/ports/clock.js';
+import type { ReadingStore } from '../core/ports/reading-store.js';
+import type { AlertingService } from '../pipeline/alerting-service.js';
+import type { GroupCommitter } from '../pipeline/group-committer.js';
+import type { WorklistHub } from './worklist/worklist-hub.js';
+
+export interface MetricsSources {
+  readonly committer: GroupCommitter;
+  readonly alerting: AlertingService;
+  readonly readings: ReadingStore;
+  readonly alerts: AlertStore;
+  readonly hub: WorklistHub;
+  readonly clock: Clock;
+  readonly maxPendingRows: number;
+}
+
+/** What the MQTT edge reports (a subset of MqttBroker, so tests need no broker). */
+export interface MqttGaugeSource {
+  readonly aedes: { readonly connectedClients: number };
+  inFlight(): number;
+}
+
+/** A delivery queue to watch (the FHIR forwarder, when it is wired): rows waiting to be sent. */
+export type BacklogSource = () => Promise<number> | number;
+
+/** Outbox rows counted per scrape at most; more shows as this value (the panel says "≥"). */
+const OUTBOX_COUNT_CAP = 10_000;
+
+const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/**
+ * Prometheus metrics of the gateway, on a registry of its own (several gateways may share a
+ * test process). Labels are operational only (transport, outcome, severity): never a patient,
+ * device or staff id, so the scrape output carries no PHI and stays low-cardinality.
+ * Counters are fed by pipeline observers; gauges are read at scrape time.
+ */
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private mqtt: MqttGaugeSource | undefined;
+  private readonly backlogs = new Map<string, BacklogSource>();
+
+  constructor(private readonly src: MetricsSources) {
+    const r = this.registry;
+    collectDefaultMetrics({ register: r });
+
+    const readings = new Counter({
+      name: 'rpm_readings_total',
+      help: 'Readings by transport and outcome: accepted (newly stored), duplicate (already stored), rejected (refused with a reason)',
+      labelNames: ['transport', 'outcome'] as const,
+      registers: [r],
+    });
+    const groupRows = new Histogram({
+      name: 'rpm_commit_group_rows',
+      help: 'Rows (readings and rejection records) per commit transaction',
+      buckets: [1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000, 5000, 10_000],
+      registers: [r],
+    });
+    const groupSubmissions = new Histogram({
+      name: 'rpm_commit_group_submissions',
+      help: 'HTTP requests and MQTT publishes sharing one commit transaction (group commit)',
+      buckets: [1, 2, 4, 8, 16, 32, 64, 128, 256, 512],
+      registers: [r],
+    });
+    const commitSeconds = new Histogram({
+      name: 'rpm_commit_duration_seconds',
+      help: 'Time to write and fsync one commit transaction',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers: [r],
+    });
+    // Every series exists from the start (at 0), so rates and panels work before the first reading.
+    for (const transport of ['http', 'mqtt']) for (const outcome of ['accepted', 'duplicate', 'rejected']) readings.inc({ transport, outcome }, 0);
+    src.committer.onCommitted((batch, outcomes, group) => {
+      groupRows.observe(group.rows);
+      groupSubmissions.observe(group.submissions);
+      commitSeconds.observe(group.durationMs / 1000);
+      for (let i = 0; i < batch.length; i++) {
+        const reading = batch[i];
+        const outcome = outcomes[i];
+        if (reading !== undefined && outcome !== undefined) readings.inc({ transport: reading.transport, outcome: outcome.status });
+      }
+      for (const rej of group.rejections) readings.inc({ transport: rej.transport, outcome: 'rejected' });
+    });
+
+    let failuresSeen = 0;
+    new Counter({
+      name: 'rpm_commit_failures_total',
+      help: 'Commit transactions that failed (nothing of them was acknowledged)',
+      registers: [r],
+      collect() {
+        const now = src.committer.stats.failedCommits;
+        if (now > failuresSeen) this.inc(now - failuresSeen);
+        failuresSeen = now;
+      },
+    });
+    new Gauge({
+      name: 'rpm_commit_pending_rows',
+      help: 'Rows waiting for their commit (queue depth); at rpm_commit_pending_rows_limit the gateway sheds load',
+      registers: [r],
+      collect() {
+        this.set(src.committer.pending);
+      },
+    });
+    new Gauge({ name: 'rpm_commit_pending_rows_limit', help: 'RPM_COMMIT_MAX_PENDING', registers: [r] }).set(src.maxPendingRows);
+
+    const self = this;
+    new Gauge({
+      name: 'rpm_mqtt_clients',
+      help: 'Connected MQTT clients (all transports)',
+      registers: [r],
+      collect() {
+        this.set(self.mqtt?.aedes.connectedClients ?? 0);
+      },
+    });
+    new Gauge({
+      name: 'rpm_mqtt_publishes_in_flight',
+      help: 'MQTT publishes waiting for their commit (no PUBACK yet)',
+      registers: [r],
+      collect() {
+        this.set(self.mqtt?.inFlight() ?? 0);
+      },
+    });
+
+    const evaluationLag = new Histogram({
+      name: 'rpm_rule_evaluation_lag_seconds',
+      help: 'From receipt of a reading (just before its commit) until the rules engine has written its verdicts',
+      buckets: LATENCY_BUCKETS,
+      registers: [r],
+    });
+    const alertLatency = new Histogram({
+      name: 'rpm_alert_latency_seconds',
+      help: 'From receipt of the reading that raised or changed an alert until the alert was written (reading commit → alert)',
+      labelNames: ['change'] as const,
+      buckets: LATENCY_BUCKETS,
+      registers: [r],
+    });
+    const alertsRaised = new Counter({ name: 'rpm_alerts_raised_total', help: 'Alerts raised by the rules engine, by severity', labelNames: ['severity'] as const, registers: [r] });
+    for (const severity of ['low', 'medium', 'high', 'critical']) alertsRaised.inc({ severity }, 0);
+    for (const change of ['created', 'updated']) alertLatency.zero({ change });
+    src.alerting.onAlertChange((alert, change) => {
+      if (change === 'created') alertsRaised.inc({ severity: alert.severity });
+    });
+    src.alerting.onEvaluated((evaluated, alerts) => {
+      const now = src.clock.now();
+      const receivedAt = new Map<string, number>();
+      for (const reading of evaluated) {
+        evaluationLag.observe(Math.max(0, now - reading.receivedAtMs) / 1000);
+        receivedAt.set(reading.id, reading.receivedAtMs);
+      }
+      for (const change of ['created', 'updated'] as const) {
+        for (const alert of alerts[change]) {
+          // Missing-data alerts come from the clock, not from a reading of this pass.
+          const at = alert.readingId === null ? undefined : receivedAt.get(alert.readingId);
+          if (at !== undefined) alertLatency.observe({ change }, Math.max(0, now - at) / 1000);
+        }
+      }
+    });
+    new Gauge({
+      name: 'rpm_rule_backlog_readings',
+      help: 'Committed readings the rules engine has not evaluated yet (readings after its durable cursor)',
+      registers: [r],
+      async collect() {
+        this.set(await src.readings.countReadingsSince(await src.alerts.evaluationCursor()));
+      },
+    });
+
+    new Gauge({
+      name: 'rpm_sse_subscribers',
+      help: 'Open worklist streams (Server-Sent Events)',
+      registers: [r],
+      collect() {
+        this.set(src.hub.subscribers);
+      },
+    });
+    new Gauge({
+      name: 'rpm_notification_outbox_pending',
+      help: `Escalation SMS waiting in the outbox (counted up to ${OUTBOX_COUNT_CAP})`,
+      registers: [r],
+      async collect() {
+        this.set((await src.alerts.pendingNotifications(OUTBOX_COUNT_CAP)).length);
+      },
+    });
+    new Gauge({
+      name: 'rpm_delivery_backlog',
+      help: 'Items waiting for delivery, per queue (e.g. fhir)',
+      labelNames: ['queue'] as const,
+      registers: [r],
+      async collect() {
+        for (const [queue, count] of self.backlogs) this.set({ queue }, await count());
+      },
+    });
+  }
+
+  /** The broker is created after the HTTP app; it reports from then on. */
+  watchMqtt(source: MqttGaugeSource): void {
+    this.mqtt = source;
+  }
+
+  /** Reports a delivery queue's backlog as rpm_delivery_backlog{queue}. */
+  watchBacklog(queue: string, source: BacklogSource): void {
+    this.backlogs.set(queue, source);
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+
+  text(): Promise<string> {
+    return this.registry.metrics();
+  }
+}
