@@ -2,13 +2,14 @@ import { Command } from 'commander';
 import { AdminClient } from './admin-client.js';
 import { deviceCommands } from './commands/device.js';
 import { patientCommands } from './commands/patient.js';
+import { simulateCommands } from './commands/simulate.js';
 import { type Connection, type ConnectionFlags, resolveConnection } from './connection.js';
 import type { CliContext, CommandGroup } from './context.js';
 import { EXIT } from './errors.js';
 import { createOutput, reportFailure } from './output.js';
 
 /** Every command group of `rpm`; a new one (e.g. `rpm simulate`) is one module and one entry here. */
-const COMMAND_GROUPS: readonly CommandGroup[] = [patientCommands, deviceCommands];
+const COMMAND_GROUPS: readonly CommandGroup[] = [patientCommands, deviceCommands, simulateCommands];
 
 interface GlobalOptions extends ConnectionFlags {
   readonly json?: boolean;

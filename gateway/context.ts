@@ -10,6 +10,8 @@ import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
+import type { ForwardingService } from './forwarding-service.js';
+import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
 import type { StaffService } from './staff-service.js';
@@ -41,6 +43,10 @@ export interface GatewayContext {
   readonly worklist: WorklistService;
   readonly worklistHub: WorklistHub;
   readonly escalator: SlaEscalator;
+  /** Prometheus metrics (GET /metrics). */
+  readonly metrics: GatewayMetrics;
+  /** FHIR destinations and the delivery outbox (operator API). */
+  readonly forwarding: ForwardingService;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

@@ -73,6 +73,7 @@ export class RegistryService {
         model: input.model ?? null,
         serial: input.serial ?? null,
         hubId: input.hubId ?? null,
+        simulated: input.simulated ?? false,
         createdAtMs: now,
       },
       { id: credentialId, deviceId: input.id, secretHash, createdAtMs: now },
@@ -85,6 +86,13 @@ export class RegistryService {
   async getDevice(id: string): Promise<{ device: Device; assignments: Assignment[] }> {
     const device = await this.requireDevice(id);
     return { device, assignments: await this.registry.assignments(id) };
+  }
+
+  /** The devices assigned to the patient now, each with the start of its assignment. */
+  async currentDevicesOf(patientId: string): Promise<{ device: Device; assignedFromMs: number }[]> {
+    const open = (await this.registry.assignmentsOfPatient(patientId)).filter((a) => a.toMs === null);
+    const found = await Promise.all(open.map(async (a) => ({ device: await this.registry.getDevice(a.deviceId), assignedFromMs: a.fromMs })));
+    return found.flatMap((f) => (f.device === undefined ? [] : [{ device: f.device, assignedFromMs: f.assignedFromMs }]));
   }
 
   listDevices(limit: number, afterId?: string): Promise<Device[]> {

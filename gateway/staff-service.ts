@@ -87,6 +87,11 @@ export class StaffService {
     return nurses.filter((s) => s.isChargeNurse && s.status === 'active');
   }
 
+  /** Active colleagues in the staff member's own organization: who holds an alert, by name. */
+  async colleagues(of: Staff): Promise<Staff[]> {
+    return (await this.store.listStaff(of.organizationId)).filter((s) => s.status === 'active');
+  }
+
   async createCareTeam(input: CreateCareTeamInput, by: AdminActor): Promise<CareTeam> {
     await this.requireOrganization(input.organizationId, this.admin(by));
     return this.store.createCareTeam({ id: input.id, organizationId: input.organizationId, name: input.name, createdAtMs: this.clock.now() });

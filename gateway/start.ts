@@ -6,18 +6,23 @@ import type { Config } from '../core/config/schema.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
+import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { createSqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
+import { DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { DeviceDirectory } from '../pipeline/device-directory.js';
+import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
+import { ForwardingService } from './forwarding-service.js';
 import { buildApp } from './http/app.js';
+import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
@@ -67,11 +72,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   const directory = new DeviceDirectory(stores.registry);
   const committer = new GroupCommitter(stores.readings, config.commit, log);
+  // FHIR forwarding: ingest adds outbox rows for the destinations of each reading (from memory).
+  const forwardingRoutes = new ForwardingRoutes(stores.forwarding, stores.registry);
   const ingest = new IngestService({
     directory,
     committer,
     clock,
     limits: { ...config.ingest },
+    routes: forwardingRoutes,
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
@@ -94,6 +102,22 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
     phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
   });
+
+  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  const deliveries = new DeliveryWorker({
+    store: stores.forwarding,
+    sink: fhirSink,
+    device: (id) => directory.device(id),
+    audit: stores.audit,
+    clock,
+    log,
+    options: config.fhir,
+  });
+  // Delivery runs after each commit, beside ingest, never in front of an acknowledgement.
+  committer.onCommitted(() => deliveries.kick());
+  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock);
+
+  const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
 
   let adminToken = config.adminToken;
   if (adminToken === undefined) {
@@ -122,12 +146,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     worklist,
     worklistHub,
     escalator,
+    metrics,
+    forwarding,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
 
   const app = await buildApp(ctx);
   const broker = await createMqttBroker(ctx);
+  metrics.watchMqtt(broker);
 
   // Every MQTT transport handed to aedes. aedes.close() ends only sessions that completed
   // CONNECT; a socket that has not (a slow or stuck device, a bare TCP probe) would otherwise
@@ -179,6 +206,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Catch up on readings committed before a crash or restart, then follow the log.
   alerting.kick();
   escalator.start(config.rules.slaSweepMs);
+  // Deliver what the outbox holds from before a crash or restart, then follow new commits.
+  deliveries.start();
   const missingSweep = setInterval(() => {
     stores.alerts
       .carePlanPatients()
@@ -210,6 +239,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       worklistHub.closeAll();
       await broker.drained();
       await committer.close();
+      // Exchanges in flight are cancelled; their deliveries stay in the outbox for the next start.
+      await deliveries.stop();
       await alerting.stop();
       await escalator.stop();
       await broker.close();

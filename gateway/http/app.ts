@@ -5,13 +5,18 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
 import { authRoutes } from './auth-routes.js';
+import { dashboardRoutes } from './dashboard-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
+import { fhirAdminRoutes } from './fhir-admin-routes.js';
+import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
+import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
+import { staffReadRoutes } from './staff-read-routes.js';
 
 /** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
@@ -70,5 +75,11 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(staffAdminRoutes, ctx);
   await app.register(worklistRoutes, ctx);
   await app.register(careRoutes, ctx);
+  await app.register(staffReadRoutes, ctx);
+  await app.register(metricsRoutes, ctx);
+  await app.register(dashboardRoutes, ctx);
+  await app.register(fhirAdminRoutes, ctx);
+  // FHIR in: its own error handler and parsers (OperationOutcome, application/fhir+json).
+  await app.register(async (scope) => fhirRoutes(scope, ctx), { prefix: '/fhir' });
   return app;
 }

@@ -13,7 +13,8 @@ const FASTIFY_CODES: Readonly<Record<string, RpmErrorCode>> = {
   FST_ERR_CTP_INVALID_JSON_BODY: 'RPM_ERR_REQUEST_MALFORMED_JSON',
 };
 
-function toRpmError(err: FastifyError | Error): RpmError {
+/** Any error a route or hook raised, as one of ours (also used by the FHIR routes' handler). */
+export function toRpmError(err: FastifyError | Error): RpmError {
   if (isRpmError(err)) return err;
   if (hasZodFastifySchemaValidationErrors(err)) {
     const first = err.validation[0];

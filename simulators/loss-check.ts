@@ -1,0 +1,92 @@
+import type { LedgerEntry } from './ledger.js';
+import { parseKey } from './readings.js';
+
+/**
+ * The invariant (performance-reliability.md §3.9): every reading the gateway acknowledged is
+ * stored exactly once. Transport duplicates are allowed; stored duplicates are not. A reading
+ * stored without an acknowledgement is fine (the ack was lost on the way back).
+ */
+
+/** A stored reading as the gateway's reading API shows it. */
+export interface StoredRow {
+  readonly clientId: string | null;
+  readonly deviceId: string;
+  readonly sequence: number | null;
+}
+
+export interface LossReport {
+  /** Readings acknowledged that must be stored (injected faults the gateway rightly refused excluded). */
+  readonly mustStore: number;
+  /** Stored rows that belong to this run. */
+  readonly stored: number;
+  /** Acknowledged but not stored: lost. */
+  readonly missing: readonly string[];
+  /** Stored more than once (by device and sequence). */
+  readonly duplicated: readonly string[];
+  /** Stored under a device or sequence other than the one sent. */
+  readonly mismatched: readonly string[];
+  /** Stored, from this run, but never sent by it. */
+  readonly unknown: readonly string[];
+  /** Deliberately invalid readings (fault injection) that were stored anyway. */
+  readonly invalidStored: readonly string[];
+  /** Valid readings the gateway rejected. */
+  readonly unexpectedRejections: readonly string[];
+  /** Stored although never acknowledged: allowed. */
+  readonly storedUnacked: number;
+  readonly ok: boolean;
+}
+
+/**
+ * Compares the ledger with what the gateway stored. Only rows whose client id carries this run's
+ * `boot` tag are considered, so earlier runs against the same gateway do not interfere.
+ */
+export function compareAckedWithStored(entries: Iterable<LedgerEntry>, rows: Iterable<StoredRow>, boot: string): LossReport {
+  const ledger = new Map<string, LedgerEntry>();
+  for (const e of entries) ledger.set(e.key, e);
+
+  // Stored copies per (device, boot, sequence): the unit of "exactly once".
+  const copies = new Map<string, number>();
+  const mismatched: string[] = [];
+  const unknown: string[] = [];
+  for (const row of rows) {
+    if (row.clientId === null) continue;
+    const k = parseKey(row.clientId);
+    if (k === undefined || k.boot !== boot) continue;
+    const key = row.clientId;
+    if (k.deviceId !== row.deviceId || (row.sequence !== null && row.sequence !== k.sequence)) mismatched.push(key);
+    copies.set(key, (copies.get(key) ?? 0) + 1);
+    if (!ledger.has(key)) unknown.push(key);
+  }
+
+  const missing: string[] = [];
+  const invalidStored: string[] = [];
+  const unexpectedRejections: string[] = [];
+  let mustStore = 0;
+  let storedUnacked = 0;
+  for (const e of ledger.values()) {
+    const n = copies.get(e.key) ?? 0;
+    if (e.expect === 'rejected' && n > 0) invalidStored.push(e.key);
+    if (e.expect === 'stored' && e.outcome === 'rejected') unexpectedRejections.push(e.key);
+    const acked = e.ackedMs !== null && e.outcome !== 'rejected';
+    if (acked && e.expect === 'stored') {
+      mustStore++;
+      if (n === 0) missing.push(e.key);
+    } else if (!acked && n > 0) storedUnacked++;
+  }
+  const duplicated = [...copies].filter(([, n]) => n > 1).map(([k]) => k);
+  const stored = [...copies.values()].reduce((s, n) => s + n, 0);
+  const ok = missing.length === 0 && duplicated.length === 0 && mismatched.length === 0 && unknown.length === 0 && invalidStored.length === 0;
+  return { mustStore, stored, missing, duplicated, mismatched, unknown, invalidStored, unexpectedRejections, storedUnacked, ok };
+}
+
+export function formatLossReport(r: LossReport): string {
+  const sample = (xs: readonly string[]): string => (xs.length === 0 ? '' : ` (e.g. ${xs.slice(0, 3).join(', ')})`);
+  return [
+    `acknowledged and expected stored: ${r.mustStore.toLocaleString('en-US')}; stored from this run: ${r.stored.toLocaleString('en-US')} (${r.storedUnacked.toLocaleString('en-US')} stored without an acknowledgement, allowed)`,
+    `lost (acknowledged, not stored): ${r.missing.length}${sample(r.missing)}`,
+    `stored more than once: ${r.duplicated.length}${sample(r.duplicated)}`,
+    `stored under another device or sequence: ${r.mismatched.length}${sample(r.mismatched)}; never sent: ${r.unknown.length}${sample(r.unknown)}`,
+    `invalid readings stored: ${r.invalidStored.length}${sample(r.invalidStored)}; valid readings rejected: ${r.unexpectedRejections.length}${sample(r.unexpectedRejections)}`,
+    r.ok ? 'OK: every acknowledged reading is stored exactly once' : 'FAILED',
+  ].join('\n');
+}
