@@ -58,8 +58,30 @@ function limitVerdict(limit: Limit, v: number): { severity: Severity | null; cle
 /** History of one patient, ascending by measurement time. */
 export type History = readonly Observation[];
 
+/** First index whose measurement time is ≥ atMs (or > atMs when `after`), by binary search. */
+function boundary(history: History, atMs: number, after: boolean): number {
+  let lo = 0;
+  let hi = history.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    const t = (history[mid] as Observation).measuredAtMs;
+    if (t < atMs || (after && t === atMs)) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/**
+ * The readings measured in [fromMs, toMs]. Histories of busy patients (a CGM every 5 minutes, a
+ * hub's backlog) hold thousands of readings, and every reading asks for its windows: a binary
+ * search keeps that logarithmic instead of a scan of the whole history per reading.
+ */
+function within(history: History, fromMs: number, toMs: number): History {
+  return history.slice(boundary(history, fromMs, false), boundary(history, toMs, true));
+}
+
 function ofKind(history: History, kind: ReadingKind, fromMs: number, toMs: number): Observation[] {
-  return history.filter((o) => o.kind === kind && o.measuredAtMs >= fromMs && o.measuredAtMs <= toMs);
+  return within(history, fromMs, toMs).filter((o) => o.kind === kind);
 }
 
 const fmt = (v: number): string => String(Math.round(v * 100) / 100);
@@ -186,8 +208,7 @@ export function news2At(rule: Pick<News2Rule, 'windowMinutes' | 'spo2Scale'>, at
   let sbp: number | undefined;
   let pulse: number | undefined;
   let temp: number | undefined;
-  for (const h of history) {
-    if (h.measuredAtMs < from || h.measuredAtMs > atMs) continue;
+  for (const h of within(history, from, atMs)) {
     switch (h.kind) {
       case 'respiratory-rate':
         rr = h.values.value ?? rr;
