@@ -56,6 +56,33 @@ describe('FHIR outage: the EHR goes down, the gateway restarts, answers get lost
     });
     expect(during.deliveries.delivered).toBe(20);
 
+    // The operator sees what waits: failed deliveries with our code and their next attempt,
+    // scheduled by exponential backoff with jitter (RPM_FHIR_RETRY_BASE_MS=40, _MAX_MS=400:
+    // after n attempts, between half and all of min(400, 40·2^(n-1)) ms), and untried ones pending.
+    const waiting = await t.admin.get('/v1/admin/fhir/deliveries?destinationId=ehr&status=pending,failed&limit=1000');
+    expect(waiting.status).toBe(200);
+    const rows = waiting.body.deliveries as Array<{ status: string; attempts: number; lastAttemptAt: string | null; nextAttemptAt: string | null; error: { code: string } | null }>;
+    expect(rows).toHaveLength(40);
+    const failed = rows.filter((r) => r.status === 'failed');
+    // (A probe may fail more of them at any moment, so no exact count here.)
+    expect(failed.length).toBeGreaterThan(0);
+    for (const r of failed) {
+      expect(r.error?.code).toBe('RPM_ERR_UPSTREAM_FHIR');
+      const delay = Date.parse(r.nextAttemptAt ?? '') - Date.parse(r.lastAttemptAt ?? '');
+      const exp = Math.min(400, 40 * 2 ** (r.attempts - 1));
+      expect(delay).toBeGreaterThanOrEqual(Math.floor(exp / 2));
+      expect(delay).toBeLessThanOrEqual(exp);
+    }
+    expect(rows.filter((r) => r.status === 'pending').every((r) => r.attempts === 0 && r.error === null)).toBe(true);
+    // Retried by the operator while the circuit is open: due now, but nothing is sent until the
+    // breaker lets a probe through, so they simply wait as pending.
+    const requeued = await t.admin.post('/v1/admin/fhir/deliveries/retry', { destinationId: 'ehr', status: ['failed'] });
+    expect(requeued.status).toBe(200);
+    expect(requeued.body.requeued).toBeGreaterThan(0);
+    const afterRetry = await destinationStatus(t, 'ehr');
+    expect(afterRetry.deliveries.pending + afterRetry.deliveries.failed).toBe(40);
+    expect(afterRetry.deliveries.delivered).toBe(20);
+
     // The gateway restarts in the middle of the outage: the outbox is on disk, nothing is lost.
     await t.close();
     t = await startTestGateway(ENV, { dataDir });

@@ -72,6 +72,8 @@ describe('FhirSink against a real FHIR server (fhir-kit-client over HTTP)', () =
       await expectOnce(s, 6);
       // One Device per physical device, created once.
       expect((await s.all('Device')).length).toBe(3);
+      // The CapabilityStatement was read once, for both exchanges.
+      expect(s.requests.filter((r) => r.path === '/metadata')).toHaveLength(1);
       const usedBundles = s.requests.some((r) => r.method === 'POST' && r.path === '/' && r.entries > 1);
       expect(usedBundles).toBe(batch && capability !== 'no-metadata');
       for (const o of await s.all<FhirObservation>('Observation')) expect(conformanceErrors(o)).toEqual([]);
@@ -112,6 +114,23 @@ describe('FhirSink against a real FHIR server (fhir-kit-client over HTTP)', () =
         outcome: { resourceType: 'OperationOutcome', issue: [{ details: { text: 'temperatures are not accepted here' } }] },
       });
       await expectOnce(s, 5);
+    });
+  }
+
+  for (const batch of [true, false]) {
+    it(`dead-letters a 412 (our identifier matches several resources at the EHR) as a data-integrity conflict, without blocking the others (${batch ? 'batch' : 'single requests'})`, async () => {
+      const { server: s, sink, dest } = await start({ batch });
+      const sent = items();
+      expect((await sink.deliver(dest, sent)).every((r) => r.status === 'delivered')).toBe(true);
+      // Someone else wrote a second Observation under our identifier of the weight reading.
+      const weight = (await s.all<FhirObservation>('Observation')).find((o) => o.code.coding?.some((c) => c.code === '29463-7'));
+      if (weight === undefined) throw new Error('weight Observation not stored');
+      await s.repo.createResource({ ...weight, id: undefined, meta: undefined });
+      const again = await sink.deliver(dest, sent);
+      expect(again.map((r) => r.status)).toEqual(['delivered', 'dead', 'delivered', 'delivered', 'delivered']);
+      expect(again[1]).toMatchObject({ status: 'dead', code: 'RPM_ERR_UPSTREAM_FHIR_CONFLICT', message: expect.stringContaining('412') });
+      const counts = await s.countByIdentifier('Observation', READING_SYSTEM);
+      expect([...counts.values()].sort()).toEqual([1, 1, 1, 1, 1, 2]);
     });
   }
 

@@ -173,6 +173,20 @@ describe('FHIR in: POST /fhir/Observation and POST /fhir with device credentials
 
   it('is documented in the OpenAPI document', async () => {
     const doc = await request(`${t.baseUrl}/docs/json`, { token: ADMIN_TOKEN });
-    expect(Object.keys(doc.body.paths)).toEqual(expect.arrayContaining(['/fhir/Observation', '/fhir/', '/v1/admin/fhir/destinations', '/v1/admin/fhir/deliveries']));
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/fhir/Observation',
+        '/fhir/',
+        '/fhir/metadata',
+        '/v1/admin/fhir/destinations',
+        '/v1/admin/fhir/destinations/{id}',
+        '/v1/admin/fhir/deliveries',
+        '/v1/admin/fhir/deliveries/retry',
+      ]),
+    );
+    // The operator's list filters by status (pending, failed, dead, …) and the retry takes failed and dead.
+    const list = doc.body.paths['/v1/admin/fhir/deliveries'].get;
+    expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['destinationId', 'status', 'limit', 'after']));
+    expect(Object.keys(doc.body.paths['/v1/admin/fhir/deliveries/retry'].post.requestBody.content['application/json'].schema.properties)).toEqual(['destinationId', 'status', 'seqs']);
   });
 });

@@ -1,8 +1,8 @@
 import http from 'node:http';
 import type net from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { getStatus, OperationOutcomeError, validateResource, type WithId } from '@medplum/core';
-import type { CapabilityStatement, CapabilityStatementRestResource, OperationOutcome, Resource } from '@medplum/fhirtypes';
+import { getStatus, matchesSearchRequest, Operator, OperationOutcomeError, type SearchRequest, validateResource, type WithId } from '@medplum/core';
+import type { Bundle, CapabilityStatement, CapabilityStatementRestResource, OperationOutcome, Resource } from '@medplum/fhirtypes';
 import { FhirRouter, MemoryRepository } from '@medplum/fhir-router';
 import Fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { type JWK, importJWK, jwtVerify } from 'jose';
@@ -53,22 +53,73 @@ function outcome(code: string, text: string, id?: string): OperationOutcome {
   return { resourceType: 'OperationOutcome', ...(id === undefined ? {} : { id }), issue: [{ severity: 'error', code: code as 'invalid', details: { text } }] };
 }
 
-/** MemoryRepository plus what a real server does on write: validate, and refuse on request. */
+type Identified = Resource & { identifier?: { system?: string; value?: string }[] };
+
+/**
+ * MemoryRepository plus what a real server does on write: validate, refuse on request, and
+ * index identifiers. MemoryRepository answers every search by evaluating it against every
+ * stored resource (about 0.3 ms each), so conditional creates slow down linearly as the store
+ * grows and a few thousand Observations take most of a benchmark; a real EHR has an index on
+ * identifier. Identifier searches look up their candidates in this index and then apply
+ * MemoryRepository's own matcher to them, so results are the same, only found faster.
+ */
 class CheckingRepository extends MemoryRepository {
   validate = true;
   refuse: ((resource: Resource) => string | undefined) | undefined;
+  /** `type|system|value` → ids of the resources carrying that identifier. */
+  private readonly byIdentifier = new Map<string, Set<string>>();
 
   // 4.5.2 passes an options argument at run time ({ assignedId } in batches) that its typings omit.
   override async createResource<T extends Resource>(resource: T, ...rest: unknown[]): Promise<WithId<T>> {
     this.check(resource);
     const create = super.createResource.bind(this) as (r: T, ...more: unknown[]) => Promise<WithId<T>>;
-    return create(resource, ...rest);
+    const created = await create(resource, ...rest);
+    this.index(created, 'add');
+    return created;
   }
 
   override async updateResource<T extends Resource>(resource: T, ...rest: unknown[]): Promise<WithId<T>> {
     this.check(resource);
+    const previous = resource.id === undefined ? undefined : await this.readResource(resource.resourceType, resource.id).catch(() => undefined);
     const update = super.updateResource.bind(this) as (r: T, ...more: unknown[]) => Promise<WithId<T>>;
-    return update(resource, ...rest);
+    const updated = await update(resource, ...rest);
+    if (previous !== undefined) this.index(previous, 'delete');
+    this.index(updated, 'add');
+    return updated;
+  }
+
+  override async deleteResource(resourceType: string, id: string): Promise<void> {
+    const previous = await this.readResource(resourceType, id).catch(() => undefined);
+    await super.deleteResource(resourceType, id);
+    if (previous !== undefined) this.index(previous, 'delete');
+  }
+
+  override async search<T extends Resource>(request: SearchRequest<T>): Promise<Bundle<WithId<T>>> {
+    const [filter, ...others] = request.filters ?? [];
+    if (filter === undefined || others.length > 0 || filter.code !== 'identifier' || filter.operator !== Operator.EQUALS || !filter.value.includes('|') || filter.value.includes(',')) {
+      return super.search(request);
+    }
+    const ids = this.byIdentifier.get(`${request.resourceType}|${filter.value}`) ?? new Set<string>();
+    const matches: WithId<T>[] = [];
+    for (const id of ids) {
+      const r = (await this.readResource(request.resourceType, id)) as WithId<T>;
+      if (matchesSearchRequest(r, request)) matches.push(r);
+    }
+    const page = matches.slice(request.offset ?? 0, request.count === undefined ? undefined : (request.offset ?? 0) + request.count);
+    return { resourceType: 'Bundle', type: 'searchset', ...(page.length === 0 ? {} : { entry: page.map((resource) => ({ resource })) }), total: matches.length };
+  }
+
+  private index(resource: Resource, op: 'add' | 'delete'): void {
+    if (resource.id === undefined) return;
+    for (const id of (resource as Identified).identifier ?? []) {
+      if (id.system === undefined || id.value === undefined) continue;
+      const key = `${resource.resourceType}|${id.system}|${id.value}`;
+      const set = this.byIdentifier.get(key) ?? new Set<string>();
+      if (op === 'add') set.add(resource.id);
+      else set.delete(resource.id);
+      if (set.size === 0) this.byIdentifier.delete(key);
+      else this.byIdentifier.set(key, set);
+    }
   }
 
   private check(resource: Resource): void {
@@ -97,6 +148,8 @@ export class FhirTestServer {
   private dropping = 0;
   readonly requests: LoggedRequest[] = [];
   tokenRequests = 0;
+  /** FHIR requests received and not yet handled (sleeping out the latency or being processed). */
+  inFlight = 0;
 
   private constructor(private readonly options: FhirTestServerOptions) {
     this.repo.validate = options.validate ?? true;
@@ -280,6 +333,15 @@ export class FhirTestServer {
   }
 
   private async fhir(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
+    this.inFlight += 1;
+    try {
+      return await this.handle(req, reply);
+    } finally {
+      this.inFlight -= 1;
+    }
+  }
+
+  private async handle(req: FastifyRequest, reply: FastifyReply): Promise<unknown> {
     const url = new URL(req.url, 'http://local');
     const path = url.pathname.replace(/^\/fhir/, '') || '/';
     const body = req.body as { resourceType?: string; entry?: unknown[] } | undefined;
