@@ -1,5 +1,7 @@
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FhirTestServer } from '../test/fhir-server/fhir-test-server.js';
+import { destinationStatus, eventually, FAST_FORWARDING_ENV } from '../test/fhir/gateway-env.js';
 import { isoMinutesAgo, request, startTestGateway, type TestGateway } from '../test/helpers/gateway.js';
 
 /** The value of one sample line (`name{labels} value`), or undefined when it is not exported. */
@@ -97,5 +99,52 @@ describe('GET /metrics (Prometheus)', () => {
     expect(text).not.toContain('patient-secret-id');
     expect(text).not.toContain('device-secret-id');
     expect(text).not.toMatch(/patient|device_id|staff/i);
+  });
+});
+
+describe('GET /metrics: the FHIR delivery backlog', () => {
+  let t: TestGateway;
+  let server: FhirTestServer;
+  beforeAll(async () => {
+    server = await FhirTestServer.start();
+    t = await startTestGateway(FAST_FORWARDING_ENV);
+  });
+  afterAll(async () => {
+    await t.close();
+    await server.close();
+  });
+
+  it('reports deliveries waiting (pending or failed) and dead letters, as the operator API counts them', async () => {
+    const scrape = async (): Promise<string> => (await fetch(`${t.baseUrl}/metrics`)).text();
+    // The series exist before any destination does, so the Grafana panels show 0, not "no data".
+    const empty = await scrape();
+    expect(sample(empty, 'rpm_delivery_backlog', { queue: 'fhir' })).toBe(0);
+    expect(sample(empty, 'rpm_delivery_dead_letters', { queue: 'fhir' })).toBe(0);
+
+    await t.admin.createOrganization('org-f');
+    await t.admin.createPatient('p-f', { organizationId: 'org-f' });
+    const secret = await t.admin.createDevice({ id: 'hrm-f', kind: 'heart-rate-monitor', patientId: 'p-f' });
+    expect((await t.admin.post('/v1/admin/fhir/destinations', { id: 'ehr', organizationId: 'org-f', baseUrl: server.baseUrl, auth: { type: 'none' }, batchSize: 1 })).status).toBe(201);
+    const post = async (kind: string, value: number, unit: string, n: number): Promise<void> => {
+      const readings = Array.from({ length: n }, (_, i) => ({ kind, value: value + i, unit, measuredAt: isoMinutesAgo(30 - i) }));
+      expect((await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings } })).status).toBe(202);
+    };
+
+    // The EHR refuses temperatures as invalid: two dead letters.
+    server.refuse((r) => (r.resourceType === 'Observation' && JSON.stringify(r).includes('"8310-5"') ? 'no temperatures here' : undefined));
+    await post('body-temperature', 37, 'Cel', 2);
+    await eventually('two dead letters', async () => ((await destinationStatus(t, 'ehr')).deliveries.dead === 2 ? true : undefined));
+    // Then the EHR goes down: three heart rates wait for it.
+    await server.down();
+    await post('heart-rate', 70, 'bpm', 3);
+    const status = await eventually('three waiting', async () => {
+      const s = await destinationStatus(t, 'ehr');
+      return s.deliveries.pending + s.deliveries.failed === 3 ? s : undefined;
+    });
+    expect(status.deliveries.delivered).toBe(0);
+
+    const text = await scrape();
+    expect(sample(text, 'rpm_delivery_backlog', { queue: 'fhir' })).toBe(3);
+    expect(sample(text, 'rpm_delivery_dead_letters', { queue: 'fhir' })).toBe(2);
   });
 });

@@ -22,10 +22,18 @@ export interface MqttGaugeSource {
   inFlight(): number;
 }
 
-/** A delivery queue to watch (the FHIR forwarder, when it is wired): rows waiting to be sent. */
-export type BacklogSource = () => Promise<number> | number;
+/** A delivery queue's rows, each count at most `cap` (a scrape must stay cheap however large the backlog). */
+export interface BacklogCounts {
+  /** Waiting to be sent: never tried, or failed and due for a retry. */
+  readonly waiting: number;
+  /** Given up on (dead letters): they wait for an operator, not for the worker. */
+  readonly dead: number;
+}
 
-/** Outbox rows counted per scrape at most; more shows as this value (the panel says "≥"). */
+/** A delivery queue to watch (the FHIR outbox): counts its rows at scrape time. */
+export type BacklogSource = (cap: number) => Promise<BacklogCounts> | BacklogCounts;
+
+/** Outbox rows counted per scrape at most; more shows as this value (the Grafana panels say "≥"). */
 const OUTBOX_COUNT_CAP = 10_000;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
@@ -181,13 +189,34 @@ export class GatewayMetrics {
         this.set((await src.alerts.pendingNotifications(OUTBOX_COUNT_CAP)).length);
       },
     });
+    // prom-client collects all metrics of a scrape at once: the two gauges share one count per queue.
+    let counting: Promise<Map<string, BacklogCounts>> | undefined;
+    const countBacklogs = (): Promise<Map<string, BacklogCounts>> => {
+      counting ??= (async () => {
+        const out = new Map<string, BacklogCounts>();
+        for (const [queue, count] of self.backlogs) out.set(queue, await count(OUTBOX_COUNT_CAP));
+        return out;
+      })().finally(() => {
+        counting = undefined;
+      });
+      return counting;
+    };
     new Gauge({
       name: 'rpm_delivery_backlog',
-      help: 'Items waiting for delivery, per queue (e.g. fhir)',
+      help: `Items waiting for delivery (pending, or failed and to be retried), per queue (fhir); counted up to ${OUTBOX_COUNT_CAP}`,
       labelNames: ['queue'] as const,
       registers: [r],
       async collect() {
-        for (const [queue, count] of self.backlogs) this.set({ queue }, await count());
+        for (const [queue, counts] of await countBacklogs()) this.set({ queue }, counts.waiting);
+      },
+    });
+    new Gauge({
+      name: 'rpm_delivery_dead_letters',
+      help: `Items given up on (dead letters, waiting for an operator's retry), per queue (fhir); counted up to ${OUTBOX_COUNT_CAP}`,
+      labelNames: ['queue'] as const,
+      registers: [r],
+      async collect() {
+        for (const [queue, counts] of await countBacklogs()) this.set({ queue }, counts.dead);
       },
     });
   }
@@ -197,7 +226,7 @@ export class GatewayMetrics {
     this.mqtt = source;
   }
 
-  /** Reports a delivery queue's backlog as rpm_delivery_backlog{queue}. */
+  /** Reports a delivery queue as rpm_delivery_backlog{queue} and rpm_delivery_dead_letters{queue}. */
   watchBacklog(queue: string, source: BacklogSource): void {
     this.backlogs.set(queue, source);
   }

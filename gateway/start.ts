@@ -118,6 +118,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock);
 
   const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
+  // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
+  metrics.watchBacklog('fhir', async (cap) => ({
+    waiting: (await stores.forwarding.listDeliveries({ statuses: ['pending', 'failed'], limit: cap })).length,
+    dead: (await stores.forwarding.listDeliveries({ statuses: ['dead'], limit: cap })).length,
+  }));
 
   let adminToken = config.adminToken;
   if (adminToken === undefined) {

@@ -159,8 +159,14 @@ describe('Nurse dashboard in headless Chromium', () => {
     await figure.locator('canvas').waitFor();
     const chart = figure.locator('[role="img"]');
     const label = await chart.getAttribute('aria-label');
-    expect(label).toMatch(/^Blood pressure: 41 readings from .+; latest 186\/100 mmHg, pulse 84 \(home\); 1 alert marked; care-plan limits shaded$/);
+    expect(label).toMatch(/^Blood pressure: 41 readings from .+; latest 186\/100 mmHg, pulse 84 \(home\); 1 alert marked; care-plan limits shaded: .+$/);
+    // The care-plan thresholds drawn as bands, named for screen readers: the severe-BP limits among them.
+    expect(label).toContain('systolic >= 180 · critical');
+    expect(label).toContain('diastolic >= 120 · critical');
+    // Home and clinic readings told apart: separate series, drawn differently (and said so).
     expect(await figure.locator('.u-legend').textContent()).toContain('Systolic (clinic)');
+    expect(await figure.locator('.u-legend').textContent()).toContain('Systolic (home)');
+    expect(await figure.locator('.legend-note').textContent()).toBe('Home: line with dots · clinic: squares · shaded: care-plan limits · dashed verticals: alerts');
     // The canvas really has pixels drawn on it (not an empty chart frame).
     const inked = await figure.locator('canvas').evaluate((c: HTMLCanvasElement) => {
       const data = c.getContext('2d')?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
@@ -198,6 +204,57 @@ describe('Nurse dashboard in headless Chromium', () => {
     expect(month.body.entries[0]).toMatchObject({ interactive: true });
     expect(month.body.entries[0]?.endedAt).not.toBeNull();
     await expect.poll(() => page.locator('.month-total').textContent()).toMatch(/^This month: [\d.]+ min \([\d.]+ min interactive\)$/);
+  });
+
+  it('updates the open patient live: a new alert appears with its chart and mark; Ann acknowledges, snoozes and escalates it', async () => {
+    const page = pages.ann;
+    await page.getByRole('heading', { level: 1, name: 'Patient pa-1' }).waitFor();
+    await postReadings(t, cuff, [{ kind: 'spo2', value: 93, unit: '%', measuredAt: isoAgo(30_000) }]);
+    const open = page.locator('.open-alerts li', { hasText: 'Low oxygen saturation' });
+    await open.waitFor({ timeout: 10_000 });
+    expect(await open.textContent()).toContain('Medium');
+    // Without a reload, the charts are redrawn with the new vital, its limits and the alert marked.
+    const spo2 = page.locator('figure[data-kind="spo2"] [role="img"]');
+    await spo2.waitFor({ timeout: 10_000 });
+    expect(await spo2.getAttribute('aria-label')).toMatch(/^SpO₂: 1 reading from .+; latest 93 %.*; 1 alert marked; care-plan limits shaded: .*< 94 · medium/);
+    await expect.poll(() => page.locator('.history-list > li').first().textContent()).toContain('Low oxygen saturation');
+    const current = async (): Promise<{ id: string; status: string; acknowledgedBy: string | null; snoozedUntil: string | null; escalationLevel: number }> => {
+      const res = await request<{ alerts: { id: string; rule: string; status: string; acknowledgedBy: string | null; snoozedUntil: string | null; escalationLevel: number }[] }>(`${t.baseUrl}/v1/patients/pa-1/alerts`, { token: ann.token });
+      const found = res.body.alerts.find((a) => a.rule === 'spo2-low' && a.status !== 'resolved');
+      if (found === undefined) throw new Error('no open spo2-low alert');
+      return found;
+    };
+
+    await open.getByRole('button', { name: /^Acknowledge/ }).click();
+    await expect.poll(() => open.textContent()).toContain('Held by You');
+    expect(await current()).toMatchObject({ status: 'acknowledged', acknowledgedBy: ann.id });
+    expect(await open.getByRole('button').allTextContents()).toEqual(
+      ['Release', 'Resolve…', 'Snooze…', 'Escalate…'].map((b) => `${b}: Low oxygen saturation`),
+    );
+
+    const dialog = page.getByRole('dialog');
+    await open.getByRole('button', { name: /^Snooze…/ }).click();
+    await dialog.getByLabel('Snooze for').selectOption('60');
+    await dialog.getByLabel('Reason').fill('Resting after a walk; recheck in an hour.');
+    await dialog.getByRole('button', { name: 'Snooze alert' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(() => page.locator('#announcer').textContent()).toContain('Snoozed: Low oxygen saturation, patient pa-1.');
+    await expect.poll(() => open.textContent()).toMatch(/Snoozed until [^·]*\d{1,2}:\d{2}/); // the date shows too when the hour crosses midnight
+    const snoozed = await current();
+    expect(snoozed.snoozedUntil).not.toBeNull();
+
+    await open.getByRole('button', { name: /^Escalate…/ }).click();
+    await dialog.getByLabel('Reason').fill('Still 93 % on recheck; needs the physician today.');
+    await dialog.getByRole('button', { name: 'Escalate alert' }).click();
+    await dialog.waitFor({ state: 'detached' });
+    await expect.poll(async () => (await current()).escalationLevel).toBe(1);
+    await expect.poll(() => page.locator('#announcer').textContent()).toContain('Escalated: Low oxygen saturation, patient pa-1.');
+    const { body } = await request<{ history: { action: string; actor: string; note: string | null }[] }>(`${t.baseUrl}/v1/alerts/${snoozed.id}`, { token: ann.token });
+    const mine = body.history.filter((e) => e.actor === `staff:${ann.id}`);
+    expect(mine.map((e) => e.action)).toEqual(['acknowledge', 'snooze', 'escalate']);
+    expect(mine.map((e) => e.note)).toEqual([null, 'Resting after a walk; recheck in an hour.', 'Still 93 % on recheck; needs the physician today.']);
+    // Amy, in her own browser, sees the alert acknowledged and held by Ann.
+    await expect.poll(() => row(pages.amy, 'pa-1').locator('td').nth(4).textContent()).toBe('Ann Example (acknowledged)');
   });
 
   it('shows a nurse of another organization nothing of it', async () => {

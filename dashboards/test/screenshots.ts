@@ -14,6 +14,8 @@ const t = await startTestGateway({ RPM_DASHBOARD_DIR: build.dir });
 const browser = await launchChromium();
 try {
   const ward = await seedWard(t);
+  // Last-seen times are written every few seconds; write them now so the devices table shows them.
+  await t.gw.ctx.presence.flush();
   const page = await browser.newPage({ viewport: { width: 1440, height: 860 }, deviceScaleFactor: 1 });
   await signIn(page, t.baseUrl, ward.ann.email);
   await page.locator('table.worklist tbody tr').nth(7).waitFor();

@@ -25,6 +25,11 @@ export function ago(iso: string, now = Date.now()): string {
 const dateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
 const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
 
+/** Local date and wall time, for spans where "10:05" alone would be ambiguous (a chart's first and last reading). */
+export function dateAndTime(iso: string): string {
+  return dateTime.format(new Date(iso));
+}
+
 /** Local wall time; the date only when it is not today. */
 export function when(iso: string, now = Date.now()): string {
   const d = new Date(iso);

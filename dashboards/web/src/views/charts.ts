@@ -1,6 +1,6 @@
 import uPlot from 'uplot';
 import { h } from '../dom.js';
-import { KIND_LABEL, readingValue, SEVERITY_LABEL, settingLabel, unitLabel, when } from '../format.js';
+import { dateAndTime, KIND_LABEL, readingValue, SEVERITY_LABEL, settingLabel, unitLabel, when } from '../format.js';
 import type { Alert, Reading, ReadingKind, Rule, Severity, ThresholdLimit } from '../types.js';
 
 /** Which components a kind's chart plots, with colours that stay apart for colour-blind readers. */
@@ -151,10 +151,11 @@ export function vitalChart(kind: ReadingKind, readings: readonly Reading[], rule
 
   const latest = readings.at(-1);
   const summary =
-    `${KIND_LABEL[kind]}: ${readings.length} readings from ${when(readings[0]?.measuredAtUtc ?? '')} to ${when(latest?.measuredAtUtc ?? '')}` +
+    `${KIND_LABEL[kind]}: ${readings.length} reading${readings.length === 1 ? '' : 's'} from ${dateAndTime(readings[0]?.measuredAtUtc ?? '')} to ${dateAndTime(latest?.measuredAtUtc ?? '')}` +
     (latest === undefined ? '' : `; latest ${readingValue(latest)} (${settingLabel(latest.setting).toLowerCase()})`) +
     (marks.length === 0 ? '' : `; ${marks.length} alert${marks.length === 1 ? '' : 's'} marked`) +
-    (bands.length === 0 ? '' : `; care-plan limits shaded`);
+    // The limits in words too: the shading is only visible to sighted readers.
+    (bands.length === 0 ? '' : `; care-plan limits shaded: ${[...new Set(bands.map((b) => b.label))].join(', ')}`);
   root.setAttribute('role', 'img');
   root.setAttribute('aria-label', summary);
   const figure = h(

@@ -37,6 +37,9 @@ export class PatientView implements View {
   private readonly devicesEl = h('div', { class: 'devices' });
   private readonly historyEl = h('div', { class: 'history' });
   private refreshTimer = 0;
+  /** When the first stream event of the pending refresh arrived (performance.now), for the live-update measure. */
+  private liveSince: number | null = null;
+  private destroyed = false;
 
   constructor(
     private readonly ctx: AppContext,
@@ -87,13 +90,17 @@ export class PatientView implements View {
       this.ctx.live.subscribe((changes, why) => {
         if (why === 'snapshot' || changes.some((c) => c.alert.patientId === id)) this.renderOpen();
         // A new or changed alert usually means a new reading: refresh history and charts, once per burst.
-        if (changes.some((c) => c.alert.patientId === id && c.source === 'stream')) this.scheduleRefresh();
+        if (changes.some((c) => c.alert.patientId === id && c.source === 'stream')) {
+          this.liveSince ??= performance.now();
+          this.scheduleRefresh();
+        }
       }),
     );
     void this.load();
   }
 
   destroy(): void {
+    this.destroyed = true;
     window.clearTimeout(this.refreshTimer);
     for (const c of this.cleanups) c();
     for (const c of this.charts) c.destroy();
@@ -109,6 +116,7 @@ export class PatientView implements View {
       ]);
       this.carePlan = plan;
       await this.loadReadings();
+      performance.measure('patient:charts-rendered', { start: 'patient:mount', end: performance.now() });
     } catch (err) {
       this.fail(err);
     }
@@ -125,10 +133,33 @@ export class PatientView implements View {
 
   private scheduleRefresh(): void {
     window.clearTimeout(this.refreshTimer);
-    this.refreshTimer = window.setTimeout(() => void Promise.all([this.loadHistory(), this.loadReadings()]).catch((err: unknown) => this.fail(err)), 500);
+    this.refreshTimer = window.setTimeout(() => void this.refresh(), 500);
+  }
+
+  /** Alert history and charts again after a live change; measured so dashboards/PERFORMANCE.md can report it. */
+  private async refresh(): Promise<void> {
+    const since = this.liveSince ?? performance.now();
+    this.liveSince = null;
+    const start = performance.now();
+    try {
+      // Both fetched at once, charts drawn after the history: the new alert's mark belongs on them.
+      const [readings] = await Promise.all([this.fetchReadings(), this.loadHistory()]);
+      // The nurse may have left the patient meanwhile: no charts for a view that is gone.
+      if (this.destroyed) return;
+      this.showReadings(readings);
+      const end = performance.now();
+      performance.measure('patient:live-refresh', { start, end });
+      performance.measure('patient:live-update', { start: since, end });
+    } catch (err) {
+      this.fail(err);
+    }
   }
 
   private async loadReadings(): Promise<void> {
+    this.showReadings(await this.fetchReadings());
+  }
+
+  private async fetchReadings(): Promise<Reading[]> {
     const from = new Date(Date.now() - this.days * 86_400_000).toISOString();
     const readings: Reading[] = [];
     let cursor: string | undefined;
@@ -140,10 +171,13 @@ export class PatientView implements View {
       cursor = res.nextCursor;
     }
     performance.mark('patient:data');
+    return readings;
+  }
+
+  private showReadings(readings: readonly Reading[]): void {
     this.renderCharts(readings);
     this.renderLatest(readings);
     this.chartsEl.setAttribute('aria-busy', 'false');
-    performance.measure('patient:charts-rendered', { start: 'patient:mount', end: performance.now() });
   }
 
   private renderCharts(readings: readonly Reading[]): void {
