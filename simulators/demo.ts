@@ -18,6 +18,7 @@ import { DAY_MS, MINUTE_MS } from './local-time.js';
  */
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+// Its own variable, never RPM_DATA_DIR: the demo wipes this directory at every start, and RPM_DATA_DIR names real data.
 const DATA_DIR = path.resolve(process.env.RPM_DEMO_DATA_DIR ?? path.join(ROOT, 'data', 'demo'));
 const MARKER = '.rpm-demo';
 const NURSE = { email: 'nurse@demo.example', password: 'demo-nurse-passphrase', displayName: 'Demo Nurse (simulated)' };
@@ -121,6 +122,14 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  // A gateway that dies on its own leaves devices retrying forever: end the demo with it.
+  void gatewayExited.then((code) => {
+    if (stopping) return;
+    say(`The gateway exited unexpectedly (exit code ${code}); stopping the demo.`);
+    process.exitCode = 1;
+    stopping = true;
+    stop.abort();
+  });
 
   const baseUrl = `http://127.0.0.1:${httpPort}`;
   let poller: NodeJS.Timeout | undefined;
@@ -172,6 +181,7 @@ async function main(): Promise<void> {
     process.exitCode = 1;
   } finally {
     if (poller !== undefined) clearInterval(poller);
+    stopping = true;
     if (gateway.exitCode === null) gateway.kill('SIGTERM');
     const code = await gatewayExited;
     say(`Gateway stopped (exit code ${code}). Demo data stays in ${DATA_DIR} until the next demo.`);

@@ -98,16 +98,21 @@ export class Ledger {
     return true;
   }
 
-  /** The gateway refused the reading (HTTP outcome, or the MQTT errors topic). */
-  rejected(key: string, code: string, atMs: number): void {
+  /**
+   * The gateway refused the reading (HTTP outcome, or the MQTT errors topic). Answers whether it
+   * was the reading's first refusal, so counters see a resent bad reading once.
+   */
+  rejected(key: string, code: string, atMs: number): boolean {
     const e = this.byKey.get(key);
-    if (e === undefined) return;
+    if (e === undefined) return false;
+    const first = e.outcome !== 'rejected';
     e.outcome = 'rejected';
     e.rejectCode = code;
     if (e.ackedMs === null) {
       e.ackedMs = atMs;
       e.ackPhase = this.phase;
     }
+    return first;
   }
 
   /** One transmission of the reading ended without an acknowledgement. */

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { expectationAt } from './io/sender-agent.js';
 import { Ledger } from './ledger.js';
-import { compareAckedWithStored, type StoredRow } from './loss-check.js';
+import { compareAckedWithStored, formatChecks, lossChecks, type StoredRow } from './loss-check.js';
 import type { SimReading } from './readings.js';
 
 const reading = (deviceId: string, sequence: number, extra: Partial<SimReading> = {}): SimReading => ({
@@ -37,6 +37,15 @@ describe('ledger', () => {
     expect(ledger.counts()).toMatchObject({ readings: 10, transmissions: 11, acked: 8, rejected: 1, unacked: 1, failedTransmissions: 1, duplicateAnswers: 1 });
     expect(ledger.get(readings[0]?.key ?? '')?.ackedMs).toBe(10);
     expect([...ledger.jsonl()]).toHaveLength(10);
+  });
+
+  it('counts a reading rejected again on a resend once', () => {
+    const { ledger, readings } = scenario();
+    const key = readings[9]?.key ?? '';
+    expect(ledger.rejected(key, 'RPM_ERR_READING_INVALID', 20)).toBe(true);
+    expect(ledger.rejected(key, 'RPM_ERR_READING_INVALID', 30)).toBe(false);
+    expect(ledger.counts()).toMatchObject({ rejected: 1, acked: 8, unacked: 1 });
+    expect(ledger.get(key)?.ackedMs).toBe(20);
   });
 
   it('stamps each first acknowledgement with the phase it fell in (the loss checker’s kill cycle)', () => {
@@ -106,5 +115,38 @@ describe('acknowledged vs stored', () => {
   it('a clock near the gateway’s tolerance may go either way', () => {
     expect(expectationAt(reading('d', 0, { reportedAtMs: 1_000_000 + 290_000 }), 1_000_000)).toBe('either');
     expect(expectationAt(reading('d', 0, { reportedAtMs: 1_000_000 + 120_000 }), 1_000_000)).toBe('stored');
+  });
+});
+
+describe('loss checks by phase and transport', () => {
+  it('puts a loss and a double store in the phase and transport where they were acknowledged', () => {
+    const ledger = new Ledger();
+    const rs = Array.from({ length: 6 }, (_, i) => reading(i < 3 ? 'http-1' : 'mqtt-1', i));
+    rs.forEach((r, i) => ledger.sent(r, r.deviceId, i < 3 ? 'http' : 'mqtt', 0, 'stored'));
+    rs.forEach((r, i) => {
+      ledger.phase = i % 2; // 0, 2, 4 in phase 0; 1, 3, 5 in phase 1
+      ledger.acked(r.key, 10 + i, i < 3 ? 'accepted' : 'acked');
+    });
+    const r = (i: number): SimReading => rs[i] as SimReading;
+    // #1 (HTTP, phase 1) lost; #4 (MQTT, phase 0) stored twice.
+    const stored = [row(r(0)), row(r(2)), row(r(3)), row(r(4)), row(r(4)), row(r(5))];
+    const checks = lossChecks(ledger.entries(), compareAckedWithStored(ledger.entries(), stored, 'b1'), (p) => `life ${p + 1}`);
+    const byName = new Map(checks.map((c) => [c.name, c]));
+    expect(byName.get('life 1')).toMatchObject({ ok: false, detail: '3 acknowledged, 0 lost, 1 stored twice' });
+    expect(byName.get('life 2')).toMatchObject({ ok: false, detail: '3 acknowledged, 1 lost, 0 stored twice' });
+    expect(byName.get('HTTP devices and hubs')).toMatchObject({ ok: false, detail: '3 acknowledged, 1 lost, 0 stored twice' });
+    expect(byName.get('MQTT devices and hubs')).toMatchObject({ ok: false, detail: '3 acknowledged, 0 lost, 1 stored twice' });
+    expect(byName.get('invalid readings not stored')?.ok).toBe(true);
+    const text = formatChecks(checks);
+    expect(text.split('\n').at(-1)).toBe(`${checks.filter((c) => c.ok).length} passed, ${checks.filter((c) => !c.ok).length} failed`);
+    expect(text).toContain('FAIL  life 2: 3 acknowledged, 1 lost, 0 stored twice');
+  });
+
+  it('passes every check when all acknowledged readings are stored once', () => {
+    const { ledger, readings } = scenario();
+    const checks = lossChecks(ledger.entries(), compareAckedWithStored(ledger.entries(), readings.map((r) => row(r)), 'b1'));
+    expect(checks.filter((c) => !c.ok)).toEqual([]);
+    expect(checks.map((c) => c.name)).toContain('phase 0');
+    expect(formatChecks(checks).endsWith(`${checks.length} passed, 0 failed`)).toBe(true);
   });
 });

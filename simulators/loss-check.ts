@@ -1,4 +1,5 @@
 import type { LedgerEntry } from './ledger.js';
+import type { Transport } from './model.js';
 import { parseKey } from './readings.js';
 
 /**
@@ -89,4 +90,66 @@ export function formatLossReport(r: LossReport): string {
     `invalid readings stored: ${r.invalidStored.length}${sample(r.invalidStored)}; valid readings rejected: ${r.unexpectedRejections.length}${sample(r.unexpectedRejections)}`,
     r.ok ? 'OK: every acknowledged reading is stored exactly once' : 'FAILED',
   ].join('\n');
+}
+
+/** One line of a loss report that CI can count: what was checked, and whether it held. */
+export interface Check {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+interface Tally {
+  acked: number;
+  lost: number;
+  twice: number;
+}
+
+function tallyLine(name: string, t: Tally): Check {
+  return { name, ok: t.lost === 0 && t.twice === 0, detail: `${t.acked.toLocaleString('en-US')} acknowledged, ${t.lost} lost, ${t.twice} stored twice` };
+}
+
+/**
+ * The report broken into checks: one per phase (the loss checker numbers the gateway's lives
+ * between kills), one per transport, then the run-wide ones. Per-phase lines show *where* a loss
+ * happened (which restart), not only that one did.
+ */
+export function lossChecks(entries: Iterable<LedgerEntry>, report: LossReport, phaseName: (phase: number) => string = (p) => `phase ${p}`): Check[] {
+  const missing = new Set(report.missing);
+  const twice = new Set(report.duplicated);
+  const byPhase = new Map<number, Tally>();
+  const byTransport = new Map<Transport, Tally>();
+  const bump = (t: Tally | undefined, e: LedgerEntry): Tally => {
+    const out = t ?? { acked: 0, lost: 0, twice: 0 };
+    out.acked++;
+    if (missing.has(e.key)) out.lost++;
+    if (twice.has(e.key)) out.twice++;
+    return out;
+  };
+  for (const e of entries) {
+    // The same selection as compareAckedWithStored's mustStore.
+    if (e.ackedMs === null || e.outcome === 'rejected' || e.expect !== 'stored') continue;
+    const phase = e.ackPhase ?? 0;
+    byPhase.set(phase, bump(byPhase.get(phase), e));
+    byTransport.set(e.transport, bump(byTransport.get(e.transport), e));
+  }
+  const sample = (xs: readonly string[]): string => (xs.length === 0 ? '' : ` (e.g. ${xs.slice(0, 3).join(', ')})`);
+  return [
+    ...[...byPhase].sort((a, b) => a[0] - b[0]).map(([p, t]) => tallyLine(phaseName(p), t)),
+    ...[...byTransport].sort().map(([tr, t]) => tallyLine(`${tr.toUpperCase()} devices and hubs`, t)),
+    { name: 'acknowledged readings stored', ok: report.missing.length === 0, detail: `${report.mustStore.toLocaleString('en-US')} acknowledged, ${report.missing.length} missing${sample(report.missing)}` },
+    { name: 'no reading stored twice', ok: report.duplicated.length === 0, detail: `${report.stored.toLocaleString('en-US')} rows, ${report.duplicated.length} client ids twice${sample(report.duplicated)}` },
+    {
+      name: 'stored rows match what was sent',
+      ok: report.mismatched.length === 0 && report.unknown.length === 0,
+      detail: `${report.mismatched.length} under another device or sequence${sample(report.mismatched)}, ${report.unknown.length} never sent${sample(report.unknown)}`,
+    },
+    { name: 'invalid readings not stored', ok: report.invalidStored.length === 0, detail: `${report.invalidStored.length} stored${sample(report.invalidStored)}` },
+    { name: 'valid readings not rejected', ok: report.unexpectedRejections.length === 0, detail: `${report.unexpectedRejections.length} rejected${sample(report.unexpectedRejections)}` },
+  ];
+}
+
+export function formatChecks(checks: readonly Check[]): string {
+  const failed = checks.filter((c) => !c.ok).length;
+  return [...checks.map((c) => `${c.ok ? 'PASS' : 'FAIL'}  ${c.name}: ${c.detail}`), `${checks.length - failed} passed, ${failed} failed`].join('\n');
 }

@@ -10,6 +10,8 @@ export class RunStats {
   readonly connectLatency = hdr.build({ lowestDiscernibleValue: 1, highestTrackableValue: 600_000_000, numberOfSignificantValueDigits: 3 });
   /** Readings acknowledged at least once, so far (cheap to read while running). */
   acked = 0;
+  /** The same, by the transport that carried the acknowledgement (the loss checker waits for both to progress). */
+  readonly ackedBy = { http: 0, mqtt: 0 };
   rejected = 0;
   transmissions = 0;
   connects = 0;

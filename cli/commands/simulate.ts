@@ -46,7 +46,8 @@ const seconds = z.coerce.number().min(0).max(30 * 86_400);
 const args = z.object({
   devices: count.optional(),
   patients: count.optional(),
-  mix: z.record(z.enum(KINDS), z.number().min(0)).optional(),
+  // partialRecord: zod 4's record over an enum demands every key; a mix names only some kinds.
+  mix: z.partialRecord(z.enum(KINDS), z.number().min(0)).optional(),
   transport: z.enum(['mqtt', 'http', 'mixed']),
   hubs: z.coerce.number().min(0).max(1),
   rate: z.coerce.number().positive().max(1_000_000).optional(),
@@ -210,7 +211,8 @@ Examples:
         ...(f.nurseEmail === undefined || f.nursePassword === undefined ? {} : { nurse: { email: f.nurseEmail, password: f.nursePassword, displayName: 'Simulated nurse (test data)' } }),
         ...(f.ledger === undefined ? {} : { ledgerFile: f.ledger }),
         check: f.check === true,
-        progress: f.progress && process.stderr.isTTY === true,
+        // On a terminal one line redrawn in place; into a file or pipe a line every ten seconds.
+        progress: f.progress,
         signal: stop.signal,
         log: (line) => process.stderr.write(`${line}\n`),
       };

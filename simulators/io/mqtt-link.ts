@@ -50,6 +50,8 @@ export class MqttLink implements Link {
     private readonly events: LinkEvents,
     private readonly hooks: MqttLinkHooks,
     private readonly ackTimeoutMs = 15_000,
+    /** Longest wait between reconnection attempts (firmware backs off to about 10 s). */
+    private readonly reconnectMaxMs = 10_000,
   ) {}
 
   get ready(): boolean {
@@ -126,7 +128,7 @@ export class MqttLink implements Link {
 
   private scheduleReconnect(): void {
     // Exponential backoff with jitter, as device firmware does, so a restart is not met by a synchronized wall.
-    const base = Math.min(10_000, 250 * 2 ** this.attempt++);
+    const base = Math.min(this.reconnectMaxMs, 250 * 2 ** this.attempt++);
     const delay = base * (0.5 + Math.random());
     this.reconnectTimer = setTimeout(() => {
       this.reconnectTimer = undefined;

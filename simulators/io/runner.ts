@@ -39,6 +39,8 @@ export interface RunOptions {
   /** Hubs upload what accumulated at this interval (0: as soon as they can). */
   readonly hubUploadEveryMs?: number;
   readonly ackTimeoutMs?: number;
+  /** Longest MQTT reconnect backoff (default 10 s); the loss checker shortens it to fit many restarts in minutes. */
+  readonly reconnectMaxMs?: number;
   /** After the live phase, how long to wait for what is still unacknowledged. */
   readonly drainTimeoutMs?: number;
   /** New connections per second at start (a listen backlog is finite). */
@@ -97,7 +99,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
     const events: LinkEvents = {
       ready: () => agent?.pump(),
       rejectedLater: (clientId, code) => {
-        ledger.rejected(clientId, code, Date.now());
+        if (!ledger.rejected(clientId, code, Date.now())) return;
         stats.rejected++;
         stats.rejection(code);
       },
@@ -128,6 +130,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
               },
             },
             o.ackTimeoutMs,
+            o.reconnectMaxMs,
           );
     agent = new SenderAgent(s, link, {
       window: o.window ?? 1,

@@ -123,10 +123,13 @@ export class SenderAgent {
       const o = outcomes[i];
       if (o === undefined) return;
       if (o.status === 'rejected') {
-        ledger.rejected(r.key, o.code, at);
+        if (!ledger.rejected(r.key, o.code, at)) return;
         stats.rejected++;
         stats.rejection(o.code);
-      } else if (ledger.acked(r.key, at, o.status)) stats.acked++;
+      } else if (ledger.acked(r.key, at, o.status)) {
+        stats.acked++;
+        stats.ackedBy[this.link.transport]++;
+      }
     });
   }
 
