@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import autocannon, { type AutocannonClient, type RequestData, type Result } from 'autocannon';
 import { emit, flags, num, str } from '../lib/driver-io.js';
-import { type BenchDevice, EnvelopeSource, runTag } from '../lib/readings.js';
+import { type BenchDevice, EnvelopeSource, runTag, timeMapFromFlags } from '../lib/readings.js';
 
 /**
  * HTTP load driver: autocannon (programmatic, one process, pipelining 1 as devices do not
@@ -19,12 +19,13 @@ const batch = num(f, 'batch', 1);
 const warmup = num(f, 'warmup', 3);
 const duration = num(f, 'duration', 10);
 const tag = f.get('tag') ?? runTag();
+const time = timeMapFromFlags(f);
 
 let clientNo = 0;
 const setupClient = (client: AutocannonClient): void => {
   const i = clientNo++;
   const device = devices[i % devices.length] as BenchDevice;
-  const source = new EnvelopeSource(`${tag}-${i}`, batch);
+  const source = new EnvelopeSource(`${tag}-${i}`, batch, time);
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${device.secret}` };
   client.setRequests([
     {

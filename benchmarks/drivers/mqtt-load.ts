@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import * as hdr from 'hdr-histogram-js';
 import { connectAsync, type MqttClient } from 'mqtt';
 import { emit, flags, num, str } from '../lib/driver-io.js';
-import { type BenchDevice, EnvelopeSource, runTag } from '../lib/readings.js';
+import { type BenchDevice, EnvelopeSource, runTag, timeMapFromFlags } from '../lib/readings.js';
 
 /**
  * MQTT load driver: MQTT.js 5, --clients connections (client i acts as device i mod N), each
@@ -23,6 +23,7 @@ const warmup = num(f, 'warmup', 3);
 const duration = num(f, 'duration', 10);
 const auth = f.get('auth') === 'true';
 const tag = f.get('tag') ?? runTag();
+const time = timeMapFromFlags(f);
 
 interface Lane {
   readonly client: MqttClient;
@@ -56,7 +57,7 @@ for (let i = 0; i < clientCount; i++) {
   client.on('close', () => {
     if (running) notes.push(`client ${i} closed during the run`);
   });
-  lanes.push({ client, topic: `devices/${device.id}/readings`, source: new EnvelopeSource(`${tag}-${i}`, batch), inFlight: 0 });
+  lanes.push({ client, topic: `devices/${device.id}/readings`, source: new EnvelopeSource(`${tag}-${i}`, batch, time), inFlight: 0 });
 }
 
 const send = (lane: Lane): void => {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import Database from 'better-sqlite3';
 import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
-import { type BenchDevice, EnvelopeSource, runTag } from './readings.js';
+import { type BenchDevice, EnvelopeSource, runTag, type TimeMap } from './readings.js';
 import type { Sut } from './sut.js';
 
 export interface GatewaySut extends Sut {
@@ -22,6 +22,10 @@ export interface GatewayOptions {
   /** Directory for `node --cpu-prof` output, when profiling. */
   readonly profileDir?: string;
   readonly env?: Readonly<Record<string, string>>;
+  /** A data directory already holding a fleet (`fleet.ts`); the gateway takes it over and removes it at stop. */
+  readonly dataDir?: string;
+  /** The devices of that fleet (no provisioning or priming through the API then). */
+  readonly fleet?: readonly BenchDevice[];
 }
 
 /**
@@ -31,7 +35,7 @@ export interface GatewayOptions {
  * sends one reading per device, so every credential is verified (argon2) before the load.
  */
 export async function startOurGateway(options: GatewayOptions): Promise<GatewaySut> {
-  const dataDir = mkdtempSync(path.join(tmpdir(), 'rpm-bench-'));
+  const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'rpm-bench-'));
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const adminToken = randomBytes(24).toString('base64url');
   const env: Record<string, string> = {
@@ -70,8 +74,8 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
     throw new Error(`gateway did not start: ${(err as Error).message}\n${stderr()}`);
   }
   const base = `http://127.0.0.1:${httpPort}`;
-  const devices = await provision(base, adminToken, options.devices);
-  const primed = await prime(base, devices);
+  const devices = options.fleet ?? (await provision(base, adminToken, options.devices));
+  const primed = options.fleet === undefined ? await prime(base, devices) : 0;
 
   return {
     name: 'ours',
@@ -129,11 +133,14 @@ async function provision(base: string, adminToken: string, n: number): Promise<B
   return devices;
 }
 
+/** Before any load reading (see scenarios' TimeMap), so each patient's readings stay in time order. */
+const PRIME_TIME: TimeMap = { wallOriginMs: 0, measuredOriginMs: Date.now() - 364 * 86_400_000, scale: 0 };
+
 /** One reading per device, one at a time (the first use of a secret is an argon2 verification). */
 async function prime(base: string, devices: readonly BenchDevice[]): Promise<number> {
   const tag = `prime${runTag()}`;
   for (const [i, d] of devices.entries()) {
-    const body = new EnvelopeSource(`${tag}-${i}`, 1).next();
+    const body = new EnvelopeSource(`${tag}-${i}`, 1, PRIME_TIME).next();
     const res = await fetch(`${base}/v1/readings`, {
       method: 'POST',
       headers: { authorization: `Bearer ${d.secret}`, 'content-type': 'application/json' },

@@ -32,7 +32,15 @@ export async function runDriver(
   let start: { sut: number; gen: number; t: number } | undefined;
   let stop: { sut: number; gen: number; t: number } | undefined;
   let result: DriverResult | undefined;
-  const sample = (): { sut: number; gen: number; t: number } => ({ sut: cpuTimeMs(sut.pid), gen: cpuTimeMs(pid), t: performance.now() });
+  // A SUT we did not start (the shared Mosquitto) may have no readable /proc entry: CPU is then n/a.
+  const sutCpu = (): number => {
+    try {
+      return cpuTimeMs(sut.pid);
+    } catch {
+      return Number.NaN;
+    }
+  };
+  const sample = (): { sut: number; gen: number; t: number } => ({ sut: sutCpu(), gen: cpuTimeMs(pid), t: performance.now() });
 
   const lines = createInterface({ input: child.stdout! });
   lines.on('line', (line) => {

@@ -1,5 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
 
 /** Cores: the load generator on one, the system under test on the other (method §4). */
@@ -37,14 +37,15 @@ export function spawnPinned(
   core: number,
   cmd: string,
   args: readonly string[],
-  options: { env?: Record<string, string>; cwd?: string; stdout?: 'pipe' | 'ignore' | 'inherit' } = {},
+  options: { env?: Record<string, string>; cwd?: string; stdout?: 'pipe' | 'ignore' | 'inherit'; stdin?: 'pipe' | 'ignore' } = {},
 ): { child: ChildProcess; argv: string[] } {
   const argv = pinnedArgv(core, cmd, args);
-  const [exe, ...rest] = argv as [string, ...string[]];
-  const child = spawn(exe, rest, {
+  // Soft fd limit up to the hard one: 20k idle MQTT connections need 20k descriptors on each
+  // side, and many hosts default the soft limit to 1,024. `exec` keeps the pid the program's.
+  const child = spawn('sh', ['-c', 'ulimit -n "$(ulimit -Hn)" 2>/dev/null; exec "$@"', 'sh', ...argv], {
     cwd: options.cwd,
     env: { ...process.env, ...(options.env ?? {}) },
-    stdio: ['ignore', options.stdout ?? 'pipe', 'pipe'],
+    stdio: [options.stdin ?? 'ignore', options.stdout ?? 'pipe', 'pipe'],
   });
   return { child, argv };
 }
@@ -123,4 +124,21 @@ export function tailStderr(child: ChildProcess, max = 40): () => string {
     if (lines.length > max) lines.splice(0, lines.length - max);
   });
   return () => lines.join('\n');
+}
+
+/** Resident set size of a process, in KiB, from /proc/<pid>/status. */
+export function rssKb(pid: number): number {
+  const m = /^VmRSS:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return m === null ? Number.NaN : Number(m[1]);
+}
+
+/** The soft "Max open files" limit of a running process. */
+export function fdLimit(pid: number): number {
+  const m = /^Max open files\s+(\d+|unlimited)/m.exec(readFileSync(`/proc/${pid}/limits`, 'utf8'));
+  return m === null || m[1] === 'unlimited' ? Number.POSITIVE_INFINITY : Number(m[1]);
+}
+
+/** Descriptors a process has open now. */
+export function openFds(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).length;
 }

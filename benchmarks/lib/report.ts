@@ -3,7 +3,13 @@ import os from 'node:os';
 import type { Rep } from './measure.js';
 import type { ScenarioResult } from './run-scenario.js';
 import type { SystemName, Target } from './scenarios.js';
+import type { AlertLatency } from '../alerting/latency.js';
+import type { IdleResult } from './idle-capacity.js';
+import { idleMarkdown, idleTargets, stormMarkdown, stormTargets } from './report-fleet.js';
+import { latencyMarkdown, latencyTargets, type RulesRun, rulesMarkdown, rulesTargets } from './report-rules.js';
 import { fmt, median, range } from './stats.js';
+import type { StormResult } from './storm.js';
+import type { TargetRow } from './verdict.js';
 
 export interface Machine {
   readonly cpu: string;
@@ -45,6 +51,19 @@ export interface RunInfo {
   readonly minutes: number;
   /** '' for RESULTS.md, '.partial' or '.profile' otherwise. */
   readonly suffix: string;
+  /** Wall-clock seconds per scenario, in run order. */
+  readonly timings: Readonly<Record<string, number>>;
+  readonly loadAverageAtEnd: readonly number[];
+  /** Free text from --note (e.g. what else ran on the machine). */
+  readonly note?: string;
+}
+
+/** Scenarios that are not timed-window ingest runs, each reported in its own section. */
+export interface ExtraResults {
+  readonly idle?: IdleResult;
+  readonly storm?: StormResult;
+  readonly rules?: RulesRun;
+  readonly latency?: AlertLatency;
 }
 
 const of = (reps: readonly Rep[], system: string): Rep[] => reps.filter((r) => r.system === system);
@@ -174,13 +193,33 @@ export function scenarioMarkdown(s: ScenarioResult): string {
   return lines.join('\n');
 }
 
-export function resultsMarkdown(info: RunInfo, scenarios: readonly ScenarioResult[]): string {
+function extraTargets(x: ExtraResults): TargetRow[] {
+  return [
+    ...(x.idle === undefined ? [] : idleTargets(x.idle)),
+    ...(x.storm === undefined ? [] : stormTargets(x.storm)),
+    ...(x.rules === undefined ? [] : rulesTargets(x.rules)),
+    ...(x.latency === undefined ? [] : latencyTargets(x.latency)),
+  ];
+}
+
+function extraSections(x: ExtraResults): string[] {
+  return [
+    ...(x.idle === undefined ? [] : [idleMarkdown(x.idle)]),
+    ...(x.storm === undefined ? [] : [stormMarkdown(x.storm)]),
+    ...(x.rules === undefined ? [] : [rulesMarkdown(x.rules)]),
+    ...(x.latency === undefined ? [] : [latencyMarkdown(x.latency)]),
+  ];
+}
+
+export function resultsMarkdown(info: RunInfo, scenarios: readonly ScenarioResult[], extras: ExtraResults = {}): string {
   const m = info.machine;
   const verdicts = scenarios.flatMap((s) => s.spec.targets.map((t) => ({ s, v: judge(t, s.reps) })));
   return [
-    '# Ingest benchmark results',
+    '# Benchmark results',
     '',
-    `Produced by \`${info.command}\` (${info.reps} interleaved repetition(s), ${info.warmup} s warm-up + ${info.duration} s measured each; whole run ${info.minutes.toFixed(1)} min).`,
+    `Produced by \`${info.command}\` in **${info.minutes.toFixed(1)} min** (build included). Ingest scenarios: ${info.reps} interleaved repetition(s), ${info.warmup} s warm-up + ${info.duration} s measured each.`,
+    'These are figures from a shared 2-vCPU VM: compare ratios and CPU per reading within this run, not absolute rates across runs (load average at start and end below).',
+    ...(info.note === undefined ? [] : ['', `> ${info.note}`]),
     `How to read these numbers: [README.md](README.md). Raw numbers: [results${info.suffix}.json](results${info.suffix}.json).`,
     '',
     '| machine | |',
@@ -189,7 +228,7 @@ export function resultsMarkdown(info: RunInfo, scenarios: readonly ScenarioResul
     `| Node | ${m.node} |`,
     `| commit | ${m.commit}${m.dirty ? ' + uncommitted changes' : ''} |`,
     `| date | ${m.date} |`,
-    `| load average at start | ${m.loadAverageAtStart.join(' ')} |`,
+    `| load average at start / end | ${m.loadAverageAtStart.join(' ')} / ${info.loadAverageAtEnd.join(' ')} |`,
     `| pinning | ${m.pinned ? 'generator on core 0, system under test on core 1 (taskset)' : 'NOT pinned (taskset unavailable)'} |`,
     '',
     '## Targets',
@@ -201,7 +240,15 @@ export function resultsMarkdown(info: RunInfo, scenarios: readonly ScenarioResul
       const cpu = t.kind === 'ratio' ? fmt(median(pairedRatios(s.reps, t.to, t.of, (r) => r.sutCpuUsPerReading)), 2) : '';
       return `| ${s.spec.id} | ${t.label} | **${v.text}** | ${cpu} |`;
     }),
+    ...extraTargets(extras).map((r) => `| ${r.scenario} | ${r.label} | **${r.text}** | |`),
+    '',
+    '## Time per scenario',
+    '',
+    '| scenario | seconds |',
+    '|---|---:|',
+    ...Object.entries(info.timings).map(([k, v]) => `| ${k} | ${v.toFixed(0)} |`),
     '',
     ...scenarios.map(scenarioMarkdown),
+    ...extraSections(extras),
   ].join('\n');
 }

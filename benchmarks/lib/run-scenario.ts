@@ -3,8 +3,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { type GatewaySut, startOurGateway } from './gateway.js';
 import { type Rep, runDriver } from './measure.js';
+import { type TimeMap, timeMapArgs } from './readings.js';
 import type { ScenarioSpec, SystemName } from './scenarios.js';
-import { type Sut, startMosquitto, startPeer } from './sut.js';
+import { type Sut, sharedMosquitto, startMosquitto, startPeer } from './sut.js';
 
 export interface RunOptions {
   readonly root: string;
@@ -49,13 +50,19 @@ async function startSystem(name: SystemName, spec: ScenarioSpec, opts: RunOption
       ...(opts.profileDir === undefined ? {} : { profileDir: opts.profileDir }),
     });
   }
-  if (name === 'mosquitto') return startMosquitto(n);
+  if (name === 'mosquitto') {
+    // The issue's peer is the Mosquitto on 1883; a private pinned one only where there is none.
+    return sharedMosquitto(n).catch((err: unknown) => {
+      opts.log(`  no shared mosquitto (${(err as Error).message}); starting our own on a free port`);
+      return startMosquitto(n);
+    });
+  }
   return startPeer(opts.root, name, n);
 }
 
-function driverArgs(spec: ScenarioSpec, sut: Sut, devicesFile: string, opts: RunOptions): string[] {
+function driverArgs(spec: ScenarioSpec, sut: Sut, devicesFile: string, opts: RunOptions, time: TimeMap): string[] {
   const l = spec.load;
-  const common = ['--devices', devicesFile, '--batch', String(l.batch), '--warmup', String(opts.warmup), '--duration', String(opts.duration)];
+  const common = ['--devices', devicesFile, '--batch', String(l.batch), '--warmup', String(opts.warmup), '--duration', String(opts.duration), ...timeMapArgs(time)];
   if (spec.protocol === 'http') return ['--url', sut.httpUrl as string, '--connections', String(l.connections), ...common];
   return ['--url', sut.mqttUrl as string, '--clients', String(l.connections), '--window', String(l.window ?? 10), ...common, ...(sut.mqttAuth ? ['--auth'] : [])];
 }
@@ -86,9 +93,13 @@ export async function runScenario(spec: ScenarioSpec, opts: RunOptions): Promise
       devicesFile.set(sut.name, file);
     }
     const driver = spec.protocol === 'http' ? 'http-load' : 'mqtt-load';
+    // Measurement times sweep from 360 days ago to a few days ago over the scenario's expected
+    // wall time (readings.ts, TimeMap); a longer run than expected only clamps at a minute ago.
+    const expectedMs = opts.reps * suts.length * (opts.warmup + opts.duration + 4) * 1000;
+    const time: TimeMap = { wallOriginMs: Date.now(), measuredOriginMs: Date.now() - 360 * 86_400_000, scale: (355 * 86_400_000) / expectedMs };
     for (let rep = 1; rep <= opts.reps; rep++) {
       for (const sut of suts) {
-        const args = driverArgs(spec, sut, devicesFile.get(sut.name) as string, opts);
+        const args = driverArgs(spec, sut, devicesFile.get(sut.name) as string, opts, time);
         const { rep: r, command } = await runDriver(opts.root, driver, args, sut, rep);
         commands[sut.name] ??= { sut: sut.command, driver: command.replace(work, '$TMP') };
         reps.push(r);

@@ -1,4 +1,6 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
@@ -76,5 +78,42 @@ export async function startMosquitto(devices: number): Promise<Sut> {
       await stopProcess(child, 3000);
       rmSync(dir, { recursive: true, force: true });
     },
+  };
+}
+
+/**
+ * The Mosquitto already running on 127.0.0.1:1883 (a system service shared with other work on
+ * this machine), as the issue names it. We only connect to it: never start, stop or pin it, so it
+ * runs on whichever core the scheduler picks. Its pid, found with `ss`, gives its CPU time; its
+ * config (`persistence true`) writes snapshots every `autosave_interval`, not per message, so
+ * like bare aedes its PUBACK promises nothing about durability.
+ */
+export async function sharedMosquitto(devices: number, port = 1883): Promise<Sut> {
+  const up = await new Promise<boolean>((resolve) => {
+    const s = net.connect(port, '127.0.0.1');
+    s.once('connect', () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once('error', () => resolve(false));
+  });
+  if (!up) throw new Error(`nothing listens on 127.0.0.1:${port}`);
+  let pid = Number.NaN;
+  let cmd = 'mosquitto';
+  try {
+    const out = execFileSync('ss', ['-Hltnp', `sport = :${port}`], { encoding: 'utf8' });
+    pid = Number(/pid=(\d+)/.exec(out)?.[1] ?? Number.NaN);
+    if (Number.isFinite(pid)) cmd = readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter((s) => s !== '').join(' ');
+  } catch {
+    // ss missing or not allowed: throughput still counts, CPU per reading shows n/a
+  }
+  return {
+    name: 'mosquitto',
+    pid,
+    command: `# shared service on 127.0.0.1:${port}, not started or pinned by us: ${cmd}${Number.isFinite(pid) ? ` (pid ${pid})` : ''}`,
+    mqttUrl: `mqtt://127.0.0.1:${port}`,
+    mqttAuth: false,
+    devices: fakeDevices(devices),
+    stop: async () => undefined,
   };
 }
