@@ -242,6 +242,8 @@ export function resultsMarkdown(info: RunInfo, scenarios: readonly ScenarioResul
     }),
     ...extraTargets(extras).map((r) => `| ${r.scenario} | ${r.label} | **${r.text}** | |`),
     '',
+    "Why a target is missed, with the profiles behind it and what would move it: [README.md, where the gateway's time goes](README.md#where-the-gateways-time-goes-and-why-the-ingest-targets-are-missed).",
+    '',
     '## Time per scenario',
     '',
     '| scenario | seconds |',
