@@ -58,12 +58,20 @@ function sameCondition(a: ConditionState, b: ConditionState): boolean {
  */
 /** Wait before re-running a pass that failed, when no new commit kicks the engine sooner. */
 const RETRY_MS = 1000;
+/** Patients whose condition states are kept in memory. */
+const MAX_CACHED_PATIENTS = 50_000;
 
 export class AlertingService {
   private readonly history: PatientHistory;
   private readonly listeners: AlertChangeListener[] = [];
   private readonly evaluatedListeners: EvaluatedListener[] = [];
   private readonly organizations = new Map<string, string | null>();
+  /**
+   * Condition states per patient, as last committed. Only this engine writes them, so the copy is
+   * updated after each committed pass and read instead of the store (a query and a JSON parse per
+   * patient per pass). Bounded: an evicted patient is read from the store again.
+   */
+  private readonly conditions = new Map<string, Map<string, unknown>>();
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -146,7 +154,7 @@ export class AlertingService {
       const plan = await this.deps.carePlans.get(patientId);
       const missing = plan.rules.filter((r) => r.type === 'missing');
       if (missing.length === 0) continue;
-      const states = await this.deps.alerts.conditionStates(patientId);
+      const states = await this.conditionsOf(patientId);
       for (const rule of missing) {
         if (rule.type !== 'missing') continue;
         const last = (await this.deps.readings.lastMeasuredAt(patientId, rule.kind)) ?? plan.savedAtMs ?? now;
@@ -206,7 +214,7 @@ export class AlertingService {
     }
     const history = await this.history.get(patientId, minT - plan.lookbackMs, fresh, maxSeq);
     const freshIds = new Set(fresh.map((r) => r.id));
-    const states = await this.deps.alerts.conditionStates(patientId);
+    const states = await this.conditionsOf(patientId);
     const observations = fresh.map(toObservation);
     for (const rule of plan.rules) {
       const watched = observations.filter((o) => ruleWatches(rule, o.kind));
@@ -253,6 +261,7 @@ export class AlertingService {
 
   private async write(cursor: number, pending: Pending): Promise<void> {
     await this.deps.alerts.applyEvaluation({ cursor, ...pending });
+    for (const c of pending.conditions) this.conditions.get(c.patientId)?.set(c.ruleId, c.state);
     for (const a of pending.created) for (const l of this.listeners) l(a, 'created');
     for (const a of pending.updated) for (const l of this.listeners) l(a, 'updated');
   }
@@ -268,6 +277,19 @@ export class AlertingService {
     }
   }
 
+  private async conditionsOf(patientId: string): Promise<ReadonlyMap<string, unknown>> {
+    let states = this.conditions.get(patientId);
+    if (states === undefined) {
+      states = await this.deps.alerts.conditionStates(patientId);
+      if (this.conditions.size >= MAX_CACHED_PATIENTS) {
+        const oldest = this.conditions.keys().next();
+        if (oldest.done !== true) this.conditions.delete(oldest.value);
+      }
+      this.conditions.set(patientId, states);
+    }
+    return states;
+  }
+
   private async organizationOf(patientId: string): Promise<string | null> {
     if (this.organizations.has(patientId)) return this.organizations.get(patientId) ?? null;
     const org = (await this.deps.registry.getPatient(patientId))?.organizationId ?? null;
@@ -276,11 +298,12 @@ export class AlertingService {
   }
 }
 
+/** The history is ordered by measurement time, so the newest earlier reading is found from the end. */
 function lastWatched(rule: RuleDefinition, history: readonly Observation[], fresh: ReadonlySet<string>, persisted: number | null): number | null {
-  let last = persisted;
-  for (const o of history) {
+  for (let i = history.length - 1; i >= 0; i--) {
+    const o = history[i] as Observation;
     if (fresh.has(o.id) || !ruleWatches(rule, o.kind)) continue;
-    if (last === null || o.measuredAtMs > last) last = o.measuredAtMs;
+    return persisted === null || o.measuredAtMs > persisted ? o.measuredAtMs : persisted;
   }
-  return last;
+  return persisted;
 }

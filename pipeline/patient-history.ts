@@ -41,14 +41,11 @@ export class PatientHistory {
     }
     this.entries.delete(patientId);
     this.entries.set(patientId, entry);
-    let added = false;
     for (const r of fresh) {
       if (entry.ids.has(r.id) || r.measuredAtMs < entry.fromMs) continue;
       entry.ids.add(r.id);
-      entry.observations.push(toObservation(r));
-      added = true;
+      insertInOrder(entry.observations, toObservation(r));
     }
-    if (added) entry.observations.sort((a, b) => a.measuredAtMs - b.measuredAtMs);
     if (this.entries.size > this.maxPatients) {
       const oldest = this.entries.keys().next();
       if (oldest.done !== true) this.entries.delete(oldest.value);
@@ -65,4 +62,24 @@ export class PatientHistory {
     for (const o of removed) entry.ids.delete(o.id);
     entry.fromMs = keepFromMs;
   }
+}
+
+/**
+ * Keep the history ordered by measurement time without re-sorting it: a new reading is almost
+ * always the newest (appended); a late one goes after any reading of the same time.
+ */
+function insertInOrder(list: Observation[], o: Observation): void {
+  const last = list[list.length - 1];
+  if (last === undefined || last.measuredAtMs <= o.measuredAtMs) {
+    list.push(o);
+    return;
+  }
+  let lo = 0;
+  let hi = list.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((list[mid] as Observation).measuredAtMs <= o.measuredAtMs) lo = mid + 1;
+    else hi = mid;
+  }
+  list.splice(lo, 0, o);
 }

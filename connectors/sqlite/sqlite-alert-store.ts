@@ -1,7 +1,7 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, ResolutionOutcome } from '../../core/model/alert.js';
 import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry } from '../../core/ports/alert-store.js';
-import type { SqliteDatabase } from './database.js';
+import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 interface AlertRow {
   id: string;
@@ -146,7 +146,10 @@ export class SqliteAlertStore implements AlertStore {
   private readonly upsertCondition;
   private readonly setCursor;
 
+  private readonly sql: (sql: string) => PreparedStatement;
+
   constructor(private readonly db: SqliteDatabase) {
+    this.sql = statementCache(db);
     this.insertAlert = db.prepare(`INSERT INTO alerts (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
     this.updateAlert = db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ?`);
     this.insertEvent = db.prepare(
@@ -159,11 +162,11 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async evaluationCursor(): Promise<number> {
-    return (this.db.prepare('SELECT seq FROM rule_cursor WHERE id = 1').get() as { seq: number }).seq;
+    return (this.sql('SELECT seq FROM rule_cursor WHERE id = 1').get() as { seq: number }).seq;
   }
 
   async conditionStates(patientId: string): Promise<Map<string, unknown>> {
-    const rows = this.db.prepare('SELECT rule_id, state FROM rule_conditions WHERE patient_id = ?').all(patientId) as { rule_id: string; state: string }[];
+    const rows = this.sql('SELECT rule_id, state FROM rule_conditions WHERE patient_id = ?').all(patientId) as { rule_id: string; state: string }[];
     return new Map(rows.map((r) => [r.rule_id, JSON.parse(r.state) as unknown]));
   }
 
@@ -183,12 +186,12 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async getAlert(id: string): Promise<Alert | undefined> {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined;
+    const row = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined;
     return row === undefined ? undefined : toAlert(row);
   }
 
   async unresolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined> {
-    const row = this.db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND rule_id = ? AND status <> 'resolved'`).get(patientId, ruleId) as
+    const row = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND rule_id = ? AND status <> 'resolved'`).get(patientId, ruleId) as
       | AlertRow
       | undefined;
     return row === undefined ? undefined : toAlert(row);
@@ -206,19 +209,18 @@ export class SqliteAlertStore implements AlertStore {
       where.push(`patient_id IN (SELECT value FROM json_each(?))`);
       params.push(JSON.stringify(filter.patientIds));
     }
-    const rows = this.db.prepare(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')}`).all(...params) as AlertRow[];
+    const rows = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')}`).all(...params) as AlertRow[];
     return rows.map(toAlert);
   }
 
   async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
-    const rows = this.db
-      .prepare(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC LIMIT ?`)
+    const rows = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC LIMIT ?`)
       .all(patientId, options.limit) as AlertRow[];
     return rows.map(toAlert);
   }
 
   async events(alertId: string): Promise<AlertEvent[]> {
-    const rows = this.db.prepare('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY version').all(alertId) as {
+    const rows = this.sql('SELECT * FROM alert_events WHERE alert_id = ? ORDER BY version').all(alertId) as {
       alert_id: string;
       version: number;
       at_ms: number;
@@ -246,7 +248,7 @@ export class SqliteAlertStore implements AlertStore {
     return this.db
       .transaction((): boolean => {
         const [, ...rest] = alertParams(next);
-        const changed = this.db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ? AND version = ?`).run(...rest, next.id, expectedVersion).changes;
+        const changed = this.sql(`UPDATE alerts SET ${SET_ALL} WHERE id = ? AND version = ?`).run(...rest, next.id, expectedVersion).changes;
         if (changed !== 1) return false;
         this.writeEvent(event);
         return true;
@@ -255,8 +257,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async dueForEscalation(nowMs: number): Promise<Alert[]> {
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT ${COLUMNS} FROM alerts WHERE status IN ('open', 'claimed') AND sla_due_at_ms <= ?
            AND (snoozed_until_ms IS NULL OR snoozed_until_ms <= ?)
            AND (escalated_at_ms IS NULL OR escalated_at_ms < sla_due_at_ms)`,
@@ -266,36 +267,36 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async carePlan(patientId: string): Promise<StoredCarePlan | undefined> {
-    const row = this.db.prepare('SELECT * FROM care_plans WHERE patient_id = ? ORDER BY version DESC LIMIT 1').get(patientId) as CarePlanRow | undefined;
+    const row = this.sql('SELECT * FROM care_plans WHERE patient_id = ? ORDER BY version DESC LIMIT 1').get(patientId) as CarePlanRow | undefined;
     return row === undefined ? undefined : toCarePlan(row);
   }
 
   async saveCarePlan(patientId: string, plan: unknown, expectedVersion: number | null, actor: string, atMs: number): Promise<StoredCarePlan> {
     return this.db
       .transaction((): StoredCarePlan => {
-        const current = (this.db.prepare('SELECT max(version) AS v FROM care_plans WHERE patient_id = ?').get(patientId) as { v: number | null }).v ?? 0;
+        const current = (this.sql('SELECT max(version) AS v FROM care_plans WHERE patient_id = ?').get(patientId) as { v: number | null }).v ?? 0;
         if (expectedVersion !== null && expectedVersion !== current) {
           throw new RpmError('RPM_ERR_CARE_PLAN_VERSION_CONFLICT', `care plan is at version ${current}, not ${expectedVersion}`);
         }
         const version = current + 1;
-        this.db.prepare('INSERT INTO care_plans (patient_id, version, plan, saved_by, saved_at_ms) VALUES (?, ?, ?, ?, ?)').run(patientId, version, JSON.stringify(plan), actor, atMs);
+        this.sql('INSERT INTO care_plans (patient_id, version, plan, saved_by, saved_at_ms) VALUES (?, ?, ?, ?, ?)').run(patientId, version, JSON.stringify(plan), actor, atMs);
         return { patientId, version, plan, savedBy: actor, savedAtMs: atMs };
       })
       .immediate();
   }
 
   async carePlanHistory(patientId: string): Promise<StoredCarePlan[]> {
-    return (this.db.prepare('SELECT * FROM care_plans WHERE patient_id = ? ORDER BY version').all(patientId) as CarePlanRow[]).map(toCarePlan);
+    return (this.sql('SELECT * FROM care_plans WHERE patient_id = ? ORDER BY version').all(patientId) as CarePlanRow[]).map(toCarePlan);
   }
 
   async carePlanPatients(): Promise<string[]> {
-    return (this.db.prepare('SELECT DISTINCT patient_id FROM care_plans').all() as { patient_id: string }[]).map((r) => r.patient_id);
+    return (this.sql('SELECT DISTINCT patient_id FROM care_plans').all() as { patient_id: string }[]).map((r) => r.patient_id);
   }
 
   async startTime(e: NewTimeEntry): Promise<TimeEntry> {
     return this.db
       .transaction((): TimeEntry => {
-        const running = this.db.prepare('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
+        const running = this.sql('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
         if (running !== undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_RUNNING', 'stop the running timer first');
         this.insertTime({ ...e, endedAtMs: null });
         return { ...e, endedAtMs: null };
@@ -304,8 +305,8 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async stopTime(id: string, endedAtMs: number): Promise<TimeEntry | undefined> {
-    this.db.prepare('UPDATE time_entries SET ended_at_ms = max(?, started_at_ms) WHERE id = ? AND ended_at_ms IS NULL').run(endedAtMs, id);
-    const row = this.db.prepare('SELECT * FROM time_entries WHERE id = ?').get(id) as TimeRow | undefined;
+    this.sql('UPDATE time_entries SET ended_at_ms = max(?, started_at_ms) WHERE id = ? AND ended_at_ms IS NULL').run(endedAtMs, id);
+    const row = this.sql('SELECT * FROM time_entries WHERE id = ?').get(id) as TimeRow | undefined;
     return row === undefined ? undefined : toTime(row);
   }
 
@@ -334,18 +335,17 @@ export class SqliteAlertStore implements AlertStore {
       params.push(filter.toMs);
     }
     if (filter.running !== undefined) where.push(filter.running ? 'ended_at_ms IS NULL' : 'ended_at_ms IS NOT NULL');
-    const rows = this.db.prepare(`SELECT * FROM time_entries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at_ms`).all(...params) as TimeRow[];
+    const rows = this.sql(`SELECT * FROM time_entries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at_ms`).all(...params) as TimeRow[];
     return rows.map(toTime);
   }
 
   async enqueueNotification(n: NewNotification): Promise<void> {
-    this.db
-      .prepare('INSERT INTO notifications (id, alert_id, channel, recipient_staff_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO notifications (id, alert_id, channel, recipient_staff_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
       .run(n.id, n.alertId, n.channel, n.recipientStaffId, n.body, n.createdAtMs);
   }
 
   async pendingNotifications(limit: number): Promise<Notification[]> {
-    const rows = this.db.prepare("SELECT * FROM notifications WHERE status = 'pending' ORDER BY created_at_ms LIMIT ?").all(limit) as {
+    const rows = this.sql("SELECT * FROM notifications WHERE status = 'pending' ORDER BY created_at_ms LIMIT ?").all(limit) as {
       id: string;
       alert_id: string;
       channel: string;
@@ -368,7 +368,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   async markNotification(id: string, status: 'pending' | 'sent' | 'failed', atMs: number, error: string | null): Promise<void> {
-    this.db.prepare('UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at_ms = ?, error = ? WHERE id = ?').run(status, status === 'sent' ? atMs : null, error, id);
+    this.sql('UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at_ms = ?, error = ? WHERE id = ?').run(status, status === 'sent' ? atMs : null, error, id);
   }
 
   async close(): Promise<void> {
@@ -380,8 +380,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   private insertTime(e: NewTimeEntry & { endedAtMs: number | null }): void {
-    this.db
-      .prepare('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
+    this.sql('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
       .run(e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive ? 1 : 0, e.note, e.source);
   }
 }

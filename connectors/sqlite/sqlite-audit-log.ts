@@ -1,5 +1,5 @@
 import type { AuditEntry, AuditLog } from '../../core/ports/audit-log.js';
-import type { SqliteDatabase } from './database.js';
+import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 interface AuditRow {
   at_ms: number;
@@ -14,7 +14,10 @@ interface AuditRow {
 export class SqliteAuditLog implements AuditLog {
   private readonly insert;
 
+  private readonly sql: (sql: string) => PreparedStatement;
+
   constructor(private readonly db: SqliteDatabase) {
+    this.sql = statementCache(db);
     this.insert = db.prepare(
       'INSERT INTO audit_log (at_ms, actor, action, subject, outcome, source_ip, details) VALUES (?, ?, ?, ?, ?, ?, ?)',
     );
@@ -27,8 +30,8 @@ export class SqliteAuditLog implements AuditLog {
   async list(options: { limit: number; subjectId?: string }): Promise<AuditEntry[]> {
     const rows = (
       options.subjectId === undefined
-        ? this.db.prepare('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?').all(options.limit)
-        : this.db.prepare('SELECT * FROM audit_log WHERE subject = ? ORDER BY seq DESC LIMIT ?').all(options.subjectId, options.limit)
+        ? this.sql('SELECT * FROM audit_log ORDER BY seq DESC LIMIT ?').all(options.limit)
+        : this.sql('SELECT * FROM audit_log WHERE subject = ? ORDER BY seq DESC LIMIT ?').all(options.subjectId, options.limit)
     ) as AuditRow[];
     return rows.map((r) => ({
       atMs: r.at_ms,

@@ -13,7 +13,7 @@ import type {
   RetrySelector,
 } from '../../core/ports/forwarding-store.js';
 import { READING_COLUMNS } from './batch-writer.js';
-import type { SqliteDatabase } from './database.js';
+import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 import { type ReadingRow, toReading } from './sqlite-reading-store.js';
 
 interface DestinationRow {
@@ -98,7 +98,10 @@ export class SqliteForwardingStore implements ForwardingStore {
   private readonly attemptFailed;
   private readonly attemptDead;
 
+  private readonly sql: (sql: string) => PreparedStatement;
+
   constructor(private readonly db: SqliteDatabase) {
+    this.sql = statementCache(db);
     this.due = db.prepare(
       `SELECT o.seq AS o_seq, o.destination_id AS o_destination_id, o.attempts AS o_attempts, ${PREFIXED_READING_COLUMNS}
        FROM fhir_outbox o JOIN readings r ON r.seq = o.reading_seq
@@ -121,8 +124,7 @@ export class SqliteForwardingStore implements ForwardingStore {
 
   async createDestination(d: NewDestination): Promise<Destination> {
     try {
-      this.db
-        .prepare(
+      this.sql(
           `INSERT INTO fhir_destinations (id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, created_at_ms, updated_at_ms)
            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
@@ -165,20 +167,20 @@ export class SqliteForwardingStore implements ForwardingStore {
     if (patch.enabled !== undefined) set('enabled', patch.enabled ? 1 : 0);
     if (patch.batchSize !== undefined) set('batch_size', patch.batchSize);
     set('updated_at_ms', atMs);
-    const changed = this.db.prepare(`UPDATE fhir_destinations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id).changes;
+    const changed = this.sql(`UPDATE fhir_destinations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id).changes;
     return changed === 0 ? undefined : this.getDestination(id);
   }
 
   async getDestination(id: string): Promise<Destination | undefined> {
-    const row = this.db.prepare('SELECT * FROM fhir_destinations WHERE id = ?').get(id) as DestinationRow | undefined;
+    const row = this.sql('SELECT * FROM fhir_destinations WHERE id = ?').get(id) as DestinationRow | undefined;
     return row === undefined ? undefined : toDestination(row);
   }
 
   async listDestinations(filter: { readonly organizationId?: string } = {}): Promise<Destination[]> {
     const rows = (
       filter.organizationId === undefined
-        ? this.db.prepare('SELECT * FROM fhir_destinations ORDER BY id').all()
-        : this.db.prepare('SELECT * FROM fhir_destinations WHERE organization_id = ? ORDER BY id').all(filter.organizationId)
+        ? this.sql('SELECT * FROM fhir_destinations ORDER BY id').all()
+        : this.sql('SELECT * FROM fhir_destinations WHERE organization_id = ? ORDER BY id').all(filter.organizationId)
     ) as DestinationRow[];
     return rows.map(toDestination);
   }
@@ -217,8 +219,7 @@ export class SqliteForwardingStore implements ForwardingStore {
       params.push(...q.statuses);
     }
     params.push(q.limit);
-    const rows = this.db
-      .prepare(
+    const rows = this.sql(
         `SELECT o.*, r.id AS reading_id, r.device_id, r.kind FROM fhir_outbox o JOIN readings r ON r.seq = o.reading_seq
          WHERE ${where.join(' AND ')} ORDER BY o.seq LIMIT ?`,
       )
@@ -228,7 +229,7 @@ export class SqliteForwardingStore implements ForwardingStore {
 
   async countDeliveries(destinationId: string): Promise<Record<DeliveryStatus, number>> {
     const counts: Record<DeliveryStatus, number> = { pending: 0, failed: 0, delivered: 0, dead: 0 };
-    const rows = this.db.prepare('SELECT status, count(*) AS n FROM fhir_outbox WHERE destination_id = ? GROUP BY status').all(destinationId) as {
+    const rows = this.sql('SELECT status, count(*) AS n FROM fhir_outbox WHERE destination_id = ? GROUP BY status').all(destinationId) as {
       status: DeliveryStatus;
       n: number;
     }[];
@@ -248,6 +249,6 @@ export class SqliteForwardingStore implements ForwardingStore {
       where.push(`seq IN (${selector.seqs.map(() => '?').join(', ')})`);
       params.push(...selector.seqs);
     }
-    return this.db.prepare(`UPDATE fhir_outbox SET status = 'pending', next_attempt_at_ms = ? WHERE ${where.join(' AND ')}`).run(nowMs, ...params).changes;
+    return this.sql(`UPDATE fhir_outbox SET status = 'pending', next_attempt_at_ms = ? WHERE ${where.join(' AND ')}`).run(nowMs, ...params).changes;
   }
 }

@@ -3,7 +3,7 @@ import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
-import type { SqliteDatabase } from './database.js';
+import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 export interface ReadingRow {
   id: string;
@@ -73,10 +73,13 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly countSince;
   private readonly lastOfKind;
 
+  private readonly sql: (sql: string) => PreparedStatement;
+
   constructor(
     private readonly db: SqliteDatabase,
     private readonly write: BatchWrite,
   ) {
+    this.sql = statementCache(db);
     this.byKey = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE device_id = ? AND idem_key = ?`);
     this.attribute = db.prepare(
       'UPDATE readings SET patient_id = ?, flags = trim(replace(replace(flags, \'unassigned\', \'\'), \',,\', \',\'), \',\') WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ?',
@@ -124,8 +127,7 @@ export class SqliteReadingStore implements ReadingStore {
       params.push(q.after.measuredAtMs, q.after.measuredAtMs, q.after.id);
     }
     params.push(q.limit);
-    const rows = this.db
-      .prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY measured_at_ms, id LIMIT ?`)
+    const rows = this.sql(`SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY measured_at_ms, id LIMIT ?`)
       .all(...params) as ReadingRow[];
     return rows.map(toReading);
   }

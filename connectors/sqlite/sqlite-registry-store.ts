@@ -8,7 +8,7 @@ import type {
   PresenceUpdate,
   RegistryStore,
 } from '../../core/ports/registry-store.js';
-import type { SqliteDatabase } from './database.js';
+import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 interface DeviceRow {
   id: string;
@@ -76,11 +76,15 @@ function isForeignKeyViolation(err: unknown): boolean {
 }
 
 export class SqliteRegistryStore implements RegistryStore {
-  constructor(private readonly db: SqliteDatabase) {}
+  private readonly sql: (sql: string) => PreparedStatement;
+
+  constructor(private readonly db: SqliteDatabase) {
+    this.sql = statementCache(db);
+  }
 
   async createPatient(p: NewPatient): Promise<Patient> {
     try {
-      this.db.prepare('INSERT INTO patients (id, organization_id, created_at_ms) VALUES (?, ?, ?)').run(p.id, p.organizationId, p.createdAtMs);
+      this.sql('INSERT INTO patients (id, organization_id, created_at_ms) VALUES (?, ?, ?)').run(p.id, p.organizationId, p.createdAtMs);
     } catch (err) {
       if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_PATIENT_EXISTS', `patient '${p.id}' already exists`, { cause: err });
       throw err;
@@ -89,7 +93,7 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getPatient(id: string): Promise<Patient | undefined> {
-    const row = this.db.prepare('SELECT id, organization_id, created_at_ms FROM patients WHERE id = ?').get(id) as
+    const row = this.sql('SELECT id, organization_id, created_at_ms FROM patients WHERE id = ?').get(id) as
       | { id: string; organization_id: string | null; created_at_ms: number }
       | undefined;
     return row === undefined ? undefined : { id: row.id, organizationId: row.organization_id, createdAtMs: row.created_at_ms };
@@ -97,8 +101,7 @@ export class SqliteRegistryStore implements RegistryStore {
 
   async createDevice(d: NewDevice, credential: NewCredential, assignment?: NewAssignment): Promise<Device> {
     const tx = this.db.transaction(() => {
-      this.db
-        .prepare(
+      this.sql(
           "INSERT INTO devices (id, kind, manufacturer, model, serial, hub_id, simulated, status, created_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, 'active', ?)",
         )
         .run(d.id, d.kind, d.manufacturer, d.model, d.serial, d.hubId, d.simulated === true ? 1 : 0, d.createdAtMs);
@@ -118,27 +121,24 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async getDevice(id: string): Promise<Device | undefined> {
-    const row = this.db.prepare('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
+    const row = this.sql('SELECT * FROM devices WHERE id = ?').get(id) as DeviceRow | undefined;
     return row === undefined ? undefined : toDevice(row);
   }
 
   async listDevices(options: { limit: number; afterId?: string }): Promise<Device[]> {
-    const rows = this.db
-      .prepare('SELECT * FROM devices WHERE id > ? ORDER BY id LIMIT ?')
+    const rows = this.sql('SELECT * FROM devices WHERE id > ? ORDER BY id LIMIT ?')
       .all(options.afterId ?? '', options.limit) as DeviceRow[];
     return rows.map(toDevice);
   }
 
   async assignments(deviceId: string): Promise<Assignment[]> {
-    const rows = this.db
-      .prepare('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
+    const rows = this.sql('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
       .all(deviceId) as AssignmentRow[];
     return rows.map(toAssignment);
   }
 
   async assignmentsOfPatient(patientId: string): Promise<Assignment[]> {
-    const rows = this.db
-      .prepare('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE patient_id = ? ORDER BY from_ms, device_id')
+    const rows = this.sql('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE patient_id = ? ORDER BY from_ms, device_id')
       .all(patientId) as AssignmentRow[];
     return rows.map(toAssignment);
   }
@@ -157,14 +157,13 @@ export class SqliteRegistryStore implements RegistryStore {
   async unassign(deviceId: string, atMs: number): Promise<Assignment | undefined> {
     return this.db
       .transaction((): Assignment | undefined => {
-        const open = this.db
-          .prepare('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? AND to_ms IS NULL')
+        const open = this.sql('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? AND to_ms IS NULL')
           .get(deviceId) as AssignmentRow | undefined;
         if (open === undefined) return undefined;
         if (atMs <= open.from_ms) {
           throw new RpmError('RPM_ERR_ASSIGNMENT_CONFLICT', 'the assignment cannot end before it starts');
         }
-        this.db.prepare('UPDATE device_assignments SET to_ms = ? WHERE device_id = ? AND from_ms = ?').run(atMs, deviceId, open.from_ms);
+        this.sql('UPDATE device_assignments SET to_ms = ? WHERE device_id = ? AND from_ms = ?').run(atMs, deviceId, open.from_ms);
         return toAssignment({ ...open, to_ms: atMs });
       })
       .immediate();
@@ -173,8 +172,7 @@ export class SqliteRegistryStore implements RegistryStore {
   async addCredential(c: NewCredential, othersExpireAtMs: number): Promise<void> {
     this.db
       .transaction(() => {
-        this.db
-          .prepare(
+        this.sql(
             'UPDATE device_credentials SET expires_at_ms = ? WHERE device_id = ? AND revoked_at_ms IS NULL AND (expires_at_ms IS NULL OR expires_at_ms > ?)',
           )
           .run(othersExpireAtMs, c.deviceId, othersExpireAtMs);
@@ -184,30 +182,30 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   async findCredential(id: string): Promise<Credential | undefined> {
-    const row = this.db.prepare('SELECT * FROM device_credentials WHERE id = ?').get(id) as CredentialRow | undefined;
+    const row = this.sql('SELECT * FROM device_credentials WHERE id = ?').get(id) as CredentialRow | undefined;
     return row === undefined ? undefined : toCredential(row);
   }
 
   async credentialsOf(deviceId: string): Promise<Credential[]> {
-    const rows = this.db.prepare('SELECT * FROM device_credentials WHERE device_id = ? ORDER BY created_at_ms').all(deviceId) as CredentialRow[];
+    const rows = this.sql('SELECT * FROM device_credentials WHERE device_id = ? ORDER BY created_at_ms').all(deviceId) as CredentialRow[];
     return rows.map(toCredential);
   }
 
   async revokeDevice(deviceId: string, atMs: number): Promise<void> {
     this.db
       .transaction(() => {
-        this.db.prepare("UPDATE devices SET status = 'revoked', revoked_at_ms = ?, online = 0 WHERE id = ? AND status = 'active'").run(atMs, deviceId);
-        this.db.prepare('UPDATE device_credentials SET revoked_at_ms = ? WHERE device_id = ? AND revoked_at_ms IS NULL').run(atMs, deviceId);
+        this.sql("UPDATE devices SET status = 'revoked', revoked_at_ms = ?, online = 0 WHERE id = ? AND status = 'active'").run(atMs, deviceId);
+        this.sql('UPDATE device_credentials SET revoked_at_ms = ? WHERE device_id = ? AND revoked_at_ms IS NULL').run(atMs, deviceId);
       })
       .immediate();
   }
 
   async recordPresence(updates: readonly PresenceUpdate[]): Promise<void> {
     if (updates.length === 0) return;
-    const seen = this.db.prepare(
+    const seen = this.sql(
       'UPDATE devices SET last_seen_at_ms = max(coalesce(last_seen_at_ms, 0), ?) WHERE id = ?',
     );
-    const online = this.db.prepare('UPDATE devices SET online = ? WHERE id = ?');
+    const online = this.sql('UPDATE devices SET online = ? WHERE id = ?');
     this.db
       .transaction(() => {
         for (const u of updates) {
@@ -223,15 +221,13 @@ export class SqliteRegistryStore implements RegistryStore {
   }
 
   private insertCredential(c: NewCredential): void {
-    this.db
-      .prepare('INSERT INTO device_credentials (id, device_id, secret_hash, created_at_ms) VALUES (?, ?, ?, ?)')
+    this.sql('INSERT INTO device_credentials (id, device_id, secret_hash, created_at_ms) VALUES (?, ?, ?, ?)')
       .run(c.id, c.deviceId, c.secretHash, c.createdAtMs);
   }
 
   /** Must run inside a transaction. */
   private insertAssignment(a: NewAssignment): Assignment {
-    const history = this.db
-      .prepare('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
+    const history = this.sql('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
       .all(a.deviceId) as AssignmentRow[];
     const open = history.find((h) => h.to_ms === null);
     if (open !== undefined && open.patient_id === a.patientId && open.from_ms <= a.fromMs) return toAssignment(open);
@@ -243,9 +239,9 @@ export class SqliteRegistryStore implements RegistryStore {
       }
     }
     if (open !== undefined) {
-      this.db.prepare('UPDATE device_assignments SET to_ms = ? WHERE device_id = ? AND from_ms = ?').run(a.fromMs, a.deviceId, open.from_ms);
+      this.sql('UPDATE device_assignments SET to_ms = ? WHERE device_id = ? AND from_ms = ?').run(a.fromMs, a.deviceId, open.from_ms);
     }
-    this.db.prepare('INSERT INTO device_assignments (device_id, patient_id, from_ms, to_ms) VALUES (?, ?, ?, NULL)').run(a.deviceId, a.patientId, a.fromMs);
+    this.sql('INSERT INTO device_assignments (device_id, patient_id, from_ms, to_ms) VALUES (?, ?, ?, NULL)').run(a.deviceId, a.patientId, a.fromMs);
     return { deviceId: a.deviceId, patientId: a.patientId, fromMs: a.fromMs, toMs: null };
   }
 }
