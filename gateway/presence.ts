@@ -1,12 +1,17 @@
 import type { Logger } from '../core/logging.js';
+import type { Device } from '../core/model/registry.js';
 import type { PresenceUpdate, RegistryStore } from '../core/ports/registry-store.js';
+import type { DeviceStatusListener } from '../pipeline/ingest.js';
+
+type Battery = { readonly percent: number; readonly atMs: number };
 
 /**
- * Last-seen and online/offline per device. Seen-times are kept in memory and written in one
- * transaction every few seconds, so a busy device costs no extra write per reading.
+ * Last-seen, online/offline and battery level per device. They are kept in memory and written in
+ * one transaction every few seconds, so a busy device costs no extra write per reading.
  */
-export class PresenceTracker {
+export class PresenceTracker implements DeviceStatusListener {
   private readonly pending = new Map<string, { lastSeenAtMs: number; online?: boolean }>();
+  private readonly batteries = new Map<string, Battery>();
   private timer: NodeJS.Timeout | undefined;
   private readonly sessions = new Map<string, number>();
 
@@ -38,6 +43,19 @@ export class PresenceTracker {
     if (p !== undefined) p.online = left > 0;
   }
 
+  /** A committed reading carried its device's battery level; the newest measurement wins. */
+  battery(deviceId: string, percent: number, measuredAtMs: number): void {
+    const known = this.batteries.get(deviceId);
+    if (known === undefined || measuredAtMs >= known.atMs) this.batteries.set(deviceId, { percent, atMs: measuredAtMs });
+  }
+
+  /** The device's battery level: what arrived since the last flush, else what is stored. */
+  batteryOf(device: Device): Battery | null {
+    const pending = this.batteries.get(device.id);
+    if (pending === undefined) return device.battery;
+    return device.battery === null || pending.atMs >= device.battery.atMs ? pending : device.battery;
+  }
+
   isOnline(deviceId: string): boolean {
     return this.sessions.has(deviceId);
   }
@@ -50,12 +68,17 @@ export class PresenceTracker {
   }
 
   async flush(): Promise<void> {
-    if (this.pending.size === 0) return;
+    if (this.pending.size === 0 && this.batteries.size === 0) return;
     const updates: PresenceUpdate[] = [];
     for (const [deviceId, p] of this.pending) {
-      updates.push(p.online === undefined ? { deviceId, lastSeenAtMs: p.lastSeenAtMs } : { deviceId, lastSeenAtMs: p.lastSeenAtMs, online: p.online });
+      const battery = this.batteries.get(deviceId);
+      this.batteries.delete(deviceId);
+      updates.push({ deviceId, lastSeenAtMs: p.lastSeenAtMs, ...(p.online === undefined ? {} : { online: p.online }), ...(battery === undefined ? {} : { battery }) });
     }
+    // A hub's relayed devices are not "seen" themselves (the hub is), but their batteries are news.
+    for (const [deviceId, battery] of this.batteries) updates.push({ deviceId, battery });
     this.pending.clear();
+    this.batteries.clear();
     await this.registry.recordPresence(updates);
   }
 

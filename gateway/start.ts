@@ -74,16 +74,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const committer = new GroupCommitter(stores.readings, config.commit, log);
   // FHIR forwarding: ingest adds outbox rows for the destinations of each reading (from memory).
   const forwardingRoutes = new ForwardingRoutes(stores.forwarding, stores.registry);
+  const presence = new PresenceTracker(stores.registry, log);
   const ingest = new IngestService({
     directory,
     committer,
     clock,
     limits: { ...config.ingest },
     routes: forwardingRoutes,
+    deviceStatus: presence,
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
-  const presence = new PresenceTracker(stores.registry, log);
   const sessions = new SessionService(stores.staff, clock, config.sessions);
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);

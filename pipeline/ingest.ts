@@ -59,6 +59,12 @@ export interface IngestDeps {
   readonly limits: NormalizeLimits & { readonly maxReadingsPerRequest: number };
   /** FHIR forwarding: which destinations each accepted reading goes to (transactional outbox). */
   readonly routes?: ForwardingRoutes;
+  /** Told the battery levels that committed readings carried (device status, best effort). */
+  readonly deviceStatus?: DeviceStatusListener;
+}
+
+export interface DeviceStatusListener {
+  battery(deviceId: string, percent: number, measuredAtMs: number): void;
 }
 
 /**
@@ -101,6 +107,7 @@ export class IngestService {
     const outcomes: ReadingOutcome[] = new Array(raw.length);
     const readings: Reading[] = [];
     const readingIndex: number[] = [];
+    const batteries: (number | null)[] = [];
     const rejections: Rejection[] = [];
 
     const locate = req.locate ?? ((index: number, path: string) => `/readings/${index}${path}`);
@@ -154,6 +161,7 @@ export class IngestService {
       }
       readings.push(resolved.reading);
       readingIndex.push(index);
+      batteries.push(draft.batteryPercent);
     }
 
     if (req.atomic === true && rejections.length > 0 && readings.length > 0) {
@@ -185,6 +193,8 @@ export class IngestService {
       if (outcome === undefined || index === undefined || reading === undefined) continue;
       if (outcome.status === 'accepted') accepted++;
       else duplicate++;
+      const battery = batteries[k];
+      if (battery !== null && battery !== undefined) this.deps.deviceStatus?.battery(reading.deviceId, battery, reading.measuredAtMs);
       outcomes[index] = {
         index,
         status: outcome.status,

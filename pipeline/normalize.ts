@@ -47,6 +47,8 @@ export interface ReadingDraft {
   readonly glucoseMethod: GlucoseMethod | null;
   readonly sequence: number | null;
   readonly transport: Transport;
+  /** Device status carried by the reading; not part of the stored reading. */
+  readonly batteryPercent: number | null;
 }
 
 export interface NormalizeLimits {
@@ -194,6 +196,7 @@ export function normalizeReading(raw: unknown, ctx: NormalizeContext): Normalize
       glucoseMethod,
       sequence: input.sequence ?? null,
       transport: ctx.transport,
+      batteryPercent: input.batteryPercent ?? null,
     },
   };
 }

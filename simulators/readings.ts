@@ -1,3 +1,4 @@
+import { type BatteryModel, batteryModel, batteryPercentAt } from './battery.js';
 import { isoWithOffset } from './local-time.js';
 import { measure } from './measure.js';
 import type { SimDevice, SimPatient } from './model.js';
@@ -59,6 +60,7 @@ function corrupt(body: Record<string, unknown>, r: Rng): Record<string, unknown>
 export class DeviceStream {
   private nextSequence = 0;
   readonly physiology: Physiology;
+  private readonly battery: BatteryModel;
 
   constructor(
     readonly device: SimDevice,
@@ -70,6 +72,7 @@ export class DeviceStream {
     physiology?: Physiology,
   ) {
     this.physiology = physiology ?? new Physiology(patient, rng.fork('physiology'));
+    this.battery = batteryModel(rng.fork('battery'));
   }
 
   /** Sequence numbers handed out so far. */
@@ -89,6 +92,7 @@ export class DeviceStream {
       ...measured,
       measuredAt: isoWithOffset(reportedAtMs, this.patient.profile.utcOffsetMin),
       sequence,
+      batteryPercent: batteryPercentAt(this.battery, atMs),
       ...(this.device.hubId === null ? {} : { deviceId: this.device.id }),
     };
     const malformed = this.quirks.malformedRate > 0 && r.chance(this.quirks.malformedRate);

@@ -234,6 +234,7 @@ function device(overrides: Partial<Device> = {}): Device {
     revokedAtMs: null,
     lastSeenAtMs: null,
     online: false,
+    battery: null,
     ...overrides,
   };
 }

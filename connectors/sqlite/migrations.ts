@@ -229,4 +229,13 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX fhir_outbox_by_status ON fhir_outbox(status, seq);
     `,
   },
+  {
+    version: 4,
+    name: 'device battery level',
+    sql: `
+      -- Device status, from the newest reading that carried it (not a reading column: not a vital).
+      ALTER TABLE devices ADD COLUMN battery_percent REAL;
+      ALTER TABLE devices ADD COLUMN battery_at_ms INTEGER;
+    `,
+  },
 ];

@@ -23,6 +23,8 @@ interface DeviceRow {
   revoked_at_ms: number | null;
   last_seen_at_ms: number | null;
   online: number;
+  battery_percent: number | null;
+  battery_at_ms: number | null;
 }
 
 interface AssignmentRow {
@@ -54,6 +56,7 @@ const toDevice = (r: DeviceRow): Device => ({
   revokedAtMs: r.revoked_at_ms,
   lastSeenAtMs: r.last_seen_at_ms,
   online: r.online === 1,
+  battery: r.battery_percent === null || r.battery_at_ms === null ? null : { percent: r.battery_percent, atMs: r.battery_at_ms },
 });
 
 const toAssignment = (r: AssignmentRow): Assignment => ({ deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms });
@@ -206,11 +209,15 @@ export class SqliteRegistryStore implements RegistryStore {
       'UPDATE devices SET last_seen_at_ms = max(coalesce(last_seen_at_ms, 0), ?) WHERE id = ?',
     );
     const online = this.sql('UPDATE devices SET online = ? WHERE id = ?');
+    const battery = this.sql(
+      'UPDATE devices SET battery_percent = ?, battery_at_ms = ? WHERE id = ? AND (battery_at_ms IS NULL OR battery_at_ms <= ?)',
+    );
     this.db
       .transaction(() => {
         for (const u of updates) {
-          seen.run(u.lastSeenAtMs, u.deviceId);
+          if (u.lastSeenAtMs !== undefined) seen.run(u.lastSeenAtMs, u.deviceId);
           if (u.online !== undefined) online.run(u.online ? 1 : 0, u.deviceId);
+          if (u.battery !== undefined) battery.run(u.battery.percent, u.battery.atMs, u.deviceId, u.battery.atMs);
         }
       })
       .immediate();

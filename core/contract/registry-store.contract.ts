@@ -74,7 +74,13 @@ export function registryStoreContract(name: string, make: () => Promise<{ store:
       await store.recordPresence([{ deviceId: 's-p', lastSeenAtMs: 1500 }, { deviceId: 'ghost', lastSeenAtMs: 1 }]);
       expect(await store.getDevice('s-p')).toMatchObject({ lastSeenAtMs: 2000, online: true });
       await store.recordPresence([{ deviceId: 's-p', lastSeenAtMs: 3000, online: false }]);
-      expect(await store.getDevice('s-p')).toMatchObject({ lastSeenAtMs: 3000, online: false });
+      expect(await store.getDevice('s-p')).toMatchObject({ lastSeenAtMs: 3000, online: false, battery: null });
+      // Battery: the newest measurement wins; an update may carry only the battery.
+      await store.recordPresence([{ deviceId: 's-p', battery: { percent: 80, atMs: 5000 } }]);
+      await store.recordPresence([{ deviceId: 's-p', lastSeenAtMs: 3500, battery: { percent: 95, atMs: 4000 } }]);
+      expect(await store.getDevice('s-p')).toMatchObject({ lastSeenAtMs: 3500, online: false, battery: { percent: 80, atMs: 5000 } });
+      await store.recordPresence([{ deviceId: 's-p', battery: { percent: 12.5, atMs: 6000 } }]);
+      expect((await store.getDevice('s-p'))?.battery).toEqual({ percent: 12.5, atMs: 6000 });
     });
 
     it("lists a patient's assignments of every device, current and past, oldest first", async () => {

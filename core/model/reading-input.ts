@@ -35,6 +35,12 @@ const common = {
     .optional()
     .describe('Measuring device, when a hub relays the reading; defaults to the authenticated device'),
   sequence: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional().describe('Device sequence number, kept for loss accounting'),
+  batteryPercent: z
+    .number()
+    .min(0)
+    .max(100)
+    .optional()
+    .describe("The measuring device's battery level when it took the reading, 0–100 %. Device status shown to nurses, not a vital sign"),
 };
 
 export const bloodPressureInput = z.object({

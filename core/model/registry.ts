@@ -88,6 +88,8 @@ export interface Device {
   readonly revokedAtMs: number | null;
   readonly lastSeenAtMs: number | null;
   readonly online: boolean;
+  /** Battery level from the newest reading (by measurement time) that carried one. */
+  readonly battery: { readonly percent: number; readonly atMs: number } | null;
 }
 
 /** A device belongs to one patient over [fromMs, toMs); toMs null means open-ended. */

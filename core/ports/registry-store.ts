@@ -68,7 +68,10 @@ export interface NewAssignment {
 
 export interface PresenceUpdate {
   readonly deviceId: string;
-  readonly lastSeenAtMs: number;
+  /** Omitted: leave the last-seen time as it is. */
+  readonly lastSeenAtMs?: number;
   /** Omitted: leave the online flag as it is. */
   readonly online?: boolean;
+  /** A battery level measured at `atMs`; kept only if newer than the stored one. */
+  readonly battery?: { readonly percent: number; readonly atMs: number };
 }

@@ -88,7 +88,7 @@ describe('Nurse dashboard in headless Chromium', () => {
 
   it('shows an alert live, without a reload, after the device posts a breaching reading', async () => {
     for (const page of Object.values(pages)) await page.evaluate(() => Object.assign(window, { notReloaded: true }));
-    await postReadings(t, cuff, [{ kind: 'blood-pressure', systolic: 186, diastolic: 100, pulse: 84, unit: 'mmHg', measuredAt: isoAgo(60_000) }]);
+    await postReadings(t, cuff, [{ kind: 'blood-pressure', systolic: 186, diastolic: 100, pulse: 84, unit: 'mmHg', measuredAt: isoAgo(60_000), batteryPercent: 17 }]);
 
     for (const name of ['ann', 'amy'] as const) {
       const r = row(pages[name], 'pa-1');
@@ -181,7 +181,7 @@ describe('Nurse dashboard in headless Chromium', () => {
     expect(await latest.locator('tbody td', { hasText: 'Clinic' }).count()).toBeGreaterThan(0);
     const devices = page.locator('.devices tbody tr');
     await devices.first().waitFor();
-    expect(await devices.first().textContent()).toMatch(/Omron BP7450 \(bp-cuff\)cuff-a1.*(just now|min ago).*Not connected.*Unknown/);
+    expect(await devices.first().textContent()).toMatch(/Omron BP7450 \(bp-cuff\)cuff-a1.*(just now|min ago).*Not connected17 % \(low\)reported (just now|\d+ min ago)/);
     const history = page.locator('.history-list > li').first();
     expect(await history.textContent()).toContain('Contacted patient — You');
     expect(await history.textContent()).toContain('Called: took her amlodipine late. Recheck tonight.');

@@ -61,6 +61,8 @@ export function bpHistory(count: number, days: number, options: { clinicEvery?: 
       pulse: Math.round(70 + wave),
       unit: 'mmHg',
       measuredAt: isoAgo(ageMs),
+      // The cuff's battery runs down over the weeks shown.
+      batteryPercent: Math.max(5, Math.round(95 - (i * 60) / count)),
       ...(clinic ? { setting: 'clinic' } : {}),
     });
   }

@@ -33,10 +33,18 @@ const deviceView = z.object({
   revokedAt: z.string().nullable(),
   lastSeenAt: z.string().nullable(),
   online: z.boolean(),
+  batteryPercent: z.number().nullable().describe('Battery level from the newest reading that carried one; null if never reported'),
+  batteryAt: z.string().nullable().describe('Measurement time of that reading'),
   patientId: z.string().nullable().describe('Current assignment'),
 });
 
-function toDeviceView(d: Device, assignments: readonly Assignment[], online: boolean, lastSeenAtMs: number | null): z.infer<typeof deviceView> {
+function toDeviceView(
+  d: Device,
+  assignments: readonly Assignment[],
+  online: boolean,
+  lastSeenAtMs: number | null,
+  battery: { readonly percent: number; readonly atMs: number } | null,
+): z.infer<typeof deviceView> {
   const open = assignments.find((a) => a.toMs === null);
   return {
     id: d.id,
@@ -51,6 +59,8 @@ function toDeviceView(d: Device, assignments: readonly Assignment[], online: boo
     revokedAt: iso(d.revokedAtMs),
     lastSeenAt: iso(lastSeenAtMs),
     online,
+    batteryPercent: battery?.percent ?? null,
+    batteryAt: battery === null ? null : new Date(battery.atMs).toISOString(),
     patientId: open?.patientId ?? null,
   };
 }
@@ -69,7 +79,7 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
 
   const view = async (d: Device): Promise<z.infer<typeof deviceView>> => {
     const { assignments } = await ctx.registry.getDevice(d.id);
-    return toDeviceView(d, assignments, ctx.presence.isOnline(d.id), d.lastSeenAtMs);
+    return toDeviceView(d, assignments, ctx.presence.isOnline(d.id), d.lastSeenAtMs, ctx.presence.batteryOf(d));
   };
 
   app.post(
@@ -160,7 +170,7 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
     async (req) => {
       const { device, assignments } = await ctx.registry.getDevice(req.params.id);
       await audit(req, 'device.read', `device:${device.id}`);
-      return { ...toDeviceView(device, assignments, ctx.presence.isOnline(device.id), device.lastSeenAtMs), assignments: assignments.map(toAssignmentView) };
+      return { ...toDeviceView(device, assignments, ctx.presence.isOnline(device.id), device.lastSeenAtMs, ctx.presence.batteryOf(device)), assignments: assignments.map(toAssignmentView) };
     },
   );
 

@@ -221,7 +221,7 @@ describe('HTTP ingest: POST /v1/readings', () => {
       token: hubSecret,
       json: {
         readings: [
-          { kind: 'spo2', value: 95, pulse: 80, unit: '%', deviceId: 'ox-on-hub', measuredAt: isoMinutesAgo(600) },
+          { kind: 'spo2', value: 95, pulse: 80, unit: '%', deviceId: 'ox-on-hub', measuredAt: isoMinutesAgo(600), batteryPercent: 41 },
           { kind: 'spo2', value: 94, unit: '%', deviceId: 'ox-alone', measuredAt: isoMinutesAgo(600) },
         ],
       },
@@ -231,6 +231,9 @@ describe('HTTP ingest: POST /v1/readings', () => {
     const [r] = await t.admin.readings('p-hub');
     expect(r).toMatchObject({ deviceId: 'ox-on-hub', hubId: 'hub-1', value: 95, code: { code: '59408-5' } });
     expect(r.components[1]).toMatchObject({ name: 'pulse', value: 80, unit: '/min', code: { code: '8867-4' } });
+    // The battery level is the measuring device's, not the hub's.
+    expect((await t.admin.get('/v1/admin/devices/ox-on-hub')).body.batteryPercent).toBe(41);
+    expect((await t.admin.get('/v1/admin/devices/hub-1')).body.batteryPercent).toBeNull();
   });
 
   it('filters the read API by kind and time, pages with a cursor, and audits every read', async () => {

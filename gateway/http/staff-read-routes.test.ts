@@ -53,4 +53,38 @@ describe('Staff reads for the dashboard: a patient’s devices, colleagues’ na
     expect(res.body.staff).toEqual([{ id: annId, displayName: 'Ann', role: 'nurse', isChargeNurse: false }]);
     expect((await request(`${t.baseUrl}/v1/colleagues`, { token: nurseB })).body.staff.map((s: { displayName: string }) => s.displayName)).toEqual(['Bob']);
   });
+  it('shows the battery level the newest reading reported; an older reading or a bad level changes nothing', async () => {
+    const post = (readings: unknown[]) => request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings } });
+    const bp = (minutesAgo: number, batteryPercent: unknown) => ({ id: `battery-${minutesAgo}`, kind: 'blood-pressure', systolic: 121, diastolic: 79, unit: 'mmHg', measuredAt: isoMinutesAgo(minutesAgo), batteryPercent });
+    const cuff = async () => (await request(`${t.baseUrl}/v1/patients/pa-1/devices`, { token: nurseA })).body.devices.find((d: { id: string }) => d.id === 'cuff-1');
+
+    expect((await post([bp(10, 64)])).body.accepted).toBe(1);
+    // Shown at once (before the periodic status write), with the time the device measured it.
+    const fresh = await cuff();
+    expect(fresh.batteryPercent).toBe(64);
+    expect(Math.abs(Date.now() - 10 * 60_000 - Date.parse(fresh.batteryAt))).toBeLessThan(60_000);
+
+    // A backlog reading measured earlier does not overwrite the newer level, pending or stored.
+    expect((await post([bp(20, 95)])).body.accepted).toBe(1);
+    expect((await cuff()).batteryPercent).toBe(64);
+    await t.gw.ctx.presence.flush();
+    expect((await cuff()).batteryPercent).toBe(64);
+    expect((await post([bp(30, 99)])).body.accepted).toBe(1);
+    await t.gw.ctx.presence.flush();
+    const stored = await t.admin.get('/v1/admin/devices/cuff-1');
+    expect(stored.body).toMatchObject({ batteryPercent: 64, batteryAt: fresh.batteryAt });
+
+    // A level outside 0–100 % rejects the reading (nothing stored), like any other bad field.
+    const bad = await post([bp(5, 150), bp(6, 'full')]);
+    expect(bad.body.outcomes).toMatchObject([
+      { status: 'rejected', code: 'RPM_ERR_READING_INVALID', path: '/readings/0/batteryPercent' },
+      { status: 'rejected', code: 'RPM_ERR_READING_INVALID', path: '/readings/1/batteryPercent' },
+    ]);
+    expect((await cuff()).batteryPercent).toBe(64);
+
+    // Newer, and stored so that it survives the process.
+    expect((await post([bp(1, 18)])).body.accepted).toBe(1);
+    await t.gw.ctx.presence.flush();
+    expect((await t.admin.get('/v1/admin/devices/cuff-1')).body.batteryPercent).toBe(18);
+  });
 });

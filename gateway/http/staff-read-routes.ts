@@ -19,7 +19,8 @@ const patientDeviceView = z.object({
   assignedFrom: z.string(),
   lastSeenAt: z.string().nullable().describe('Last reading or connection (written every few seconds)'),
   online: z.boolean().describe('Holds an MQTT session now; HTTP-only devices are never "online", see lastSeenAt'),
-  batteryPercent: z.number().nullable().describe('Not reported by devices yet: always null'),
+  batteryPercent: z.number().nullable().describe('Battery level from the newest reading that carried one (`batteryPercent` on a reading); null when the device never reported it'),
+  batteryAt: z.string().nullable().describe('Measurement time of the reading that reported batteryPercent'),
 });
 
 /**
@@ -74,7 +75,7 @@ export async function staffReadRoutes(root: FastifyInstance, ctx: GatewayContext
           assignedFrom: new Date(assignedFromMs).toISOString(),
           lastSeenAt: iso(d.lastSeenAtMs),
           online: ctx.presence.isOnline(d.id),
-          batteryPercent: null,
+          ...batteryView(ctx.presence.batteryOf(d)),
         })),
       };
     },
@@ -101,4 +102,8 @@ export async function staffReadRoutes(root: FastifyInstance, ctx: GatewayContext
       return { staff: staff.map((s) => ({ id: s.id, displayName: s.displayName, role: s.role, isChargeNurse: s.isChargeNurse })) };
     },
   );
+}
+
+function batteryView(b: { readonly percent: number; readonly atMs: number } | null): { batteryPercent: number | null; batteryAt: string | null } {
+  return b === null ? { batteryPercent: null, batteryAt: null } : { batteryPercent: b.percent, batteryAt: new Date(b.atMs).toISOString() };
 }

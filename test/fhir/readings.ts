@@ -55,6 +55,7 @@ export function registryDevice(overrides: Partial<Device> = {}): Device {
     revokedAtMs: null,
     lastSeenAtMs: null,
     online: false,
+    battery: null,
     ...overrides,
   };
 }

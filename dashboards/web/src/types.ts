@@ -150,6 +150,7 @@ export interface PatientDevice {
   readonly lastSeenAt: string | null;
   readonly online: boolean;
   readonly batteryPercent: number | null;
+  readonly batteryAt: string | null;
 }
 
 export interface TimeEntry {

@@ -281,12 +281,12 @@ export class PatientView implements View {
               h('td', null, h('span', null, deviceName(d)), h('div', { class: 'muted' }, d.id), d.status === 'revoked' ? h('div', { class: 'warn' }, 'Revoked') : null),
               h('td', null, d.lastSeenAt === null ? 'Never' : h('time', { datetime: d.lastSeenAt, title: new Date(d.lastSeenAt).toLocaleString() }, ago(d.lastSeenAt))),
               h('td', null, d.online ? 'Connected' : 'Not connected'),
-              h('td', null, d.batteryPercent === null ? 'Unknown' : `${d.batteryPercent} %`),
+              h('td', null, batteryCell(d)),
             ),
           ),
         ),
       ),
-      h('p', { class: 'hint' }, 'Connected: the device holds an MQTT session now. Devices that upload over HTTP show their last upload under Last seen. Devices do not report battery levels yet.'),
+      h('p', { class: 'hint' }, 'Connected: the device holds an MQTT session now. Devices that upload over HTTP show their last upload under Last seen. Battery: as the device last reported it with a reading; Unknown if it never did.'),
     );
   }
 
@@ -356,3 +356,17 @@ function actorName(actor: string, ctx: AppContext): string {
   if (actor === 'system:sla') return 'the response-time check';
   return actor;
 }
+
+/** Battery as last reported, with when; a low battery is flagged in words, not only by colour. */
+function batteryCell(d: PatientDevice): Node | string {
+  if (d.batteryPercent === null || d.batteryAt === null) return 'Unknown';
+  const pct = `${Math.round(d.batteryPercent)} %`;
+  return h(
+    'span',
+    { class: d.batteryPercent <= LOW_BATTERY_PERCENT ? 'warn' : undefined },
+    d.batteryPercent <= LOW_BATTERY_PERCENT ? `${pct} (low)` : pct,
+    h('div', { class: 'muted' }, h('time', { datetime: d.batteryAt, title: new Date(d.batteryAt).toLocaleString() }, `reported ${ago(d.batteryAt)}`)),
+  );
+}
+
+const LOW_BATTERY_PERCENT = 20;
