@@ -15,6 +15,8 @@ import { hashSecret, issueSecret } from './auth/device-secret.js';
 export const FIRST_ASSIGNMENT_FROM_MS = 0;
 
 export type CredentialsChangedListener = (deviceId: string) => void;
+/** Readings a device sent while unassigned now belong to a patient (they are evaluated late). */
+export type AttributedListener = (attribution: { readonly deviceId: string; readonly patientId: string; readonly fromMs: number; readonly toMs: number | null }) => Promise<void>;
 
 export interface DeviceWithSecret {
   readonly device: Device;
@@ -28,6 +30,7 @@ export interface DeviceWithSecret {
  */
 export class RegistryService {
   private readonly listeners: CredentialsChangedListener[] = [];
+  private readonly attributedListeners: AttributedListener[] = [];
 
   constructor(
     private readonly registry: RegistryStore,
@@ -41,6 +44,10 @@ export class RegistryService {
   /** Called when a device's credentials were revoked or set to expire (MQTT closes sessions). */
   onCredentialsChanged(listener: CredentialsChangedListener): void {
     this.listeners.push(listener);
+  }
+
+  onAttributed(listener: AttributedListener): void {
+    this.attributedListeners.push(listener);
   }
 
   createPatient(input: CreatePatientInput): Promise<Patient> {
@@ -114,6 +121,10 @@ export class RegistryService {
     const assignment = await this.registry.assign({ deviceId, patientId, fromMs: fromMs ?? defaultFrom });
     this.directory.invalidate(deviceId);
     const attributed = await this.readings.attributeUnassigned(deviceId, patientId, assignment.fromMs, assignment.toMs);
+    if (attributed > 0) {
+      // The rules see them before the answer, so an alert they raise is already on the worklist.
+      for (const l of this.attributedListeners) await l({ deviceId, patientId, fromMs: assignment.fromMs, toMs: assignment.toMs });
+    }
     return { assignment, attributed };
   }
 

@@ -93,6 +93,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
   // Rules run after each commit, beside ingest, never in front of an acknowledgement.
   committer.onCommitted(() => alerting.kick());
+  registry.onAttributed((a) =>
+    alerting.evaluateAttributed(a).catch((err: unknown) => {
+      // The assignment and the attribution stand; only their late evaluation failed.
+      log.error({ err }, 'rule evaluation of attributed readings failed');
+    }),
+  );
   const worklist = new WorklistService(stores.alerts, carePlans, staff, stores.audit, worklistHub, clock, log);
   const escalator = new SlaEscalator({
     alerts: stores.alerts,

@@ -146,6 +146,50 @@ export class AlertingService {
     this.retry = null;
   }
 
+  /**
+   * Readings of `deviceId` in [fromMs, toMs) were committed unassigned and have just been
+   * attributed to `patientId`. The engine passed them by (no patient then), so they are evaluated
+   * now, as late data: windows they touch are re-judged, an alert carries the reading's time, and
+   * nothing stale is replayed as new.
+   */
+  async evaluateAttributed(a: { readonly deviceId: string; readonly patientId: string; readonly fromMs: number; readonly toMs: number | null }): Promise<void> {
+    // Everything committed so far is behind the cursor afterwards, the attributed readings
+    // included, so the log pass will never see them a second time.
+    await this.drain();
+    await this.exclusive(async () => {
+      const cursor = await this.deps.alerts.evaluationCursor();
+      const rows = await this.deps.readings.queryReadings({
+        patientId: a.patientId,
+        fromMs: a.fromMs,
+        ...(a.toMs === null ? {} : { toMs: a.toMs }),
+        maxSeq: cursor,
+        limit: 1_000_000,
+      });
+      const fresh = rows.filter((r) => r.deviceId === a.deviceId);
+      if (fresh.length === 0) return;
+      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+      await this.evaluatePatient(a.patientId, fresh, cursor, pending);
+      await this.write(cursor, pending);
+      this.evaluated(fresh, { created: pending.created, updated: pending.updated });
+    });
+  }
+
+  /** Run `fn` while no log pass runs; commits that arrive meanwhile are evaluated right after. */
+  private async exclusive(fn: () => Promise<void>): Promise<void> {
+    while (this.running !== null) await this.running.catch(() => undefined);
+    const run = fn();
+    this.running = run
+      .catch(() => undefined)
+      .finally(() => {
+        this.running = null;
+        if (this.again && !this.stopped) {
+          this.again = false;
+          this.kick();
+        }
+      });
+    await run;
+  }
+
   /** Missing-data rules run on the clock: no reading of a kind for too long opens a condition. */
   async sweepMissing(patientIds: readonly string[]): Promise<void> {
     const now = this.deps.clock.now();
