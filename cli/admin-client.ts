@@ -1,23 +1,28 @@
 import type { z } from 'zod';
 import type { CreateDeviceInput, CreatePatientInput, assignDeviceInput, rotateSecretInput, unassignDeviceInput } from '../core/model/registry.js';
+import type { CreateOrganizationInput, CreateStaffInput } from '../core/model/staff.js';
 import {
   type AssignResult,
   type CreatedDevice,
   type DeviceDetails,
   type DeviceList,
   type DeviceView,
+  type OrganizationView,
   type PatientView,
   type RejectionList,
   type RotateResult,
+  type StaffView,
   type UnassignResult,
   assignResult,
   createdDevice,
   deviceDetails,
   deviceList,
   deviceView,
+  organizationView,
   patientView,
   rejectionList,
   rotateResult,
+  staffView,
   unassignResult,
 } from './api-schemas.js';
 import type { Connection } from './connection.js';
@@ -28,6 +33,14 @@ const seg = encodeURIComponent;
 /** The gateway's admin API (gateway/http/admin-routes.ts), one method per endpoint. */
 export class AdminClient {
   constructor(private readonly conn: Connection) {}
+
+  createOrganization(input: CreateOrganizationInput): Promise<OrganizationView> {
+    return call(this.conn, { method: 'POST', path: '/v1/admin/organizations', body: input, answer: organizationView });
+  }
+
+  createStaff(input: CreateStaffInput): Promise<StaffView> {
+    return call(this.conn, { method: 'POST', path: '/v1/admin/staff', body: input, answer: staffView });
+  }
 
   createPatient(input: CreatePatientInput): Promise<PatientView> {
     return call(this.conn, { method: 'POST', path: '/v1/admin/patients', body: input, answer: patientView });

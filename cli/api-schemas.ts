@@ -60,3 +60,16 @@ export type RejectionList = z.infer<typeof rejectionList>;
 
 /** RFC 9457 problem details as the gateway sends them (gateway/http/problem.ts). */
 export const problem = z.looseObject({ code: z.string(), detail: z.string().optional(), title: z.string().optional(), status: z.number().optional() });
+
+export const organizationView = z.looseObject({ id: z.string(), name: z.string(), createdAt: z.string() });
+export type OrganizationView = z.infer<typeof organizationView>;
+
+export const staffView = z.looseObject({
+  id: z.string(),
+  email: z.string(),
+  role: z.string(),
+  organizationId: z.string(),
+  displayName: z.string().nullable(),
+  status: z.string(),
+});
+export type StaffView = z.infer<typeof staffView>;

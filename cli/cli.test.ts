@@ -23,13 +23,14 @@ const cleanEnv = (): Record<string, string> =>
  * in this process and must keep answering while the CLI waits for it. RPM_CLI_FROM_SOURCE makes the
  * launcher run cli/*.ts through tsx, so a stale dist/ can never be what passes.
  */
-function rpm(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string; fromSource?: boolean } = {}): Promise<CliRun> {
+function rpm(args: readonly string[], opts: { env?: Record<string, string>; cwd?: string; fromSource?: boolean; stdin?: string } = {}): Promise<CliRun> {
   const env = { ...cleanEnv(), ...(opts.fromSource === false ? {} : { RPM_CLI_FROM_SOURCE: '1' }), ...opts.env };
   return new Promise((resolve) => {
-    execFile(process.execPath, [BIN, ...args], { env, cwd: opts.cwd ?? process.cwd() }, (err, stdout, stderr) => {
+    const child = execFile(process.execPath, [BIN, ...args], { env, cwd: opts.cwd ?? process.cwd() }, (err, stdout, stderr) => {
       const code = err === null ? 0 : typeof err.code === 'number' ? err.code : -1;
       resolve({ code, stdout, stderr });
     });
+    if (opts.stdin !== undefined) child.stdin?.end(opts.stdin);
   });
 }
 
@@ -142,6 +143,52 @@ describe('rpm CLI against a running gateway', { timeout: 90_000 }, () => {
     const rej = json<{ rejections: { code: string; path: string }[] }>(await cli(['device', 'rejections', 'scale-2', '--json']));
     expect(rej.rejections[0]).toMatchObject({ code: 'RPM_ERR_READING_IMPLAUSIBLE', path: '/readings/0/value' });
     expect((await cli(['device', 'rejections', 'scale-2'])).stdout).toContain('RPM_ERR_READING_IMPLAUSIBLE');
+  });
+
+  it('registers an organization and staff accounts; a generated password is printed once and signs in', async () => {
+    const org = await cli(['org', 'add', 'clinic-x', '--name', 'Clinic X']);
+    expect(org).toMatchObject({ code: 0, stderr: '' });
+    expect(org.stdout).toContain('Organization clinic-x (Clinic X) registered.');
+
+    const nurse = json<{ email: string; role: string; organizationId: string; password: string }>(
+      await cli(['staff', 'add', 'Nina@Clinic-X.example', '--role', 'nurse', '--org', 'clinic-x', '--name', 'Nina', '--json']),
+    );
+    expect(nurse).toMatchObject({ email: 'nina@clinic-x.example', role: 'nurse', organizationId: 'clinic-x' });
+    expect(nurse.password).toMatch(/^[A-Za-z0-9_-]{24}$/);
+    const login = await request(`${t.baseUrl}/v1/auth/login`, { json: { email: 'nina@clinic-x.example', password: nurse.password } });
+    expect(login.status).toBe(200);
+    expect(typeof login.body.token).toBe('string');
+
+    const human = await cli(['staff', 'add', 'carl@clinic-x.example', '--role', 'nurse', '--org', 'clinic-x', '--charge-nurse', '--phone', '+15551230000']);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/Password: {2}[A-Za-z0-9_-]{24}/);
+    expect(human.stdout).toContain('shown ONLY ONCE');
+
+    // A chosen password, from standard input (never on the command line, where `ps` shows it).
+    const chosen = await rpm(['staff', 'add', 'phil@clinic-x.example', '--role', 'physician', '--org', 'clinic-x', '--password-stdin', '--json'], {
+      env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN },
+      stdin: 'a long physician passphrase\n',
+    });
+    const phil = json<Record<string, unknown>>(chosen);
+    expect(phil).toMatchObject({ role: 'physician' });
+    expect(phil).not.toHaveProperty('password');
+    expect((await request(`${t.baseUrl}/v1/auth/login`, { json: { email: 'phil@clinic-x.example', password: 'a long physician passphrase' } })).status).toBe(200);
+
+    const short = await rpm(['staff', 'add', 'x@clinic-x.example', '--role', 'nurse', '--org', 'clinic-x', '--password-stdin'], {
+      env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN },
+      stdin: 'short\n',
+    });
+    expect(short.code).toBe(64);
+    expect(short.stderr).toContain('password (stdin)');
+
+    const dup = await cli(['staff', 'add', 'nina@clinic-x.example', '--role', 'nurse', '--org', 'clinic-x']);
+    expect(dup.code).toBe(1);
+    expect(dup.stderr).toMatch(/error RPM_ERR_\w+/);
+    const noOrg = await cli(['staff', 'add', 'z@nowhere.example', '--role', 'nurse', '--org', 'nowhere']);
+    expect(noOrg.code).toBe(1);
+    const badRole = await cli(['staff', 'add', 'y@clinic-x.example', '--role', 'janitor', '--org', 'clinic-x']);
+    expect(badRole.code).toBe(64);
+    expect(badRole.stderr).toContain('--role');
   });
 
   it('validates arguments with core’s schemas before sending anything', async () => {

@@ -3,13 +3,14 @@ import { AdminClient } from './admin-client.js';
 import { deviceCommands } from './commands/device.js';
 import { patientCommands } from './commands/patient.js';
 import { simulateCommands } from './commands/simulate.js';
+import { staffCommands } from './commands/staff.js';
 import { type Connection, type ConnectionFlags, resolveConnection } from './connection.js';
 import type { CliContext, CommandGroup } from './context.js';
 import { EXIT } from './errors.js';
 import { createOutput, reportFailure } from './output.js';
 
 /** Every command group of `rpm`; a new one (e.g. `rpm simulate`) is one module and one entry here. */
-const COMMAND_GROUPS: readonly CommandGroup[] = [patientCommands, deviceCommands, simulateCommands];
+const COMMAND_GROUPS: readonly CommandGroup[] = [staffCommands, patientCommands, deviceCommands, simulateCommands];
 
 interface GlobalOptions extends ConnectionFlags {
   readonly json?: boolean;
