@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config/load-config.js';
 import { ConfigError } from '../core/errors/rpm-error.js';
 import { createLogger } from '../core/logging.js';
+import { onParentExit } from '../core/parent-watch.js';
 import { startGateway } from './start.js';
 
 /** Process entry point: `npm start`. */
@@ -41,6 +42,10 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  onParentExit(() => {
+    log.info('npm, which started this process, is gone');
+    shutdown('SIGTERM');
+  });
 }
 
 main().catch((err: unknown) => {

@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { onParentExit } from '../core/parent-watch.js';
 import { GatewayApi } from './io/admin-api.js';
 import { simulate } from './io/simulate.js';
 import { DAY_MS, MINUTE_MS } from './local-time.js';
@@ -122,6 +123,7 @@ async function main(): Promise<void> {
   };
   process.on('SIGINT', shutdown);
   process.on('SIGTERM', shutdown);
+  onParentExit(shutdown);
   // A gateway that dies on its own leaves devices retrying forever: end the demo with it.
   void gatewayExited.then((code) => {
     if (stopping) return;
