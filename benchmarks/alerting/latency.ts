@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
 import { createSqliteStores } from '../../connectors/sqlite/index.js';
 import { hashSecret, issueSecret } from '../../gateway/auth/device-secret.js';
+import { benchGatewayEnv } from '../lib/gateway.js';
 import { cpuTimeMs, freePort, GENERATOR_CORE, pinnedArgv, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
 import type { Topology } from './roles.js';
 import { D, H, PLAN } from './workload.js';
@@ -127,16 +128,7 @@ export async function latencyRun(opts: LatencyOptions): Promise<AlertLatency> {
     writeFileSync(path.join(tmp, 'topology.json'), JSON.stringify(topo));
     const [httpPort, mqttPort] = [await freePort(), await freePort()];
     const adminToken = randomBytes(24).toString('base64url');
-    const env = {
-      RPM_DATA_DIR: dataDir,
-      RPM_HTTP_HOST: '127.0.0.1',
-      RPM_HTTP_PORT: String(httpPort),
-      RPM_MQTT_HOST: '127.0.0.1',
-      RPM_MQTT_PORT: String(mqttPort),
-      RPM_LOG_LEVEL: 'warn',
-      RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000',
-      RPM_MISSING_DATA_SWEEP_S: '86400',
-    };
+    const env = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), RPM_MISSING_DATA_SWEEP_S: '86400' };
     const prof = opts.gatewayCpuProf;
     const gwArgv = pinnedArgv(SUT_CORE, process.execPath, [...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), 'dist/gateway/main.js']);
     const [gexe, ...grest] = gwArgv as [string, ...string[]];

@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
-import { flags, num, str } from '../lib/driver-io.js';
+import { fleetSlice, flags, num } from '../lib/driver-io.js';
 import { type ConnectOutcome, WireClient } from '../lib/mqtt-wire.js';
 import type { BenchDevice } from '../lib/readings.js';
 
@@ -18,14 +17,7 @@ import type { BenchDevice } from '../lib/readings.js';
  * Prints one JSON line `{"event":"connected",…}` when every device is connected or given up.
  */
 const f = flags();
-const host = f.get('host') ?? '127.0.0.1';
-const port = num(f, 'port', 1883);
-const devices = JSON.parse(readFileSync(str(f, 'devices'), 'utf8')) as BenchDevice[];
-const from = num(f, 'from', 0);
-const to = num(f, 'to', devices.length);
-const concurrency = num(f, 'concurrency', 16);
-const localAddress = f.get('local-address');
-const auth = f.get('auth') === 'true';
+const { host, port, devices, from, to, concurrency, localAddress, auth } = fleetSlice<BenchDevice>(f);
 const then = f.get('then') ?? 'hold';
 const tag = f.get('tag') ?? process.pid.toString(36);
 // Longer than any run: the broker must not drop a connection that sends nothing.

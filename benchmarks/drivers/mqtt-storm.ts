@@ -1,7 +1,6 @@
-import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import * as hdr from 'hdr-histogram-js';
-import { flags, num, str } from '../lib/driver-io.js';
+import { fleetSlice, flags, num } from '../lib/driver-io.js';
 import { type ConnectOutcome, WireClient } from '../lib/mqtt-wire.js';
 import { readingJson } from '../lib/readings.js';
 import type { BenchDevice } from '../lib/readings.js';
@@ -22,14 +21,7 @@ import type { BenchDevice } from '../lib/readings.js';
  * 3. On `close`: drops every connection and exits.
  */
 const f = flags();
-const host = f.get('host') ?? '127.0.0.1';
-const port = num(f, 'port', 1883);
-const devices = JSON.parse(readFileSync(str(f, 'devices'), 'utf8')) as BenchDevice[];
-const from = num(f, 'from', 0);
-const to = num(f, 'to', devices.length);
-const concurrency = num(f, 'concurrency', 16);
-const localAddress = f.get('local-address');
-const auth = f.get('auth') === 'true';
+const { host, port, devices, from, to, concurrency, localAddress, auth } = fleetSlice<BenchDevice>(f);
 const pre = num(f, 'pre', 1);
 const unacked = num(f, 'unacked', 2);
 const backlog = num(f, 'backlog', 5);

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 /**
  * How a load driver talks to run.ts: flags in, one JSON object per stdout line out.
  * Events: `start` when the measured window opens, `stop` when it closes (run.ts samples
@@ -53,4 +54,30 @@ export function str(f: Map<string, string>, name: string): string {
   const v = f.get(name);
   if (v === undefined) throw new Error(`--${name} is required`);
   return v;
+}
+
+/** Which devices of a fleet file a raw-MQTT driver process takes, and how it connects them. */
+export interface FleetSlice<D> {
+  readonly host: string;
+  readonly port: number;
+  readonly devices: D[];
+  readonly from: number;
+  readonly to: number;
+  readonly concurrency: number;
+  readonly localAddress: string | undefined;
+  readonly auth: boolean;
+}
+
+export function fleetSlice<D>(f: Map<string, string>): FleetSlice<D> {
+  const devices = JSON.parse(readFileSync(str(f, 'devices'), 'utf8')) as D[];
+  return {
+    host: f.get('host') ?? '127.0.0.1',
+    port: num(f, 'port', 1883),
+    devices,
+    from: num(f, 'from', 0),
+    to: num(f, 'to', devices.length),
+    concurrency: num(f, 'concurrency', 16),
+    localAddress: f.get('local-address'),
+    auth: f.get('auth') === 'true',
+  };
 }

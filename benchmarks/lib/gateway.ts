@@ -28,6 +28,19 @@ export interface GatewayOptions {
   readonly fleet?: readonly BenchDevice[];
 }
 
+/** Settings of a gateway under load: loopback ports, quiet logs, the per-device rate limit lifted. */
+export function benchGatewayEnv(dataDir: string, httpPort: number, mqttPort: number): Record<string, string> {
+  return {
+    RPM_DATA_DIR: dataDir,
+    RPM_HTTP_HOST: '127.0.0.1',
+    RPM_HTTP_PORT: String(httpPort),
+    RPM_MQTT_HOST: '127.0.0.1',
+    RPM_MQTT_PORT: String(mqttPort),
+    RPM_LOG_LEVEL: 'warn',
+    RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000',
+  };
+}
+
 /**
  * Our gateway as its own process (`node dist/gateway/main.js`, pinned to the SUT core) with a
  * fresh data directory, default durability (WAL, synchronous=FULL) and the rate limit lifted.
@@ -38,16 +51,7 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'rpm-bench-'));
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const adminToken = randomBytes(24).toString('base64url');
-  const env: Record<string, string> = {
-    RPM_DATA_DIR: dataDir,
-    RPM_HTTP_HOST: '127.0.0.1',
-    RPM_HTTP_PORT: String(httpPort),
-    RPM_MQTT_HOST: '127.0.0.1',
-    RPM_MQTT_PORT: String(mqttPort),
-    RPM_LOG_LEVEL: 'warn',
-    RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000',
-    ...(options.env ?? {}),
-  };
+  const env: Record<string, string> = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), ...(options.env ?? {}) };
   const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
   const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...nodeArgs, 'dist/gateway/main.js'], {
     cwd: options.root,
