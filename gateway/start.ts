@@ -92,7 +92,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const worklistHub = new WorklistHub();
   alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
   // Rules run after each commit, beside ingest, never in front of an acknowledgement.
-  committer.onCommitted(() => alerting.kick());
+  committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
   registry.onAttributed((a) =>
     alerting.evaluateAttributed(a).catch((err: unknown) => {
       // The assignment and the attribution stand; only their late evaluation failed.

@@ -95,6 +95,38 @@ describe('AlertingService over real SQLite stores', () => {
     rig = undefined;
   });
 
+  it('takes just-committed readings from memory, and reads the log when memory does not continue the cursor', async () => {
+    rig = new Rig();
+    await rig.patient('p-m');
+    const store = rig.stores.readings;
+    const readBack: number[] = [];
+    // The real store, with readingsSince counted: how many readings a pass had to read back.
+    const counted = Object.create(store) as typeof store;
+    counted.readingsSince = async (after, limit) => {
+      const rows = await store.readingsSince(after, limit);
+      readBack.push(rows.length);
+      return rows;
+    };
+    const e = new AlertingService({ readings: counted, alerts: rig.stores.alerts, registry: rig.stores.registry, carePlans: new CarePlans(rig.stores.alerts), clock: rig.clock, log: createLogger('silent'), newId: randomUUID });
+    const commitAndTell = async (...rs: Reading[]): Promise<void> => e.committed(rs, await store.commit({ readings: rs, rejections: [] }));
+
+    await commitAndTell(reading('p-m', 'spo2', 89, NOW - 2 * H));
+    await e.drain();
+    expect((await rig.alerts('p-m')).map((a) => a.ruleId)).toEqual(['spo2-low']);
+    expect(readBack.every((n) => n === 0)).toBe(true);
+
+    // A commit the engine never heard of (as after a dropped buffer): the next pass finds the gap
+    // and reads the log from the store, the unheard reading and the heard one after it.
+    await store.commit({ readings: [reading('p-m', 'heart-rate', 136, NOW - H)], rejections: [] });
+    await commitAndTell(reading('p-m', 'spo2', 88, NOW - H / 2));
+    await e.drain();
+    expect((await rig.alerts('p-m')).map((a) => a.ruleId).sort()).toEqual(['heart-rate-abnormal', 'spo2-low']);
+    expect(readBack.filter((n) => n > 0)).toEqual([2]);
+    const events = await rig.eventCount('p-m');
+    await e.drain();
+    expect(await rig.eventCount('p-m')).toBe(events);
+  });
+
   describe('crash safety of the cursor', () => {
     it('evaluates readings committed while the engine was stopped on the next start, and never raises anything twice', async () => {
       rig = new Rig();

@@ -3,7 +3,7 @@ import type { Alert, AlertEvent } from '../core/model/alert.js';
 import type { Reading } from '../core/model/reading.js';
 import type { AlertStore } from '../core/ports/alert-store.js';
 import type { Clock } from '../core/ports/clock.js';
-import type { ReadingStore } from '../core/ports/reading-store.js';
+import type { CommitOutcome, ReadingStore, SequencedReading } from '../core/ports/reading-store.js';
 import type { RegistryStore } from '../core/ports/registry-store.js';
 import { syncAlert } from '../rules/alert-sync.js';
 import { type ConditionState, EMPTY_CONDITION, evaluateCondition } from '../rules/conditions.js';
@@ -60,6 +60,8 @@ function sameCondition(a: ConditionState, b: ConditionState): boolean {
 const RETRY_MS = 1000;
 /** Patients whose condition states are kept in memory. */
 const MAX_CACHED_PATIENTS = 50_000;
+/** Committed readings kept for the next pass; past this the pass reads the log from the store. */
+const MAX_BUFFERED = 50_000;
 
 export class AlertingService {
   private readonly history: PatientHistory;
@@ -72,6 +74,12 @@ export class AlertingService {
    * patient per pass). Bounded: an evicted patient is read from the store again.
    */
   private readonly conditions = new Map<string, Map<string, unknown>>();
+  /**
+   * Readings just committed, with their log positions, in log order: a pass takes them from here
+   * instead of reading back what was just written. Only a run that continues the cursor without a
+   * gap is used; anything else (start-up catch-up, a dropped buffer) is read from the store.
+   */
+  private buffered: SequencedReading[] = [];
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
@@ -88,6 +96,23 @@ export class AlertingService {
 
   onEvaluated(listener: EvaluatedListener): void {
     this.evaluatedListeners.push(listener);
+  }
+
+  /** A group was committed (the GroupCommitter's listener): keep what it inserted, then evaluate. */
+  committed(readings: readonly Reading[], outcomes: readonly CommitOutcome[]): void {
+    for (let i = 0; i < outcomes.length; i++) {
+      const o = outcomes[i];
+      const reading = readings[i];
+      if (o?.status !== 'accepted' || reading === undefined) continue;
+      if (o.seq === undefined) {
+        // A store that does not say where its rows went: the store's log is the only truth.
+        this.buffered = [];
+        break;
+      }
+      this.buffered.push({ seq: o.seq, reading });
+    }
+    if (this.buffered.length > MAX_BUFFERED) this.buffered = [];
+    this.kick();
   }
 
   /** New readings were committed: evaluate them soon (calls coalesce). */
@@ -174,6 +199,19 @@ export class AlertingService {
     });
   }
 
+  /** The buffered readings that continue the log right after `cursor`, or null to read the store. */
+  private takeBuffered(cursor: number, limit: number): SequencedReading[] | null {
+    let start = 0;
+    while (start < this.buffered.length && (this.buffered[start] as SequencedReading).seq <= cursor) start++;
+    if (start > 0) this.buffered = this.buffered.slice(start);
+    if (this.buffered[0]?.seq !== cursor + 1) return null;
+    let end = 1;
+    while (end < this.buffered.length && end < limit && (this.buffered[end] as SequencedReading).seq === cursor + 1 + end) end++;
+    const run = this.buffered.slice(0, end);
+    // Not removed yet: a pass that fails leaves the cursor where it was and takes them again.
+    return run;
+  }
+
   /** Run `fn` while no log pass runs; commits that arrive meanwhile are evaluated right after. */
   private async exclusive(fn: () => Promise<void>): Promise<void> {
     while (this.running !== null) await this.running.catch(() => undefined);
@@ -225,7 +263,7 @@ export class AlertingService {
     const batchSize = this.deps.batchSize ?? 2000;
     for (;;) {
       const cursor = await this.deps.alerts.evaluationCursor();
-      const batch = await this.deps.readings.readingsSince(cursor, batchSize);
+      const batch = this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize));
       if (batch.length === 0) return;
       const byPatient = new Map<string, Reading[]>();
       for (const { reading } of batch) {

@@ -21,7 +21,7 @@ describe('GroupCommitter over a real SQLite store', () => {
       c.submit({ readings: [a, b], rejections: [] }),
       c.submit({ readings: [{ ...dup, id: a.id, idempotencyKey: a.idempotencyKey }], rejections: [] }),
     ]);
-    expect(results).toEqual([
+    expect(results).toMatchObject([
       [
         { status: 'accepted', id: a.id },
         { status: 'accepted', id: b.id },
@@ -73,7 +73,7 @@ describe('GroupCommitter over a real SQLite store', () => {
     const r = makeReading();
     const pending = c.submit({ readings: [r], rejections: [] });
     await c.close();
-    await expect(pending).resolves.toEqual([{ status: 'accepted', id: r.id }]);
+    await expect(pending).resolves.toMatchObject([{ status: 'accepted', id: r.id }]);
     await expect(c.submit({ readings: [makeReading()], rejections: [] })).rejects.toMatchObject({ code: 'RPM_ERR_SHUTTING_DOWN' });
   });
 

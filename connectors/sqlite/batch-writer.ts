@@ -5,8 +5,8 @@ import type { SqliteDatabase } from './database.js';
 export const READING_COLUMNS =
   'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags';
 
-/** 1 = accepted (inserted), 0 = duplicate (key already stored). One per reading, in order. */
-export type CommitStatuses = Uint8Array;
+/** Per reading, in order: its log position (`seq`, > 0) if inserted, 0 if a duplicate (key already stored). */
+export type CommitStatuses = Float64Array;
 
 /**
  * Prepare the write transaction of a batch: every reading with INSERT OR IGNORE (the unique
@@ -26,10 +26,8 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
     "INSERT OR IGNORE INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms) VALUES (?, ?, 'pending', 0, ?, ?)",
   );
   const tx = db.transaction((batch: CommitBatch): CommitStatuses => {
-    const statuses = new Uint8Array(batch.readings.length);
+    const statuses = new Float64Array(batch.readings.length);
     const forwards = batch.forwards ?? [];
-    // Row ids of inserted readings, only collected when the batch has forward jobs.
-    const seqs = forwards.length === 0 ? undefined : new Float64Array(batch.readings.length);
     for (let i = 0; i < batch.readings.length; i++) {
       const r = batch.readings[i] as Reading;
       const info = insertReading.run(
@@ -56,16 +54,14 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
         r.flags.join(','),
         r.components[0]?.value ?? null,
       );
-      statuses[i] = info.changes;
-      if (seqs !== undefined && info.changes === 1) seqs[i] = Number(info.lastInsertRowid);
+      if (info.changes === 1) statuses[i] = Number(info.lastInsertRowid);
     }
-    if (seqs !== undefined) {
-      for (const f of forwards) {
-        // A duplicate (status 0) got its deliveries with the original reading.
-        if (statuses[f.reading] !== 1) continue;
-        const r = batch.readings[f.reading] as Reading;
-        insertForward.run(f.destinationId, seqs[f.reading], r.receivedAtMs, r.receivedAtMs);
-      }
+    for (const f of forwards) {
+      const seq = statuses[f.reading] ?? 0;
+      // A duplicate (0) got its deliveries with the original reading.
+      if (seq === 0) continue;
+      const r = batch.readings[f.reading] as Reading;
+      insertForward.run(f.destinationId, seq, r.receivedAtMs, r.receivedAtMs);
     }
     for (const j of batch.rejections) {
       insertRejection.run(j.deviceId, j.receivedAtMs, j.transport, j.code, j.path, j.message, j.clientId, j.payloadSha256);

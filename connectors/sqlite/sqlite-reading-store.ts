@@ -98,7 +98,9 @@ export class SqliteReadingStore implements ReadingStore {
     const statuses = await this.write(batch);
     const outcomes: CommitOutcome[] = new Array(batch.readings.length);
     for (let i = 0; i < outcomes.length; i++) {
-      outcomes[i] = { status: statuses[i] === 1 ? 'accepted' : 'duplicate', id: (batch.readings[i] as Reading).id };
+      const seq = statuses[i] ?? 0;
+      const id = (batch.readings[i] as Reading).id;
+      outcomes[i] = seq > 0 ? { status: 'accepted', id, seq } : { status: 'duplicate', id };
     }
     return outcomes;
   }

@@ -23,8 +23,18 @@ export function readingStoreContract(
     it('stores a batch and answers one outcome per reading, in order', async () => {
       const rs = [makeReading(), makeReading(), makeReading()];
       const out = await store.commit({ readings: rs, rejections: [] });
-      expect(out).toEqual(rs.map((r) => ({ status: 'accepted', id: r.id })));
+      expect(out.map((o) => ({ status: o.status, id: o.id }))).toEqual(rs.map((r) => ({ status: 'accepted', id: r.id })));
       expect(await store.countReadings()).toBe(3);
+      // A store that reports log positions at commit reports the ones readingsSince answers.
+      const log = await store.readingsSince(0, 100);
+      for (const [i, o] of out.entries()) {
+        if (o.status === 'accepted' && o.seq !== undefined) expect(o.seq).toBe(log.find((l) => l.reading.id === rs[i]?.id)?.seq);
+      }
+      const again = await store.commit({ readings: [rs[0] as Reading, makeReading()], rejections: [] });
+      expect(again[0]).toEqual({ status: 'duplicate', id: rs[0]?.id });
+      if (again[1]?.status === 'accepted' && again[1].seq !== undefined && out[2]?.status === 'accepted' && out[2].seq !== undefined) {
+        expect(again[1].seq).toBeGreaterThan(out[2].seq);
+      }
     });
 
     it('round-trips every field of a reading unchanged', async () => {

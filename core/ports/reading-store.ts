@@ -62,7 +62,8 @@ export interface ForwardJob {
 
 /** One per reading of the batch, in the same order. */
 export type CommitOutcome =
-  | { readonly status: 'accepted'; readonly id: string }
+  /** `seq`: the reading's position in the log (`readingsSince`), when the store knows it at commit. */
+  | { readonly status: 'accepted'; readonly id: string; readonly seq?: number }
   | { readonly status: 'duplicate'; readonly id: string };
 
 export interface ReadingQuery {
