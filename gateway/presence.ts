@@ -1,9 +1,7 @@
 import type { Logger } from '../core/logging.js';
-import type { Device } from '../core/model/registry.js';
+import type { BatteryLevel, Device } from '../core/model/registry.js';
 import type { PresenceUpdate, RegistryStore } from '../core/ports/registry-store.js';
 import type { DeviceStatusListener } from '../pipeline/ingest.js';
-
-type Battery = { readonly percent: number; readonly atMs: number };
 
 /**
  * Last-seen, online/offline and battery level per device. They are kept in memory and written in
@@ -11,7 +9,7 @@ type Battery = { readonly percent: number; readonly atMs: number };
  */
 export class PresenceTracker implements DeviceStatusListener {
   private readonly pending = new Map<string, { lastSeenAtMs: number; online?: boolean }>();
-  private readonly batteries = new Map<string, Battery>();
+  private readonly batteries = new Map<string, BatteryLevel>();
   private timer: NodeJS.Timeout | undefined;
   private readonly sessions = new Map<string, number>();
 
@@ -50,7 +48,7 @@ export class PresenceTracker implements DeviceStatusListener {
   }
 
   /** The device's battery level: what arrived since the last flush, else what is stored. */
-  batteryOf(device: Device): Battery | null {
+  batteryOf(device: Device): BatteryLevel | null {
     const pending = this.batteries.get(device.id);
     if (pending === undefined) return device.battery;
     return device.battery === null || pending.atMs >= device.battery.atMs ? pending : device.battery;

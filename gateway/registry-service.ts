@@ -3,6 +3,7 @@ import type { Assignment, CreateDeviceInput, CreatePatientInput, Device, Patient
 import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { RegistryStore } from '../core/ports/registry-store.js';
+import type { Attribution } from '../pipeline/alerting-service.js';
 import type { DeviceDirectory } from '../pipeline/device-directory.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { hashSecret, issueSecret } from './auth/device-secret.js';
@@ -16,7 +17,7 @@ export const FIRST_ASSIGNMENT_FROM_MS = 0;
 
 export type CredentialsChangedListener = (deviceId: string) => void;
 /** Readings a device sent while unassigned now belong to a patient (they are evaluated late). */
-export type AttributedListener = (attribution: { readonly deviceId: string; readonly patientId: string; readonly fromMs: number; readonly toMs: number | null }) => Promise<void>;
+export type AttributedListener = (attribution: Attribution) => Promise<void>;
 
 export interface DeviceWithSecret {
   readonly device: Device;

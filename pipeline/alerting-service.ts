@@ -12,6 +12,14 @@ import { type Observation, ruleWatches, type Verdict, verdictAt } from '../rules
 import type { CarePlans } from './care-plans.js';
 import { PatientHistory, toObservation } from './patient-history.js';
 
+/** A device's unassigned readings in [fromMs, toMs) now belong to a patient. */
+export interface Attribution {
+  readonly deviceId: string;
+  readonly patientId: string;
+  readonly fromMs: number;
+  readonly toMs: number | null;
+}
+
 export type AlertChangeListener = (alert: Alert, change: 'created' | 'updated') => void;
 /** A pass was written: the readings it evaluated and the alerts it created or updated (metrics). */
 export type EvaluatedListener = (readings: readonly Reading[], alerts: { readonly created: readonly Alert[]; readonly updated: readonly Alert[] }) => void;
@@ -147,13 +155,16 @@ export class AlertingService {
           }
         },
       )
-      .finally(() => {
-        this.running = null;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
+      .finally(() => this.settled());
+  }
+
+  /** A pass (or an exclusive evaluation) ended: run once more if commits arrived meanwhile. */
+  private settled(): void {
+    this.running = null;
+    if (this.again && !this.stopped) {
+      this.again = false;
+      this.kick();
+    }
   }
 
   /** Resolves once every reading committed so far has been evaluated; rejects if the last pass failed. */
@@ -177,7 +188,7 @@ export class AlertingService {
    * now, as late data: windows they touch are re-judged, an alert carries the reading's time, and
    * nothing stale is replayed as new.
    */
-  async evaluateAttributed(a: { readonly deviceId: string; readonly patientId: string; readonly fromMs: number; readonly toMs: number | null }): Promise<void> {
+  async evaluateAttributed(a: Attribution): Promise<void> {
     // Everything committed so far is behind the cursor afterwards, the attributed readings
     // included, so the log pass will never see them a second time.
     await this.drain();
@@ -207,24 +218,15 @@ export class AlertingService {
     if (this.buffered[0]?.seq !== cursor + 1) return null;
     let end = 1;
     while (end < this.buffered.length && end < limit && (this.buffered[end] as SequencedReading).seq === cursor + 1 + end) end++;
-    const run = this.buffered.slice(0, end);
     // Not removed yet: a pass that fails leaves the cursor where it was and takes them again.
-    return run;
+    return this.buffered.slice(0, end);
   }
 
   /** Run `fn` while no log pass runs; commits that arrive meanwhile are evaluated right after. */
   private async exclusive(fn: () => Promise<void>): Promise<void> {
     while (this.running !== null) await this.running.catch(() => undefined);
     const run = fn();
-    this.running = run
-      .catch(() => undefined)
-      .finally(() => {
-        this.running = null;
-        if (this.again && !this.stopped) {
-          this.again = false;
-          this.kick();
-        }
-      });
+    this.running = run.catch(() => undefined).finally(() => this.settled());
     await run;
   }
 

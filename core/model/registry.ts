@@ -74,6 +74,12 @@ export interface Patient {
 
 export type DeviceStatus = 'active' | 'revoked';
 
+/** A device's battery as a reading reported it: percent, and when that reading was measured. */
+export interface BatteryLevel {
+  readonly percent: number;
+  readonly atMs: number;
+}
+
 export interface Device {
   readonly id: string;
   readonly kind: DeviceKind;
@@ -89,7 +95,7 @@ export interface Device {
   readonly lastSeenAtMs: number | null;
   readonly online: boolean;
   /** Battery level from the newest reading (by measurement time) that carried one. */
-  readonly battery: { readonly percent: number; readonly atMs: number } | null;
+  readonly battery: BatteryLevel | null;
 }
 
 /** A device belongs to one patient over [fromMs, toMs); toMs null means open-ended. */

@@ -1,4 +1,4 @@
-import type { Assignment, Credential, Device, DeviceKind, Patient } from '../model/registry.js';
+import type { Assignment, BatteryLevel, Credential, Device, DeviceKind, Patient } from '../model/registry.js';
 
 /**
  * Patients, devices, device credentials and the device-to-patient assignment history.
@@ -73,5 +73,5 @@ export interface PresenceUpdate {
   /** Omitted: leave the online flag as it is. */
   readonly online?: boolean;
   /** A battery level measured at `atMs`; kept only if newer than the stored one. */
-  readonly battery?: { readonly percent: number; readonly atMs: number };
+  readonly battery?: BatteryLevel;
 }

@@ -7,6 +7,7 @@ import {
   createDeviceInput,
   createPatientInput,
   type Assignment,
+  type BatteryLevel,
   type Device,
   entityId,
   rotateSecretInput,
@@ -14,6 +15,7 @@ import {
 } from '../../core/model/registry.js';
 import type { GatewayContext } from '../context.js';
 import { adminAuthHook } from './auth-hooks.js';
+import { batteryView } from './battery-view.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
@@ -43,7 +45,7 @@ function toDeviceView(
   assignments: readonly Assignment[],
   online: boolean,
   lastSeenAtMs: number | null,
-  battery: { readonly percent: number; readonly atMs: number } | null,
+  battery: BatteryLevel | null,
 ): z.infer<typeof deviceView> {
   const open = assignments.find((a) => a.toMs === null);
   return {
@@ -59,8 +61,7 @@ function toDeviceView(
     revokedAt: iso(d.revokedAtMs),
     lastSeenAt: iso(lastSeenAtMs),
     online,
-    batteryPercent: battery?.percent ?? null,
-    batteryAt: battery === null ? null : new Date(battery.atMs).toISOString(),
+    ...batteryView(battery),
     patientId: open?.patientId ?? null,
   };
 }

@@ -5,6 +5,7 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import { entityId } from '../../core/model/registry.js';
 import { STAFF_ROLES } from '../../core/model/staff.js';
 import type { GatewayContext } from '../context.js';
+import { batteryView } from './battery-view.js';
 import { assertPatientAccess, staffAuthHook } from './staff-auth.js';
 
 const security = [{ staffSession: [] }];
@@ -102,8 +103,4 @@ export async function staffReadRoutes(root: FastifyInstance, ctx: GatewayContext
       return { staff: staff.map((s) => ({ id: s.id, displayName: s.displayName, role: s.role, isChargeNurse: s.isChargeNurse })) };
     },
   );
-}
-
-function batteryView(b: { readonly percent: number; readonly atMs: number } | null): { batteryPercent: number | null; batteryAt: string | null } {
-  return b === null ? { batteryPercent: null, batteryAt: null } : { batteryPercent: b.percent, batteryAt: new Date(b.atMs).toISOString() };
 }
