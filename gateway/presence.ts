@@ -54,6 +54,13 @@ export class PresenceTracker implements DeviceStatusListener {
     return device.battery === null || pending.atMs >= device.battery.atMs ? pending : device.battery;
   }
 
+  /** When the device was last seen: what arrived since the last flush, else what is stored. */
+  lastSeenOf(device: Device): number | null {
+    const pending = this.pending.get(device.id);
+    if (pending === undefined) return device.lastSeenAtMs;
+    return device.lastSeenAtMs === null || pending.lastSeenAtMs > device.lastSeenAtMs ? pending.lastSeenAtMs : device.lastSeenAtMs;
+  }
+
   isOnline(deviceId: string): boolean {
     return this.sessions.has(deviceId);
   }

@@ -80,7 +80,7 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
 
   const view = async (d: Device): Promise<z.infer<typeof deviceView>> => {
     const { assignments } = await ctx.registry.getDevice(d.id);
-    return toDeviceView(d, assignments, ctx.presence.isOnline(d.id), d.lastSeenAtMs, ctx.presence.batteryOf(d));
+    return toDeviceView(d, assignments, ctx.presence.isOnline(d.id), ctx.presence.lastSeenOf(d), ctx.presence.batteryOf(d));
   };
 
   app.post(
@@ -171,7 +171,7 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
     async (req) => {
       const { device, assignments } = await ctx.registry.getDevice(req.params.id);
       await audit(req, 'device.read', `device:${device.id}`);
-      return { ...toDeviceView(device, assignments, ctx.presence.isOnline(device.id), device.lastSeenAtMs, ctx.presence.batteryOf(device)), assignments: assignments.map(toAssignmentView) };
+      return { ...toDeviceView(device, assignments, ctx.presence.isOnline(device.id), ctx.presence.lastSeenOf(device), ctx.presence.batteryOf(device)), assignments: assignments.map(toAssignmentView) };
     },
   );
 

@@ -74,7 +74,7 @@ export async function staffReadRoutes(root: FastifyInstance, ctx: GatewayContext
           model: d.model,
           status: d.status,
           assignedFrom: new Date(assignedFromMs).toISOString(),
-          lastSeenAt: iso(d.lastSeenAtMs),
+          lastSeenAt: iso(ctx.presence.lastSeenOf(d)),
           online: ctx.presence.isOnline(d.id),
           ...batteryView(ctx.presence.batteryOf(d)),
         })),

@@ -36,19 +36,26 @@ export const srOnly = (text: string): HTMLSpanElement => h('span', { class: 'sr-
 
 /**
  * Polite announcements through one live region. Cleared first, then set on the next frame, so
- * a repeated message is still read.
+ * a repeated message is still read. Messages said within a few seconds of each other are read
+ * together: a delayed "new alert" must not replace the confirmation of what the nurse just did.
  */
 export class Announcer {
   readonly el = h('div', { class: 'sr-only', role: 'status', 'aria-live': 'polite', 'aria-atomic': 'true', id: 'announcer' });
   private timer = 0;
+  private recent: { readonly atMs: number; readonly message: string }[] = [];
 
   say(message: string): void {
+    const now = Date.now();
+    this.recent = this.recent.filter((r) => now - r.atMs < Announcer.TOGETHER_MS && r.message !== message);
+    this.recent.push({ atMs: now, message });
     this.el.textContent = '';
     window.clearTimeout(this.timer);
     this.timer = window.setTimeout(() => {
-      this.el.textContent = message;
+      this.el.textContent = this.recent.map((r) => r.message).join(' ');
     }, 50);
   }
+
+  private static readonly TOGETHER_MS = 3000;
 }
 
 /** Moves focus to a view's heading after navigation, so screen readers start at the new content. */
