@@ -1,5 +1,5 @@
 import type { Destination } from '../core/model/destination.js';
-import type { ReadingKind } from '../core/model/reading-kinds.js';
+import { KIND_SPECS, type ReadingKind } from '../core/model/reading-kinds.js';
 import type { Reading } from '../core/model/reading.js';
 import type { ForwardingStore } from '../core/ports/forwarding-store.js';
 import type { ForwardJob } from '../core/ports/reading-store.js';
@@ -86,6 +86,8 @@ function buildTable(destinations: readonly Destination[]): RouteTable {
     let byKind = table.get(d.organizationId);
     if (byKind === undefined) table.set(d.organizationId, (byKind = new Map()));
     for (const kind of d.kinds) {
+      // Kinds without a verified standard code (staff-recorded ACVPU, oxygen) stay here.
+      if (!KIND_SPECS[kind].forwarded) continue;
       const list = byKind.get(kind) ?? [];
       list.push(d.id);
       byKind.set(kind, list);

@@ -234,7 +234,7 @@ export class IngestService {
     if (patientId === null) flags.push('unassigned');
     const measures = DEVICE_KIND_MEASURES[measuring.kind];
     if (measures !== 'any' && !measures.includes(draft.kind)) flags.push('device-kind-mismatch');
-    const key = idempotencyKey(draft.clientId, draft.kind, draft.measuredAtMs);
+    const key = idempotencyKey(draft.kind, draft.measuredAtMs);
     return {
       ok: true,
       reading: {
@@ -259,6 +259,7 @@ export class IngestService {
         sequence: draft.sequence,
         transport: draft.transport,
         flags,
+        recordedBy: null,
       },
     };
   }

@@ -5,18 +5,22 @@ import {
   bloodPressureInput,
   bodyTemperatureInput,
   bodyWeightInput,
+  consciousnessInput,
   heartRateInput,
   type ReadingInput,
   respiratoryRateInput,
   spo2Input,
+  supplementalOxygenInput,
 } from '../core/model/reading-input.js';
 import {
+  ACVPU_LEVELS,
   CANONICAL_UNIT,
   CGM_GLUCOSE_CODE,
   type ComponentName,
   KIND_SPECS,
   READING_KINDS,
   type ReadingKind,
+  STAFF_ONLY_KINDS,
 } from '../core/model/reading-kinds.js';
 import type { EntryMethod, GlucoseMethod, MealContext, ReadingComponent, Setting, Transport } from '../core/model/reading.js';
 import { parseMeasurementTime } from './measurement-time.js';
@@ -62,6 +66,8 @@ export interface NormalizeContext {
   readonly limits: NormalizeLimits;
   /** Glucose readings from a CGM default to the CGM method. */
   readonly defaultGlucoseMethod: GlucoseMethod;
+  /** A staff member records the reading (a manual entry): staff-only kinds are allowed. */
+  readonly staffEntry?: boolean;
 }
 
 export type NormalizeResult =
@@ -76,6 +82,8 @@ const SCHEMAS: Readonly<Record<ReadingKind, z.ZodType<ReadingInput>>> = {
   'body-temperature': bodyTemperatureInput,
   'blood-glucose': bloodGlucoseInput,
   'respiratory-rate': respiratoryRateInput,
+  consciousness: consciousnessInput,
+  'supplemental-oxygen': supplementalOxygenInput,
 };
 
 const KIND_SET: ReadonlySet<string> = new Set(READING_KINDS);
@@ -104,6 +112,8 @@ function reportedValues(input: ReadingInput): Partial<Record<ComponentName, numb
     }
     case 'spo2':
       return input.pulse === undefined ? { value: input.value } : { value: input.value, pulse: input.pulse };
+    case 'consciousness':
+      return { value: ACVPU_LEVELS.indexOf(input.level) };
     default:
       return { value: input.value };
   }
@@ -125,6 +135,9 @@ export function normalizeReading(raw: unknown, ctx: NormalizeContext): Normalize
     return fail(problem('RPM_ERR_READING_UNKNOWN_KIND', '/kind', `kind must be one of ${READING_KINDS.join(', ')}`));
   }
   const spec = KIND_SPECS[kind as ReadingKind];
+  if (STAFF_ONLY_KINDS.has(spec.kind) && ctx.staffEntry !== true) {
+    return fail(problem('RPM_ERR_READING_STAFF_ONLY', '/kind', `${spec.kind} is recorded by staff (POST /v1/patients/{id}/observations), not by devices`));
+  }
   const parsed = SCHEMAS[kind as ReadingKind].safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
@@ -144,21 +157,22 @@ export function normalizeReading(raw: unknown, ctx: NormalizeContext): Normalize
   }
 
   const reported = reportedValues(input);
+  const unit = input.unit ?? CANONICAL_UNIT[spec.components[0]?.quantity ?? 'rate'];
   const glucoseMethod: GlucoseMethod | null = input.kind === 'blood-glucose' ? (input.method ?? ctx.defaultGlucoseMethod) : null;
   const components: ReadingComponent[] = [];
   for (const c of spec.components) {
     const value = reported[c.name];
     if (value === undefined) continue;
     // The reading's unit applies to its measured quantity; a pulse is always counted per minute.
-    const deviceUnit = c.name === 'pulse' && spec.kind !== 'heart-rate' ? '/min' : input.unit;
+    const deviceUnit = c.name === 'pulse' && spec.kind !== 'heart-rate' ? '/min' : unit;
     const ucumUnit = resolveUnit(c.quantity, deviceUnit);
     if (ucumUnit === undefined) {
-      return fail(problem('RPM_ERR_READING_UNIT_UNSUPPORTED', '/unit', `unit '${input.unit}' is not accepted for ${spec.kind}`));
+      return fail(problem('RPM_ERR_READING_UNIT_UNSUPPORTED', '/unit', `unit '${unit}' is not accepted for ${spec.kind}`));
     }
     const canonical = toCanonical(c.quantity, ucumUnit, value);
     const [min, max] = c.bounds;
     if (canonical < min || canonical > max) {
-      return fail(problem('RPM_ERR_READING_IMPLAUSIBLE', `/${c.name}`, `${c.name} ${value} ${input.unit} is outside the possible range ${min}–${max} ${CANONICAL_UNIT[c.quantity]}`));
+      return fail(problem('RPM_ERR_READING_IMPLAUSIBLE', `/${c.name === 'value' && spec.kind === 'consciousness' ? 'level' : c.name}`, `${c.name} ${value} ${unit} is outside the possible range ${min}–${max} ${CANONICAL_UNIT[c.quantity]}`));
     }
     const code = glucoseMethod === 'cgm' ? CGM_GLUCOSE_CODE.code : c.code.code;
     components.push({ name: c.name, code, value: canonical, unit: CANONICAL_UNIT[c.quantity] });
@@ -185,7 +199,7 @@ export function normalizeReading(raw: unknown, ctx: NormalizeContext): Normalize
       kind: spec.kind,
       code,
       components,
-      reported: { unit: input.unit, values: reported },
+      reported: { unit, values: reported },
       measuredAt: input.measuredAt,
       measuredAtMs: time.instantMs,
       utcOffsetMinutes: time.utcOffsetMinutes,

@@ -1,11 +1,13 @@
 import { createHash } from 'node:crypto';
 
 /**
- * The idempotency key of a reading: the client's id when it sent one, else the natural key
- * (kind, measurement instant). Scoped to the measuring device.
+ * The idempotency key of a reading: the natural key (kind, measurement instant), scoped to the
+ * measuring device. One device cannot measure the same kind twice at the same instant, so the
+ * same measurement resent with or without its client id, over HTTP or MQTT, is one reading; the
+ * client id is kept beside it, never part of its identity.
  */
-export function idempotencyKey(clientId: string | null, kind: string, measuredAtMs: number): string {
-  return clientId === null ? `k:${kind}:${measuredAtMs}` : `c:${clientId}`;
+export function idempotencyKey(kind: string, measuredAtMs: number): string {
+  return `k:${kind}:${measuredAtMs}`;
 }
 
 /**

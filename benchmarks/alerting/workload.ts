@@ -66,7 +66,7 @@ export function workload(patients: number, days: number, startMs: number): { pat
 export function toReading(patientId: string, deviceId: string, s: Sample, seq: number): Reading {
   const components = Object.entries(s.values).map(([name, value]) => ({ name: name as ComponentName, code: 'x', value: value as number, unit: name === 'pulse' ? '/min' : s.unit }));
   const clientId = `${patientId}-${seq}`;
-  const key = idempotencyKey(clientId, s.kind, s.atMs);
+  const key = idempotencyKey(s.kind, s.atMs);
   return {
     id: readingId(deviceId, key),
     clientId,
@@ -89,5 +89,6 @@ export function toReading(patientId: string, deviceId: string, s: Sample, seq: n
     sequence: seq,
     transport: 'http',
     flags: [],
+    recordedBy: null,
   };
 }

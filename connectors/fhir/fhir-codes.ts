@@ -34,6 +34,9 @@ export const PROFILE_OF: Readonly<Record<ReadingKind, string | undefined>> = {
   'body-temperature': `${R4}bodytemp`,
   'respiratory-rate': `${R4}resprate`,
   'blood-glucose': undefined,
+  // Staff-recorded kinds are not forwarded (KIND_SPECS[kind].forwarded is false).
+  consciousness: undefined,
+  'supplemental-oxygen': undefined,
 };
 
 export const loincCoding = (code: string, display: string): Coding => ({ system: LOINC_SYSTEM, code, display });
@@ -69,6 +72,8 @@ export const SENDABLE_UNITS: Readonly<Record<ReadingKind, readonly string[]>> = 
   'body-temperature': ['Cel', '[degF]'],
   'respiratory-rate': ['/min'],
   'blood-glucose': ['mg/dL', 'mmol/L'],
+  consciousness: [],
+  'supplemental-oxygen': [],
 };
 
 /** Human-readable `Quantity.unit` for a UCUM code. */
@@ -97,6 +102,8 @@ export const KIND_TEXT: Readonly<Record<ReadingKind, string>> = {
   'body-temperature': 'Body temperature',
   'respiratory-rate': 'Respiratory rate',
   'blood-glucose': 'Glucose',
+  consciousness: 'Level of consciousness (ACVPU)',
+  'supplemental-oxygen': 'Supplemental oxygen flow',
 };
 
 /**

@@ -22,7 +22,7 @@ function reading(input: Record<string, unknown>, overrides: Partial<Reading> = {
   );
   if (!result.ok) throw new Error(`test reading refused: ${result.problem.message}`);
   const d = result.draft;
-  const key = idempotencyKey(d.clientId, d.kind, d.measuredAtMs);
+  const key = idempotencyKey(d.kind, d.measuredAtMs);
   return {
     id: readingId('cuff-1', key),
     clientId: d.clientId,
@@ -45,6 +45,7 @@ function reading(input: Record<string, unknown>, overrides: Partial<Reading> = {
     sequence: d.sequence,
     transport: d.transport,
     flags: [],
+    recordedBy: null,
     ...overrides,
   };
 }

@@ -3,7 +3,7 @@ import type { CommitBatch } from '../../core/ports/reading-store.js';
 import type { SqliteDatabase } from './database.js';
 
 export const READING_COLUMNS =
-  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags';
+  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags, recorded_by';
 
 /** Per reading, in order: its log position (`seq`, > 0) if inserted, 0 if a duplicate (key already stored). */
 export type CommitStatuses = Float64Array;
@@ -17,7 +17,7 @@ export type CommitStatuses = Float64Array;
 export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => CommitStatuses {
   // Positional parameters: binding by name costs a property lookup per column per row.
   const insertReading = db.prepare(
-    `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 22 }, () => '?').join(', ')})`,
+    `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 23 }, () => '?').join(', ')})`,
   );
   const insertRejection = db.prepare(
     'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -52,6 +52,7 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
         r.sequence,
         r.transport,
         r.flags.join(','),
+        r.recordedBy ?? null,
         r.components[0]?.value ?? null,
       );
       if (info.changes === 1) statuses[i] = Number(info.lastInsertRowid);

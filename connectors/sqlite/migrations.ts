@@ -238,4 +238,17 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN battery_at_ms INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: 'one reading per (device, kind, instant); who entered a manual reading',
+    sql: `
+      -- A reading's identity is (measuring device, kind, measurement instant), with or without a
+      -- client id (a device cannot measure one kind twice at one instant). Rows stored under a
+      -- client-id key move to the natural key, so a retry after the upgrade is still a duplicate;
+      -- OR IGNORE keeps the rare pair that was stored twice before (both stay, as history).
+      UPDATE OR IGNORE readings SET idem_key = 'k:' || kind || ':' || measured_at_ms WHERE idem_key LIKE 'c:%';
+      -- Readings a staff member entered through the staff API (entry_method 'manual').
+      ALTER TABLE readings ADD COLUMN recorded_by TEXT;
+    `,
+  },
 ];

@@ -27,6 +27,7 @@ export interface ReadingRow {
   sequence: number | null;
   transport: string;
   flags: string;
+  recorded_by: string | null;
 }
 
 export function toReading(row: ReadingRow): Reading {
@@ -52,6 +53,7 @@ export function toReading(row: ReadingRow): Reading {
     sequence: row.sequence,
     transport: row.transport as Transport,
     flags: row.flags === '' ? [] : (row.flags.split(',') as ReadingFlag[]),
+    recordedBy: row.recorded_by,
   };
 }
 

@@ -36,6 +36,7 @@ export const errorCatalogue = {
   RPM_ERR_READING_TIME_IN_FUTURE: { status: 422, title: 'Measurement time is in the future' },
   RPM_ERR_READING_TIME_TOO_OLD: { status: 422, title: 'Measurement time is older than accepted' },
   RPM_ERR_READING_DEVICE_NOT_RELAYABLE: { status: 422, title: 'Device is not paired with this hub' },
+  RPM_ERR_READING_STAFF_ONLY: { status: 422, title: 'Only staff record this kind (consciousness, supplemental oxygen)' },
 
   // Registry administration
   RPM_ERR_PATIENT_EXISTS: { status: 409, title: 'Patient already exists' },

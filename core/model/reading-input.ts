@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ACVPU_LEVELS } from './reading-kinds.js';
 
 /**
  * The canonical JSON a device or hub sends, over HTTP (`POST /v1/readings`) and MQTT
@@ -64,6 +65,21 @@ export const bloodGlucoseInput = single('blood-glucose').extend({
 });
 export const respiratoryRateInput = single('respiratory-rate');
 
+/** Staff-recorded (a device posting these is refused): consciousness on the ACVPU scale. */
+export const consciousnessInput = z.object({
+  kind: z.literal('consciousness'),
+  ...common,
+  unit: z.literal('{ACVPU}').optional(),
+  level: z.enum(ACVPU_LEVELS).describe('ACVPU: alert, new confusion, responds to voice, to pain, unresponsive'),
+});
+/** Staff-recorded: supplemental oxygen flow in L/min; 0 = breathing room air. */
+export const supplementalOxygenInput = z.object({
+  kind: z.literal('supplemental-oxygen'),
+  ...common,
+  unit: z.string().min(1).max(32).optional().describe('L/min (default)'),
+  value: finite.describe('Oxygen flow; 0 = room air'),
+});
+
 export const readingInput = z.discriminatedUnion('kind', [
   bloodPressureInput,
   heartRateInput,
@@ -72,6 +88,8 @@ export const readingInput = z.discriminatedUnion('kind', [
   bodyTemperatureInput,
   bloodGlucoseInput,
   respiratoryRateInput,
+  consciousnessInput,
+  supplementalOxygenInput,
 ]);
 export type ReadingInput = z.infer<typeof readingInput>;
 

@@ -25,7 +25,7 @@ export type ReadingFlag = 'unassigned' | 'device-kind-mismatch';
  * store, the rules and the connectors, and none of them may change it.
  */
 export interface Reading {
-  /** Deterministic id derived from (measuring device, idempotency key). */
+  /** Deterministic id derived from (measuring device, kind, measurement instant). */
   readonly id: string;
   readonly clientId: string | null;
   readonly idempotencyKey: string;
@@ -52,7 +52,15 @@ export interface Reading {
   readonly sequence: number | null;
   readonly transport: Transport;
   readonly flags: readonly ReadingFlag[];
+  /**
+   * The staff member who entered it (entryMethod `manual`, through the staff API), else null.
+   * Their readings belong to the patient directly, under the pseudo-device `manual:{patientId}`.
+   */
+  readonly recordedBy: string | null;
 }
+
+/** The pseudo-device of a patient's staff-entered readings (dedupe and history stay per patient). */
+export const manualDeviceId = (patientId: string): string => `manual:${patientId}`;
 
 /** The primary component (the single value, or systolic for blood pressure). */
 export function primaryComponent(r: Pick<Reading, 'components'>): ReadingComponent | undefined {

@@ -14,7 +14,7 @@ export function fhirReading(input: Record<string, unknown>, overrides: Partial<R
   if (!result.ok) throw new Error(`test reading refused: ${result.problem.message}`);
   const d = result.draft;
   const deviceId = overrides.deviceId ?? 'cuff-1';
-  const key = idempotencyKey(d.clientId, d.kind, d.measuredAtMs);
+  const key = idempotencyKey(d.kind, d.measuredAtMs);
   return {
     id: readingId(deviceId, key),
     clientId: d.clientId,
@@ -37,6 +37,7 @@ export function fhirReading(input: Record<string, unknown>, overrides: Partial<R
     sequence: d.sequence,
     transport: d.transport,
     flags: [],
+    recordedBy: null,
     ...overrides,
   };
 }

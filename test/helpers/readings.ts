@@ -10,7 +10,7 @@ export function makeReading(overrides: Partial<Reading> & { deviceId?: string } 
   const measuredAtMs = overrides.measuredAtMs ?? Date.parse('2026-11-30T12:00:00Z') + counter * 1000;
   const clientId = overrides.clientId === undefined ? `c-${counter}` : overrides.clientId;
   const kind = overrides.kind ?? 'heart-rate';
-  const key = overrides.idempotencyKey ?? idempotencyKey(clientId, kind, measuredAtMs);
+  const key = overrides.idempotencyKey ?? idempotencyKey(kind, measuredAtMs);
   return {
     id: overrides.id ?? readingId(deviceId, key),
     clientId,
@@ -33,6 +33,7 @@ export function makeReading(overrides: Partial<Reading> & { deviceId?: string } 
     sequence: counter,
     transport: 'http',
     flags: [],
+    recordedBy: null,
     ...overrides,
   };
 }
