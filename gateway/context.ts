@@ -16,6 +16,7 @@ import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
 import type { StaffService } from './staff-service.js';
 import type { SlaEscalator } from './worklist/sla-escalator.js';
+import type { TimerGuard } from './worklist/timer-guard.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
 import type { WorklistService } from './worklist/worklist-service.js';
 
@@ -43,6 +44,8 @@ export interface GatewayContext {
   readonly worklist: WorklistService;
   readonly worklistHub: WorklistHub;
   readonly escalator: SlaEscalator;
+  /** Stops nurses' running timers when their sessions end. */
+  readonly timerGuard: TimerGuard;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;
   /** FHIR destinations and the delivery outbox (operator API). */

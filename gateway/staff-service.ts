@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { type DisplayPrefs, type DisplayPrefsPatch, effectivePrefs } from '../core/display/units.js';
 import { RpmError } from '../core/errors/rpm-error.js';
 import {
   type CareTeam,
@@ -79,6 +80,32 @@ export class StaffService {
     if (updated === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${id}' not found`);
     if (status === 'disabled') await this.sessions.revokeAll(id);
     return updated;
+  }
+
+  /**
+   * The units and time zone this staff member reads values in: her own choice over her
+   * organization's over the defaults (kg, °C, mg/dL, UTC; always labelled).
+   */
+  async displayPrefs(staff: Staff): Promise<{ effective: DisplayPrefs; organization: DisplayPrefsPatch | null; own: DisplayPrefsPatch | null }> {
+    const settings = await this.store.displaySettings(staff.organizationId, staff.id);
+    return { effective: effectivePrefs(settings.organization, settings.staff), organization: settings.organization, own: settings.staff };
+  }
+
+  /** The organization's display units and time zone (what its staff read unless they choose otherwise). */
+  async organizationDisplay(organizationId: string, by?: AdminActor): Promise<DisplayPrefsPatch | null> {
+    await this.requireOrganization(organizationId, by === undefined ? undefined : this.admin(by));
+    return (await this.store.displaySettings(organizationId, null)).organization;
+  }
+
+  async setOrganizationDisplay(organizationId: string, display: DisplayPrefsPatch, by: AdminActor): Promise<DisplayPrefsPatch> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    await this.store.setOrganizationDisplay(organizationId, display);
+    return display;
+  }
+
+  /** A staff member's own display choice (partial; fields left out follow the organization). */
+  async setOwnDisplay(staff: Staff, display: DisplayPrefsPatch): Promise<void> {
+    await this.store.setStaffDisplay(staff.id, display);
   }
 
   /** Active charge nurses of an organization: who receives escalations. */

@@ -29,6 +29,7 @@ import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { LogNotifier } from './worklist/log-notifier.js';
 import { SlaEscalator } from './worklist/sla-escalator.js';
+import { TimerGuard } from './worklist/timer-guard.js';
 import { WorklistHub } from './worklist/worklist-hub.js';
 import { WorklistService } from './worklist/worklist-service.js';
 
@@ -100,6 +101,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     }),
   );
   const worklist = new WorklistService(stores.alerts, carePlans, staff, stores.audit, worklistHub, clock, log);
+  const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   const escalator = new SlaEscalator({
     alerts: stores.alerts,
     hub: worklistHub,
@@ -158,6 +160,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     worklist,
     worklistHub,
     escalator,
+    timerGuard,
     metrics,
     forwarding,
     adminToken,
@@ -218,6 +221,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Catch up on readings committed before a crash or restart, then follow the log.
   alerting.kick();
   escalator.start(config.rules.slaSweepMs);
+  // Waits for a repeat reading expire on the clock, not only when the next reading comes.
+  const clockSweep = setInterval(() => {
+    alerting.sweepClock().catch((err: unknown) => log.error({ err }, 'confirmation sweep failed'));
+    // Timers of nurses whose sessions ended without a logout (idle, absolute expiry).
+    timerGuard.sweep().catch((err: unknown) => log.error({ err }, 'timer sweep failed'));
+  }, config.rules.slaSweepMs);
+  clockSweep.unref();
   // Deliver what the outbox holds from before a crash or restart, then follow new commits.
   deliveries.start();
   const missingSweep = setInterval(() => {
@@ -248,6 +258,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
       reaper.unref();
       clearInterval(missingSweep);
+      clearInterval(clockSweep);
       worklistHub.closeAll();
       await broker.drained();
       await committer.close();

@@ -5,10 +5,10 @@ import type { AlertStore } from '../core/ports/alert-store.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { CommitOutcome, ReadingStore, SequencedReading } from '../core/ports/reading-store.js';
 import type { RegistryStore } from '../core/ports/registry-store.js';
-import { syncAlert } from '../rules/alert-sync.js';
-import { type ConditionState, EMPTY_CONDITION, evaluateCondition } from '../rules/conditions.js';
+import { needsLastResolved, syncAlert } from '../rules/alert-sync.js';
+import { advanceClock, type ConditionChange, type ConditionState, conditionFromJson, EMPTY_CONDITION, evaluateCondition } from '../rules/conditions.js';
 import type { RuleDefinition } from '../rules/model.js';
-import { type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
+import { missingVerdict, type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
 import type { CarePlans } from './care-plans.js';
 import { PatientHistory, toObservation } from './patient-history.js';
 
@@ -51,6 +51,10 @@ function sameCondition(a: ConditionState, b: ConditionState): boolean {
     a.confirmation === b.confirmation &&
     a.pendingSinceMs === b.pendingSinceMs &&
     a.flapping === b.flapping &&
+    a.late === b.late &&
+    a.episode?.first.atMs === b.episode?.first.atMs &&
+    a.episode?.worst.readingId === b.episode?.worst.readingId &&
+    a.episode?.worst.atMs === b.episode?.worst.atMs &&
     a.transitions.length === b.transitions.length &&
     a.transitions.every((t, i) => t === b.transitions[i])
   );
@@ -241,24 +245,43 @@ export class AlertingService {
       const states = await this.conditionsOf(patientId);
       for (const rule of missing) {
         if (rule.type !== 'missing') continue;
-        const last = (await this.deps.readings.lastMeasuredAt(patientId, rule.kind)) ?? plan.savedAtMs ?? now;
+        const measured = await this.deps.readings.lastMeasuredAt(patientId, rule.kind);
+        const last = measured ?? plan.savedAtMs ?? now;
         const deadline = last + rule.hours * 3_600_000;
-        const start = (states.get(rule.id) as ConditionState | undefined) ?? EMPTY_CONDITION;
+        const start = conditionFromJson(states.get(rule.id));
         if (now < deadline) {
           // Open, yet nothing is missing: a reading measured before the deadline arrived after
           // the condition opened (a scale that synced late), too old to clear it on arrival.
-          if (start.open) {
-            const clear: Verdict = { atMs: now, readingId: '', severity: null, clear: true, value: null, detail: `${rule.kind} measured ${new Date(last).toISOString()}` };
-            await this.apply(patientId, rule, start, [clear], pending);
-          }
+          if (start.open) await this.apply(patientId, rule, start, [missingVerdict(rule.kind, rule.hours, null, now, measured ?? null)], pending);
           continue;
         }
-        const verdict: Verdict = { atMs: deadline, readingId: '', severity: rule.severity, clear: false, value: null, detail: `no ${rule.kind} since ${new Date(last).toISOString()}` };
-        await this.apply(patientId, rule, start, [verdict], pending);
+        await this.apply(patientId, rule, start, [missingVerdict(rule.kind, rule.hours, rule.severity, deadline, measured ?? null)], pending);
       }
     }
     const cursor = await this.deps.alerts.evaluationCursor();
     await this.write(cursor, pending);
+  }
+
+  /**
+   * The clock moved on: a wait for a repeat reading whose window has passed expires (the alert
+   * then says "no repeat: call the patient"). Runs on the engine's own turn, as readings do.
+   */
+  async sweepClock(): Promise<void> {
+    await this.exclusive(async () => {
+      const waiting = await this.deps.alerts.pendingConfirmations();
+      if (waiting.length === 0) return;
+      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+      const now = this.deps.clock.now();
+      for (const alert of waiting) {
+        const rule = (await this.deps.carePlans.get(alert.patientId)).rules.find((r) => r.id === alert.ruleId);
+        if (rule === undefined) continue;
+        const start = conditionFromJson((await this.conditionsOf(alert.patientId)).get(rule.id));
+        const { state, change } = advanceClock(rule, start, now);
+        await this.record(alert.patientId, rule, start, state, change, pending);
+      }
+      await this.write(await this.deps.alerts.evaluationCursor(), pending);
+      this.evaluated([], { created: pending.created, updated: pending.updated });
+    });
   }
 
   private async loop(): Promise<void> {
@@ -309,7 +332,7 @@ export class AlertingService {
         if (v !== null) verdicts.push(v);
       }
       if (verdicts.length === 0) continue;
-      const persisted = (states.get(rule.id) as ConditionState | undefined) ?? EMPTY_CONDITION;
+      const persisted = conditionFromJson(states.get(rule.id));
       // The last evaluated time is not written on every reading; after a restart it is the
       // newest earlier reading the rule watches.
       const start = { ...persisted, lastEvaluatedAtMs: lastWatched(rule, history, freshIds, persisted.lastEvaluatedAtMs) };
@@ -322,22 +345,33 @@ export class AlertingService {
   }
 
   private async apply(patientId: string, rule: RuleDefinition, start: ConditionState, verdicts: readonly Verdict[], pending: Pending): Promise<void> {
-    const { state, change } = evaluateCondition(rule, start, verdicts);
+    const { state, change } = evaluateCondition(rule, start, verdicts, this.deps.clock.now());
+    await this.record(patientId, rule, start, state, change, pending);
+  }
+
+  /** Write a condition's new state and turn its change into alert writes. */
+  private async record(patientId: string, rule: RuleDefinition, start: ConditionState, state: ConditionState, change: ConditionChange | null, pending: Pending): Promise<void> {
     if (!sameCondition(start, state)) pending.conditions.push({ patientId, ruleId: rule.id, state });
     if (change === null) return;
     const existing =
       pending.created.find((a) => a.patientId === patientId && a.ruleId === rule.id && a.status !== 'resolved') ??
+      pending.updated.find((a) => a.patientId === patientId && a.ruleId === rule.id && a.status !== 'resolved') ??
       (await this.deps.alerts.unresolvedAlert(patientId, rule.id));
+    // Only when a nurse may have resolved a still-breaching episode (re-notify).
+    const lastResolved = needsLastResolved(change, existing) ? await this.deps.alerts.lastResolvedAlert(patientId, rule.id) : undefined;
     const sync = syncAlert(rule, change, existing, {
       patientId,
       organizationId: await this.organizationOf(patientId),
       nowMs: this.deps.clock.now(),
       newId: this.deps.newId(),
+      ...(lastResolved === undefined ? {} : { lastResolved }),
     });
     if (sync.create !== undefined) pending.created.push(sync.create);
     if (sync.update !== undefined) {
       const i = pending.created.findIndex((a) => a.id === sync.update?.id);
+      const j = pending.updated.findIndex((a) => a.id === sync.update?.id);
       if (i >= 0) pending.created[i] = sync.update;
+      else if (j >= 0) pending.updated[j] = sync.update;
       else pending.updated.push(sync.update);
     }
     pending.events.push(...sync.events);

@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { RpmErrorCode } from '../core/errors/codes.js';
 import { RpmError } from '../core/errors/rpm-error.js';
 import { readingEnvelope } from '../core/model/reading-input.js';
-import type { Reading, ReadingFlag, Transport } from '../core/model/reading.js';
+import { manualDeviceId, type Reading, type ReadingFlag, type Transport } from '../core/model/reading.js';
 import { DEVICE_KIND_MEASURES, type Device } from '../core/model/registry.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { ForwardJob, Rejection } from '../core/ports/reading-store.js';
@@ -201,6 +201,80 @@ export class IngestService {
         id: outcome.id,
         ...(reading.clientId === null ? {} : { clientId: reading.clientId }),
       };
+    }
+    return { outcomes, accepted, duplicate, rejected: rejections.length };
+  }
+
+  /**
+   * Readings a staff member enters for a patient (a value read out on a call, a rate counted on
+   * video, consciousness, supplemental oxygen): the same normalization, dedupe, durable commit and
+   * rules as device readings, entry method `manual`, attributed to the patient directly (no
+   * device assignment involved) under the patient's pseudo-device, with who entered them.
+   */
+  async ingestManual(req: { readonly patientId: string; readonly staffId: string; readonly readings: readonly unknown[] }): Promise<IngestResult> {
+    const receivedAtMs = this.deps.clock.now();
+    const deviceId = manualDeviceId(req.patientId);
+    const outcomes: ReadingOutcome[] = new Array(req.readings.length);
+    const readings: Reading[] = [];
+    const readingIndex: number[] = [];
+    const rejections: Rejection[] = [];
+    const ctx = { transport: 'http' as const, receivedAtMs, limits: this.deps.limits, defaultGlucoseMethod: 'meter' as const, staffEntry: true };
+    for (let i = 0; i < req.readings.length; i++) {
+      const raw = req.readings[i];
+      const result = normalizeReading(typeof raw === 'object' && raw !== null && !Array.isArray(raw) ? { ...raw, entryMethod: 'manual' } : raw, ctx);
+      const reject = (code: RpmErrorCode, path: string, message: string, clientId: string | null): void => {
+        const full = `/observations/${i}${path}`;
+        outcomes[i] = { index: i, status: 'rejected', code, path: full, message, ...(clientId === null ? {} : { clientId }) };
+        rejections.push({ deviceId, receivedAtMs, transport: 'http', code, path: full, message, clientId, payloadSha256: null });
+      };
+      if (!result.ok) {
+        reject(result.problem.code, result.problem.path, result.problem.message, result.clientId);
+        continue;
+      }
+      const d = result.draft;
+      if (d.relayedDeviceId !== null) {
+        reject('RPM_ERR_READING_INVALID', '/deviceId', 'a staff entry names no device', d.clientId);
+        continue;
+      }
+      const key = idempotencyKey(d.kind, d.measuredAtMs);
+      readings.push({
+        id: readingId(deviceId, key),
+        clientId: d.clientId,
+        idempotencyKey: key,
+        deviceId,
+        hubId: null,
+        patientId: req.patientId,
+        kind: d.kind,
+        code: d.code,
+        components: d.components,
+        reported: d.reported,
+        measuredAt: d.measuredAt,
+        measuredAtMs: d.measuredAtMs,
+        utcOffsetMinutes: d.utcOffsetMinutes,
+        receivedAtMs,
+        entryMethod: 'manual',
+        setting: d.setting,
+        mealContext: d.mealContext,
+        glucoseMethod: d.glucoseMethod,
+        sequence: null,
+        transport: 'http',
+        flags: [],
+        recordedBy: req.staffId,
+      });
+      readingIndex.push(i);
+    }
+    const forwards: ForwardJob[] = this.deps.routes === undefined ? [] : await this.deps.routes.forwardsFor(readings);
+    const committed = await this.deps.committer.submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards });
+    let accepted = 0;
+    let duplicate = 0;
+    for (let k = 0; k < committed.length; k++) {
+      const outcome = committed[k];
+      const index = readingIndex[k];
+      const reading = readings[k];
+      if (outcome === undefined || index === undefined || reading === undefined) continue;
+      if (outcome.status === 'accepted') accepted++;
+      else duplicate++;
+      outcomes[index] = { index, status: outcome.status, id: outcome.id, ...(reading.clientId === null ? {} : { clientId: reading.clientId }) };
     }
     return { outcomes, accepted, duplicate, rejected: rejections.length };
   }

@@ -6,7 +6,7 @@ import type { Observation } from '../rules/verdicts.js';
 export function toObservation(r: Reading): Observation {
   const values: Partial<Record<ComponentName, number>> = {};
   for (const c of r.components) values[c.name] = c.value;
-  return { id: r.id, kind: r.kind, measuredAtMs: r.measuredAtMs, values };
+  return { id: r.id, kind: r.kind, measuredAtMs: r.measuredAtMs, values, utcOffsetMinutes: r.utcOffsetMinutes, receivedAtMs: r.receivedAtMs };
 }
 
 interface Entry {

@@ -37,6 +37,9 @@ const OPEN: Alert = {
   escalationLevel: 0,
   escalatedAtMs: null,
   slaDueAtMs: NOW + 40 * MIN,
+  episode: null,
+  rule: null,
+  late: false,
 };
 
 function ok(r: TransitionResult | TransitionRefusal): TransitionResult {

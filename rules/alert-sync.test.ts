@@ -19,7 +19,7 @@ function programRule(program: Program, id: string): RuleDefinition {
 
 /** Auto-resolving (SpO2 low) and nurse-closed (severe BP, with confirmation) rules. */
 const autoRule = programRule('general', 'spo2-low');
-const nurseRule = programRule('hypertension', 'bp-severe');
+const nurseRule = programRule('general', 'bp-severe');
 
 const ctx = (nowMs = NOW, newId = 'alert-1'): AlertSyncContext => ({ patientId: 'patient-1', organizationId: 'org-1', nowMs, newId });
 
@@ -30,8 +30,17 @@ function v(atMin: number, severity: Severity | 'clear' | 'hold', value: number |
     severity: severity === 'clear' || severity === 'hold' ? null : severity,
     clear: severity === 'clear',
     value,
+    finding: { type: 'reading', kind: 'spo2', values: value === null ? {} : { value }, breached: severity === 'clear' || severity === 'hold' ? [] : ['value'] },
+    // SpO2: the lower, the further past the limit.
+    badness: severity === 'clear' || severity === 'hold' ? 0 : 1 + (100 - (value ?? 100)) / 100,
+    late: false,
     detail: `reading at ${atMin}`,
   };
+}
+
+/** A severe BP verdict: the higher the systolic, the further past the limit. */
+function bpv(atMin: number, systolic: number): Verdict {
+  return { ...v(atMin, 'critical', systolic), finding: { type: 'reading', kind: 'blood-pressure', values: { systolic, diastolic: 100 }, breached: ['systolic'] }, badness: 1 + (systolic - 180) / 180 };
 }
 
 function changeOf(rule: RuleDefinition, start: ConditionState, verdicts: Verdict[]): { state: ConditionState; change: ConditionChange } {
@@ -62,11 +71,16 @@ class Harness {
     return this.alerts.find((a) => a.status !== 'resolved');
   }
 
+  get lastResolved(): Alert | undefined {
+    return this.alerts.filter((a) => a.status === 'resolved').sort((a, b) => (b.resolvedAtMs ?? 0) - (a.resolvedAtMs ?? 0))[0];
+  }
+
   apply(verdicts: Verdict[], nowMs = NOW): AlertSync | null {
     const { state, change } = evaluateCondition(this.rule, this.state, verdicts);
     this.state = state;
     if (change === null) return null;
-    const sync = syncAlert(this.rule, change, this.unresolved, ctx(nowMs, `alert-${this.alerts.length + 1}`));
+    const last = this.unresolved === undefined ? this.lastResolved : undefined;
+    const sync = syncAlert(this.rule, change, this.unresolved, { ...ctx(nowMs, `alert-${this.alerts.length + 1}`), ...(last === undefined ? {} : { lastResolved: last }) });
     if (sync.create !== undefined) this.alerts.push(sync.create);
     if (sync.update !== undefined) {
       const next = sync.update;
@@ -76,10 +90,11 @@ class Harness {
     return sync;
   }
 
-  nurseResolve(): void {
+  /** A nurse resolves the alert; `atMin` is the wall time of the resolve, on T's scale. */
+  nurseResolve(atMin = 0): void {
     const a = this.unresolved;
     if (a === undefined) throw new Error('nothing to resolve');
-    this.alerts[this.alerts.indexOf(a)] = { ...a, status: 'resolved', resolvedBy: 'nurse-a', outcome: 'contacted-patient', version: a.version + 1 };
+    this.alerts[this.alerts.indexOf(a)] = { ...a, status: 'resolved', resolvedBy: 'nurse-a', resolvedAtMs: T + atMin * MIN, outcome: 'contacted-patient', version: a.version + 1 };
   }
 }
 
@@ -88,7 +103,7 @@ describe('creating an alert', () => {
     const { change } = changeOf(autoRule, EMPTY_CONDITION, [v(0, 'high', 91)]);
     const sync = syncAlert(autoRule, change, undefined, ctx());
     const alert = created(sync);
-    expect(alert).toEqual({
+    expect(alert).toMatchObject({
       id: 'alert-1',
       organizationId: 'org-1',
       patientId: 'patient-1',
@@ -102,27 +117,25 @@ describe('creating an alert', () => {
       updatedAtMs: NOW,
       readingId: 'r@0',
       value: 91,
-      detail: 'reading at 0',
+      detail: 'SpO2 91 %',
       confirmation: null,
       inRange: false,
       flapping: false,
       worsening: false,
+      late: false,
       claimedBy: null,
-      claimedAtMs: null,
-      acknowledgedBy: null,
-      acknowledgedAtMs: null,
       resolvedBy: null,
-      resolvedAtMs: null,
-      outcome: null,
-      note: null,
       snoozedUntilMs: null,
       escalationLevel: 0,
-      escalatedAtMs: null,
       slaDueAtMs: NOW + 60 * MIN,
+      rule: autoRule,
     });
+    // One consistent story: the first and the worst reading, each with its own time and values.
+    expect(alert.episode?.first).toMatchObject({ readingId: 'r@0', atMs: T, value: 91, severity: 'high' });
+    expect(alert.episode?.worst).toEqual(alert.episode?.first);
     expect(sync.update).toBeUndefined();
     expect(sync.events).toEqual([
-      { alertId: 'alert-1', version: 1, atMs: NOW, actor: 'rules-engine', action: 'raised', fromStatus: null, toStatus: 'open', severity: 'high', note: null },
+      { alertId: 'alert-1', version: 1, atMs: NOW, actor: 'rules-engine', action: 'raised', fromStatus: null, toStatus: 'open', severity: 'high', note: null, finding: alert.episode?.first.finding },
     ]);
   });
 
@@ -149,8 +162,8 @@ describe('updating the unresolved alert', () => {
     expect(h.unresolved?.slaDueAtMs).toBe(NOW + 240 * MIN);
     const sync = h.apply([v(10, 'high', 90)], NOW + 10 * MIN) as AlertSync;
     expect(updated(sync)).toMatchObject({ severity: 'high', worsening: true, version: 2, updatedAtMs: NOW + 10 * MIN, slaDueAtMs: NOW + 70 * MIN, value: 90, readingId: 'r@10' });
-    expect(sync.events).toEqual([
-      { alertId: 'alert-1', version: 2, atMs: NOW + 10 * MIN, actor: 'rules-engine', action: 'updated', fromStatus: 'open', toStatus: 'open', severity: 'high', note: 'reading at 10' },
+    expect(sync.events).toMatchObject([
+      { alertId: 'alert-1', version: 2, atMs: NOW + 10 * MIN, actor: 'rules-engine', action: 'updated', fromStatus: 'open', toStatus: 'open', severity: 'high', note: 'more severe', finding: { type: 'reading', values: { value: 90 } } },
     ]);
   });
 
@@ -177,27 +190,50 @@ describe('updating the unresolved alert', () => {
 
   it('confirms the alert at critical on a repeat severe BP, shortening the SLA to 15 minutes', () => {
     const h = new Harness(nurseRule);
-    h.apply([v(0, 'critical', 185)], NOW);
-    const a = updated(h.apply([v(5, 'critical', 190)], NOW + 5 * MIN) as AlertSync);
-    expect(a).toMatchObject({ severity: 'critical', confirmation: 'confirmed', worsening: true, slaDueAtMs: NOW + 20 * MIN, value: 190 });
+    h.apply([bpv(0, 185)], NOW);
+    const a = updated(h.apply([bpv(5, 190)], NOW + 5 * MIN) as AlertSync);
+    expect(a).toMatchObject({ severity: 'critical', confirmation: 'confirmed', worsening: true, slaDueAtMs: NOW + 20 * MIN, value: 190, measuredAtMs: T });
+    // Stamped with the first reading's time; the worst reading keeps its own time and values.
+    expect(a.episode?.first).toMatchObject({ atMs: T, value: 185 });
+    expect(a.episode?.worst).toMatchObject({ atMs: T + 5 * MIN, value: 190 });
   });
 
-  it('writes nothing when only the value or detail changed', () => {
+  it('confirms without marking worsening when the repeat is no worse than the first reading', () => {
+    const h = new Harness(nurseRule);
+    h.apply([bpv(0, 190)], NOW);
+    const a = updated(h.apply([bpv(5, 185)], NOW + 5 * MIN) as AlertSync);
+    expect(a).toMatchObject({ severity: 'critical', confirmation: 'confirmed', worsening: false, value: 190 });
+    expect(a.episode?.worst).toMatchObject({ atMs: T, value: 190 });
+  });
+
+  it('follows a worse reading of the same episode: the value shown, its time, and worsening', () => {
+    const h = new Harness(nurseRule);
+    h.apply([bpv(0, 182)], NOW);
+    h.apply([bpv(5, 183)], NOW + 5 * MIN);
+    const a = updated(h.apply([bpv(20, 184)], NOW + 20 * MIN) as AlertSync);
+    expect(a).toMatchObject({ value: 184, worsening: true, readingId: 'r@20', measuredAtMs: T });
+    expect(a.episode?.worst.atMs).toBe(T + 20 * MIN);
+  });
+
+  it('writes nothing when no reading was worse and nothing else a nurse sees changed', () => {
     const h = new Harness(autoRule);
     h.apply([v(0, 'high', 91)]);
     const alert = h.unresolved as Alert;
-    // A new episode at the same severity inside one batch: nothing a nurse sees changed.
-    const { change } = changeOf(autoRule, h.state, [v(10, 'clear', 97), v(20, 'high', 90)]);
+    // A new episode at the same severity inside one batch, milder than the worst: nothing changed.
+    const { change } = changeOf(autoRule, h.state, [v(10, 'clear', 97), v(20, 'high', 91.5)]);
     expect(change).toMatchObject({ type: 'updated', newEpisode: true });
     expect(syncAlert(autoRule, change, alert, ctx())).toEqual({ events: [] });
+    // A worse one is shown.
+    const worse = changeOf(autoRule, h.state, [v(10, 'clear', 97), v(20, 'high', 90)]).change;
+    expect(updated(syncAlert(autoRule, worse, alert, ctx()))).toMatchObject({ value: 90, worsening: true, version: 2 });
     // An 'opened' change that matches the open alert exactly writes nothing either.
-    const same: ConditionChange = { type: 'opened', state: { ...h.state, lastValue: 89, detail: 'other' } };
+    const same: ConditionChange = { type: 'opened', state: { ...h.state, lastValue: 89, detail: 'other' }, breaches: [] };
     expect(syncAlert(autoRule, same, alert, ctx())).toEqual({ events: [] });
   });
 
   it('updates the alert when the condition starts flapping', () => {
     const alert = created(syncAlert(autoRule, changeOf(autoRule, EMPTY_CONDITION, [v(0, 'high')]).change, undefined, ctx()));
-    const flapping: ConditionChange = { type: 'updated', state: { ...EMPTY_CONDITION, open: true, severity: 'high', openedAtMs: T, flapping: true }, escalated: false, newEpisode: false };
+    const flapping: ConditionChange = { type: 'updated', state: { ...EMPTY_CONDITION, open: true, severity: 'high', openedAtMs: T, flapping: true, episode: alert.episode }, escalated: false, newEpisode: false, breaches: [] };
     expect(updated(syncAlert(autoRule, flapping, alert, ctx()))).toMatchObject({ flapping: true, version: 2, severity: 'high' });
   });
 
@@ -232,11 +268,12 @@ describe('clearing', () => {
       resolvedAtMs: NOW + 30 * MIN,
       outcome: 'auto-resolved',
       inRange: true,
-      value: 97,
+      // The alert's value is its episode's worst reading; the in-range one is in the readings.
+      value: null,
       version: 2,
     });
     expect(sync.events).toEqual([
-      { alertId: 'alert-1', version: 2, atMs: NOW + 30 * MIN, actor: 'rules-engine', action: 'auto-resolved', fromStatus: 'open', toStatus: 'resolved', severity: 'high', note: 'reading at 30' },
+      { alertId: 'alert-1', version: 2, atMs: NOW + 30 * MIN, actor: 'rules-engine', action: 'auto-resolved', fromStatus: 'open', toStatus: 'resolved', severity: 'high', note: 'back in range', finding: null },
     ]);
   });
 
@@ -250,7 +287,7 @@ describe('clearing', () => {
 
   it('writes nothing when the alert is already marked in range', () => {
     const alert = created(syncAlert(nurseRule, changeOf(nurseRule, EMPTY_CONDITION, [v(0, 'critical')]).change, undefined, ctx()));
-    const cleared: ConditionChange = { type: 'cleared', state: EMPTY_CONDITION };
+    const cleared: ConditionChange = { type: 'cleared', state: EMPTY_CONDITION, breaches: [] };
     expect(syncAlert(nurseRule, cleared, { ...alert, inRange: true }, ctx())).toEqual({ events: [] });
   });
 
@@ -281,21 +318,62 @@ describe('clearing', () => {
 });
 
 describe('an episode a nurse already resolved', () => {
-  it('is not re-raised while it keeps breaching at the same or a lower severity', () => {
+  it('is not re-raised while it keeps breaching at the same or a lower severity within the re-notify interval', () => {
     const h = new Harness(autoRule);
-    h.apply([v(0, 'high')]);
-    h.nurseResolve();
-    expect(h.apply([v(10, 'high')])).toBeNull();
-    expect(h.apply([v(20, 'medium')])).toEqual({ events: [] });
+    h.apply([v(0, 'high', 91)]);
+    h.nurseResolve(1);
+    expect(h.apply([v(10, 'high', 91)])).toEqual({ events: [] });
+    expect(h.apply([v(20, 'medium', 93)])).toEqual({ events: [] });
     expect(h.alerts).toHaveLength(1);
   });
 
-  it('is re-raised as a new alert when it escalates', () => {
+  it('is re-raised as a new alert when it escalates, stamped with the breach that brought it back', () => {
     const h = new Harness(autoRule);
-    h.apply([v(0, 'medium')]);
-    h.nurseResolve();
-    const a = created(h.apply([v(10, 'high', 90)]) as AlertSync);
-    expect(a).toMatchObject({ id: 'alert-2', severity: 'high', status: 'open', measuredAtMs: T, version: 1 });
+    h.apply([v(0, 'medium', 93)]);
+    h.nurseResolve(1);
+    const sync = h.apply([v(10, 'high', 90)]) as AlertSync;
+    const a = created(sync);
+    expect(a).toMatchObject({ id: 'alert-2', severity: 'high', status: 'open', measuredAtMs: T + 10 * MIN, version: 1 });
+    expect(sync.events[0]?.note).toBe('worse than when the last alert was resolved');
+  });
+
+  it('comes back when it is still breaching the re-notify interval after the resolve (critical: 30 min)', () => {
+    const h = new Harness(nurseRule);
+    h.apply([bpv(0, 196)]);
+    h.apply([bpv(5, 198)]);
+    h.nurseResolve(10);
+    // Still ≥ 180 but no worse than what the nurse saw: quiet for 30 minutes after the resolve.
+    expect(h.apply([bpv(20, 199)])).toEqual({ events: [] });
+    expect(h.apply([bpv(35, 197)])).toEqual({ events: [] });
+    const sync = h.apply([bpv(40, 198)]) as AlertSync;
+    expect(created(sync)).toMatchObject({ id: 'alert-2', severity: 'critical', confirmation: 'confirmed', measuredAtMs: T + 40 * MIN });
+    expect(sync.events[0]?.note).toBe('still past the limit 30 min after the last alert was resolved');
+  });
+
+  it('comes back at once when a reading is materially worse than the worst the nurse saw (systolic + 10 mmHg)', () => {
+    const h = new Harness(nurseRule);
+    h.apply([bpv(0, 186)]);
+    h.apply([bpv(5, 188)]);
+    h.nurseResolve(10);
+    expect(h.apply([bpv(15, 195)])).toEqual({ events: [] });
+    const a = created(h.apply([bpv(20, 215)]) as AlertSync);
+    expect(a).toMatchObject({ id: 'alert-2', severity: 'critical', value: 215, measuredAtMs: T + 20 * MIN });
+  });
+
+  it('uses the rule’s own re-notify interval when it sets one', () => {
+    const rule = { ...autoRule, renotifyMinutes: 10 };
+    const h = new Harness(rule);
+    h.apply([v(0, 'high', 91)]);
+    h.nurseResolve(1);
+    expect(h.apply([v(5, 'high', 91)])).toEqual({ events: [] });
+    expect(created(h.apply([v(12, 'high', 91)]) as AlertSync)).toMatchObject({ id: 'alert-2', measuredAtMs: T + 12 * MIN });
+  });
+
+  it('does not come back for readings measured before the resolve', () => {
+    const h = new Harness(nurseRule);
+    h.apply([bpv(0, 186)]);
+    h.nurseResolve(60);
+    expect(h.apply([bpv(30, 230)])).toEqual({ events: [] });
   });
 
   it('is re-raised when it cleared and a new episode opened inside the same batch', () => {
@@ -326,7 +404,7 @@ describe('a backfilled (transient) episode', () => {
       resolvedAtMs: NOW,
     });
     expect(sync.events.map((e) => [e.action, e.version, e.fromStatus, e.toStatus, e.note])).toEqual([
-      ['raised', 1, null, 'open', 'backfilled episode'],
+      ['raised', 1, null, 'open', 'an episode that came and went in a backfill'],
       ['auto-resolved', 2, 'open', 'resolved', null],
     ]);
   });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { CarePlanError, DEFAULT_CARE_PLAN, lookbackMs, parseCarePlan, resolveRules } from './care-plan.js';
 import { type CarePlanInput, carePlanInput, type RuleDefinition, type RuleInput } from './model.js';
-import { PROGRAM_RULES } from './programs.js';
+import { HYPERCAPNIC_RULES, PROGRAM_RULES } from './programs.js';
 
 const H = 3_600_000;
 const DAY = 86_400_000;
@@ -33,7 +33,7 @@ const extra: RuleInput = {
 
 describe('the default care plan', () => {
   it('enrolls the general program at risk tier 1 with no overrides', () => {
-    expect(DEFAULT_CARE_PLAN).toEqual({ programs: ['general'], overrides: {}, extraRules: [], disabledRules: [], riskTier: 1 });
+    expect(DEFAULT_CARE_PLAN).toEqual({ programs: ['general'], overrides: {}, extraRules: [], disabledRules: [], overrideReasons: {}, riskTier: 1 });
   });
 
   it('puts the general program’s rules in force', () => {
@@ -42,84 +42,129 @@ describe('the default care plan', () => {
 });
 
 describe('program precedence', () => {
-  it('replaces general’s spo2-low with COPD’s (< 88 %) when both are enrolled', () => {
-    const rule = byId(resolve({ programs: ['general', 'copd'] }), 'spo2-low');
-    expect(rule.type === 'threshold' && rule.limits).toEqual([{ component: 'value', comparator: '<', tiers: [{ severity: 'high', value: 88 }], clearAt: 89 }]);
-    expect(rule.title).toContain('COPD');
+  it('lets a program tighten a universal rule: diabetes adds level 1 hypoglycemia to the universal level 2', () => {
+    const universal = byId(resolveRules(DEFAULT_CARE_PLAN), 'glucose-low');
+    expect(universal.type === 'threshold' && universal.limits[0]?.tiers.map((t) => t.value)).toEqual([54]);
+    const diabetes = byId(resolve({ programs: ['diabetes'] }), 'glucose-low');
+    expect(diabetes.type === 'threshold' && diabetes.limits[0]?.tiers.map((t) => [t.value, t.label])).toEqual([
+      [70, 'Level 1 hypoglycemia'],
+      [54, 'Level 2 hypoglycemia'],
+    ]);
+  });
+
+  it('never lowers the SpO2 target or switches NEWS2 to scale 2 for enrolling in COPD alone (RCP: a recorded clinician decision)', () => {
+    const rules = resolve({ programs: ['general', 'copd'] });
+    expect(byId(rules, 'news2')).toMatchObject({ spo2Scale: 1 });
+    expect(byId(rules, 'spo2-low')).toEqual(byId(resolveRules(DEFAULT_CARE_PLAN), 'spo2-low'));
+    expect(ids(rules)).toContain('spo2-sustained-low');
+  });
+
+  it('uses the 88–92 % target and scale 2 once a hypercapnic-risk decision is recorded, whatever the programs', () => {
+    const rules = resolve({ programs: ['copd'], hypercapnicRisk: { reason: 'Chronic hypercapnia on ABG, pulmonology letter' } });
+    expect(byId(rules, 'news2')).toMatchObject({ spo2Scale: 2 });
+    const spo2 = byId(rules, 'spo2-low');
+    expect(spo2.type === 'threshold' && spo2.limits).toEqual([{ component: 'value', comparator: '<', tiers: [{ severity: 'high', value: 88 }], clearAt: 89, worsenBy: 2 }]);
+    expect(spo2.title).toContain('88–92');
+    expect(byId(resolve({ programs: ['general'], hypercapnicRisk: { reason: 'obesity hypoventilation' } }), 'news2')).toMatchObject({ spo2Scale: 2 });
   });
 
   it('applies the precedence by program order, not by the order the plan lists programs in', () => {
-    const a = resolve({ programs: ['general', 'copd'] });
-    const b = resolve({ programs: ['copd', 'general'] });
+    const a = resolve({ programs: ['general', 'diabetes'] });
+    const b = resolve({ programs: ['diabetes', 'general'] });
     expect(b).toEqual(a);
-    expect(byId(b, 'news2')).toMatchObject({ spo2Scale: 2 });
   });
 
   it('keeps one rule per id across every program', () => {
-    const rules = resolve({ programs: ['general', 'hypertension', 'heart-failure', 'diabetes', 'copd'] });
-    const all = new Set(Object.values(PROGRAM_RULES).flatMap((rs) => rs.map((r) => r.id)));
+    const rules = resolve({ programs: ['general', 'hypertension', 'heart-failure', 'diabetes', 'copd'], hypercapnicRisk: { reason: 'x' } });
+    const all = new Set([...Object.values(PROGRAM_RULES), HYPERCAPNIC_RULES].flatMap((rs) => rs.map((r) => r.id)));
     expect(ids(rules).sort()).toEqual([...all].sort());
   });
 
-  it('does not include the general rules when only another program is enrolled', () => {
-    expect(ids(resolve({ programs: ['hypertension'] }))).toEqual(['bp-severe', 'bp-mean-7d', 'bp-low']);
+  it('always includes the universal general rules, whatever programs are listed', () => {
+    const rules = ids(resolve({ programs: ['hypertension'] }));
+    expect(rules).toEqual([...ids(PROGRAM_RULES.general), 'bp-mean-7d']);
+    for (const id of ['bp-severe', 'bp-low', 'glucose-low', 'hypothermia', 'respiratory-rate-abnormal']) expect(ids(resolve({ programs: ['heart-failure'] }))).toContain(id);
+  });
+});
+
+describe('universal rules', () => {
+  it('are marked universal in the defaults', () => {
+    const universal = resolveRules(DEFAULT_CARE_PLAN).filter((r) => r.universal).map((r) => r.id);
+    expect(universal.sort()).toEqual(['bp-low', 'bp-severe', 'fever', 'glucose-low', 'heart-rate-abnormal', 'hypothermia', 'respiratory-rate-abnormal', 'spo2-low'].sort());
+  });
+
+  it('cannot be disabled or changed for a patient without a recorded reason', () => {
+    expect(issuesOf(() => resolve({ disabledRules: ['bp-severe'] }))).toEqual(['disabledRules: bp-severe is a universal safety rule; give the reason in overrideReasons.bp-severe']);
+    expect(issuesOf(() => resolve({ overrides: { 'bp-low': { enabled: false } } }))).toEqual(['overrides.bp-low: bp-low is a universal safety rule; give the reason in overrideReasons.bp-low']);
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-low': { universal: false } } }))[0]).toBe('overrides.spo2-low: whether a rule is universal cannot be overridden');
+  });
+
+  it('can be changed or disabled with a reason, which stays on the plan', () => {
+    const rules = resolve({ disabledRules: ['hypothermia'], overrides: { 'bp-low': { limits: [{ component: 'systolic', comparator: '<', tiers: [{ severity: 'high', value: 85 }] }] } }, overrideReasons: { hypothermia: 'Thermometer not issued', 'bp-low': 'Baseline SBP 88–95 on midodrine; cardiology agrees' } });
+    expect(ids(rules)).not.toContain('hypothermia');
+    const low = byId(rules, 'bp-low');
+    expect(low.type === 'threshold' && low.limits[0]?.tiers[0]?.value).toBe(85);
+  });
+
+  it('refuses a reason for a rule the plan does not change', () => {
+    expect(issuesOf(() => resolve({ overrideReasons: { fever: 'why not' } }))).toEqual(['overrideReasons.fever: no override or disabled rule fever to explain']);
   });
 });
 
 describe('overrides', () => {
   it('merge field by field: only the overridden field changes', () => {
-    const rule = byId(resolve({ overrides: { 'spo2-low': { autoResolve: false } } }), 'spo2-low');
-    const original = byId(resolveRules(DEFAULT_CARE_PLAN), 'spo2-low');
+    const rule = byId(resolve({ overrides: { 'spo2-drop': { autoResolve: false } } }), 'spo2-drop');
+    const original = byId(resolveRules(DEFAULT_CARE_PLAN), 'spo2-drop');
     expect(rule).toEqual({ ...original, autoResolve: false });
   });
 
   it('replace a top-level field as a whole (limits are not merged element by element)', () => {
     const limits = [{ component: 'value', comparator: '<', tiers: [{ severity: 'high', value: 90 }] }];
-    const rule = byId(resolve({ overrides: { 'spo2-low': { limits } } }), 'spo2-low');
+    const rule = byId(resolve({ overrides: { 'spo2-low': { limits } }, overrideReasons: { 'spo2-low': 'Target set by pulmonology' } }), 'spo2-low');
     expect(rule.type === 'threshold' && rule.limits).toEqual(limits);
   });
 
   it('apply to the rule that won the program precedence', () => {
-    const rule = byId(resolve({ programs: ['general', 'copd'], overrides: { 'spo2-low': { title: 'Own target' } } }), 'spo2-low');
-    expect(rule).toMatchObject({ title: 'Own target', limits: [{ tiers: [{ value: 88 }] }] });
+    const rule = byId(resolve({ programs: ['diabetes'], overrides: { 'glucose-low': { title: 'Own target' } }, overrideReasons: { 'glucose-low': 'renamed' } }), 'glucose-low');
+    expect(rule).toMatchObject({ title: 'Own target', limits: [{ tiers: [{ value: 70 }, { value: 54 }] }] });
   });
 
   it('can disable a rule with enabled: false', () => {
-    expect(ids(resolve({ overrides: { fever: { enabled: false } } }))).not.toContain('fever');
+    expect(ids(resolve({ overrides: { 'spo2-drop': { enabled: false } } }))).not.toContain('spo2-drop');
   });
 
   it('report an invalid value with a clear issue naming the rule and field', () => {
-    expect(issuesOf(() => resolve({ overrides: { 'spo2-low': { autoResolve: 'yes' } } }))).toEqual(['rule spo2-low.autoResolve: Invalid input: expected boolean, received string']);
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { autoResolve: 'yes' } } }))).toEqual(['rule spo2-drop.autoResolve: Invalid input: expected boolean, received string']);
   });
 
   it('report an override that leaves a nested object incomplete (nested objects are replaced, not merged)', () => {
-    const issues = issuesOf(() => resolve({ programs: ['hypertension'], overrides: { 'bp-severe': { confirmation: { withinMinutes: 10 } } } }));
+    const issues = issuesOf(() => resolve({ programs: ['hypertension'], overrides: { 'bp-severe': { confirmation: { withinMinutes: 10 } } }, overrideReasons: { 'bp-severe': 'faster repeat' } }));
     expect(issues).toHaveLength(1);
     expect(issues[0]).toMatch(/^rule bp-severe\.confirmation\.initialSeverity: /);
   });
 
   it('report a misspelt field instead of silently ignoring it', () => {
-    expect(issuesOf(() => resolve({ overrides: { 'spo2-low': { autoresolve: false } } }))).toEqual(['overrides.spo2-low.autoresolve: not a field of a threshold rule']);
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { autoresolve: false } } }))).toEqual(['overrides.spo2-drop.autoresolve: not a field of a baseline rule']);
   });
 
   it('cannot change a rule’s id or type', () => {
-    expect(issuesOf(() => resolve({ overrides: { fever: { id: 'other' } } }))).toContain('overrides.fever: id and type cannot be overridden');
-    expect(issuesOf(() => resolve({ overrides: { fever: { type: 'missing' } } }))).toContain('overrides.fever: id and type cannot be overridden');
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { id: 'other' } } }))).toContain('overrides.spo2-drop: id and type cannot be overridden');
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { type: 'missing' } } }))).toContain('overrides.spo2-drop: id and type cannot be overridden');
   });
 
   it('report an override of an id that no enrolled program defines', () => {
-    expect(issuesOf(() => resolve({ overrides: { 'bp-severe': { enabled: false } } }))).toEqual(['overrides.bp-severe: no rule with this id in the enrolled programs']);
+    expect(issuesOf(() => resolve({ overrides: { 'bp-mean-7d': { enabled: false } } }))).toEqual(['overrides.bp-mean-7d: no rule with this id in the enrolled programs']);
   });
 
   it('report every problem at once', () => {
-    const issues = issuesOf(() => resolve({ overrides: { nope: {}, fever: { autoResolve: 1 } }, extraRules: [{ ...extra, id: 'spo2-low' }] }));
+    const issues = issuesOf(() => resolve({ overrides: { nope: {}, 'spo2-drop': { autoResolve: 1 } }, extraRules: [{ ...extra, id: 'spo2-low' }] }));
     expect(issues).toHaveLength(3);
   });
 });
 
 describe('disabled and extra rules', () => {
   it('removes disabled rules', () => {
-    expect(ids(resolve({ disabledRules: ['spo2-drop', 'news2'] }))).toEqual(['spo2-low', 'heart-rate-abnormal', 'fever']);
+    expect(ids(resolve({ disabledRules: ['spo2-drop', 'news2'] }))).toEqual(ids(PROGRAM_RULES.general).filter((id) => id !== 'spo2-drop' && id !== 'news2'));
   });
 
   it('ignores a disabled id that no program defines (the rules stay on: the safe side)', () => {
@@ -137,13 +182,13 @@ describe('disabled and extra rules', () => {
   });
 
   it('refuses an extra rule whose id a program already defines, pointing to overrides', () => {
-    expect(issuesOf(() => resolve({ extraRules: [{ ...extra, id: 'fever' }] }))).toEqual(['extraRules.fever: a rule with this id already exists; use overrides']);
+    expect(issuesOf(() => resolve({ extraRules: [{ ...extra, id: 'spo2-drop' }] }))).toEqual(['extraRules.spo2-drop: a rule with this id already exists; use overrides']);
   });
 });
 
 describe('parseCarePlan', () => {
   it('returns the plan with defaults filled in', () => {
-    expect(parseCarePlan({ programs: ['general', 'diabetes'], riskTier: 2 })).toEqual({ programs: ['general', 'diabetes'], overrides: {}, extraRules: [], disabledRules: [], riskTier: 2 });
+    expect(parseCarePlan({ programs: ['general', 'diabetes'], riskTier: 2 })).toEqual({ programs: ['general', 'diabetes'], overrides: {}, extraRules: [], disabledRules: [], overrideReasons: {}, riskTier: 2 });
   });
 
   it('lists every schema problem with its path', () => {
@@ -154,7 +199,7 @@ describe('parseCarePlan', () => {
   });
 
   it('also refuses a plan whose rules do not resolve', () => {
-    expect(issuesOf(() => parseCarePlan({ overrides: { 'bp-low': { enabled: false } } }))).toEqual(['overrides.bp-low: no rule with this id in the enrolled programs']);
+    expect(issuesOf(() => parseCarePlan({ overrides: { 'glucose-high': { enabled: false } } }))).toEqual(['overrides.glucose-high: no rule with this id in the enrolled programs']);
   });
 
   it('raises a CarePlanError whose message lists the issues', () => {
@@ -171,14 +216,15 @@ describe('parseCarePlan', () => {
 
 describe('lookbackMs', () => {
   it('is the longest look-back of the rules in force', () => {
+    // The universal spo2-drop baseline (14 days) is in every plan.
     expect(lookbackMs(resolveRules(DEFAULT_CARE_PLAN))).toBe(14 * DAY);
-    expect(lookbackMs(resolve({ programs: ['heart-failure'] }))).toBeCloseTo(168 * 1.15 * H, 0);
-    expect(lookbackMs(resolve({ programs: ['hypertension'] }))).toBe(7 * DAY);
-    expect(lookbackMs(resolve({ programs: ['copd'] }))).toBe(24 * H);
+    expect(lookbackMs(resolve({ programs: ['heart-failure'], disabledRules: ['spo2-drop'] }))).toBe((168 + 4) * H);
+    expect(lookbackMs(resolve({ programs: ['hypertension'], disabledRules: ['spo2-drop'] }))).toBe(7 * DAY);
+    expect(lookbackMs(resolve({ programs: ['copd'], disabledRules: ['spo2-drop'] }))).toBe(24 * H);
   });
 
   it('is 0 for no rules or rules that need no history', () => {
     expect(lookbackMs([])).toBe(0);
-    expect(lookbackMs(resolve({ programs: ['diabetes'], disabledRules: ['glucose-missing'] }))).toBe(0);
+    expect(lookbackMs(resolve({ programs: ['diabetes'], disabledRules: ['glucose-missing', 'spo2-drop', 'news2'] }))).toBe(0);
   });
 });

@@ -1,5 +1,5 @@
 import { type CarePlan, carePlanInput, PROGRAMS, type RuleDefinition, ruleDefinition } from './model.js';
-import { PROGRAM_RULES } from './programs.js';
+import { HYPERCAPNIC_RULES, PROGRAM_RULES } from './programs.js';
 
 export class CarePlanError extends Error {
   constructor(readonly issues: readonly string[]) {
@@ -17,18 +17,25 @@ export function parseCarePlan(input: unknown): CarePlan {
 }
 
 /**
- * The rules in force for a care plan: the defaults of its programs (a later program in PROGRAMS
- * order replaces a rule id of an earlier one), each override merged field by field over its
- * rule, disabled ids removed, extra rules added. Every resulting rule is validated again, and an
- * override field the rule type does not have is reported.
+ * The rules in force for a care plan: the universal `general` rules (always, whatever the
+ * programs), the defaults of its programs (a later program in PROGRAMS order replaces a rule id of
+ * an earlier one: diabetes tightens hypoglycemia), the hypercapnic-risk rules when a clinician
+ * recorded that decision (SpO2 88–92 %, NEWS2 scale 2), each override merged field by field over
+ * its rule, disabled ids removed, extra rules added. Every resulting rule is validated again; an
+ * override field the rule type does not have is reported; a universal rule changed or disabled
+ * without a reason in `overrideReasons` is refused (programs may tighten, nothing drops them
+ * silently).
  */
 export function resolveRules(plan: CarePlan): RuleDefinition[] {
   const byId = new Map<string, Record<string, unknown>>();
   for (const program of PROGRAMS) {
-    if (!plan.programs.includes(program)) continue;
+    if (program !== 'general' && !plan.programs.includes(program)) continue;
     for (const rule of PROGRAM_RULES[program]) byId.set(rule.id, { ...rule });
   }
+  if (plan.hypercapnicRisk !== undefined) for (const rule of HYPERCAPNIC_RULES) byId.set(rule.id, { ...rule });
   const issues: string[] = [];
+  const universal = new Set([...byId].filter(([, r]) => r.universal === true).map(([id]) => id));
+  const reasonFor = (id: string): string | undefined => (Object.hasOwn(plan.overrideReasons, id) ? plan.overrideReasons[id] : undefined);
   for (const [id, patch] of Object.entries(plan.overrides)) {
     const rule = byId.get(id);
     if (rule === undefined) {
@@ -36,9 +43,14 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
       continue;
     }
     if ('id' in patch || 'type' in patch) issues.push(`overrides.${id}: id and type cannot be overridden`);
+    if ('universal' in patch) issues.push(`overrides.${id}: whether a rule is universal cannot be overridden`);
+    if (universal.has(id) && reasonFor(id) === undefined) issues.push(`overrides.${id}: ${id} is a universal safety rule; give the reason in overrideReasons.${id}`);
     byId.set(id, { ...rule, ...patch });
   }
-  for (const id of plan.disabledRules) byId.delete(id);
+  for (const id of plan.disabledRules) {
+    if (universal.has(id) && reasonFor(id) === undefined) issues.push(`disabledRules: ${id} is a universal safety rule; give the reason in overrideReasons.${id}`);
+    byId.delete(id);
+  }
   for (const extra of plan.extraRules) {
     if (byId.has(extra.id)) issues.push(`extraRules.${extra.id}: a rule with this id already exists; use overrides`);
     byId.set(extra.id, extra);
@@ -48,13 +60,18 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
     const parsed = ruleDefinition.safeParse(raw);
     if (parsed.success) {
       // The schema drops unknown keys: a misspelt override field must not be ignored silently.
-      for (const field of Object.keys(plan.overrides[id] ?? {})) {
+      const patch = Object.hasOwn(plan.overrides, id) ? plan.overrides[id] : undefined;
+      for (const field of Object.keys(patch ?? {})) {
         if (!(field in parsed.data)) issues.push(`overrides.${id}.${field}: not a field of a ${parsed.data.type} rule`);
       }
       if (parsed.data.enabled) rules.push(parsed.data);
+      else if (universal.has(id) && reasonFor(id) === undefined && !Object.hasOwn(plan.overrides, id)) issues.push(`${id}: a universal safety rule cannot be turned off without a reason in overrideReasons.${id}`);
     } else {
       for (const i of parsed.error.issues) issues.push(`rule ${id}.${i.path.join('.')}: ${i.message}`);
     }
+  }
+  for (const id of Object.keys(plan.overrideReasons)) {
+    if (!Object.hasOwn(plan.overrides, id) && !plan.disabledRules.includes(id)) issues.push(`overrideReasons.${id}: no override or disabled rule ${id} to explain`);
   }
   if (issues.length > 0) throw new CarePlanError(issues);
   return rules;
@@ -69,7 +86,7 @@ export function lookbackMs(rules: readonly RuleDefinition[]): number {
   for (const r of rules) {
     const ms =
       r.type === 'change'
-        ? r.windowHours * (1 + r.slack) * 3_600_000
+        ? (r.reference === 'closest' ? r.windowHours * (1 + r.slack) : r.windowHours + r.graceHours) * 3_600_000
         : r.type === 'rolling-mean'
           ? r.windowDays * 86_400_000
           : r.type === 'baseline'

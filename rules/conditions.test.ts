@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { type ConditionChange, type ConditionState, EMPTY_CONDITION, evaluateCondition, FLAP_TRANSITIONS, FLAP_WINDOW_MS } from './conditions.js';
+import { advanceClock, type ConditionChange, type ConditionState, EMPTY_CONDITION, evaluateCondition, FLAP_TRANSITIONS, FLAP_WINDOW_MS } from './conditions.js';
 import { type Program, type RuleDefinition, type RuleInput, ruleDefinition, type Severity } from './model.js';
 import { PROGRAM_RULES } from './programs.js';
-import { type Observation, type Verdict, verdictAt } from './verdicts.js';
+import { missingVerdict, type Observation, type Verdict, verdictAt } from './verdicts.js';
 
 const MIN = 60_000;
 const H = 3_600_000;
@@ -15,7 +15,7 @@ function programRule(program: Program, id: string): RuleDefinition {
 }
 
 const spo2Low = programRule('general', 'spo2-low');
-const bpSevere = programRule('hypertension', 'bp-severe');
+const bpSevere = programRule('general', 'bp-severe');
 
 /** A verdict `atMin` minutes after T: a breach at `severity`, or clear / hold. */
 function v(atMin: number, severity: Severity | 'clear' | 'hold', value: number | null = null): Verdict {
@@ -25,6 +25,9 @@ function v(atMin: number, severity: Severity | 'clear' | 'hold', value: number |
     severity: severity === 'clear' || severity === 'hold' ? null : severity,
     clear: severity === 'clear',
     value,
+    finding: { type: 'reading', kind: 'spo2', values: value === null ? {} : { value }, breached: severity === 'clear' || severity === 'hold' ? [] : ['value'] },
+    badness: severity === 'clear' || severity === 'hold' ? 0 : 1,
+    late: false,
     detail: `at ${atMin}`,
   };
 }
@@ -79,9 +82,9 @@ describe('opening, updating and clearing a condition', () => {
     });
   });
 
-  it('reports no change for a further breach at the same severity, but records the latest reading', () => {
+  it('reports a further breach at the same severity as continuing (nothing a nurse sees changed), and records the latest reading', () => {
     const { state, changes } = live(spo2Low, [v(0, 'high', 91), v(10, 'high', 90)]);
-    expect(types(changes)).toEqual(['opened', null]);
+    expect(types(changes)).toEqual(['opened', 'continued']);
     expect(state).toMatchObject({ open: true, severity: 'high', openedAtMs: T, lastBreachAtMs: T + 10 * MIN, lastReadingId: 'r@10', lastValue: 90 });
   });
 
@@ -123,7 +126,7 @@ describe('missing-data conditions', () => {
   const weightMissing = programRule('heart-failure', 'weight-missing');
 
   it('open on the clock’s verdict at the deadline and close on the next reading of the kind', () => {
-    const deadline: Verdict = { atMs: T + 48 * H, readingId: '', severity: 'medium', clear: false, value: null, detail: 'no body-weight since …' };
+    const deadline: Verdict = missingVerdict('body-weight', 48, 'medium', T + 48 * H, T);
     const opened = evaluateCondition(weightMissing, EMPTY_CONDITION, [deadline]);
     expect(opened.change?.type).toBe('opened');
     expect(opened.state).toMatchObject({ open: true, severity: 'medium', openedAtMs: T + 48 * H });
@@ -132,7 +135,7 @@ describe('missing-data conditions', () => {
   });
 
   it('are not closed by a late reading measured before the deadline', () => {
-    const deadline: Verdict = { atMs: T + 48 * H, readingId: '', severity: 'medium', clear: false, value: null, detail: 'no weight' };
+    const deadline: Verdict = missingVerdict('body-weight', 48, 'medium', T + 48 * H, T);
     const opened = evaluateCondition(weightMissing, EMPTY_CONDITION, [deadline]).state;
     expect(evaluateCondition(weightMissing, opened, [reading(weightMissing, 47 * 60, { value: 80 })]).change).toBeNull();
   });
@@ -172,13 +175,13 @@ describe('late and out-of-order data', () => {
 
   it('never clears an open condition on a late in-range reading measured before the latest breach', () => {
     const { state, changes } = live(spo2Low, [v(0, 'high'), v(30, 'high'), v(20, 'clear')]);
-    expect(types(changes)).toEqual(['opened', null, null]);
+    expect(types(changes)).toEqual(['opened', 'continued', null]);
     expect(state.open).toBe(true);
   });
 
   it('never re-raises (escalates) an open condition on a late, more severe breach', () => {
     const { state, changes } = live(spo2Low, [v(0, 'medium'), v(30, 'medium'), v(20, 'critical')]);
-    expect(types(changes)).toEqual(['opened', null, null]);
+    expect(types(changes)).toEqual(['opened', 'continued', null]);
     expect(state.severity).toBe('medium');
   });
 
@@ -207,13 +210,15 @@ describe('backfill collapses to at most one change per condition', () => {
     return Array.from({ length: 96 }, (_, i) => spo2(i * 15, at[i * 15] ?? 97));
   }
 
-  it('turns a day-long gap with one episode into one transient change: opened at the first breach, carrying the first reading at the worst severity', () => {
+  it('turns a day-long gap with one episode into one transient change: opened at the first breach, carrying its first and its worst reading', () => {
     const batch = day({ 600: 93, 615: 91, 630: 90, 645: 93, 660: 94 });
-    const worst = batch.find((x) => x.atMs === T + 615 * MIN) as Verdict;
+    const worst = batch.find((x) => x.atMs === T + 630 * MIN) as Verdict;
     const { state, change } = evaluateCondition(spo2Low, EMPTY_CONDITION, batch);
     expect(change?.type).toBe('transient');
     if (change?.type !== 'transient') return;
-    expect(change.episode).toEqual({ openedAtMs: T + 600 * MIN, severity: 'high', readingId: worst.readingId, value: 91, detail: 'value 91' });
+    expect(change.episode).toMatchObject({ severity: 'high', confirmation: null, late: false });
+    expect(change.episode.episode.first).toMatchObject({ atMs: T + 600 * MIN, value: 93, severity: 'medium' });
+    expect(change.episode.episode.worst).toMatchObject({ atMs: worst.atMs, readingId: worst.readingId, value: 90, severity: 'high' });
     expect(state.open).toBe(false);
   });
 
@@ -221,7 +226,7 @@ describe('backfill collapses to at most one change per condition', () => {
     const { change } = evaluateCondition(spo2Low, EMPTY_CONDITION, day({ 120: 93, 840: 91, 1200: 93 }));
     expect(change?.type).toBe('transient');
     if (change?.type !== 'transient') return;
-    expect(change.episode).toMatchObject({ openedAtMs: T + 840 * MIN, severity: 'high', value: 91 });
+    expect(change.episode).toMatchObject({ severity: 'high', episode: { first: { atMs: T + 840 * MIN, value: 91 }, worst: { value: 91 } } });
   });
 
   it('turns a backfill that ends in breach into one opened change stamped with the breach that opened the last episode', () => {
@@ -313,26 +318,56 @@ describe('confirmation by a repeat measurement (severe BP ≥ 180/120, repeat wi
     expect(live(bpSevere, [bp(0, 185, 100), bp(15, 181, 90)]).state).toMatchObject({ severity: 'critical', confirmation: 'confirmed' });
   });
 
-  it('restarts the wait on a severe repeat after the window, without confirming', () => {
+  it('confirms on a severe repeat that comes after the window passed: the wait had expired, the repeat still answers it', () => {
     const late = live(bpSevere, [bp(0, 185, 100), bp(16, 186, 100)]);
-    expect(late.changes[1]).toBeNull();
-    expect(late.state).toMatchObject({ severity: 'high', confirmation: 'pending', pendingSinceMs: T + 16 * MIN });
-    // A repeat within 15 min of the restarted wait confirms.
-    const confirmed = evaluateCondition(bpSevere, late.state, [bp(30, 183, 100)]);
-    expect(confirmed.state).toMatchObject({ severity: 'critical', confirmation: 'confirmed' });
+    expect(late.changes[1]).toMatchObject({ type: 'updated', escalated: true });
+    expect(late.state).toMatchObject({ severity: 'critical', confirmation: 'confirmed', pendingSinceMs: null, openedAtMs: T });
   });
 
-  it('does not confirm on an in-range repeat: the condition clears', () => {
+  it('keeps confirming on three severe readings 20 minutes apart (never "pending" forever)', () => {
+    const { state } = live(bpSevere, [bp(0, 184, 100), bp(20, 186, 100), bp(40, 190, 100)]);
+    expect(state).toMatchObject({ severity: 'critical', confirmation: 'confirmed' });
+  });
+
+  it('does not count a second reading less than 3 minutes after the first (the same sitting) as a repeat', () => {
+    const quick = live(bpSevere, [bp(0, 185, 100), bp(1, 186, 101)]);
+    expect(quick.state).toMatchObject({ severity: 'high', confirmation: 'pending', pendingSinceMs: T });
+    const normal = live(bpSevere, [bp(0, 185, 100), bp(2, 140, 85)]);
+    expect(normal.state).toMatchObject({ open: true, confirmation: 'pending' });
+    // The worse second reading of the sitting is the episode's worst, without confirming it.
+    expect(quick.state.episode?.worst.value).toBe(186);
+  });
+
+  it('is not confirmed by an in-range repeat: the episode closes as not confirmed, at the lower severity', () => {
     const { state, changes } = live(bpSevere, [bp(0, 185, 100), bp(5, 140, 85)]);
     expect(changes[1]?.type).toBe('cleared');
-    expect(state).toMatchObject({ open: false, confirmation: null, pendingSinceMs: null });
+    expect(state).toMatchObject({ open: false, confirmation: 'not-confirmed', severity: 'medium', pendingSinceMs: null });
   });
 
-  it('neither confirms nor clears on a repeat between the limit and the clear threshold; the wait goes on', () => {
+  it('is not confirmed by a repeat below the limit even inside the hysteresis band', () => {
     const held = live(bpSevere, [bp(0, 185, 100), bp(5, 175, 100)]);
-    expect(held.changes[1]).toBeNull();
-    expect(held.state).toMatchObject({ open: true, severity: 'high', confirmation: 'pending', pendingSinceMs: T });
-    expect(evaluateCondition(bpSevere, held.state, [bp(12, 184, 100)]).state).toMatchObject({ severity: 'critical', confirmation: 'confirmed' });
+    expect(held.changes[1]?.type).toBe('cleared');
+    expect(held.state).toMatchObject({ open: false, confirmation: 'not-confirmed' });
+  });
+
+  it('expires when no repeat comes within the window, on the clock', () => {
+    const first = evaluateCondition(bpSevere, EMPTY_CONDITION, [bp(0, 185, 100)], T + MIN);
+    expect(first.state.confirmation).toBe('pending');
+    expect(advanceClock(bpSevere, first.state, T + 14 * MIN).change).toBeNull();
+    const expired = advanceClock(bpSevere, first.state, T + 15 * MIN);
+    expect(expired.change).toMatchObject({ type: 'updated', escalated: false });
+    expect(expired.state).toMatchObject({ open: true, severity: 'high', confirmation: 'expired' });
+  });
+
+  it('marks a backfilled severe reading without a repeat as expired at once (its window passed long ago)', () => {
+    const { state, change } = evaluateCondition(bpSevere, EMPTY_CONDITION, [bp(0, 190, 100)], T + 6 * 60 * MIN);
+    expect(change?.type).toBe('opened');
+    expect(state).toMatchObject({ open: true, severity: 'high', confirmation: 'expired' });
+  });
+
+  it('stays expired when a reading below the limit comes after the window: the repeat asked for never came', () => {
+    const { state } = live(bpSevere, [bp(0, 185, 100), bp(60, 140, 85)]);
+    expect(state).toMatchObject({ open: false, confirmation: 'expired', severity: 'high' });
   });
 
   it('waits for a new repeat after the condition cleared', () => {
@@ -368,7 +403,7 @@ describe('confirmation by a repeat measurement (severe BP ≥ 180/120, repeat wi
 
     it('keeps a confirmed severity when a later breach is milder', () => {
       const { state, changes } = live(tiered, [sbp(0, 185), sbp(5, 185), sbp(30, 165)]);
-      expect(changes[2]).toBeNull();
+      expect(changes[2]?.type).toBe('continued');
       expect(state).toMatchObject({ severity: 'critical', confirmation: 'confirmed' });
     });
 

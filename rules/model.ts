@@ -20,21 +20,44 @@ const severity = z.enum(SEVERITIES);
 
 const base = {
   id: z.string().min(1).max(64).regex(/^[a-z0-9][a-z0-9-]*$/),
+  /** What it is, without numbers: the limits are added from the rule itself (rules/describe.ts), in the reader's units. */
   title: z.string().min(1).max(200),
   /** Clinical source of the default (guideline, paper). */
   source: z.string().max(500).optional(),
+  /**
+   * What the nurse should do, one short line from the source. `{{quantity:value}}` (canonical
+   * unit) is shown in the reader's units, e.g. `{{glucose:240}}` → 240 mg/dL or 13.3 mmol/L.
+   */
+  action: z.string().max(500).optional(),
   enabled: z.boolean().default(true),
   /** Close the alert by itself when the patient is back in range; else a nurse resolves it. */
   autoResolve: z.boolean().default(false),
+  /**
+   * A safety net that applies to every patient whatever the programs (hypertensive crisis,
+   * hypotension, level 2 hypoglycemia, hypothermia, …): programs may tighten it; a care plan
+   * changes or disables it only with a recorded reason.
+   */
+  universal: z.boolean().default(false),
+  /**
+   * After a nurse resolves an alert while the patient is still breaching, a new alert is raised
+   * when the breach persists this long after the resolve (default by severity: critical 30 min,
+   * high 4 h, medium 12 h, low 24 h), or at once when it gets materially worse.
+   */
+  renotifyMinutes: z.number().positive().max(7 * 24 * 60).optional(),
 };
 
 /** A limit on one component: tiers ordered from least to most severe; hysteresis via `clearAt`. */
 const limit = z.object({
   component,
   comparator,
-  tiers: z.array(z.object({ severity, value: z.number() })).min(1),
+  tiers: z.array(z.object({ severity, value: z.number(), label: z.string().max(100).optional().describe('Names the tier, e.g. "Level 2 hypoglycemia"') })).min(1),
   /** Once open, the condition clears only when the value is past this (in the safe direction). */
   clearAt: z.number().optional(),
+  /**
+   * A change this large past the worst value seen (same component, canonical unit) is "materially
+   * worse": it re-raises a resolved alert at once and ends a snooze.
+   */
+  worsenBy: z.number().positive().optional(),
 });
 export type Limit = z.infer<typeof limit>;
 
@@ -48,10 +71,20 @@ export const thresholdRule = z.object({
   kind,
   limits: z.array(limit).min(1),
   /**
-   * Ask for a repeat measurement before escalating: the first breach opens the alert at
-   * `initialSeverity`; a second breach within `withinMinutes` confirms it at the tier's severity.
+   * Ask for a repeat measurement before escalating. The first breach opens the alert at
+   * `initialSeverity`, confirmation `pending`. A distinct repeat measured at least `minMinutes`
+   * later that still breaches confirms it at the tier's severity (`confirmed`); a repeat back
+   * below the limits makes it `not-confirmed` at `notConfirmedSeverity` (it stays for a nurse to
+   * review); no repeat within `withinMinutes` makes it `expired` (call the patient).
    */
-  confirmation: z.object({ withinMinutes: z.number().positive(), initialSeverity: severity }).optional(),
+  confirmation: z
+    .object({
+      withinMinutes: z.number().positive(),
+      minMinutes: z.number().min(0).default(3),
+      initialSeverity: severity,
+      notConfirmedSeverity: severity.default('medium'),
+    })
+    .optional(),
 });
 
 /** N of the last M readings breach (e.g. SpO2 < 92 % in 3 of the last 5). */
@@ -69,17 +102,22 @@ export const durationRule = z.object({
   severity,
 });
 
-/** Change of a value over a window: latest minus the reading about `windowHours` earlier. */
+/** Change of a value over a window: the latest reading against a reference reading of the window. */
 export const trendRule = z.object({
   ...base,
   type: z.literal('change'),
   kind,
   component,
   /**
-   * Compare with the reading measured closest to `windowHours` before, among those measured
-   * [windowHours·(1−slack), windowHours·(1+slack)] before (edges included); none → no verdict.
+   * `extreme` (default): compare with the lowest earlier reading of the window for a rise (the
+   * highest for a fall), so a gain is caught whenever in the window it started. The window is
+   * the `windowHours` (+ `graceHours`) before the reading, so yesterday morning's weight still
+   * counts when today's is taken a little later. `closest`: the reading measured closest to
+   * `windowHours` before, among those [windowHours·(1−slack), windowHours·(1+slack)] before.
    */
+  reference: z.enum(['extreme', 'closest']).default('extreme'),
   windowHours: z.number().positive(),
+  graceHours: z.number().min(0).default(0),
   slack: z.number().min(0).max(1).default(0.5),
   comparator,
   /** Change (latest − earlier) compared with this; e.g. > 0.9 kg per day. */
@@ -87,13 +125,19 @@ export const trendRule = z.object({
   severity,
 });
 
-/** Mean over a rolling window, with a minimum number of readings (e.g. 7-day home BP mean ≥ 130/80). */
+/**
+ * Mean over a rolling window (e.g. 7-day home BP mean ≥ 130/80). Each day's readings (the
+ * patient's local day) are averaged first and the days then weigh equally, so a burst of
+ * readings on one day (a hub backfill) counts as one day; a mean needs readings on at least
+ * `minDays` different days and `minReadings` in all.
+ */
 export const rollingMeanRule = z.object({
   ...base,
   type: z.literal('rolling-mean'),
   kind,
   windowDays: z.number().positive(),
   minReadings: z.number().int().positive(),
+  minDays: z.number().int().positive().default(3),
   /** Any limit met by its component's mean breaches. */
   limits: z.array(z.object({ component, comparator, value: z.number() })).min(1),
   severity,
@@ -156,14 +200,30 @@ export type Program = (typeof PROGRAMS)[number];
  * overrides by id (partial: only the fields that differ), extra rules, disabled rule ids,
  * the risk tier used in priority, and the SLA targets. Versioned on every change.
  */
+/**
+ * A clinician's recorded decision that the patient is at risk of hypercapnic respiratory failure:
+ * the only thing that sets the SpO2 target to 88–92 % and NEWS2 to SpO2 scale 2 (RCP 2017, BTS).
+ * Enrolling in the COPD program alone never does. `decidedBy`/`decidedAt` are stamped by the
+ * server from the session that records it.
+ */
+export const hypercapnicRiskDecision = z.object({
+  reason: z.string().trim().min(1).max(500),
+  decidedBy: z.string().max(200).optional(),
+  decidedAt: z.string().max(64).optional(),
+});
+
 export const carePlanInput = z.object({
+  /** `general` (the universal safety net) always applies, whether listed or not. */
   programs: z.array(z.enum(PROGRAMS)).default(['general']),
   overrides: z.record(z.string(), z.record(z.string(), z.unknown())).default({}),
   extraRules: z.array(ruleDefinition).default([]),
   disabledRules: z.array(z.string()).default([]),
+  /** Why a universal rule is changed or disabled for this patient, by rule id (required for those). */
+  overrideReasons: z.record(z.string(), z.string().trim().min(1).max(500)).default({}),
   riskTier: z.union([z.literal(1), z.literal(2), z.literal(3)]).default(1),
   /** Clinician-entered dry weight (kg), shown with weight alerts. */
   dryWeightKg: z.number().positive().optional(),
+  hypercapnicRisk: hypercapnicRiskDecision.optional(),
 });
 export type CarePlanInput = z.input<typeof carePlanInput>;
 export type CarePlan = z.infer<typeof carePlanInput>;

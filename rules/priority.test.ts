@@ -37,6 +37,9 @@ function alert(patch: Partial<Alert> = {}): Alert {
     escalationLevel: 0,
     escalatedAtMs: null,
     slaDueAtMs: NOW + 60 * MIN,
+    episode: null,
+    rule: null,
+    late: false,
     ...patch,
   };
 }

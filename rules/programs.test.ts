@@ -1,22 +1,25 @@
 import { describe, expect, it } from 'vitest';
 import type { ComponentName, ReadingKind } from '../core/model/reading-kinds.js';
 import { type Program, PROGRAMS, type RuleDefinition, ruleDefinition, type Severity, severityRank } from './model.js';
-import { PROGRAM_RULES } from './programs.js';
+import { HYPERCAPNIC_RULES, PROGRAM_RULES } from './programs.js';
 import { type Observation, verdictAt } from './verdicts.js';
 
 const LB = 0.45359237;
 const T = Date.UTC(2025, 2, 10, 8, 0, 0);
 
 type RuleOf<K extends RuleDefinition['type']> = Extract<RuleDefinition, { type: K }>;
-function rule<K extends RuleDefinition['type']>(program: Program, id: string, type: K): RuleOf<K> {
-  const raw = PROGRAM_RULES[program].find((r) => r.id === id);
+function rule<K extends RuleDefinition['type']>(program: Program | 'hypercapnic', id: string, type: K): RuleOf<K> {
+  const raw = (program === 'hypercapnic' ? HYPERCAPNIC_RULES : PROGRAM_RULES[program]).find((r) => r.id === id);
   if (raw === undefined) throw new Error(`no rule ${id} in ${program}`);
   const parsed = ruleDefinition.parse(raw);
   if (parsed.type !== type) throw new Error(`${id} is a ${parsed.type} rule`);
   return parsed as RuleOf<K>;
 }
 
-const ALL = PROGRAMS.flatMap((program) => PROGRAM_RULES[program].map((r) => [program, r.id, r] as const));
+const ALL = [
+  ...PROGRAMS.flatMap((program) => PROGRAM_RULES[program].map((r) => [program as Program | 'hypercapnic', r.id, r] as const)),
+  ...HYPERCAPNIC_RULES.map((r) => ['hypercapnic' as Program | 'hypercapnic', r.id, r] as const),
+];
 
 function severityOf(r: RuleDefinition, kind: ReadingKind, values: Partial<Record<ComponentName, number>>): Severity | null {
   const o: Observation = { id: 'o', kind, measuredAtMs: T, values };
@@ -34,9 +37,16 @@ describe('shipped default rules', () => {
     expect(parsed.success ? [] : parsed.error.issues).toEqual([]);
   });
 
-  it.each(ALL)('%s/%s carries a non-empty clinical source', (_program, _id, raw) => {
+  it.each(ALL)('%s/%s carries a non-empty clinical source and a "what to do" line', (_program, _id, raw) => {
     expect(typeof raw.source).toBe('string');
     expect(raw.source?.trim().length).toBeGreaterThan(0);
+    expect(raw.action?.trim().length).toBeGreaterThan(0);
+  });
+
+  it.each(ALL)('%s/%s has a title without limits (they are generated from the rule, in the reader’s units)', (_program, _id, raw) => {
+    expect(raw.title).not.toMatch(/[<>≥≤]/);
+    // "88–92 %" names the hypercapnic target range, not a limit that fires.
+    expect(raw.title.replace('88–92 %', '')).not.toMatch(/\d\s*(mmHg|mm\[Hg\]|kg|lb|mg\/dL|mmol|°|\/min|%)/);
   });
 
   it('use unique rule ids within each program', () => {
@@ -46,14 +56,12 @@ describe('shipped default rules', () => {
     }
   });
 
-  it('share a rule id across programs only for COPD’s replacements of spo2-low and news2', () => {
+  it('share a rule id across programs only where a program tightens a universal rule (diabetes: level 1 hypoglycemia)', () => {
     const seen = new Map<string, Program[]>();
     for (const program of PROGRAMS) for (const r of PROGRAM_RULES[program]) seen.set(r.id, [...(seen.get(r.id) ?? []), program]);
     const shared = [...seen].filter(([, ps]) => ps.length > 1);
-    expect(shared).toEqual([
-      ['spo2-low', ['general', 'copd']],
-      ['news2', ['general', 'copd']],
-    ]);
+    expect(shared).toEqual([['glucose-low', ['general', 'diabetes']]]);
+    expect(HYPERCAPNIC_RULES.map((r) => r.id)).toEqual(['spo2-low', 'news2']);
   });
 
   it.each(ALL.filter(([, , r]) => r.type === 'threshold'))('%s/%s lists tiers from least to most severe, with clearAt on the safe side of every tier', (program, id) => {
@@ -69,15 +77,16 @@ describe('shipped default rules', () => {
 });
 
 describe('blood pressure defaults (2025 AHA/ACC)', () => {
-  const severe = rule('hypertension', 'bp-severe', 'threshold');
+  const severe = rule('general', 'bp-severe', 'threshold');
 
-  it('treat ≥ 180 systolic or ≥ 120 diastolic as severe (critical once confirmed), asking for a repeat within 15 min opened at high', () => {
+  it('treat ≥ 180 systolic or ≥ 120 diastolic as severe (critical once confirmed), for every patient, asking for a repeat at least 3 min later within 15 min', () => {
     expect(severe.limits.map((l) => [l.component, l.comparator, l.tiers])).toEqual([
       ['systolic', '>=', [{ severity: 'critical', value: 180 }]],
       ['diastolic', '>=', [{ severity: 'critical', value: 120 }]],
     ]);
-    expect(severe.confirmation).toEqual({ withinMinutes: 15, initialSeverity: 'high' });
+    expect(severe.confirmation).toEqual({ withinMinutes: 15, minMinutes: 3, initialSeverity: 'high', notConfirmedSeverity: 'medium' });
     expect(severe.autoResolve).toBe(false);
+    expect(severe.universal).toBe(true);
   });
 
   it.each([
@@ -89,17 +98,18 @@ describe('blood pressure defaults (2025 AHA/ACC)', () => {
     expect(severityOf(severe, 'blood-pressure', { systolic, diastolic })).toBe(severity);
   });
 
-  it('flag a 7-day home mean ≥ 130/80 over at least 6 readings as routine (low)', () => {
+  it('flag a 7-day home mean ≥ 130/80 over at least 6 readings on at least 3 days as routine (low)', () => {
     const mean = rule('hypertension', 'bp-mean-7d', 'rolling-mean');
-    expect(mean).toMatchObject({ windowDays: 7, minReadings: 6, severity: 'low' });
+    expect(mean).toMatchObject({ windowDays: 7, minReadings: 6, minDays: 3, severity: 'low' });
     expect(mean.limits).toEqual([
       { component: 'systolic', comparator: '>=', value: 130 },
       { component: 'diastolic', comparator: '>=', value: 80 },
     ]);
   });
 
-  it('flag systolic < 90 as hypotension (high)', () => {
-    const low = rule('hypertension', 'bp-low', 'threshold');
+  it('flag systolic < 90 as hypotension (high), for every patient', () => {
+    const low = rule('general', 'bp-low', 'threshold');
+    expect(low.universal).toBe(true);
     expect(severityOf(low, 'blood-pressure', { systolic: 89, diastolic: 60 })).toBe('high');
     expect(severityOf(low, 'blood-pressure', { systolic: 90, diastolic: 60 })).toBeNull();
   });
@@ -109,15 +119,13 @@ describe('heart-failure weight defaults', () => {
   const day = rule('heart-failure', 'weight-gain-day', 'change');
   const week = rule('heart-failure', 'weight-gain-week', 'change');
 
-  it('alert on a gain of more than 2 lb (0.907 kg) against the reading 18–36 h earlier', () => {
-    expect(day).toMatchObject({ comparator: '>', delta: 0.907, severity: 'high', kind: 'body-weight' });
+  it('alert on a gain of more than 2 lb (0.907 kg) against the lowest weight of the previous 24 h (+ 4 h grace)', () => {
+    expect(day).toMatchObject({ comparator: '>', delta: 0.907, severity: 'high', kind: 'body-weight', reference: 'extreme', windowHours: 24, graceHours: 4 });
     expect(day.delta).toBeCloseTo(2 * LB, 3);
-    expect(day.windowHours * (1 - day.slack)).toBeCloseTo(18, 9);
-    expect(day.windowHours * (1 + day.slack)).toBeCloseTo(36, 9);
   });
 
-  it('alert on a gain of 5 lb or more against the reading about a week earlier, allowing for kg rounding of lb readings', () => {
-    expect(week).toMatchObject({ comparator: '>=', windowHours: 168, severity: 'high' });
+  it('alert on a gain of 5 lb or more against the lowest weight of the previous 7 days, allowing for kg rounding of lb readings', () => {
+    expect(week).toMatchObject({ comparator: '>=', windowHours: 168, severity: 'high', reference: 'extreme' });
     // Within a gram below 5 lb (2.26796 kg), and well above 4.9 lb (2.2226 kg).
     expect(week.delta).toBeLessThanOrEqual(5 * LB - 0.0001);
     expect(week.delta).toBeGreaterThan(5 * LB - 0.001);
@@ -131,6 +139,14 @@ describe('heart-failure weight defaults', () => {
 
 describe('glucose defaults (ADA)', () => {
   const low = rule('diabetes', 'glucose-low', 'threshold');
+
+  it.each([
+    [54, null],
+    [53.9, 'critical'],
+    [45, 'critical'],
+  ] as const)('judge %s mg/dL for any patient (universal level 2 < 54) as %s', (value, severity) => {
+    expect(severityOf(rule('general', 'glucose-low', 'threshold'), 'blood-glucose', { value })).toBe(severity);
+  });
   const high = rule('diabetes', 'glucose-high', 'threshold');
 
   it.each([
@@ -160,7 +176,7 @@ describe('glucose defaults (ADA)', () => {
 
 describe('SpO2 defaults (BTS 2017)', () => {
   const general = rule('general', 'spo2-low', 'threshold');
-  const copd = rule('copd', 'spo2-low', 'threshold');
+  const copd = rule('hypercapnic', 'spo2-low', 'threshold');
 
   it.each([
     [94, null],
@@ -174,7 +190,7 @@ describe('SpO2 defaults (BTS 2017)', () => {
   it.each([
     [88, null],
     [87, 'high'],
-  ] as const)('judge %i %% for a COPD patient as %s (< 88 urgent)', (value, severity) => {
+  ] as const)('judge %i %% for a patient with a recorded hypercapnic-risk decision as %s (< 88 urgent)', (value, severity) => {
     expect(severityOf(copd, 'spo2', { value })).toBe(severity);
   });
 
@@ -187,7 +203,36 @@ describe('SpO2 defaults (BTS 2017)', () => {
   });
 });
 
-describe('temperature and heart-rate defaults', () => {
+describe('temperature, heart-rate and respiratory-rate defaults', () => {
+  it.each([
+    [35.0, 'high'],
+    [35.1, null],
+    [34.2, 'high'],
+  ] as const)('judge %s °C as hypothermia %s (≤ 35.0: NEWS2 3 points)', (value, severity) => {
+    expect(severityOf(rule('general', 'hypothermia', 'threshold'), 'body-temperature', { value })).toBe(severity);
+  });
+
+  it.each([
+    [6, 'high'],
+    [8, 'high'],
+    [9, null],
+    [20, null],
+    [21, 'medium'],
+    [24, 'medium'],
+    [25, 'high'],
+    [32, 'high'],
+  ] as const)('judge a respiratory rate of %i /min as %s (NEWS2: ≤ 8 and ≥ 25 three points, 21–24 two)', (value, severity) => {
+    expect(severityOf(rule('general', 'respiratory-rate-abnormal', 'threshold'), 'respiratory-rate', { value })).toBe(severity);
+  });
+
+  it.each([
+    ['blood-pressure', { systolic: 130, diastolic: 80, pulse: 35 }, 'high'],
+    ['spo2', { value: 97, pulse: 150 }, 'high'],
+    ['spo2', { value: 97, pulse: 72 }, null],
+  ] as const)('judge the pulse a %s reading carries with the heart-rate rule (%o → %s)', (kind, values, severity) => {
+    expect(severityOf(rule('general', 'heart-rate-abnormal', 'threshold'), kind, values)).toBe(severity);
+  });
+
   it.each([
     [37.9, null],
     [38.0, 'medium'],
@@ -212,13 +257,13 @@ describe('temperature and heart-rate defaults', () => {
 });
 
 describe('NEWS2 defaults', () => {
-  it('use scale 1 generally and scale 2 in the COPD program, over the last 60 minutes', () => {
+  it('use scale 1, and scale 2 only with a recorded hypercapnic-risk decision, over the last 60 minutes', () => {
     expect(rule('general', 'news2', 'news2')).toMatchObject({ spo2Scale: 1, windowMinutes: 60 });
-    expect(rule('copd', 'news2', 'news2')).toMatchObject({ spo2Scale: 2, windowMinutes: 60 });
+    expect(rule('hypercapnic', 'news2', 'news2')).toMatchObject({ spo2Scale: 2, windowMinutes: 60 });
   });
 
   it('alert urgently at 5, as an emergency at 7, and at least medium on a single 3', () => {
-    for (const program of ['general', 'copd'] as const) {
+    for (const program of ['general', 'hypercapnic'] as const) {
       expect(rule(program, 'news2', 'news2')).toMatchObject({
         tiers: [
           { severity: 'high', total: 5 },

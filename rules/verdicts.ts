@@ -1,7 +1,10 @@
-import type { ComponentName, ReadingKind } from '../core/model/reading-kinds.js';
+import { describeFinding } from '../core/display/describe.js';
+import { DEFAULT_DISPLAY } from '../core/display/units.js';
+import type { Finding } from '../core/model/alert.js';
+import { ACVPU_LEVELS, type ComponentName, type ReadingKind } from '../core/model/reading-kinds.js';
 import type { BaselineRule, Comparator, DurationRule, Limit, News2Rule, RollingMeanRule, RuleDefinition, Severity, ThresholdRule, TrendRule } from './model.js';
 import { severityRank } from './model.js';
-import { news2, type News2Result } from './news2.js';
+import { type Consciousness, news2, type News2Result } from './news2.js';
 
 /** The part of a reading the rules look at. Values are in canonical units. */
 export interface Observation {
@@ -9,7 +12,14 @@ export interface Observation {
   readonly kind: ReadingKind;
   readonly measuredAtMs: number;
   readonly values: Readonly<Partial<Record<ComponentName, number>>>;
+  /** The offset the device reported, so "a day" is the patient's local day (default UTC). */
+  readonly utcOffsetMinutes?: number;
+  /** When it reached us; a reading received long after it was measured is late data. */
+  readonly receivedAtMs?: number;
 }
+
+/** Readings received this long after measurement are late (a backfill, an offline device). */
+export const LATE_AFTER_MS = 60 * 60_000;
 
 /**
  * A rule's judgement at one reading: breaching (with severity), safely back in range (`clear`),
@@ -22,7 +32,43 @@ export interface Verdict {
   readonly clear: boolean;
   /** The value judged (reading, mean, change, deviation, score), for the alert summary. */
   readonly value: number | null;
+  /** What the rule saw, structured (rendered per reader by core/display/describe.ts). */
+  readonly finding: Finding;
+  /** How far past the limit, on the rule's own scale (0 when not breaching): picks an episode's worst. */
+  readonly badness: number;
+  /** The reading arrived late (received more than LATE_AFTER_MS after it was measured). */
+  readonly late: boolean;
+  /** `finding` in canonical units with units, for logs and event notes. */
   readonly detail: string;
+}
+
+function verdict(o: Observation, severity: Severity | null, clear: boolean, value: number | null, finding: Finding, badness: number): Verdict {
+  return {
+    atMs: o.measuredAtMs,
+    readingId: o.id,
+    severity,
+    clear,
+    value,
+    finding,
+    badness: severity === null ? 0 : badness,
+    late: o.receivedAtMs !== undefined && o.receivedAtMs - o.measuredAtMs > LATE_AFTER_MS,
+    detail: describeFinding(finding, DEFAULT_DISPLAY),
+  };
+}
+
+/**
+ * The value a rule on (kind, component) reads from an observation. A heart-rate rule also reads
+ * the pulse that a BP cuff or an oximeter counts with its own reading.
+ */
+export function measureOf(kind: ReadingKind, component: ComponentName, o: Observation): number | undefined {
+  if (o.kind === kind) return o.values[component];
+  if (kind === 'heart-rate' && component === 'value' && (o.kind === 'blood-pressure' || o.kind === 'spo2')) return o.values.pulse;
+  return undefined;
+}
+
+/** The component of `o` that a rule on (kind, component) reads. */
+function sourceComponent(kind: ReadingKind, component: ComponentName, o: Observation): ComponentName {
+  return o.kind === kind ? component : 'pulse';
 }
 
 export function compare(v: number, op: Comparator, limit: number): boolean {
@@ -46,13 +92,18 @@ function maxSeverity(a: Severity | null, b: Severity | null): Severity | null {
   return severityRank(a) >= severityRank(b) ? a : b;
 }
 
-function limitVerdict(limit: Limit, v: number): { severity: Severity | null; clear: boolean } {
+function limitVerdict(limit: Limit, v: number): { severity: Severity | null; clear: boolean; badness: number } {
   let severity: Severity | null = null;
   for (const t of limit.tiers) if (compare(v, limit.comparator, t.value)) severity = maxSeverity(severity, t.severity);
-  if (severity !== null) return { severity, clear: false };
+  if (severity !== null) {
+    // Relative distance past the least severe tier, in the breach direction.
+    const base = (limit.tiers[0] as { value: number }).value;
+    const past = upward(limit.comparator) ? v - base : base - v;
+    return { severity, clear: false, badness: 1 + past / Math.max(1, Math.abs(base)) };
+  }
   // Hysteresis: back in range only past the clear threshold, in the safe direction.
   const clear = limit.clearAt === undefined ? true : upward(limit.comparator) ? v < limit.clearAt : v > limit.clearAt;
-  return { severity: null, clear };
+  return { severity: null, clear, badness: 0 };
 }
 
 /** History of one patient, ascending by measurement time. */
@@ -80,96 +131,133 @@ function within(history: History, fromMs: number, toMs: number): History {
   return history.slice(boundary(history, fromMs, false), boundary(history, toMs, true));
 }
 
-function ofKind(history: History, kind: ReadingKind, fromMs: number, toMs: number): Observation[] {
-  return within(history, fromMs, toMs).filter((o) => o.kind === kind);
+/** Readings in [fromMs, toMs] that carry the value a rule on (kind, component) reads. */
+function ofKind(history: History, kind: ReadingKind, fromMs: number, toMs: number, component: ComponentName): Observation[] {
+  return within(history, fromMs, toMs).filter((o) => measureOf(kind, component, o) !== undefined);
 }
-
-const fmt = (v: number): string => String(Math.round(v * 100) / 100);
 
 export function thresholdVerdict(rule: ThresholdRule, o: Observation): Verdict | null {
   let severity: Severity | null = null;
   let clear = true;
   let value: number | null = null;
-  const parts: string[] = [];
+  let badness = 0;
+  const breached: ComponentName[] = [];
   let seen = false;
   for (const limit of rule.limits) {
-    const v = o.values[limit.component];
+    const v = measureOf(rule.kind, limit.component, o);
     if (v === undefined) continue;
     seen = true;
     const r = limitVerdict(limit, v);
-    if (r.severity !== null && (severity === null || severityRank(r.severity) > severityRank(severity))) value = v;
+    if (r.severity !== null) {
+      if (severity === null || severityRank(r.severity) > severityRank(severity) || (r.severity === severity && r.badness > badness)) value = v;
+      const c = sourceComponent(rule.kind, limit.component, o);
+      if (!breached.includes(c)) breached.push(c);
+      badness = Math.max(badness, r.badness);
+    }
     severity = maxSeverity(severity, r.severity);
     clear &&= r.clear;
-    // Two limits on one component (heart rate low and high) name it once: "value 117".
-    const part = `${limit.component} ${fmt(v)}`;
-    if (!parts.includes(part)) parts.push(part);
   }
   if (!seen) return null;
-  return { atMs: o.measuredAtMs, readingId: o.id, severity, clear: severity === null && clear, value: value ?? o.values[rule.limits[0]?.component ?? 'value'] ?? null, detail: parts.join(', ') };
+  const first = rule.limits[0]?.component ?? 'value';
+  return verdict(o, severity, severity === null && clear, value ?? measureOf(rule.kind, first, o) ?? null, { type: 'reading', kind: o.kind, values: o.values, breached }, badness);
 }
 
 export function durationVerdict(rule: DurationRule, o: Observation, history: History): Verdict | null {
-  if (o.values[rule.component] === undefined) return null;
-  const window = ofKind(history, rule.kind, o.measuredAtMs - rule.withinHours * 3_600_000, o.measuredAtMs).filter((h) => h.values[rule.component] !== undefined);
+  const current = measureOf(rule.kind, rule.component, o);
+  if (current === undefined) return null;
+  const window = ofKind(history, rule.kind, o.measuredAtMs - rule.withinHours * 3_600_000, o.measuredAtMs, rule.component).filter((h) => measureOf(rule.kind, rule.component, h) !== undefined);
   const lastM = window.slice(-rule.m);
-  const breaches = lastM.filter((h) => compare(h.values[rule.component] as number, rule.comparator, rule.value)).length;
+  const breaches = lastM.filter((h) => compare(measureOf(rule.kind, rule.component, h) as number, rule.comparator, rule.value)).length;
   const breach = breaches >= rule.n;
-  return {
-    atMs: o.measuredAtMs,
-    readingId: o.id,
-    severity: breach ? rule.severity : null,
-    clear: !breach,
-    value: o.values[rule.component] ?? null,
-    detail: `${breaches} of the last ${lastM.length} ${rule.component} readings ${rule.comparator} ${rule.value}`,
-  };
+  const finding: Finding = { type: 'count', kind: rule.kind, component: rule.component, breaches, of: lastM.length, comparator: rule.comparator, limit: rule.value, withinHours: rule.withinHours };
+  return verdict(o, breach ? rule.severity : null, !breach, current, finding, breaches);
 }
 
 export function trendVerdict(rule: TrendRule, o: Observation, history: History): Verdict | null {
-  const v = o.values[rule.component];
+  const v = measureOf(rule.kind, rule.component, o);
   if (v === undefined) return null;
-  const target = o.measuredAtMs - rule.windowHours * 3_600_000;
-  const earliest = o.measuredAtMs - rule.windowHours * (1 + rule.slack) * 3_600_000;
-  const latest = o.measuredAtMs - rule.windowHours * (1 - rule.slack) * 3_600_000;
-  // Only earlier readings: with slack 1 the window reaches the reading itself.
-  const candidates = ofKind(history, rule.kind, earliest, latest).filter((h) => h.values[rule.component] !== undefined && h.measuredAtMs < o.measuredAtMs);
-  if (candidates.length === 0) return null;
-  let best = candidates[0] as Observation;
-  for (const c of candidates) if (Math.abs(c.measuredAtMs - target) < Math.abs(best.measuredAtMs - target)) best = c;
-  const delta = v - (best.values[rule.component] as number);
+  const valueOf = (h: Observation): number | undefined => measureOf(rule.kind, rule.component, h);
+  let best: Observation | undefined;
+  if (rule.reference === 'extreme') {
+    // The lowest (for a rise) or highest (for a fall) earlier reading anywhere in the window.
+    const rise = upward(rule.comparator) ? rule.delta >= 0 : rule.delta > 0;
+    const from = o.measuredAtMs - (rule.windowHours + rule.graceHours) * 3_600_000;
+    for (const c of ofKind(history, rule.kind, from, o.measuredAtMs, rule.component)) {
+      const cv = valueOf(c);
+      if (cv === undefined || c.measuredAtMs >= o.measuredAtMs) continue;
+      const bv = best === undefined ? undefined : valueOf(best);
+      if (bv === undefined || (rise ? cv < bv : cv > bv)) best = c;
+    }
+  } else {
+    const target = o.measuredAtMs - rule.windowHours * 3_600_000;
+    const earliest = o.measuredAtMs - rule.windowHours * (1 + rule.slack) * 3_600_000;
+    const latest = o.measuredAtMs - rule.windowHours * (1 - rule.slack) * 3_600_000;
+    // Only earlier readings: with slack 1 the window reaches the reading itself.
+    for (const c of ofKind(history, rule.kind, earliest, latest, rule.component)) {
+      if (valueOf(c) === undefined || c.measuredAtMs >= o.measuredAtMs) continue;
+      if (best === undefined || Math.abs(c.measuredAtMs - target) < Math.abs(best.measuredAtMs - target)) best = c;
+    }
+  }
+  if (best === undefined) return null;
+  const from = valueOf(best) as number;
+  const delta = Math.round((v - from) * 10_000) / 10_000;
   const breach = compare(delta, rule.comparator, rule.delta);
-  return {
-    atMs: o.measuredAtMs,
-    readingId: o.id,
-    severity: breach ? rule.severity : null,
-    clear: !breach,
-    value: Math.round(delta * 1000) / 1000,
-    detail: `${rule.component} changed by ${fmt(delta)} over ${fmt((o.measuredAtMs - best.measuredAtMs) / 3_600_000)} h`,
+  const finding: Finding = {
+    type: 'change',
+    kind: rule.kind,
+    component: rule.component,
+    delta,
+    from,
+    fromAtMs: best.measuredAtMs,
+    to: v,
+    windowHours: (o.measuredAtMs - best.measuredAtMs) / 3_600_000,
   };
+  return verdict(o, breach ? rule.severity : null, !breach, Math.round(delta * 1000) / 1000, finding, Math.abs(delta - rule.delta));
+}
+
+/** The patient's local calendar day of an observation (from the offset its device reported). */
+function localDay(o: Observation): number {
+  return Math.floor((o.measuredAtMs + (o.utcOffsetMinutes ?? 0) * 60_000) / 86_400_000);
 }
 
 export function rollingMeanVerdict(rule: RollingMeanRule, o: Observation, history: History): Verdict | null {
-  const window = ofKind(history, rule.kind, o.measuredAtMs - rule.windowDays * 86_400_000 + 1, o.measuredAtMs);
+  const window = within(history, o.measuredAtMs - rule.windowDays * 86_400_000 + 1, o.measuredAtMs).filter((w) => w.kind === rule.kind);
   if (window.length < rule.minReadings) return null;
+  const days = new Set(window.map(localDay));
+  // A mean needs readings spread over several days: a burst on one day is one day, not a week.
+  if (days.size < rule.minDays) return null;
   let breach = false;
-  const parts: string[] = [];
+  let badness = 0;
+  const means: Partial<Record<ComponentName, number>> = {};
+  const breached: ComponentName[] = [];
   let first: number | null = null;
   for (const l of rule.limits) {
-    const vals = window.map((w) => w.values[l.component]).filter((x): x is number => x !== undefined);
-    if (vals.length < rule.minReadings) continue;
-    const mean = vals.reduce((a, b) => a + b, 0) / vals.length;
+    // Each local day's readings are averaged first; then every day weighs the same.
+    const perDay = new Map<number, { sum: number; n: number }>();
+    for (const w of window) {
+      const x = w.values[l.component];
+      if (x === undefined) continue;
+      const d = localDay(w);
+      const acc = perDay.get(d) ?? { sum: 0, n: 0 };
+      acc.sum += x;
+      acc.n += 1;
+      perDay.set(d, acc);
+    }
+    if (perDay.size < rule.minDays) continue;
+    let total = 0;
+    for (const { sum, n } of perDay.values()) total += sum / n;
+    const mean = Math.round((total / perDay.size) * 10) / 10;
+    means[l.component] = mean;
     first ??= mean;
-    if (compare(mean, l.comparator, l.value)) breach = true;
-    parts.push(`${l.component} mean ${fmt(mean)}`);
+    if (compare(mean, l.comparator, l.value)) {
+      breach = true;
+      breached.push(l.component);
+      badness = Math.max(badness, 1 + Math.abs(mean - l.value) / Math.max(1, Math.abs(l.value)));
+    }
   }
-  if (parts.length === 0) return null;
-  return {
-    atMs: o.measuredAtMs,
-    readingId: o.id,
-    severity: breach ? rule.severity : null,
-    clear: !breach,
-    value: first === null ? null : Math.round(first * 10) / 10,
-    detail: `${parts.join(', ')} over ${rule.windowDays} days (${window.length} readings)`,
-  };
+  if (first === null) return null;
+  const finding: Finding = { type: 'mean', kind: rule.kind, means, breached, days: days.size, readings: window.length, windowDays: rule.windowDays };
+  return verdict(o, breach ? rule.severity : null, !breach, first, finding, badness);
 }
 
 function median(xs: number[]): number {
@@ -179,28 +267,25 @@ function median(xs: number[]): number {
 }
 
 export function baselineVerdict(rule: BaselineRule, o: Observation, history: History): Verdict | null {
-  const v = o.values[rule.component];
+  const v = measureOf(rule.kind, rule.component, o);
   if (v === undefined) return null;
-  const base = ofKind(history, rule.kind, o.measuredAtMs - rule.baselineFromDays * 86_400_000, o.measuredAtMs - rule.baselineToDays * 86_400_000)
-    .map((h) => h.values[rule.component])
+  const base = ofKind(history, rule.kind, o.measuredAtMs - rule.baselineFromDays * 86_400_000, o.measuredAtMs - rule.baselineToDays * 86_400_000, rule.component)
+    .map((h) => measureOf(rule.kind, rule.component, h))
     .filter((x): x is number => x !== undefined);
   if (base.length < rule.minBaselineReadings) return null;
   const baseline = median(base);
   const deviation = v - baseline;
   const breach = compare(deviation, rule.comparator, rule.delta);
-  return {
-    atMs: o.measuredAtMs,
-    readingId: o.id,
-    severity: breach ? rule.severity : null,
-    clear: !breach,
-    value: Math.round(deviation * 100) / 100,
-    detail: `${rule.component} ${fmt(v)} vs baseline ${fmt(baseline)} (${base.length} readings)`,
-  };
+  const finding: Finding = { type: 'baseline', kind: rule.kind, component: rule.component, value: v, baseline, baselineReadings: base.length };
+  return verdict(o, breach ? rule.severity : null, !breach, Math.round(deviation * 100) / 100, finding, Math.abs(deviation));
 }
 
-const NEWS2_KINDS: ReadonlySet<ReadingKind> = new Set(['respiratory-rate', 'spo2', 'blood-pressure', 'heart-rate', 'body-temperature']);
+const NEWS2_KINDS: ReadonlySet<ReadingKind> = new Set(['respiratory-rate', 'spo2', 'blood-pressure', 'heart-rate', 'body-temperature', 'consciousness', 'supplemental-oxygen']);
 
-/** Latest value of each NEWS2 parameter within the window ending at `atMs`. */
+/**
+ * Latest value of each NEWS2 parameter within the window ending at `atMs`. Consciousness (ACVPU)
+ * and air-or-oxygen come from what staff record (no home device measures them).
+ */
 export function news2At(rule: Pick<News2Rule, 'windowMinutes' | 'spo2Scale'>, atMs: number, history: History): News2Result {
   const from = atMs - rule.windowMinutes * 60_000;
   let rr: number | undefined;
@@ -208,6 +293,8 @@ export function news2At(rule: Pick<News2Rule, 'windowMinutes' | 'spo2Scale'>, at
   let sbp: number | undefined;
   let pulse: number | undefined;
   let temp: number | undefined;
+  let consciousness: Consciousness | undefined;
+  let onOxygen: boolean | undefined;
   for (const h of within(history, from, atMs)) {
     switch (h.kind) {
       case 'respiratory-rate':
@@ -227,12 +314,16 @@ export function news2At(rule: Pick<News2Rule, 'windowMinutes' | 'spo2Scale'>, at
       case 'body-temperature':
         temp = h.values.value ?? temp;
         break;
+      case 'consciousness':
+        if (h.values.value !== undefined) consciousness = ACVPU_LEVELS[Math.round(h.values.value)] ?? consciousness;
+        break;
+      case 'supplemental-oxygen':
+        if (h.values.value !== undefined) onOxygen = h.values.value > 0;
+        break;
       default:
         break;
     }
   }
-  // Consciousness (ACVPU) and air-or-oxygen are not measured by home devices, so they stay
-  // missing until a source for them exists; NEWS2 is then reported as incomplete.
   return news2(
     {
       ...(rr === undefined ? {} : { respiratoryRate: rr }),
@@ -240,6 +331,8 @@ export function news2At(rule: Pick<News2Rule, 'windowMinutes' | 'spo2Scale'>, at
       ...(sbp === undefined ? {} : { systolic: sbp }),
       ...(pulse === undefined ? {} : { pulse }),
       ...(temp === undefined ? {} : { temperature: temp }),
+      ...(consciousness === undefined ? {} : { consciousness }),
+      ...(onOxygen === undefined ? {} : { onOxygen }),
     },
     rule.spo2Scale,
   );
@@ -252,12 +345,15 @@ export function news2Verdict(rule: News2Rule, o: Observation, history: History):
   let severity: Severity | null = null;
   for (const t of rule.tiers) if (result.total >= t.total) severity = maxSeverity(severity, t.severity);
   if (result.anyThree && rule.singleParameterThreeSeverity !== undefined) severity = maxSeverity(severity, rule.singleParameterThreeSeverity);
-  return { atMs: o.measuredAtMs, readingId: o.id, severity, clear: severity === null, value: result.total, detail: `NEWS2 ${result.total} (${result.risk})` };
+  return verdict(o, severity, severity === null, result.total, { type: 'news2', total: result.total, risk: result.risk, scores: { ...result.scores } }, result.total);
 }
 
 /** Whether a reading of this kind can change the rule's verdict. */
 export function ruleWatches(rule: RuleDefinition, kind: ReadingKind): boolean {
-  return rule.type === 'news2' ? NEWS2_KINDS.has(kind) : rule.kind === kind;
+  if (rule.type === 'news2') return NEWS2_KINDS.has(kind);
+  if (rule.kind === kind) return true;
+  // The pulse of a BP cuff or an oximeter reaches heart-rate rules.
+  return rule.kind === 'heart-rate' && rule.type !== 'missing' && (kind === 'blood-pressure' || kind === 'spo2');
 }
 
 /** The verdict of a reading-driven rule at observation `o`, given history up to and including it. */
@@ -277,6 +373,13 @@ export function verdictAt(rule: RuleDefinition, o: Observation, history: History
       return news2Verdict(rule, o, history);
     case 'missing':
       // A reading of the watched kind ends a missing-data condition.
-      return { atMs: o.measuredAtMs, readingId: o.id, severity: null, clear: true, value: null, detail: `${rule.kind} received` };
+      return o.kind === rule.kind ? verdict(o, null, true, null, { type: 'received', kind: rule.kind }, 0) : null;
   }
+}
+
+/** A missing-data verdict on the clock: no reading of the kind since `lastAtMs`. */
+export function missingVerdict(kind: ReadingKind, hours: number, severity: Severity | null, atMs: number, lastAtMs: number | null): Verdict {
+  const finding: Finding = severity === null ? { type: 'received', kind } : { type: 'missing', kind, lastAtMs, hours };
+  const o: Observation = { id: '', kind, measuredAtMs: atMs, values: {} };
+  return verdict(o, severity, severity === null, null, finding, lastAtMs === null ? 0 : (atMs - lastAtMs) / 3_600_000);
 }

@@ -113,4 +113,24 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX notifications_pending ON notifications(created_at_ms) WHERE status = 'pending';
     `,
   },
+  {
+    version: 2,
+    name: 'alert episodes, confirmation states, rule snapshot, late data, engine event findings, timer stop reasons',
+    sql: `
+      -- The episode's first and worst readings (JSON), the rule in force (JSON), late data.
+      ALTER TABLE alerts ADD COLUMN episode TEXT;
+      ALTER TABLE alerts ADD COLUMN rule TEXT;
+      ALTER TABLE alerts ADD COLUMN late INTEGER NOT NULL DEFAULT 0;
+      -- What the engine saw at each of its changes (JSON), rendered per reader.
+      ALTER TABLE alert_events ADD COLUMN finding TEXT;
+      -- The newest resolved alert of a patient × rule (re-notify after a nurse's resolve).
+      CREATE INDEX alerts_resolved_by_rule ON alerts(patient_id, rule_id, resolved_at_ms) WHERE status = 'resolved';
+      -- Waits for a repeat reading (expire on the clock) and snoozes that end.
+      CREATE INDEX alerts_pending_confirmation ON alerts(confirmation) WHERE status <> 'resolved' AND confirmation = 'pending';
+      CREATE INDEX alerts_snoozed ON alerts(snoozed_until_ms) WHERE status <> 'resolved' AND snoozed_until_ms IS NOT NULL;
+      -- Who or what stopped a timer: the nurse, or the end of her session (billing must not count idle time).
+      ALTER TABLE time_entries ADD COLUMN stop_reason TEXT;
+      CREATE INDEX time_entries_running ON time_entries(staff_id) WHERE ended_at_ms IS NULL;
+    `,
+  },
 ];

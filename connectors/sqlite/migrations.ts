@@ -240,7 +240,7 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
-    name: 'one reading per (device, kind, instant); who entered a manual reading',
+    name: 'one reading per (device, kind, instant); who entered a manual reading; display settings',
     sql: `
       -- A reading's identity is (measuring device, kind, measurement instant), with or without a
       -- client id (a device cannot measure one kind twice at one instant). Rows stored under a
@@ -249,6 +249,9 @@ export const MIGRATIONS: readonly Migration[] = [
       UPDATE OR IGNORE readings SET idem_key = 'k:' || kind || ':' || measured_at_ms WHERE idem_key LIKE 'c:%';
       -- Readings a staff member entered through the staff API (entry_method 'manual').
       ALTER TABLE readings ADD COLUMN recorded_by TEXT;
+      -- Display units and time zone (JSON, partial): the organization's, and a staff member's own.
+      ALTER TABLE organizations ADD COLUMN display TEXT;
+      ALTER TABLE staff ADD COLUMN display TEXT;
     `,
   },
 ];

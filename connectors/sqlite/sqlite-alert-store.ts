@@ -1,6 +1,6 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
-import type { Alert, AlertEvent, AlertSeverity, AlertStatus, ResolutionOutcome } from '../../core/model/alert.js';
-import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry } from '../../core/ports/alert-store.js';
+import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
+import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 interface AlertRow {
@@ -34,10 +34,13 @@ interface AlertRow {
   escalation_level: number;
   escalated_at_ms: number | null;
   sla_due_at_ms: number;
+  episode: string | null;
+  rule: string | null;
+  late: number;
 }
 
 const COLUMNS =
-  'id, organization_id, patient_id, rule_id, rule_title, severity, status, version, measured_at_ms, created_at_ms, updated_at_ms, reading_id, value, detail, confirmation, in_range, flapping, worsening, claimed_by, claimed_at_ms, acknowledged_by, acknowledged_at_ms, resolved_by, resolved_at_ms, outcome, note, snoozed_until_ms, escalation_level, escalated_at_ms, sla_due_at_ms';
+  'id, organization_id, patient_id, rule_id, rule_title, severity, status, version, measured_at_ms, created_at_ms, updated_at_ms, reading_id, value, detail, confirmation, in_range, flapping, worsening, claimed_by, claimed_at_ms, acknowledged_by, acknowledged_at_ms, resolved_by, resolved_at_ms, outcome, note, snoozed_until_ms, escalation_level, escalated_at_ms, sla_due_at_ms, episode, rule, late';
 
 function toAlert(r: AlertRow): Alert {
   return {
@@ -71,6 +74,9 @@ function toAlert(r: AlertRow): Alert {
     escalationLevel: r.escalation_level,
     escalatedAtMs: r.escalated_at_ms,
     slaDueAtMs: r.sla_due_at_ms,
+    episode: r.episode === null ? null : (JSON.parse(r.episode) as Episode),
+    rule: r.rule === null ? null : (JSON.parse(r.rule) as unknown),
+    late: r.late === 1,
   };
 }
 
@@ -106,6 +112,9 @@ function alertParams(a: Alert): unknown[] {
     a.escalationLevel,
     a.escalatedAtMs,
     a.slaDueAtMs,
+    a.episode === null ? null : JSON.stringify(a.episode),
+    a.rule === null || a.rule === undefined ? null : JSON.stringify(a.rule),
+    a.late ? 1 : 0,
   ];
 }
 
@@ -124,6 +133,7 @@ interface TimeRow {
   interactive: number;
   note: string | null;
   source: string;
+  stop_reason: string | null;
 }
 
 const toTime = (r: TimeRow): TimeEntry => ({
@@ -136,6 +146,7 @@ const toTime = (r: TimeRow): TimeEntry => ({
   interactive: r.interactive === 1,
   note: r.note,
   source: r.source as TimeEntry['source'],
+  stopReason: r.stop_reason as TimeEntry['stopReason'],
 });
 
 /** AlertStore on the clinical SQLite database. Writes are small and run on this thread. */
@@ -153,7 +164,7 @@ export class SqliteAlertStore implements AlertStore {
     this.insertAlert = db.prepare(`INSERT INTO alerts (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
     this.updateAlert = db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ?`);
     this.insertEvent = db.prepare(
-      'INSERT INTO alert_events (alert_id, version, at_ms, actor, action, from_status, to_status, severity, note) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)',
+      'INSERT INTO alert_events (alert_id, version, at_ms, actor, action, from_status, to_status, severity, note, finding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
     this.upsertCondition = db.prepare(
       'INSERT INTO rule_conditions (patient_id, rule_id, state) VALUES (?, ?, ?) ON CONFLICT (patient_id, rule_id) DO UPDATE SET state = excluded.state',
@@ -230,6 +241,7 @@ export class SqliteAlertStore implements AlertStore {
       to_status: string;
       severity: string;
       note: string | null;
+      finding: string | null;
     }[];
     return rows.map((r) => ({
       alertId: r.alert_id,
@@ -241,6 +253,7 @@ export class SqliteAlertStore implements AlertStore {
       toStatus: r.to_status as AlertStatus,
       severity: r.severity as AlertSeverity,
       note: r.note,
+      finding: r.finding === null ? null : (JSON.parse(r.finding) as Finding),
     }));
   }
 
@@ -264,6 +277,21 @@ export class SqliteAlertStore implements AlertStore {
       )
       .all(nowMs, nowMs) as AlertRow[];
     return rows.map(toAlert);
+  }
+
+  async lastResolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined> {
+    const row = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND rule_id = ? AND status = 'resolved' ORDER BY resolved_at_ms DESC LIMIT 1`).get(patientId, ruleId) as
+      | AlertRow
+      | undefined;
+    return row === undefined ? undefined : toAlert(row);
+  }
+
+  async pendingConfirmations(): Promise<Alert[]> {
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE status <> 'resolved' AND confirmation = 'pending'`).all() as AlertRow[]).map(toAlert);
+  }
+
+  async snoozesEnded(nowMs: number): Promise<Alert[]> {
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE status <> 'resolved' AND snoozed_until_ms IS NOT NULL AND snoozed_until_ms <= ?`).all(nowMs) as AlertRow[]).map(toAlert);
   }
 
   async carePlan(patientId: string): Promise<StoredCarePlan | undefined> {
@@ -299,20 +327,20 @@ export class SqliteAlertStore implements AlertStore {
         const running = this.sql('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
         if (running !== undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_RUNNING', 'stop the running timer first');
         this.insertTime({ ...e, endedAtMs: null });
-        return { ...e, endedAtMs: null };
+        return { ...e, endedAtMs: null, stopReason: null };
       })
       .immediate();
   }
 
-  async stopTime(id: string, endedAtMs: number): Promise<TimeEntry | undefined> {
-    this.sql('UPDATE time_entries SET ended_at_ms = max(?, started_at_ms) WHERE id = ? AND ended_at_ms IS NULL').run(endedAtMs, id);
+  async stopTime(id: string, endedAtMs: number, reason: TimeStopReason = 'stopped'): Promise<TimeEntry | undefined> {
+    this.sql('UPDATE time_entries SET ended_at_ms = max(?, started_at_ms), stop_reason = ? WHERE id = ? AND ended_at_ms IS NULL').run(endedAtMs, reason, id);
     const row = this.sql('SELECT * FROM time_entries WHERE id = ?').get(id) as TimeRow | undefined;
     return row === undefined ? undefined : toTime(row);
   }
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     this.insertTime(e);
-    return e;
+    return { ...e, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {
@@ -376,7 +404,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   private writeEvent(e: AlertEvent): void {
-    this.insertEvent.run(e.alertId, e.version, e.atMs, e.actor, e.action, e.fromStatus, e.toStatus, e.severity, e.note);
+    this.insertEvent.run(e.alertId, e.version, e.atMs, e.actor, e.action, e.fromStatus, e.toStatus, e.severity, e.note, e.finding === undefined || e.finding === null ? null : JSON.stringify(e.finding));
   }
 
   private insertTime(e: NewTimeEntry & { endedAtMs: number | null }): void {

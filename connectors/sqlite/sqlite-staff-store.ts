@@ -1,3 +1,4 @@
+import type { DisplayPrefsPatch } from '../../core/display/units.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
 import type { NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
@@ -103,6 +104,21 @@ export class SqliteStaffStore implements StaffStore {
     return row === undefined ? undefined : { id: row.id, name: row.name, createdAtMs: row.created_at_ms };
   }
 
+  async displaySettings(organizationId: string, staffId: string | null): Promise<{ organization: DisplayPrefsPatch | null; staff: DisplayPrefsPatch | null }> {
+    const org = this.sql('SELECT display FROM organizations WHERE id = ?').get(organizationId) as { display: string | null } | undefined;
+    const own = staffId === null ? undefined : (this.sql('SELECT display FROM staff WHERE id = ?').get(staffId) as { display: string | null } | undefined);
+    const parse = (v: string | null | undefined): DisplayPrefsPatch | null => (v === null || v === undefined ? null : (JSON.parse(v) as DisplayPrefsPatch));
+    return { organization: parse(org?.display), staff: parse(own?.display) };
+  }
+
+  async setOrganizationDisplay(organizationId: string, display: DisplayPrefsPatch): Promise<boolean> {
+    return this.sql('UPDATE organizations SET display = ? WHERE id = ?').run(JSON.stringify(display), organizationId).changes === 1;
+  }
+
+  async setStaffDisplay(staffId: string, display: DisplayPrefsPatch): Promise<boolean> {
+    return this.sql('UPDATE staff SET display = ? WHERE id = ?').run(Object.keys(display).length === 0 ? null : JSON.stringify(display), staffId).changes === 1;
+  }
+
   async createStaff(s: NewStaff, passwordHash: string): Promise<Staff> {
     const email = normalizeEmail(s.email);
     const tx = this.db.transaction(() => {
@@ -168,6 +184,10 @@ export class SqliteStaffStore implements StaffStore {
 
   async revokeSession(tokenSha256: string, atMs: number): Promise<boolean> {
     return this.sql('UPDATE staff_sessions SET revoked_at_ms = ? WHERE token_sha256 = ? AND revoked_at_ms IS NULL').run(atMs, tokenSha256).changes > 0;
+  }
+
+  async sessionsOf(staffId: string): Promise<StaffSession[]> {
+    return (this.sql('SELECT * FROM staff_sessions WHERE staff_id = ?').all(staffId) as SessionRow[]).map(toSession);
   }
 
   async revokeSessionsOf(staffId: string, atMs: number): Promise<number> {

@@ -30,6 +30,12 @@ export interface AlertStore {
   saveTransition(next: Alert, expectedVersion: number, event: AlertEvent): Promise<boolean>;
   /** Unacknowledged, unsnoozed alerts whose SLA deadline passed and that were not escalated since. */
   dueForEscalation(nowMs: number): Promise<Alert[]>;
+  /** The most recently resolved alert of a patient × rule (did a nurse resolve a still-breaching episode?). */
+  lastResolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined>;
+  /** Unresolved alerts waiting for a repeat reading (their wait expires on the clock). */
+  pendingConfirmations(): Promise<Alert[]>;
+  /** Unresolved alerts whose snooze has ended (they come back to the worklist). */
+  snoozesEnded(nowMs: number): Promise<Alert[]>;
 
   carePlan(patientId: string): Promise<StoredCarePlan | undefined>;
   /** Saves a new version; fails with RPM_ERR_CARE_PLAN_VERSION_CONFLICT if `expectedVersion` is stale. */
@@ -39,7 +45,8 @@ export interface AlertStore {
   carePlanPatients(): Promise<string[]>;
 
   startTime(entry: NewTimeEntry): Promise<TimeEntry>;
-  stopTime(id: string, endedAtMs: number): Promise<TimeEntry | undefined>;
+  /** Stops a running entry (never before it started); `reason` says who or what stopped it. */
+  stopTime(id: string, endedAtMs: number, reason?: TimeStopReason): Promise<TimeEntry | undefined>;
   addTime(entry: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry>;
   timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]>;
 
@@ -79,8 +86,13 @@ export interface NewTimeEntry {
   readonly source: 'timer' | 'manual';
 }
 
+/** Why a timer stopped: the staff member stopped it, or her session ended with it running. */
+export type TimeStopReason = 'stopped' | 'signed-out' | 'session-expired';
+
 export interface TimeEntry extends NewTimeEntry {
   readonly endedAtMs: number | null;
+  /** null while running and for entries typed in afterwards. */
+  readonly stopReason: TimeStopReason | null;
 }
 
 export interface NewNotification {

@@ -1,3 +1,4 @@
+import type { DisplayPrefsPatch } from '../display/units.js';
 import type { CareTeam, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
 
 /**
@@ -33,6 +34,12 @@ import type { CareTeam, Organization, Staff, StaffRole, StaffSession, StaffStatu
 export interface StaffStore {
   createOrganization(org: NewOrganization): Promise<Organization>;
   getOrganization(id: string): Promise<Organization | undefined>;
+  /** Display units and time zone chosen by the organization, and by the staff member (each partial, null = none). */
+  displaySettings(organizationId: string, staffId: string | null): Promise<{ organization: DisplayPrefsPatch | null; staff: DisplayPrefsPatch | null }>;
+  /** Replaces the organization's choice; false if there is no such organization. */
+  setOrganizationDisplay(organizationId: string, display: DisplayPrefsPatch): Promise<boolean>;
+  /** Replaces the staff member's own choice (an empty object = follow the organization). */
+  setStaffDisplay(staffId: string, display: DisplayPrefsPatch): Promise<boolean>;
 
   /** Creates the account and its password hash atomically. */
   createStaff(staff: NewStaff, passwordHash: string): Promise<Staff>;
@@ -50,6 +57,8 @@ export interface StaffStore {
   touchSession(tokenSha256: string, atMs: number): Promise<void>;
   /** Returns false if there was no live (unrevoked) session with that hash. */
   revokeSession(tokenSha256: string, atMs: number): Promise<boolean>;
+  /** Every stored session of the staff member (live or ended, until pruned). */
+  sessionsOf(staffId: string): Promise<StaffSession[]>;
   /** Revokes every live session of the staff member; returns how many. */
   revokeSessionsOf(staffId: string, atMs: number): Promise<number>;
   /** Deletes sessions that ended (absolute expiry or revocation) before `beforeMs`; returns how many. */

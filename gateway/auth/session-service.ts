@@ -36,6 +36,9 @@ export interface AuthenticatedSession {
 
 const PRUNE_EVERY_MS = 3_600_000;
 
+/** A staff member's session ended by logout or revocation (disable, password change). */
+export type SessionEndListener = (staffId: string, atMs: number, reason: 'signed-out' | 'revoked') => void | Promise<void>;
+
 /**
  * Staff logins and their sessions. Tokens are 256-bit random values; the store keeps only their
  * SHA-256. Every request reads the session and the account afresh (two indexed point reads), so
@@ -47,6 +50,7 @@ export class SessionService {
   private readonly maxConcurrentChecks: number;
   private checking = 0;
   private lastPruneMs = 0;
+  private readonly endListeners: SessionEndListener[] = [];
 
   constructor(
     private readonly store: StaffStore,
@@ -112,14 +116,45 @@ export class SessionService {
     return { staff, tokenSha256, expiresAtMs: session.expiresAtMs, idleExpiresAtMs: Math.min(lastActiveAtMs + this.options.idleMs, session.expiresAtMs) };
   }
 
+  /** Told when a session ends by logout or revocation (a running timer stops, streams close). */
+  onSessionEnd(listener: SessionEndListener): void {
+    this.endListeners.push(listener);
+  }
+
   /** Ends the session at once. */
   async logout(tokenSha256: string): Promise<void> {
-    await this.store.revokeSession(tokenSha256, this.clock.now());
+    const now = this.clock.now();
+    const session = await this.store.findSession(tokenSha256);
+    await this.store.revokeSession(tokenSha256, now);
+    if (session !== undefined) await this.ended(session.staffId, now, 'signed-out');
   }
 
   /** Ends every session of the account (disabled, password changed). */
-  revokeAll(staffId: string): Promise<number> {
-    return this.store.revokeSessionsOf(staffId, this.clock.now());
+  async revokeAll(staffId: string): Promise<number> {
+    const now = this.clock.now();
+    const n = await this.store.revokeSessionsOf(staffId, now);
+    await this.ended(staffId, now, 'revoked');
+    return n;
+  }
+
+  /**
+   * Whether the staff member has a live session now, and her latest recorded activity (idle and
+   * absolute expiry are judged here, as `authenticate` judges them).
+   */
+  async liveness(staffId: string): Promise<{ readonly live: boolean; readonly lastActiveAtMs: number | null }> {
+    const now = this.clock.now();
+    let live = false;
+    let last: number | null = null;
+    for (const s of await this.store.sessionsOf(staffId)) {
+      const activeUntil = Math.min(s.expiresAtMs, s.lastActiveAtMs + this.options.idleMs, s.revokedAtMs ?? Number.POSITIVE_INFINITY);
+      if (now < activeUntil) live = true;
+      last = Math.max(last ?? 0, Math.min(s.lastActiveAtMs, s.revokedAtMs ?? Number.POSITIVE_INFINITY));
+    }
+    return { live, lastActiveAtMs: last };
+  }
+
+  private async ended(staffId: string, atMs: number, reason: 'signed-out' | 'revoked'): Promise<void> {
+    for (const l of this.endListeners) await l(staffId, atMs, reason);
   }
 
   /** Ended sessions are useless; drop them now and then, on the login path, which is rare. */

@@ -6,6 +6,8 @@ import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
+import { observationRoutes } from '../worklist/observation-routes.js';
+import { preferencesRoutes } from './preferences-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
@@ -75,6 +77,8 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(staffAdminRoutes, ctx);
   await app.register(worklistRoutes, ctx);
   await app.register(careRoutes, ctx);
+  await app.register(observationRoutes, ctx);
+  await app.register(preferencesRoutes, ctx);
   await app.register(staffReadRoutes, ctx);
   await app.register(metricsRoutes, ctx);
   await app.register(dashboardRoutes, ctx);

@@ -1,6 +1,7 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { displayPrefsPatch } from '../../core/display/units.js';
 import { entityId } from '../../core/model/registry.js';
 import { addTeamMemberInput, addTeamPatientInput, createCareTeamInput, createOrganizationInput, createStaffInput } from '../../core/model/staff.js';
 import type { GatewayContext } from '../context.js';
@@ -48,6 +49,41 @@ export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContex
     '/v1/admin/organizations/:id',
     { schema: { summary: 'Get an organization', description: ORG_ADMIN_NOTE, tags, security, params: idParams, response: { 200: organizationView } } },
     async (req) => toOrganizationView(await ctx.staff.requireOrganization(req.params.id, adminActor(req))),
+  );
+
+  app.get(
+    '/v1/admin/organizations/:id/display',
+    {
+      schema: {
+        summary: "The organization's display units and time zone",
+        description: `What its staff read values in unless they choose otherwise (fields left out: kg, Cel, mg/dL, UTC). ${ORG_ADMIN_NOTE}`,
+        tags,
+        security,
+        params: idParams,
+        response: { 200: displayPrefsPatch },
+      },
+    },
+    async (req) => (await ctx.staff.organizationDisplay(req.params.id, adminActor(req))) ?? {},
+  );
+
+  app.put(
+    '/v1/admin/organizations/:id/display',
+    {
+      schema: {
+        summary: "Set the organization's display units and time zone",
+        description: `weightUnit (kg | [lb_av]), temperatureUnit (Cel | [degF]), glucoseUnit (mg/dL | mmol/L), timeZone (IANA). Values are stored in canonical units whatever is chosen here. ${ORG_ADMIN_NOTE}`,
+        tags,
+        security,
+        params: idParams,
+        body: displayPrefsPatch,
+        response: { 200: displayPrefsPatch },
+      },
+    },
+    async (req) => {
+      const saved = await ctx.staff.setOrganizationDisplay(req.params.id, req.body, adminActor(req));
+      await audit(req, 'organization.display', `organization:${req.params.id}`);
+      return saved;
+    },
   );
 
   app.post(

@@ -4,7 +4,9 @@ import { z } from 'zod';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { entityId } from '../../core/model/registry.js';
 import type { TimeEntry } from '../../core/ports/alert-store.js';
-import { carePlanInput, ruleDefinition } from '../../rules/model.js';
+import { carePlanInput, type RuleDefinition, ruleDefinition } from '../../rules/model.js';
+import { afterResolveText, chartBands, criteriaText, ruleAction, ruleTitle } from '../../rules/describe.js';
+import type { DisplayPrefs } from '../../core/display/units.js';
 import { news2At } from '../../rules/verdicts.js';
 import { toObservation } from '../../pipeline/patient-history.js';
 import type { GatewayContext } from '../context.js';
@@ -20,8 +22,52 @@ const carePlanView = z.object({
   savedBy: z.string().nullable(),
   savedAt: z.string().nullable(),
   plan: carePlanInput,
-  rules: z.array(ruleDefinition).describe('The rules in force: program defaults with overrides applied'),
+  rules: z.array(ruleDefinition).describe('The rules in force: program defaults with overrides applied (canonical units)'),
+  display: z
+    .object({
+      rules: z.array(
+        z.object({
+          id: z.string(),
+          title: z.string().describe('With its limits in your display units'),
+          criteria: z.string(),
+          action: z.string().nullable(),
+          afterResolve: z.string(),
+          universal: z.boolean(),
+          overrideReason: z.string().nullable().describe('Why this universal rule is changed or disabled for the patient'),
+        }),
+      ),
+      bands: z
+        .array(
+          z.object({
+            kind: z.string(),
+            component: z.string(),
+            comparator: z.enum(['>', '>=', '<', '<=']),
+            value: z.number(),
+            unit: z.string(),
+            severity: z.enum(['low', 'medium', 'high', 'critical']),
+            ruleId: z.string(),
+            label: z.string(),
+          }),
+        )
+        .describe("Single-reading limits per component, in your display units: what a chart shades (each component's limits on that component only)"),
+    })
+    .describe('The rules as you read them'),
 });
+
+function displayOf(rules: readonly RuleDefinition[], plan: z.infer<typeof carePlanInput>, prefs: DisplayPrefs): z.infer<typeof carePlanView>['display'] {
+  return {
+    rules: rules.map((r) => ({
+      id: r.id,
+      title: ruleTitle(r, prefs),
+      criteria: criteriaText(r, prefs),
+      action: ruleAction(r, prefs),
+      afterResolve: afterResolveText(r, r.type === 'threshold' ? (r.limits[0]?.tiers[0]?.severity ?? 'medium') : 'severity' in r ? r.severity : 'high'),
+      universal: r.universal,
+      overrideReason: Object.hasOwn(plan.overrideReasons, r.id) ? (plan.overrideReasons[r.id] ?? null) : null,
+    })),
+    bands: chartBands(rules, prefs).map((b) => ({ ...b })),
+  };
+}
 
 const timeEntryView = z.object({
   id: z.string(),
@@ -33,6 +79,10 @@ const timeEntryView = z.object({
   interactive: z.boolean(),
   note: z.string().nullable(),
   source: z.enum(['timer', 'manual']),
+  stopReason: z
+    .enum(['stopped', 'signed-out', 'session-expired'])
+    .nullable()
+    .describe('Who or what stopped the timer: you, your sign-out, or the end of your session (then it ends at your last activity)'),
 });
 
 function toTimeView(e: TimeEntry): z.infer<typeof timeEntryView> {
@@ -46,6 +96,7 @@ function toTimeView(e: TimeEntry): z.infer<typeof timeEntryView> {
     interactive: e.interactive,
     note: e.note,
     source: e.source,
+    stopReason: e.stopReason,
   };
 }
 
@@ -64,7 +115,9 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
     '/v1/patients/:id/care-plan',
     { schema: { summary: "The patient's care plan (versioned) and the rules in force", tags: ['care-plans'], security, params, response: { 200: carePlanView } } },
     async (req) => {
-      const { stored, effective } = await ctx.worklist.carePlan(requester(req), req.params.id);
+      const who = requester(req);
+      const { stored, effective } = await ctx.worklist.carePlan(who, req.params.id);
+      const prefs = (await ctx.staff.displayPrefs(who.staff)).effective;
       return {
         patientId: req.params.id,
         version: effective.version,
@@ -72,6 +125,7 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         savedAt: stored === undefined ? null : new Date(stored.savedAtMs).toISOString(),
         plan: effective.plan,
         rules: [...effective.rules],
+        display: displayOf(effective.rules, effective.plan, prefs),
       };
     },
   );
@@ -81,7 +135,8 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
     {
       schema: {
         summary: 'Save a new version of the care plan: programs, rule overrides (by rule id), extra and disabled rules, risk tier',
-        description: 'Send `If-Match: <version>` (the version you read) to get 409 instead of overwriting a colleague’s change.',
+        description:
+          'Send `If-Match: <version>` (the version you read) to get 409 instead of overwriting a colleague’s change. The universal rules (`general`) always apply; changing or disabling one needs `overrideReasons.{ruleId}`. `hypercapnicRisk` records a clinician’s decision (SpO2 target 88–92 %, NEWS2 scale 2): who and when are stamped from your session.',
         tags: ['care-plans'],
         security,
         params,
@@ -93,14 +148,17 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
       const ifMatch = req.headers['if-match'];
       const expected = ifMatch === undefined ? null : Number(String(ifMatch).replaceAll('"', ''));
       if (expected !== null && !Number.isInteger(expected)) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'If-Match must be a version number', { path: '/headers/if-match' });
-      const { stored, rules } = await ctx.worklist.saveCarePlan(requester(req), req.params.id, req.body, expected);
+      const who = requester(req);
+      const { stored, rules } = await ctx.worklist.saveCarePlan(who, req.params.id, req.body, expected);
+      const plan = carePlanInput.parse(stored.plan);
       return {
         patientId: req.params.id,
         version: stored.version,
         savedBy: stored.savedBy,
         savedAt: new Date(stored.savedAtMs).toISOString(),
-        plan: carePlanInput.parse(stored.plan),
+        plan,
         rules,
+        display: displayOf(rules, plan, (await ctx.staff.displayPrefs(who.staff)).effective),
       };
     },
   );

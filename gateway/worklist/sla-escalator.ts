@@ -53,8 +53,9 @@ export class SlaEscalator {
     await this.running;
   }
 
-  /** One sweep: escalate what is overdue, then send what is pending. Returns alerts escalated. */
+  /** One sweep: bring back what a snooze hid, escalate what is overdue, then send what is pending. Returns alerts escalated. */
   async runOnce(): Promise<number> {
+    await this.endSnoozes();
     const now = this.deps.clock.now();
     let escalated = 0;
     for (const alert of await this.deps.alerts.dueForEscalation(now)) {
@@ -96,6 +97,30 @@ export class SlaEscalator {
     }
     await this.dispatch();
     return escalated;
+  }
+
+  /**
+   * A snooze that ended brings the alert back to the worklist, live: the dashboards hear of it at
+   * once, and its response clock restarts (a nurse deferred it on purpose; it does not come back
+   * already overdue).
+   */
+  private async endSnoozes(): Promise<void> {
+    const now = this.deps.clock.now();
+    for (const alert of await this.deps.alerts.snoozesEnded(now)) {
+      const next: Alert = { ...alert, snoozedUntilMs: null, slaDueAtMs: now + slaMs(alert.severity), version: alert.version + 1, updatedAtMs: now };
+      const saved = await this.deps.alerts.saveTransition(next, alert.version, {
+        alertId: alert.id,
+        version: next.version,
+        atMs: now,
+        actor: 'system:snooze',
+        action: 'snooze-ended',
+        fromStatus: alert.status,
+        toStatus: next.status,
+        severity: next.severity,
+        note: alert.inRange ? 'snooze ended (back in range since)' : 'snooze ended: still past the limit',
+      });
+      if (saved) this.deps.hub.publish({ type: 'alert', change: 'updated', alert: next });
+    }
   }
 
   private async dispatch(): Promise<void> {

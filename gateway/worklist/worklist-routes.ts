@@ -4,7 +4,6 @@ import { z } from 'zod';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { ALERT_ACTIONS, type AlertAction, alertActionBody } from '../../core/model/alert.js';
 import { entityId } from '../../core/model/registry.js';
-import { alertPriority } from '../../rules/priority.js';
 import type { GatewayContext } from '../context.js';
 import { staffAuthHook } from '../http/staff-auth.js';
 import { alertEventView, alertView, toAlertEventView, toAlertView } from './alert-view.js';
@@ -47,10 +46,12 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (req) => {
-      const rows = await ctx.worklist.worklist(requester(req));
+      const who = requester(req);
+      const rows = await ctx.worklist.worklist(who);
+      const prefs = (await ctx.staff.displayPrefs(who.staff)).effective;
       return {
         generatedAt: new Date(ctx.clock.now()).toISOString(),
-        patients: rows.map((r) => ({ patientId: r.patientId, priority: r.priority, alerts: r.alerts.map((a) => toAlertView(a.alert, a.priority)) })),
+        patients: rows.map((r) => ({ patientId: r.patientId, priority: r.priority, alerts: r.alerts.map((a) => toAlertView(a.alert, prefs, a.priority)) })),
       };
     },
   );
@@ -68,6 +69,7 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
     async (req, reply) => {
       const who = requester(req);
       const visible = new Map<string, boolean>();
+      const prefs = (await ctx.staff.displayPrefs(who.staff)).effective;
       reply.hijack();
       const res = reply.raw;
       res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
@@ -78,9 +80,9 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
         const check = visible.get(patientId);
         const send = (ok: boolean): void => {
           if (!ok || res.writableEnded) return;
-          void ctx.carePlans.get(patientId).then((plan) => {
+          void ctx.worklist.rank(event.alert).then((ranked) => {
             if (res.writableEnded) return;
-            const body = { change: event.change, alert: toAlertView(event.alert, alertPriority(event.alert, plan.plan.riskTier, ctx.clock.now())) };
+            const body = { change: event.change, alert: toAlertView(event.alert, prefs, ranked.priority) };
             res.write(`id: ${++seq}\nevent: alert\ndata: ${JSON.stringify(body)}\n\n`);
           });
         };
@@ -116,8 +118,10 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (req) => {
-      const { alert, priority, events } = await ctx.worklist.alert(requester(req), req.params.id);
-      return { ...toAlertView(alert, priority), history: events.map(toAlertEventView) };
+      const who = requester(req);
+      const { alert, priority, events } = await ctx.worklist.alert(who, req.params.id);
+      const prefs = (await ctx.staff.displayPrefs(who.staff)).effective;
+      return { ...toAlertView(alert, prefs, priority), history: events.map((e) => toAlertEventView(e, prefs)) };
     },
   );
 
@@ -136,8 +140,9 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
         },
       },
       async (req) => {
-        const next = await ctx.worklist.act(requester(req), req.params.id, action, req.body ?? {});
-        return toAlertView(next);
+        const who = requester(req);
+        const next = await ctx.worklist.act(who, req.params.id, action, req.body ?? {});
+        return toAlertView(next, (await ctx.staff.displayPrefs(who.staff)).effective);
       },
     );
   }
@@ -146,7 +151,7 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
     '/v1/patients/:id/alerts',
     {
       schema: {
-        summary: "A patient's alerts, newest first (unresolved only unless includeResolved=true)",
+        summary: "A patient's alerts, newest first (unresolved only unless includeResolved=true); unresolved ones carry their priority and its reasons",
         tags,
         security,
         params: z.object({ id: entityId }),
@@ -155,8 +160,10 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
       },
     },
     async (req) => {
-      const alerts = await ctx.worklist.patientAlerts(requester(req), req.params.id, req.query.includeResolved === 'true');
-      return { alerts: alerts.map((a) => toAlertView(a)) };
+      const who = requester(req);
+      const alerts = await ctx.worklist.patientAlerts(who, req.params.id, req.query.includeResolved === 'true');
+      const prefs = (await ctx.staff.displayPrefs(who.staff)).effective;
+      return { alerts: alerts.map((a) => toAlertView(a.alert, prefs, a.priority)) };
     },
   );
 }

@@ -9,15 +9,20 @@ import type { Clock } from '../../core/ports/clock.js';
 import type { CarePlans } from '../../pipeline/care-plans.js';
 import { isRefusal, transition } from '../../rules/alert-lifecycle.js';
 import { CarePlanError, parseCarePlan, resolveRules } from '../../rules/care-plan.js';
-import type { RuleDefinition } from '../../rules/model.js';
-import { alertPriority } from '../../rules/priority.js';
+import { type CarePlan, carePlanInput, type RuleDefinition } from '../../rules/model.js';
+import { type PriorityReason, priorityReasons } from '../../rules/priority.js';
 import type { StaffService } from '../staff-service.js';
 import type { WorklistHub } from './worklist-hub.js';
+
+export interface RankedAlert {
+  readonly alert: Alert;
+  readonly priority: { readonly score: number; readonly reasons: readonly PriorityReason[] };
+}
 
 export interface WorklistRow {
   readonly patientId: string;
   readonly priority: number;
-  readonly alerts: readonly { readonly alert: Alert; readonly priority: number }[];
+  readonly alerts: readonly RankedAlert[];
 }
 
 export interface Requester {
@@ -45,38 +50,47 @@ export class WorklistService {
     const now = this.clock.now();
     const unresolved = await this.alerts.unresolvedAlerts({ organizationId: req.staff.organizationId });
     const visible = new Map<string, boolean>();
-    const byPatient = new Map<string, { alert: Alert; priority: number }[]>();
+    const byPatient = new Map<string, RankedAlert[]>();
     for (const alert of unresolved) {
       let ok = visible.get(alert.patientId);
       if (ok === undefined) visible.set(alert.patientId, (ok = await this.staff.canSeePatient(req.staff, alert.patientId)));
       if (!ok) continue;
-      const tier = (await this.carePlans.get(alert.patientId)).plan.riskTier;
-      const priority = alertPriority(alert, tier, now);
       let list = byPatient.get(alert.patientId);
       if (list === undefined) byPatient.set(alert.patientId, (list = []));
-      list.push({ alert, priority });
+      list.push(await this.rank(alert, now));
     }
     const rows: WorklistRow[] = [];
     for (const [patientId, list] of byPatient) {
-      list.sort((a, b) => b.priority - a.priority || b.alert.measuredAtMs - a.alert.measuredAtMs);
-      rows.push({ patientId, priority: list[0]?.priority ?? 0, alerts: list });
+      list.sort((a, b) => b.priority.score - a.priority.score || b.alert.measuredAtMs - a.alert.measuredAtMs);
+      rows.push({ patientId, priority: list[0]?.priority.score ?? 0, alerts: list });
     }
     rows.sort((a, b) => b.priority - a.priority || a.patientId.localeCompare(b.patientId));
     await this.record(req, 'worklist.read', `organization:${req.staff.organizationId}`, 'success', { patients: rows.length });
     return rows;
   }
 
-  async alert(req: Requester, id: string): Promise<{ alert: Alert; priority: number; events: Awaited<ReturnType<AlertStore['events']>> }> {
-    const alert = await this.visibleAlert(req, id);
-    await this.record(req, 'alert.read', `alert:${id}`, 'success', { patient: alert.patientId });
+  /** An alert with its priority and the reasons for it (README, "Priority"). */
+  async rank(alert: Alert, nowMs = this.clock.now()): Promise<RankedAlert> {
     const tier = (await this.carePlans.get(alert.patientId)).plan.riskTier;
-    return { alert, priority: alertPriority(alert, tier, this.clock.now()), events: await this.alerts.events(id) };
+    const reasons = priorityReasons(alert, tier, nowMs);
+    return { alert, priority: { score: reasons.reduce((sum, r) => sum + r.points, 0), reasons } };
   }
 
-  async patientAlerts(req: Requester, patientId: string, includeResolved: boolean): Promise<Alert[]> {
+  async alert(req: Requester, id: string): Promise<RankedAlert & { events: Awaited<ReturnType<AlertStore['events']>> }> {
+    const alert = await this.visibleAlert(req, id);
+    await this.record(req, 'alert.read', `alert:${id}`, 'success', { patient: alert.patientId });
+    return { ...(await this.rank(alert)), events: await this.alerts.events(id) };
+  }
+
+  /** A patient's alerts, the unresolved ones with their priority and its reasons. */
+  async patientAlerts(req: Requester, patientId: string, includeResolved: boolean): Promise<{ alert: Alert; priority?: RankedAlert['priority'] }[]> {
     await this.requirePatient(req, patientId);
     await this.record(req, 'alerts.read', `patient:${patientId}`, 'success', null);
-    return this.alerts.alertsOfPatient(patientId, { includeResolved, limit: 500 });
+    const alerts = await this.alerts.alertsOfPatient(patientId, { includeResolved, limit: 500 });
+    const now = this.clock.now();
+    const out: { alert: Alert; priority?: RankedAlert['priority'] }[] = [];
+    for (const alert of alerts) out.push(alert.status === 'resolved' ? { alert } : await this.rank(alert, now));
+    return out;
   }
 
   /** Apply a nurse action; exactly one of two concurrent actors wins, the other gets 409. */
@@ -123,6 +137,7 @@ export class WorklistService {
     let parsed;
     try {
       parsed = parseCarePlan(plan);
+      parsed = await this.stampDecision(req, patientId, parsed);
       rules = resolveRules(parsed);
     } catch (err) {
       if (err instanceof CarePlanError) throw new RpmError('RPM_ERR_CARE_PLAN_INVALID', err.message, { details: { issues: err.issues } });
@@ -133,6 +148,19 @@ export class WorklistService {
     await this.record(req, 'care-plan.update', `patient:${patientId}`, 'success', { version: stored.version });
     this.log.info({ version: stored.version }, 'care plan saved');
     return { stored, rules };
+  }
+
+  /**
+   * The hypercapnic-risk decision is a clinician's, recorded with who and when from the session
+   * that saves it (never from the request); a decision already on record keeps its stamp.
+   */
+  private async stampDecision(req: Requester, patientId: string, plan: CarePlan): Promise<CarePlan> {
+    const decision = plan.hypercapnicRisk;
+    if (decision === undefined) return plan;
+    const previous = parseStored((await this.alerts.carePlan(patientId))?.plan)?.hypercapnicRisk;
+    if (previous !== undefined && previous.reason === decision.reason && previous.decidedBy !== undefined) return { ...plan, hypercapnicRisk: previous };
+    if (req.staff.role === 'admin') throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'a hypercapnic-risk decision is recorded by a nurse or physician');
+    return { ...plan, hypercapnicRisk: { reason: decision.reason, decidedBy: `staff:${req.staff.id}`, decidedAt: new Date(this.clock.now()).toISOString() } };
   }
 
   async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null): Promise<TimeEntry> {
@@ -207,4 +235,9 @@ export class WorklistService {
   private record(req: Requester, action: string, subject: string, outcome: 'success' | 'denied', details: Record<string, string | number | boolean | null> | null): Promise<void> {
     return this.audit.record({ atMs: this.clock.now(), actor: `staff:${req.staff.id}`, action, subject, outcome, sourceIp: req.sourceIp, details });
   }
+}
+
+function parseStored(plan: unknown): CarePlan | undefined {
+  const parsed = carePlanInput.safeParse(plan);
+  return parsed.success ? parsed.data : undefined;
 }
