@@ -1,6 +1,6 @@
 import { RpmError } from '../core/errors/rpm-error.js';
 import type { CreateDestinationInput, DeliveryStatus, Destination, UpdateDestinationInput } from '../core/model/destination.js';
-import { READING_KINDS } from '../core/model/reading-kinds.js';
+import { FORWARDED_KINDS } from '../core/model/reading-kinds.js';
 import type { ClinicalRecordSink, SinkDescription } from '../core/ports/clinical-record-sink.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { DeliveryQuery, DeliveryRecord, ForwardingStore, RetrySelector } from '../core/ports/forwarding-store.js';
@@ -40,7 +40,7 @@ export class ForwardingService {
       baseUrl: input.baseUrl,
       auth: input.auth,
       patientMapping: input.patientMapping,
-      kinds: input.kinds ?? READING_KINDS,
+      kinds: input.kinds ?? FORWARDED_KINDS,
       enabled: input.enabled,
       batchSize: input.batchSize ?? null,
       createdAtMs: this.clock.now(),

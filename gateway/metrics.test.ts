@@ -40,12 +40,14 @@ describe('GET /metrics (Prometheus)', () => {
   afterAll(async () => t.close());
 
   it('counts readings by transport and outcome, and commit groups with their latency', async () => {
-    const bp = (systolic: number, id: string) => ({ id, kind: 'blood-pressure', systolic, diastolic: 80, unit: 'mmHg', measuredAt: isoMinutesAgo(5) });
-    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [bp(120, 'r1'), bp(121, 'r2'), bp(999, 'r3')] } });
-    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [bp(120, 'r1')] } });
+    // One device measures one kind once per instant: distinct readings need distinct times.
+    const at = new Map([5, 6, 7, 8].map((m) => [m, isoMinutesAgo(m)]));
+    const bp = (systolic: number, id: string, minutesAgo: number) => ({ id, kind: 'blood-pressure', systolic, diastolic: 80, unit: 'mmHg', measuredAt: at.get(minutesAgo) });
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [bp(120, 'r1', 5), bp(121, 'r2', 6), bp(999, 'r3', 7)] } });
+    await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [bp(120, 'r1', 5)] } });
     const client = await mqtt.connectAsync(`mqtt://127.0.0.1:${t.mqttPort}`, { username: 'device-secret-id', password: secret, protocolVersion: 4, reconnectPeriod: 0 });
     try {
-      await client.publishAsync('devices/device-secret-id/readings', JSON.stringify({ readings: [bp(122, 'm1')] }), { qos: 1 });
+      await client.publishAsync('devices/device-secret-id/readings', JSON.stringify({ readings: [bp(122, 'm1', 8)] }), { qos: 1 });
       const during = await scrape();
       expect(sample(during, 'rpm_mqtt_clients')).toBe(1);
     } finally {

@@ -207,7 +207,11 @@ describe('AlertingService over real SQLite stores', () => {
         // The pass is retried: the readings behind the cursor are evaluated, once.
         await engine.drain();
         expect(await rig.stores.alerts.evaluationCursor()).toBe(2);
-        expect((await rig.alerts('p-f')).map((a) => [a.ruleId, a.severity])).toEqual([['heart-rate-abnormal', 'medium']]);
+        // Glucose 50 mg/dL is level 2 hypoglycemia for every patient (a universal rule).
+        expect((await rig.alerts('p-f')).map((a) => [a.ruleId, a.severity]).sort()).toEqual([
+          ['glucose-low', 'critical'],
+          ['heart-rate-abnormal', 'medium'],
+        ]);
 
         // A caller that waits for the engine learns of a failed pass; the next pass catches up.
         failures = 1;
@@ -216,8 +220,8 @@ describe('AlertingService over real SQLite stores', () => {
         expect(await rig.stores.alerts.evaluationCursor()).toBe(2);
         await engine.drain();
         expect(await rig.stores.alerts.evaluationCursor()).toBe(3);
-        expect((await rig.alerts('p-f')).map((a) => a.ruleId).sort()).toEqual(['heart-rate-abnormal', 'spo2-low']);
-        expect(await rig.eventCount('p-f')).toBe(2);
+        expect((await rig.alerts('p-f')).map((a) => a.ruleId).sort()).toEqual(['glucose-low', 'heart-rate-abnormal', 'spo2-low']);
+        expect(await rig.eventCount('p-f')).toBe(3);
         expect(unhandled).toEqual([]);
       } finally {
         process.off('unhandledRejection', onUnhandled);

@@ -147,14 +147,17 @@ function step(rule: RuleDefinition, start: ConditionState, v: Verdict): Conditio
     next = { ...next, lastBreachAtMs: v.atMs, lastReadingId: v.readingId, lastValue: v.value, detail: v.detail };
   } else if (waiting) {
     if (isRepeat && confirm !== undefined) {
-      // A repeat below the limit: not confirmed (or, after the window passed, it stays expired).
+      // A repeat below the limit: not confirmed. One measured after the window passed is not the
+      // repeat that was asked for (it stays expired); one measured within it counts even when it
+      // reached us after the clock had expired the wait (a late upload).
       // The episode closes whatever the hysteresis says: the repeat was the answer asked for.
+      const inWindow = v.atMs <= (s.pendingSinceMs as number) + confirm.withinMinutes * 60_000;
       transitions.push(v.atMs);
       next = {
         ...next,
         open: false,
-        confirmation: s.confirmation === 'expired' ? 'expired' : 'not-confirmed',
-        severity: s.confirmation === 'expired' ? s.severity : lower(confirm.notConfirmedSeverity, s.severity ?? confirm.notConfirmedSeverity),
+        confirmation: inWindow ? 'not-confirmed' : 'expired',
+        severity: inWindow ? lower(confirm.notConfirmedSeverity, s.severity ?? confirm.notConfirmedSeverity) : s.severity,
         pendingSinceMs: null,
         lastReadingId: v.readingId,
         lastValue: v.value,

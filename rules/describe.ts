@@ -1,10 +1,11 @@
 import { KIND_NAME, renderTemplate } from '../core/display/describe.js';
 import { type DisplayPrefs, formatQuantity, displayUnitOf, formatNumber, toDisplay, unitSymbol } from '../core/display/units.js';
-import type { ConfirmationState } from '../core/model/alert.js';
+import type { ConfirmationState, Finding } from '../core/model/alert.js';
 import { type ComponentName, componentSpec, type ReadingKind } from '../core/model/reading-kinds.js';
 import { renotifyMs } from './alert-sync.js';
 import type { Comparator, RuleDefinition, Severity } from './model.js';
 import { severityRank } from './model.js';
+import { compare } from './verdicts.js';
 
 /**
  * A rule in words for the people who act on it: its title with the limits that fire it (in the
@@ -36,17 +37,28 @@ function joinOr(parts: readonly string[]): string {
  * The limits of a rule as text, e.g. "systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg", "> 2.0 lb in
  * 24 h", "< 54 mg/dL". With a severity, only the tiers of that severity (what this alert reached).
  */
-export function criteriaText(rule: RuleDefinition, prefs: DisplayPrefs, severity?: Severity): string {
+export function criteriaText(rule: RuleDefinition, prefs: DisplayPrefs, severity?: Severity, finding?: Finding): string {
   switch (rule.type) {
     case 'threshold': {
+      // A severity no tier has (a severe BP waiting for its repeat is shown at "high") names the limits that fire at all.
+      const reached = severity !== undefined && rule.limits.some((l) => l.tiers.some((t) => t.severity === severity)) ? severity : undefined;
+      // With what was seen: of two limits on one component, the one it is past (RR 32 is past
+      // "≥ 25", not "≤ 8"); limits on other components stay (severe BP is "systolic or diastolic").
+      const isPast = (l: (typeof rule.limits)[number]): boolean => {
+        if (finding?.type !== 'reading') return false;
+        const v = finding.values[l.component] ?? (rule.kind === 'heart-rate' ? finding.values.pulse : undefined);
+        const first = l.tiers[0];
+        return v !== undefined && first !== undefined && compare(v, l.comparator, first.value);
+      };
+      const past = rule.limits.filter((l) => isPast(l) || !rule.limits.some((o) => o !== l && o.component === l.component && isPast(o)));
       const parts: string[] = [];
-      for (const l of rule.limits) {
-        const tier = severity === undefined ? l.tiers[0] : l.tiers.filter((t) => t.severity === severity)[0];
+      for (const l of past.length > 0 ? past : rule.limits) {
+        const tier = reached === undefined ? l.tiers[0] : l.tiers.filter((t) => t.severity === reached)[0];
         if (tier === undefined) continue;
         const label = componentLabel(rule.kind, l.component);
         const text = `${label === '' ? '' : `${label} `}${limitText(rule.kind, l.component, l.comparator, tier.value, prefs)}`;
         // Two limits on one component in one direction (250 and 400 mg/dL): the generic title names the first.
-        if (severity === undefined && parts.some((p) => p.startsWith(text.slice(0, label.length + 2)))) continue;
+        if (reached === undefined && parts.some((p) => p.startsWith(text.slice(0, label.length + 2)))) continue;
         parts.push(text);
       }
       return joinOr(parts);
@@ -87,9 +99,12 @@ export function ruleName(rule: RuleDefinition, severity?: Severity): string {
   return rule.title;
 }
 
-/** "Severe hypertension (systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg)", "Level 2 hypoglycemia (< 54 mg/dL)". */
-export function ruleTitle(rule: RuleDefinition, prefs: DisplayPrefs, severity?: Severity): string {
-  const criteria = criteriaText(rule, prefs, severity);
+/**
+ * "Severe hypertension (systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg)", "Level 2 hypoglycemia (< 54 mg/dL)".
+ * With a finding, only the limits it is past.
+ */
+export function ruleTitle(rule: RuleDefinition, prefs: DisplayPrefs, severity?: Severity, finding?: Finding): string {
+  const criteria = criteriaText(rule, prefs, severity, finding);
   return criteria === '' ? ruleName(rule, severity) : `${ruleName(rule, severity)} (${criteria})`;
 }
 

@@ -25,8 +25,8 @@ export function localMidnightMs(day: number, utcOffsetMin: number): number {
 }
 
 /** ISO 8601 with the local offset, as home devices report it: 2026-12-01T07:02:13-05:00. */
-export function isoWithOffset(atMs: number, utcOffsetMin: number): string {
-  const local = new Date(atMs + utcOffsetMin * MINUTE_MS).toISOString().slice(0, 19);
+export function isoWithOffset(atMs: number, utcOffsetMin: number, withMillis = false): string {
+  const local = new Date(atMs + utcOffsetMin * MINUTE_MS).toISOString().slice(0, withMillis ? 23 : 19);
   if (utcOffsetMin === 0) return `${local}Z`;
   const sign = utcOffsetMin < 0 ? '-' : '+';
   const abs = Math.abs(utcOffsetMin);

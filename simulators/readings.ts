@@ -59,6 +59,8 @@ function corrupt(body: Record<string, unknown>, r: Rng): Record<string, unknown>
 
 export class DeviceStream {
   private nextSequence = 0;
+  /** The last measurement time this device reported (ms), so no two readings share an instant. */
+  private lastReportedMs = Number.NEGATIVE_INFINITY;
   readonly physiology: Physiology;
   private readonly battery: BatteryModel;
 
@@ -86,11 +88,18 @@ export class DeviceStream {
     const measured = measure(this.device.kind, this.physiology, atMs, this.patient.profile.units, r, mealContext);
     const sequence = this.nextSequence++;
     const key = `${this.device.id}~${this.boot}~${sequence}`;
+    // Devices report whole seconds. A device cannot measure one kind twice in one instant (the
+    // gateway would rightly take the second as a duplicate), so a load test that makes one
+    // device measure faster than once a second gets millisecond timestamps instead.
     const reportedAtMs = atMs + this.quirks.clockOffsetMs;
+    let stampMs = Math.floor(reportedAtMs / 1000) * 1000;
+    const millis = stampMs <= this.lastReportedMs;
+    if (millis) stampMs = this.lastReportedMs + 1;
+    this.lastReportedMs = stampMs;
     let body: Record<string, unknown> = {
       id: key,
       ...measured,
-      measuredAt: isoWithOffset(reportedAtMs, this.patient.profile.utcOffsetMin),
+      measuredAt: isoWithOffset(stampMs, this.patient.profile.utcOffsetMin, millis),
       sequence,
       batteryPercent: batteryPercentAt(this.battery, atMs),
       ...(this.device.hubId === null ? {} : { deviceId: this.device.id }),

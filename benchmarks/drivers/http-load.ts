@@ -25,7 +25,7 @@ let clientNo = 0;
 const setupClient = (client: AutocannonClient): void => {
   const i = clientNo++;
   const device = devices[i % devices.length] as BenchDevice;
-  const source = new EnvelopeSource(`${tag}-${i}`, batch, time);
+  const source = new EnvelopeSource(`${tag}-${i}`, batch, time, { index: i % connections, of: connections });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${device.secret}` };
   client.setRequests([
     {

@@ -57,7 +57,7 @@ for (let i = 0; i < clientCount; i++) {
   client.on('close', () => {
     if (running) notes.push(`client ${i} closed during the run`);
   });
-  lanes.push({ client, topic: `devices/${device.id}/readings`, source: new EnvelopeSource(`${tag}-${i}`, batch, time), inFlight: 0 });
+  lanes.push({ client, topic: `devices/${device.id}/readings`, source: new EnvelopeSource(`${tag}-${i}`, batch, time, { index: i, of: clientCount }), inFlight: 0 });
 }
 
 const send = (lane: Lane): void => {

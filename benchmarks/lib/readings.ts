@@ -15,9 +15,11 @@ export function readingJson(clientId: string, measuredAt: string): string {
 
 /**
  * Builds `{"readings":[…]}` bodies of `batch` readings whose ids are `<prefix>-<n>`, n counting
- * up from 0. Measurement times move forward as a device's do: each body's readings end a minute
- * before now, one second apart (a hub's backlog). A constant time would make the gateway's
- * (patient, time, id) index insert in random id order, which no real device does.
+ * up from 0. Measurement times move forward as a device's do and never repeat (a device measures
+ * one kind once per instant; the gateway takes a repeat as a duplicate): each body's readings are
+ * a few milliseconds apart and start after the previous body's last one, and lanes sharing a
+ * device use disjoint instants. A constant time would make
+ * the gateway's (patient, time, id) index insert in random id order, which no real device does.
  */
 /**
  * Measurement time as a function of wall time: `measuredOriginMs + (now − wallOriginMs) × scale`,
@@ -53,6 +55,7 @@ export function timeMapFromFlags(f: Map<string, string>): TimeMap | undefined {
 
 export class EnvelopeSource {
   private n = 0;
+  private lastMs = Number.NEGATIVE_INFINITY;
   private readonly head: string;
   private readonly middle: string;
   private readonly tail: string;
@@ -61,6 +64,8 @@ export class EnvelopeSource {
     private readonly prefix: string,
     private readonly batch: number,
     private readonly time?: TimeMap,
+    /** Lanes that may share a device use disjoint instants: this lane's times are ≡ index (mod of) ms. */
+    private readonly lane: { readonly index: number; readonly of: number } = { index: 0, of: 1 },
   ) {
     const [head, middle, tail] = readingJson('\u0000', '\u0001').split(/[\u0000\u0001]/) as [string, string, string];
     this.head = head;
@@ -69,11 +74,16 @@ export class EnvelopeSource {
   }
 
   next(): string {
-    const last = measuredAt(this.time);
+    // A device measures one kind once per instant (the gateway dedupes on device, kind and
+    // time), so each body's readings start after the previous body's last one.
+    const { index, of } = this.lane;
+    let last = Math.max(measuredAt(this.time), this.lastMs + this.batch * of);
+    last += (((index - last) % of) + of) % of;
+    this.lastMs = last;
     let body = '{"readings":[';
     for (let i = 0; i < this.batch; i++) {
       if (i > 0) body += ',';
-      const at = new Date(last - (this.batch - 1 - i) * 1000).toISOString();
+      const at = new Date(last - (this.batch - 1 - i) * of).toISOString();
       body += this.head + this.prefix + '-' + String(this.n++) + this.middle + at + this.tail;
     }
     return body + ']}';

@@ -225,6 +225,9 @@ export const KIND_SPECS: Readonly<Record<ReadingKind, KindSpec>> = {
   },
 };
 
+/** The kinds sent to EHRs (those with a verified standard code); a destination takes these by default. */
+export const FORWARDED_KINDS = READING_KINDS.filter((k) => KIND_SPECS[k].forwarded);
+
 /** CGM readings come from interstitial fluid and carry their own LOINC code (HL7 CGM IG). */
 export const CGM_GLUCOSE_CODE = loinc('99504-3', 'Glucose [Mass/volume] in Interstitial fluid');
 export const CGM_GLUCOSE_MDC = '160212';

@@ -97,7 +97,9 @@ export async function patientRoutes(root: FastifyInstance, ctx: GatewayContext):
       const last = readings.at(-1);
       const nextCursor =
         readings.length === req.query.limit && last !== undefined ? Buffer.from(`${last.measuredAtMs}:${last.id}`).toString('base64url') : null;
-      return { patientId, readings: readings.map(toReadingView), nextCursor };
+      // Staff read values in their display units too (the stored values stay canonical).
+      const prefs = req.staff === null ? undefined : (await ctx.staff.displayPrefs(req.staff)).effective;
+      return { patientId, readings: readings.map((r) => toReadingView(r, prefs)), nextCursor };
     },
   );
 }

@@ -1,6 +1,8 @@
 import { z } from 'zod';
+import { formatTime, formatValues } from '../../core/display/describe.js';
+import { type DisplayPrefs, displayUnitOf, formatNumber, toDisplay } from '../../core/display/units.js';
 import { CGM_GLUCOSE_CODE, KIND_SPECS, READING_KINDS } from '../../core/model/reading-kinds.js';
-import { LOINC_SYSTEM, UCUM_SYSTEM } from '../../core/model/codes.js';
+import { UCUM_SYSTEM } from '../../core/model/codes.js';
 import type { Reading } from '../../core/model/reading.js';
 
 const codingView = z.object({ system: z.string(), code: z.string(), display: z.string() });
@@ -29,19 +31,46 @@ export const readingView = z.object({
   glucoseMethod: z.string().nullable(),
   sequence: z.number().nullable(),
   flags: z.array(z.string()),
+  recordedBy: z.string().nullable().describe('The staff member who entered it (entryMethod manual), else null'),
+  display: z
+    .object({
+      text: z.string().describe('The values as people read them, with units, e.g. "BP 142/91 mmHg, pulse 72 /min"'),
+      measuredAtText: z.string().describe('In the time zone of `timeZone`, with the zone'),
+      timeZone: z.string(),
+      components: z.array(z.object({ name: z.string(), value: z.number(), unit: z.string().describe('UCUM code of the display unit') })),
+    })
+    .optional()
+    .describe("For staff: the reading in your display units (GET /v1/me/display); stored values stay canonical"),
 });
 export type ReadingView = z.infer<typeof readingView>;
 
-function coding(code: string, fallbackDisplay: string): { system: string; code: string; display: string } {
+function coding(system: string, code: string, fallbackDisplay: string): { system: string; code: string; display: string } {
   const display = code === CGM_GLUCOSE_CODE.code ? CGM_GLUCOSE_CODE.display : fallbackDisplay;
-  return { system: LOINC_SYSTEM, code, display };
+  return { system, code, display };
 }
 
-export function toReadingView(r: Reading): ReadingView {
+/** A reading's values in the reader's units (what charts and tables show). */
+function displayOf(r: Reading, prefs: DisplayPrefs): NonNullable<ReadingView['display']> {
+  const spec = KIND_SPECS[r.kind];
+  const values: Partial<Record<(typeof r.components)[number]['name'], number>> = {};
+  for (const c of r.components) values[c.name] = c.value;
+  return {
+    text: formatValues(r.kind, values, prefs),
+    measuredAtText: formatTime(r.measuredAtMs, prefs),
+    timeZone: prefs.timeZone,
+    components: r.components.map((c) => {
+      const quantity = spec.components.find((s) => s.name === c.name)?.quantity ?? 'rate';
+      const unit = displayUnitOf(quantity, prefs);
+      return { name: c.name, value: Number(formatNumber(toDisplay(quantity, c.value, unit), unit)), unit };
+    }),
+  };
+}
+
+export function toReadingView(r: Reading, prefs?: DisplayPrefs): ReadingView {
   const spec = KIND_SPECS[r.kind];
   const components = r.components.map((c) => ({
     name: c.name,
-    code: coding(c.code, spec.components.find((s) => s.name === c.name)?.code.display ?? spec.code.display),
+    code: coding(spec.code.system, c.code, spec.components.find((s) => s.name === c.name)?.code.display ?? spec.code.display),
     value: c.value,
     unit: c.unit,
   }));
@@ -50,7 +79,7 @@ export function toReadingView(r: Reading): ReadingView {
     id: r.id,
     clientId: r.clientId,
     kind: r.kind,
-    code: coding(r.code, spec.code.display),
+    code: coding(spec.code.system, r.code, spec.code.display),
     ...(single === undefined ? {} : { value: single.value, unit: single.unit }),
     unitSystem: UCUM_SYSTEM,
     components,
@@ -67,5 +96,7 @@ export function toReadingView(r: Reading): ReadingView {
     glucoseMethod: r.glucoseMethod,
     sequence: r.sequence,
     flags: [...r.flags],
+    recordedBy: r.recordedBy,
+    ...(prefs === undefined ? {} : { display: displayOf(r, prefs) }),
   };
 }

@@ -83,7 +83,7 @@ describe('Staff reads for the dashboard: a patient’s devices, colleagues’ na
     expect((await cuff()).batteryPercent).toBe(64);
 
     // Newer, and stored so that it survives the process.
-    expect((await post([bp(1, 18)])).body.accepted).toBe(1);
+    expect((await post([bp(2, 18)])).body.accepted).toBe(1);
     await t.gw.ctx.presence.flush();
     expect((await t.admin.get('/v1/admin/devices/cuff-1')).body.batteryPercent).toBe(18);
   });

@@ -3,7 +3,7 @@ import { describeFinding, formatTime } from '../../core/display/describe.js';
 import type { DisplayPrefs } from '../../core/display/units.js';
 import { type Alert, type AlertEvent, CONFIRMATION_STATES, type EpisodePoint } from '../../core/model/alert.js';
 import { afterResolveText, confirmationText, criteriaText, ruleAction, ruleName, ruleTitle } from '../../rules/describe.js';
-import { ruleDefinition, type RuleDefinition } from '../../rules/model.js';
+import { ruleDefinition, type RuleDefinition, severityRank } from '../../rules/model.js';
 import type { PriorityReason } from '../../rules/priority.js';
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
@@ -77,13 +77,17 @@ function point(p: EpisodePoint, prefs: DisplayPrefs): z.infer<typeof pointView> 
 /** An alert as a staff member reads it: values in her display units, times in her time zone. */
 export function toAlertView(a: Alert, prefs: DisplayPrefs, priority?: { readonly score: number; readonly reasons: readonly PriorityReason[] }): AlertView {
   const rule = ruleOf(a);
+  // The title names the worst level the episode reached ("Level 2 hypoglycemia" after a 48 mg/dL,
+  // even once it is back at 62): the same reading the detail shows.
+  const worst = a.episode?.worst.severity ?? null;
+  const named = worst !== null && severityRank(worst) > severityRank(a.severity) ? worst : a.severity;
   return {
     id: a.id,
     patientId: a.patientId,
     rule: a.ruleId,
-    title: rule === undefined ? a.ruleTitle : ruleTitle(rule, prefs, a.severity),
-    name: rule === undefined ? a.ruleTitle : ruleName(rule, a.severity),
-    criteria: rule === undefined ? '' : criteriaText(rule, prefs, a.severity),
+    title: rule === undefined ? a.ruleTitle : ruleTitle(rule, prefs, named, a.episode?.worst.finding),
+    name: rule === undefined ? a.ruleTitle : ruleName(rule, named),
+    criteria: rule === undefined ? '' : criteriaText(rule, prefs, named, a.episode?.worst.finding),
     severity: a.severity,
     status: a.status,
     version: a.version,

@@ -5,9 +5,9 @@ import type { SessionService } from '../auth/session-service.js';
 
 /**
  * A nurse's running timer must not outlive her session: billable minutes count time she spent,
- * not a tab left open. Logout (or a disabled account) stops the timer at that moment; a session
- * that ends by idle or absolute expiry stops it at her last recorded activity (the entry says
- * so, `stopReason`), found by a sweep on the clock.
+ * not a tab left open. Logout (or a disabled account) stops the timer at that moment; when every
+ * session of hers has ended by idle or absolute expiry, it stops at her last recorded activity
+ * (the entry says so, `stopReason`), found by a sweep on the clock.
  */
 export class TimerGuard {
   constructor(
@@ -19,9 +19,11 @@ export class TimerGuard {
     sessions.onSessionEnd((staffId, atMs, reason) => this.stopFor(staffId, atMs, reason === 'signed-out' ? 'signed-out' : 'session-expired'));
   }
 
+  /**
+   * Signing out (in any tab) stops her timer at that moment: minutes that count for billing are
+   * minutes she chose to log, and a second tab left open is not her working on the patient.
+   */
   private async stopFor(staffId: string, atMs: number, reason: TimeStopReason): Promise<void> {
-    // She may still be signed in elsewhere (another tab or device): then the timer runs on.
-    if ((await this.sessions.liveness(staffId)).live) return;
     for (const entry of await this.alerts.timeEntries({ staffId, running: true })) {
       await this.alerts.stopTime(entry.id, atMs, reason);
       this.log.info({ entry: entry.id, reason }, 'running timer stopped: the session ended');
