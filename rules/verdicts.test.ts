@@ -126,17 +126,27 @@ describe('threshold verdicts', () => {
 
   it('reports the reading, its id and measurement time, and the judged value', () => {
     const o = obs('heart-rate', T, { value: 125 });
-    expect(at(up('>'), o)).toEqual({ atMs: T, readingId: o.id, severity: 'high', clear: false, value: 125, detail: 'value 125' });
+    expect(at(up('>'), o)).toEqual({
+      atMs: T,
+      readingId: o.id,
+      severity: 'high',
+      clear: false,
+      value: 125,
+      finding: { type: 'reading', kind: 'heart-rate', values: { value: 125 }, breached: ['value'] },
+      badness: 1.25,
+      late: false,
+      detail: 'Heart rate 125 /min',
+    });
   });
 
   describe('with two limits (severe BP ≥ 180/≥ 120, clear below 170/110)', () => {
-    const bp = programRule('hypertension', 'bp-severe', 'threshold');
+    const bp = programRule('general', 'bp-severe', 'threshold');
 
     it('breaches on the systolic alone and reports the systolic value', () => {
       const v = at(bp, obs('blood-pressure', T, { systolic: 185, diastolic: 90 }));
       expect(judged(v)).toEqual(BREACH('critical'));
       expect(v?.value).toBe(185);
-      expect(v?.detail).toBe('systolic 185, diastolic 90');
+      expect(v?.detail).toBe('BP 185/90 mmHg — systolic past the limit');
     });
 
     it('breaches on the diastolic alone and reports the diastolic value', () => {
@@ -190,7 +200,7 @@ describe('n-of-m verdicts (COPD: 3 of the last 5 SpO2 below 88 % within 24 h)', 
   it('does not breach with 2 of the last 5 below the limit, and clears', () => {
     const v = at(rule, obs('spo2', T, { value: 90 }), series(87, 90, 86, 90));
     expect(judged(v)).toEqual(CLEAR);
-    expect(v?.detail).toBe('2 of the last 5 value readings < 88');
+    expect(v?.detail).toBe('2 of the last 5 SpO2 readings < 88 % (within 24 h)');
   });
 
   it('breaches with 3 of the last 5 below the limit', () => {
@@ -244,7 +254,7 @@ describe('change verdicts', () => {
     const v = at(day, w(T, 81), [w(T - 24 * H, 80)]);
     expect(judged(v)).toEqual(BREACH('high'));
     expect(v?.value).toBe(1);
-    expect(v?.detail).toBe('value changed by 1 over 24 h');
+    expect(v?.detail).toBe('Weight up 1.0 kg in 24 h: 80.0 kg (Sun, Mar 9, 08:00 UTC) → 81.0 kg');
   });
 
   it('clears on a gain below the delta and on a loss', () => {
@@ -284,35 +294,45 @@ describe('change verdicts', () => {
   });
 
   it.each([
-    ['exactly 18 h', 18 * H, true],
-    ['exactly 36 h', 36 * H, true],
-    ['18 h less 1 ms', 18 * H - 1, false],
-    ['36 h and 1 ms', 36 * H + 1, false],
-  ])('the daily rule (27 h ± 1/3) compares with a reading %s earlier: %s', (_label, ago, used) => {
+    ['exactly 28 h (24 h + 4 h grace)', 28 * H, true],
+    ['2 h', 2 * H, true],
+    ['28 h and 1 ms', 28 * H + 1, false],
+  ])('the daily rule (lowest of the last 24 h + 4 h) compares with a reading %s earlier: %s', (_label, ago, used) => {
     const v = at(day, w(T, 82), [w(T - ago, 80)]);
     expect(v === null ? null : v.severity).toBe(used ? 'high' : null);
     expect(v === null).toBe(!used);
   });
 
   it.each([
-    ['exactly 142.8 h', 142.8 * H, true],
-    ['exactly 193.2 h', 193.2 * H, true],
-    ['142.8 h less 1 ms', 142.8 * H - 1, false],
-    ['193.2 h and 1 ms', 193.2 * H + 1, false],
-  ])('the weekly rule (168 h ± 15 %%) compares with a reading %s earlier: %s', (_label, ago, used) => {
+    ['exactly 172 h (7 days + 4 h grace)', 172 * H, true],
+    ['1 day', 24 * H, true],
+    ['172 h and 1 ms', 172 * H + 1, false],
+  ])('the weekly rule compares with a reading %s earlier: %s', (_label, ago, used) => {
     expect(at(week, w(T, 83), [w(T - ago, 80)]) !== null).toBe(used);
   });
 
   it('gives no verdict (holds the state) when there is no earlier reading in the window', () => {
     expect(at(day, w(T, 90), [])).toBeNull();
-    expect(at(day, w(T, 90), [w(T - 12 * H, 80), w(T - 48 * H, 80)])).toBeNull();
+    expect(at(day, w(T, 90), [w(T - 30 * H, 80), w(T - 48 * H, 80)])).toBeNull();
   });
 
-  it('compares with the reading closest to windowHours earlier, not the earliest in the window', () => {
+  it('compares a gain with the lowest reading of the window (a fall: the highest)', () => {
+    // 26 h ago 80.5 kg, 20 h ago 79.8 kg: the gain counts from the lower one.
+    const v = at(day, w(T, 81), [w(T - 26 * H, 80.5), w(T - 20 * H, 79.8)]);
+    expect(v?.value).toBe(1.2);
+    expect(judged(v)).toEqual(BREACH('high'));
+    const loss = parse<'change'>({ id: 'loss', title: 'Weight loss', type: 'change', kind: 'body-weight', component: 'value', windowHours: 48, comparator: '<=', delta: -0.9, severity: 'medium' });
+    expect(at(loss, w(T, 79), [w(T - 40 * H, 80.2), w(T - 30 * H, 79.6)])?.value).toBe(-1.2);
+  });
+
+  it('with reference "closest", compares with the reading closest to windowHours earlier, within the slack', () => {
+    const closest = parse<'change'>({ id: 'c', title: 'Change', type: 'change', kind: 'body-weight', component: 'value', reference: 'closest', windowHours: 27, slack: 1 / 3, comparator: '>', delta: 0.907, severity: 'high' });
     // 35 h ago 78 kg, 26 h ago 80.5 kg: the 26 h one is about a day earlier.
-    const v = at(day, w(T, 81), [w(T - 35 * H, 78), w(T - 26 * H, 80.5)]);
+    const v = at(closest, w(T, 81), [w(T - 35 * H, 78), w(T - 26 * H, 80.5)]);
     expect(v?.value).toBe(0.5);
     expect(judged(v)).toEqual(CLEAR);
+    expect(at(closest, w(T, 82), [w(T - 18 * H + 1, 80)])).toBeNull();
+    expect(at(closest, w(T, 82), [w(T - 18 * H, 80)])?.severity).toBe('high');
   });
 
   it('alerts on a weekly gain of exactly 5 lb from an lb scale even after kg rounding', () => {
@@ -323,7 +343,7 @@ describe('change verdicts', () => {
   });
 
   it('never compares a reading with itself, even with slack 1 (window reaching the reading)', () => {
-    const rule = parse<'change'>({ id: 'c', title: 'Change', type: 'change', kind: 'body-weight', component: 'value', windowHours: 24, slack: 1, comparator: '<', delta: 1, severity: 'low' });
+    const rule = parse<'change'>({ id: 'c', title: 'Change', type: 'change', kind: 'body-weight', component: 'value', reference: 'closest', windowHours: 24, slack: 1, comparator: '<', delta: 1, severity: 'low' });
     expect(at(rule, w(T, 80), [])).toBeNull();
     expect(at(rule, w(T, 80), [w(T - 1 * H, 79.5)])?.value).toBe(0.5);
   });
@@ -348,7 +368,7 @@ describe('rolling-mean verdicts (home BP 7-day mean ≥ 130/80, at least 6 readi
     const v = at(rule, bp(T, 130, 70), daily(6, 130, 70));
     expect(judged(v)).toEqual(BREACH('low'));
     expect(v?.value).toBe(130);
-    expect(v?.detail).toBe('systolic mean 130, diastolic mean 70 over 7 days (6 readings)');
+    expect(v?.detail).toBe('7-day mean 130/70 mmHg (6 readings on 6 days) — systolic mean past the target');
   });
 
   it('breaches on the diastolic mean alone', () => {
@@ -385,6 +405,7 @@ describe('rolling-mean verdicts (home BP 7-day mean ≥ 130/80, at least 6 readi
       kind: 'blood-pressure',
       windowDays: 7,
       minReadings: 4,
+      minDays: 4,
       limits: [
         { component: 'pulse', comparator: '>', value: 100 },
         { component: 'systolic', comparator: '>', value: 140 },
@@ -394,7 +415,7 @@ describe('rolling-mean verdicts (home BP 7-day mean ≥ 130/80, at least 6 readi
     const readings = [0, 1, 2].map((i) => obs('blood-pressure', T - (i + 1) * DAY, { systolic: 120, pulse: 130 }));
     const v = at(pulse, obs('blood-pressure', T, { systolic: 120 }), readings);
     expect(judged(v)).toEqual(CLEAR);
-    expect(v?.detail).toBe('systolic mean 120 over 7 days (4 readings)');
+    expect(v?.detail).toBe('7-day mean 120 mmHg (4 readings on 4 days)');
     expect(v?.value).toBe(120);
   });
 });
@@ -408,7 +429,7 @@ describe('baseline verdicts (SpO2 3 points below the median of 14 to 1 days earl
     const v = at(rule, s(T, 94), base(97, 98, 96));
     expect(judged(v)).toEqual(BREACH('medium'));
     expect(v?.value).toBe(-3);
-    expect(v?.detail).toBe('value 94 vs baseline 97 (3 readings)');
+    expect(v?.detail).toBe("SpO2 94 % vs the patient's baseline 97 % (median of 3 readings)");
   });
 
   it('clears on a drop of 2 points', () => {
@@ -452,7 +473,7 @@ describe('missing-data verdicts', () => {
 
   it('judges any reading of the watched kind as clear (data arrived)', () => {
     const o = obs('body-weight', T, { value: 80 });
-    expect(verdictAt(rule, o, [o])).toEqual({ atMs: T, readingId: o.id, severity: null, clear: true, value: null, detail: 'body-weight received' });
+    expect(verdictAt(rule, o, [o])).toEqual({ atMs: T, readingId: o.id, severity: null, clear: true, value: null, finding: { type: 'received', kind: 'body-weight' }, badness: 0, late: false, detail: 'Weight received' });
   });
 
   it('watches only its own kind', () => {
@@ -515,5 +536,71 @@ describe('ruleWatches for reading-driven rules', () => {
     const rule = programRule('general', 'spo2-low', 'threshold');
     expect(ruleWatches(rule, 'spo2')).toBe(true);
     expect(ruleWatches(rule, 'heart-rate')).toBe(false);
+  });
+});
+
+describe('issue 10: windows, means and pulses as a clinician reads them', () => {
+  const week = programRule('heart-failure', 'weight-gain-week', 'change');
+  const day = programRule('heart-failure', 'weight-gain-day', 'change');
+
+  it('compares a weight gain with the lowest weight anywhere in the window, not a reading about a week back', () => {
+    const earlier = [obs('body-weight', T - 5 * DAY, { value: 80 }), obs('body-weight', T - 3 * DAY, { value: 81 }), obs('body-weight', T - 1 * DAY, { value: 81.9 })];
+    const v = at(week, obs('body-weight', T, { value: 82.35 }), earlier);
+    expect(v).toMatchObject({ severity: 'high', value: 2.35 });
+    expect(v?.finding).toMatchObject({ type: 'change', from: 80, fromAtMs: T - 5 * DAY, to: 82.35 });
+  });
+
+  it('counts yesterday morning’s weight when today’s is a little later (24 h + 4 h grace), and nothing older', () => {
+    expect(at(day, obs('body-weight', T, { value: 81.0 }), [obs('body-weight', T - 26 * H, { value: 80.0 })])?.severity).toBe('high');
+    expect(at(day, obs('body-weight', T, { value: 81.0 }), [obs('body-weight', T - 29 * H, { value: 80.0 })])).toBeNull();
+  });
+
+  it('needs readings on 3 local days for a home mean, and weighs each day once', () => {
+    const mean = programRule('hypertension', 'bp-mean-7d', 'rolling-mean');
+    const burst = Array.from({ length: 6 }, (_, i) => obs('blood-pressure', T - i * 10 * MIN, { systolic: 150, diastolic: 95 }));
+    expect(at(mean, burst[0] as Observation, burst.slice(1))).toBeNull();
+    // Day 1: one reading of 120/75; day 2: one of 125/78; day 3: ten of 150/95. Readings-weighted
+    // the mean would be ~146/91; each day weighing once it is 131.7/82.7.
+    const days = [obs('blood-pressure', T - 2 * DAY, { systolic: 120, diastolic: 75 }), obs('blood-pressure', T - DAY, { systolic: 125, diastolic: 78 })];
+    const today = Array.from({ length: 10 }, (_, i) => obs('blood-pressure', T - i * MIN, { systolic: 150, diastolic: 95 }));
+    const v = at(mean, today[0] as Observation, [...days, ...today.slice(1)]);
+    expect(v?.finding).toMatchObject({ type: 'mean', days: 3, readings: 12, means: { systolic: 131.7, diastolic: 82.7 } });
+    expect(v?.severity).toBe('low');
+  });
+
+  it('judges days in the patient’s local time (the offset the device reported)', () => {
+    const mean = programRule('hypertension', 'bp-mean-7d', 'rolling-mean');
+    // 23:30 and 00:30 local (UTC−5) are two days; in UTC they would be one.
+    const local = (atMs: number) => ({ ...obs('blood-pressure', atMs, { systolic: 140, diastolic: 90 }), utcOffsetMinutes: -300 });
+    const base = Date.UTC(2025, 2, 10, 4, 30);
+    const readings = [local(base - DAY), local(base - DAY + 10 * MIN), local(base), local(base + 10 * MIN), local(base + 60 * MIN), local(base + 70 * MIN)];
+    const last = readings.at(-1) as Observation;
+    expect(at(mean, last, readings.slice(0, -1))?.finding).toMatchObject({ days: 3 });
+  });
+
+  it('feeds the pulse of a BP cuff or an oximeter to heart-rate rules of every type', () => {
+    const hr = programRule('general', 'heart-rate-abnormal', 'threshold');
+    expect(at(hr, obs('blood-pressure', T, { systolic: 120, diastolic: 80, pulse: 35 }))).toMatchObject({ severity: 'high', value: 35, finding: { breached: ['pulse'] } });
+    expect(at(hr, obs('spo2', T, { value: 97 }))).toBeNull();
+    expect(ruleWatches(hr, 'blood-pressure')).toBe(true);
+    expect(ruleWatches(hr, 'spo2')).toBe(true);
+    const sustained = parse({ id: 'hr-sustained', title: 'Tachycardia', type: 'n-of-m', kind: 'heart-rate', component: 'value', comparator: '>', value: 110, n: 2, m: 3, withinHours: 6, severity: 'medium' });
+    const pulses = [obs('spo2', T - 2 * H, { value: 97, pulse: 120 }), obs('blood-pressure', T - H, { systolic: 120, diastolic: 80, pulse: 125 })];
+    expect(at(sustained, obs('heart-rate', T, { value: 90 }), pulses)).toMatchObject({ severity: 'medium', finding: { breaches: 2, of: 3 } });
+  });
+
+  it('completes NEWS2 with consciousness and supplemental oxygen recorded by staff', () => {
+    const home = [obs('respiratory-rate', T - 10 * MIN, { value: 18 }), obs('spo2', T - 10 * MIN, { value: 97 }), obs('blood-pressure', T - 10 * MIN, { systolic: 125, diastolic: 80, pulse: 72 }), obs('body-temperature', T - 10 * MIN, { value: 36.8 })];
+    expect(news2At({ windowMinutes: 60, spo2Scale: 1 }, T, history(...home))).toMatchObject({ status: 'incomplete', missing: ['onOxygen', 'consciousness'] });
+    const staff = [obs('consciousness', T, { value: 0 }), obs('supplemental-oxygen', T, { value: 0 })];
+    expect(news2At({ windowMinutes: 60, spo2Scale: 1 }, T, history(...home, ...staff))).toMatchObject({ status: 'complete', total: 0 });
+    const confused = [obs('consciousness', T, { value: 1 }), obs('supplemental-oxygen', T, { value: 2 })];
+    expect(news2At({ windowMinutes: 60, spo2Scale: 1 }, T, history(...home, ...confused))).toMatchObject({ status: 'complete', total: 5, scores: { consciousness: 3, onOxygen: 2 } });
+  });
+
+  it('marks a verdict late when its reading reached us more than an hour after it was measured', () => {
+    const fever = programRule('general', 'fever', 'threshold');
+    expect(at(fever, { ...obs('body-temperature', T, { value: 38.5 }), receivedAtMs: T + 2 * H })?.late).toBe(true);
+    expect(at(fever, { ...obs('body-temperature', T, { value: 38.5 }), receivedAtMs: T + 5 * MIN })?.late).toBe(false);
   });
 });

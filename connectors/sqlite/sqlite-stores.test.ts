@@ -8,6 +8,7 @@ import { staffStoreContract } from '../../core/contract/staff-store.contract.js'
 import { makeReading } from '../../test/helpers/readings.js';
 import { tempDir } from '../../test/helpers/gateway.js';
 import { createSqliteStores } from './index.js';
+import { openSqlite } from './database.js';
 import { MIGRATIONS } from './migrations.js';
 
 /** Each contract test gets its own database file: the real thing, WAL and fsync included. */
@@ -103,5 +104,35 @@ describe('SQLite database setup', () => {
     ]);
     expect((await stores.audit.list({ limit: 10 })).map((e) => e.action)).toEqual(['device.revoke', 'readings.read']);
     await dispose();
+  });
+});
+
+describe('migration 5: one reading per (device, kind, instant)', () => {
+  it('moves readings stored under a client-id key to the natural key, so a retry after the upgrade is a duplicate', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const v4 = openSqlite({ path: file, synchronous: 'FULL' }, MIGRATIONS.filter((m) => m.version <= 4));
+    const insert = v4.prepare(
+      `INSERT INTO readings (id, device_id, idem_key, client_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, transport)
+       VALUES (?, 'd-1', ?, ?, 'heart-rate', '8867-4', '[]', '{"unit":"bpm","values":{}}', '2026-12-01T07:00:00Z', ?, 0, ?, 'device', 'home', 'http')`,
+    );
+    insert.run('legacy-1', 'c:w-1', 'w-1', 1000, 2000);
+    // Stored twice before the upgrade (the defect): both rows stay, as history.
+    insert.run('legacy-2', 'c:w-2', 'w-2', 3000, 4000);
+    insert.run('legacy-3', 'c:w-3', 'w-3', 3000, 4000);
+    v4.close();
+
+    const stores = createSqliteStores({ path: file, synchronous: 'FULL' });
+    try {
+      const retry = makeReading({ deviceId: 'd-1', kind: 'heart-rate', measuredAtMs: 1000, clientId: null });
+      const [outcome] = await stores.readings.commit({ readings: [retry], rejections: [] });
+      expect(outcome?.status).toBe('duplicate');
+      expect(await stores.readings.countReadings()).toBe(3);
+      const fresh = makeReading({ deviceId: 'd-1', kind: 'heart-rate', measuredAtMs: 5000, clientId: 'w-1' });
+      expect((await stores.readings.commit({ readings: [fresh], rejections: [] }))[0]?.status).toBe('accepted');
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
