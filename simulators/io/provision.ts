@@ -99,10 +99,14 @@ export async function provisionFleet(api: GatewayApi, fleet: Fleet, opts: Provis
     const nurse = api.as(nurseToken);
     await inParallel(fleet.patients, limit * 4, async (p) => {
       const hf = p.programs.includes('heart-failure');
+      // Simulated COPD patients live at 88–92 %: their (simulated) clinician records the
+      // hypercapnic-risk decision that sets that target; enrolling alone would not.
+      const copd = p.programs.includes('copd');
       await nurse.call('PUT', `/v1/patients/${encodeURIComponent(p.id)}/care-plan`, {
         programs: p.programs,
         riskTier: p.riskTier,
         ...(hf ? { dryWeightKg: Math.round(p.profile.baseline.weightKg * 10) / 10 } : {}),
+        ...(copd ? { hypercapnicRisk: { reason: 'Simulated patient: chronic hypercapnia (test data)' } } : {}),
       });
       created.carePlans++;
     });
