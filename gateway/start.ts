@@ -17,6 +17,8 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
+import { ensurePrivateDir } from './data-files.js';
+import { loadSecretKeys } from './secret-keys-file.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
@@ -68,7 +70,16 @@ function closeServer(server: net.Server): Promise<void> {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous });
+  // PHI and credentials live here: only our user may enter (0700); every file in it is 0600.
+  const dataDir = ensurePrivateDir(config.dataDir);
+  if (dataDir === 'tightened') log.warn({ dataDir: config.dataDir }, 'the data directory was readable by others; made it private (0700)');
+  if (dataDir === 'not-ours') log.warn({ dataDir: config.dataDir }, 'the data directory is readable by others and not ours to change; make it 0700');
+  const secretKeys = loadSecretKeys(config);
+  if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
+    log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
+  }
+  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous, secrets: secretKeys.cipher });
+  if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
   const directory = new DeviceDirectory(stores.registry);
   const committer = new GroupCommitter(stores.readings, config.commit, log);
@@ -84,7 +95,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     deviceStatus: presence,
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
-  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
+  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
   const sessions = new SessionService(stores.staff, clock, config.sessions);
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
@@ -122,7 +133,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   // Delivery runs after each commit, beside ingest, never in front of an acknowledgement.
   committer.onCommitted(() => deliveries.kick());
-  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock);
+  // Readings attributed by a later assignment got their deliveries with the attribution.
+  registry.onAttributed(async () => deliveries.kick());
+  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock, registry);
 
   const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
@@ -130,6 +143,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     waiting: (await stores.forwarding.listDeliveries({ statuses: ['pending', 'failed'], limit: cap })).length,
     dead: (await stores.forwarding.listDeliveries({ statuses: ['dead'], limit: cap })).length,
   }));
+
+  metrics.watchDestinations(async (cap) =>
+    (await forwarding.queues(cap)).map((q) => ({
+      id: q.destination.id,
+      paused: !q.destination.enabled,
+      waiting: q.queue.waiting,
+      oldestWaitingSinceMs: q.queue.oldestWaitingSinceMs,
+      dead: q.queue.dead,
+      circuit: q.circuit?.state,
+    })),
+  );
 
   let adminToken = config.adminToken;
   if (adminToken === undefined) {

@@ -9,7 +9,7 @@ import { fhirDefinitions } from '../../test/fhir/definitions.js';
 import { deviceIdentifier, logicalDeviceReference, mapDevice } from './device-mapper.js';
 import { fhirSystems, GATEWAY_DEVICE_EXTENSION, MEASUREMENT_SETTING_EXTENSION } from './fhir-codes.js';
 import type { Observation } from './fhir-types.js';
-import { type MappingContext, mapReading, patientReference } from './observation-mapper.js';
+import { type MappingContext, mapReading } from './observation-mapper.js';
 
 const systems = fhirSystems('https://rpm.test/fhir');
 const NOW = Date.parse('2026-03-02T12:41:09Z');
@@ -51,7 +51,7 @@ function reading(input: Record<string, unknown>, overrides: Partial<Reading> = {
 
 const ctx = (overrides: Partial<MappingContext> = {}): MappingContext => ({
   systems,
-  patient: patientReference('p-123', { type: 'reference', template: 'Patient/{patientId}' }),
+  patient: { reference: 'Patient/p-123' },
   device: { reference: 'Device/dev-1' },
   hub: undefined,
   simulated: false,
@@ -94,7 +94,7 @@ describe('FHIR mapping: every Observation the mapper can emit conforms', () => {
       for (const context of [
         ctx(),
         ctx({ hub: { reference: 'Device/hub-7' }, simulated: true }),
-        ctx({ patient: patientReference('p-123', { type: 'identifier', system: 'https://ehr.test/mrn' }), device: logicalDeviceReference(device(), systems) }),
+        ctx({ patient: { identifier: { system: 'https://ehr.test/mrn', value: 'p-123' } }, device: logicalDeviceReference(device(), systems) }),
         ctx({ device: undefined }),
       ]) {
         const observations = mapReading(r, context);

@@ -209,8 +209,3 @@ export function mapReading(reading: Reading, ctx: MappingContext): Observation[]
   if (pulse !== undefined) drafts.push(pulse);
   return drafts.map((d) => observation(reading, d, ctx));
 }
-
-/** Our patient id as the destination knows it. */
-export function patientReference(patientId: string, mapping: { type: 'reference'; template: string } | { type: 'identifier'; system: string }): Reference {
-  return mapping.type === 'reference' ? { reference: mapping.template.replace('{patientId}', patientId) } : { identifier: { system: mapping.system, value: patientId } };
-}

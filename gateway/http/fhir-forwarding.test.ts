@@ -156,13 +156,22 @@ describe('Forwarding to an EHR: readings become Observations at a real FHIR serv
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
-  it('forwards only the kinds a destination takes, and nothing while it is disabled', async () => {
+  it('forwards only the kinds a destination takes; while paused it queues (nothing dropped) and sends on resume', async () => {
     await request(`${t.baseUrl}/v1/admin/fhir/destinations/ehr-a`, { token: 'test-admin-token-0123456789', method: 'PATCH', json: { kinds: ['blood-pressure'] } });
     await post(cuff, [{ id: 'hr-3', kind: 'heart-rate', value: 61, unit: 'bpm', measuredAt: isoMinutesAgo(10) }]);
     await request(`${t.baseUrl}/v1/admin/fhir/destinations/ehr-a`, { token: 'test-admin-token-0123456789', method: 'PATCH', json: { enabled: false, kinds: ['blood-pressure', 'heart-rate'] } });
     await post(cuff, [{ id: 'hr-4', kind: 'heart-rate', value: 62, unit: 'bpm', measuredAt: isoMinutesAgo(9) }]);
-    const s = await destinationStatus(t, 'ehr-a');
-    expect(s.deliveries).toEqual({ pending: 0, failed: 0, delivered: 6, dead: 0 });
-    expect(s.circuit).toBeNull();
+    const paused = await destinationStatus(t, 'ehr-a');
+    // hr-3 arrived while the destination did not take heart rate: not queued (a backfill can send it).
+    expect(paused.deliveries).toEqual({ pending: 1, failed: 0, delivered: 6, dead: 0 });
+    expect(paused.circuit).toBeNull();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await destinationStatus(t, 'ehr-a')).deliveries.pending).toBe(1);
+    const resumed = await t.admin.post('/v1/admin/fhir/destinations/ehr-a/resume', {});
+    expect(resumed.body).toMatchObject({ id: 'ehr-a', enabled: true });
+    await eventually('the queued reading', async () => {
+      const s = await destinationStatus(t, 'ehr-a');
+      return s.deliveries.delivered === 7 && s.deliveries.pending === 0 ? s : undefined;
+    });
   });
 });
