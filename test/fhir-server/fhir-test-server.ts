@@ -48,8 +48,10 @@ export interface FhirTestServerOptions {
 
 export interface LoggedRequest {
   readonly method: string;
-  /** Path below /fhir, without the query string (which would carry identifier hashes only anyway). */
+  /** Path below /fhir, without the query string. */
   readonly path: string;
+  /** The query string (`?…`), or ''; tests check that no patient identifier travels in a URL. */
+  readonly query: string;
   readonly status: number;
   readonly entries: number;
 }
@@ -392,7 +394,7 @@ export class FhirTestServer {
     const path = url.pathname.replace(/^\/fhir/, '') || '/';
     const body = req.body as { resourceType?: string; entry?: unknown[] } | undefined;
     const log = (status: number): void => {
-      this.requests.push({ method: req.method, path: path.replace(/\/[0-9a-f]{64}$/, '/{id}'), status, entries: body?.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1 });
+      this.requests.push({ method: req.method, path: path.replace(/\/[0-9a-f]{64}$/, '/{id}'), query: url.search, status, entries: body?.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1 });
     };
     const entries = body?.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1;
     const delay = this.latencyMs + this.entryLatencyMs * entries;
