@@ -6,7 +6,10 @@ import type { Config } from '../core/config/schema.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
+import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
+import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
+import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { createSqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
@@ -162,6 +165,24 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     log.warn({ file: generated.file }, generated.created ? 'RPM_ADMIN_TOKEN not set; generated an admin token' : 'RPM_ADMIN_TOKEN not set; using the admin token file');
   }
 
+  // FHIR in's read-back: the connector's mapping, devices by identifier, our patient id under our system.
+  const systems = fhirSystems(config.fhir.systemBase);
+  const observationView: GatewayContext['observationView'] = async (reading, view) => {
+    const device = await directory.device(reading.deviceId);
+    const hub = reading.hubId === null ? undefined : await directory.device(reading.hubId);
+    const o = readingObservation(reading, {
+      id: view.id,
+      systems,
+      patient: { identifier: { system: systems.patient, value: reading.patientId ?? '' } },
+      device: device === undefined ? undefined : logicalDeviceReference(device, systems),
+      hub: hub === undefined ? undefined : logicalDeviceReference(hub, systems),
+      simulated: device?.simulated === true,
+    });
+    if (view.withPatient && reading.patientId !== null) return { ...o };
+    const { subject: _subject, performer: _performer, ...anonymous } = o;
+    return anonymous;
+  };
+
   let shuttingDown = false;
   const ctx: GatewayContext = {
     config,
@@ -184,6 +205,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     escalator,
     metrics,
     forwarding,
+    observationView,
     adminToken,
     shuttingDown: () => shuttingDown,
   };

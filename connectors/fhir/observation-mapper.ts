@@ -237,3 +237,16 @@ export function mapReading(reading: Reading, ctx: MappingContext): Observation[]
   if (pulse !== undefined) drafts.push(pulse);
   return drafts.map((d) => observation(reading, d, ctx));
 }
+
+/**
+ * One reading as one Observation, for reading it back (`GET /fhir/Observation/{id}`): the same
+ * mapping, with the pulse a cuff or oximeter counted as a component (8867-4) rather than an
+ * Observation of its own, since the read names one resource.
+ */
+export function readingObservation(reading: Reading, ctx: MappingContext & { readonly id: string }): Observation {
+  const main = observation(reading, mainDraft(reading), ctx);
+  const pulse = pulseDraft(reading);
+  const pulseComponent: ObservationComponent[] = pulse?.value === undefined ? [] : [{ code: pulse.code, valueQuantity: pulse.value }];
+  const components = [...(main.component ?? []), ...pulseComponent];
+  return { ...main, id: ctx.id, ...(components.length === 0 ? {} : { component: components }) };
+}
