@@ -270,14 +270,14 @@ export class GatewayMetrics {
       'Age of the oldest delivery waiting for the destination (0 when none waits)',
       (d, now) => (d.oldestWaitingSinceMs === undefined ? 0 : Math.max(0, now - d.oldestWaitingSinceMs) / 1000),
     );
-    perDestination('rpm_fhir_destination_dead_letters', `Dead letters of the destination (refused, or waiting for a patient mapping); counted up to ${OUTBOX_COUNT_CAP}`, (d) => d.dead);
+    perDestination('rpm_fhir_destination_dead_letters', `Dead letters of the destination (refused by the EHR, or waiting until it knows their subject); counted up to ${OUTBOX_COUNT_CAP}`, (d) => d.dead);
     perDestination('rpm_fhir_destination_circuit_state', "The destination's circuit breaker: 0 closed, 1 half-open (probing), 2 open; absent while paused", (d) =>
       d.circuit === undefined ? undefined : CIRCUIT_VALUE[d.circuit],
     );
     perDestination('rpm_fhir_destination_paused', '1 while the destination is paused (deliveries are queued, not sent)', (d) => (d.paused ? 1 : 0));
   }
 
-  /** Reports each FHIR destination (labelled by its configured id, never a patient or device). */
+  /** Reports each FHIR destination, labelled by its configured id (configuration, not a person or device). */
   watchDestinations(source: DestinationSource): void {
     this.destinations = source;
   }
