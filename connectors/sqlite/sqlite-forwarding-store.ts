@@ -322,6 +322,8 @@ export class SqliteForwardingStore implements ForwardingStore {
         const last = rows[rows.length - 1] as { measured_at_ms: number; id: string };
         after = { t: last.measured_at_ms, id: last.id };
         if (rows.length < BACKFILL_CHUNK) break;
+        // Let ingest and the delivery worker run between chunks of a long backfill.
+        await new Promise((resolve) => setImmediate(resolve));
       }
     }
     return queued;
