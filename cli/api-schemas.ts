@@ -73,3 +73,33 @@ export const staffView = z.looseObject({
   status: z.string(),
 });
 export type StaffView = z.infer<typeof staffView>;
+
+/** FHIR destinations (gateway/http/fhir-admin-routes.ts); credentials are never in an answer. */
+export const destinationView = z.looseObject({
+  id: z.string(),
+  organizationId: z.string(),
+  baseUrl: z.string(),
+  auth: z.looseObject({ type: z.string() }),
+  patientMapping: z.looseObject({ type: z.string() }),
+  kinds: z.array(z.string()),
+  enabled: z.boolean(),
+  batchSize: z.number().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type DestinationView = z.infer<typeof destinationView>;
+
+export const destinationList = z.looseObject({ destinations: z.array(destinationView) });
+export type DestinationList = z.infer<typeof destinationList>;
+
+export const destinationStatus = destinationView.extend({
+  deliveries: z.looseObject({ pending: z.number(), failed: z.number(), delivered: z.number(), dead: z.number() }),
+  oldestWaitingSince: z.string().nullable(),
+  circuit: z.looseObject({ state: z.string(), consecutiveFailures: z.number(), reopensAt: z.string().nullable() }).nullable(),
+  batching: z.looseObject({ configured: z.number(), current: z.number(), reason: z.string().nullable() }).nullable(),
+  server: z.looseObject({ interaction: z.string(), batch: z.boolean() }).nullable(),
+});
+export type DestinationStatus = z.infer<typeof destinationStatus>;
+
+export const backfillResult = z.looseObject({ queued: z.number(), kinds: z.array(z.string()) });
+export type BackfillResult = z.infer<typeof backfillResult>;

@@ -3,6 +3,7 @@ import type { Logger } from '../core/logging.js';
 import type { AlertStore } from '../core/ports/alert-store.js';
 import type { AuditLog } from '../core/ports/audit-log.js';
 import type { Clock } from '../core/ports/clock.js';
+import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
@@ -19,6 +20,12 @@ import type { SlaEscalator } from './worklist/sla-escalator.js';
 import type { TimerGuard } from './worklist/timer-guard.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
 import type { WorklistService } from './worklist/worklist-service.js';
+
+/**
+ * A reading as a FHIR R4 Observation with the given id (FHIR in's read-back), mapped as the FHIR
+ * connector maps it for EHRs; `withPatient: false` leaves out whose it is.
+ */
+export type ObservationView = (reading: Reading, options: { readonly id: string; readonly withPatient: boolean }) => Promise<Record<string, unknown>>;
 
 /** Everything the protocol edges need, built once by the composition root. */
 export interface GatewayContext {
@@ -50,6 +57,7 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   /** FHIR destinations and the delivery outbox (operator API). */
   readonly forwarding: ForwardingService;
+  readonly observationView: ObservationView;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

@@ -6,7 +6,10 @@ import type { Config } from '../core/config/schema.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
+import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
+import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
+import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { createSqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
@@ -17,6 +20,8 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
+import { ensurePrivateDir } from './data-files.js';
+import { loadSecretKeys } from './secret-keys-file.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
@@ -69,7 +74,16 @@ function closeServer(server: net.Server): Promise<void> {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous });
+  // PHI and credentials live here: only our user may enter (0700); every file in it is 0600.
+  const dataDir = ensurePrivateDir(config.dataDir);
+  if (dataDir === 'tightened') log.warn({ dataDir: config.dataDir }, 'the data directory was readable by others; made it private (0700)');
+  if (dataDir === 'not-ours') log.warn({ dataDir: config.dataDir }, 'the data directory is readable by others and not ours to change; make it 0700');
+  const secretKeys = loadSecretKeys(config);
+  if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
+    log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
+  }
+  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous, secrets: secretKeys.cipher });
+  if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
   const directory = new DeviceDirectory(stores.registry);
   const committer = new GroupCommitter(stores.readings, config.commit, log);
@@ -85,7 +99,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     deviceStatus: presence,
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
-  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
+  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
   const sessions = new SessionService(stores.staff, clock, config.sessions);
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
@@ -124,7 +138,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   // Delivery runs after each commit, beside ingest, never in front of an acknowledgement.
   committer.onCommitted(() => deliveries.kick());
-  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock);
+  // Readings attributed by a later assignment got their deliveries with the attribution.
+  registry.onAttributed(async () => deliveries.kick());
+  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock, registry);
 
   const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
@@ -133,12 +149,41 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     dead: (await stores.forwarding.listDeliveries({ statuses: ['dead'], limit: cap })).length,
   }));
 
+  metrics.watchDestinations(async (cap) =>
+    (await forwarding.queues(cap)).map((q) => ({
+      id: q.destination.id,
+      paused: !q.destination.enabled,
+      waiting: q.queue.waiting,
+      oldestWaitingSinceMs: q.queue.oldestWaitingSinceMs,
+      dead: q.queue.dead,
+      circuit: q.circuit?.state,
+    })),
+  );
+
   let adminToken = config.adminToken;
   if (adminToken === undefined) {
     const generated = loadOrCreateAdminToken(config.dataDir);
     adminToken = generated.token;
     log.warn({ file: generated.file }, generated.created ? 'RPM_ADMIN_TOKEN not set; generated an admin token' : 'RPM_ADMIN_TOKEN not set; using the admin token file');
   }
+
+  // FHIR in's read-back: the connector's mapping, devices by identifier, our patient id under our system.
+  const systems = fhirSystems(config.fhir.systemBase);
+  const observationView: GatewayContext['observationView'] = async (reading, view) => {
+    const device = await directory.device(reading.deviceId);
+    const hub = reading.hubId === null ? undefined : await directory.device(reading.hubId);
+    const o = readingObservation(reading, {
+      id: view.id,
+      systems,
+      patient: { identifier: { system: systems.patient, value: reading.patientId ?? '' } },
+      device: device === undefined ? undefined : logicalDeviceReference(device, systems),
+      hub: hub === undefined ? undefined : logicalDeviceReference(hub, systems),
+      simulated: device?.simulated === true,
+    });
+    if (view.withPatient && reading.patientId !== null) return { ...o };
+    const { subject: _subject, performer: _performer, ...anonymous } = o;
+    return anonymous;
+  };
 
   let shuttingDown = false;
   const ctx: GatewayContext = {
@@ -163,6 +208,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     timerGuard,
     metrics,
     forwarding,
+    observationView,
     adminToken,
     shuttingDown: () => shuttingDown,
   };

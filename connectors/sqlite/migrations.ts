@@ -240,6 +240,28 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
+    name: 'FHIR patient links and the open-outbox index',
+    sql: `
+      -- How each destination's EHR knows each patient: the identifier an admin gave (the MRN,
+      -- encrypted like the destination credentials) and the EHR's Patient, set by an admin or
+      -- found by a search on that identifier (then cached here).
+      CREATE TABLE fhir_patient_links (
+        destination_id TEXT NOT NULL REFERENCES fhir_destinations(id),
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        identifier TEXT,
+        reference TEXT,
+        reference_source TEXT CHECK (reference_source IN ('admin', 'search')),
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (destination_id, patient_id)
+      );
+
+      -- Deliveries that are not delivered (the few, beside the many delivered ones): per-destination
+      -- backlog, oldest waiting and dead letters, answered without touching delivered rows.
+      CREATE INDEX fhir_outbox_open ON fhir_outbox(destination_id, status, seq) WHERE status IN ('pending', 'failed', 'dead');
+    `,
+  },
+  {
+    version: 6,
     name: 'one reading per (device, kind, instant); who entered a manual reading; display settings',
     sql: `
       -- A reading's identity is (measuring device, kind, measurement instant), with or without a

@@ -107,7 +107,7 @@ describe('SQLite database setup', () => {
   });
 });
 
-describe('migration 5: one reading per (device, kind, instant)', () => {
+describe('migration 6: one reading per (device, kind, instant)', () => {
   it('moves readings stored under a client-id key to the natural key, so a retry after the upgrade is a duplicate', async () => {
     const dir = tempDir('rpm-sqlite-');
     const file = path.join(dir, 'rpm.sqlite');

@@ -52,4 +52,22 @@ describe('loadConfig', () => {
     const c = loadConfig({ RPM_MQTT_TLS_CERT: '/c.pem', RPM_MQTT_TLS_KEY: '/k.pem' });
     expect(c.mqtt.tls).toEqual({ port: 8883, certFile: '/c.pem', keyFile: '/k.pem', caFile: undefined });
   });
+
+  it('takes the secret keys from RPM_SECRET_KEYS or a file, checks them, and never echoes one in a problem', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({}).secretKeys).toBeUndefined();
+    expect(loadConfig({ RPM_SECRET_KEYS: `k2:${key},k1:${key}` }).secretKeys).toEqual({ from: 'env', text: `k2:${key},k1:${key}` });
+    expect(loadConfig({ RPM_SECRET_KEYS_FILE: '/run/secrets/rpm-keys' }).secretKeys).toEqual({ from: 'file', path: '/run/secrets/rpm-keys' });
+    let caught: ConfigError | undefined;
+    try {
+      loadConfig({ RPM_SECRET_KEYS: `k1:${Buffer.alloc(16, 9).toString('base64')}`, RPM_SECRET_KEYS_FILE: '/x' });
+    } catch (err) {
+      caught = err as ConfigError;
+    }
+    expect(caught?.problems).toEqual([
+      "RPM_SECRET_KEYS: key 'k1': must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+      'RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both',
+    ]);
+    expect(caught?.message).not.toContain(Buffer.alloc(16, 9).toString('base64'));
+  });
 });

@@ -68,7 +68,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       retry: { baseMs: e.RPM_FHIR_RETRY_BASE_MS, maxMs: e.RPM_FHIR_RETRY_MAX_MS },
       breaker: { threshold: e.RPM_FHIR_BREAKER_THRESHOLD, cooldownMs: e.RPM_FHIR_BREAKER_COOLDOWN_MS },
       pollMs: e.RPM_FHIR_POLL_MS,
+      patientRecheckMs: e.RPM_FHIR_PATIENT_RECHECK_MS,
     },
+    secretKeys:
+      e.RPM_SECRET_KEYS !== undefined
+        ? { from: 'env', text: e.RPM_SECRET_KEYS }
+        : e.RPM_SECRET_KEYS_FILE !== undefined
+          ? { from: 'file', path: path.resolve(e.RPM_SECRET_KEYS_FILE) }
+          : undefined,
   };
   return deepFreeze(config);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFieldKeys } from '../crypto/field-encryption.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const bool = z
@@ -81,6 +82,20 @@ export const envSchema = z
     RPM_FHIR_BREAKER_COOLDOWN_MS: positiveInt.max(3_600_000).default(30_000),
     // How often the delivery worker looks for due retries (new readings wake it at once).
     RPM_FHIR_POLL_MS: positiveInt.max(600_000).default(2000),
+    // How often patients the EHR did not know are looked up again (their dead letters are replayed once found).
+    RPM_FHIR_PATIENT_RECHECK_MS: positiveInt.max(86_400_000).default(900_000),
+    // Keys that encrypt stored secrets (destination credentials, patients' identifiers at EHRs):
+    // `id:base64-of-32-bytes[,id:base64…]`, the first one active, the others still read (rotation).
+    // Or the same text in a file (a mounted secret). Neither set: a key is generated into
+    // <data dir>/secret-keys (0600), which protects a copied database file but not a copied data directory.
+    RPM_SECRET_KEYS: z
+      .string()
+      .superRefine((text, ctx) => {
+        const parsed = parseFieldKeys(text);
+        if (!parsed.ok) for (const p of parsed.problems) ctx.addIssue({ code: 'custom', message: p });
+      })
+      .optional(),
+    RPM_SECRET_KEYS_FILE: z.string().min(1).optional(),
   });
 
 /**
@@ -98,6 +113,9 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   const retryMax = Number(env.RPM_FHIR_RETRY_MAX_MS ?? 300_000);
   if (Number.isFinite(retryBase) && Number.isFinite(retryMax) && retryMax < retryBase) {
     problems.push('RPM_FHIR_RETRY_MAX_MS: must not be below RPM_FHIR_RETRY_BASE_MS');
+  }
+  if (env.RPM_SECRET_KEYS !== undefined && env.RPM_SECRET_KEYS_FILE !== undefined) {
+    problems.push('RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both');
   }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
@@ -137,6 +155,11 @@ export interface Config {
   readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
+  /**
+   * Where the keys that encrypt stored secrets come from (the text is parsed again at start-up;
+   * a file is read then). Undefined: a generated key file in the data directory.
+   */
+  readonly secretKeys: { readonly from: 'env'; readonly text: string } | { readonly from: 'file'; readonly path: string } | undefined;
   readonly shutdownTimeoutMs: number;
   /** Directory of the built dashboard; undefined = the package's dist/dashboard. */
   readonly dashboardDir: string | undefined;
@@ -150,4 +173,6 @@ export interface FhirForwardingConfig {
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number };
   readonly pollMs: number;
+  /** How often unknown patients are looked up again at the EHR. */
+  readonly patientRecheckMs: number;
 }

@@ -73,12 +73,23 @@ export const errorCatalogue = {
   RPM_ERR_UPSTREAM_FHIR_AUTH: { status: 502, title: 'The FHIR server or its token endpoint refused our credentials' },
   RPM_ERR_UPSTREAM_FHIR_REJECTED: { status: 502, title: 'The FHIR server rejected the resource as invalid' },
   RPM_ERR_UPSTREAM_FHIR_CONFLICT: { status: 502, title: 'The FHIR server holds several resources with this identifier' },
+  // A timeout is retried like UPSTREAM_FHIR, and also shrinks the destination's batch size.
+  RPM_ERR_UPSTREAM_FHIR_TIMEOUT: { status: 504, title: 'The FHIR server did not answer in time' },
+  // The EHR has no Patient for the reading's patient (dead letter, replayed when a mapping appears),
+  // or several that match its identifier (dead letter: someone must look at the EHR's data).
+  RPM_ERR_FHIR_PATIENT_UNKNOWN: { status: 422, title: 'The EHR has no Patient for this patient' },
+  RPM_ERR_FHIR_PATIENT_AMBIGUOUS: { status: 422, title: 'Several Patients at the EHR match this patient' },
 
   // FHIR destinations and FHIR input
   RPM_ERR_FHIR_DESTINATION_EXISTS: { status: 409, title: 'FHIR destination already exists' },
   RPM_ERR_FHIR_DESTINATION_NOT_FOUND: { status: 404, title: 'FHIR destination not found' },
   RPM_ERR_FHIR_INVALID: { status: 400, title: 'Not a FHIR resource we accept' },
   RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK: { status: 422, title: 'Not committed: another entry of the transaction was rejected' },
+  RPM_ERR_FHIR_OBSERVATION_NOT_FOUND: { status: 404, title: 'Observation not found' },
+
+  // Encrypted fields (destination credentials, patient identifiers at an EHR)
+  RPM_ERR_SECRET_KEY_UNKNOWN: { status: 500, title: 'A stored secret is encrypted under a key that is not configured' },
+  RPM_ERR_SECRET_UNREADABLE: { status: 500, title: 'A stored secret could not be decrypted (wrong key or altered data)' },
 
   // Capacity and availability
   RPM_ERR_OVERLOADED: { status: 503, title: 'Gateway is at capacity; retry later' },
