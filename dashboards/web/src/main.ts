@@ -1,7 +1,8 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { Api } from './api.js';
+import { Api, ApiError } from './api.js';
 import type { AppContext } from './context.js';
+import { DisplayService, resetDisplay } from './display.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
@@ -11,7 +12,7 @@ import { PatientView } from './views/patient.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
-import { SEVERITY_LABEL } from './format.js';
+import { minutes, SEVERITY_LABEL } from './format.js';
 
 type SignOutReason = 'user' | 'idle' | 'expired';
 
@@ -27,6 +28,7 @@ interface Session {
   readonly shell: Shell;
   readonly live: LiveWorklist;
   readonly idle: IdleWatch;
+  readonly unsubscribe: (() => void)[];
   view: View | null;
 }
 
@@ -64,25 +66,32 @@ class App {
     this.signingOut = false;
     const colleagues = new Map<string, string>();
     const timer = new TimerService(this.api);
+    const display = new DisplayService(this.api);
+    let displayProblem: string | null = null;
     await Promise.all([
       this.api
         .get<{ staff: Colleague[] }>('/v1/colleagues')
         .then((r) => r.staff.forEach((c) => colleagues.set(c.id, c.displayName ?? 'a colleague')))
         .catch(() => undefined),
       timer.load().catch(() => undefined),
+      // Times and units: without them every time would be shown in UTC, so say so if they fail.
+      display.load().catch((err: unknown) => {
+        displayProblem = `Your display settings could not be loaded (${err instanceof Error ? err.message : String(err)}): times are shown in UTC.`;
+      }),
     ]);
     const live = new LiveWorklist(this.api, () => tokenStore.get(), () => void this.signOut('expired'));
-    const shell = new Shell(this.root, me, timer, () => void this.signOut('user'));
     const ctx: AppContext = {
       api: this.api,
       me,
       live,
       timer,
+      display,
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
       staffName: (id) => (id === null ? 'nobody' : id === me.id ? 'You' : (colleagues.get(id) ?? 'another staff member')),
     };
+    const shell = new Shell(this.root, ctx, () => void this.signOut('user'));
     const idle = new IdleWatch({
       warn: (ms) => shell.warnIdle(ms),
       unwarn: () => shell.unwarnIdle(),
@@ -90,12 +99,20 @@ class App {
       // Active but only watching the stream: one request keeps the server session (and priorities) fresh.
       keepAlive: () => void live.refresh().catch(() => undefined),
     });
-    this.session = { ctx, shell, live, idle, view: null };
+    // New units or zone: the live stream and every view are rendered again in them.
+    const unsubscribe = [
+      display.subscribe(() => {
+        live.reconnect();
+        this.route();
+      }),
+    ];
+    this.session = { ctx, shell, live, idle, unsubscribe, view: null };
     announceNewAlerts(ctx);
     idle.start();
     live.start();
     window.addEventListener('hashchange', this.route);
     this.route();
+    if (displayProblem !== null) shell.showError(displayProblem);
   }
 
   private readonly route = (): void => {
@@ -120,12 +137,15 @@ class App {
     if (this.signingOut) return;
     this.signingOut = true;
     const s = this.session;
+    // A running timer stops with the session: billable minutes are time spent, not a tab left open.
+    const timerNote = s === null ? null : await stopTimerAtSignOut(s.ctx, reason);
     this.session = null;
     const token = tokenStore.get();
     tokenStore.clear();
     window.removeEventListener('hashchange', this.route);
     for (const d of document.querySelectorAll('dialog')) d.remove();
     if (s !== null) {
+      for (const u of s.unsubscribe) u();
       s.idle.stop();
       s.live.stop();
       s.view?.destroy();
@@ -135,7 +155,30 @@ class App {
     if (token !== null && reason !== 'expired') {
       await fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
     }
-    this.showLogin(SIGNED_OUT_MESSAGE[reason]);
+    resetDisplay();
+    const message = SIGNED_OUT_MESSAGE[reason];
+    this.showLogin(timerNote === null ? message : `${message ?? ''} ${timerNote}`.trim());
+  }
+}
+
+/**
+ * Stops this nurse's running timer before the session ends, and says what was logged. When the
+ * session has already ended (401), the server stops it at her last activity instead.
+ */
+async function stopTimerAtSignOut(ctx: AppContext, reason: SignOutReason): Promise<string | null> {
+  const running = ctx.timer.running;
+  if (running === null) return null;
+  const byServer = `Your timer for patient ${running.patientId} stops at your last activity (unless you are still signed in elsewhere).`;
+  if (reason === 'expired') return byServer;
+  try {
+    const stopped = await ctx.timer.stop();
+    const logged = stopped?.minutes === null || stopped?.minutes === undefined ? '' : ` (${minutes(stopped.minutes)} logged${reason === 'idle' ? ', including the 15 minutes without activity' : ''})`;
+    return `Your timer for patient ${running.patientId} was stopped at sign-out${logged}.`;
+  } catch (err) {
+    // The server stops it too when the last session ends; say so rather than nothing.
+    return err instanceof ApiError && err.sessionEnded
+      ? byServer
+      : `Your timer for patient ${running.patientId} could not be stopped here (${err instanceof Error ? err.message : String(err)}); it stops when your session ends.`;
   }
 }
 

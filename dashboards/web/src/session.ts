@@ -27,7 +27,13 @@ export const IDLE_WARNING_MS = 14 * 60_000;
  */
 export const KEEPALIVE_AFTER_MS = 2 * 60_000;
 const CHECK_EVERY_MS = 5_000;
-const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart', 'scroll'] as const;
+/**
+ * Real user input only. Not `scroll` or `focus`: live updates re-render the worklist, and the
+ * browser fires those by itself (scroll anchoring when rows are inserted above the viewport,
+ * focus restoration). `pointermove` counts only when the pointer really moved on the screen: a
+ * browser may send moves and hover events to a resting pointer when the DOM changes under it.
+ */
+const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart'] as const;
 
 export interface IdleCallbacks {
   warn(remainingMs: number): void;
@@ -46,7 +52,15 @@ export class IdleWatch {
   private lastRequest = Date.now();
   private warned = false;
   private timer = 0;
-  private readonly onActivity = (): void => {
+  /** Where the pointer was last seen (screen coordinates), to tell a real move from a re-render's. */
+  private pointer: { x: number; y: number } | null = null;
+  private readonly onActivity = (ev: Event): void => {
+    if (!ev.isTrusted) return;
+    if (ev instanceof PointerEvent && (ev.type === 'pointermove' || ev.type === 'pointerdown')) {
+      const last = this.pointer;
+      this.pointer = { x: ev.screenX, y: ev.screenY };
+      if (ev.type === 'pointermove' && (last === null || (last.x === ev.screenX && last.y === ev.screenY))) return;
+    }
     this.lastActivity = Date.now();
     if (this.warned) {
       this.warned = false;
@@ -58,6 +72,7 @@ export class IdleWatch {
 
   start(): void {
     this.lastActivity = Date.now();
+    this.pointer = null;
     for (const ev of ACTIVITY_EVENTS) window.addEventListener(ev, this.onActivity, { passive: true, capture: true });
     this.timer = window.setInterval(() => this.check(), CHECK_EVERY_MS);
   }
