@@ -453,10 +453,11 @@ describe('Nurse dashboard in headless Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByRole('heading', { name: 'RPM nurse dashboard' }).waitFor();
     expect(await page.getByRole('status').textContent()).toMatch(/^You are signed out\. Your timer for patient pa-1 was stopped at sign-out \([\d.]+ min logged\)\.$/);
-    const month = await request<{ entries: { staffId: string; endedAt: string | null }[] }>(`${t.baseUrl}/v1/patients/pa-1/time`, { token: ann.token });
+    const month = await request<{ entries: { staffId: string; endedAt: string | null; stopReason: string | null }[] }>(`${t.baseUrl}/v1/patients/pa-1/time`, { token: ann.token });
     const hers = month.body.entries.filter((e) => e.staffId === tess.id);
     expect(hers).toHaveLength(1);
     expect(hers[0]?.endedAt).not.toBeNull();
+    expect(hers[0]?.stopReason).toBe('signed-out');
   });
 
   it('signs out after 15 idle minutes even while live updates re-render the worklist under a resting pointer and focus, and stops the timer', async () => {
@@ -511,10 +512,13 @@ describe('Nurse dashboard in headless Chromium', () => {
     await page.clock.runFor('00:10');
     await expect.poll(() => page.locator('.idle-banner').textContent()).toContain('You will be signed out in 1 minute without activity.');
     await page.clock.runFor('01:30');
-    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/^You were signed out after 15 minutes without activity\. Your timer for patient pa-4 was stopped at sign-out/);
+    await expect.poll(() => page.getByRole('status').first().textContent()).toMatch(/^You were signed out after 15 minutes without activity\. Your timer for patient pa-4 was stopped at your last activity/);
     expect(await page.evaluate(() => sessionStorage.length)).toBe(0);
-    const month = await request<{ entries: { staffId: string; endedAt: string | null }[] }>(`${t.baseUrl}/v1/patients/pa-4/time`, { token: ann.token });
-    expect(month.body.entries.filter((e) => e.staffId === vic.id).map((e) => e.endedAt === null)).toEqual([false]);
+    // Stopped at her last activity, marked so: the idle minutes are not logged.
+    const month = await request<{ entries: { staffId: string; endedAt: string | null; stopReason: string | null; minutes: number | null }[] }>(`${t.baseUrl}/v1/patients/pa-4/time`, { token: ann.token });
+    const hers = month.body.entries.filter((e) => e.staffId === vic.id);
+    expect(hers.map((e) => [e.endedAt === null, e.stopReason])).toEqual([[false, 'session-expired']]);
+    expect(hers[0]?.minutes ?? 99).toBeLessThan(14);
   });
 
   it('keeps PHI out of URLs and browser storage: only the session token, in sessionStorage', async () => {

@@ -115,6 +115,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
             careTeams: z.array(z.object({ id: z.string(), name: z.string() })),
             expiresAt: z.string(),
             idleExpiresAt: z.string(),
+            idleMinutes: z.number().int().describe('Inactivity after which sessions end (RPM_SESSION_IDLE_MINUTES): the dashboard signs out on the same limit'),
           }),
         },
       },
@@ -129,6 +130,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         careTeams: teams.map((t) => ({ id: t.id, name: t.name })),
         expiresAt: new Date(session.expiresAtMs).toISOString(),
         idleExpiresAt: new Date(session.idleExpiresAtMs).toISOString(),
+        idleMinutes: Math.round(ctx.config.sessions.idleMs / 60_000),
       };
     },
   );

@@ -35,6 +35,8 @@ interface Session {
 class App {
   private session: Session | null = null;
   private signingOut = false;
+  /** The server's idle limit in minutes (GET /v1/auth/me), for what the sign-out says. */
+  private idleMinutes = 15;
   private readonly api = new Api({
     token: () => tokenStore.get(),
     onRequest: () => this.session?.idle.requested(),
@@ -64,6 +66,12 @@ class App {
 
   private async enter(me: StaffSelf): Promise<void> {
     this.signingOut = false;
+    // The server's idle limit, so both sign out on the same one.
+    const idleMinutes = await this.api
+      .get<Me>('/v1/auth/me')
+      .then((m) => m.idleMinutes)
+      .catch(() => undefined);
+    if (idleMinutes !== undefined) this.idleMinutes = idleMinutes;
     const colleagues = new Map<string, string>();
     const timer = new TimerService(this.api);
     const display = new DisplayService(this.api);
@@ -98,7 +106,7 @@ class App {
       expire: () => void this.signOut('idle'),
       // Active but only watching the stream: one request keeps the server session (and priorities) fresh.
       keepAlive: () => void live.refresh().catch(() => undefined),
-    });
+    }, idleMinutes === undefined ? undefined : idleMinutes * 60_000);
     // New units or zone: the live stream and every view are rendered again in them.
     const unsubscribe = [
       display.subscribe(() => {
@@ -138,7 +146,7 @@ class App {
     this.signingOut = true;
     const s = this.session;
     // A running timer stops with the session: billable minutes are time spent, not a tab left open.
-    const timerNote = s === null ? null : await stopTimerAtSignOut(s.ctx, reason);
+    const timerNote = s === null ? null : await stopTimerAtSignOut(s.ctx, reason, s.idle.lastActivityAt);
     this.session = null;
     const token = tokenStore.get();
     tokenStore.clear();
@@ -156,7 +164,7 @@ class App {
       await fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
     }
     resetDisplay();
-    const message = SIGNED_OUT_MESSAGE[reason];
+    const message = reason === 'idle' ? `You were signed out after ${this.idleMinutes} minutes without activity.` : SIGNED_OUT_MESSAGE[reason];
     this.showLogin(timerNote === null ? message : `${message ?? ''} ${timerNote}`.trim());
   }
 }
@@ -165,15 +173,18 @@ class App {
  * Stops this nurse's running timer before the session ends, and says what was logged. When the
  * session has already ended (401), the server stops it at her last activity instead.
  */
-async function stopTimerAtSignOut(ctx: AppContext, reason: SignOutReason): Promise<string | null> {
+async function stopTimerAtSignOut(ctx: AppContext, reason: SignOutReason, lastActivityAt: number): Promise<string | null> {
   const running = ctx.timer.running;
   if (running === null) return null;
   const byServer = `Your timer for patient ${running.patientId} stops at your last activity (unless you are still signed in elsewhere).`;
   if (reason === 'expired') return byServer;
   try {
-    const stopped = await ctx.timer.stop();
-    const logged = stopped?.minutes === null || stopped?.minutes === undefined ? '' : ` (${minutes(stopped.minutes)} logged${reason === 'idle' ? ', including the 15 minutes without activity' : ''})`;
-    return `Your timer for patient ${running.patientId} was stopped at sign-out${logged}.`;
+    // Signed out for inactivity: the minutes without activity are not billable; stop at her last one.
+    const stopped = await ctx.timer.stop(reason === 'idle' ? { reason: 'session-expired', endedAt: lastActivityAt } : { reason: 'signed-out' });
+    const logged = stopped?.minutes === null || stopped?.minutes === undefined ? '' : ` (${minutes(stopped.minutes)} logged)`;
+    return reason === 'idle'
+      ? `Your timer for patient ${running.patientId} was stopped at your last activity${logged}.`
+      : `Your timer for patient ${running.patientId} was stopped at sign-out${logged}.`;
   } catch (err) {
     // The server stops it too when the last session ends; say so rather than nothing.
     return err instanceof ApiError && err.sessionEnded

@@ -17,10 +17,14 @@ export const tokenStore = {
   },
 };
 
-/** Automatic logoff (HIPAA §164.312(a)(2)(iii)): the server ends idle sessions after 15 minutes too. */
+/**
+ * Automatic logoff (HIPAA §164.312(a)(2)(iii)): the server ends idle sessions after
+ * RPM_SESSION_IDLE_MINUTES (GET /v1/auth/me says how long; 15 minutes by default) and the
+ * dashboard signs out on the same limit.
+ */
 export const IDLE_LIMIT_MS = 15 * 60_000;
 /** A warning one minute before, so a nurse reading a chart can stay signed in with a key press. */
-export const IDLE_WARNING_MS = 14 * 60_000;
+const WARNING_BEFORE_MS = 60_000;
 /**
  * The live stream delivers without requests, so a nurse who is active but only watching would
  * reach the server's idle expiry: when there was activity and no request for this long, ping.
@@ -68,7 +72,15 @@ export class IdleWatch {
     }
   };
 
-  constructor(private readonly cb: IdleCallbacks) {}
+  constructor(
+    private readonly cb: IdleCallbacks,
+    private readonly limitMs: number = IDLE_LIMIT_MS,
+  ) {}
+
+  /** When the nurse last did something (a timer she left running stops here, not at the sign-out). */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
 
   start(): void {
     this.lastActivity = Date.now();
@@ -90,14 +102,14 @@ export class IdleWatch {
   private check(): void {
     const now = Date.now();
     const idle = now - this.lastActivity;
-    if (idle >= IDLE_LIMIT_MS) {
+    if (idle >= this.limitMs) {
       this.stop();
       this.cb.expire();
       return;
     }
-    if (idle >= IDLE_WARNING_MS && !this.warned) {
+    if (idle >= this.limitMs - Math.min(WARNING_BEFORE_MS, this.limitMs / 4) && !this.warned) {
       this.warned = true;
-      this.cb.warn(IDLE_LIMIT_MS - idle);
+      this.cb.warn(this.limitMs - idle);
     }
     if (this.lastActivity > this.lastRequest && now - this.lastRequest >= KEEPALIVE_AFTER_MS) {
       this.lastRequest = now;

@@ -123,6 +123,7 @@ export interface Me {
   readonly careTeams: readonly { readonly id: string; readonly name: string }[];
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
+  readonly idleMinutes?: number;
 }
 
 export interface LoginResponse {
