@@ -102,6 +102,13 @@ describe('overrides', () => {
     expect(issuesOf(() => resolve({ overrides: { 'spo2-low': { autoresolve: false } } }))).toEqual(['overrides.spo2-low.autoresolve: not a field of a threshold rule']);
   });
 
+  it('report a field named after an Object.prototype member instead of taking it as a rule field', () => {
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-low': { constructor: 1, toString: 2 } } }))).toEqual([
+      'overrides.spo2-low.constructor: not a field of a threshold rule',
+      'overrides.spo2-low.toString: not a field of a threshold rule',
+    ]);
+  });
+
   it('cannot change a rule’s id or type', () => {
     expect(issuesOf(() => resolve({ overrides: { fever: { id: 'other' } } }))).toContain('overrides.fever: id and type cannot be overridden');
     expect(issuesOf(() => resolve({ overrides: { fever: { type: 'missing' } } }))).toContain('overrides.fever: id and type cannot be overridden');

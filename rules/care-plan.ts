@@ -35,7 +35,7 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
       issues.push(`overrides.${id}: no rule with this id in the enrolled programs`);
       continue;
     }
-    if ('id' in patch || 'type' in patch) issues.push(`overrides.${id}: id and type cannot be overridden`);
+    if (Object.hasOwn(patch, 'id') || Object.hasOwn(patch, 'type')) issues.push(`overrides.${id}: id and type cannot be overridden`);
     byId.set(id, { ...rule, ...patch });
   }
   for (const id of plan.disabledRules) byId.delete(id);
@@ -49,7 +49,8 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
     if (parsed.success) {
       // The schema drops unknown keys: a misspelt override field must not be ignored silently.
       for (const field of Object.keys(plan.overrides[id] ?? {})) {
-        if (!(field in parsed.data)) issues.push(`overrides.${id}.${field}: not a field of a ${parsed.data.type} rule`);
+        // Own properties: `in` would accept `constructor` or `toString` as a field of every rule.
+        if (!Object.hasOwn(parsed.data, field)) issues.push(`overrides.${id}.${field}: not a field of a ${parsed.data.type} rule`);
       }
       if (parsed.data.enabled) rules.push(parsed.data);
     } else {
