@@ -2,6 +2,7 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { parseJsonPayload } from '../../core/json/parse-json.js';
 import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
 import { authRoutes } from './auth-routes.js';
@@ -42,6 +43,16 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   app.decorateRequest('staff', null);
   app.decorateRequest('staffSession', null);
   app.removeContentTypeParser('text/plain');
+  // Our parser, not Fastify's: the same rules as MQTT payloads (strict UTF-8, a leading BOM
+  // ignored, duplicate keys refused), see core/json/parse-json.ts.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonPayload(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);

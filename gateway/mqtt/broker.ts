@@ -1,5 +1,6 @@
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
+import { parseJsonPayload } from '../../core/json/parse-json.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
 import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
@@ -145,7 +146,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     let readings: unknown[] = [];
     let envelopeError: RpmError | undefined;
     try {
-      readings = ctx.ingest.parseEnvelope(JSON.parse(payload.toString('utf8')));
+      // The same parser as HTTP bodies: one payload means the same on every input.
+      readings = ctx.ingest.parseEnvelope(parseJsonPayload(payload, 'payload'));
     } catch (err) {
       envelopeError = isRpmError(err) ? err : new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'payload is not valid JSON', { path: '' });
     }
