@@ -40,9 +40,12 @@ export class StaffService {
     return this.store.createOrganization({ id: input.id, name: input.name, createdAtMs: this.clock.now() });
   }
 
-  /** Without `by` there is no tenant check: for callers that already hold the admin token. */
+  /**
+   * Without `by` there is no tenant check: for callers that already hold the admin token. With
+   * it, only administrators may look (a nurse or physician gets 403, like every admin route).
+   */
   async requireOrganization(id: string, by?: AdminActor): Promise<Organization> {
-    const org = this.inScope(id, by) ? await this.store.getOrganization(id) : undefined;
+    const org = this.inScope(id, by === undefined ? undefined : this.admin(by)) ? await this.store.getOrganization(id) : undefined;
     if (org === undefined) throw new RpmError('RPM_ERR_ORGANIZATION_NOT_FOUND', `organization '${id}' not found`, { path: '/organizationId' });
     return org;
   }

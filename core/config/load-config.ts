@@ -31,6 +31,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       bodyLimitBytes: e.RPM_HTTP_BODY_LIMIT_BYTES,
       trustProxy: e.RPM_TRUST_PROXY,
       rateLimitPerDevicePerMin: e.RPM_RATE_LIMIT_PER_DEVICE_PER_MIN,
+      tls: e.RPM_HTTP_TLS_CERT !== undefined && e.RPM_HTTP_TLS_KEY !== undefined ? { certFile: e.RPM_HTTP_TLS_CERT, keyFile: e.RPM_HTTP_TLS_KEY } : undefined,
+      hstsMaxAgeS: e.RPM_HSTS_MAX_AGE_S,
     },
     mqtt: {
       host: e.RPM_MQTT_HOST,

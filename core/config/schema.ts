@@ -50,6 +50,12 @@ export const envSchema = z
     // Time allowed to drain in-flight work on SIGTERM before exiting anyway.
     RPM_SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
     RPM_TRUST_PROXY: bool.default(false),
+    // HTTPS on the HTTP port (PEM files), for deployments without a TLS-terminating proxy.
+    RPM_HTTP_TLS_CERT: z.string().optional(),
+    RPM_HTTP_TLS_KEY: z.string().optional(),
+    // Strict-Transport-Security max-age on answers to HTTPS requests (ours, or a proxy's with
+    // RPM_TRUST_PROXY and X-Forwarded-Proto: https); 0 sends none.
+    RPM_HSTS_MAX_AGE_S: z.coerce.number().int().min(0).max(2 * 365 * 86_400).default(31_536_000),
     // The built nurse dashboard served at `/`; unset = dist/dashboard of this package (npm run build).
     RPM_DASHBOARD_DIR: z.string().min(1).optional(),
     // Staff login sessions end after this much inactivity (HIPAA §164.312(a)(2)(iii) automatic logoff).
@@ -99,6 +105,10 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   if (Number.isFinite(retryBase) && Number.isFinite(retryMax) && retryMax < retryBase) {
     problems.push('RPM_FHIR_RETRY_MAX_MS: must not be below RPM_FHIR_RETRY_BASE_MS');
   }
+  if ((env.RPM_HTTP_TLS_CERT === undefined) !== (env.RPM_HTTP_TLS_KEY === undefined)) {
+    const missing = env.RPM_HTTP_TLS_CERT === undefined ? 'RPM_HTTP_TLS_CERT' : 'RPM_HTTP_TLS_KEY';
+    problems.push(`${missing}: RPM_HTTP_TLS_CERT and RPM_HTTP_TLS_KEY must be set together`);
+  }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
     problems.push(`${missing}: RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together`);
@@ -115,6 +125,10 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly trustProxy: boolean;
     readonly rateLimitPerDevicePerMin: number;
+    /** HTTPS on the HTTP listener when set. */
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    /** Strict-Transport-Security max-age (seconds) on answers to HTTPS requests; 0 = none. */
+    readonly hstsMaxAgeS: number;
   };
   readonly mqtt: {
     readonly host: string;

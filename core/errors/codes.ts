@@ -21,6 +21,7 @@ export const errorCatalogue = {
   RPM_ERR_REQUEST_DUPLICATE_KEY: { status: 400, title: 'A JSON object repeats a key' },
   RPM_ERR_REQUEST_URI_TOO_LONG: { status: 414, title: 'Request target too long' },
   RPM_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  RPM_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
   RPM_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   RPM_ERR_REQUEST_INVALID: { status: 400, title: 'Request does not match the schema' },
   RPM_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, title: 'Body too large' },

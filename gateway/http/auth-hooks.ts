@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AuthenticatedDevice } from '../auth/device-authenticator.js';
 import { adminTokenMatcher, bearerToken } from '../auth/admin-token.js';
+import { looksLikeSessionToken } from '../auth/session-token.js';
 import type { GatewayContext } from '../context.js';
 
 declare module 'fastify' {
@@ -28,6 +29,11 @@ export function adminAuthHook(ctx: GatewayContext) {
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the admin token as `Authorization: Bearer <token>`');
     if (!matches(token)) {
+      // A valid staff session (an organization admin, say) is a known caller without the
+      // operator's permission: 403, not a wrong credential.
+      if (looksLikeSessionToken(token) && (await ctx.sessions.authenticate(token).then(() => true, () => false))) {
+        throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'this route takes the operator admin token; staff sessions cannot use it');
+      }
       await ctx.audit.record({
         atMs: ctx.clock.now(),
         actor: 'unknown',

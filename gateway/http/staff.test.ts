@@ -394,8 +394,8 @@ describe('administration of organizations, staff and care teams', () => {
     expect((await t.admin.get(`/v1/admin/staff/${awayNurse.id}`)).body.status).toBe('active');
     // Organizations are the operator's to create.
     expect((await as(admin, 'POST', '/v1/admin/organizations', { id: 'org-mine', name: 'Mine' })).status).toBe(403);
-    // The bootstrap-only routes do not take a session.
-    expect((await as(admin, 'POST', '/v1/admin/patients', { id: 'p-new', organizationId: 'org-home' })).status).toBe(401);
+    // The bootstrap-only routes do not take a session: a known caller without the permission (403).
+    expect((await as(admin, 'POST', '/v1/admin/patients', { id: 'p-new', organizationId: 'org-home' })).status).toBe(403);
 
     // Other roles do not administer at all.
     const nurse = await t.admin.login('nurse@home.org');
