@@ -1,5 +1,6 @@
 import { Command } from 'commander';
 import { AdminClient } from './admin-client.js';
+import { auditCommands } from './commands/audit.js';
 import { deviceCommands } from './commands/device.js';
 import { patientCommands } from './commands/patient.js';
 import { simulateCommands } from './commands/simulate.js';
@@ -10,7 +11,7 @@ import { EXIT } from './errors.js';
 import { createOutput, reportFailure } from './output.js';
 
 /** Every command group of `rpm`; a new one (e.g. `rpm simulate`) is one module and one entry here. */
-const COMMAND_GROUPS: readonly CommandGroup[] = [staffCommands, patientCommands, deviceCommands, simulateCommands];
+const COMMAND_GROUPS: readonly CommandGroup[] = [staffCommands, patientCommands, deviceCommands, auditCommands, simulateCommands];
 
 interface GlobalOptions extends ConnectionFlags {
   readonly json?: boolean;

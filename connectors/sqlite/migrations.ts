@@ -238,4 +238,35 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE devices ADD COLUMN battery_at_ms INTEGER;
     `,
   },
+  {
+    version: 5,
+    name: 'tamper-evident audit log: hash chain, patients disclosed, append-only triggers',
+    sql: `
+      -- Each entry carries the hash of the previous one (core/audit/chain.ts). Entries written
+      -- before this migration are sealed once, in order, when the store opens.
+      ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_log ADD COLUMN hash TEXT;
+
+      -- Patients an access disclosed besides its subject (a worklist read, a device list), so
+      -- an accounting of one patient's disclosures is one indexed query.
+      CREATE TABLE audit_log_patients (
+        patient_id TEXT NOT NULL,
+        seq INTEGER NOT NULL REFERENCES audit_log(seq),
+        PRIMARY KEY (patient_id, seq)
+      ) WITHOUT ROWID;
+
+      -- Append-only. Anyone with the file can drop a trigger; the hash chain (and a head anchored
+      -- elsewhere) is what makes such an edit evident.
+      CREATE TRIGGER audit_log_insert_sealed BEFORE INSERT ON audit_log WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL
+        BEGIN SELECT RAISE(ABORT, 'audit_log: entries are inserted sealed (prev_hash, hash)'); END;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log WHEN OLD.hash IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_patients_no_update BEFORE UPDATE ON audit_log_patients
+        BEGIN SELECT RAISE(ABORT, 'audit_log_patients is append-only'); END;
+      CREATE TRIGGER audit_log_patients_no_delete BEFORE DELETE ON audit_log_patients
+        BEGIN SELECT RAISE(ABORT, 'audit_log_patients is append-only'); END;
+    `,
+  },
 ];

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { auditLogContract } from '../../core/contract/audit-log.contract.js';
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
@@ -99,9 +100,79 @@ describe('SQLite database setup', () => {
     await stores.audit.record({ atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } });
     await stores.audit.record({ atMs: 2, actor: 'admin', action: 'device.revoke', subject: 'device:d-1', outcome: 'success', sourceIp: null, details: null });
     expect(await stores.audit.list({ limit: 10, subjectId: 'patient:p-1' })).toEqual([
-      { atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } },
+      expect.objectContaining({ seq: 1, atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } }),
     ]);
     expect((await stores.audit.list({ limit: 10 })).map((e) => e.action)).toEqual(['device.revoke', 'readings.read']);
     await dispose();
   });
+
+  it('migration 5 seals audit entries written before the hash chain, in order, and makes the table append-only', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const v4 = new Database(file);
+    v4.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      v4.exec(m.sql);
+      v4.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    const insert = v4.prepare("INSERT INTO audit_log (at_ms, actor, action, subject, outcome, source_ip, details) VALUES (?, 'admin', 'readings.read', 'patient:p-1', 'success', NULL, ?)");
+    for (let i = 1; i <= 3; i++) insert.run(i, JSON.stringify({ count: i }));
+    v4.close();
+    const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+    try {
+      await stores.audit.record({ atMs: 4, actor: 'admin', action: 'device.read', subject: 'device:d-1', outcome: 'success', sourceIp: null, details: null });
+      expect(await stores.audit.verify()).toMatchObject({ ok: true, entries: 4 });
+      const raw = new Database(file);
+      expect(() => raw.prepare("UPDATE audit_log SET actor = 'x' WHERE seq = 1").run()).toThrow(/append-only/);
+      expect(() => raw.prepare('DELETE FROM audit_log WHERE seq = 1').run()).toThrow(/append-only/);
+      expect(() => raw.prepare("INSERT INTO audit_log (at_ms, actor, action, subject, outcome) VALUES (5, 'admin', 'x', 'y', 'success')").run()).toThrow(/inserted sealed/);
+      raw.close();
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+auditLogContract('SqliteAuditLog', async () => {
+  const dir = tempDir('rpm-audit-');
+  const file = path.join(dir, 'rpm.sqlite');
+  const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+  const reopened: Array<{ close: () => Promise<void> }> = [];
+  /** A second connection, as another process with the file would have. */
+  const raw = new Database(file);
+  const bypassingTriggers = (fn: () => void): void => {
+    const triggers = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit_log%'").all() as { name: string; sql: string }[];
+    raw.transaction(() => {
+      for (const t of triggers) raw.exec(`DROP TRIGGER ${t.name}`);
+      fn();
+      for (const t of triggers) raw.exec(t.sql);
+    })();
+  };
+  return {
+    log: stores.audit,
+    tryUpdate: async (seq) => {
+      raw.prepare("UPDATE audit_log SET actor = 'admin' WHERE seq = ?").run(seq);
+    },
+    tryDelete: async (seq) => {
+      raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq);
+    },
+    tamper: {
+      editActor: async (seq, actor) => bypassingTriggers(() => raw.prepare('UPDATE audit_log SET actor = ? WHERE seq = ?').run(actor, seq)),
+      remove: async (seq) => bypassingTriggers(() => raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq)),
+      removeNewest: async (count) =>
+        bypassingTriggers(() => raw.prepare('DELETE FROM audit_log WHERE seq > (SELECT max(seq) FROM audit_log) - ?').run(count)),
+    },
+    reopen: async () => {
+      const again = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+      reopened.push(again);
+      return again.audit;
+    },
+    dispose: async () => {
+      raw.close();
+      for (const r of reopened) await r.close();
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
 });

@@ -7,6 +7,7 @@ import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fast
 import { parseJsonPayload } from '../../core/json/parse-json.js';
 import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
@@ -93,6 +94,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(healthRoutes, ctx);
   await app.register(ingestRoutes, ctx);
   await app.register(adminRoutes, ctx);
+  await app.register(auditRoutes, ctx);
   await app.register(patientRoutes, ctx);
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
