@@ -17,6 +17,7 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
+import { CredentialGuard } from './auth/credential-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
@@ -86,6 +87,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
   const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
   const alerting = new AlertingService({ readings: stores.readings, alerts: stores.alerts, registry: stores.registry, carePlans, clock, log, newId: randomUUID });
@@ -146,6 +148,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     ingest,
     committer,
     authenticator,
+    credentialGuard,
     registry,
     readings: stores.readings,
     audit: stores.audit,
@@ -263,6 +266,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       wss?.close();
       await Promise.all([stopHttp, stopTcp, stopTls]).finally(() => clearInterval(reaper));
       await presence.stop();
+      await credentialGuard.stop();
       await stores.close();
       log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');
     })();

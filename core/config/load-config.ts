@@ -53,7 +53,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxReadingAgeMs: e.RPM_MAX_READING_AGE_DAYS * 86_400_000,
     },
     commit: { maxBatch: e.RPM_COMMIT_MAX_BATCH, maxPending: e.RPM_COMMIT_MAX_PENDING, lingerMs: e.RPM_COMMIT_LINGER_MS },
-    credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000 },
+    credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000, failuresPerSourcePerMin: e.RPM_AUTH_FAILURES_PER_MIN },
     sessions: { idleMs: e.RPM_SESSION_IDLE_MINUTES * 60_000, maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000 },
     rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000 },
     twilio:

@@ -58,6 +58,9 @@ export const envSchema = z
     RPM_HSTS_MAX_AGE_S: z.coerce.number().int().min(0).max(2 * 365 * 86_400).default(31_536_000),
     // The built nurse dashboard served at `/`; unset = dist/dashboard of this package (npm run build).
     RPM_DASHBOARD_DIR: z.string().min(1).optional(),
+    // Wrong admin tokens, session tokens or device secrets (each counted on its own) from one source
+    // address (an IPv6 /64) per minute; past it that source is refused for the rest of the minute.
+    RPM_AUTH_FAILURES_PER_MIN: positiveInt.max(10_000).default(20),
     // Staff login sessions end after this much inactivity (HIPAA §164.312(a)(2)(iii) automatic logoff).
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
@@ -146,7 +149,7 @@ export interface Config {
     readonly maxReadingAgeMs: number;
   };
   readonly commit: { readonly maxBatch: number; readonly maxPending: number; readonly lingerMs: number };
-  readonly credentials: { readonly rotationGraceMs: number };
+  readonly credentials: { readonly rotationGraceMs: number; readonly failuresPerSourcePerMin: number };
   readonly sessions: { readonly idleMs: number; readonly maxMs: number };
   readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;

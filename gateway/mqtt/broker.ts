@@ -25,6 +25,12 @@ function authError(message: string, returnCode: number): AuthenticateError {
   return err;
 }
 
+/** The peer address of an MQTT connection: the TCP/TLS socket's, or the WebSocket upgrade request's. */
+function sourceAddressOf(client: Client): string | undefined {
+  const c = client as unknown as { conn?: { remoteAddress?: string }; req?: { socket?: { remoteAddress?: string } } };
+  return c.conn?.remoteAddress ?? c.req?.socket?.remoteAddress;
+}
+
 export interface MqttBroker {
   readonly aedes: Aedes;
   /** Publishes in flight (waiting for their commit). */
@@ -88,7 +94,18 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
       return;
     }
-    ctx.authenticator.authenticate(password.toString('utf8'), username).then(
+    const secret = password.toString('utf8');
+    const source = sourceAddressOf(client);
+    // Wrong secrets are throttled by source like on HTTP; a secret verified before still connects.
+    if (!ctx.authenticator.recognizes(secret)) {
+      try {
+        ctx.credentialGuard.check('device-secret', source);
+      } catch (err) {
+        done(authError(isRpmError(err) ? err.message : 'retry later', CONNACK_SERVER_UNAVAILABLE), false);
+        return;
+      }
+    }
+    ctx.authenticator.authenticate(secret, username).then(
       (auth) => {
         const will = (client as unknown as { _will?: { topic?: string } })._will;
         if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
@@ -113,6 +130,7 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         const returnCode =
           code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
         if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
+        if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
         done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
       },
     );
