@@ -95,6 +95,43 @@ describe('SQLite database setup', () => {
     }
   });
 
+  it('migration 6 keeps staff, sessions, passwords and care teams while making emails and team ids tenant-scoped', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const v5 = new Database(file);
+    v5.pragma('foreign_keys = ON');
+    v5.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 5)) {
+      v5.exec(m.sql);
+      v5.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    v5.exec(`
+      INSERT INTO organizations VALUES ('org-a', 'A', 1);
+      INSERT INTO patients VALUES ('pa-1', 'org-a', 1), ('pa-2', 'org-a', 1);
+      INSERT INTO staff VALUES ('n-1', 'n@a.org', 'nurse', 'org-a', 'Nina', 'active', 1, '+15550001111', 5);
+      INSERT INTO staff_passwords VALUES ('n-1', 'hash-1', 5);
+      INSERT INTO staff_sessions VALUES ('tok', 'n-1', 5, 99999, 5, NULL);
+      INSERT INTO care_teams VALUES ('team-1', 'org-a', 'One', 6);
+      INSERT INTO care_team_members VALUES ('team-1', 'n-1', 7);
+      INSERT INTO care_team_patients VALUES ('team-1', 'pa-2', 7);
+    `);
+    v5.close();
+    const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+    try {
+      expect(await stores.staff.findLogin('n@a.org')).toMatchObject({ staff: { id: 'n-1', displayName: 'Nina', isChargeNurse: true, phone: '+15550001111' }, passwordHash: 'hash-1' });
+      expect(await stores.staff.findSession('tok')).toMatchObject({ staffId: 'n-1', expiresAtMs: 99999 });
+      expect((await stores.staff.teamMembers({ organizationId: 'org-a', id: 'team-1' })).map((s) => s.id)).toEqual(['n-1']);
+      // Team scoping still applies: the nurse's team has pa-2 only.
+      expect(await stores.staff.visiblePatientIds('n-1', { limit: 10 })).toEqual(['pa-2']);
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('foreign_key_check')).toEqual([]);
+      db.close();
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('records and lists audit entries', async () => {
     const { stores, dispose } = await fresh();
     await stores.audit.record({ atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } });

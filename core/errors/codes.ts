@@ -56,6 +56,7 @@ export const errorCatalogue = {
   RPM_ERR_STAFF_NOT_FOUND: { status: 404, title: 'Staff member not found' },
   RPM_ERR_CARE_TEAM_EXISTS: { status: 409, title: 'Care team already exists' },
   RPM_ERR_CARE_TEAM_NOT_FOUND: { status: 404, title: 'Care team not found' },
+  RPM_ERR_CARE_TEAM_AMBIGUOUS: { status: 409, title: 'Several organizations have a care team with this id; name the organization' },
   RPM_ERR_ORGANIZATION_MISMATCH: { status: 409, title: 'Belongs to another organization' },
 
   // Alerts, care plans, time log

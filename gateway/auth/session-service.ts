@@ -64,7 +64,7 @@ export class SessionService {
    * Checks the credentials. Unknown email, wrong password and disabled account all cost one
    * argon2id verification, so the caller can answer them identically in content and timing.
    */
-  async login(email: string, password: string): Promise<LoginOutcome> {
+  async login(email: string, password: string, organizationId?: string): Promise<LoginOutcome> {
     if (this.checking >= this.maxConcurrentChecks) {
       throw new RpmError('RPM_ERR_OVERLOADED', 'too many logins in progress', { retryAfterSeconds: 1 });
     }
@@ -72,7 +72,7 @@ export class SessionService {
     let found: Awaited<ReturnType<StaffStore['findLogin']>>;
     let matches: boolean;
     try {
-      found = await this.store.findLogin(email);
+      found = await this.store.findLogin(email, organizationId);
       matches = await verifyPassword(found?.passwordHash ?? (await this.dummyHash), password);
     } finally {
       this.checking--;

@@ -66,7 +66,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
       },
     },
     async (req) => {
-      const outcome = await ctx.sessions.login(req.body.email, req.body.password);
+      const outcome = await ctx.sessions.login(req.body.email, req.body.password, req.body.organizationId);
       // The audit names the account by id, never by email; unknown emails are `unknown`.
       const who = outcome.ok ? outcome.staff.id : outcome.staffId;
       await audit(req, {
