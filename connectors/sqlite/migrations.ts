@@ -344,4 +344,26 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX care_team_patients_by_patient ON care_team_patients(patient_id);
     `,
   },
+  {
+    version: 7,
+    name: 'login history: sources that signed in, failed attempts since the last sign-in',
+    sql: `
+      -- Addresses (an IPv6 /64) an account signed in from: logins from them skip the per-account
+      -- delay that wrong passwords from elsewhere build up, so a guesser cannot lock a nurse out.
+      CREATE TABLE staff_login_sources (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        source TEXT NOT NULL,
+        last_success_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (staff_id, source)
+      ) WITHOUT ROWID;
+
+      -- Wrong passwords since the account's last sign-in, told to its owner at the next one.
+      CREATE TABLE staff_login_failures (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        count INTEGER NOT NULL,
+        first_at_ms INTEGER NOT NULL,
+        last_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -1,6 +1,6 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 /**
@@ -160,6 +160,35 @@ export class SqliteStaffStore implements StaffStore {
   async setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined> {
     this.sql('UPDATE staff SET status = ? WHERE id = ?').run(status, id);
     return this.getStaff(id);
+  }
+
+  async recordLoginFailure(staffId: string, atMs: number): Promise<number> {
+    const row = this.sql(
+      `INSERT INTO staff_login_failures (staff_id, count, first_at_ms, last_at_ms) VALUES (?, 1, ?, ?)
+       ON CONFLICT (staff_id) DO UPDATE SET count = count + 1, last_at_ms = max(last_at_ms, excluded.last_at_ms)
+       RETURNING count`,
+    ).get(staffId, atMs, atMs) as { count: number };
+    return row.count;
+  }
+
+  async recordLoginSuccess(staffId: string, source: string, atMs: number, forgetBeforeMs: number): Promise<FailedLogins> {
+    return this.db
+      .transaction((): FailedLogins => {
+        this.sql(
+          `INSERT INTO staff_login_sources (staff_id, source, last_success_at_ms) VALUES (?, ?, ?)
+           ON CONFLICT (staff_id, source) DO UPDATE SET last_success_at_ms = max(last_success_at_ms, excluded.last_success_at_ms)`,
+        ).run(staffId, source, atMs);
+        this.sql('DELETE FROM staff_login_sources WHERE staff_id = ? AND last_success_at_ms < ?').run(staffId, forgetBeforeMs);
+        const failed = this.sql('DELETE FROM staff_login_failures WHERE staff_id = ? RETURNING count, first_at_ms, last_at_ms').get(staffId) as
+          | { count: number; first_at_ms: number; last_at_ms: number }
+          | undefined;
+        return failed === undefined ? { count: 0, firstAtMs: null, lastAtMs: null } : { count: failed.count, firstAtMs: failed.first_at_ms, lastAtMs: failed.last_at_ms };
+      })
+      .immediate();
+  }
+
+  async knownLoginSource(staffId: string, source: string, sinceMs: number): Promise<boolean> {
+    return this.sql('SELECT 1 FROM staff_login_sources WHERE staff_id = ? AND source = ? AND last_success_at_ms >= ?').get(staffId, source, sinceMs) !== undefined;
   }
 
   async createSession(n: NewSession): Promise<StaffSession> {

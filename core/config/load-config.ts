@@ -54,7 +54,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     commit: { maxBatch: e.RPM_COMMIT_MAX_BATCH, maxPending: e.RPM_COMMIT_MAX_PENDING, lingerMs: e.RPM_COMMIT_LINGER_MS },
     credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000, failuresPerSourcePerMin: e.RPM_AUTH_FAILURES_PER_MIN },
-    sessions: { idleMs: e.RPM_SESSION_IDLE_MINUTES * 60_000, maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000 },
+    sessions: {
+      idleMs: e.RPM_SESSION_IDLE_MINUTES * 60_000,
+      maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000,
+      loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
+    },
     rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000 },
     twilio:
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined

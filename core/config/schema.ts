@@ -61,6 +61,10 @@ export const envSchema = z
     // Wrong admin tokens, session tokens or device secrets (each counted on its own) from one source
     // address (an IPv6 /64) per minute; past it that source is refused for the rest of the minute.
     RPM_AUTH_FAILURES_PER_MIN: positiveInt.max(10_000).default(20),
+    // Wrong passwords for one account before each further try must wait (1 s, doubling), and the
+    // longest such wait. Addresses the account signed in from before are never delayed.
+    RPM_LOGIN_FAILURES_BEFORE_DELAY: positiveInt.max(100).default(5),
+    RPM_LOGIN_MAX_DELAY_S: positiveInt.max(3600).default(60),
     // Staff login sessions end after this much inactivity (HIPAA §164.312(a)(2)(iii) automatic logoff).
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
@@ -150,7 +154,11 @@ export interface Config {
   };
   readonly commit: { readonly maxBatch: number; readonly maxPending: number; readonly lingerMs: number };
   readonly credentials: { readonly rotationGraceMs: number; readonly failuresPerSourcePerMin: number };
-  readonly sessions: { readonly idleMs: number; readonly maxMs: number };
+  readonly sessions: {
+    readonly idleMs: number;
+    readonly maxMs: number;
+    readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  };
   readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;

@@ -96,6 +96,23 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       expect(await store.setStaffStatus('nobody', 'disabled')).toBeUndefined();
     });
 
+    it('counts wrong passwords between sign-ins and remembers the sources an account signed in from', async () => {
+      await twoOrganizations();
+      expect(await store.recordLoginFailure('nurse-org-a', 100)).toBe(1);
+      expect(await store.recordLoginFailure('nurse-org-a', 300)).toBe(2);
+      expect(await store.recordLoginFailure('nurse-org-a', 200)).toBe(3);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 0)).toBe(false);
+      expect(await store.recordLoginSuccess('nurse-org-a', '10.0.0.7', 400, 0)).toEqual({ count: 3, firstAtMs: 100, lastAtMs: 300 });
+      expect(await store.recordLoginSuccess('nurse-org-a', '10.0.0.7', 500, 0)).toEqual({ count: 0, firstAtMs: null, lastAtMs: null });
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 450)).toBe(true);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 501)).toBe(false);
+      expect(await store.knownLoginSource('doc-org-a', '10.0.0.7', 0)).toBe(false);
+      // Sources unused since the cut-off are forgotten at the next sign-in.
+      await store.recordLoginSuccess('nurse-org-a', '10.0.0.8', 10_000, 1000);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 0)).toBe(false);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.8', 0)).toBe(true);
+    });
+
     it('keeps sessions by token hash: activity only moves forward, revocation is set once', async () => {
       await twoOrganizations();
       const s = await store.createSession({ tokenSha256: 'aa', staffId: 'nurse-org-a', createdAtMs: 1000, expiresAtMs: 9000 });

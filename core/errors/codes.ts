@@ -15,6 +15,7 @@ export const errorCatalogue = {
   RPM_ERR_AUTH_FORBIDDEN: { status: 403, title: 'Not allowed' },
   RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
   RPM_ERR_AUTH_SESSION_EXPIRED: { status: 401, title: 'Session expired; log in again' },
+  RPM_ERR_AUTH_LOGIN_DELAYED: { status: 429, title: 'Too many wrong passwords for this account; wait before the next try' },
 
   // Request envelope
   RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },

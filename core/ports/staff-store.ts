@@ -49,6 +49,16 @@ export interface StaffStore {
   /** Returns the updated account, or undefined if there is none. */
   setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined>;
 
+  /** A wrong password for the account; returns how many since its last sign-in. */
+  recordLoginFailure(staffId: string, atMs: number): Promise<number>;
+  /**
+   * A sign-in from `source`: remembers the source (forgetting sources unused since
+   * `forgetBeforeMs`) and returns, then clears, the wrong passwords since the last sign-in.
+   */
+  recordLoginSuccess(staffId: string, source: string, atMs: number, forgetBeforeMs: number): Promise<FailedLogins>;
+  /** Whether the account signed in from `source` at or after `sinceMs`. */
+  knownLoginSource(staffId: string, source: string, sinceMs: number): Promise<boolean>;
+
   createSession(session: NewSession): Promise<StaffSession>;
   findSession(tokenSha256: string): Promise<StaffSession | undefined>;
   /** Records activity at `atMs` (never moves backwards). */
@@ -100,6 +110,13 @@ export interface NewStaff {
   readonly isChargeNurse: boolean;
   readonly phone: string | null;
   readonly createdAtMs: number;
+}
+
+/** Wrong passwords for an account between two sign-ins. */
+export interface FailedLogins {
+  readonly count: number;
+  readonly firstAtMs: number | null;
+  readonly lastAtMs: number | null;
 }
 
 export interface NewSession {

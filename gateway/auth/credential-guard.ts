@@ -4,13 +4,17 @@ import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
 import { sourceKey } from './source-address.js';
 
-/** The bearer credentials the gateway checks; each is throttled on its own. */
-export type CredentialKind = 'admin-token' | 'session-token' | 'device-secret';
+/**
+ * The credentials the gateway checks; each is throttled on its own. Passwords are throttled per
+ * account instead (login-throttle.ts); only their refusals are aggregated here.
+ */
+export type CredentialKind = 'admin-token' | 'session-token' | 'device-secret' | 'password';
 
 const SUBJECT: Readonly<Record<CredentialKind, string>> = {
   'admin-token': 'admin-api',
   'session-token': 'staff-api',
   'device-secret': 'device-api',
+  password: 'staff-login',
 };
 
 export interface CredentialGuardOptions {
@@ -90,17 +94,20 @@ export class CredentialGuard {
   }
 
   /** A wrong credential of `kind` from `source`, on `action` (the route or `MQTT CONNECT`). Never rejects. */
-  async denied(kind: CredentialKind, source: string | null | undefined, action: string): Promise<void> {
+  async denied(kind: CredentialKind, source: string | null | undefined, action: string, options: { throttle?: boolean } = {}): Promise<void> {
     const key = `${kind}\n${sourceKey(source)}`;
     const now = this.clock.now();
-    let w = this.windows.get(key);
-    if (w === undefined || now - w.startMs >= this.options.windowMs) {
-      w = { startMs: now, failures: 0 };
-      this.windows.delete(key);
-      if (this.windows.size >= this.maxSources) this.windows.delete(this.windows.keys().next().value as string);
+    let failures = 0;
+    if (options.throttle !== false) {
+      let w = this.windows.get(key);
+      if (w === undefined || now - w.startMs >= this.options.windowMs) {
+        w = { startMs: now, failures: 0 };
+        this.windows.delete(key);
+        if (this.windows.size >= this.maxSources) this.windows.delete(this.windows.keys().next().value as string);
+      }
+      failures = ++w.failures;
+      this.windows.set(key, w);
     }
-    w.failures++;
-    this.windows.set(key, w);
 
     const d = this.denials.get(key);
     if (d !== undefined) {
@@ -110,7 +117,7 @@ export class CredentialGuard {
     }
     if (this.denials.size >= this.maxSources) await this.flush(true);
     this.denials.set(key, { firstAtMs: now, lastAtMs: now, repeated: 0, throttled: 0, action, ip: source ?? null });
-    if (w.failures === this.options.maxFailures) this.log.warn({ credential: kind }, 'a source reached the wrong-credential limit and is refused for the rest of the window');
+    if (failures === this.options.maxFailures) this.log.warn({ credential: kind }, 'a source reached the wrong-credential limit and is refused for the rest of the window');
     // Never rejects: the caller is refusing a request either way, and the count above stands.
     await this.audit
       .record({ atMs: now, actor: 'unknown', action: 'auth.denied', subject: SUBJECT[kind], outcome: 'denied', sourceIp: source ?? null, details: { credential: kind, on: action, count: 1 } })
