@@ -60,6 +60,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
     },
     rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000 },
+    streams: { recheckMs: e.RPM_STREAM_RECHECK_S * 1000 },
     twilio:
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined
         ? { accountSid: e.RPM_TWILIO_ACCOUNT_SID, authToken: e.RPM_TWILIO_AUTH_TOKEN, from: e.RPM_TWILIO_FROM, baseUrl: e.RPM_TWILIO_BASE_URL }

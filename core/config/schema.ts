@@ -69,6 +69,9 @@ export const envSchema = z
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
     RPM_SESSION_MAX_HOURS: positiveInt.max(7 * 24).default(12),
+    // How often an open worklist stream reads its session and scope again (seconds): the safety net
+    // for expiry and for changes made by another process (logout and scope changes here end it at once).
+    RPM_STREAM_RECHECK_S: positiveInt.max(3600).default(30),
     // How often overdue alerts are escalated and missing-data rules are checked (seconds).
     RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
     RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
@@ -160,6 +163,7 @@ export interface Config {
     readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   };
   readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
+  readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
   readonly shutdownTimeoutMs: number;
