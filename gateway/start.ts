@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
@@ -25,6 +26,7 @@ import { ForwardingService } from './forwarding-service.js';
 import { buildApp } from './http/app.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
+import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
@@ -175,16 +177,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // CONNECT; a socket that has not (a slow or stuck device, a bare TCP probe) would otherwise
   // hold server.close() open until aedes' 30 s connect timeout, past the shutdown deadline.
   const mqttSockets = new Set<net.Socket>();
+  // Every transport goes through the packet-size guard before aedes sees a byte.
+  const guarded = (transport: Duplex): GuardedMqttConnection =>
+    new GuardedMqttConnection(transport, config.mqtt.limits, (reason) => log.info({ reason }, 'mqtt connection closed: packet too large'));
   const handleMqtt = (socket: net.Socket): void => {
     mqttSockets.add(socket);
     socket.once('close', () => mqttSockets.delete(socket));
-    broker.aedes.handle(socket);
+    broker.aedes.handle(guarded(socket));
   };
 
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
   if (wss !== undefined) {
     wss.on('connection', (socket, req) => {
-      broker.aedes.handle(createWebSocketStream(socket), req);
+      broker.aedes.handle(guarded(createWebSocketStream(socket)), req);
     });
     app.server.on('upgrade', (req, socket, head) => {
       const pathname = (req.url ?? '').split('?')[0];

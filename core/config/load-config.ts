@@ -38,6 +38,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       host: e.RPM_MQTT_HOST,
       port: e.RPM_MQTT_PORT,
       ws: { enabled: e.RPM_MQTT_WS_ENABLED, path: e.RPM_MQTT_WS_PATH },
+      // A PUBLISH is its payload plus a topic (ours are under 200 bytes) and a packet id.
+      limits: { connectMaxBytes: e.RPM_MQTT_CONNECT_MAX_BYTES, packetMaxBytes: e.RPM_HTTP_BODY_LIMIT_BYTES + 1024 },
       tls:
         e.RPM_MQTT_TLS_CERT !== undefined && e.RPM_MQTT_TLS_KEY !== undefined
           ? { port: e.RPM_MQTT_TLS_PORT, certFile: e.RPM_MQTT_TLS_CERT, keyFile: e.RPM_MQTT_TLS_KEY, caFile: e.RPM_MQTT_TLS_CA }

@@ -23,6 +23,9 @@ export const envSchema = z
     RPM_MQTT_TLS_CERT: z.string().optional(),
     RPM_MQTT_TLS_KEY: z.string().optional(),
     RPM_MQTT_TLS_CA: z.string().optional(),
+    // Largest MQTT CONNECT (bytes), read before the client is authenticated. After authentication a
+    // packet may carry a payload of up to RPM_HTTP_BODY_LIMIT_BYTES. Larger packets close the connection.
+    RPM_MQTT_CONNECT_MAX_BYTES: positiveInt.min(256).max(1_048_576).default(8192),
     RPM_DATA_DIR: z.string().min(1).default('./data'),
     // Bootstrap admin bearer token; when unset one is generated into <data dir>/admin-token.
     RPM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -144,6 +147,8 @@ export interface Config {
     readonly host: string;
     readonly port: number;
     readonly ws: { readonly enabled: boolean; readonly path: string };
+    /** Packet size caps (packet-guard.ts): the CONNECT before authentication, any packet after. */
+    readonly limits: { readonly connectMaxBytes: number; readonly packetMaxBytes: number };
     readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
   };
   readonly store: { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' };

@@ -3,6 +3,7 @@ import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
 import { parseJsonPayload } from '../../core/json/parse-json.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
+import { packetGuardAuthenticated } from './packet-guard.js';
 import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
 
 /** What we know about an authenticated MQTT session. */
@@ -123,6 +124,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         };
         sessions.set(client, session);
         scheduleExpiry(client, session, auth.expiresAtMs);
+        // Packets after the CONNECT may now reach aedes, up to the post-authentication size cap.
+        packetGuardAuthenticated(client.conn);
         done(null, true);
       },
       (err: unknown) => {
