@@ -44,6 +44,10 @@ export class FairQueue {
         start();
         return;
       }
+      if (this.waiting >= this.options.maxWaiting) {
+        reject(new RpmError('RPM_ERR_OVERLOADED', 'too many logins are waiting', { retryAfterSeconds: 2 }));
+        return;
+      }
       if (options.priority === true) {
         this.priority.push({ start });
         this.waiting++;
@@ -52,10 +56,6 @@ export class FairQueue {
       const queue = this.bySource.get(source) ?? [];
       if (queue.length >= this.options.maxWaitingPerSource) {
         reject(new RpmError('RPM_ERR_RATE_LIMITED', 'too many logins from this address are waiting; retry shortly', { retryAfterSeconds: 2 }));
-        return;
-      }
-      if (this.waiting >= this.options.maxWaiting) {
-        reject(new RpmError('RPM_ERR_OVERLOADED', 'too many logins are waiting', { retryAfterSeconds: 2 }));
         return;
       }
       queue.push({ start });

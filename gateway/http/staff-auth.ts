@@ -2,6 +2,7 @@ import type { FastifyRequest } from 'fastify';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Staff } from '../../core/model/staff.js';
 import { adminTokenMatcher, bearerToken } from '../auth/admin-token.js';
+import { looksLikeSessionToken } from '../auth/session-token.js';
 import type { AuthenticatedSession } from '../auth/session-service.js';
 import type { GatewayContext } from '../context.js';
 import { routeOf } from './auth-hooks.js';
@@ -49,9 +50,16 @@ export function adminOrStaffAuthHook(ctx: GatewayContext) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the admin token or a session token as `Authorization: Bearer <token>`');
+    // Before the comparison, so these routes cannot be used to keep guessing the admin token.
+    ctx.credentialGuard.check('admin-token', req.ip);
     if (isAdminToken(token)) {
       req.actor = 'admin';
       return;
+    }
+    if (!looksLikeSessionToken(token)) {
+      // Not shaped like a session token: a guess at the admin token.
+      await ctx.credentialGuard.denied('admin-token', req.ip, routeOf(req));
+      throw new RpmError('RPM_ERR_AUTH_INVALID', 'invalid admin or session token');
     }
     await authenticateSession(ctx, req, token);
   };

@@ -42,6 +42,15 @@ describe('wrong credentials are throttled by source and audited in aggregate', (
     expect((await from('198.51.100.1', '/v1/admin/devices', ADMIN_TOKEN)).status).toBe(200);
   });
 
+  it('does the same on routes that take the admin token or a session, so they cannot be used to keep guessing', async () => {
+    const statuses: number[] = [];
+    for (let i = 0; i < LIMIT + 5; i++) statuses.push((await from('203.0.113.17', '/v1/admin/organizations/org-c', `guess-${i}-of-the-admin-token`)).status);
+    expect(statuses.slice(0, LIMIT).every((s) => s === 401)).toBe(true);
+    expect(statuses.slice(LIMIT).every((s) => s === 429)).toBe(true);
+    expect((await from('203.0.113.17', '/v1/admin/organizations/org-c', ADMIN_TOKEN)).status).toBe(429);
+    expect((await from('198.51.100.1', '/v1/admin/organizations/org-c', ADMIN_TOKEN)).status).toBe(200);
+  });
+
   it('writes one entry for the first denial and one aggregate for the rest, so real entries stay in view', async () => {
     await t.gw.ctx.credentialGuard.flush(true);
     const newest = (await t.admin.get('/v1/admin/audit?limit=1000')).body.entries as { action: string; sourceIp: string; details: Record<string, unknown> | null; subject: string }[];
