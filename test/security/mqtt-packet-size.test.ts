@@ -1,6 +1,7 @@
 import net from 'node:net';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connectPacket, publishPacket, remainingLength } from '../../benchmarks/lib/mqtt-wire.js';
 import { isoMinutesAgo, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 
 /*
@@ -9,30 +10,6 @@ import { isoMinutesAgo, startTestGateway, type TestGateway } from '../helpers/ga
  * capped before authentication (a small CONNECT limit) and after (the HTTP body limit).
  */
 const BODY_LIMIT = 64 * 1024;
-
-// MQTT 3.1.1 packets, written out here so that the test checks the wire independently.
-function remainingLength(n: number): Buffer {
-  const bytes: number[] = [];
-  do {
-    let b = n % 128;
-    n = Math.floor(n / 128);
-    if (n > 0) b |= 0x80;
-    bytes.push(b);
-  } while (n > 0);
-  return Buffer.from(bytes);
-}
-const str = (s: string): Buffer => {
-  const b = Buffer.from(s, 'utf8');
-  return Buffer.concat([Buffer.from([b.length >> 8, b.length & 0xff]), b]);
-};
-function connectPacket(clientId: string, username: string, password: string): Buffer {
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, 0b1100_0010, 0, 60]), str(clientId), str(username), str(password)]);
-  return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
-}
-function publishPacket(topic: string, payload: Buffer, packetId: number): Buffer {
-  const body = Buffer.concat([str(topic), Buffer.from([packetId >> 8, packetId & 0xff]), payload]);
-  return Buffer.concat([Buffer.from([0x32]), remainingLength(body.length), body]);
-}
 
 /** Raw TCP: writes, and collects what the broker answers until it closes or `ms` pass. */
 function exchange(port: number, writes: Buffer[], ms = 3000): Promise<{ received: Buffer; closed: boolean }> {
@@ -101,7 +78,7 @@ describe('MQTT packet size caps', () => {
 
   it('serves a device that pipelines a large PUBLISH right behind its CONNECT, once it is authenticated', async () => {
     const payload = envelope(133, BODY_LIMIT - 10);
-    const { received } = await exchange(t.mqttPort, [Buffer.concat([connectPacket('hub-pipe', 'hrm-mq', secret), publishPacket('devices/hrm-mq/readings', payload, 7)])], 3000);
+    const { received } = await exchange(t.mqttPort, [Buffer.concat([connectPacket({ clientId: 'hub-pipe', username: 'hrm-mq', password: secret, keepaliveS: 60 }), publishPacket('devices/hrm-mq/readings', payload.toString(), 7, false)])], 3000);
     // CONNACK accepted (20 02 00 00), then PUBACK for packet 7 (40 02 00 07).
     expect(received.subarray(0, 4)).toEqual(Buffer.from([0x20, 0x02, 0x00, 0x00]));
     expect(received.subarray(4, 8)).toEqual(Buffer.from([0x40, 0x02, 0x00, 0x07]));
@@ -110,7 +87,12 @@ describe('MQTT packet size caps', () => {
 
   it('never hands what a client pipelines behind a refused CONNECT to the broker', async () => {
     const payload = envelope(134, BODY_LIMIT - 10);
-    const { received, closed } = await exchange(t.mqttPort, [Buffer.concat([connectPacket('intruder', 'hrm-mq', `rpmd_${'0'.repeat(16)}_${'x'.repeat(43)}`), publishPacket('devices/hrm-mq/readings', payload, 8)])]);
+    const { received, closed } = await exchange(t.mqttPort, [
+      Buffer.concat([
+        connectPacket({ clientId: 'intruder', username: 'hrm-mq', password: `rpmd_${'0'.repeat(16)}_${'x'.repeat(43)}`, keepaliveS: 60 }),
+        publishPacket('devices/hrm-mq/readings', payload.toString(), 8, false),
+      ]),
+    ]);
     expect(received.subarray(0, 4)).toEqual(Buffer.from([0x20, 0x02, 0x00, 0x04]));
     expect(closed).toBe(true);
     expect(await values()).not.toContain(134);
