@@ -3,6 +3,12 @@ import type { BackfillInput, CreateDestinationInput } from '../core/model/destin
 import type { CreateDeviceInput, CreatePatientInput, assignDeviceInput, rotateSecretInput, unassignDeviceInput } from '../core/model/registry.js';
 import type { CreateOrganizationInput, CreateStaffInput } from '../core/model/staff.js';
 import {
+  type AuditHeadView,
+  type AuditPage,
+  type FhirBundleView,
+  auditHead,
+  auditPage,
+  fhirBundle,
   type AssignResult,
   type BackfillResult,
   backfillResult,
@@ -42,6 +48,19 @@ const seg = encodeURIComponent;
 /** The gateway's admin API (gateway/http/admin-routes.ts), one method per endpoint. */
 export class AdminClient {
   constructor(private readonly conn: Connection) {}
+
+  /** Audit entries oldest first, after `after` (0 = the beginning). */
+  auditPage(after: number, limit: number): Promise<AuditPage> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/audit/export?after=${after}&limit=${limit}`, answer: auditPage });
+  }
+
+  auditFhirPage(after: number, limit: number): Promise<FhirBundleView> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/audit/export?format=fhir&after=${after}&limit=${limit}`, answer: fhirBundle });
+  }
+
+  auditHead(): Promise<AuditHeadView> {
+    return call(this.conn, { method: 'GET', path: '/v1/admin/audit/head', answer: auditHead });
+  }
 
   createOrganization(input: CreateOrganizationInput): Promise<OrganizationView> {
     return call(this.conn, { method: 'POST', path: '/v1/admin/organizations', body: input, answer: organizationView });

@@ -103,3 +103,25 @@ export type DestinationStatus = z.infer<typeof destinationStatus>;
 
 export const backfillResult = z.looseObject({ queued: z.number(), kinds: z.array(z.string()) });
 export type BackfillResult = z.infer<typeof backfillResult>;
+const detailValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** An audit entry as /v1/admin/audit/export answers it: every field the hash covers, and the chain. */
+export const auditEntry = z.looseObject({
+  seq: z.number().int(),
+  atMs: z.number(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  outcome: z.enum(['success', 'denied', 'error']),
+  sourceIp: z.string().nullable(),
+  details: z.record(z.string(), detailValue).nullable(),
+  patientIds: z.array(z.string()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntryView = z.infer<typeof auditEntry>;
+export const auditPage = z.looseObject({ entries: z.array(auditEntry), next: z.number().int().nullable() });
+export type AuditPage = z.infer<typeof auditPage>;
+export const auditHead = z.looseObject({ seq: z.number().int(), hash: z.string(), anchor: z.string() });
+export type AuditHeadView = z.infer<typeof auditHead>;
+export const fhirBundle = z.looseObject({ resourceType: z.literal('Bundle'), entry: z.array(z.unknown()).optional(), link: z.array(z.looseObject({ relation: z.string(), url: z.string() })).optional() });
+export type FhirBundleView = z.infer<typeof fhirBundle>;

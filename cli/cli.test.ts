@@ -3,6 +3,7 @@ import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirTestServer } from '../test/fhir-server/fhir-test-server.js';
 import { eventually, FAST_FORWARDING_ENV, READING_SYSTEM } from '../test/fhir/gateway-env.js';
@@ -354,5 +355,61 @@ describe('rpm fhir destination: EHR destinations from the command line', { timeo
     const notTaken = await fhirCli(['fhir', 'destination', 'backfill', 'ehr-1', '--since', new Date(0).toISOString(), '--kinds', 'body-weight']);
     expect(notTaken.code).toBe(1);
     expect(notTaken.stderr).toContain('does not take body-weight');
+  });
+});
+
+describe('rpm audit: the tamper-evident audit log, verified here rather than by the gateway', { timeout: 90_000 }, () => {
+  let t: TestGateway;
+  let cli: (args: readonly string[]) => Promise<CliRun>;
+
+  beforeAll(async () => {
+    t = await startTestGateway();
+    cli = (args) => rpm(args, { env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN } });
+    await t.admin.createOrganization('org-audit');
+    for (let i = 0; i < 5; i++) await t.admin.createPatient(`p-audit-${i}`, { organizationId: 'org-audit' });
+    await t.admin.createDevice({ id: 'cuff-audit', kind: 'bp-cuff', patientId: 'p-audit-1' });
+    await t.admin.get('/v1/admin/devices/cuff-audit');
+  });
+  afterAll(async () => t.close());
+
+  it('verifies the chain, prints the head as an anchor, and exports FHIR AuditEvents one per line', async () => {
+    const ok = await cli(['audit', 'verify']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^Audit log intact: \d+ entries, head \d+:[0-9a-f]{64}\.$/m);
+    const anchor = (await cli(['audit', 'head'])).stdout.trim();
+    expect(anchor).toMatch(/^\d+:[0-9a-f]{64}$/);
+    expect(json(await cli(['audit', 'verify', '--anchor', anchor, '--json']))).toMatchObject({ ok: true });
+
+    const lines = (await cli(['audit', 'export', '--fhir'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+    expect(lines.every((r) => r.resourceType === 'AuditEvent')).toBe(true);
+    const deviceRead = lines.find((r) => r.subtype[0].code === 'device.read');
+    expect(deviceRead).toMatchObject({ action: 'R', outcome: '0', agent: [{ who: { identifier: { value: 'admin' } }, requestor: true }] });
+    expect(deviceRead.entity).toEqual(expect.arrayContaining([expect.objectContaining({ what: { reference: 'Patient/p-audit-1' } })]));
+    const plain = (await cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(plain.map((e) => e.seq)).toEqual(plain.map((_, i) => i + 1));
+  });
+
+  it('names the first broken link when the database was edited behind the gateway’s back (exit 1)', async () => {
+    const anchor = (await cli(['audit', 'head'])).stdout.trim();
+    const db = new Database(path.join(t.dataDir, 'rpm.sqlite'));
+    try {
+      // What someone with the file can do: drop the append-only trigger, edit an entry, restore it.
+      const trigger = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_update'").get() as { sql: string };
+      db.exec('DROP TRIGGER audit_log_no_update');
+      db.prepare("UPDATE audit_log SET actor = 'staff:someone-else' WHERE seq = 3").run();
+      db.exec(trigger.sql);
+    } finally {
+      db.close();
+    }
+    const broken = await cli(['audit', 'verify']);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    expect(broken.stderr).toContain('RPM_CLI_AUDIT_CHAIN_BROKEN');
+    expect(broken.stderr).toContain('broken at entry 3 (content-hash-mismatch)');
+    expect(broken.stderr).toContain('2 entries before it verified');
+    expect((await cli(['audit', 'verify', '--anchor', anchor])).code).toBe(1);
+    // The gateway's own check agrees.
+    expect((await t.admin.get('/v1/admin/audit/verify')).body).toMatchObject({ ok: false, brokenAt: 3, reason: 'content-hash-mismatch' });
   });
 });

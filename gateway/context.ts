@@ -9,6 +9,7 @@ import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
+import type { CredentialGuard } from './auth/credential-guard.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
 import type { ForwardingService } from './forwarding-service.js';
@@ -35,6 +36,8 @@ export interface GatewayContext {
   readonly ingest: IngestService;
   readonly committer: GroupCommitter;
   readonly authenticator: DeviceAuthenticator;
+  /** Wrong credentials by source: throttle and aggregated audit. */
+  readonly credentialGuard: CredentialGuard;
   readonly registry: RegistryService;
   readonly readings: ReadingStore;
   readonly audit: AuditLog;

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
@@ -22,6 +23,7 @@ import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { ensurePrivateDir } from './data-files.js';
 import { loadSecretKeys } from './secret-keys-file.js';
+import { CredentialGuard } from './auth/credential-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
@@ -29,6 +31,7 @@ import { ForwardingService } from './forwarding-service.js';
 import { buildApp } from './http/app.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
+import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
@@ -101,6 +104,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
   const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
   const alerting = new AlertingService({ readings: stores.readings, alerts: stores.alerts, registry: stores.registry, carePlans, clock, log, newId: randomUUID });
@@ -193,6 +197,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     ingest,
     committer,
     authenticator,
+    credentialGuard,
     registry,
     readings: stores.readings,
     audit: stores.audit,
@@ -221,16 +226,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // CONNECT; a socket that has not (a slow or stuck device, a bare TCP probe) would otherwise
   // hold server.close() open until aedes' 30 s connect timeout, past the shutdown deadline.
   const mqttSockets = new Set<net.Socket>();
+  // Every transport goes through the packet-size guard before aedes sees a byte.
+  const guarded = (transport: Duplex): GuardedMqttConnection =>
+    new GuardedMqttConnection(transport, config.mqtt.limits, (reason) => log.info({ reason }, 'mqtt connection closed: packet too large'));
   const handleMqtt = (socket: net.Socket): void => {
     mqttSockets.add(socket);
     socket.once('close', () => mqttSockets.delete(socket));
-    broker.aedes.handle(socket);
+    broker.aedes.handle(guarded(socket));
   };
 
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
   if (wss !== undefined) {
     wss.on('connection', (socket, req) => {
-      broker.aedes.handle(createWebSocketStream(socket), req);
+      broker.aedes.handle(guarded(createWebSocketStream(socket)), req);
     });
     app.server.on('upgrade', (req, socket, head) => {
       const pathname = (req.url ?? '').split('?')[0];
@@ -320,6 +328,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       wss?.close();
       await Promise.all([stopHttp, stopTcp, stopTls]).finally(() => clearInterval(reaper));
       await presence.stop();
+      await credentialGuard.stop();
       await stores.close();
       log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');
     })();

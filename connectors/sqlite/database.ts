@@ -55,10 +55,19 @@ function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
   );
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    }).immediate();
+    // SQLite ignores this pragma inside a transaction, so it is set around it.
+    if (m.rebuildsTables === true) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.rebuildsTables === true && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new Error(`migration ${m.version} (${m.name}) would leave rows pointing at nothing`);
+        }
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }).immediate();
+    } finally {
+      if (m.rebuildsTables === true) db.pragma('foreign_keys = ON');
+    }
   }
 }
 

@@ -15,9 +15,14 @@ export const errorCatalogue = {
   RPM_ERR_AUTH_FORBIDDEN: { status: 403, title: 'Not allowed' },
   RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
   RPM_ERR_AUTH_SESSION_EXPIRED: { status: 401, title: 'Session expired; log in again' },
+  RPM_ERR_AUTH_LOGIN_DELAYED: { status: 429, title: 'Too many wrong passwords for this account; wait before the next try' },
 
   // Request envelope
   RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
+  RPM_ERR_REQUEST_DUPLICATE_KEY: { status: 400, title: 'A JSON object repeats a key' },
+  RPM_ERR_REQUEST_URI_TOO_LONG: { status: 414, title: 'Request target too long' },
+  RPM_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  RPM_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
   RPM_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   RPM_ERR_REQUEST_INVALID: { status: 400, title: 'Request does not match the schema' },
   RPM_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
@@ -53,6 +58,7 @@ export const errorCatalogue = {
   RPM_ERR_STAFF_NOT_FOUND: { status: 404, title: 'Staff member not found' },
   RPM_ERR_CARE_TEAM_EXISTS: { status: 409, title: 'Care team already exists' },
   RPM_ERR_CARE_TEAM_NOT_FOUND: { status: 404, title: 'Care team not found' },
+  RPM_ERR_CARE_TEAM_AMBIGUOUS: { status: 409, title: 'Several organizations have a care team with this id; name the organization' },
   RPM_ERR_ORGANIZATION_MISMATCH: { status: 409, title: 'Belongs to another organization' },
 
   // Alerts, care plans, time log

@@ -3,6 +3,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { z } from 'zod';
 import { statusOf } from '../../core/errors/codes.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
+import { parseJsonPayload } from '../../core/json/parse-json.js';
 import type { Device } from '../../core/model/registry.js';
 import type { ReadingProblem } from '../../pipeline/normalize.js';
 import type { IngestResult, ReadingOutcome } from '../../pipeline/ingest.js';
@@ -68,11 +69,12 @@ function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutc
  * carrying our stable code in `issue.details.coding`, or a batch/transaction-response Bundle.
  */
 export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
-  app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, (_req, body, done) => {
+  // The one JSON parser of every input (core/json/parse-json.ts).
+  app.addContentTypeParser('application/fhir+json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'body is not valid JSON'), undefined);
+      done(null, parseJsonPayload(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {

@@ -65,7 +65,8 @@ export class WorklistService {
       rows.push({ patientId, priority: list[0]?.priority.score ?? 0, alerts: list });
     }
     rows.sort((a, b) => b.priority - a.priority || a.patientId.localeCompare(b.patientId));
-    await this.record(req, 'worklist.read', `organization:${req.staff.organizationId}`, 'success', { patients: rows.length });
+    // Which patients the worklist showed, not only how many: each one's accounting of disclosures finds this read.
+    await this.record(req, 'worklist.read', `organization:${req.staff.organizationId}`, 'success', { patients: rows.length }, rows.map((r) => r.patientId));
     return rows;
   }
 
@@ -235,8 +236,15 @@ export class WorklistService {
     return alert;
   }
 
-  private record(req: Requester, action: string, subject: string, outcome: 'success' | 'denied', details: Record<string, string | number | boolean | null> | null): Promise<void> {
-    return this.audit.record({ atMs: this.clock.now(), actor: `staff:${req.staff.id}`, action, subject, outcome, sourceIp: req.sourceIp, details });
+  private record(
+    req: Requester,
+    action: string,
+    subject: string,
+    outcome: 'success' | 'denied',
+    details: Record<string, string | number | boolean | null> | null,
+    patientIds?: readonly string[],
+  ): Promise<void> {
+    return this.audit.record({ atMs: this.clock.now(), actor: `staff:${req.staff.id}`, action, subject, outcome, sourceIp: req.sourceIp, details, ...(patientIds === undefined ? {} : { patientIds }) });
   }
 }
 

@@ -60,7 +60,15 @@ class App {
     document.title = 'Sign in · RPM nurse dashboard';
     renderLogin(this.root, this.api, message, (res: LoginResponse) => {
       tokenStore.set(res.token);
-      void this.enter(res.staff);
+      void this.enter(res.staff).then(() => {
+        // Someone may have been guessing her password: she should know (issue 11).
+        const n = res.notice?.failedLoginsSinceLastSignIn ?? 0;
+        if (n > 0) {
+          this.session?.ctx.showError(
+            `${n} wrong password${n === 1 ? ' was' : 's were'} tried for your account since you last signed in. If that was not you, tell your administrator.`,
+          );
+        }
+      });
     });
   }
 

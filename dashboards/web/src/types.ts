@@ -131,6 +131,8 @@ export interface LoginResponse {
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
   readonly staff: StaffSelf;
+  /** Wrong passwords tried for this account since its previous sign-in. */
+  readonly notice?: { readonly failedLoginsSinceLastSignIn: number; readonly firstFailedAt: string; readonly lastFailedAt: string };
 }
 
 export interface Colleague {
