@@ -1,0 +1,206 @@
+import { afterAll, describe, expect, it } from 'vitest';
+import { alertStoreContract } from '../../core/contract/alert-store.contract.js';
+import { auditLogContract } from '../../core/contract/audit-log.contract.js';
+import { forwardingStoreContract } from '../../core/contract/forwarding-store.contract.js';
+import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
+import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
+import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
+import type { Reading } from '../../core/model/reading.js';
+import { createTestDatabase, freshSchemaName, type TestDatabase } from '../../test/helpers/postgres.js';
+import { makeReading } from '../../test/helpers/readings.js';
+import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { createPostgresStores, type PostgresStores } from './index.js';
+
+/**
+ * Every store contract against the real PostgreSQL server: one database for this file, a fresh
+ * schema (an empty set of tables, migrated at open) for each test.
+ */
+let database: Promise<TestDatabase> | undefined;
+const db = (): Promise<TestDatabase> => (database ??= createTestDatabase());
+afterAll(async () => {
+  if (database !== undefined) await (await database).drop();
+});
+
+async function open(schema = freshSchemaName(), poolSize = 4): Promise<PostgresStores> {
+  return createPostgresStores({ url: (await db()).url, schema, poolSize, statementTimeoutMs: 20_000, applicationName: 'rpm-test' });
+}
+
+async function fresh(): Promise<{ stores: PostgresStores; dispose: () => Promise<void> }> {
+  const stores = await open();
+  return { stores, dispose: () => stores.close() };
+}
+
+readingStoreContract(
+  'PostgresReadingStore',
+  async () => {
+    const { stores, dispose } = await fresh();
+    return { store: stores.readings, dispose };
+  },
+  makeReading,
+);
+
+registryStoreContract('PostgresRegistryStore', async () => {
+  const { stores, dispose } = await fresh();
+  return { store: stores.registry, dispose };
+});
+
+staffStoreContract('PostgresStaffStore', async () => {
+  const { stores, dispose } = await fresh();
+  return {
+    store: stores.staff,
+    addPatient: async (id, organizationId) => {
+      await stores.registry.createPatient({ id, organizationId, createdAtMs: 1 });
+    },
+    dispose,
+  };
+});
+
+forwardingStoreContract(
+  'PostgresForwardingStore',
+  async () => {
+    const { stores, dispose } = await fresh();
+    return {
+      readings: stores.readings,
+      forwarding: stores.forwarding,
+      addOrganization: async (id) => {
+        await stores.staff.createOrganization({ id, name: id, createdAtMs: 1 });
+      },
+      dispose,
+    };
+  },
+  makeReading,
+);
+
+alertStoreContract('PostgresAlertStore', async () => {
+  const { stores, dispose } = await fresh();
+  return { store: stores.alerts, dispose };
+});
+
+auditLogContract('PostgresAuditLog', async () => {
+  const { stores, dispose } = await fresh();
+  return { log: stores.audit, dispose };
+});
+
+describe('PostgreSQL stores: schema, durability and concurrency', () => {
+  it('applies every migration once, records it, and is idempotent across opens, including simultaneous ones', async () => {
+    const schema = freshSchemaName();
+    // Three processes starting at once against an empty schema (two gateways and a worker).
+    const opened = await Promise.all([open(schema), open(schema), open(schema)]);
+    const applied = opened.map((s) => s.migrated).flat();
+    expect(applied.sort((a, b) => a - b)).toEqual(POSTGRES_MIGRATIONS.map((m) => m.version));
+    await Promise.all(opened.map((s) => s.close()));
+    const again = await open(schema);
+    expect(again.migrated).toEqual([]);
+    await again.close();
+    const client = await (await db()).client();
+    try {
+      const { rows } = await client.query(`SELECT version, name FROM ${schema}.schema_migrations ORDER BY version`);
+      expect(rows).toEqual(POSTGRES_MIGRATIONS.map((m) => ({ version: m.version, name: m.name })));
+    } finally {
+      await client.end();
+    }
+  });
+
+  it('commits with synchronous_commit on even where the database default is off', async () => {
+    const target = await db();
+    const client = await target.client();
+    try {
+      await client.query(`ALTER DATABASE ${target.name} SET synchronous_commit = off`);
+      const stores = await open();
+      try {
+        expect(stores.durability.synchronousCommit).toBe('on');
+        expect(stores.durability.fsync).toBe('on');
+        expect(Number.parseInt(stores.durability.serverVersion, 10)).toBeGreaterThanOrEqual(13);
+      } finally {
+        await stores.close();
+      }
+    } finally {
+      await client.query(`ALTER DATABASE ${target.name} RESET synchronous_commit`);
+      await client.end();
+    }
+  });
+
+  it('refuses UPDATE, DELETE and TRUNCATE of the audit log, whoever asks', async () => {
+    const schema = freshSchemaName();
+    const stores = await open(schema);
+    await stores.audit.record({ atMs: 1, actor: 'staff:n-1', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: null, details: null });
+    const client = await (await db()).client();
+    try {
+      await expect(client.query(`UPDATE ${schema}.audit_log SET actor = 'someone-else'`)).rejects.toThrow(/append-only: UPDATE refused/);
+      await expect(client.query(`DELETE FROM ${schema}.audit_log`)).rejects.toThrow(/append-only: DELETE refused/);
+      await expect(client.query(`TRUNCATE ${schema}.audit_log`)).rejects.toThrow(/append-only: TRUNCATE refused/);
+      expect(await stores.audit.list({ limit: 10 })).toHaveLength(1);
+    } finally {
+      await client.end();
+      await stores.close();
+    }
+  });
+
+  it('gives a duplicate no log position: accepted readings of consecutive commits get consecutive positions', async () => {
+    const stores = await open();
+    try {
+      const first = [makeReading(), makeReading()];
+      const out1 = await stores.readings.commit({ readings: first, rejections: [] });
+      const again = [first[0] as Reading, makeReading(), first[1] as Reading, makeReading()];
+      const out2 = await stores.readings.commit({ readings: again, rejections: [] });
+      const seqs = [...out1, ...out2].flatMap((o) => (o.status === 'accepted' && o.seq !== undefined ? [o.seq] : []));
+      expect(out2.map((o) => o.status)).toEqual(['duplicate', 'accepted', 'duplicate', 'accepted']);
+      expect(seqs).toEqual([seqs[0], (seqs[0] ?? 0) + 1, (seqs[0] ?? 0) + 2, (seqs[0] ?? 0) + 3]);
+    } finally {
+      await stores.close();
+    }
+  });
+
+  it('makes log positions visible in order with two writers: a follower of readingsSince misses nothing and sees nothing twice', async () => {
+    const schema = freshSchemaName();
+    // Two processes' stores (two pools) on one database, like two gateways.
+    const [a, b] = await Promise.all([open(schema, 6), open(schema, 6)]);
+    if (a === undefined || b === undefined) throw new Error('stores did not open');
+    const COMMITS = 40;
+    const PER_COMMIT = 25;
+    let writing = true;
+    const seen = new Map<string, number>();
+    let cursor = 0;
+    const follow = async (): Promise<void> => {
+      for (;;) {
+        const stillWriting = writing;
+        const page = await a.readings.readingsSince(cursor, 500);
+        for (const { seq, reading } of page) {
+          expect(seq).toBeGreaterThan(cursor);
+          cursor = seq;
+          seen.set(reading.id, (seen.get(reading.id) ?? 0) + 1);
+        }
+        if (!stillWriting && page.length === 0) return;
+      }
+    };
+    const write = async (stores: PostgresStores, device: string): Promise<string[]> => {
+      const ids: string[] = [];
+      for (let c = 0; c < COMMITS; c++) {
+        const batch = Array.from({ length: PER_COMMIT }, () => makeReading({ deviceId: device }));
+        await stores.readings.commit({ readings: batch, rejections: [] });
+        ids.push(...batch.map((r) => r.id));
+      }
+      return ids;
+    };
+    try {
+      const follower = follow();
+      const written = (await Promise.all([write(a, 'dev-a'), write(b, 'dev-b'), write(a, 'dev-c'), write(b, 'dev-d')])).flat();
+      writing = false;
+      await follower;
+      expect(written).toHaveLength(4 * COMMITS * PER_COMMIT);
+      const missed = written.filter((id) => !seen.has(id));
+      expect(missed.length, 'readings the follower never saw').toBe(0);
+      expect([...seen.values()].every((count) => count === 1)).toBe(true);
+    } finally {
+      await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('fails to open with RPM_ERR_STORE_FAILURE naming the server, never the password, when PostgreSQL is unreachable', async () => {
+    const err = await createPostgresStores({ url: 'postgres://rpm:s3cret-pw@127.0.0.1:1/rpm', poolSize: 1, statementTimeoutMs: 1000 }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'RPM_ERR_STORE_FAILURE' });
+    expect(String((err as Error).message)).toContain('127.0.0.1:1/rpm');
+    expect(String((err as Error).message)).toMatch(/ECONNREFUSED/);
+    expect(String((err as Error).message)).not.toContain('s3cret-pw');
+  });
+});
