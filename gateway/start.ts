@@ -7,7 +7,8 @@ import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
-import { createSqliteStores } from '../connectors/sqlite/index.js';
+import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
+import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
@@ -62,6 +63,29 @@ function closeServer(server: net.Server): Promise<void> {
 }
 
 /**
+ * The stores named by RPM_STORE: the embedded SQLite files (default), or every port on one
+ * PostgreSQL database, migrated before the gateway listens.
+ */
+async function openStores(config: Config, log: Logger): Promise<SqliteStores | PostgresStores> {
+  const store = config.store;
+  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous });
+  const stores = await createPostgresStores({
+    url: store.url,
+    poolSize: store.poolSize,
+    statementTimeoutMs: store.statementTimeoutMs,
+    applicationName: 'rpm-gateway',
+    // Idle connections cut by a server restart or the network; the pool replaces them on next use.
+    onError: (err) => log.warn({ err }, 'PostgreSQL connection lost'),
+  });
+  const { durability } = stores;
+  log.info({ serverVersion: durability.serverVersion, migrated: stores.migrated }, 'PostgreSQL store open');
+  if (durability.fsync !== 'on') {
+    log.warn('PostgreSQL runs with fsync=off: an acknowledged reading may be lost in an OS crash or power loss');
+  }
+  return stores;
+}
+
+/**
  * The composition root: picks the adapters named by the configuration, wires them into the
  * pipeline and the protocol edges, and starts listening. The only module that imports
  * connectors/.
@@ -69,7 +93,7 @@ function closeServer(server: net.Server): Promise<void> {
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous });
+  const stores = await openStores(config, log);
 
   const directory = new DeviceDirectory(stores.registry);
   const committer = new GroupCommitter(stores.readings, config.commit, log);

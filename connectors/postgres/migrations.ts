@@ -357,10 +357,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     name: 'append-only audit log',
     sql: `
       -- Who read patient data or changed state (HIPAA §164.312(b)): references, never PHI values.
-      -- seq is the order of recording (writers serialise on an advisory lock, so seq order is
-      -- commit order): the order a hash chain over the log follows.
+      -- seq is the order of recording, contiguous from 1: writers serialise on an advisory lock
+      -- and take the next number under it (not from a sequence, which a rolled-back insert would
+      -- leave a hole in), so seq order is commit order and a gap can only mean a removed row,
+      -- which is what a hash chain over the log needs.
       CREATE TABLE audit_log (
-        seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        seq bigint PRIMARY KEY CHECK (seq > 0),
         at_ms bigint NOT NULL,
         actor text NOT NULL,
         action text NOT NULL,

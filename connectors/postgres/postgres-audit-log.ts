@@ -20,11 +20,12 @@ const COLUMNS = 'at_ms, actor, action, subject, outcome, source_ip, details';
  * AuditLog on PostgreSQL. The table is append-only in the database itself (a trigger refuses
  * UPDATE, DELETE and TRUNCATE; migrations.ts version 5).
  *
- * Each record is inserted under a transaction-scoped advisory lock, so entries get their `seq`
- * and become visible in one order even when several processes record at once: the entry with
- * the highest `seq` is always the last one committed. That is what a hash chain needs (each
- * entry's hash covers the previous entry's, read in the same transaction, under the same lock),
- * and it is why `list` answers in recording order rather than by `atMs`.
+ * Each record is inserted under a transaction-scoped advisory lock and takes the next position
+ * (newest + 1) under it, so positions are contiguous from 1 and become visible in one order even
+ * when several processes record at once: the entry with the highest `seq` is always the last one
+ * committed. That is what a hash chain needs (the next entry's hash covers the newest entry's,
+ * read in the same transaction, under the same lock), and it is why `list` answers in recording
+ * order rather than by `atMs`.
  */
 export class PostgresAuditLog implements AuditLog {
   constructor(private readonly pool: Pool) {}
@@ -34,7 +35,8 @@ export class PostgresAuditLog implements AuditLog {
       await lockFor(client, AUDIT_LOG_LOCK);
       await client.query({
         name: 'rpm_audit_insert',
-        text: `INSERT INTO audit_log (${COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7)`,
+        // Under the lock nobody else inserts: the next position is the newest one plus one.
+        text: `INSERT INTO audit_log (seq, ${COLUMNS}) VALUES ((SELECT COALESCE(max(seq), 0) + 1 FROM audit_log), $1, $2, $3, $4, $5, $6, $7)`,
         values: [e.atMs, e.actor, e.action, e.subject, e.outcome, e.sourceIp, e.details === null ? null : JSON.stringify(e.details)],
       });
     });

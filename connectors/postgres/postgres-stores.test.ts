@@ -130,6 +130,17 @@ describe('PostgreSQL stores: schema, durability and concurrency', () => {
       await expect(client.query(`DELETE FROM ${schema}.audit_log`)).rejects.toThrow(/append-only: DELETE refused/);
       await expect(client.query(`TRUNCATE ${schema}.audit_log`)).rejects.toThrow(/append-only: TRUNCATE refused/);
       expect(await stores.audit.list({ limit: 10 })).toHaveLength(1);
+
+      // Positions stay contiguous from 1 (what a hash chain needs): a record that fails leaves no
+      // hole, and concurrent records from two pools take the next numbers in commit order.
+      const bad = { atMs: 2, actor: 'admin', action: 'x', subject: 'y', outcome: 'bogus', sourceIp: null, details: null } as unknown as Parameters<typeof stores.audit.record>[0];
+      await expect(stores.audit.record(bad)).rejects.toBeDefined();
+      const other = await open(schema);
+      const entry = (i: number) => ({ atMs: 10 + i, actor: 'admin', action: `a-${i}`, subject: 'device:d-1', outcome: 'success' as const, sourceIp: null, details: null });
+      await Promise.all(Array.from({ length: 20 }, (_, i) => (i % 2 === 0 ? stores : other).audit.record(entry(i))));
+      await other.close();
+      const seqs = (await client.query<{ seq: string }>(`SELECT seq FROM ${schema}.audit_log ORDER BY seq`)).rows.map((r) => Number(r.seq));
+      expect(seqs).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
     } finally {
       await client.end();
       await stores.close();
