@@ -387,4 +387,65 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION rpm_audit_log_is_append_only();
     `,
   },
+  {
+    version: 6,
+    name: 'reading commit in one round trip',
+    sql: `
+      -- A group commit as one statement: one round trip and the statement's own transaction, so
+      -- a commit costs the server's WAL flush and not four network waits (BEGIN, lock, insert,
+      -- COMMIT each wait for the server's turn on a busy machine). Takes the reading-log lock
+      -- first, so log positions are assigned and become visible in commit order; inserts the new
+      -- readings in batch order (keys already stored are filtered out before a position is
+      -- drawn, so a duplicate burns none), the outbox rows of the newly inserted ones, and the
+      -- rejections. Answers the inserted readings' positions by (device_id, idem_key).
+      -- Arguments are JSON arrays of records (see connectors/postgres/reading-rows.ts).
+      CREATE FUNCTION rpm_commit_readings(batch json, forwards json, refused json)
+      RETURNS TABLE (seq bigint, device_id text, idem_key text)
+      LANGUAGE plpgsql AS $$
+      #variable_conflict use_column
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('rpm.reading-log:' || current_schema(), 0));
+        RETURN QUERY
+        WITH ins AS (
+          INSERT INTO readings (
+            id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported,
+            measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context,
+            glucose_method, sequence, transport, flags, recorded_by, value
+          )
+          SELECT
+            x.id, x.device_id, x.idem_key, x.client_id, x.hub_id, x.patient_id, x.kind, x.code, x.components,
+            x.reported, x.measured_at, x.measured_at_ms, x.utc_offset_min, x.received_at_ms, x.entry_method,
+            x.setting, x.meal_context, x.glucose_method, x.sequence, x.transport, x.flags, x.recorded_by,
+            x.value
+          FROM json_to_recordset(batch) AS x(
+            i integer, id text, device_id text, idem_key text, client_id text, hub_id text, patient_id text,
+            kind text, code text, components json, reported json, measured_at text, measured_at_ms bigint,
+            utc_offset_min integer, received_at_ms bigint, entry_method text, setting text, meal_context text,
+            glucose_method text, sequence bigint, transport text, flags text[], recorded_by text,
+            value double precision
+          )
+          WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.device_id = x.device_id AND r.idem_key = x.idem_key)
+          ORDER BY x.i
+          ON CONFLICT (device_id, idem_key) DO NOTHING
+          RETURNING readings.seq, readings.device_id, readings.idem_key, readings.received_at_ms
+        ), outbox AS (
+          INSERT INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms)
+          SELECT f.destination_id, ins.seq, 'pending', 0, ins.received_at_ms, ins.received_at_ms
+          FROM json_to_recordset(forwards) AS f(device_id text, idem_key text, destination_id text)
+          JOIN ins ON ins.device_id = f.device_id AND ins.idem_key = f.idem_key
+          ON CONFLICT (destination_id, reading_seq) DO NOTHING
+        ), rej AS (
+          INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256)
+          SELECT j.device_id, j.received_at_ms, j.transport, j.code, j.path, j.message, j.client_id, j.payload_sha256
+          FROM json_to_recordset(refused) AS j(
+            i integer, device_id text, received_at_ms bigint, transport text, code text, path text, message text,
+            client_id text, payload_sha256 text
+          )
+          ORDER BY j.i
+        )
+        SELECT ins.seq, ins.device_id::text, ins.idem_key FROM ins;
+      END;
+      $$;
+    `,
+  },
 ];

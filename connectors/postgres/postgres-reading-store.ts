@@ -1,44 +1,23 @@
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { Reading } from '../../core/model/reading.js';
 import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
-import { inTransaction, lockFor, type Pool } from './database.js';
-import { READING_COLUMNS, READING_RECORD, type ReadingRow, readingRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
-
-/** The advisory lock every reading commit holds from its first insert to COMMIT. */
-export const READING_LOG_LOCK = 'rpm.reading-log';
+import type { Pool } from './database.js';
+import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
 
 /**
- * New readings of the batch, in batch order. `NOT EXISTS` filters keys already stored before the
- * identity default is evaluated, so a duplicate burns no log position (the rules engine reads
- * consecutive positions from memory and goes to the log only at a gap). ON CONFLICT stays as the
- * safety net the unique index gives anyway.
+ * One group commit is one call of `rpm_commit_readings` (migrations.ts version 6): one round
+ * trip, one implicit transaction that takes the reading-log lock, inserts the new readings, their
+ * outbox rows and the rejections, and answers the inserted positions.
  */
-const INSERT_READINGS = `
-  INSERT INTO readings (${READING_COLUMNS}, value)
-  SELECT ${READING_COLUMNS}, value FROM json_to_recordset($1::json) AS x(${READING_RECORD})
-  WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.device_id = x.device_id AND r.idem_key = x.idem_key)
-  ORDER BY x.i
-  ON CONFLICT (device_id, idem_key) DO NOTHING
-  RETURNING seq, device_id, idem_key`;
-
-const INSERT_OUTBOX = `
-  INSERT INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms)
-  SELECT d, s, 'pending', 0, t, t FROM unnest($1::text[], $2::bigint[], $3::bigint[]) AS x(d, s, t)
-  ON CONFLICT (destination_id, reading_seq) DO NOTHING`;
-
-const INSERT_REJECTIONS = `
-  INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256)
-  SELECT device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256
-  FROM json_to_recordset($1::json) AS x(i integer, device_id text, received_at_ms bigint, transport text, code text, path text, message text, client_id text, payload_sha256 text)
-  ORDER BY x.i`;
+const COMMIT_READINGS = 'SELECT seq, device_id, idem_key FROM rpm_commit_readings($1::json, $2::json, $3::json)';
 
 const keyOf = (deviceId: string, idempotencyKey: string): string => `${deviceId}\u0000${idempotencyKey}`;
 
 /**
  * ReadingStore on PostgreSQL. One batch (a group commit: many devices' requests and publishes)
- * is one transaction of at most three statements, each carrying the whole batch as one JSON or
- * array parameter. `commit` resolves after COMMIT returned, which with synchronous_commit=on
- * (set on every connection) means the WAL holding the batch was flushed to disk.
+ * is one statement and its own transaction, carrying the whole batch as JSON parameters.
+ * `commit` resolves after the statement's commit, which with synchronous_commit=on (set on every
+ * connection) means the WAL holding the batch was flushed to disk.
  *
  * Log order: every commit takes a transaction-scoped advisory lock before it inserts, so log
  * positions are assigned and made visible in the same order, even with several gateway processes
@@ -59,42 +38,24 @@ export class PostgresReadingStore implements ReadingStore {
       firstOf.set(key, i);
       records.push(readingRecord(r, i));
     }
-    const seqs = await inTransaction(this.pool, async (client) => {
-      await lockFor(client, READING_LOG_LOCK);
-      const inserted = new Map<string, number>();
-      if (records.length > 0) {
-        const res = await client.query<{ seq: number; device_id: string; idem_key: string }>({
-          name: 'rpm_insert_readings',
-          text: INSERT_READINGS,
-          values: [JSON.stringify(records)],
-        });
-        for (const row of res.rows) inserted.set(keyOf(row.device_id, row.idem_key), row.seq);
-      }
-      const seqOf = (i: number): number | undefined => {
-        const r = readings[i];
-        if (r === undefined) return undefined;
-        const key = keyOf(r.deviceId, r.idempotencyKey);
-        return firstOf.get(key) === i ? inserted.get(key) : undefined;
-      };
-      const forwards = (batch.forwards ?? []).flatMap((f) => {
-        const seq = seqOf(f.reading);
-        // A duplicate got its deliveries with the original reading.
-        return seq === undefined ? [] : [{ destinationId: f.destinationId, seq, atMs: (readings[f.reading] as Reading).receivedAtMs }];
-      });
-      if (forwards.length > 0) {
-        await client.query({
-          name: 'rpm_insert_outbox',
-          text: INSERT_OUTBOX,
-          values: [forwards.map((f) => f.destinationId), forwards.map((f) => f.seq), forwards.map((f) => f.atMs)],
-        });
-      }
-      if (batch.rejections.length > 0) {
-        await client.query({ name: 'rpm_insert_rejections', text: INSERT_REJECTIONS, values: [JSON.stringify(batch.rejections.map(rejectionRecord))] });
-      }
-      return readings.map((_, i) => seqOf(i));
+    const isFirst = (i: number): boolean => {
+      const r = readings[i];
+      return r !== undefined && firstOf.get(keyOf(r.deviceId, r.idempotencyKey)) === i;
+    };
+    // Deliveries of a reading's first occurrence; the database keeps those of readings it inserted.
+    const forwards = (batch.forwards ?? []).flatMap((f) => {
+      const r = readings[f.reading];
+      return r !== undefined && isFirst(f.reading) ? [{ device_id: r.deviceId, idem_key: r.idempotencyKey, destination_id: f.destinationId }] : [];
     });
+    const { rows } = await this.pool.query<{ seq: number; device_id: string; idem_key: string }>({
+      name: 'rpm_commit_readings',
+      text: COMMIT_READINGS,
+      values: [JSON.stringify(records), JSON.stringify(forwards), JSON.stringify(batch.rejections.map(rejectionRecord))],
+    });
+    const inserted = new Map<string, number>();
+    for (const row of rows) inserted.set(keyOf(row.device_id, row.idem_key), row.seq);
     return readings.map((r, i) => {
-      const seq = seqs[i];
+      const seq = isFirst(i) ? inserted.get(keyOf(r.deviceId, r.idempotencyKey)) : undefined;
       return seq === undefined ? { status: 'duplicate', id: r.id } : { status: 'accepted', id: r.id, seq };
     });
   }
@@ -177,18 +138,4 @@ export class PostgresReadingStore implements ReadingStore {
   async close(): Promise<void> {
     // The pool is owned and closed by PostgresStores.
   }
-}
-
-function rejectionRecord(j: Rejection, i: number): Record<string, unknown> {
-  return {
-    i,
-    device_id: j.deviceId,
-    received_at_ms: j.receivedAtMs,
-    transport: j.transport,
-    code: j.code,
-    path: j.path,
-    message: j.message,
-    client_id: j.clientId,
-    payload_sha256: j.payloadSha256,
-  };
 }

@@ -1,5 +1,5 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
-import type { Assignment, Credential, Device, DeviceKind, DeviceStatus, Patient } from '../../core/model/registry.js';
+import { type Assignment, type Credential, type Device, type DeviceKind, type DeviceStatus, type Patient, planAssignment } from '../../core/model/registry.js';
 import type { NewAssignment, NewCredential, NewDevice, NewPatient, PresenceUpdate, RegistryStore } from '../../core/ports/registry-store.js';
 import { constraintOf, inTransaction, isForeignKeyViolation, isUniqueViolation, type Pool, type PoolClient } from './database.js';
 
@@ -275,20 +275,11 @@ async function lockDevice(client: PoolClient, deviceId: string): Promise<void> {
 /** Must run inside a transaction. */
 async function insertAssignment(client: PoolClient, a: NewAssignment): Promise<Assignment> {
   await lockDevice(client, a.deviceId);
-  const { rows: history } = await client.query<AssignmentRow>(`SELECT ${ASSIGNMENT_COLUMNS} FROM device_assignments WHERE device_id = $1 ORDER BY from_ms`, [
-    a.deviceId,
-  ]);
-  const open = history.find((h) => h.to_ms === null);
-  if (open !== undefined && open.patient_id === a.patientId && open.from_ms <= a.fromMs) return toAssignment(open);
-  for (const h of history) {
-    // History is immutable: a new assignment may only start after every earlier start,
-    // and not inside a closed interval.
-    if (a.fromMs <= h.from_ms || (h.to_ms !== null && a.fromMs < h.to_ms)) {
-      throw new RpmError('RPM_ERR_ASSIGNMENT_CONFLICT', 'the new assignment would overlap or precede the existing history');
-    }
-  }
-  if (open !== undefined) {
-    await client.query('UPDATE device_assignments SET to_ms = $1 WHERE device_id = $2 AND from_ms = $3', [a.fromMs, a.deviceId, open.from_ms]);
+  const { rows } = await client.query<AssignmentRow>(`SELECT ${ASSIGNMENT_COLUMNS} FROM device_assignments WHERE device_id = $1 ORDER BY from_ms`, [a.deviceId]);
+  const plan = planAssignment(rows.map(toAssignment), a);
+  if (plan.kind === 'unchanged') return plan.current;
+  if (plan.closes !== undefined) {
+    await client.query('UPDATE device_assignments SET to_ms = $1 WHERE device_id = $2 AND from_ms = $3', [a.fromMs, a.deviceId, plan.closes.fromMs]);
   }
   await client.query('INSERT INTO device_assignments (device_id, patient_id, from_ms, to_ms) VALUES ($1, $2, $3, NULL)', [a.deviceId, a.patientId, a.fromMs]);
   return { deviceId: a.deviceId, patientId: a.patientId, fromMs: a.fromMs, toMs: null };

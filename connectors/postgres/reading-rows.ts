@@ -66,15 +66,13 @@ export function toReading(row: ReadingRow): Reading {
 }
 
 /**
- * Column definitions of a batch of readings sent as one JSON array and expanded by
- * `json_to_recordset` (one parameter for the whole batch, however large: no 65 535-parameter
- * limit, one native JSON.stringify instead of per-element array escaping). `i` is the index in
- * the batch: rows are inserted in that order, so log positions follow arrival.
+ * A reading as one element of the JSON array `rpm_commit_readings` expands with
+ * `json_to_recordset` (migrations.ts version 6; its record definition names these keys: a
+ * change here is a new migration). One parameter for the whole batch, however large: no
+ * 65 535-parameter limit, one native JSON.stringify instead of per-element array escaping.
+ * `i` is the index in the batch: rows are inserted in that order, so log positions follow
+ * arrival. A missing required field becomes NULL and fails NOT NULL.
  */
-export const READING_RECORD =
-  'i integer, id text, device_id text, idem_key text, client_id text, hub_id text, patient_id text, kind text, code text, components json, reported json, measured_at text, measured_at_ms bigint, utc_offset_min integer, received_at_ms bigint, entry_method text, setting text, meal_context text, glucose_method text, sequence bigint, transport text, flags text[], recorded_by text, value double precision';
-
-/** A reading as one element of that JSON array (a missing required field becomes NULL and fails NOT NULL). */
 export function readingRecord(r: Reading, i: number): Record<string, unknown> {
   return {
     i,
@@ -101,6 +99,21 @@ export function readingRecord(r: Reading, i: number): Record<string, unknown> {
     flags: r.flags,
     recorded_by: r.recordedBy ?? null,
     value: r.components?.[0]?.value ?? null,
+  };
+}
+
+/** A rejection as one element of the JSON array `rpm_commit_readings` expands (same rules). */
+export function rejectionRecord(j: Rejection, i: number): Record<string, unknown> {
+  return {
+    i,
+    device_id: j.deviceId,
+    received_at_ms: j.receivedAtMs,
+    transport: j.transport,
+    code: j.code,
+    path: j.path,
+    message: j.message,
+    client_id: j.clientId,
+    payload_sha256: j.payloadSha256,
   };
 }
 
