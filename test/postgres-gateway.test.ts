@@ -81,8 +81,9 @@ describe('the gateway on PostgreSQL (RPM_STORE=postgres)', () => {
     expect(bad.body.outcomes?.[0]?.status ?? bad.body.code).toMatch(/rejected|RPM_ERR_READING_IMPLAUSIBLE/);
     expect(await count("SELECT count(*) AS n FROM readings WHERE device_id = 'cuff-1'")).toBe(1);
     expect(await count("SELECT count(*) AS n FROM rejections WHERE device_id = 'cuff-1'")).toBe(1);
-    await eventually('the Observation at the EHR', async () => ((await ehr.countByIdentifier('Observation', READING_SYSTEM)).size >= 1 ? true : undefined));
-    expect(await count("SELECT count(*) AS n FROM fhir_outbox WHERE status = 'delivered'")).toBe(1);
+    // The EHR answers before the gateway records the attempt: wait for the record, then count at the EHR.
+    await eventually('the delivery recorded', async () => ((await count("SELECT count(*) AS n FROM fhir_outbox WHERE status = 'delivered'")) === 1 ? true : undefined));
+    expect([...(await ehr.countByIdentifier('Observation', READING_SYSTEM)).values()]).toEqual([1]);
   });
 
   it('sends the MQTT PUBACK only after the reading is committed in PostgreSQL', async () => {
