@@ -110,7 +110,7 @@ describe('PostgreSQL stores: schema, durability and concurrency', () => {
       try {
         expect(stores.durability.synchronousCommit).toBe('on');
         expect(stores.durability.fsync).toBe('on');
-        expect(Number.parseInt(stores.durability.serverVersion, 10)).toBeGreaterThanOrEqual(13);
+        expect(Number.parseInt(stores.durability.serverVersion, 10)).toBeGreaterThanOrEqual(12);
       } finally {
         await stores.close();
       }
