@@ -1,8 +1,23 @@
 import type { z } from 'zod';
+import type { BackfillInput, CreateDestinationInput } from '../core/model/destination.js';
 import type { CreateDeviceInput, CreatePatientInput, assignDeviceInput, rotateSecretInput, unassignDeviceInput } from '../core/model/registry.js';
 import type { CreateOrganizationInput, CreateStaffInput } from '../core/model/staff.js';
 import {
+  type AuditHeadView,
+  type AuditPage,
+  type FhirBundleView,
+  auditHead,
+  auditPage,
+  fhirBundle,
   type AssignResult,
+  type BackfillResult,
+  backfillResult,
+  type DestinationList,
+  destinationList,
+  type DestinationStatus,
+  destinationStatus,
+  type DestinationView,
+  destinationView,
   type CreatedDevice,
   type DeviceDetails,
   type DeviceList,
@@ -33,6 +48,19 @@ const seg = encodeURIComponent;
 /** The gateway's admin API (gateway/http/admin-routes.ts), one method per endpoint. */
 export class AdminClient {
   constructor(private readonly conn: Connection) {}
+
+  /** Audit entries oldest first, after `after` (0 = the beginning). */
+  auditPage(after: number, limit: number): Promise<AuditPage> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/audit/export?after=${after}&limit=${limit}`, answer: auditPage });
+  }
+
+  auditFhirPage(after: number, limit: number): Promise<FhirBundleView> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/audit/export?format=fhir&after=${after}&limit=${limit}`, answer: fhirBundle });
+  }
+
+  auditHead(): Promise<AuditHeadView> {
+    return call(this.conn, { method: 'GET', path: '/v1/admin/audit/head', answer: auditHead });
+  }
 
   createOrganization(input: CreateOrganizationInput): Promise<OrganizationView> {
     return call(this.conn, { method: 'POST', path: '/v1/admin/organizations', body: input, answer: organizationView });
@@ -82,5 +110,26 @@ export class AdminClient {
 
   rejections(deviceId: string, limit: number): Promise<RejectionList> {
     return call(this.conn, { method: 'GET', path: `/v1/admin/devices/${seg(deviceId)}/rejections?limit=${limit}`, answer: rejectionList });
+  }
+
+  createDestination(input: CreateDestinationInput): Promise<DestinationView> {
+    return call(this.conn, { method: 'POST', path: '/v1/admin/fhir/destinations', body: input, answer: destinationView });
+  }
+
+  listDestinations(organizationId?: string): Promise<DestinationList> {
+    const q = organizationId === undefined ? '' : `?organizationId=${seg(organizationId)}`;
+    return call(this.conn, { method: 'GET', path: `/v1/admin/fhir/destinations${q}`, answer: destinationList });
+  }
+
+  destinationStatus(id: string): Promise<DestinationStatus> {
+    return call(this.conn, { method: 'GET', path: `/v1/admin/fhir/destinations/${seg(id)}`, answer: destinationStatus });
+  }
+
+  pauseDestination(id: string, verb: 'pause' | 'resume'): Promise<DestinationView> {
+    return call(this.conn, { method: 'POST', path: `/v1/admin/fhir/destinations/${seg(id)}/${verb}`, answer: destinationView });
+  }
+
+  backfill(id: string, input: BackfillInput): Promise<BackfillResult> {
+    return call(this.conn, { method: 'POST', path: `/v1/admin/fhir/destinations/${seg(id)}/backfill`, body: input, answer: backfillResult });
   }
 }

@@ -73,3 +73,55 @@ export const staffView = z.looseObject({
   status: z.string(),
 });
 export type StaffView = z.infer<typeof staffView>;
+
+/** FHIR destinations (gateway/http/fhir-admin-routes.ts); credentials are never in an answer. */
+export const destinationView = z.looseObject({
+  id: z.string(),
+  organizationId: z.string(),
+  baseUrl: z.string(),
+  auth: z.looseObject({ type: z.string() }),
+  patientMapping: z.looseObject({ type: z.string() }),
+  kinds: z.array(z.string()),
+  enabled: z.boolean(),
+  batchSize: z.number().nullable(),
+  createdAt: z.string(),
+  updatedAt: z.string(),
+});
+export type DestinationView = z.infer<typeof destinationView>;
+
+export const destinationList = z.looseObject({ destinations: z.array(destinationView) });
+export type DestinationList = z.infer<typeof destinationList>;
+
+export const destinationStatus = destinationView.extend({
+  deliveries: z.looseObject({ pending: z.number(), failed: z.number(), delivered: z.number(), dead: z.number() }),
+  oldestWaitingSince: z.string().nullable(),
+  circuit: z.looseObject({ state: z.string(), consecutiveFailures: z.number(), reopensAt: z.string().nullable() }).nullable(),
+  batching: z.looseObject({ configured: z.number(), current: z.number(), reason: z.string().nullable() }).nullable(),
+  server: z.looseObject({ interaction: z.string(), batch: z.boolean() }).nullable(),
+});
+export type DestinationStatus = z.infer<typeof destinationStatus>;
+
+export const backfillResult = z.looseObject({ queued: z.number(), kinds: z.array(z.string()) });
+export type BackfillResult = z.infer<typeof backfillResult>;
+const detailValue = z.union([z.string(), z.number(), z.boolean(), z.null()]);
+/** An audit entry as /v1/admin/audit/export answers it: every field the hash covers, and the chain. */
+export const auditEntry = z.looseObject({
+  seq: z.number().int(),
+  atMs: z.number(),
+  actor: z.string(),
+  action: z.string(),
+  subject: z.string(),
+  outcome: z.enum(['success', 'denied', 'error']),
+  sourceIp: z.string().nullable(),
+  details: z.record(z.string(), detailValue).nullable(),
+  patientIds: z.array(z.string()),
+  prevHash: z.string(),
+  hash: z.string(),
+});
+export type AuditEntryView = z.infer<typeof auditEntry>;
+export const auditPage = z.looseObject({ entries: z.array(auditEntry), next: z.number().int().nullable() });
+export type AuditPage = z.infer<typeof auditPage>;
+export const auditHead = z.looseObject({ seq: z.number().int(), hash: z.string(), anchor: z.string() });
+export type AuditHeadView = z.infer<typeof auditHead>;
+export const fhirBundle = z.looseObject({ resourceType: z.literal('Bundle'), entry: z.array(z.unknown()).optional(), link: z.array(z.looseObject({ relation: z.string(), url: z.string() })).optional() });
+export type FhirBundleView = z.infer<typeof fhirBundle>;

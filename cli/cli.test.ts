@@ -1,9 +1,12 @@
 import { execFile } from 'node:child_process';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FhirTestServer } from '../test/fhir-server/fhir-test-server.js';
+import { eventually, FAST_FORWARDING_ENV, READING_SYSTEM } from '../test/fhir/gateway-env.js';
 import { ADMIN_TOKEN, isoMinutesAgo, request, startTestGateway, tempDir, type TestGateway } from '../test/helpers/gateway.js';
 
 const BIN = fileURLToPath(new URL('../bin/rpm.js', import.meta.url));
@@ -259,5 +262,154 @@ describe('rpm CLI finding the admin token', { timeout: 60_000 }, () => {
     expect(run.code).toBe(78);
     expect(run.stderr).toContain('RPM_CLI_NO_TOKEN');
     expect(run.stderr).toContain(path.join(empty, 'data', 'admin-token'));
+  });
+});
+
+describe('rpm fhir destination: EHR destinations from the command line', { timeout: 90_000 }, () => {
+  let t: TestGateway;
+  let ehr: FhirTestServer;
+  let home: string;
+  let secret: string;
+  let fhirCli: (args: readonly string[], stdin?: string) => Promise<CliRun>;
+  let minute = 300;
+  const send = (n: number) =>
+    request(`${t.baseUrl}/v1/readings`, {
+      token: secret,
+      json: { readings: Array.from({ length: n }, () => ({ kind: 'heart-rate', value: 70, unit: '/min', measuredAt: isoMinutesAgo(minute--) })) },
+    });
+  const status = async () => json<{ enabled: boolean; deliveries: { pending: number; delivered: number } }>(await fhirCli(['fhir', 'destination', 'show', 'ehr-1', '--json']));
+
+  beforeAll(async () => {
+    ehr = await FhirTestServer.start();
+    t = await startTestGateway(FAST_FORWARDING_ENV);
+    home = tempDir('rpm-cli-fhir-');
+    await t.admin.createOrganization('org-f');
+    await t.admin.createPatient('p-f', { organizationId: 'org-f' });
+    secret = await t.admin.createDevice({ id: 'hrm-f', kind: 'heart-rate-monitor', patientId: 'p-f' });
+    fhirCli = (args, stdin) => rpm(args, { env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN }, ...(stdin === undefined ? {} : { stdin }) });
+  });
+  afterAll(async () => {
+    await t.close();
+    await ehr.close();
+    rmSync(home, { recursive: true, force: true });
+  });
+
+  it('adds a destination with its secret from a file or stdin, never echoing it; lists and shows it', async () => {
+    // A reading from before the destination: not sent until a backfill.
+    expect((await send(1)).body.accepted).toBe(1);
+    const tokenFile = path.join(home, 'ehr-token');
+    writeFileSync(tokenFile, 'bearer-token-from-a-file\n', { mode: 0o600 });
+    const added = await fhirCli(['fhir', 'destination', 'add', 'ehr-1', '--org', 'org-f', '--base-url', ehr.baseUrl, '--auth', 'bearer', '--secret-file', tokenFile, '--kinds', 'heart-rate,spo2', '--batch-size', '5']);
+    expect(added).toMatchObject({ code: 0, stderr: '' });
+    expect(added.stdout).toContain('FHIR destination ehr-1 added for organization org-f.');
+    expect(added.stdout).toContain('backfill');
+    expect(added.stdout).not.toContain('bearer-token-from-a-file');
+    const basic = json<{ auth: Record<string, unknown>; patientMapping: unknown; enabled: boolean }>(
+      await fhirCli(['fhir', 'destination', 'add', 'ehr-2', '--org', 'org-f', '--base-url', ehr.baseUrl, '--auth', 'basic', '--username', 'rpm', '--secret-file', '-', '--patients', 'search:urn:oid:2.16.840.1.113883.19.5', '--paused', '--json'], 'basic-password\n'),
+    );
+    expect(basic).toMatchObject({ auth: { type: 'basic', username: 'rpm' }, patientMapping: { type: 'search', system: 'urn:oid:2.16.840.1.113883.19.5' }, enabled: false });
+    expect(JSON.stringify(basic)).not.toContain('basic-password');
+
+    const listed = await fhirCli(['fhir', 'destination', 'list', '--org', 'org-f']);
+    expect(listed.stdout).toMatch(/^ID +ORGANIZATION +STATE +PATIENTS +KINDS +BASE URL$/m);
+    expect(listed.stdout).toMatch(/^ehr-1 +org-f +active +reference +heart-rate,spo2 /m);
+    expect(listed.stdout).toMatch(/^ehr-2 +org-f +paused +search +all /m);
+    const shown = await fhirCli(['fhir', 'destination', 'show', 'ehr-1']);
+    expect(shown.stdout).toMatch(/^Deliveries +0 pending, 0 failed \(retrying\), 0 delivered, 0 dead$/m);
+    expect(shown.stdout).toMatch(/^Batch size +5$/m);
+  });
+
+  it('pauses (queueing, not dropping), resumes, and backfills what came before, each reading once', async () => {
+    expect((await fhirCli(['fhir', 'destination', 'pause', 'ehr-1'])).stdout).toContain('paused: readings are queued, not sent');
+    expect((await send(2)).body.accepted).toBe(2);
+    await new Promise((r) => setTimeout(r, 300));
+    expect(await status()).toMatchObject({ enabled: false, deliveries: { pending: 2, delivered: 0 } });
+    expect((await fhirCli(['fhir', 'destination', 'show', 'ehr-1'])).stdout).toMatch(/^State +PAUSED/m);
+    expect((await fhirCli(['fhir', 'destination', 'resume', 'ehr-1'])).code).toBe(0);
+    await eventually('the queued readings', async () => ((await status()).deliveries.delivered === 2 ? true : undefined));
+
+    const since = new Date(Date.now() - 24 * 3_600_000).toISOString();
+    const backfill = await fhirCli(['fhir', 'destination', 'backfill', 'ehr-1', '--since', since]);
+    expect(backfill).toMatchObject({ code: 0, stderr: '' });
+    expect(backfill.stdout).toContain('1 reading(s) (heart-rate, spo2) queued for ehr-1');
+    await eventually('the backfilled reading', async () => ((await status()).deliveries.delivered === 3 ? true : undefined));
+    expect(json(await fhirCli(['fhir', 'destination', 'backfill', 'ehr-1', '--since', since, '--json']))).toEqual({ queued: 0, kinds: ['heart-rate', 'spo2'] });
+    const counts = await ehr.countByIdentifier('Observation', READING_SYSTEM);
+    expect([...counts.values()]).toEqual([1, 1, 1]);
+  });
+
+  it('refuses bad arguments before sending, naming the flag, and reports the gateway’s codes', async () => {
+    const env = { RPM_URL: `http://127.0.0.1:${await freePort()}`, RPM_ADMIN_TOKEN: ADMIN_TOKEN };
+    const badMapping = await rpm(['fhir', 'destination', 'add', 'x', '--org', 'org-f', '--base-url', 'https://ehr.test/fhir', '--patients', 'search'], { env });
+    expect(badMapping.code).toBe(64);
+    expect(badMapping.stderr).toContain('--patients');
+    const noSecret = await rpm(['fhir', 'destination', 'add', 'x', '--org', 'org-f', '--base-url', 'https://ehr.test/fhir', '--auth', 'bearer'], { env });
+    expect(noSecret.code).toBe(64);
+    expect(noSecret.stderr).toContain('--secret-file');
+    const badSince = await rpm(['fhir', 'destination', 'backfill', 'ehr-1', '--since', 'last week'], { env });
+    expect(badSince.code).toBe(64);
+    expect(badSince.stderr).toContain('--since');
+    const unknown = await fhirCli(['fhir', 'destination', 'pause', 'nope']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('RPM_ERR_FHIR_DESTINATION_NOT_FOUND');
+    const notTaken = await fhirCli(['fhir', 'destination', 'backfill', 'ehr-1', '--since', new Date(0).toISOString(), '--kinds', 'body-weight']);
+    expect(notTaken.code).toBe(1);
+    expect(notTaken.stderr).toContain('does not take body-weight');
+  });
+});
+
+describe('rpm audit: the tamper-evident audit log, verified here rather than by the gateway', { timeout: 90_000 }, () => {
+  let t: TestGateway;
+  let cli: (args: readonly string[]) => Promise<CliRun>;
+
+  beforeAll(async () => {
+    t = await startTestGateway();
+    cli = (args) => rpm(args, { env: { RPM_URL: t.baseUrl, RPM_ADMIN_TOKEN: ADMIN_TOKEN } });
+    await t.admin.createOrganization('org-audit');
+    for (let i = 0; i < 5; i++) await t.admin.createPatient(`p-audit-${i}`, { organizationId: 'org-audit' });
+    await t.admin.createDevice({ id: 'cuff-audit', kind: 'bp-cuff', patientId: 'p-audit-1' });
+    await t.admin.get('/v1/admin/devices/cuff-audit');
+  });
+  afterAll(async () => t.close());
+
+  it('verifies the chain, prints the head as an anchor, and exports FHIR AuditEvents one per line', async () => {
+    const ok = await cli(['audit', 'verify']);
+    expect(ok.code, ok.stderr).toBe(0);
+    expect(ok.stdout).toMatch(/^Audit log intact: \d+ entries, head \d+:[0-9a-f]{64}\.$/m);
+    const anchor = (await cli(['audit', 'head'])).stdout.trim();
+    expect(anchor).toMatch(/^\d+:[0-9a-f]{64}$/);
+    expect(json(await cli(['audit', 'verify', '--anchor', anchor, '--json']))).toMatchObject({ ok: true });
+
+    const lines = (await cli(['audit', 'export', '--fhir'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(lines.length).toBeGreaterThanOrEqual(7);
+    expect(lines.every((r) => r.resourceType === 'AuditEvent')).toBe(true);
+    const deviceRead = lines.find((r) => r.subtype[0].code === 'device.read');
+    expect(deviceRead).toMatchObject({ action: 'R', outcome: '0', agent: [{ who: { identifier: { value: 'admin' } }, requestor: true }] });
+    expect(deviceRead.entity).toEqual(expect.arrayContaining([expect.objectContaining({ what: { reference: 'Patient/p-audit-1' } })]));
+    const plain = (await cli(['audit', 'export'])).stdout.trim().split('\n').map((l) => JSON.parse(l));
+    expect(plain.map((e) => e.seq)).toEqual(plain.map((_, i) => i + 1));
+  });
+
+  it('names the first broken link when the database was edited behind the gateway’s back (exit 1)', async () => {
+    const anchor = (await cli(['audit', 'head'])).stdout.trim();
+    const db = new Database(path.join(t.dataDir, 'rpm.sqlite'));
+    try {
+      // What someone with the file can do: drop the append-only trigger, edit an entry, restore it.
+      const trigger = db.prepare("SELECT sql FROM sqlite_master WHERE name = 'audit_log_no_update'").get() as { sql: string };
+      db.exec('DROP TRIGGER audit_log_no_update');
+      db.prepare("UPDATE audit_log SET actor = 'staff:someone-else' WHERE seq = 3").run();
+      db.exec(trigger.sql);
+    } finally {
+      db.close();
+    }
+    const broken = await cli(['audit', 'verify']);
+    expect(broken.code).toBe(1);
+    expect(broken.stdout).toBe('');
+    expect(broken.stderr).toContain('RPM_CLI_AUDIT_CHAIN_BROKEN');
+    expect(broken.stderr).toContain('broken at entry 3 (content-hash-mismatch)');
+    expect(broken.stderr).toContain('2 entries before it verified');
+    expect((await cli(['audit', 'verify', '--anchor', anchor])).code).toBe(1);
+    // The gateway's own check agrees.
+    expect((await t.admin.get('/v1/admin/audit/verify')).body).toMatchObject({ ok: false, brokenAt: 3, reason: 'content-hash-mismatch' });
   });
 });

@@ -17,7 +17,7 @@ export type ExitStatus = (typeof EXIT)[keyof typeof EXIT];
  * Conditions only the CLI can detect; they never come from the gateway, so they are kept out of
  * core's catalogue but share its naming so scripts can branch on `code` alike.
  */
-export type CliOnlyCode = 'RPM_CLI_UNREACHABLE' | 'RPM_CLI_BAD_RESPONSE' | 'RPM_CLI_NO_TOKEN' | 'RPM_CLI_CONFIG_INVALID';
+export type CliOnlyCode = 'RPM_CLI_UNREACHABLE' | 'RPM_CLI_BAD_RESPONSE' | 'RPM_CLI_NO_TOKEN' | 'RPM_CLI_CONFIG_INVALID' | 'RPM_CLI_AUDIT_CHAIN_BROKEN';
 
 /**
  * Anything the CLI reports as a failure. `code` is a string, not RpmErrorCode: a newer gateway

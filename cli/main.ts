@@ -1,6 +1,8 @@
 import { Command } from 'commander';
 import { AdminClient } from './admin-client.js';
+import { auditCommands } from './commands/audit.js';
 import { deviceCommands } from './commands/device.js';
+import { fhirCommands } from './commands/fhir.js';
 import { patientCommands } from './commands/patient.js';
 import { simulateCommands } from './commands/simulate.js';
 import { staffCommands } from './commands/staff.js';
@@ -10,7 +12,7 @@ import { EXIT } from './errors.js';
 import { createOutput, reportFailure } from './output.js';
 
 /** Every command group of `rpm`; a new one (e.g. `rpm simulate`) is one module and one entry here. */
-const COMMAND_GROUPS: readonly CommandGroup[] = [staffCommands, patientCommands, deviceCommands, simulateCommands];
+const COMMAND_GROUPS: readonly CommandGroup[] = [staffCommands, patientCommands, deviceCommands, fhirCommands, auditCommands, simulateCommands];
 
 interface GlobalOptions extends ConnectionFlags {
   readonly json?: boolean;

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensurePrivateDir } from './data-files.js';
 
 /**
  * When RPM_ADMIN_TOKEN is not set, a token is generated once and kept in
@@ -15,7 +16,7 @@ export function loadOrCreateAdminToken(dataDir: string): { token: string; file: 
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  fs.mkdirSync(dataDir, { recursive: true });
+  ensurePrivateDir(dataDir);
   const token = randomBytes(32).toString('base64url');
   fs.writeFileSync(file, `${token}\n`, { mode: 0o600 });
   return { token, file, created: true };

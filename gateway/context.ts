@@ -3,11 +3,13 @@ import type { Logger } from '../core/logging.js';
 import type { AlertStore } from '../core/ports/alert-store.js';
 import type { AuditLog } from '../core/ports/audit-log.js';
 import type { Clock } from '../core/ports/clock.js';
+import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
+import type { CredentialGuard } from './auth/credential-guard.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
 import type { ForwardingService } from './forwarding-service.js';
@@ -20,6 +22,12 @@ import type { TimerGuard } from './worklist/timer-guard.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
 import type { WorklistService } from './worklist/worklist-service.js';
 
+/**
+ * A reading as a FHIR R4 Observation with the given id (FHIR in's read-back), mapped as the FHIR
+ * connector maps it for EHRs; `withPatient: false` leaves out whose it is.
+ */
+export type ObservationView = (reading: Reading, options: { readonly id: string; readonly withPatient: boolean }) => Promise<Record<string, unknown>>;
+
 /** Everything the protocol edges need, built once by the composition root. */
 export interface GatewayContext {
   readonly config: Config;
@@ -28,6 +36,8 @@ export interface GatewayContext {
   readonly ingest: IngestService;
   readonly committer: GroupCommitter;
   readonly authenticator: DeviceAuthenticator;
+  /** Wrong credentials by source: throttle and aggregated audit. */
+  readonly credentialGuard: CredentialGuard;
   readonly registry: RegistryService;
   readonly readings: ReadingStore;
   readonly audit: AuditLog;
@@ -50,6 +60,7 @@ export interface GatewayContext {
   readonly metrics: GatewayMetrics;
   /** FHIR destinations and the delivery outbox (operator API). */
   readonly forwarding: ForwardingService;
+  readonly observationView: ObservationView;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

@@ -1,5 +1,5 @@
 import { loadConfig } from '../core/config/load-config.js';
-import { ConfigError } from '../core/errors/rpm-error.js';
+import { ConfigError, RpmError } from '../core/errors/rpm-error.js';
 import { createLogger } from '../core/logging.js';
 import { onParentExit } from '../core/parent-watch.js';
 import { startGateway } from './start.js';
@@ -17,7 +17,17 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
-  const gateway = await startGateway(config, { log });
+  let gateway;
+  try {
+    gateway = await startGateway(config, { log });
+  } catch (err) {
+    // Keys that are missing or unreadable, or that do not open the stored secrets: configuration.
+    if (err instanceof ConfigError || (err instanceof RpmError && (err.code === 'RPM_ERR_SECRET_KEY_UNKNOWN' || err.code === 'RPM_ERR_SECRET_UNREADABLE'))) {
+      process.stderr.write(`${err.message}\n`);
+      process.exit(78); // EX_CONFIG
+    }
+    throw err;
+  }
 
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals): void => {

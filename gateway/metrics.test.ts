@@ -148,5 +148,23 @@ describe('GET /metrics: the FHIR delivery backlog', () => {
     const text = await scrape();
     expect(sample(text, 'rpm_delivery_backlog', { queue: 'fhir' })).toBe(3);
     expect(sample(text, 'rpm_delivery_dead_letters', { queue: 'fhir' })).toBe(2);
+
+    // The same per destination, with how long the oldest has waited and the circuit breaker.
+    const ehr = { destination: 'ehr' };
+    expect(sample(text, 'rpm_fhir_destination_backlog', ehr)).toBe(3);
+    expect(sample(text, 'rpm_fhir_destination_dead_letters', ehr)).toBe(2);
+    expect(sample(text, 'rpm_fhir_destination_oldest_waiting_seconds', ehr)).toBeGreaterThan(0);
+    expect(sample(text, 'rpm_fhir_destination_paused', ehr)).toBe(0);
+    const open = await eventually('the circuit to open', async () => {
+      const now = await scrape();
+      return sample(now, 'rpm_fhir_destination_circuit_state', ehr) === 2 ? now : undefined;
+    });
+    expect(sample(open, 'rpm_fhir_destination_backlog', ehr)).toBe(3);
+    // Paused: still counted, no circuit.
+    await t.admin.post('/v1/admin/fhir/destinations/ehr/pause', {});
+    const paused = await scrape();
+    expect(sample(paused, 'rpm_fhir_destination_paused', ehr)).toBe(1);
+    expect(sample(paused, 'rpm_fhir_destination_circuit_state', ehr)).toBeUndefined();
+    expect(sample(paused, 'rpm_fhir_destination_backlog', ehr)).toBe(3);
   });
 });

@@ -33,6 +33,23 @@ export interface BacklogCounts {
 /** A delivery queue to watch (the FHIR outbox): counts its rows at scrape time. */
 export type BacklogSource = (cap: number) => Promise<BacklogCounts> | BacklogCounts;
 
+/** One FHIR destination's queue and circuit, as the metrics report it. */
+export interface DestinationGauge {
+  readonly id: string;
+  readonly paused: boolean;
+  /** Pending or failed deliveries (capped). */
+  readonly waiting: number;
+  readonly oldestWaitingSinceMs: number | undefined;
+  /** Dead letters (capped). */
+  readonly dead: number;
+  /** undefined while paused (no pump, no breaker). */
+  readonly circuit: 'closed' | 'half-open' | 'open' | undefined;
+}
+
+export type DestinationSource = (cap: number) => Promise<readonly DestinationGauge[]>;
+
+const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
+
 /** Outbox rows counted per scrape at most; more shows as this value (the Grafana panels say "≥"). */
 const OUTBOX_COUNT_CAP = 10_000;
 
@@ -48,6 +65,7 @@ export class GatewayMetrics {
   readonly registry = new Registry();
   private mqtt: MqttGaugeSource | undefined;
   private readonly backlogs = new Map<string, BacklogSource>();
+  private destinations: DestinationSource | undefined;
 
   constructor(private readonly src: MetricsSources) {
     const r = this.registry;
@@ -219,6 +237,49 @@ export class GatewayMetrics {
         for (const [queue, counts] of await countBacklogs()) this.set({ queue }, counts.dead);
       },
     });
+
+    // Per FHIR destination; one read of the destinations per scrape, shared by the gauges.
+    let reading: Promise<readonly DestinationGauge[]> | undefined;
+    const readDestinations = (): Promise<readonly DestinationGauge[]> => {
+      reading ??= Promise.resolve(self.destinations?.(OUTBOX_COUNT_CAP) ?? []).finally(() => {
+        reading = undefined;
+      });
+      return reading;
+    };
+    const perDestination = (name: string, help: string, value: (d: DestinationGauge, nowMs: number) => number | undefined): void => {
+      new Gauge({
+        name,
+        help,
+        labelNames: ['destination'] as const,
+        registers: [r],
+        async collect() {
+          const all = await readDestinations();
+          // Destinations come and go (ids change): start from an empty set each scrape.
+          this.reset();
+          const now = src.clock.now();
+          for (const d of all) {
+            const v = value(d, now);
+            if (v !== undefined) this.set({ destination: d.id }, v);
+          }
+        },
+      });
+    };
+    perDestination('rpm_fhir_destination_backlog', `Deliveries waiting for the destination (pending, or failed and to be retried); counted up to ${OUTBOX_COUNT_CAP}`, (d) => d.waiting);
+    perDestination(
+      'rpm_fhir_destination_oldest_waiting_seconds',
+      'Age of the oldest delivery waiting for the destination (0 when none waits)',
+      (d, now) => (d.oldestWaitingSinceMs === undefined ? 0 : Math.max(0, now - d.oldestWaitingSinceMs) / 1000),
+    );
+    perDestination('rpm_fhir_destination_dead_letters', `Dead letters of the destination (refused by the EHR, or waiting until it knows their subject); counted up to ${OUTBOX_COUNT_CAP}`, (d) => d.dead);
+    perDestination('rpm_fhir_destination_circuit_state', "The destination's circuit breaker: 0 closed, 1 half-open (probing), 2 open; absent while paused", (d) =>
+      d.circuit === undefined ? undefined : CIRCUIT_VALUE[d.circuit],
+    );
+    perDestination('rpm_fhir_destination_paused', '1 while the destination is paused (deliveries are queued, not sent)', (d) => (d.paused ? 1 : 0));
+  }
+
+  /** Reports each FHIR destination, labelled by its configured id (configuration, not a person or device). */
+  watchDestinations(source: DestinationSource): void {
+    this.destinations = source;
   }
 
   /** The broker is created after the HTTP app; it reports from then on. */

@@ -1,4 +1,5 @@
 import { RpmError } from '../core/errors/rpm-error.js';
+import type { ReadingKind } from '../core/model/reading-kinds.js';
 import type { Assignment, CreateDeviceInput, CreatePatientInput, Device, Patient } from '../core/model/registry.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
@@ -18,6 +19,11 @@ export const FIRST_ASSIGNMENT_FROM_MS = 0;
 export type CredentialsChangedListener = (deviceId: string) => void;
 /** Readings a device sent while unassigned now belong to a patient (they are evaluated late). */
 export type AttributedListener = (attribution: Attribution) => Promise<void>;
+
+/** Where readings attributed late go (FHIR forwarding): the patient's destinations with their kinds. */
+export interface AttributionForwarding {
+  destinationsFor(patientId: string): Promise<readonly { readonly destinationId: string; readonly kinds: readonly ReadingKind[] }[]>;
+}
 
 export interface DeviceWithSecret {
   readonly device: Device;
@@ -40,6 +46,7 @@ export class RegistryService {
     private readonly authenticator: DeviceAuthenticator,
     private readonly clock: Clock,
     private readonly rotationGraceMs: number,
+    private readonly forwarding?: AttributionForwarding,
   ) {}
 
   /** Called when a device's credentials were revoked or set to expire (MQTT closes sessions). */
@@ -121,7 +128,10 @@ export class RegistryService {
     const defaultFrom = history.length === 0 ? FIRST_ASSIGNMENT_FROM_MS : this.clock.now();
     const assignment = await this.registry.assign({ deviceId, patientId, fromMs: fromMs ?? defaultFrom });
     this.directory.invalidate(deviceId);
-    const attributed = await this.readings.attributeUnassigned(deviceId, patientId, assignment.fromMs, assignment.toMs);
+    // Readings that become the patient's now get their FHIR deliveries in the same transaction.
+    const now = this.clock.now();
+    const forwards = this.forwarding === undefined ? [] : (await this.forwarding.destinationsFor(patientId)).map((d) => ({ ...d, atMs: now }));
+    const attributed = await this.readings.attributeUnassigned(deviceId, patientId, assignment.fromMs, assignment.toMs, forwards);
     if (attributed > 0) {
       // The rules see them before the answer, so an alert they raise is already on the worklist.
       for (const l of this.attributedListeners) await l({ deviceId, patientId, fromMs: assignment.fromMs, toMs: assignment.toMs });

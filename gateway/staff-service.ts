@@ -3,6 +3,7 @@ import { type DisplayPrefs, type DisplayPrefsPatch, effectivePrefs } from '../co
 import { RpmError } from '../core/errors/rpm-error.js';
 import {
   type CareTeam,
+  type CareTeamKey,
   type CreateCareTeamInput,
   type CreateOrganizationInput,
   type CreateStaffInput,
@@ -30,20 +31,38 @@ export type AdminActor = { readonly kind: 'bootstrap-admin' } | { readonly kind:
  * is not an admin gets 403 RPM_ERR_AUTH_FORBIDDEN: that reveals nothing about other tenants.
  */
 export class StaffService {
+  private readonly scopeListeners = new Set<(organizationId: string) => void>();
+
   constructor(
     private readonly store: StaffStore,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
   ) {}
 
+  /**
+   * Told after a change that can change which patients a staff member of the organization sees
+   * (care-team membership, team patients), so live streams re-check at once. Returns unsubscribe.
+   */
+  onScopeChanged(listener: (organizationId: string) => void): () => void {
+    this.scopeListeners.add(listener);
+    return () => this.scopeListeners.delete(listener);
+  }
+
+  private scopeChanged(organizationId: string): void {
+    for (const l of [...this.scopeListeners]) l(organizationId);
+  }
+
   createOrganization(input: CreateOrganizationInput, by: AdminActor): Promise<Organization> {
     if (by.kind !== 'bootstrap-admin') throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'only the operator (admin token) creates organizations');
     return this.store.createOrganization({ id: input.id, name: input.name, createdAtMs: this.clock.now() });
   }
 
-  /** Without `by` there is no tenant check: for callers that already hold the admin token. */
+  /**
+   * Without `by` there is no tenant check: for callers that already hold the admin token. With
+   * it, only administrators may look (a nurse or physician gets 403, like every admin route).
+   */
   async requireOrganization(id: string, by?: AdminActor): Promise<Organization> {
-    const org = this.inScope(id, by) ? await this.store.getOrganization(id) : undefined;
+    const org = this.inScope(id, by === undefined ? undefined : this.admin(by)) ? await this.store.getOrganization(id) : undefined;
     if (org === undefined) throw new RpmError('RPM_ERR_ORGANIZATION_NOT_FOUND', `organization '${id}' not found`, { path: '/organizationId' });
     return org;
   }
@@ -124,38 +143,46 @@ export class StaffService {
     return this.store.createCareTeam({ id: input.id, organizationId: input.organizationId, name: input.name, createdAtMs: this.clock.now() });
   }
 
-  async getCareTeam(id: string, by: AdminActor): Promise<{ team: CareTeam; members: Staff[] }> {
-    const team = await this.requireTeam(id, by);
-    return { team, members: await this.store.teamMembers(id) };
+  async getCareTeam(id: string, by: AdminActor, organizationId?: string): Promise<{ team: CareTeam; members: Staff[] }> {
+    const team = await this.requireTeam(id, by, organizationId);
+    return { team, members: await this.store.teamMembers(team) };
   }
 
-  async addTeamMember(teamId: string, staffId: string, by: AdminActor): Promise<void> {
-    await this.requireTeam(teamId, by);
+  async addTeamMember(teamId: string, staffId: string, by: AdminActor, organizationId?: string): Promise<CareTeam> {
+    const team = await this.requireTeam(teamId, by, organizationId);
     if (by.kind === 'staff') await this.getStaff(staffId, by);
-    await this.store.addTeamMember(teamId, staffId, this.clock.now());
+    await this.store.addTeamMember(team, staffId, this.clock.now());
+    this.scopeChanged(team.organizationId);
+    return team;
   }
 
-  async removeTeamMember(teamId: string, staffId: string, by: AdminActor): Promise<void> {
-    await this.requireTeam(teamId, by);
-    if (!(await this.store.removeTeamMember(teamId, staffId))) {
+  async removeTeamMember(teamId: string, staffId: string, by: AdminActor, organizationId?: string): Promise<CareTeam> {
+    const team = await this.requireTeam(teamId, by, organizationId);
+    if (!(await this.store.removeTeamMember(team, staffId))) {
       throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${staffId}' is not on care team '${teamId}'`);
     }
+    this.scopeChanged(team.organizationId);
+    return team;
   }
 
-  async addTeamPatient(teamId: string, patientId: string, by: AdminActor): Promise<void> {
-    await this.requireTeam(teamId, by);
+  async addTeamPatient(teamId: string, patientId: string, by: AdminActor, organizationId?: string): Promise<CareTeam> {
+    const team = await this.requireTeam(teamId, by, organizationId);
     // An organization admin sees exactly the patients of their organization.
     if (by.kind === 'staff' && !(await this.store.canSeePatient(by.staff.id, patientId))) {
       throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', `patient '${patientId}' not found`, { path: '/patientId' });
     }
-    await this.store.addTeamPatient(teamId, patientId, this.clock.now());
+    await this.store.addTeamPatient(team, patientId, this.clock.now());
+    this.scopeChanged(team.organizationId);
+    return team;
   }
 
-  async removeTeamPatient(teamId: string, patientId: string, by: AdminActor): Promise<void> {
-    await this.requireTeam(teamId, by);
-    if (!(await this.store.removeTeamPatient(teamId, patientId))) {
+  async removeTeamPatient(teamId: string, patientId: string, by: AdminActor, organizationId?: string): Promise<CareTeam> {
+    const team = await this.requireTeam(teamId, by, organizationId);
+    if (!(await this.store.removeTeamPatient(team, patientId))) {
       throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', `patient '${patientId}' is not on care team '${teamId}'`);
     }
+    this.scopeChanged(team.organizationId);
+    return team;
   }
 
   teamsOfStaff(staffId: string): Promise<CareTeam[]> {
@@ -182,11 +209,34 @@ export class StaffService {
     return by === undefined || by.kind === 'bootstrap-admin' || by.staff.organizationId === organizationId;
   }
 
-  private async requireTeam(id: string, by: AdminActor): Promise<CareTeam> {
-    const team = await this.store.getCareTeam(id);
-    if (team === undefined || !this.inScope(team.organizationId, this.admin(by))) {
-      throw new RpmError('RPM_ERR_CARE_TEAM_NOT_FOUND', `care team '${id}' not found`);
+  /**
+   * Team ids are unique within an organization. An organization admin names teams of their own
+   * organization; the operator names the organization too, or, when only one organization has a
+   * team with that id, need not.
+   */
+  private async requireTeam(id: string, by: AdminActor, organizationId?: string): Promise<CareTeam> {
+    const actor = this.admin(by);
+    const notFound = (): RpmError => new RpmError('RPM_ERR_CARE_TEAM_NOT_FOUND', `care team '${id}' not found`);
+    if (actor.kind === 'staff') {
+      if (organizationId !== undefined && organizationId !== actor.staff.organizationId) throw notFound();
+      const team = await this.store.getCareTeam({ organizationId: actor.staff.organizationId, id });
+      if (team === undefined) throw notFound();
+      return team;
     }
-    return team;
+    if (organizationId !== undefined) {
+      const key: CareTeamKey = { organizationId, id };
+      const team = await this.store.getCareTeam(key);
+      if (team === undefined) throw notFound();
+      return team;
+    }
+    const teams = await this.store.findCareTeams(id);
+    if (teams.length === 0) throw notFound();
+    if (teams.length > 1) {
+      throw new RpmError('RPM_ERR_CARE_TEAM_AMBIGUOUS', `several organizations have a care team '${id}'; name one with ?organizationId=`, {
+        path: '/querystring/organizationId',
+        details: { organizations: teams.map((t) => t.organizationId) },
+      });
+    }
+    return teams[0] as CareTeam;
   }
 }

@@ -1,12 +1,17 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
+import type { FieldCipher } from '../core/crypto/field-encryption.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
+import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
+import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
+import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
 import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
@@ -18,6 +23,9 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
+import { ensurePrivateDir } from './data-files.js';
+import { loadSecretKeys } from './secret-keys-file.js';
+import { CredentialGuard } from './auth/credential-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
@@ -25,6 +33,7 @@ import { ForwardingService } from './forwarding-service.js';
 import { buildApp } from './http/app.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
+import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
@@ -66,10 +75,11 @@ function closeServer(server: net.Server): Promise<void> {
  * The stores named by RPM_STORE: the embedded SQLite files (default), or every port on one
  * PostgreSQL database, migrated before the gateway listens.
  */
-async function openStores(config: Config, log: Logger): Promise<SqliteStores | PostgresStores> {
+async function openStores(config: Config, secrets: FieldCipher, log: Logger): Promise<SqliteStores | PostgresStores> {
   const store = config.store;
-  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous });
+  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous, secrets });
   const stores = await createPostgresStores({
+    secrets,
     url: store.url,
     poolSize: store.poolSize,
     statementTimeoutMs: store.statementTimeoutMs,
@@ -93,7 +103,16 @@ async function openStores(config: Config, log: Logger): Promise<SqliteStores | P
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
-  const stores = await openStores(config, log);
+  // PHI and credentials live here: only our user may enter (0700); every file in it is 0600.
+  const dataDir = ensurePrivateDir(config.dataDir);
+  if (dataDir === 'tightened') log.warn({ dataDir: config.dataDir }, 'the data directory was readable by others; made it private (0700)');
+  if (dataDir === 'not-ours') log.warn({ dataDir: config.dataDir }, 'the data directory is readable by others and not ours to change; make it 0700');
+  const secretKeys = loadSecretKeys(config);
+  if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
+    log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
+  }
+  const stores = await openStores(config, secretKeys.cipher, log);
+  if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
   const directory = new DeviceDirectory(stores.registry);
   const committer = new GroupCommitter(stores.readings, config.commit, log);
@@ -109,8 +128,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     deviceStatus: presence,
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
-  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs);
+  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
   const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
   const alerting = new AlertingService({ readings: stores.readings, alerts: stores.alerts, registry: stores.registry, carePlans, clock, log, newId: randomUUID });
@@ -148,7 +168,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   // Delivery runs after each commit, beside ingest, never in front of an acknowledgement.
   committer.onCommitted(() => deliveries.kick());
-  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock);
+  // Readings attributed by a later assignment got their deliveries with the attribution.
+  registry.onAttributed(async () => deliveries.kick());
+  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock, registry);
 
   const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
@@ -157,12 +179,41 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     dead: (await stores.forwarding.listDeliveries({ statuses: ['dead'], limit: cap })).length,
   }));
 
+  metrics.watchDestinations(async (cap) =>
+    (await forwarding.queues(cap)).map((q) => ({
+      id: q.destination.id,
+      paused: !q.destination.enabled,
+      waiting: q.queue.waiting,
+      oldestWaitingSinceMs: q.queue.oldestWaitingSinceMs,
+      dead: q.queue.dead,
+      circuit: q.circuit?.state,
+    })),
+  );
+
   let adminToken = config.adminToken;
   if (adminToken === undefined) {
     const generated = loadOrCreateAdminToken(config.dataDir);
     adminToken = generated.token;
     log.warn({ file: generated.file }, generated.created ? 'RPM_ADMIN_TOKEN not set; generated an admin token' : 'RPM_ADMIN_TOKEN not set; using the admin token file');
   }
+
+  // FHIR in's read-back: the connector's mapping, devices by identifier, our patient id under our system.
+  const systems = fhirSystems(config.fhir.systemBase);
+  const observationView: GatewayContext['observationView'] = async (reading, view) => {
+    const device = await directory.device(reading.deviceId);
+    const hub = reading.hubId === null ? undefined : await directory.device(reading.hubId);
+    const o = readingObservation(reading, {
+      id: view.id,
+      systems,
+      patient: { identifier: { system: systems.patient, value: reading.patientId ?? '' } },
+      device: device === undefined ? undefined : logicalDeviceReference(device, systems),
+      hub: hub === undefined ? undefined : logicalDeviceReference(hub, systems),
+      simulated: device?.simulated === true,
+    });
+    if (view.withPatient && reading.patientId !== null) return { ...o };
+    const { subject: _subject, performer: _performer, ...anonymous } = o;
+    return anonymous;
+  };
 
   let shuttingDown = false;
   const ctx: GatewayContext = {
@@ -172,6 +223,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     ingest,
     committer,
     authenticator,
+    credentialGuard,
     registry,
     readings: stores.readings,
     audit: stores.audit,
@@ -187,6 +239,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     timerGuard,
     metrics,
     forwarding,
+    observationView,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
@@ -199,16 +252,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // CONNECT; a socket that has not (a slow or stuck device, a bare TCP probe) would otherwise
   // hold server.close() open until aedes' 30 s connect timeout, past the shutdown deadline.
   const mqttSockets = new Set<net.Socket>();
+  // Every transport goes through the packet-size guard before aedes sees a byte.
+  const guarded = (transport: Duplex): GuardedMqttConnection =>
+    new GuardedMqttConnection(transport, config.mqtt.limits, (reason) => log.info({ reason }, 'mqtt connection closed: packet too large'));
   const handleMqtt = (socket: net.Socket): void => {
     mqttSockets.add(socket);
     socket.once('close', () => mqttSockets.delete(socket));
-    broker.aedes.handle(socket);
+    broker.aedes.handle(guarded(socket));
   };
 
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
   if (wss !== undefined) {
     wss.on('connection', (socket, req) => {
-      broker.aedes.handle(createWebSocketStream(socket), req);
+      broker.aedes.handle(guarded(createWebSocketStream(socket)), req);
     });
     app.server.on('upgrade', (req, socket, head) => {
       const pathname = (req.url ?? '').split('?')[0];
@@ -298,6 +354,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       wss?.close();
       await Promise.all([stopHttp, stopTcp, stopTls]).finally(() => clearInterval(reaper));
       await presence.stop();
+      await credentialGuard.stop();
       await stores.close();
       log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');
     })();

@@ -7,7 +7,12 @@ import type { AuditLog } from '../core/ports/audit-log.js';
 import type { ClinicalRecordSink, DeliveryItem, DeliveryResult } from '../core/ports/clinical-record-sink.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { DeliveryUpdate, DueDelivery, ForwardingStore } from '../core/ports/forwarding-store.js';
+import { AdaptiveBatch, type BatchingStatus } from './adaptive-batch.js';
 import { type CircuitState, CircuitBreaker, retryDelayMs } from './circuit-breaker.js';
+import { PatientTargets, type TargetOutcome } from './patient-targets.js';
+
+/** Dead letters that wait for the EHR, or an admin, to know the patient: replayed once it does. */
+export const PATIENT_DEAD_LETTER_CODES = ['RPM_ERR_FHIR_PATIENT_UNKNOWN', 'RPM_ERR_FHIR_PATIENT_AMBIGUOUS'] as const satisfies readonly RpmErrorCode[];
 
 export interface DeliveryOptions {
   /** Readings per exchange when a destination does not set its own batch size. */
@@ -18,6 +23,10 @@ export interface DeliveryOptions {
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number };
   /** Safety-net wake-up; new readings and due retries wake the worker anyway. */
   readonly pollMs: number;
+  /** The per-request timeout (reported when exchanges time out). */
+  readonly timeoutMs: number;
+  /** How often patients the EHR did not know are looked up again. */
+  readonly patientRecheckMs: number;
 }
 
 export interface DeliveryWorkerDeps {
@@ -43,10 +52,12 @@ export interface BreakerStatus {
  * Delivers the outbox. One pump per enabled destination follows that destination's due
  * deliveries (oldest first), hands them to the sink in chunks of the destination's batch size,
  * several chunks at once, and records every attempt: delivered, dead (the EHR refused it as
- * invalid; kept with its OperationOutcome), or failed (retried after an exponential backoff with
- * jitter). Failures of a whole exchange count against the destination's circuit breaker; while
- * it is open nothing is sent and nothing is lost, and when a probe succeeds every waiting retry is
- * made due at once instead of sitting out its backoff.
+ * invalid, or does not know its patient; kept with its OperationOutcome), or failed (retried
+ * after an exponential backoff with jitter). Failures of a whole exchange count against the
+ * destination's circuit breaker; while it is open nothing is sent and nothing is lost, and when a
+ * probe succeeds every waiting retry is made due at once instead of sitting out its backoff.
+ * Exchanges that time out shrink the destination's batches (AdaptiveBatch). A paused (disabled)
+ * destination has no pump: its deliveries wait in the outbox until it is resumed.
  *
  * Runs beside ingest, never in front of an acknowledgement: new commits only `kick` it.
  */
@@ -54,6 +65,7 @@ export class DeliveryWorker {
   private readonly pumps = new Map<string, Pump>();
   private readonly abort = new AbortController();
   private poll: NodeJS.Timeout | undefined;
+  private recheck: NodeJS.Timeout | undefined;
   private refreshing: Promise<void> | undefined;
   private stopped = false;
 
@@ -63,6 +75,35 @@ export class DeliveryWorker {
     void this.refresh();
     this.poll = setInterval(() => this.kick(), this.deps.options.pollMs);
     this.poll.unref();
+    this.recheck = setInterval(() => {
+      this.recheckPatients().catch((err: unknown) => this.deps.log.error({ err }, 'looking up unknown patients again failed'));
+    }, this.deps.options.patientRecheckMs);
+    this.recheck.unref();
+  }
+
+  /**
+   * An admin mapped a patient at a destination (or changed the mapping): forget what was
+   * cached, and send that patient's readings waiting as patient dead letters again now.
+   */
+  async patientMapped(destinationId: string, patientId: string): Promise<number> {
+    this.pumps.get(destinationId)?.targets.forget(patientId);
+    const requeued = await this.deps.store.retryDeliveries(
+      { destinationId, statuses: ['dead'], codes: PATIENT_DEAD_LETTER_CODES, patientId },
+      this.deps.clock.now(),
+    );
+    if (requeued > 0) this.kick();
+    return requeued;
+  }
+
+  /**
+   * Patients the EHR did not know, looked up again: those it knows now (or, where we cannot ask
+   * it first, all of them) have their dead letters sent again. Explicit mappings wait for an admin.
+   */
+  async recheckPatients(): Promise<number> {
+    let requeued = 0;
+    for (const pump of [...this.pumps.values()]) requeued += await pump.recheckPatients();
+    if (requeued > 0) this.kick();
+    return requeued;
   }
 
   /** Something may be due (a commit wrote outbox rows, an operator requeued deliveries). */
@@ -80,7 +121,7 @@ export class DeliveryWorker {
         live.add(d.id);
         const pump = this.pumps.get(d.id);
         if (pump === undefined) this.pumps.set(d.id, new Pump(d, this.deps, this.abort.signal));
-        else pump.destination = d;
+        else pump.update(d);
       }
       for (const [id, pump] of this.pumps) {
         if (!live.has(id)) {
@@ -101,10 +142,16 @@ export class DeliveryWorker {
     return b === undefined ? undefined : { state: b.state, consecutiveFailures: b.consecutiveFailures, reopensAtMs: b.reopensAtMs };
   }
 
+  /** Readings per exchange now, and why fewer than configured; undefined while the destination is paused. */
+  batching(destinationId: string): BatchingStatus | undefined {
+    return this.pumps.get(destinationId)?.batch.status(this.deps.clock.now());
+  }
+
   /** Cancels exchanges in flight (their deliveries stay due; the EHR recognises a resend) and waits. */
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.poll !== undefined) clearInterval(this.poll);
+    if (this.recheck !== undefined) clearInterval(this.recheck);
     this.abort.abort();
     await this.refreshing;
     await Promise.all([...this.pumps.values()].map((p) => p.stop()));
@@ -113,11 +160,15 @@ export class DeliveryWorker {
 
 class Pump {
   readonly breaker: CircuitBreaker;
+  readonly batch: AdaptiveBatch;
+  readonly targets: PatientTargets;
   private running: Promise<void> | null = null;
   private again = false;
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private timerAtMs = Number.POSITIVE_INFINITY;
+  /** A probe just closed an open circuit: waiting retries go now. */
+  private recovered = false;
 
   constructor(
     public destination: Destination,
@@ -125,6 +176,37 @@ class Pump {
     private readonly signal: AbortSignal,
   ) {
     this.breaker = new CircuitBreaker(deps.options.breaker);
+    this.batch = new AdaptiveBatch(destination.batchSize ?? deps.options.batchSize);
+    this.targets = new PatientTargets({ store: deps.store, sink: deps.sink, clock: deps.clock, recheckMs: deps.options.patientRecheckMs });
+  }
+
+  update(destination: Destination): void {
+    if (JSON.stringify(destination.patientMapping) !== JSON.stringify(this.destination.patientMapping)) this.targets.forget();
+    this.destination = destination;
+    this.batch.configure(destination.batchSize ?? this.deps.options.batchSize);
+  }
+
+  async recheckPatients(): Promise<number> {
+    const { store, sink, clock } = this.deps;
+    const destination = this.destination;
+    const mapping = destination.patientMapping;
+    if (mapping.type === 'explicit' || this.stopped) return 0;
+    const patients = await store.patientsWithDeadLetters(destination.id, PATIENT_DEAD_LETTER_CODES, 500);
+    let requeued = 0;
+    for (const patientId of patients) {
+      if (this.stopped) break;
+      this.targets.forget(patientId);
+      let known = true;
+      if (mapping.type === 'search') {
+        known = (await this.targets.resolve(destination, [patientId], this.signal)).get(patientId)?.ok === true;
+      } else if (mapping.type === 'conditional' || mapping.type === 'identifier') {
+        const link = await store.getPatientLink(destination.id, patientId);
+        known = (await sink.findPatient(destination, { system: mapping.system, value: link?.identifier ?? patientId }, this.signal)).status === 'found';
+      }
+      if (!known) continue;
+      requeued += await store.retryDeliveries({ destinationId: destination.id, statuses: ['dead'], codes: PATIENT_DEAD_LETTER_CODES, patientId }, clock.now());
+    }
+    return requeued;
   }
 
   kick(): void {
@@ -172,7 +254,7 @@ class Pump {
         this.wakeAt(this.breaker.reopensAtMs ?? now + options.pollMs);
         return;
       }
-      const size = this.destination.batchSize ?? options.batchSize;
+      const size = this.batch.size(now);
       const lanes = permit === 'probe' ? 1 : options.concurrency;
       const due = await store.dueDeliveries(this.destination.id, now, size * lanes);
       if (due.length === 0) {
@@ -188,19 +270,11 @@ class Pump {
   }
 
   private async deliver(chunk: readonly DueDelivery[]): Promise<void> {
-    const { sink, store, clock, log } = this.deps;
+    const { store, clock, log } = this.deps;
     const destination = this.destination;
-    const items: DeliveryItem[] = await Promise.all(
-      chunk.map(async (d) => ({
-        reading: d.reading,
-        device: await this.deps.device(d.reading.deviceId),
-        hub: d.reading.hubId === null ? undefined : await this.deps.device(d.reading.hubId),
-      })),
-    );
     let results: DeliveryResult[];
     try {
-      results = await sink.deliver(destination, items, this.signal);
-      if (results.length !== chunk.length) throw new RpmError('RPM_ERR_INTERNAL', `sink answered ${results.length} results for ${chunk.length} deliveries`);
+      results = await this.exchange(destination, chunk);
     } catch (err) {
       if (this.signal.aborted) {
         // Shutdown cancelled the exchange: the deliveries stay as they were, due again at start.
@@ -210,14 +284,19 @@ class Pump {
       const e = isRpmError(err) ? err : new RpmError('RPM_ERR_UPSTREAM_FHIR', err instanceof Error ? err.message : String(err), { cause: err });
       const now = clock.now();
       this.breaker.failure(now);
+      let message = e.message;
+      if (e.code === 'RPM_ERR_UPSTREAM_FHIR_TIMEOUT') {
+        this.batch.timedOut(chunk.length, this.deps.options.timeoutMs, now);
+        const reason = this.batch.status(now).reason;
+        if (reason !== null) message = `${message}; ${reason}`;
+      }
       // One jitter draw per chunk keeps a failed batch together for its retry.
       const jitter = (this.deps.random ?? Math.random)();
-      await this.record(chunk.map((d) => this.failed(d, now, jitter, e.code, e.message, e.retryAfterSeconds)));
+      await this.record(chunk.map((d) => this.failed(d, now, jitter, e.code, message, e.retryAfterSeconds)));
       log.warn({ destinationId: destination.id, code: e.code, deliveries: chunk.length, circuit: this.breaker.state }, 'FHIR delivery failed; will retry');
       return;
     }
     const now = clock.now();
-    const recovered = this.breaker.success();
     const updates: DeliveryUpdate[] = [];
     const jitter = (this.deps.random ?? Math.random)();
     let delivered = 0;
@@ -236,7 +315,7 @@ class Pump {
       }
     }
     await this.record(updates);
-    if (dead > 0) log.warn({ destinationId: destination.id, dead }, 'FHIR server refused deliveries; dead-lettered');
+    if (dead > 0) log.warn({ destinationId: destination.id, dead }, 'FHIR server refused deliveries, or does not know their patients; dead-lettered');
     if (delivered > 0) {
       // Disclosure of PHI to an outside system: who received what, by reference only.
       await this.deps.audit
@@ -251,11 +330,56 @@ class Pump {
         })
         .catch((err: unknown) => log.error({ err }, 'audit of a FHIR delivery failed'));
     }
-    if (recovered) {
+    if (this.recovered) {
+      this.recovered = false;
       // The server is back: retries waiting out their backoff go now.
       const requeued = await store.retryDeliveries({ destinationId: destination.id, statuses: ['failed'] }, now);
       log.info({ destinationId: destination.id, requeued }, 'FHIR destination reachable again; circuit closed');
     }
+  }
+
+  /**
+   * One exchange: each reading's patient as the EHR knows it (readings of patients it does not
+   * know become dead letters here, without a request), then the rest to the sink. Throws when
+   * the exchange as a whole failed.
+   */
+  private async exchange(destination: Destination, chunk: readonly DueDelivery[]): Promise<DeliveryResult[]> {
+    const patientIds = chunk.flatMap((d) => (d.reading.patientId === null ? [] : [d.reading.patientId]));
+    const targets = await this.targets.resolve(destination, patientIds, this.signal);
+    const results: (DeliveryResult | undefined)[] = new Array(chunk.length);
+    const items: DeliveryItem[] = [];
+    const at: number[] = [];
+    for (let i = 0; i < chunk.length; i++) {
+      const reading = (chunk[i] as DueDelivery).reading;
+      const target: TargetOutcome | undefined = reading.patientId === null ? undefined : targets.get(reading.patientId);
+      if (target === undefined) {
+        results[i] = { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: 'the reading belongs to no patient', outcome: null };
+        continue;
+      }
+      if (!target.ok) {
+        results[i] = { status: 'dead', code: target.code, message: target.message, outcome: null };
+        continue;
+      }
+      items.push({
+        reading,
+        patient: target.target,
+        device: await this.deps.device(reading.deviceId),
+        hub: reading.hubId === null ? undefined : await this.deps.device(reading.hubId),
+      });
+      at.push(i);
+    }
+    if (items.length > 0) {
+      const sent = await this.deps.sink.deliver(destination, items, this.signal);
+      if (sent.length !== items.length) throw new RpmError('RPM_ERR_INTERNAL', `sink answered ${sent.length} results for ${items.length} deliveries`);
+      const now = this.deps.clock.now();
+      if (this.breaker.success()) this.recovered = true;
+      this.batch.answeredExchange(now);
+      for (let k = 0; k < at.length; k++) results[at[k] as number] = sent[k];
+    } else {
+      // Nothing went to the server: a probe that sent nothing proved nothing.
+      this.breaker.release();
+    }
+    return results as DeliveryResult[];
   }
 
   private failed(d: DueDelivery, now: number, jitter: number, code: RpmErrorCode, message: string, retryAfterSeconds: number | undefined): DeliveryUpdate {

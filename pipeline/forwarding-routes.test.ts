@@ -38,7 +38,7 @@ describe('ForwardingRoutes: which destinations a reading goes to, from memory', 
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it("routes by the patient's organization and the reading's kind, to enabled destinations only", async () => {
+  it("routes by the patient's organization and the reading's kind, to paused destinations too (they hold, not drop)", async () => {
     const readings = [
       makeReading({ patientId: 'pa', kind: 'blood-pressure' }),
       makeReading({ patientId: 'pa', kind: 'heart-rate' }),
@@ -51,7 +51,13 @@ describe('ForwardingRoutes: which destinations a reading goes to, from memory', 
       { reading: 0, destinationId: 'a-all' },
       { reading: 0, destinationId: 'a-vitals' },
       { reading: 1, destinationId: 'a-vitals' },
+      { reading: 3, destinationId: 'b-off' },
     ]);
+    expect(await routes.destinationsFor('pa')).toEqual([
+      { destinationId: 'a-all', kinds: ['blood-pressure', 'body-weight'] },
+      { destinationId: 'a-vitals', kinds: ['blood-pressure', 'heart-rate'] },
+    ]);
+    expect(await routes.destinationsFor('loose')).toEqual([]);
   });
 
   it('looks each patient up once, not per reading, and reloads destinations only when told they changed', async () => {
@@ -59,8 +65,8 @@ describe('ForwardingRoutes: which destinations a reading goes to, from memory', 
     expect(await routes.forwardsFor(batch)).toHaveLength(50);
     expect(await routes.forwardsFor(batch)).toHaveLength(50);
     expect(patientLookups).toBe(1);
-    await stores.forwarding.updateDestination('b-off', { enabled: true }, 2);
-    const pb = [makeReading({ patientId: 'pb', kind: 'blood-pressure' })];
+    await stores.forwarding.updateDestination('b-off', { kinds: ['heart-rate'] }, 2);
+    const pb = [makeReading({ patientId: 'pb', kind: 'heart-rate' })];
     expect(await routes.forwardsFor(pb)).toEqual([]);
     routes.invalidate();
     expect(await routes.forwardsFor(pb)).toEqual([{ reading: 0, destinationId: 'b-off' }]);

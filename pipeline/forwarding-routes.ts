@@ -8,11 +8,12 @@ import type { RegistryStore } from '../core/ports/registry-store.js';
 type RouteTable = ReadonlyMap<string, ReadonlyMap<ReadingKind, readonly string[]>>;
 
 /**
- * Which destinations a reading is forwarded to: the enabled destinations of its patient's
- * organization that take its kind. Answered from memory on the ingest path: the destination
- * table is loaded once and reloaded after any destination change (`invalidate`), and each
- * patient's organization is cached (it never changes after registration). With no enabled
- * destination at all, ingest pays one comparison per request.
+ * Which destinations a reading is forwarded to: the destinations of its patient's organization
+ * that take its kind, paused (disabled) ones included: pausing holds deliveries in the outbox, it
+ * does not drop them. Answered from memory on the ingest path: the destination table is loaded
+ * once and reloaded after any destination change (`invalidate`), and each patient's organization
+ * is cached (it never changes after registration). With no destination at all, ingest pays one
+ * comparison per request.
  */
 export class ForwardingRoutes {
   private table: RouteTable | undefined;
@@ -53,6 +54,19 @@ export class ForwardingRoutes {
     return jobs;
   }
 
+  /** The destinations of the patient's organization with the kinds each takes (readings attributed late). */
+  async destinationsFor(patientId: string): Promise<{ destinationId: string; kinds: ReadingKind[] }[]> {
+    const table = this.table ?? (await this.load());
+    if (table.size === 0) return [];
+    if (!this.organizations.has(patientId)) await this.loadOrganization(patientId);
+    const org = this.organizations.get(patientId);
+    const byKind = org === undefined || org === null ? undefined : table.get(org);
+    if (byKind === undefined) return [];
+    const kinds = new Map<string, ReadingKind[]>();
+    for (const [kind, ids] of byKind) for (const id of ids) kinds.set(id, [...(kinds.get(id) ?? []), kind]);
+    return [...kinds].map(([destinationId, k]) => ({ destinationId, kinds: k }));
+  }
+
   private load(): Promise<RouteTable> {
     if (this.loading !== undefined) return this.loading;
     const version = this.version;
@@ -82,7 +96,6 @@ export class ForwardingRoutes {
 function buildTable(destinations: readonly Destination[]): RouteTable {
   const table = new Map<string, Map<ReadingKind, string[]>>();
   for (const d of destinations) {
-    if (!d.enabled) continue;
     let byKind = table.get(d.organizationId);
     if (byKind === undefined) table.set(d.organizationId, (byKind = new Map()));
     for (const kind of d.kinds) {

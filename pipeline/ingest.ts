@@ -13,7 +13,8 @@ import { type NormalizeLimits, normalizeReading, type ReadingDraft, type Reading
 import { idempotencyKey, readingId } from './reading-id.js';
 
 export type ReadingOutcome =
-  | { readonly index: number; readonly status: 'accepted' | 'duplicate'; readonly id: string; readonly clientId?: string }
+  /** `seq`: the stored reading's position in the log, when the store says (FHIR in names it in Location). */
+  | { readonly index: number; readonly status: 'accepted' | 'duplicate'; readonly id: string; readonly clientId?: string; readonly seq?: number }
   | {
       readonly index: number;
       readonly status: 'rejected';
@@ -200,6 +201,7 @@ export class IngestService {
         status: outcome.status,
         id: outcome.id,
         ...(reading.clientId === null ? {} : { clientId: reading.clientId }),
+        ...(outcome.seq === undefined ? {} : { seq: outcome.seq }),
       };
     }
     return { outcomes, accepted, duplicate, rejected: rejections.length };

@@ -124,3 +124,27 @@ describe('normalizeReading: rejections carry a code and the path of the bad fiel
     if (!r.ok) expect(r.clientId).toBe('ox-9');
   });
 });
+
+describe('normalizeReading: input that names Object.prototype members', () => {
+  const PROTOTYPE_NAMES = ['constructor', '__proto__', 'toString', 'valueOf', 'hasOwnProperty', 'isPrototypeOf', '__defineGetter__'];
+
+  it.each(PROTOTYPE_NAMES)("rejects unit '%s' as unsupported instead of throwing", (unit) => {
+    for (const reading of [
+      { kind: 'heart-rate', value: 70, unit, measuredAt: at },
+      { kind: 'blood-pressure', systolic: 120, diastolic: 80, pulse: 70, unit, measuredAt: at },
+      { kind: 'body-temperature', value: 37, unit, measuredAt: at },
+    ]) {
+      const p = problem(normalizeReading(reading, ctx));
+      expect(p).toMatchObject({ code: 'RPM_ERR_READING_UNIT_UNSUPPORTED', path: '/unit' });
+    }
+  });
+
+  it.each(PROTOTYPE_NAMES)("rejects kind '%s' as unknown", (kind) => {
+    expect(problem(normalizeReading({ kind, value: 70, unit: 'bpm', measuredAt: at }, ctx)).code).toBe('RPM_ERR_READING_UNKNOWN_KIND');
+  });
+
+  it('never throws, whatever the reading holds', () => {
+    const hostile = JSON.parse('{"kind": "heart-rate", "value": 70, "unit": "bpm", "measuredAt": "2026-12-01T07:02:00-05:00", "__proto__": {"unit": "constructor"}}');
+    expect(ok(normalizeReading(hostile, ctx)).reported.unit).toBe('bpm');
+  });
+});

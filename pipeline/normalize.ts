@@ -122,8 +122,20 @@ function reportedValues(input: ReadingInput): Partial<Record<ComponentName, numb
 /**
  * Validate one raw reading and bring it into the canonical model: schema, unit (converted with
  * UCUM), measurement time, plausibility. Pure apart from the unit-converter cache.
+ *
+ * Never throws. A defect that throws on some input must cost that reading, not its batch: an
+ * exception here would fail the whole HTTP request and leave an MQTT publish unacknowledged,
+ * so a device with a persistent session would redeliver it forever and block its later readings.
  */
 export function normalizeReading(raw: unknown, ctx: NormalizeContext): NormalizeResult {
+  try {
+    return normalizeUnchecked(raw, ctx);
+  } catch {
+    return { ok: false, problem: problem('RPM_ERR_READING_INVALID', '', 'the reading could not be processed'), clientId: clientIdOf(raw) };
+  }
+}
+
+function normalizeUnchecked(raw: unknown, ctx: NormalizeContext): NormalizeResult {
   const clientId = clientIdOf(raw);
   const fail = (p: ReadingProblem): NormalizeResult => ({ ok: false, problem: p, clientId });
 

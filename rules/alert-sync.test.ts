@@ -227,7 +227,7 @@ describe('updating the unresolved alert', () => {
     const worse = changeOf(autoRule, h.state, [v(10, 'clear', 97), v(20, 'high', 90)]).change;
     expect(updated(syncAlert(autoRule, worse, alert, ctx()))).toMatchObject({ value: 90, worsening: true, version: 2 });
     // An 'opened' change that matches the open alert exactly writes nothing either.
-    const same: ConditionChange = { type: 'opened', state: { ...h.state, lastValue: 89, detail: 'other' }, breaches: [] };
+    const same: ConditionChange = { type: 'opened', state: { ...h.state, lastValue: 89 }, breaches: [] };
     expect(syncAlert(autoRule, same, alert, ctx())).toEqual({ events: [] });
   });
 

@@ -147,6 +147,13 @@ describe('overrides', () => {
     expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { autoresolve: false } } }))).toEqual(['overrides.spo2-drop.autoresolve: not a field of a baseline rule']);
   });
 
+  it('report a field named after an Object.prototype member instead of taking it as a rule field', () => {
+    expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { constructor: 1, toString: 2 } } }))).toEqual([
+      'overrides.spo2-drop.constructor: not a field of a baseline rule',
+      'overrides.spo2-drop.toString: not a field of a baseline rule',
+    ]);
+  });
+
   it('cannot change a rule’s id or type', () => {
     expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { id: 'other' } } }))).toContain('overrides.spo2-drop: id and type cannot be overridden');
     expect(issuesOf(() => resolve({ overrides: { 'spo2-drop': { type: 'missing' } } }))).toContain('overrides.spo2-drop: id and type cannot be overridden');

@@ -42,8 +42,8 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
       issues.push(`overrides.${id}: no rule with this id in the enrolled programs`);
       continue;
     }
-    if ('id' in patch || 'type' in patch) issues.push(`overrides.${id}: id and type cannot be overridden`);
-    if ('universal' in patch) issues.push(`overrides.${id}: whether a rule is universal cannot be overridden`);
+    if (Object.hasOwn(patch, 'id') || Object.hasOwn(patch, 'type')) issues.push(`overrides.${id}: id and type cannot be overridden`);
+    if (Object.hasOwn(patch, 'universal')) issues.push(`overrides.${id}: whether a rule is universal cannot be overridden`);
     if (universal.has(id) && reasonFor(id) === undefined) issues.push(`overrides.${id}: ${id} is a universal safety rule; give the reason in overrideReasons.${id}`);
     byId.set(id, { ...rule, ...patch });
   }
@@ -62,7 +62,8 @@ export function resolveRules(plan: CarePlan): RuleDefinition[] {
       // The schema drops unknown keys: a misspelt override field must not be ignored silently.
       const patch = Object.hasOwn(plan.overrides, id) ? plan.overrides[id] : undefined;
       for (const field of Object.keys(patch ?? {})) {
-        if (!(field in parsed.data)) issues.push(`overrides.${id}.${field}: not a field of a ${parsed.data.type} rule`);
+        // Own properties: `in` would accept `constructor` or `toString` as a field of every rule.
+        if (!Object.hasOwn(parsed.data, field)) issues.push(`overrides.${id}.${field}: not a field of a ${parsed.data.type} rule`);
       }
       if (parsed.data.enabled) rules.push(parsed.data);
       else if (universal.has(id) && reasonFor(id) === undefined && !Object.hasOwn(plan.overrides, id)) issues.push(`${id}: a universal safety rule cannot be turned off without a reason in overrideReasons.${id}`);

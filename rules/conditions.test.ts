@@ -74,7 +74,6 @@ describe('opening, updating and clearing a condition', () => {
       lastBreachAtMs: T + 10 * MIN,
       lastReadingId: 'r@10',
       lastValue: 91,
-      detail: 'at 10',
       confirmation: null,
       pendingSinceMs: null,
       transitions: [T + 10 * MIN],

@@ -16,7 +16,6 @@ export interface ConditionState {
   readonly lastBreachAtMs: number | null;
   readonly lastReadingId: string | null;
   readonly lastValue: number | null;
-  readonly detail: string | null;
   /** Confirmation rules: where the first breach's wait for a repeat measurement stands. */
   readonly confirmation: ConfirmationState | null;
   /** Measurement time of the breach waiting for a repeat (pending or expired), else null. */
@@ -38,7 +37,6 @@ export const EMPTY_CONDITION: ConditionState = {
   lastBreachAtMs: null,
   lastReadingId: null,
   lastValue: null,
-  detail: null,
   confirmation: null,
   pendingSinceMs: null,
   transitions: [],
@@ -144,7 +142,7 @@ function step(rule: RuleDefinition, start: ConditionState, v: Verdict): Conditio
     } else {
       next = { ...next, severity: v.severity, episode: withWorst(s.episode, point) };
     }
-    next = { ...next, lastBreachAtMs: v.atMs, lastReadingId: v.readingId, lastValue: v.value, detail: v.detail };
+    next = { ...next, lastBreachAtMs: v.atMs, lastReadingId: v.readingId, lastValue: v.value };
   } else if (waiting) {
     if (isRepeat && confirm !== undefined) {
       // A repeat below the limit: not confirmed. One measured after the window passed is not the
@@ -161,13 +159,12 @@ function step(rule: RuleDefinition, start: ConditionState, v: Verdict): Conditio
         pendingSinceMs: null,
         lastReadingId: v.readingId,
         lastValue: v.value,
-        detail: v.detail,
       };
     }
     // Too soon to be a repeat: nothing changes.
   } else if (v.clear && s.open) {
     transitions.push(v.atMs);
-    next = { ...next, open: false, pendingSinceMs: null, lastReadingId: v.readingId, lastValue: v.value, detail: v.detail };
+    next = { ...next, open: false, pendingSinceMs: null, lastReadingId: v.readingId, lastValue: v.value };
   }
   // A reading that is neither breaching nor clear (hysteresis band) holds the state.
   return { ...next, transitions, flapping: transitions.length >= FLAP_TRANSITIONS };

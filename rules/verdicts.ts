@@ -52,7 +52,10 @@ function verdict(o: Observation, severity: Severity | null, clear: boolean, valu
     finding,
     badness: severity === null ? 0 : badness,
     late: o.receivedAtMs !== undefined && o.receivedAtMs - o.measuredAtMs > LATE_AFTER_MS,
-    detail: describeFinding(finding, DEFAULT_DISPLAY),
+    // Words are for people and logs: built only when read, not for every reading judged.
+    get detail(): string {
+      return describeFinding(finding, DEFAULT_DISPLAY);
+    },
   };
 }
 

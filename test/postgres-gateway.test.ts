@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import mqtt, { type MqttClient } from 'mqtt';
@@ -21,7 +22,16 @@ describe('the gateway on PostgreSQL (RPM_STORE=postgres)', () => {
   let ehr: FhirTestServer;
   let t: TestGateway;
   const dataDir = tempDir('rpm-pg-gateway-');
-  const env = (): Record<string, string> => ({ ...FAST_FORWARDING_ENV, RPM_STORE: 'postgres', RPM_DATABASE_URL: db.url, RPM_DATABASE_POOL_SIZE: '6' });
+  // The key that encrypts stored secrets comes from the environment, as every process sharing
+  // the database must have it (a key generated into one data directory is that directory's alone).
+  const secretKeys = `k1:${randomBytes(32).toString('base64')}`;
+  const env = (): Record<string, string> => ({
+    ...FAST_FORWARDING_ENV,
+    RPM_STORE: 'postgres',
+    RPM_DATABASE_URL: db.url,
+    RPM_DATABASE_POOL_SIZE: '6',
+    RPM_SECRET_KEYS: secretKeys,
+  });
   let cuff = '';
   let oximeter = '';
   let nurse = '';

@@ -12,7 +12,8 @@ const CONNACK = 2;
 const PUBLISH = 3;
 const PUBACK = 4;
 
-function remainingLength(n: number): Buffer {
+/** MQTT's variable-length "remaining length" (§2.2.3). */
+export function remainingLength(n: number): Buffer {
   const out: number[] = [];
   do {
     let byte = n % 128;

@@ -3,6 +3,7 @@ import type { Command } from 'commander';
 import { createOrganizationInput, createStaffInput, STAFF_ROLES } from '../../core/model/staff.js';
 import type { StaffView } from '../api-schemas.js';
 import type { CommandGroup } from '../context.js';
+import { readStdin } from '../secret-input.js';
 import { validated } from '../validate.js';
 
 interface StaffAddOptions {
@@ -16,13 +17,6 @@ interface StaffAddOptions {
 
 /** 24 characters of base64url: 144 random bits, typed once by the person it is given to. */
 const generatedPassword = (): string => randomBytes(18).toString('base64url');
-
-async function readStdin(): Promise<string> {
-  const chunks: Buffer[] = [];
-  for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  // One trailing newline is how `echo` and most secret stores end a value; it is not part of it.
-  return Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-}
 
 export const staffCommands: CommandGroup = (program: Command, ctx) => {
   const org = program.command('org').description('register organizations (tenants)');

@@ -4,20 +4,24 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Logger } from '../../core/logging.js';
 import type { Destination } from '../../core/model/destination.js';
 import type { Device } from '../../core/model/registry.js';
-import type { DeliveryItem, DeliveryResult, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import type { DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, PatientTarget, SinkDescription } from '../../core/ports/clinical-record-sink.js';
 import { parseBatchResponse, referenceOf } from './batch-response.js';
 import { CAUTIOUS_PLAN, capabilityStatement, planFrom, type ServerPlan, type WriteInteraction } from './capabilities.js';
 import { type AuthProvider, authProvider } from './destination-auth.js';
 import { logicalDeviceReference, mapDevice } from './device-mapper.js';
 import type { FhirSystems } from './fhir-codes.js';
 import type { BatchBundle, BundleRequest, Observation, Reference, WritableResource } from './fhir-types.js';
-import { mapReading, patientReference } from './observation-mapper.js';
+import type { InFlightKeys } from './in-flight.js';
+import { mapReading } from './observation-mapper.js';
+import { conditionalReference, subjectReference } from './patient-reference.js';
 import { codeForStatus, isRetryable, operationOutcomeOf, outcomeOfError, outcomeSummary, toUpstreamError } from './upstream-error.js';
 
 export interface SessionOptions {
   readonly systems: FhirSystems;
   readonly timeoutMs: number;
   readonly log: Logger;
+  /** Observation identifiers in flight at this destination (shared by its sessions, old and new). */
+  readonly inFlight: InFlightKeys;
 }
 
 /** What became of one resource we tried to write. */
@@ -26,7 +30,13 @@ type WriteResult =
   | { readonly status: 'dead'; readonly code: RpmErrorCode; readonly message: string; readonly outcome: unknown }
   | { readonly status: 'retry'; readonly code: RpmErrorCode; readonly message: string };
 
-const FHIR_ID = /^[A-Za-z0-9\-.]{1,64}$/;
+/** An OperationOutcome about the Observation's patient (HAPI: "Resource Patient/1 not found, specified in path: Observation.subject"). */
+const PATIENT_PROBLEM = /\b(subject|patient|performer)\b/i;
+
+/** FHIR search escaping of a token part (`\\`, `|`, `,`, `$`). */
+function escapeToken(value: string): string {
+  return value.replace(/[\\|,$]/g, (c) => `\\${c}`);
+}
 
 function identifierOf(resource: WritableResource): { system: string; value: string } {
   const id = resource.identifier[0];
@@ -87,7 +97,7 @@ export class DestinationSession {
     const observations: { item: number; resource: Observation }[] = [];
     for (let i = 0; i < items.length; i++) {
       const item = items[i] as DeliveryItem;
-      const patient = this.patient(item.reading.patientId);
+      const patient = item.reading.patientId === null ? 'the reading belongs to no patient' : subjectReference(item.patient);
       if (typeof patient === 'string') {
         results[i] = { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: patient, outcome: null };
         continue;
@@ -104,13 +114,34 @@ export class DestinationSession {
       }
       for (const resource of mapped) observations.push({ item: i, resource });
     }
-    const written = plan.batch && observations.length > 1 ? await this.writeBatch(observations.map((o) => o.resource), plan.observation, signal) : await this.writeEach(observations.map((o) => o.resource), plan.observation, signal);
+    // One write per identifier: the same Observation twice in this exchange (a reading resent
+    // under another client id) is written once and both share the answer.
+    const unique: Observation[] = [];
+    const slot = new Map<string, number>();
+    const positions = observations.map(({ resource }) => {
+      const key = identifierOf(resource).value;
+      let at = slot.get(key);
+      if (at === undefined) {
+        at = unique.length;
+        slot.set(key, at);
+        unique.push(resource);
+      }
+      return at;
+    });
+    // ... and never while another exchange of this destination has one of them in flight.
+    const release = await this.options.inFlight.acquire(slot.keys(), signal);
+    let written: WriteResult[];
+    try {
+      written = plan.batch && unique.length > 1 ? await this.writeBatch(unique, plan.observation, signal) : await this.writeEach(unique, plan.observation, signal);
+    } finally {
+      release();
+    }
     // A reading is delivered when all its Observations are; a transient failure of any retries it
     // (what was written already is recognised by its identifier next time).
     const refs = new Map<number, string[]>();
     for (let k = 0; k < observations.length; k++) {
       const { item } = observations[k] as { item: number };
-      const w = written[k] as WriteResult;
+      const w = written[positions[k] as number] as WriteResult;
       const current = results[item];
       if (w.status === 'retry') results[item] = w;
       else if (w.status === 'dead' && current?.status !== 'retry') results[item] = w;
@@ -120,17 +151,77 @@ export class DestinationSession {
         refs.set(item, list);
       }
     }
-    return items.map((_, i) => results[i] ?? { status: 'delivered', refs: refs.get(i) ?? [] });
+    const answered = items.map((_, i): DeliveryResult => results[i] ?? { status: 'delivered', refs: refs.get(i) ?? [] });
+    await this.explainRefusals(items, answered, signal);
+    return answered;
   }
 
-  /** Our patient as the EHR knows it, or why it cannot be expressed. */
-  private patient(patientId: string | null): Reference | string {
-    if (patientId === null) return 'the reading belongs to no patient';
-    const mapping = this.destination.patientMapping;
-    if (mapping.type === 'reference' && !FHIR_ID.test(mapping.template.replace('Patient/', '').replace('{patientId}', patientId))) {
-      return 'the patient id is not a valid FHIR id for a literal reference; map patients by identifier instead';
+  /** `POST Patient/_search` (the identifier, often an MRN, stays out of URLs and server logs). */
+  async findPatient(identifier: PatientIdentifier, signal: AbortSignal | undefined): Promise<PatientLookup> {
+    const bundle = await this.call(
+      'POST Patient/_search',
+      (options) =>
+        this.client.resourceSearch({
+          resourceType: 'Patient',
+          searchParams: { identifier: `${escapeToken(identifier.system)}|${escapeToken(identifier.value)}`, _count: '2' },
+          options: { ...options, postSearch: true },
+        }),
+      signal,
+    );
+    const entries = ((bundle as { entry?: { resource?: unknown; search?: { mode?: string } }[] }).entry ?? []).filter(
+      (e) => (e.resource as { resourceType?: unknown } | undefined)?.resourceType === 'Patient' && (e.search?.mode ?? 'match') === 'match',
+    );
+    const total = (bundle as { total?: unknown }).total;
+    const matches = typeof total === 'number' ? Math.max(total, entries.length) : entries.length;
+    if (matches === 0) return { status: 'unknown' };
+    if (matches > 1) return { status: 'ambiguous', matches };
+    const ref = referenceOf(undefined, entries[0]?.resource);
+    if (ref === undefined) throw new RpmError('RPM_ERR_UPSTREAM_FHIR', 'the FHIR server answered the Patient search with a Patient without id');
+    return { status: 'found', reference: ref };
+  }
+
+  /**
+   * The EHR refused Observations: when it is because it does not know the patient (an EHR that
+   * enforces references), say so, so the dead letter waits for a patient mapping instead of
+   * looking like bad data. One look per patient; a failed look leaves the refusal as it was.
+   */
+  private async explainRefusals(items: readonly DeliveryItem[], results: DeliveryResult[], signal: AbortSignal | undefined): Promise<void> {
+    const looks = new Map<string, Promise<PatientLookup | undefined>>();
+    for (let i = 0; i < items.length; i++) {
+      const r = results[i] as DeliveryResult;
+      const target = (items[i] as DeliveryItem).patient;
+      if (r.status !== 'dead' || (r.code !== 'RPM_ERR_UPSTREAM_FHIR_REJECTED' && r.code !== 'RPM_ERR_UPSTREAM_FHIR_CONFLICT') || target.kind === 'logical') continue;
+      // Only a refusal that names the subject: any other may come from a server that simply
+      // keeps no Patients, and must keep its own reason.
+      if (!PATIENT_PROBLEM.test(JSON.stringify(r.outcome ?? null))) continue;
+      const key = target.kind === 'literal' ? target.reference : conditionalReference(target.identifier);
+      let look = looks.get(key);
+      if (look === undefined) {
+        look = this.lookUp(target, signal).catch(() => undefined);
+        looks.set(key, look);
+      }
+      const found = await look;
+      if (found === undefined || found.status === 'found') continue;
+      const what = target.kind === 'literal' ? `no ${target.reference}` : `no Patient with the patient's identifier under ${target.identifier.system}`;
+      results[i] =
+        found.status === 'unknown'
+          ? { status: 'dead', code: 'RPM_ERR_FHIR_PATIENT_UNKNOWN', message: `the EHR has ${what}; sent again once the patient is mapped`, outcome: r.outcome }
+          : { status: 'dead', code: 'RPM_ERR_FHIR_PATIENT_AMBIGUOUS', message: `${found.matches} Patients at the EHR carry the patient's identifier under ${target.kind === 'conditional' ? target.identifier.system : '?'}`, outcome: r.outcome };
     }
-    return patientReference(patientId, mapping);
+  }
+
+  private async lookUp(target: PatientTarget, signal: AbortSignal | undefined): Promise<PatientLookup> {
+    if (target.kind === 'conditional') return this.findPatient(target.identifier, signal);
+    if (target.kind === 'logical') return this.findPatient(target.identifier, signal);
+    const [, id] = target.reference.split('/') as [string, string];
+    try {
+      await this.call(`GET Patient/{id}`, (options) => this.client.read({ resourceType: 'Patient', id, options }), signal);
+      return { status: 'found', reference: target.reference };
+    } catch (err) {
+      const status = (err as RpmError).details?.status;
+      if (status === 404 || status === 410) return { status: 'unknown' };
+      throw err;
+    }
   }
 
   private serverPlan(signal: AbortSignal | undefined): Promise<ServerPlan> {
@@ -252,22 +343,7 @@ export class DestinationSession {
 
   /** Several resources in batch Bundles: one bad entry never blocks the others. */
   private async writeBatch(resources: readonly WritableResource[], interaction: WriteInteraction, signal: AbortSignal | undefined): Promise<WriteResult[]> {
-    // The same identifier twice in one batch (a reading resent under another client id) is
-    // written once; both share the answer.
-    const unique: WritableResource[] = [];
-    const slot = new Map<string, number>();
-    const positions = resources.map((r) => {
-      const key = identifierOf(r).value;
-      let at = slot.get(key);
-      if (at === undefined) {
-        at = unique.length;
-        slot.set(key, at);
-        unique.push(r);
-      }
-      return at;
-    });
-    const results = interaction === 'search-then-create' ? await this.searchThenCreateBatch(unique, signal) : await this.sendBatch(unique, (r) => this.batchRequest(r, interaction), signal);
-    return positions.map((p) => results[p] as WriteResult);
+    return interaction === 'search-then-create' ? this.searchThenCreateBatch(resources, signal) : this.sendBatch(resources, (r) => this.batchRequest(r, interaction), signal);
   }
 
   private batchRequest(resource: WritableResource, interaction: WriteInteraction): { resource: WritableResource; request: BundleRequest } {
@@ -327,6 +403,9 @@ export class DestinationSession {
         const headers = await this.auth.headers(combined);
         return await send({ headers, signal: combined });
       } catch (err) {
+        if (timeout.aborted && signal?.aborted !== true) {
+          throw new RpmError('RPM_ERR_UPSTREAM_FHIR_TIMEOUT', `${interaction} got no answer within ${this.options.timeoutMs} ms`, { cause: err, details: { status: null, reason: 'timeout' } });
+        }
         const e = toUpstreamError(err, interaction);
         if (e.code === 'RPM_ERR_UPSTREAM_FHIR_AUTH' && this.auth.refreshable && attempt === 0) {
           this.auth.invalidate();

@@ -1,7 +1,8 @@
 import { LOINC_SYSTEM, MDC_SYSTEM } from '../../core/model/codes.js';
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { DeviceKind } from '../../core/model/registry.js';
-import type { Coding } from './fhir-types.js';
+import type { MealContext } from '../../core/model/reading.js';
+import type { CodeableConcept, Coding } from './fhir-types.js';
 
 /** Code systems, profiles and extensions of the mapping (shared/reference/fhir.md §1). */
 export const OBSERVATION_CATEGORY_SYSTEM = 'http://terminology.hl7.org/CodeSystem/observation-category';
@@ -41,6 +42,7 @@ export const PROFILE_OF: Readonly<Record<ReadingKind, string | undefined>> = {
 
 export const loincCoding = (code: string, display: string): Coding => ({ system: LOINC_SYSTEM, code, display });
 export const mdcCoding = (code: string): Coding => ({ system: MDC_SYSTEM, code });
+const mdcCodingWithDisplay = (code: string, display: string): Coding => ({ system: MDC_SYSTEM, code, display });
 
 /** SpO2: the R4 `oxygensat` profile requires 2708-6; US Core Pulse Oximetry requires 59408-5 beside it. */
 export const SPO2_ARTERIAL = loincCoding('2708-6', 'Oxygen saturation in Arterial blood');
@@ -58,6 +60,36 @@ export const GLUCOSE_CODES = {
     mdc: '160212',
   },
 } as const;
+
+/**
+ * Glucose meal context, as a component of the glucose Observation (glucose is a laboratory
+ * Observation, not a vital sign, so no profile closes `component`). The component code is the
+ * PHD IG's MDC_CTXT_GLU_MEAL (its PhdCodedEnumerationObservation examples); values carry the HL7
+ * v3 TimingEvent code (AC / PC / HS, what `Timing.when` uses), the PHD IG's MDC code where an
+ * example shows it, and HL7 v2 table 0916 "fasting" (what `Specimen.collection.fastingStatus`
+ * uses), each with text. `unspecified` sends no component.
+ */
+export const MEAL_CONTEXT_CODE: CodeableConcept = { coding: [mdcCodingWithDisplay('8417864', 'MDC_CTXT_GLU_MEAL')], text: 'Meal context' };
+const TIMING_EVENT = 'http://terminology.hl7.org/CodeSystem/v3-TimingEvent';
+const V2_0916 = 'http://terminology.hl7.org/CodeSystem/v2-0916';
+export const MEAL_CONTEXT_VALUE: Readonly<Record<Exclude<MealContext, 'unspecified'>, CodeableConcept>> = {
+  'before-meal': {
+    coding: [
+      { system: TIMING_EVENT, code: 'AC', display: 'before meal' },
+      mdcCodingWithDisplay('8417868', 'MDC_CTXT_GLU_MEAL_PREPRANDIAL'),
+    ],
+    text: 'Before meal',
+  },
+  'after-meal': {
+    coding: [
+      { system: TIMING_EVENT, code: 'PC', display: 'after meal' },
+      mdcCodingWithDisplay('8417872', 'MDC_CTXT_GLU_MEAL_POSTPRANDIAL'),
+    ],
+    text: 'After meal',
+  },
+  bedtime: { coding: [{ system: TIMING_EVENT, code: 'HS', display: 'before sleep' }], text: 'Bedtime' },
+  fasting: { coding: [{ system: V2_0916, code: 'F', display: 'Patient was fasting prior to the procedure.' }], text: 'Fasting' },
+};
 
 /**
  * UCUM codes a kind's value may be sent in as the device reported it (the PHD IG asks us to

@@ -18,16 +18,18 @@ const hub = registryDevice({ id: 'hub-1', kind: 'hub', serial: 'HUB-9', model: '
 const scale = registryDevice({ id: 'scale-1', kind: 'scale', serial: 'SC-1', model: 'S1', simulated: true });
 
 const T0 = Date.now();
+/** The destination's literal reference for patient p-1 (the worker resolves it from the patient mapping). */
+const P1 = { kind: 'literal', reference: 'Patient/p-1' } as const;
 
 /** Five readings that make six Observations (the cuff's pulse is its own Observation); `at` shifts their times. */
 function items(at = 0): DeliveryItem[] {
   const t = T0 - at * 3_600_000;
   return [
-    { reading: fhirReading({ id: 'bp', kind: 'blood-pressure', systolic: 141, diastolic: 92, pulse: 70, unit: 'mmHg' }, {}, t), device: cuff, hub: undefined },
-    { reading: fhirReading({ id: 'w', kind: 'body-weight', value: 182, unit: 'lb' }, { deviceId: 'scale-1', hubId: 'hub-1' }, t), device: scale, hub },
-    { reading: fhirReading({ id: 't', kind: 'body-temperature', value: 37.1, unit: 'Cel' }, {}, t), device: cuff, hub: undefined },
-    { reading: fhirReading({ id: 'g', kind: 'blood-glucose', value: 7.1, unit: 'mmol/L', method: 'cgm' }, {}, t), device: cuff, hub: undefined },
-    { reading: fhirReading({ id: 's', kind: 'spo2', value: 97, unit: '%' }, {}, t), device: cuff, hub: undefined },
+    { reading: fhirReading({ id: 'bp', kind: 'blood-pressure', systolic: 141, diastolic: 92, pulse: 70, unit: 'mmHg' }, {}, t), patient: P1, device: cuff, hub: undefined },
+    { reading: fhirReading({ id: 'w', kind: 'body-weight', value: 182, unit: 'lb' }, { deviceId: 'scale-1', hubId: 'hub-1' }, t), patient: P1, device: scale, hub },
+    { reading: fhirReading({ id: 't', kind: 'body-temperature', value: 37.1, unit: 'Cel' }, {}, t), patient: P1, device: cuff, hub: undefined },
+    { reading: fhirReading({ id: 'g', kind: 'blood-glucose', value: 7.1, unit: 'mmol/L', method: 'cgm' }, {}, t), patient: P1, device: cuff, hub: undefined },
+    { reading: fhirReading({ id: 's', kind: 'spo2', value: 97, unit: '%' }, {}, t), patient: P1, device: cuff, hub: undefined },
   ];
 }
 
@@ -158,7 +160,7 @@ describe('FhirSink against a real FHIR server (fhir-kit-client over HTTP)', () =
     const { server: s, dest } = await start();
     const sink = new FhirSink({ systemBase: SYSTEM_BASE, timeoutMs: 150, log });
     s.latencyMs = 400;
-    await expect(sink.deliver(dest, items())).rejects.toMatchObject({ code: 'RPM_ERR_UPSTREAM_FHIR', details: { reason: 'timeout' } });
+    await expect(sink.deliver(dest, items())).rejects.toMatchObject({ code: 'RPM_ERR_UPSTREAM_FHIR_TIMEOUT', details: { reason: 'timeout' } });
   });
 
   it('authenticates with basic and bearer credentials, and reports refused credentials as RPM_ERR_UPSTREAM_FHIR_AUTH', async () => {
@@ -195,7 +197,7 @@ describe('FhirSink against a real FHIR server (fhir-kit-client over HTTP)', () =
 
   it('dead-letters a reading whose patient id cannot be a FHIR id in a literal reference', async () => {
     const { sink, dest } = await start();
-    const [r] = await sink.deliver(dest, [{ reading: fhirReading({ kind: 'heart-rate', value: 60, unit: '/min' }, { patientId: 'p:1_x' }), device: cuff, hub: undefined }]);
+    const [r] = await sink.deliver(dest, [{ reading: fhirReading({ kind: 'heart-rate', value: 60, unit: '/min' }, { patientId: 'p:1_x' }), patient: { kind: 'literal', reference: 'Patient/p:1_x' }, device: cuff, hub: undefined }]);
     expect(r).toMatchObject({ status: 'dead', code: 'RPM_ERR_FHIR_INVALID' });
   });
 });

@@ -1,8 +1,9 @@
 import type { Logger } from '../../core/logging.js';
 import type { Destination } from '../../core/model/destination.js';
-import type { ClinicalRecordSink, DeliveryItem, DeliveryResult, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import type { ClinicalRecordSink, DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, SinkDescription } from '../../core/ports/clinical-record-sink.js';
 import { DestinationSession } from './destination-session.js';
 import { type FhirSystems, fhirSystems } from './fhir-codes.js';
+import { InFlightKeys } from './in-flight.js';
 
 export interface FhirSinkOptions {
   /** RPM_FHIR_SYSTEM_BASE: names our identifier systems and meta.source. */
@@ -18,6 +19,8 @@ export interface FhirSinkOptions {
  */
 export class FhirSink implements ClinicalRecordSink {
   private readonly sessions = new Map<string, DestinationSession>();
+  /** Per destination, outliving its sessions: an exchange of an old session may still be in flight. */
+  private readonly inFlight = new Map<string, InFlightKeys>();
   private readonly systems: FhirSystems;
 
   constructor(private readonly options: FhirSinkOptions) {
@@ -26,6 +29,10 @@ export class FhirSink implements ClinicalRecordSink {
 
   deliver(destination: Destination, items: readonly DeliveryItem[], signal?: AbortSignal): Promise<DeliveryResult[]> {
     return this.session(destination).deliver(items, signal);
+  }
+
+  findPatient(destination: Destination, identifier: PatientIdentifier, signal?: AbortSignal): Promise<PatientLookup> {
+    return this.session(destination).findPatient(identifier, signal);
   }
 
   forget(destinationId: string): void {
@@ -39,7 +46,9 @@ export class FhirSink implements ClinicalRecordSink {
   private session(destination: Destination): DestinationSession {
     const current = this.sessions.get(destination.id);
     if (current !== undefined && current.destination.updatedAtMs === destination.updatedAtMs) return current;
-    const fresh = new DestinationSession(destination, { systems: this.systems, timeoutMs: this.options.timeoutMs, log: this.options.log });
+    let inFlight = this.inFlight.get(destination.id);
+    if (inFlight === undefined) this.inFlight.set(destination.id, (inFlight = new InFlightKeys()));
+    const fresh = new DestinationSession(destination, { systems: this.systems, timeoutMs: this.options.timeoutMs, log: this.options.log, inFlight });
     this.sessions.set(destination.id, fresh);
     return fresh;
   }

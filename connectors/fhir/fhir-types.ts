@@ -48,7 +48,8 @@ export interface Meta {
 
 export interface ObservationComponent {
   readonly code: CodeableConcept;
-  readonly valueQuantity: Quantity;
+  readonly valueQuantity?: Quantity;
+  readonly valueCodeableConcept?: CodeableConcept;
 }
 
 export interface Observation {

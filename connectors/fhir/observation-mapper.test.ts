@@ -9,7 +9,7 @@ import { fhirDefinitions } from '../../test/fhir/definitions.js';
 import { deviceIdentifier, logicalDeviceReference, mapDevice } from './device-mapper.js';
 import { fhirSystems, GATEWAY_DEVICE_EXTENSION, MEASUREMENT_SETTING_EXTENSION } from './fhir-codes.js';
 import type { Observation } from './fhir-types.js';
-import { type MappingContext, mapReading, patientReference } from './observation-mapper.js';
+import { keepPrecision, type MappingContext, mapReading } from './observation-mapper.js';
 
 const systems = fhirSystems('https://rpm.test/fhir');
 const NOW = Date.parse('2026-03-02T12:41:09Z');
@@ -52,7 +52,7 @@ function reading(input: Record<string, unknown>, overrides: Partial<Reading> = {
 
 const ctx = (overrides: Partial<MappingContext> = {}): MappingContext => ({
   systems,
-  patient: patientReference('p-123', { type: 'reference', template: 'Patient/{patientId}' }),
+  patient: { reference: 'Patient/p-123' },
   device: { reference: 'Device/dev-1' },
   hub: undefined,
   simulated: false,
@@ -77,6 +77,9 @@ const cases: Array<[string, Record<string, unknown>, Partial<Reading>?]> = [
   ['respiratory rate', { kind: 'respiratory-rate', value: 16, unit: 'breaths/min' }],
   ['glucose meter, mg/dL', { kind: 'blood-glucose', value: 112, unit: 'mg/dL', mealContext: 'fasting' }],
   ['glucose meter, mmol/L', { kind: 'blood-glucose', value: 6.2, unit: 'mmol/L' }],
+  ['glucose before a meal', { kind: 'blood-glucose', value: 98, unit: 'mg/dL', mealContext: 'before-meal' }],
+  ['glucose after a meal', { kind: 'blood-glucose', value: 8.9, unit: 'mmol/L', mealContext: 'after-meal' }],
+  ['glucose at bedtime', { kind: 'blood-glucose', value: 131, unit: 'mg/dL', mealContext: 'bedtime' }],
   ['CGM glucose, mg/dL', { kind: 'blood-glucose', value: 140, unit: 'mg/dL', method: 'cgm' }],
   ['CGM glucose, mmol/L', { kind: 'blood-glucose', value: 7.8, unit: 'mmol/L', method: 'cgm' }],
   ['a time without seconds and a compact offset', { kind: 'heart-rate', value: 70, unit: '/min', measuredAt: '2026-03-02T07:41+0530' }],
@@ -95,7 +98,7 @@ describe('FHIR mapping: every Observation the mapper can emit conforms', () => {
       for (const context of [
         ctx(),
         ctx({ hub: { reference: 'Device/hub-7' }, simulated: true }),
-        ctx({ patient: patientReference('p-123', { type: 'identifier', system: 'https://ehr.test/mrn' }), device: logicalDeviceReference(device(), systems) }),
+        ctx({ patient: { identifier: { system: 'https://ehr.test/mrn', value: 'p-123' } }, device: logicalDeviceReference(device(), systems) }),
         ctx({ device: undefined }),
       ]) {
         const observations = mapReading(r, context);
@@ -120,9 +123,24 @@ describe('FHIR mapping: every Observation the mapper can emit conforms', () => {
     expect(hr?.code.coding?.map((c) => c.code)).toEqual(['8867-4', '149546']);
     expect(hr?.valueQuantity).toEqual({ value: 72, unit: 'beats/minute', system: 'http://unitsofmeasure.org', code: '/min' });
     expect(hr?.identifier[0]?.value).not.toBe(bp?.identifier[0]?.value);
-    // kPa is not allowed by the profile: the canonical mm[Hg] value is sent instead.
+    // kPa is not allowed by the profile: the value goes in mm[Hg], with the precision the device
+    // had (0.1 kPa is about 0.75 mm[Hg]: whole mm[Hg]), not the converter's 141.762.
     const [kpa] = mapReading(reading({ kind: 'blood-pressure', systolic: 18.9, diastolic: 12.1, unit: 'kPa' }), ctx());
-    expect(kpa?.component?.[0]?.valueQuantity).toMatchObject({ code: 'mm[Hg]', value: 141.762 });
+    expect(kpa?.component?.map((c) => c.valueQuantity)).toEqual([
+      { value: 142, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+      { value: 91, unit: 'mmHg', system: 'http://unitsofmeasure.org', code: 'mm[Hg]' },
+    ]);
+  });
+
+  it('keeps the precision the device had when the value must be converted', () => {
+    const sys = (input: Record<string, unknown>) => mapReading(reading({ kind: 'blood-pressure', diastolic: 10, unit: 'kPa', ...input }), ctx())[0]?.component?.[0]?.valueQuantity?.value;
+    expect(sys({ systolic: 17.3 })).toBe(130);
+    expect(sys({ systolic: 16 })).toBe(120);
+    // Two decimals of kPa (steps of 0.075 mm[Hg]): one decimal of mm[Hg].
+    expect(sys({ systolic: 17.33 })).toBe(130);
+    expect(sys({ systolic: 17.37 })).toBe(130.3);
+    expect(keepPrecision(129.7607, 17.3)).toBe(130);
+    expect(keepPrecision(0, 0)).toBe(0);
   });
 
   it('codes SpO2 with both 59408-5 and 2708-6 and the oximeter pulse with MDC 149530', () => {
@@ -151,6 +169,28 @@ describe('FHIR mapping: every Observation the mapper can emit conforms', () => {
     expect(code({ kind: 'blood-glucose', value: 6.2, unit: 'mmol/L' })).toEqual(['laboratory', '14743-9', '160184', 'mmol/L']);
     expect(code({ kind: 'blood-glucose', value: 140, unit: 'mg/dL', method: 'cgm' })).toEqual(['laboratory', '99504-3', '160212', 'mg/dL']);
     expect(code({ kind: 'blood-glucose', value: 7.8, unit: 'mmol/L', method: 'cgm' })).toEqual(['laboratory', '105272-9', '160212', 'mmol/L']);
+  });
+
+  it('sends the glucose meal context as a coded component (not part of the identifier), none when unspecified', () => {
+    const meal = (mealContext: string | undefined) => {
+      const [o] = mapReading(reading({ kind: 'blood-glucose', value: 112, unit: 'mg/dL', ...(mealContext === undefined ? {} : { mealContext }) }), ctx());
+      return o;
+    };
+    const context = (mealContext: string) => meal(mealContext)?.component?.map((c) => [c.code.coding?.map((x) => `${x.system}|${x.code}`), c.valueCodeableConcept]);
+    expect(context('fasting')).toEqual([
+      [
+        ['urn:iso:std:iso:11073:10101|8417864'],
+        { coding: [{ system: 'http://terminology.hl7.org/CodeSystem/v2-0916', code: 'F', display: 'Patient was fasting prior to the procedure.' }], text: 'Fasting' },
+      ],
+    ]);
+    expect(context('before-meal')?.[0]?.[1]).toMatchObject({ coding: [{ code: 'AC' }, { code: '8417868' }], text: 'Before meal' });
+    expect(context('after-meal')?.[0]?.[1]).toMatchObject({ coding: [{ code: 'PC' }, { code: '8417872' }], text: 'After meal' });
+    expect(context('bedtime')?.[0]?.[1]).toMatchObject({ coding: [{ code: 'HS' }], text: 'Bedtime' });
+    expect(meal('unspecified')?.component).toBeUndefined();
+    expect(meal(undefined)?.component).toBeUndefined();
+    expect(meal('fasting')?.valueQuantity).toMatchObject({ value: 112, code: 'mg/dL' });
+    // The same measurement with or without its context is the same Observation at the EHR.
+    expect(meal('fasting')?.identifier).toEqual(meal(undefined)?.identifier);
   });
 
   it('records provenance: measuring device, hub in the gatewayDevice extension, patient as performer, home setting, meta.source, HTEST for simulated devices', () => {

@@ -9,6 +9,8 @@ import {
   KIND_TEXT,
   LABORATORY_CATEGORY,
   loincCoding,
+  MEAL_CONTEXT_CODE,
+  MEAL_CONTEXT_VALUE,
   MEASUREMENT_SETTING_EXTENSION,
   mdcCoding,
   PROFILE_OF,
@@ -52,9 +54,29 @@ interface Measured {
   readonly ucum: string;
 }
 
+/** Decimal places a number was written with (18.9 → 1, 120 → 0). */
+function decimalsOf(n: number): number {
+  const m = /\.(\d+)$/.exec(String(n));
+  return m === null ? 0 : (m[1] as string).length;
+}
+
+/**
+ * A value converted from the device's unit, rounded to the precision the device had: one step of
+ * the device's last digit, converted, decides the decimal places (0.1 kPa ≈ 0.75 mm[Hg], so a
+ * cuff reporting 17.3 kPa sends 130 mm[Hg], not 129.761). Never finer than the canonical value.
+ */
+export function keepPrecision(converted: number, reported: number): number {
+  if (reported === 0 || converted === 0) return converted;
+  const step = 10 ** -decimalsOf(reported) * Math.abs(converted / reported);
+  const decimals = Math.max(0, Math.min(6, Math.round(-Math.log10(step))));
+  const f = 10 ** decimals;
+  return Math.round(converted * f) / f;
+}
+
 /**
  * A component's value as we send it: exactly as the device reported it when the profile accepts
- * the device's unit (the PHD IG: keep the device's value and precision), else the canonical value.
+ * the device's unit (the PHD IG: keep the device's value and precision), else the canonical value
+ * rounded to the precision the device reported it with.
  */
 function measured(reading: Reading, name: ComponentName, quantity: QuantityKind): Measured | undefined {
   const canonical = reading.components.find((c) => c.name === name);
@@ -64,6 +86,7 @@ function measured(reading: Reading, name: ComponentName, quantity: QuantityKind)
   const reportedUnit = name === 'pulse' && reading.kind !== 'heart-rate' ? '/min' : ucumCodeOf(quantity, reading.reported.unit);
   const sendable = name === 'pulse' ? ['/min'] : SENDABLE_UNITS[reading.kind];
   if (reported !== undefined && reportedUnit !== undefined && sendable.includes(reportedUnit)) return { value: reported, ucum: reportedUnit };
+  if (reported !== undefined && reportedUnit !== undefined && reportedUnit !== canonical.unit) return { value: keepPrecision(canonical.value, reported), ucum: canonical.unit };
   return { value: canonical.value, ucum: canonical.unit };
 }
 
@@ -84,6 +107,8 @@ interface Draft {
   readonly typeCode: string;
   readonly value?: Quantity;
   readonly components?: readonly ObservationComponent[];
+  /** Supplemental context (glucose meal context): sent as components, not part of the identifier. */
+  readonly context?: readonly ObservationComponent[];
 }
 
 function vital(kind: Reading['kind'], name: ComponentName, m: Measured, mdcOverride?: string): Draft {
@@ -138,6 +163,7 @@ function mainDraft(reading: Reading): Draft {
       if (m === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'glucose reading without a value');
       const codes = GLUCOSE_CODES[reading.glucoseMethod === 'cgm' ? 'cgm' : 'meter'];
       const loinc = m.ucum === 'mmol/L' ? codes['mmol/L'] : codes['mg/dL'];
+      const meal = reading.mealContext === null || reading.mealContext === 'unspecified' ? undefined : MEAL_CONTEXT_VALUE[reading.mealContext];
       return {
         kind,
         profile: undefined,
@@ -145,6 +171,7 @@ function mainDraft(reading: Reading): Draft {
         code: concept([loinc, mdcCoding(codes.mdc)], KIND_TEXT[kind]),
         typeCode: codes.mdc,
         value: quantity(m, kind),
+        ...(meal === undefined ? {} : { context: [{ code: MEAL_CONTEXT_CODE, valueCodeableConcept: meal }] }),
       };
     }
     default: {
@@ -158,8 +185,9 @@ function mainDraft(reading: Reading): Draft {
 }
 
 function observation(reading: Reading, draft: Draft, ctx: MappingContext): Observation {
-  const values = draft.components?.map((c) => c.valueQuantity.value) ?? (draft.value === undefined ? [] : [draft.value.value]);
-  const unit = draft.components?.[0]?.valueQuantity.code ?? draft.value?.code ?? '';
+  const values = draft.components?.map((c) => c.valueQuantity?.value ?? Number.NaN) ?? (draft.value === undefined ? [] : [draft.value.value]);
+  const unit = draft.components?.[0]?.valueQuantity?.code ?? draft.value?.code ?? '';
+  const components = [...(draft.components ?? []), ...(draft.context ?? [])];
   const patientId = reading.patientId ?? '';
   const identifier = phdIdentifier({
     deviceId: reading.deviceId,
@@ -192,7 +220,7 @@ function observation(reading: Reading, draft: Draft, ctx: MappingContext): Obser
     ...(reading.entryMethod === 'ambiguous-user' ? {} : { performer: [ctx.patient] }),
     ...(ctx.device === undefined ? {} : { device: ctx.device }),
     ...(draft.value === undefined ? {} : { valueQuantity: draft.value }),
-    ...(draft.components === undefined ? {} : { component: draft.components }),
+    ...(components.length === 0 ? {} : { component: components }),
   };
 }
 
@@ -210,7 +238,15 @@ export function mapReading(reading: Reading, ctx: MappingContext): Observation[]
   return drafts.map((d) => observation(reading, d, ctx));
 }
 
-/** Our patient id as the destination knows it. */
-export function patientReference(patientId: string, mapping: { type: 'reference'; template: string } | { type: 'identifier'; system: string }): Reference {
-  return mapping.type === 'reference' ? { reference: mapping.template.replace('{patientId}', patientId) } : { identifier: { system: mapping.system, value: patientId } };
+/**
+ * One reading as one Observation, for reading it back (`GET /fhir/Observation/{id}`): the same
+ * mapping, with the pulse a cuff or oximeter counted as a component (8867-4) rather than an
+ * Observation of its own, since the read names one resource.
+ */
+export function readingObservation(reading: Reading, ctx: MappingContext & { readonly id: string }): Observation {
+  const main = observation(reading, mainDraft(reading), ctx);
+  const pulse = pulseDraft(reading);
+  const pulseComponent: ObservationComponent[] = pulse?.value === undefined ? [] : [{ code: pulse.code, valueQuantity: pulse.value }];
+  const components = [...(main.component ?? []), ...pulseComponent];
+  return { ...main, id: ctx.id, ...(components.length === 0 ? {} : { component: components }) };
 }

@@ -18,7 +18,7 @@ describe('fhir-kit-client errors become our coded errors at the boundary', () =>
       [{ response: { status: 429, data: {} }, config: { headers: new Headers({ 'retry-after': '12' }) } }, 'RPM_ERR_UPSTREAM_FHIR', true],
       [{ response: { status: 503, data: '<html>' } }, 'RPM_ERR_UPSTREAM_FHIR', true],
       [Object.assign(new TypeError('fetch failed'), { cause: { code: 'ECONNREFUSED' } }), 'RPM_ERR_UPSTREAM_FHIR', true],
-      [new DOMException('The operation timed out.', 'TimeoutError'), 'RPM_ERR_UPSTREAM_FHIR', true],
+      [new DOMException('The operation timed out.', 'TimeoutError'), 'RPM_ERR_UPSTREAM_FHIR_TIMEOUT', true],
       ['something odd', 'RPM_ERR_UPSTREAM_FHIR', true],
     ];
     for (const [thrown, code, retryable] of cases) {

@@ -3,8 +3,16 @@ import { isRpmError, RpmError } from '../../core/errors/rpm-error.js';
 
 /** Codes that a later attempt may cure; the others are dead letters until an operator acts. */
 export function isRetryable(code: RpmErrorCode): boolean {
-  return code !== 'RPM_ERR_UPSTREAM_FHIR_REJECTED' && code !== 'RPM_ERR_UPSTREAM_FHIR_CONFLICT' && code !== 'RPM_ERR_FHIR_INVALID';
+  return !DEAD_LETTER_CODES.has(code);
 }
+
+const DEAD_LETTER_CODES: ReadonlySet<RpmErrorCode> = new Set<RpmErrorCode>([
+  'RPM_ERR_UPSTREAM_FHIR_REJECTED',
+  'RPM_ERR_UPSTREAM_FHIR_CONFLICT',
+  'RPM_ERR_FHIR_INVALID',
+  'RPM_ERR_FHIR_PATIENT_UNKNOWN',
+  'RPM_ERR_FHIR_PATIENT_AMBIGUOUS',
+]);
 
 /** The code an HTTP status from a FHIR server stands for (for whole answers and batch entries alike). */
 export function codeForStatus(status: number): RpmErrorCode {
@@ -73,8 +81,11 @@ export function toUpstreamError(err: unknown, interaction: string): RpmError {
     });
   }
   const name = typeof err === 'object' && err !== null && 'name' in err ? String((err as { name: unknown }).name) : '';
-  if (name === 'TimeoutError' || name === 'AbortError') {
-    return new RpmError('RPM_ERR_UPSTREAM_FHIR', `${interaction} timed out or was cancelled`, { cause: err, details: { status: null, reason: 'timeout' } });
+  if (name === 'TimeoutError') {
+    return new RpmError('RPM_ERR_UPSTREAM_FHIR_TIMEOUT', `${interaction} got no answer in time`, { cause: err, details: { status: null, reason: 'timeout' } });
+  }
+  if (name === 'AbortError') {
+    return new RpmError('RPM_ERR_UPSTREAM_FHIR', `${interaction} was cancelled`, { cause: err, details: { status: null, reason: 'cancelled' } });
   }
   const cause = err instanceof Error && typeof err.cause === 'object' && err.cause !== null ? (err.cause as { code?: unknown }) : undefined;
   const reason = typeof cause?.code === 'string' ? cause.code : err instanceof Error ? err.message : 'unknown error';

@@ -1,3 +1,4 @@
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
@@ -27,7 +28,14 @@ export interface PostgresStores {
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
   readonly migrated: readonly number[];
+  /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
+  readonly sealedSecrets: number;
   close(): Promise<void>;
+}
+
+export interface PostgresStoreOptions extends PostgresOptions {
+  /** Encrypts destination credentials and patients' identifiers at EHRs (required to store any). */
+  readonly secrets?: FieldCipher;
 }
 
 /**
@@ -37,7 +45,7 @@ export interface PostgresStores {
  * database is reachable and current. An unreachable server fails with RPM_ERR_STORE_FAILURE
  * naming host, port and database (never the password).
  */
-export async function createPostgresStores(options: PostgresOptions): Promise<PostgresStores> {
+export async function createPostgresStores(options: PostgresStoreOptions): Promise<PostgresStores> {
   const pool = createPool(options);
   let migrated: number[];
   let durability: ServerDurability;
@@ -50,6 +58,15 @@ export async function createPostgresStores(options: PostgresOptions): Promise<Po
     const reason = reasonOf(err);
     throw new RpmError('RPM_ERR_STORE_FAILURE', `PostgreSQL at ${describeTarget(options.url)} could not be opened: ${reason}`, { cause: err });
   }
+  const forwarding = new PostgresForwardingStore(pool, options.secrets);
+  let sealedSecrets: number;
+  try {
+    // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
+    sealedSecrets = await forwarding.sealSecrets();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
   let closed = false;
   return {
     readings: new PostgresReadingStore(pool),
@@ -57,9 +74,10 @@ export async function createPostgresStores(options: PostgresOptions): Promise<Po
     audit: new PostgresAuditLog(pool),
     staff: new PostgresStaffStore(pool),
     alerts: new PostgresAlertStore(pool),
-    forwarding: new PostgresForwardingStore(pool),
+    forwarding,
     durability,
     migrated,
+    sealedSecrets,
     async close() {
       if (closed) return;
       closed = true;

@@ -120,7 +120,7 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     version: 2,
-    name: 'organizations, staff, sessions, care teams, display settings',
+    name: 'organizations, staff, sessions, login history, care teams, display settings',
     sql: `
       CREATE TABLE organizations (
         id text COLLATE "C" PRIMARY KEY,
@@ -130,10 +130,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         display json
       );
 
-      -- email is stored lower-cased, so UNIQUE is case-insensitive.
+      -- email is stored lower-cased, so UNIQUE is case-insensitive. Unique within an
+      -- organization only: another tenant creating an account with an email used elsewhere must
+      -- not learn that it is. A login without an organization takes the oldest account with it.
       CREATE TABLE staff (
         id text COLLATE "C" PRIMARY KEY,
-        email text NOT NULL UNIQUE,
+        email text NOT NULL,
         role text NOT NULL CHECK (role IN ('nurse', 'physician', 'admin')),
         organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
         display_name text,
@@ -141,9 +143,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         is_charge_nurse boolean NOT NULL DEFAULT false,
         phone text,
         created_at_ms bigint NOT NULL,
-        display json
+        display json,
+        UNIQUE (organization_id, email)
       );
       CREATE INDEX staff_by_organization ON staff (organization_id, role);
+      CREATE INDEX staff_by_email ON staff (email, created_at_ms);
 
       -- Kept apart from staff so that no query of accounts can carry a hash along.
       CREATE TABLE staff_passwords (
@@ -164,41 +168,64 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX staff_sessions_by_staff ON staff_sessions (staff_id);
       CREATE INDEX staff_sessions_by_expiry ON staff_sessions (expires_at_ms);
 
-      CREATE TABLE care_teams (
-        id text COLLATE "C" PRIMARY KEY,
-        organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
-        name text NOT NULL,
-        created_at_ms bigint NOT NULL
+      -- Addresses (an IPv6 /64) an account signed in from: logins from them skip the per-account
+      -- delay that wrong passwords from elsewhere build up, so a guesser cannot lock a nurse out.
+      CREATE TABLE staff_login_sources (
+        staff_id text COLLATE "C" NOT NULL REFERENCES staff (id),
+        source text NOT NULL,
+        last_success_at_ms bigint NOT NULL,
+        PRIMARY KEY (staff_id, source)
       );
-      CREATE INDEX care_teams_by_organization ON care_teams (organization_id);
+
+      -- Wrong passwords since the account's last sign-in, told to its owner at the next one.
+      CREATE TABLE staff_login_failures (
+        staff_id text COLLATE "C" PRIMARY KEY REFERENCES staff (id),
+        count integer NOT NULL,
+        first_at_ms bigint NOT NULL,
+        last_at_ms bigint NOT NULL
+      );
+
+      -- Care team ids are chosen by the organization and unique within it.
+      CREATE TABLE care_teams (
+        organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
+        id text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        created_at_ms bigint NOT NULL,
+        PRIMARY KEY (organization_id, id)
+      );
+      CREATE INDEX care_teams_by_id ON care_teams (id);
 
       CREATE TABLE care_team_members (
-        team_id text COLLATE "C" NOT NULL REFERENCES care_teams (id),
+        organization_id text COLLATE "C" NOT NULL,
+        team_id text COLLATE "C" NOT NULL,
         staff_id text COLLATE "C" NOT NULL REFERENCES staff (id),
         added_at_ms bigint NOT NULL,
-        PRIMARY KEY (team_id, staff_id)
+        PRIMARY KEY (organization_id, team_id, staff_id),
+        FOREIGN KEY (organization_id, team_id) REFERENCES care_teams (organization_id, id)
       );
       CREATE INDEX care_team_members_by_staff ON care_team_members (staff_id);
 
       CREATE TABLE care_team_patients (
-        team_id text COLLATE "C" NOT NULL REFERENCES care_teams (id),
+        organization_id text COLLATE "C" NOT NULL,
+        team_id text COLLATE "C" NOT NULL,
         patient_id text COLLATE "C" NOT NULL REFERENCES patients (id),
         added_at_ms bigint NOT NULL,
-        PRIMARY KEY (team_id, patient_id)
+        PRIMARY KEY (organization_id, team_id, patient_id),
+        FOREIGN KEY (organization_id, team_id) REFERENCES care_teams (organization_id, id)
       );
       CREATE INDEX care_team_patients_by_patient ON care_team_patients (patient_id);
     `,
   },
   {
     version: 3,
-    name: 'FHIR destinations and the delivery outbox',
+    name: 'FHIR destinations, the delivery outbox, patient links',
     sql: `
-      -- auth holds the destination's credentials (JSON): this table is as sensitive as the readings.
+      -- auth holds the destination's credentials, encrypted (core/crypto/field-encryption.ts) unless 'none'.
       CREATE TABLE fhir_destinations (
         id text COLLATE "C" PRIMARY KEY,
         organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
         base_url text NOT NULL,
-        auth json NOT NULL,
+        auth text NOT NULL,
         patient_mapping json NOT NULL,
         kinds text[] NOT NULL,
         enabled boolean NOT NULL,
@@ -228,6 +255,22 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE UNIQUE INDEX fhir_outbox_once ON fhir_outbox (destination_id, reading_seq);
       CREATE INDEX fhir_outbox_due ON fhir_outbox (destination_id, next_attempt_at_ms, seq) WHERE status IN ('pending', 'failed');
       CREATE INDEX fhir_outbox_by_status ON fhir_outbox (status, seq);
+      -- Deliveries that are not delivered (the few, beside the many delivered ones): per-destination
+      -- backlog, oldest waiting and dead letters, answered without touching delivered rows.
+      CREATE INDEX fhir_outbox_open ON fhir_outbox (destination_id, status, seq) WHERE status IN ('pending', 'failed', 'dead');
+
+      -- How each destination's EHR knows each patient: the identifier an admin gave (the MRN,
+      -- encrypted like the destination credentials) and the EHR's Patient, set by an admin or
+      -- found by a search on that identifier (then cached here).
+      CREATE TABLE fhir_patient_links (
+        destination_id text COLLATE "C" NOT NULL REFERENCES fhir_destinations (id),
+        patient_id text COLLATE "C" NOT NULL REFERENCES patients (id),
+        identifier text,
+        reference text,
+        reference_source text CHECK (reference_source IN ('admin', 'search')),
+        updated_at_ms bigint NOT NULL,
+        PRIMARY KEY (destination_id, patient_id)
+      );
     `,
   },
   {
@@ -354,13 +397,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     version: 5,
-    name: 'append-only audit log',
+    name: 'append-only, hash-chained audit log',
     sql: `
       -- Who read patient data or changed state (HIPAA §164.312(b)): references, never PHI values.
-      -- seq is the order of recording, contiguous from 1: writers serialise on an advisory lock
-      -- and take the next number under it (not from a sequence, which a rolled-back insert would
-      -- leave a hole in), so seq order is commit order and a gap can only mean a removed row,
-      -- which is what a hash chain over the log needs.
+      -- A hash chain (core/audit/chain.ts): entry n carries the hash of entry n-1. seq is the
+      -- order of recording, contiguous from 1: writers serialise on an advisory lock and take the
+      -- next number under it (not from a sequence, which a rolled-back insert would leave a hole
+      -- in), so seq order is commit order and a gap can only mean a removed row.
       CREATE TABLE audit_log (
         seq bigint PRIMARY KEY CHECK (seq > 0),
         at_ms bigint NOT NULL,
@@ -369,21 +412,36 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         subject text NOT NULL,
         outcome text NOT NULL CHECK (outcome IN ('success', 'denied', 'error')),
         source_ip text,
-        details json
+        -- Kept byte for byte as written (json, not jsonb), as the chain hashed it.
+        details json,
+        prev_hash text NOT NULL,
+        hash text NOT NULL
       );
       CREATE INDEX audit_log_by_subject ON audit_log (subject, seq);
 
-      -- Append-only, enforced by the database for every role that can write the table (the
-      -- table owner included): UPDATE, DELETE and TRUNCATE raise. Retention, when wanted, is a
-      -- deliberate migration or a partition drop by a DBA, never something the gateway can do.
+      -- Patients an access disclosed besides its subject (a worklist read, a device list), so an
+      -- accounting of one patient's disclosures is one indexed query.
+      CREATE TABLE audit_log_patients (
+        patient_id text COLLATE "C" NOT NULL,
+        seq bigint NOT NULL REFERENCES audit_log (seq),
+        PRIMARY KEY (patient_id, seq)
+      );
+
+      -- Append-only, enforced by the database for every role that can write the tables (the
+      -- owner included): UPDATE, DELETE and TRUNCATE raise. A superuser can still drop the
+      -- triggers; the hash chain, and a head anchored elsewhere, make such an edit evident.
       CREATE FUNCTION rpm_audit_log_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
       BEGIN
-        RAISE EXCEPTION 'audit_log is append-only: % refused', TG_OP USING ERRCODE = 'insufficient_privilege';
+        RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
       END;
       $$;
       CREATE TRIGGER audit_log_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log
         FOR EACH ROW EXECUTE FUNCTION rpm_audit_log_is_append_only();
       CREATE TRIGGER audit_log_no_truncate BEFORE TRUNCATE ON audit_log
+        FOR EACH STATEMENT EXECUTE FUNCTION rpm_audit_log_is_append_only();
+      CREATE TRIGGER audit_log_patients_no_update_or_delete BEFORE UPDATE OR DELETE ON audit_log_patients
+        FOR EACH ROW EXECUTE FUNCTION rpm_audit_log_is_append_only();
+      CREATE TRIGGER audit_log_patients_no_truncate BEFORE TRUNCATE ON audit_log_patients
         FOR EACH STATEMENT EXECUTE FUNCTION rpm_audit_log_is_append_only();
     `,
   },
@@ -397,10 +455,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       -- first, so log positions are assigned and become visible in commit order; inserts the new
       -- readings in batch order (keys already stored are filtered out before a position is
       -- drawn, so a duplicate burns none), the outbox rows of the newly inserted ones, and the
-      -- rejections. Answers the inserted readings' positions by (device_id, idem_key).
+      -- rejections. Answers, by (device_id, idem_key), the position of each reading it inserted
+      -- (inserted = true) and of each already stored one (a duplicate: where the original is).
       -- Arguments are JSON arrays of records (see connectors/postgres/reading-rows.ts).
       CREATE FUNCTION rpm_commit_readings(batch json, forwards json, refused json)
-      RETURNS TABLE (seq bigint, device_id text, idem_key text)
+      RETURNS TABLE (seq bigint, device_id text, idem_key text, inserted boolean)
       LANGUAGE plpgsql AS $$
       #variable_conflict use_column
       BEGIN
@@ -443,7 +502,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
           )
           ORDER BY j.i
         )
-        SELECT ins.seq, ins.device_id::text, ins.idem_key FROM ins;
+        SELECT ins.seq, ins.device_id::text, ins.idem_key, true FROM ins
+        UNION ALL
+        -- The statement's snapshot does not see this statement's inserts: these were stored before.
+        SELECT r.seq, r.device_id::text, r.idem_key, false
+        FROM json_to_recordset(batch) AS k(device_id text, idem_key text)
+        JOIN readings r ON r.device_id = k.device_id AND r.idem_key = k.idem_key;
       END;
       $$;
     `,

@@ -1,7 +1,7 @@
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { Reading } from '../../core/model/reading.js';
-import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
-import type { Pool } from './database.js';
+import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import { inTransaction, lockFor, type Pool } from './database.js';
 import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
 
 /**
@@ -9,7 +9,10 @@ import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type 
  * trip, one implicit transaction that takes the reading-log lock, inserts the new readings, their
  * outbox rows and the rejections, and answers the inserted positions.
  */
-const COMMIT_READINGS = 'SELECT seq, device_id, idem_key FROM rpm_commit_readings($1::json, $2::json, $3::json)';
+const COMMIT_READINGS = 'SELECT seq, device_id, idem_key, inserted FROM rpm_commit_readings($1::json, $2::json, $3::json)';
+
+/** The advisory lock `rpm_commit_readings` takes (its key is this name, ':' and the schema). */
+export const READING_LOG_LOCK = 'rpm.reading-log';
 
 const keyOf = (deviceId: string, idempotencyKey: string): string => `${deviceId}\u0000${idempotencyKey}`;
 
@@ -47,16 +50,21 @@ export class PostgresReadingStore implements ReadingStore {
       const r = readings[f.reading];
       return r !== undefined && isFirst(f.reading) ? [{ device_id: r.deviceId, idem_key: r.idempotencyKey, destination_id: f.destinationId }] : [];
     });
-    const { rows } = await this.pool.query<{ seq: number; device_id: string; idem_key: string }>({
+    const { rows } = await this.pool.query<{ seq: number; device_id: string; idem_key: string; inserted: boolean }>({
       name: 'rpm_commit_readings',
       text: COMMIT_READINGS,
       values: [JSON.stringify(records), JSON.stringify(forwards), JSON.stringify(batch.rejections.map(rejectionRecord))],
     });
     const inserted = new Map<string, number>();
-    for (const row of rows) inserted.set(keyOf(row.device_id, row.idem_key), row.seq);
+    const stored = new Map<string, number>();
+    for (const row of rows) (row.inserted ? inserted : stored).set(keyOf(row.device_id, row.idem_key), row.seq);
     return readings.map((r, i) => {
-      const seq = isFirst(i) ? inserted.get(keyOf(r.deviceId, r.idempotencyKey)) : undefined;
-      return seq === undefined ? { status: 'duplicate', id: r.id } : { status: 'accepted', id: r.id, seq };
+      const key = keyOf(r.deviceId, r.idempotencyKey);
+      const seq = isFirst(i) ? inserted.get(key) : undefined;
+      if (seq !== undefined) return { status: 'accepted', id: r.id, seq };
+      // Stored before, or earlier in this batch: say where the stored reading is.
+      const at = stored.get(key) ?? inserted.get(key);
+      return at === undefined ? { status: 'duplicate', id: r.id } : { status: 'duplicate', id: r.id, seq: at };
     });
   }
 
@@ -90,13 +98,38 @@ export class PostgresReadingStore implements ReadingStore {
     return row === undefined ? undefined : toReading(row);
   }
 
-  async attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number> {
-    const res = await this.pool.query(
-      `UPDATE readings SET patient_id = $1, flags = array_remove(flags, 'unassigned')
-       WHERE device_id = $2 AND patient_id IS NULL AND measured_at_ms >= $3 AND measured_at_ms < $4`,
-      [patientId, deviceId, fromMs, toMs ?? Number.MAX_SAFE_INTEGER],
-    );
-    return res.rowCount ?? 0;
+  /**
+   * Under the reading-log lock, so no commit adds an unassigned reading of the device between the
+   * outbox rows and the update: the outbox rows first, while the readings still read as
+   * unassigned (exactly the ones this attribution gives the patient), then the attribution.
+   */
+  async attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null, forwards: readonly AttributedForward[] = []): Promise<number> {
+    const until = toMs ?? Number.MAX_SAFE_INTEGER;
+    return inTransaction(this.pool, async (client) => {
+      await lockFor(client, READING_LOG_LOCK);
+      for (const f of forwards) {
+        if (f.kinds.length === 0) continue;
+        await client.query(
+          `INSERT INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms)
+           SELECT $1, seq, 'pending', 0, $2, $2 FROM readings
+           WHERE device_id = $3 AND patient_id IS NULL AND measured_at_ms >= $4 AND measured_at_ms < $5 AND kind = ANY($6::text[])
+           ON CONFLICT (destination_id, reading_seq) DO NOTHING`,
+          [f.destinationId, f.atMs, deviceId, fromMs, until, f.kinds],
+        );
+      }
+      const res = await client.query(
+        `UPDATE readings SET patient_id = $1, flags = array_remove(flags, 'unassigned')
+         WHERE device_id = $2 AND patient_id IS NULL AND measured_at_ms >= $3 AND measured_at_ms < $4`,
+        [patientId, deviceId, fromMs, until],
+      );
+      return res.rowCount ?? 0;
+    });
+  }
+
+  async readingAt(seq: number): Promise<Reading | undefined> {
+    const { rows } = await this.pool.query<ReadingRow>({ name: 'rpm_reading_at', text: `SELECT ${READING_COLUMNS} FROM readings WHERE seq = $1`, values: [seq] });
+    const row = rows[0];
+    return row === undefined ? undefined : toReading(row);
   }
 
   async listRejections(deviceId: string, limit: number): Promise<Rejection[]> {

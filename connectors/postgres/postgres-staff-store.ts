@@ -1,7 +1,7 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
-import { type CareTeam, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
 import { inTransaction, isForeignKeyViolation, isUniqueViolation, type Pool, type PoolClient } from './database.js';
 
 /**
@@ -18,9 +18,12 @@ export function visiblePatientIdsSql(staffParam: string): string {
   WHERE NOT (
       me.role = 'nurse'
       AND EXISTS (SELECT 1 FROM care_team_members m WHERE m.staff_id = me.id)
-      AND EXISTS (SELECT 1 FROM care_teams t JOIN care_team_patients tp ON tp.team_id = t.id WHERE t.organization_id = me.organization_id)
+      AND EXISTS (SELECT 1 FROM care_team_patients tp WHERE tp.organization_id = me.organization_id)
     )
-    OR p.id IN (SELECT tp.patient_id FROM care_team_members m JOIN care_team_patients tp ON tp.team_id = m.team_id WHERE m.staff_id = me.id)`;
+    OR p.id IN (
+      SELECT tp.patient_id FROM care_team_members m
+      JOIN care_team_patients tp ON tp.organization_id = m.organization_id AND tp.team_id = m.team_id
+      WHERE m.staff_id = me.id)`;
 }
 
 interface StaffRow {
@@ -129,7 +132,7 @@ export class PostgresStaffStore implements StaffStore {
       });
     } catch (err) {
       // The message names neither the email nor the id: both are account identifiers.
-      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_STAFF_EXISTS', 'a staff account with this email already exists', { path: '/email', cause: err });
+      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_STAFF_EXISTS', 'a staff account with this email already exists in this organization', { path: '/email', cause: err });
       if (isForeignKeyViolation(err)) {
         throw new RpmError('RPM_ERR_ORGANIZATION_NOT_FOUND', `organization '${s.organizationId}' not found`, { path: '/organizationId', cause: err });
       }
@@ -155,11 +158,12 @@ export class PostgresStaffStore implements StaffStore {
     return rows.map(toStaff);
   }
 
-  async findLogin(email: string): Promise<{ staff: Staff; passwordHash: string } | undefined> {
-    const { rows } = await this.pool.query<StaffRow & { password_hash: string }>(
-      `SELECT ${STAFF_COLUMNS}, pw.password_hash FROM staff s JOIN staff_passwords pw ON pw.staff_id = s.id WHERE s.email = $1`,
-      [normalizeEmail(email)],
-    );
+  async findLogin(email: string, organizationId?: string): Promise<{ staff: Staff; passwordHash: string } | undefined> {
+    const select = `SELECT ${STAFF_COLUMNS}, pw.password_hash FROM staff s JOIN staff_passwords pw ON pw.staff_id = s.id WHERE s.email = $1`;
+    const { rows } =
+      organizationId === undefined
+        ? await this.pool.query<StaffRow & { password_hash: string }>(`${select} ORDER BY s.created_at_ms, s.id LIMIT 1`, [normalizeEmail(email)])
+        : await this.pool.query<StaffRow & { password_hash: string }>(`${select} AND s.organization_id = $2`, [normalizeEmail(email), organizationId]);
     const row = rows[0];
     return row === undefined ? undefined : { staff: toStaff(row), passwordHash: row.password_hash };
   }
@@ -168,6 +172,38 @@ export class PostgresStaffStore implements StaffStore {
     const { rows } = await this.pool.query<StaffRow>(`UPDATE staff s SET status = $1 WHERE s.id = $2 RETURNING ${STAFF_COLUMNS}`, [status, id]);
     const row = rows[0];
     return row === undefined ? undefined : toStaff(row);
+  }
+
+  async recordLoginFailure(staffId: string, atMs: number): Promise<number> {
+    const { rows } = await this.pool.query<{ count: number }>(
+      `INSERT INTO staff_login_failures (staff_id, count, first_at_ms, last_at_ms) VALUES ($1, 1, $2, $2)
+       ON CONFLICT (staff_id) DO UPDATE SET count = staff_login_failures.count + 1, last_at_ms = GREATEST(staff_login_failures.last_at_ms, excluded.last_at_ms)
+       RETURNING count`,
+      [staffId, atMs],
+    );
+    return rows[0]?.count ?? 0;
+  }
+
+  async recordLoginSuccess(staffId: string, source: string, atMs: number, forgetBeforeMs: number): Promise<FailedLogins> {
+    return inTransaction(this.pool, async (client) => {
+      await client.query(
+        `INSERT INTO staff_login_sources (staff_id, source, last_success_at_ms) VALUES ($1, $2, $3)
+         ON CONFLICT (staff_id, source) DO UPDATE SET last_success_at_ms = GREATEST(staff_login_sources.last_success_at_ms, excluded.last_success_at_ms)`,
+        [staffId, source, atMs],
+      );
+      await client.query('DELETE FROM staff_login_sources WHERE staff_id = $1 AND last_success_at_ms < $2', [staffId, forgetBeforeMs]);
+      const { rows } = await client.query<{ count: number; first_at_ms: number; last_at_ms: number }>(
+        'DELETE FROM staff_login_failures WHERE staff_id = $1 RETURNING count, first_at_ms, last_at_ms',
+        [staffId],
+      );
+      const failed = rows[0];
+      return failed === undefined ? { count: 0, firstAtMs: null, lastAtMs: null } : { count: failed.count, firstAtMs: failed.first_at_ms, lastAtMs: failed.last_at_ms };
+    });
+  }
+
+  async knownLoginSource(staffId: string, source: string, sinceMs: number): Promise<boolean> {
+    const { rows } = await this.pool.query('SELECT 1 FROM staff_login_sources WHERE staff_id = $1 AND source = $2 AND last_success_at_ms >= $3', [staffId, source, sinceMs]);
+    return rows.length > 0;
   }
 
   async createSession(n: NewSession): Promise<StaffSession> {
@@ -220,9 +256,9 @@ export class PostgresStaffStore implements StaffStore {
 
   async createCareTeam(t: NewCareTeam): Promise<CareTeam> {
     try {
-      await this.pool.query('INSERT INTO care_teams (id, organization_id, name, created_at_ms) VALUES ($1, $2, $3, $4)', [t.id, t.organizationId, t.name, t.createdAtMs]);
+      await this.pool.query('INSERT INTO care_teams (organization_id, id, name, created_at_ms) VALUES ($1, $2, $3, $4)', [t.organizationId, t.id, t.name, t.createdAtMs]);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_CARE_TEAM_EXISTS', `care team '${t.id}' already exists`, { cause: err });
+      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_CARE_TEAM_EXISTS', `care team '${t.id}' already exists in this organization`, { cause: err });
       if (isForeignKeyViolation(err)) {
         throw new RpmError('RPM_ERR_ORGANIZATION_NOT_FOUND', `organization '${t.organizationId}' not found`, { path: '/organizationId', cause: err });
       }
@@ -231,15 +267,20 @@ export class PostgresStaffStore implements StaffStore {
     return { ...t };
   }
 
-  async getCareTeam(id: string): Promise<CareTeam | undefined> {
-    const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.id = $1`, [id]);
+  async getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined> {
+    const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.organization_id = $1 AND t.id = $2`, [team.organizationId, team.id]);
     const row = rows[0];
     return row === undefined ? undefined : toTeam(row);
   }
 
-  async addTeamMember(teamId: string, staffId: string, atMs: number): Promise<void> {
+  async findCareTeams(id: string): Promise<CareTeam[]> {
+    const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.id = $1 ORDER BY t.organization_id`, [id]);
+    return rows.map(toTeam);
+  }
+
+  async addTeamMember(key: CareTeamKey, staffId: string, atMs: number): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      const team = await requireTeam(client, teamId);
+      const team = await requireTeam(client, key);
       // FOR SHARE: the staff member cannot move between the check and the insert.
       const { rows } = await client.query<{ organization_id: string }>('SELECT organization_id FROM staff WHERE id = $1 FOR SHARE', [staffId]);
       const staff = rows[0];
@@ -247,44 +288,54 @@ export class PostgresStaffStore implements StaffStore {
       if (staff.organization_id !== team.organization_id) {
         throw new RpmError('RPM_ERR_ORGANIZATION_MISMATCH', 'the staff member belongs to another organization than the team', { path: '/staffId' });
       }
-      await client.query('INSERT INTO care_team_members (team_id, staff_id, added_at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [teamId, staffId, atMs]);
+      await client.query('INSERT INTO care_team_members (organization_id, team_id, staff_id, added_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+        team.organization_id,
+        team.id,
+        staffId,
+        atMs,
+      ]);
     });
   }
 
-  async removeTeamMember(teamId: string, staffId: string): Promise<boolean> {
-    const res = await this.pool.query('DELETE FROM care_team_members WHERE team_id = $1 AND staff_id = $2', [teamId, staffId]);
+  async removeTeamMember(team: CareTeamKey, staffId: string): Promise<boolean> {
+    const res = await this.pool.query('DELETE FROM care_team_members WHERE organization_id = $1 AND team_id = $2 AND staff_id = $3', [team.organizationId, team.id, staffId]);
     return (res.rowCount ?? 0) > 0;
   }
 
-  async addTeamPatient(teamId: string, patientId: string, atMs: number): Promise<void> {
+  async addTeamPatient(key: CareTeamKey, patientId: string, atMs: number): Promise<void> {
     await inTransaction(this.pool, async (client) => {
-      const team = await requireTeam(client, teamId);
+      const team = await requireTeam(client, key);
       const { rows } = await client.query<{ organization_id: string | null }>('SELECT organization_id FROM patients WHERE id = $1 FOR SHARE', [patientId]);
       const patient = rows[0];
       if (patient === undefined) throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', `patient '${patientId}' not found`, { path: '/patientId' });
       if (patient.organization_id !== team.organization_id) {
         throw new RpmError('RPM_ERR_ORGANIZATION_MISMATCH', 'the patient belongs to another organization than the team', { path: '/patientId' });
       }
-      await client.query('INSERT INTO care_team_patients (team_id, patient_id, added_at_ms) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING', [teamId, patientId, atMs]);
+      await client.query('INSERT INTO care_team_patients (organization_id, team_id, patient_id, added_at_ms) VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING', [
+        team.organization_id,
+        team.id,
+        patientId,
+        atMs,
+      ]);
     });
   }
 
-  async removeTeamPatient(teamId: string, patientId: string): Promise<boolean> {
-    const res = await this.pool.query('DELETE FROM care_team_patients WHERE team_id = $1 AND patient_id = $2', [teamId, patientId]);
+  async removeTeamPatient(team: CareTeamKey, patientId: string): Promise<boolean> {
+    const res = await this.pool.query('DELETE FROM care_team_patients WHERE organization_id = $1 AND team_id = $2 AND patient_id = $3', [team.organizationId, team.id, patientId]);
     return (res.rowCount ?? 0) > 0;
   }
 
-  async teamMembers(teamId: string): Promise<Staff[]> {
+  async teamMembers(team: CareTeamKey): Promise<Staff[]> {
     const { rows } = await this.pool.query<StaffRow>(
-      `SELECT ${STAFF_COLUMNS} FROM care_team_members m JOIN staff s ON s.id = m.staff_id WHERE m.team_id = $1 ORDER BY s.id`,
-      [teamId],
+      `SELECT ${STAFF_COLUMNS} FROM care_team_members m JOIN staff s ON s.id = m.staff_id WHERE m.organization_id = $1 AND m.team_id = $2 ORDER BY s.id`,
+      [team.organizationId, team.id],
     );
     return rows.map(toStaff);
   }
 
   async teamsOfStaff(staffId: string): Promise<CareTeam[]> {
     const { rows } = await this.pool.query<TeamRow>(
-      `SELECT ${TEAM_COLUMNS} FROM care_team_members m JOIN care_teams t ON t.id = m.team_id WHERE m.staff_id = $1 ORDER BY t.id`,
+      `SELECT ${TEAM_COLUMNS} FROM care_team_members m JOIN care_teams t ON t.organization_id = m.organization_id AND t.id = m.team_id WHERE m.staff_id = $1 ORDER BY t.id`,
       [staffId],
     );
     return rows.map(toTeam);
@@ -292,7 +343,7 @@ export class PostgresStaffStore implements StaffStore {
 
   async teamsOfPatient(patientId: string): Promise<CareTeam[]> {
     const { rows } = await this.pool.query<TeamRow>(
-      `SELECT ${TEAM_COLUMNS} FROM care_team_patients tp JOIN care_teams t ON t.id = tp.team_id WHERE tp.patient_id = $1 ORDER BY t.id`,
+      `SELECT ${TEAM_COLUMNS} FROM care_team_patients tp JOIN care_teams t ON t.organization_id = tp.organization_id AND t.id = tp.team_id WHERE tp.patient_id = $1 ORDER BY t.id`,
       [patientId],
     );
     return rows.map(toTeam);
@@ -321,10 +372,10 @@ export class PostgresStaffStore implements StaffStore {
   }
 }
 
-/** Must run inside a transaction; FOR SHARE keeps the team's organization fixed until it ends. */
-async function requireTeam(client: PoolClient, teamId: string): Promise<TeamRow> {
-  const { rows } = await client.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.id = $1 FOR SHARE`, [teamId]);
+/** Must run inside a transaction; FOR SHARE keeps the team from being removed until it ends. */
+async function requireTeam(client: PoolClient, key: CareTeamKey): Promise<TeamRow> {
+  const { rows } = await client.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.organization_id = $1 AND t.id = $2 FOR SHARE`, [key.organizationId, key.id]);
   const team = rows[0];
-  if (team === undefined) throw new RpmError('RPM_ERR_CARE_TEAM_NOT_FOUND', `care team '${teamId}' not found`);
+  if (team === undefined) throw new RpmError('RPM_ERR_CARE_TEAM_NOT_FOUND', `care team '${key.id}' not found`);
   return team;
 }

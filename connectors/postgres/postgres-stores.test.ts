@@ -5,9 +5,13 @@ import { forwardingStoreContract } from '../../core/contract/forwarding-store.co
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
+import { randomBytes } from 'node:crypto';
+import { FieldCipher as FieldCipherImpl, type FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { Reading } from '../../core/model/reading.js';
+import pg from 'pg';
 import { createTestDatabase, freshSchemaName, type TestDatabase } from '../../test/helpers/postgres.js';
 import { makeReading } from '../../test/helpers/readings.js';
+import { testCipher } from '../../test/helpers/secrets.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
 import { createPostgresStores, type PostgresStores } from './index.js';
 
@@ -21,8 +25,15 @@ afterAll(async () => {
   if (database !== undefined) await (await database).drop();
 });
 
-async function open(schema = freshSchemaName(), poolSize = 4): Promise<PostgresStores> {
-  return createPostgresStores({ url: (await db()).url, schema, poolSize, statementTimeoutMs: 20_000, applicationName: 'rpm-test' });
+async function open(schema = freshSchemaName(), poolSize = 4, secrets: FieldCipher | undefined = testCipher()): Promise<PostgresStores> {
+  return createPostgresStores({ url: (await db()).url, schema, poolSize, statementTimeoutMs: 20_000, applicationName: 'rpm-test', ...(secrets === undefined ? {} : { secrets }) });
+}
+
+/** A client on the test database whose unqualified names are the schema's tables. */
+async function sqlIn(schema: string): Promise<pg.Client> {
+  const client = new pg.Client({ connectionString: (await db()).url, options: `-c search_path=${schema}` });
+  await client.connect();
+  return client;
 }
 
 async function fresh(): Promise<{ stores: PostgresStores; dispose: () => Promise<void> }> {
@@ -65,6 +76,9 @@ forwardingStoreContract(
       addOrganization: async (id) => {
         await stores.staff.createOrganization({ id, name: id, createdAtMs: 1 });
       },
+      addPatient: async (id, organizationId) => {
+        await stores.registry.createPatient({ id, organizationId, createdAtMs: 1 });
+      },
       dispose,
     };
   },
@@ -77,8 +91,43 @@ alertStoreContract('PostgresAlertStore', async () => {
 });
 
 auditLogContract('PostgresAuditLog', async () => {
-  const { stores, dispose } = await fresh();
-  return { log: stores.audit, dispose };
+  const schema = freshSchemaName();
+  const stores = await open(schema);
+  const reopened: PostgresStores[] = [];
+  /** Another connection to the database, as the gateway's role (or anyone with its password) has. */
+  const raw = await sqlIn(schema);
+  /** What a superuser can do despite the triggers: switch them off, edit, switch them on. */
+  const bypassingTriggers = async (sql: string, params: unknown[]): Promise<void> => {
+    await raw.query('BEGIN');
+    await raw.query('ALTER TABLE audit_log DISABLE TRIGGER USER');
+    await raw.query(sql, params);
+    await raw.query('ALTER TABLE audit_log ENABLE TRIGGER USER');
+    await raw.query('COMMIT');
+  };
+  return {
+    log: stores.audit,
+    tryUpdate: async (seq) => {
+      await raw.query("UPDATE audit_log SET actor = 'admin' WHERE seq = $1", [seq]);
+    },
+    tryDelete: async (seq) => {
+      await raw.query('DELETE FROM audit_log WHERE seq = $1', [seq]);
+    },
+    tamper: {
+      editActor: (seq, actor) => bypassingTriggers('UPDATE audit_log SET actor = $1 WHERE seq = $2', [actor, seq]),
+      remove: (seq) => bypassingTriggers('DELETE FROM audit_log WHERE seq = $1', [seq]),
+      removeNewest: (count) => bypassingTriggers('DELETE FROM audit_log WHERE seq > (SELECT max(seq) FROM audit_log) - $1', [count]),
+    },
+    reopen: async () => {
+      const again = await open(schema);
+      reopened.push(again);
+      return again.audit;
+    },
+    dispose: async () => {
+      await raw.end();
+      for (const r of reopened) await r.close();
+      await stores.close();
+    },
+  };
 });
 
 describe('PostgreSQL stores: schema, durability and concurrency', () => {
@@ -123,16 +172,17 @@ describe('PostgreSQL stores: schema, durability and concurrency', () => {
   it('refuses UPDATE, DELETE and TRUNCATE of the audit log, whoever asks', async () => {
     const schema = freshSchemaName();
     const stores = await open(schema);
-    await stores.audit.record({ atMs: 1, actor: 'staff:n-1', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: null, details: null });
+    await stores.audit.record({ atMs: 1, actor: 'staff:n-1', action: 'worklist.read', subject: 'organization:o-1', outcome: 'success', sourceIp: null, details: null, patientIds: ['p-1'] });
     const client = await (await db()).client();
     try {
-      await expect(client.query(`UPDATE ${schema}.audit_log SET actor = 'someone-else'`)).rejects.toThrow(/append-only: UPDATE refused/);
-      await expect(client.query(`DELETE FROM ${schema}.audit_log`)).rejects.toThrow(/append-only: DELETE refused/);
-      await expect(client.query(`TRUNCATE ${schema}.audit_log`)).rejects.toThrow(/append-only: TRUNCATE refused/);
+      await expect(client.query(`UPDATE ${schema}.audit_log SET actor = 'someone-else'`)).rejects.toThrow(/audit_log is append-only: UPDATE refused/);
+      await expect(client.query(`DELETE FROM ${schema}.audit_log`)).rejects.toThrow(/audit_log is append-only: DELETE refused/);
+      await expect(client.query(`TRUNCATE ${schema}.audit_log, ${schema}.audit_log_patients`)).rejects.toThrow(/is append-only: TRUNCATE refused/);
+      await expect(client.query(`DELETE FROM ${schema}.audit_log_patients`)).rejects.toThrow(/audit_log_patients is append-only: DELETE refused/);
       expect(await stores.audit.list({ limit: 10 })).toHaveLength(1);
 
-      // Positions stay contiguous from 1 (what a hash chain needs): a record that fails leaves no
-      // hole, and concurrent records from two pools take the next numbers in commit order.
+      // Positions stay contiguous from 1 (the hash chain needs them so): a record that fails
+      // leaves no hole, and concurrent records from two pools (two processes) chain in commit order.
       const bad = { atMs: 2, actor: 'admin', action: 'x', subject: 'y', outcome: 'bogus', sourceIp: null, details: null } as unknown as Parameters<typeof stores.audit.record>[0];
       await expect(stores.audit.record(bad)).rejects.toBeDefined();
       const other = await open(schema);
@@ -141,6 +191,7 @@ describe('PostgreSQL stores: schema, durability and concurrency', () => {
       await other.close();
       const seqs = (await client.query<{ seq: string }>(`SELECT seq FROM ${schema}.audit_log ORDER BY seq`)).rows.map((r) => Number(r.seq));
       expect(seqs).toEqual(Array.from({ length: 21 }, (_, i) => i + 1));
+      expect(await stores.audit.verify()).toMatchObject({ ok: true, entries: 21 });
     } finally {
       await client.end();
       await stores.close();
@@ -204,6 +255,46 @@ describe('PostgreSQL stores: schema, durability and concurrency', () => {
       expect([...seen.values()].every((count) => count === 1)).toBe(true);
     } finally {
       await Promise.all([a.close(), b.close()]);
+    }
+  });
+
+  it('keeps destination credentials and patient identifiers encrypted in the tables, rotates keys at open, and refuses to open without the key', async () => {
+    const schema = freshSchemaName();
+    const k1 = { id: 'k1', key: randomBytes(32) };
+    const k2 = { id: 'k2', key: randomBytes(32) };
+    const first = await open(schema, 2, new FieldCipherImpl([k1]));
+    await first.staff.createOrganization({ id: 'org-1', name: 'Org', createdAtMs: 1 });
+    await first.registry.createPatient({ id: 'p-1', organizationId: 'org-1', createdAtMs: 1 });
+    const destination = { id: 'ehr-b', organizationId: 'org-1', baseUrl: 'https://ehr.test/fhir', patientMapping: { type: 'reference' as const, template: 'Patient/{patientId}' }, kinds: ['heart-rate' as const], enabled: true, batchSize: null, createdAtMs: 1 };
+    await first.forwarding.createDestination({ ...destination, auth: { type: 'basic', username: 'rpm', password: 'correct-horse-ehr-password' } });
+    await first.forwarding.setPatientLink('ehr-b', 'p-1', { identifier: 'MRN-55501234' }, 1);
+    await first.close();
+    const raw = await sqlIn(schema);
+    try {
+      const stored = (await raw.query("SELECT d.auth, l.identifier FROM fhir_destinations d JOIN fhir_patient_links l ON l.destination_id = d.id WHERE d.id = 'ehr-b'")).rows[0];
+      expect(JSON.stringify(stored)).not.toContain('correct-horse-ehr-password');
+      expect(JSON.stringify(stored)).not.toContain('MRN-55501234');
+      expect(String(stored?.auth).startsWith('enc1.k1.')).toBe(true);
+      // A row from before encryption (plain JSON): sealed at the next open.
+      await raw.query(
+        `INSERT INTO fhir_destinations (id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, created_at_ms, updated_at_ms)
+         VALUES ('legacy', 'org-1', 'https://old.test/fhir', $1, '{"type":"reference","template":"Patient/{patientId}"}', '{heart-rate}', true, NULL, 1, 1)`,
+        [JSON.stringify({ type: 'basic', username: 'old', password: 'legacy-plaintext-password' })],
+      );
+      // Without the key its secrets are under, the store refuses to open, naming the key.
+      await expect(open(schema, 2, new FieldCipherImpl([k2]))).rejects.toMatchObject({ code: 'RPM_ERR_SECRET_KEY_UNKNOWN', message: expect.stringContaining("'k1'") });
+      const rotating = await open(schema, 2, new FieldCipherImpl([k2, k1]));
+      expect(rotating.sealedSecrets).toBe(3);
+      await rotating.close();
+      expect(JSON.stringify((await raw.query('SELECT auth FROM fhir_destinations')).rows)).not.toContain('legacy-plaintext-password');
+      const after = await open(schema, 2, new FieldCipherImpl([k2]));
+      expect(after.sealedSecrets).toBe(0);
+      expect((await after.forwarding.getDestination('legacy'))?.auth).toEqual({ type: 'basic', username: 'old', password: 'legacy-plaintext-password' });
+      expect((await after.forwarding.getDestination('ehr-b'))?.auth).toEqual({ type: 'basic', username: 'rpm', password: 'correct-horse-ehr-password' });
+      expect((await after.forwarding.getPatientLink('ehr-b', 'p-1'))?.identifier).toBe('MRN-55501234');
+      await after.close();
+    } finally {
+      await raw.end();
     }
   });
 

@@ -5,7 +5,10 @@ import type { SqliteDatabase } from './database.js';
 export const READING_COLUMNS =
   'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags, recorded_by';
 
-/** Per reading, in order: its log position (`seq`, > 0) if inserted, 0 if a duplicate (key already stored). */
+/**
+ * Per reading, in order: its log position (`seq`, > 0) if inserted; minus the stored reading's
+ * position if a duplicate (key already stored).
+ */
 export type CommitStatuses = Float64Array;
 
 /**
@@ -22,6 +25,7 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
   const insertRejection = db.prepare(
     'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
+  const storedSeq = db.prepare('SELECT seq FROM readings WHERE device_id = ? AND idem_key = ?').pluck();
   const insertForward = db.prepare(
     "INSERT OR IGNORE INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms) VALUES (?, ?, 'pending', 0, ?, ?)",
   );
@@ -55,12 +59,13 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
         r.recordedBy ?? null,
         r.components[0]?.value ?? null,
       );
-      if (info.changes === 1) statuses[i] = Number(info.lastInsertRowid);
+      // A duplicate costs one lookup on the dedupe index, so its answer can say where it is stored.
+      statuses[i] = info.changes === 1 ? Number(info.lastInsertRowid) : -Number(storedSeq.get(r.deviceId, r.idempotencyKey) ?? 0);
     }
     for (const f of forwards) {
       const seq = statuses[f.reading] ?? 0;
-      // A duplicate (0) got its deliveries with the original reading.
-      if (seq === 0) continue;
+      // A duplicate (≤ 0) got its deliveries with the original reading.
+      if (seq <= 0) continue;
       const r = batch.readings[f.reading] as Reading;
       insertForward.run(f.destinationId, seq, r.receivedAtMs, r.receivedAtMs);
     }

@@ -12,9 +12,26 @@ export interface SqliteOptions {
   readonly synchronous: 'FULL' | 'NORMAL';
 }
 
+/**
+ * The database holds PHI: its directory is created 0700 and its files 0600. SQLite gives the
+ * `-wal` and `-shm` files it creates the database file's own mode, so creating that file 0600
+ * before SQLite opens it covers all three; files of an older install are tightened.
+ */
+function privateFiles(file: string): void {
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  for (const f of [file, `${file}-wal`, `${file}-shm`]) {
+    try {
+      if ((fs.statSync(f).mode & 0o077) !== 0) fs.chmodSync(f, 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    }
+  }
+}
+
 /** Open (creating if needed) and migrate the database. WAL lets readers run beside the writer. */
 export function openSqlite(options: SqliteOptions, migrations: readonly Migration[] = MIGRATIONS): SqliteDatabase {
-  if (options.path !== ':memory:') fs.mkdirSync(path.dirname(options.path), { recursive: true });
+  if (options.path !== ':memory:') privateFiles(options.path);
   const db = new Database(options.path);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous}`);
@@ -38,10 +55,19 @@ function migrate(db: SqliteDatabase, migrations: readonly Migration[]): void {
   );
   for (const m of migrations) {
     if (applied.has(m.version)) continue;
-    db.transaction(() => {
-      db.exec(m.sql);
-      db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
-    }).immediate();
+    // SQLite ignores this pragma inside a transaction, so it is set around it.
+    if (m.rebuildsTables === true) db.pragma('foreign_keys = OFF');
+    try {
+      db.transaction(() => {
+        db.exec(m.sql);
+        if (m.rebuildsTables === true && (db.pragma('foreign_key_check') as unknown[]).length > 0) {
+          throw new Error(`migration ${m.version} (${m.name}) would leave rows pointing at nothing`);
+        }
+        db.prepare('INSERT INTO schema_migrations (version, name, applied_at_ms) VALUES (?, ?, ?)').run(m.version, m.name, Date.now());
+      }).immediate();
+    } finally {
+      if (m.rebuildsTables === true) db.pragma('foreign_keys = ON');
+    }
   }
 }
 

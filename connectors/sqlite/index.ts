@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
@@ -24,6 +25,8 @@ export interface SqliteStores {
   readonly alerts: AlertStore;
   /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
   readonly forwarding: ForwardingStore;
+  /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
+  readonly sealedSecrets: number;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,8 @@ export interface SqliteStoreOptions extends SqliteOptions {
    * the event loop (the default for files); 'inline' commits on this thread (':memory:' must).
    */
   readonly writer?: 'thread' | 'inline';
+  /** Encrypts destination credentials and patients' identifiers at EHRs (required to store any). */
+  readonly secrets?: FieldCipher;
 }
 
 /**
@@ -47,6 +52,17 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const write = worker === undefined ? prepareBatchWriter(db) : (batch: Parameters<WorkerWriter['commit']>[0]) => worker.commit(batch);
   const clinicalPath = options.path === ':memory:' ? ':memory:' : path.join(path.dirname(options.path), 'clinical.sqlite');
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
+  const forwarding = new SqliteForwardingStore(db, options.secrets);
+  let sealedSecrets: number;
+  try {
+    // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
+    sealedSecrets = forwarding.sealSecrets();
+  } catch (err) {
+    void worker?.close();
+    db.close();
+    clinical.close();
+    throw err;
+  }
   let closed = false;
   return {
     readings: new SqliteReadingStore(db, write),
@@ -54,7 +70,8 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
     alerts: new SqliteAlertStore(clinical),
-    forwarding: new SqliteForwardingStore(db),
+    forwarding,
+    sealedSecrets,
     async close() {
       if (closed) return;
       closed = true;

@@ -6,6 +6,12 @@ export interface Migration {
   readonly version: number;
   readonly name: string;
   readonly sql: string;
+  /**
+   * Rebuilds a table that others reference (SQLite's "12-step" table change): foreign keys are
+   * off while it runs, as SQLite requires, and `PRAGMA foreign_key_check` must find nothing
+   * before it commits.
+   */
+  readonly rebuildsTables?: true;
 }
 
 export const MIGRATIONS: readonly Migration[] = [
@@ -240,6 +246,150 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 5,
+    name: 'FHIR patient links and the open-outbox index',
+    sql: `
+      -- How each destination's EHR knows each patient: the identifier an admin gave (the MRN,
+      -- encrypted like the destination credentials) and the EHR's Patient, set by an admin or
+      -- found by a search on that identifier (then cached here).
+      CREATE TABLE fhir_patient_links (
+        destination_id TEXT NOT NULL REFERENCES fhir_destinations(id),
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        identifier TEXT,
+        reference TEXT,
+        reference_source TEXT CHECK (reference_source IN ('admin', 'search')),
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (destination_id, patient_id)
+      );
+
+      -- Deliveries that are not delivered (the few, beside the many delivered ones): per-destination
+      -- backlog, oldest waiting and dead letters, answered without touching delivered rows.
+      CREATE INDEX fhir_outbox_open ON fhir_outbox(destination_id, status, seq) WHERE status IN ('pending', 'failed', 'dead');
+    `,
+  },
+  {
+    version: 6,
+    name: 'tamper-evident audit log: hash chain, patients disclosed, append-only triggers',
+    sql: `
+      -- Each entry carries the hash of the previous one (core/audit/chain.ts). Entries written
+      -- before this migration are sealed once, in order, when the store opens.
+      ALTER TABLE audit_log ADD COLUMN prev_hash TEXT;
+      ALTER TABLE audit_log ADD COLUMN hash TEXT;
+
+      -- Patients an access disclosed besides its subject (a worklist read, a device list), so
+      -- an accounting of one patient's disclosures is one indexed query.
+      CREATE TABLE audit_log_patients (
+        patient_id TEXT NOT NULL,
+        seq INTEGER NOT NULL REFERENCES audit_log(seq),
+        PRIMARY KEY (patient_id, seq)
+      ) WITHOUT ROWID;
+
+      -- Append-only. Anyone with the file can drop a trigger; the hash chain (and a head anchored
+      -- elsewhere) is what makes such an edit evident.
+      CREATE TRIGGER audit_log_insert_sealed BEFORE INSERT ON audit_log WHEN NEW.hash IS NULL OR NEW.prev_hash IS NULL
+        BEGIN SELECT RAISE(ABORT, 'audit_log: entries are inserted sealed (prev_hash, hash)'); END;
+      CREATE TRIGGER audit_log_no_update BEFORE UPDATE ON audit_log WHEN OLD.hash IS NOT NULL
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_no_delete BEFORE DELETE ON audit_log
+        BEGIN SELECT RAISE(ABORT, 'audit_log is append-only'); END;
+      CREATE TRIGGER audit_log_patients_no_update BEFORE UPDATE ON audit_log_patients
+        BEGIN SELECT RAISE(ABORT, 'audit_log_patients is append-only'); END;
+      CREATE TRIGGER audit_log_patients_no_delete BEFORE DELETE ON audit_log_patients
+        BEGIN SELECT RAISE(ABORT, 'audit_log_patients is append-only'); END;
+    `,
+  },
+  {
+    version: 7,
+    name: 'tenant-scoped staff emails and care team ids',
+    rebuildsTables: true,
+    sql: `
+      -- An email is unique within an organization, no longer across them: another tenant creating
+      -- an account with an email used elsewhere must not learn that it is (issue 11). A login
+      -- without an organization takes the oldest account with the email.
+      CREATE TABLE staff_v6 (
+        id TEXT PRIMARY KEY,
+        email TEXT NOT NULL,
+        role TEXT NOT NULL CHECK (role IN ('nurse', 'physician', 'admin')),
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        display_name TEXT,
+        status TEXT NOT NULL CHECK (status IN ('active', 'disabled')),
+        is_charge_nurse INTEGER NOT NULL DEFAULT 0,
+        phone TEXT,
+        created_at_ms INTEGER NOT NULL,
+        UNIQUE (organization_id, email)
+      );
+      INSERT INTO staff_v6 (id, email, role, organization_id, display_name, status, is_charge_nurse, phone, created_at_ms)
+        SELECT id, email, role, organization_id, display_name, status, is_charge_nurse, phone, created_at_ms FROM staff;
+
+      -- Care team ids are chosen by the organization and unique within it, for the same reason.
+      CREATE TABLE care_teams_v6 (
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, id)
+      );
+      INSERT INTO care_teams_v6 (organization_id, id, name, created_at_ms) SELECT organization_id, id, name, created_at_ms FROM care_teams;
+
+      CREATE TABLE care_team_members_v6 (
+        organization_id TEXT NOT NULL,
+        team_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        added_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, team_id, staff_id),
+        FOREIGN KEY (organization_id, team_id) REFERENCES care_teams(organization_id, id)
+      );
+      INSERT INTO care_team_members_v6 (organization_id, team_id, staff_id, added_at_ms)
+        SELECT t.organization_id, m.team_id, m.staff_id, m.added_at_ms FROM care_team_members m JOIN care_teams t ON t.id = m.team_id;
+
+      CREATE TABLE care_team_patients_v6 (
+        organization_id TEXT NOT NULL,
+        team_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        added_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, team_id, patient_id),
+        FOREIGN KEY (organization_id, team_id) REFERENCES care_teams(organization_id, id)
+      );
+      INSERT INTO care_team_patients_v6 (organization_id, team_id, patient_id, added_at_ms)
+        SELECT t.organization_id, p.team_id, p.patient_id, p.added_at_ms FROM care_team_patients p JOIN care_teams t ON t.id = p.team_id;
+
+      DROP TABLE care_team_members;
+      DROP TABLE care_team_patients;
+      DROP TABLE care_teams;
+      DROP TABLE staff;
+      ALTER TABLE staff_v6 RENAME TO staff;
+      ALTER TABLE care_teams_v6 RENAME TO care_teams;
+      ALTER TABLE care_team_members_v6 RENAME TO care_team_members;
+      ALTER TABLE care_team_patients_v6 RENAME TO care_team_patients;
+      CREATE INDEX staff_by_organization ON staff(organization_id, role);
+      CREATE INDEX staff_by_email ON staff(email, created_at_ms);
+      CREATE INDEX care_team_members_by_staff ON care_team_members(staff_id);
+      CREATE INDEX care_team_patients_by_patient ON care_team_patients(patient_id);
+    `,
+  },
+  {
+    version: 8,
+    name: 'login history: sources that signed in, failed attempts since the last sign-in',
+    sql: `
+      -- Addresses (an IPv6 /64) an account signed in from: logins from them skip the per-account
+      -- delay that wrong passwords from elsewhere build up, so a guesser cannot lock a nurse out.
+      CREATE TABLE staff_login_sources (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        source TEXT NOT NULL,
+        last_success_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (staff_id, source)
+      ) WITHOUT ROWID;
+
+      -- Wrong passwords since the account's last sign-in, told to its owner at the next one.
+      CREATE TABLE staff_login_failures (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        count INTEGER NOT NULL,
+        first_at_ms INTEGER NOT NULL,
+        last_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
+  {
+    version: 9,
     name: 'one reading per (device, kind, instant); who entered a manual reading; display settings',
     sql: `
       -- A reading's identity is (measuring device, kind, measurement instant), with or without a

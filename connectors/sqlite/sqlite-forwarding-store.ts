@@ -1,8 +1,10 @@
+import { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
-import type { DeliveryStatus, Destination, DestinationAuth, PatientMapping } from '../../core/model/destination.js';
+import type { DeliveryStatus, Destination, DestinationAuth, PatientLink, PatientMapping } from '../../core/model/destination.js';
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type {
+  BackfillQuery,
   DeliveryQuery,
   DeliveryRecord,
   DeliveryUpdate,
@@ -10,6 +12,8 @@ import type {
   DueDelivery,
   ForwardingStore,
   NewDestination,
+  PatientLinkInput,
+  QueueStats,
   RetrySelector,
 } from '../../core/ports/forwarding-store.js';
 import { READING_COLUMNS } from './batch-writer.js';
@@ -44,14 +48,24 @@ interface OutboxRow {
   refs: string | null;
   reading_id: string;
   device_id: string;
+  patient_id: string | null;
   kind: string;
 }
 
-const toDestination = (r: DestinationRow): Destination => ({
+interface PatientLinkRow {
+  destination_id: string;
+  patient_id: string;
+  identifier: string | null;
+  reference: string | null;
+  reference_source: 'admin' | 'search' | null;
+  updated_at_ms: number;
+}
+
+const toDestination = (r: DestinationRow, auth: DestinationAuth): Destination => ({
   id: r.id,
   organizationId: r.organization_id,
   baseUrl: r.base_url,
-  auth: JSON.parse(r.auth) as DestinationAuth,
+  auth,
   patientMapping: JSON.parse(r.patient_mapping) as PatientMapping,
   kinds: r.kinds.split(',') as ReadingKind[],
   enabled: r.enabled === 1,
@@ -65,6 +79,7 @@ const toRecord = (r: OutboxRow): DeliveryRecord => ({
   destinationId: r.destination_id,
   readingId: r.reading_id,
   deviceId: r.device_id,
+  patientId: r.patient_id,
   kind: r.kind as ReadingKind,
   status: r.status as DeliveryStatus,
   attempts: r.attempts,
@@ -82,6 +97,13 @@ function constraintCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
+/** Where each encrypted value belongs: a value moved to another row or column does not decrypt. */
+const authContext = (destinationId: string): string => `fhir_destinations.auth:${destinationId}`;
+const identifierContext = (destinationId: string, patientId: string): string => `fhir_patient_links.identifier:${destinationId}:${patientId}`;
+
+/** Rows per transaction when backfilling, so ingest's writer never waits long for the lock. */
+const BACKFILL_CHUNK = 5000;
+
 const PREFIXED_READING_COLUMNS = READING_COLUMNS.split(', ')
   .map((c) => `r.${c}`)
   .join(', ');
@@ -90,6 +112,10 @@ const PREFIXED_READING_COLUMNS = READING_COLUMNS.split(', ')
  * Destinations and the delivery outbox, in the readings database: the outbox rows are written by
  * the reading writer (batch-writer.ts) inside the reading's transaction; this class reads them and
  * records delivery attempts on the main connection, one small transaction per delivered chunk.
+ *
+ * Destination credentials (the whole `auth` JSON) and patients' identifiers at an EHR are stored
+ * encrypted with `secrets` (AES-256-GCM, key id kept with each value). Without a cipher only
+ * credential-free destinations (`auth: none`) can be stored.
  */
 export class SqliteForwardingStore implements ForwardingStore {
   private readonly due;
@@ -100,7 +126,10 @@ export class SqliteForwardingStore implements ForwardingStore {
 
   private readonly sql: (sql: string) => PreparedStatement;
 
-  constructor(private readonly db: SqliteDatabase) {
+  constructor(
+    private readonly db: SqliteDatabase,
+    private readonly secrets: FieldCipher | undefined = undefined,
+  ) {
     this.sql = statementCache(db);
     this.due = db.prepare(
       `SELECT o.seq AS o_seq, o.destination_id AS o_destination_id, o.attempts AS o_attempts, ${PREFIXED_READING_COLUMNS}
@@ -132,7 +161,7 @@ export class SqliteForwardingStore implements ForwardingStore {
           d.id,
           d.organizationId,
           d.baseUrl,
-          JSON.stringify(d.auth),
+          this.sealAuth(d.id, d.auth),
           JSON.stringify(d.patientMapping),
           d.kinds.join(','),
           d.enabled ? 1 : 0,
@@ -161,7 +190,7 @@ export class SqliteForwardingStore implements ForwardingStore {
       params.push(value);
     };
     if (patch.baseUrl !== undefined) set('base_url', patch.baseUrl);
-    if (patch.auth !== undefined) set('auth', JSON.stringify(patch.auth));
+    if (patch.auth !== undefined) set('auth', this.sealAuth(id, patch.auth));
     if (patch.patientMapping !== undefined) set('patient_mapping', JSON.stringify(patch.patientMapping));
     if (patch.kinds !== undefined) set('kinds', patch.kinds.join(','));
     if (patch.enabled !== undefined) set('enabled', patch.enabled ? 1 : 0);
@@ -173,7 +202,7 @@ export class SqliteForwardingStore implements ForwardingStore {
 
   async getDestination(id: string): Promise<Destination | undefined> {
     const row = this.sql('SELECT * FROM fhir_destinations WHERE id = ?').get(id) as DestinationRow | undefined;
-    return row === undefined ? undefined : toDestination(row);
+    return row === undefined ? undefined : toDestination(row, this.openAuth(row));
   }
 
   async listDestinations(filter: { readonly organizationId?: string } = {}): Promise<Destination[]> {
@@ -182,7 +211,7 @@ export class SqliteForwardingStore implements ForwardingStore {
         ? this.sql('SELECT * FROM fhir_destinations ORDER BY id').all()
         : this.sql('SELECT * FROM fhir_destinations WHERE organization_id = ? ORDER BY id').all(filter.organizationId)
     ) as DestinationRow[];
-    return rows.map(toDestination);
+    return rows.map((r) => toDestination(r, this.openAuth(r)));
   }
 
   async dueDeliveries(destinationId: string, nowMs: number, limit: number): Promise<DueDelivery[]> {
@@ -220,7 +249,7 @@ export class SqliteForwardingStore implements ForwardingStore {
     }
     params.push(q.limit);
     const rows = this.sql(
-        `SELECT o.*, r.id AS reading_id, r.device_id, r.kind FROM fhir_outbox o JOIN readings r ON r.seq = o.reading_seq
+        `SELECT o.*, r.id AS reading_id, r.device_id, r.patient_id, r.kind FROM fhir_outbox o JOIN readings r ON r.seq = o.reading_seq
          WHERE ${where.join(' AND ')} ORDER BY o.seq LIMIT ?`,
       )
       .all(...params) as OutboxRow[];
@@ -249,6 +278,208 @@ export class SqliteForwardingStore implements ForwardingStore {
       where.push(`seq IN (${selector.seqs.map(() => '?').join(', ')})`);
       params.push(...selector.seqs);
     }
+    if (selector.codes !== undefined) {
+      if (selector.codes.length === 0) return 0;
+      where.push(`error_code IN (${selector.codes.map(() => '?').join(', ')})`);
+      params.push(...selector.codes);
+    }
+    if (selector.patientId !== undefined) {
+      where.push('reading_seq IN (SELECT seq FROM readings WHERE patient_id = ?)');
+      params.push(selector.patientId);
+    }
     return this.sql(`UPDATE fhir_outbox SET status = 'pending', next_attempt_at_ms = ? WHERE ${where.join(' AND ')}`).run(nowMs, ...params).changes;
+  }
+
+  async backfill(destinationId: string, q: BackfillQuery, nowMs: number): Promise<number> {
+    const d = this.sql('SELECT organization_id FROM fhir_destinations WHERE id = ?').get(destinationId) as { organization_id: string } | undefined;
+    if (d === undefined) throw new RpmError('RPM_ERR_FHIR_DESTINATION_NOT_FOUND', `FHIR destination '${destinationId}' not found`);
+    if (q.kinds.length === 0) return 0;
+    const kinds = q.kinds.map(() => '?').join(', ');
+    // Patient by patient over (patient_id, measured_at_ms), in chunks of readings: each chunk is
+    // one short transaction, so ingest's writer thread never waits long for the lock. A reading
+    // committed meanwhile either got its delivery at commit or is seen by a later chunk; the
+    // unique (destination, reading) index makes both safe.
+    const patients = this.sql('SELECT id FROM patients WHERE organization_id = ? ORDER BY id').pluck().all(d.organization_id) as string[];
+    const page = this.sql(
+      `SELECT seq, measured_at_ms, id FROM readings WHERE patient_id = ? AND kind IN (${kinds}) AND measured_at_ms >= ? AND measured_at_ms < ?
+       AND (measured_at_ms > ? OR (measured_at_ms = ? AND id > ?)) ORDER BY measured_at_ms, id LIMIT ?`,
+    );
+    const insert = this.sql("INSERT OR IGNORE INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms) VALUES (?, ?, 'pending', 0, ?, ?)");
+    const until = q.toMs ?? Number.MAX_SAFE_INTEGER;
+    let queued = 0;
+    for (const patientId of patients) {
+      let after = { t: Number.MIN_SAFE_INTEGER, id: '' };
+      for (;;) {
+        const rows = page.all(patientId, ...q.kinds, q.fromMs, until, after.t, after.t, after.id, BACKFILL_CHUNK) as { seq: number; measured_at_ms: number; id: string }[];
+        if (rows.length === 0) break;
+        queued += this.db
+          .transaction(() => {
+            let n = 0;
+            for (const r of rows) n += insert.run(destinationId, r.seq, nowMs, nowMs).changes;
+            return n;
+          })
+          .immediate();
+        const last = rows[rows.length - 1] as { measured_at_ms: number; id: string };
+        after = { t: last.measured_at_ms, id: last.id };
+        if (rows.length < BACKFILL_CHUNK) break;
+        // Let ingest and the delivery worker run between chunks of a long backfill.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    }
+    return queued;
+  }
+
+  async queueStats(destinationId: string, cap: number): Promise<QueueStats> {
+    const capped = (status: string): number =>
+      (this.sql('SELECT count(*) AS n FROM (SELECT 1 FROM fhir_outbox WHERE destination_id = ? AND status = ? LIMIT ?)').get(destinationId, status, cap) as { n: number }).n;
+    const waiting = Math.min(cap, capped('pending') + capped('failed'));
+    // Outbox positions grow with time: the lowest waiting one is the oldest queued.
+    const oldest = this.sql(
+      `SELECT min(created_at_ms) AS t FROM (
+         SELECT created_at_ms FROM (SELECT created_at_ms FROM fhir_outbox WHERE destination_id = ? AND status = 'pending' ORDER BY seq LIMIT 1)
+         UNION ALL
+         SELECT created_at_ms FROM (SELECT created_at_ms FROM fhir_outbox WHERE destination_id = ? AND status = 'failed' ORDER BY seq LIMIT 1))`,
+    ).get(destinationId, destinationId) as { t: number | null };
+    return { waiting, oldestWaitingSinceMs: oldest.t ?? undefined, dead: capped('dead') };
+  }
+
+  async patientsWithDeadLetters(destinationId: string, codes: readonly RpmErrorCode[], limit: number): Promise<string[]> {
+    if (codes.length === 0) return [];
+    return this.sql(
+      `SELECT DISTINCT r.patient_id FROM fhir_outbox o JOIN readings r ON r.seq = o.reading_seq
+       WHERE o.destination_id = ? AND o.status = 'dead' AND o.error_code IN (${codes.map(() => '?').join(', ')}) AND r.patient_id IS NOT NULL
+       ORDER BY r.patient_id LIMIT ?`,
+    )
+      .pluck()
+      .all(destinationId, ...codes, limit) as string[];
+  }
+
+  async getPatientLink(destinationId: string, patientId: string): Promise<PatientLink | undefined> {
+    const row = this.sql('SELECT * FROM fhir_patient_links WHERE destination_id = ? AND patient_id = ?').get(destinationId, patientId) as PatientLinkRow | undefined;
+    return row === undefined ? undefined : this.toLink(row);
+  }
+
+  async listPatientLinks(destinationId: string, page: { readonly limit: number; readonly afterPatientId?: string }): Promise<PatientLink[]> {
+    const rows = this.sql('SELECT * FROM fhir_patient_links WHERE destination_id = ? AND patient_id > ? ORDER BY patient_id LIMIT ?').all(
+      destinationId,
+      page.afterPatientId ?? '',
+      page.limit,
+    ) as PatientLinkRow[];
+    return rows.map((r) => this.toLink(r));
+  }
+
+  async setPatientLink(destinationId: string, patientId: string, link: PatientLinkInput, atMs: number): Promise<PatientLink> {
+    const current = await this.getPatientLink(destinationId, patientId);
+    const identifier = link.identifier === undefined ? (current?.identifier ?? null) : link.identifier;
+    let reference = current?.reference ?? null;
+    let source = current?.referenceSource ?? null;
+    if (link.reference !== undefined) {
+      reference = link.reference;
+      source = link.reference === null ? null : 'admin';
+    } else if (source === 'search' && identifier !== (current?.identifier ?? null)) {
+      // Found under the old identifier: look again under the new one.
+      reference = null;
+      source = null;
+    }
+    try {
+      this.sql(
+        `INSERT INTO fhir_patient_links (destination_id, patient_id, identifier, reference, reference_source, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
+         ON CONFLICT (destination_id, patient_id) DO UPDATE SET identifier = excluded.identifier, reference = excluded.reference,
+           reference_source = excluded.reference_source, updated_at_ms = excluded.updated_at_ms`,
+      ).run(destinationId, patientId, identifier === null ? null : this.cipher().encrypt(identifier, identifierContext(destinationId, patientId)), reference, source, atMs);
+    } catch (err) {
+      if (constraintCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
+        const destination = this.sql('SELECT 1 FROM fhir_destinations WHERE id = ?').get(destinationId);
+        if (destination === undefined) throw new RpmError('RPM_ERR_FHIR_DESTINATION_NOT_FOUND', `FHIR destination '${destinationId}' not found`, { cause: err });
+        throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', `patient '${patientId}' not found`, { cause: err });
+      }
+      throw err;
+    }
+    return (await this.getPatientLink(destinationId, patientId)) as PatientLink;
+  }
+
+  async recordResolvedPatient(destinationId: string, patientId: string, reference: string, atMs: number): Promise<void> {
+    this.sql(
+      `INSERT INTO fhir_patient_links (destination_id, patient_id, identifier, reference, reference_source, updated_at_ms) VALUES (?, ?, NULL, ?, 'search', ?)
+       ON CONFLICT (destination_id, patient_id) DO UPDATE SET reference = excluded.reference, reference_source = 'search', updated_at_ms = excluded.updated_at_ms
+       WHERE fhir_patient_links.reference_source IS NOT 'admin'`,
+    ).run(destinationId, patientId, reference, atMs);
+  }
+
+  async deletePatientLink(destinationId: string, patientId: string): Promise<boolean> {
+    return this.sql('DELETE FROM fhir_patient_links WHERE destination_id = ? AND patient_id = ?').run(destinationId, patientId).changes > 0;
+  }
+
+  /**
+   * Encrypts credentials stored in plain text by an older version, and re-encrypts those under a
+   * key other than the active one (key rotation). Run at start-up; returns how many rows changed.
+   */
+  sealSecrets(): number {
+    const secrets = this.secrets;
+    if (secrets === undefined) return 0;
+    const destinations = (this.sql('SELECT id, auth FROM fhir_destinations').all() as { id: string; auth: string }[]).filter((r) => secrets.needsRotation(r.auth));
+    const links = (
+      this.sql('SELECT destination_id, patient_id, identifier FROM fhir_patient_links WHERE identifier IS NOT NULL').all() as {
+        destination_id: string;
+        patient_id: string;
+        identifier: string;
+      }[]
+    ).filter((r) => secrets.needsRotation(r.identifier));
+    if (destinations.length + links.length === 0) return 0;
+    // secure_delete overwrites the old cells instead of leaving them in free pages; the WAL
+    // holding the old pages is checkpointed and truncated afterwards.
+    this.db.pragma('secure_delete = ON');
+    try {
+      this.db
+        .transaction(() => {
+          for (const r of destinations) this.sql('UPDATE fhir_destinations SET auth = ? WHERE id = ?').run(this.sealAuth(r.id, this.openAuthValue(r.id, r.auth)), r.id);
+          for (const r of links) {
+            const plain = FieldCipher.keyIdOf(r.identifier) === undefined ? r.identifier : secrets.decrypt(r.identifier, identifierContext(r.destination_id, r.patient_id));
+            this.sql('UPDATE fhir_patient_links SET identifier = ? WHERE destination_id = ? AND patient_id = ?').run(
+              secrets.encrypt(plain, identifierContext(r.destination_id, r.patient_id)),
+              r.destination_id,
+              r.patient_id,
+            );
+          }
+        })
+        .immediate();
+    } finally {
+      this.db.pragma('secure_delete = OFF');
+    }
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return destinations.length + links.length;
+  }
+
+  private cipher(): FieldCipher {
+    if (this.secrets === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'storing a secret needs a field cipher (SqliteStoreOptions.secrets)');
+    return this.secrets;
+  }
+
+  private sealAuth(destinationId: string, auth: DestinationAuth): string {
+    if (auth.type === 'none' && this.secrets === undefined) return JSON.stringify(auth);
+    return this.cipher().encrypt(JSON.stringify(auth), authContext(destinationId));
+  }
+
+  private openAuth(row: DestinationRow): DestinationAuth {
+    return this.openAuthValue(row.id, row.auth);
+  }
+
+  private openAuthValue(destinationId: string, stored: string): DestinationAuth {
+    // Plain JSON: written before credentials were encrypted (sealed at the next start), or `none`.
+    if (FieldCipher.keyIdOf(stored) === undefined) return JSON.parse(stored) as DestinationAuth;
+    return JSON.parse(this.cipher().decrypt(stored, authContext(destinationId))) as DestinationAuth;
+  }
+
+  private toLink(r: PatientLinkRow): PatientLink {
+    const identifier =
+      r.identifier === null ? null : FieldCipher.keyIdOf(r.identifier) === undefined ? r.identifier : this.cipher().decrypt(r.identifier, identifierContext(r.destination_id, r.patient_id));
+    return {
+      destinationId: r.destination_id,
+      patientId: r.patient_id,
+      identifier,
+      reference: r.reference,
+      referenceSource: r.reference_source,
+      updatedAtMs: r.updated_at_ms,
+    };
   }
 }

@@ -1,7 +1,7 @@
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
 import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
-import type { CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
@@ -74,6 +74,7 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly since;
   private readonly countSince;
   private readonly lastOfKind;
+  private readonly atSeq;
 
   private readonly sql: (sql: string) => PreparedStatement;
 
@@ -94,6 +95,7 @@ export class SqliteReadingStore implements ReadingStore {
     // seq is the rowid: a range count over the table's own b-tree, cheap while the backlog is small.
     this.countSince = db.prepare('SELECT count(*) AS n FROM readings WHERE seq > ?');
     this.lastOfKind = db.prepare('SELECT max(measured_at_ms) AS t FROM readings WHERE patient_id = ? AND kind = ?');
+    this.atSeq = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE seq = ?`);
   }
 
   async commit(batch: CommitBatch): Promise<CommitOutcome[]> {
@@ -102,7 +104,7 @@ export class SqliteReadingStore implements ReadingStore {
     for (let i = 0; i < outcomes.length; i++) {
       const seq = statuses[i] ?? 0;
       const id = (batch.readings[i] as Reading).id;
-      outcomes[i] = seq > 0 ? { status: 'accepted', id, seq } : { status: 'duplicate', id };
+      outcomes[i] = seq > 0 ? { status: 'accepted', id, seq } : seq < 0 ? { status: 'duplicate', id, seq: -seq } : { status: 'duplicate', id };
     }
     return outcomes;
   }
@@ -141,8 +143,28 @@ export class SqliteReadingStore implements ReadingStore {
     return row === undefined ? undefined : toReading(row);
   }
 
-  async attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number> {
-    return this.attribute.run(patientId, deviceId, fromMs, toMs ?? Number.MAX_SAFE_INTEGER).changes;
+  async attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null, forwards: readonly AttributedForward[] = []): Promise<number> {
+    const until = toMs ?? Number.MAX_SAFE_INTEGER;
+    return this.db
+      .transaction(() => {
+        // The outbox rows first, while the readings still read as unassigned: exactly the ones
+        // this attribution gives the patient.
+        for (const f of forwards) {
+          if (f.kinds.length === 0) continue;
+          this.sql(
+            `INSERT OR IGNORE INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms)
+             SELECT ?, seq, 'pending', 0, ?, ? FROM readings
+             WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ? AND kind IN (${f.kinds.map(() => '?').join(', ')})`,
+          ).run(f.destinationId, f.atMs, f.atMs, deviceId, fromMs, until, ...f.kinds);
+        }
+        return this.attribute.run(patientId, deviceId, fromMs, until).changes;
+      })
+      .immediate();
+  }
+
+  async readingAt(seq: number): Promise<Reading | undefined> {
+    const row = this.atSeq.get(seq) as ReadingRow | undefined;
+    return row === undefined ? undefined : toReading(row);
   }
 
   async listRejections(deviceId: string, limit: number): Promise<Rejection[]> {

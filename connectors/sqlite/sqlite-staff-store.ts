@@ -1,7 +1,7 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
-import { type CareTeam, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 /**
@@ -17,9 +17,12 @@ export const VISIBLE_PATIENT_IDS_SQL = `
   WHERE NOT (
       me.role = 'nurse'
       AND EXISTS (SELECT 1 FROM care_team_members m WHERE m.staff_id = me.id)
-      AND EXISTS (SELECT 1 FROM care_teams t JOIN care_team_patients tp ON tp.team_id = t.id WHERE t.organization_id = me.organization_id)
+      AND EXISTS (SELECT 1 FROM care_team_patients tp WHERE tp.organization_id = me.organization_id)
     )
-    OR p.id IN (SELECT tp.patient_id FROM care_team_members m JOIN care_team_patients tp ON tp.team_id = m.team_id WHERE m.staff_id = me.id)`;
+    OR p.id IN (
+      SELECT tp.patient_id FROM care_team_members m
+      JOIN care_team_patients tp ON tp.organization_id = m.organization_id AND tp.team_id = m.team_id
+      WHERE m.staff_id = me.id)`;
 
 interface StaffRow {
   id: string;
@@ -133,7 +136,7 @@ export class SqliteStaffStore implements StaffStore {
       tx.immediate();
     } catch (err) {
       // The message names neither the email nor the id: both are account identifiers.
-      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_STAFF_EXISTS', 'a staff account with this email already exists', { path: '/email', cause: err });
+      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_STAFF_EXISTS', 'a staff account with this email already exists in this organization', { path: '/email', cause: err });
       if (isForeignKeyViolation(err)) {
         throw new RpmError('RPM_ERR_ORGANIZATION_NOT_FOUND', `organization '${s.organizationId}' not found`, { path: '/organizationId', cause: err });
       }
@@ -156,15 +159,52 @@ export class SqliteStaffStore implements StaffStore {
     return rows.map(toStaff);
   }
 
-  async findLogin(email: string): Promise<{ staff: Staff; passwordHash: string } | undefined> {
-    const row = this.sql(`SELECT ${STAFF_COLUMNS}, pw.password_hash FROM staff s JOIN staff_passwords pw ON pw.staff_id = s.id WHERE s.email = ?`)
-      .get(normalizeEmail(email)) as (StaffRow & { password_hash: string }) | undefined;
+  async findLogin(email: string, organizationId?: string): Promise<{ staff: Staff; passwordHash: string } | undefined> {
+    const row = (
+      organizationId === undefined
+        ? this.sql(`SELECT ${STAFF_COLUMNS}, pw.password_hash FROM staff s JOIN staff_passwords pw ON pw.staff_id = s.id WHERE s.email = ? ORDER BY s.created_at_ms, s.id LIMIT 1`).get(
+            normalizeEmail(email),
+          )
+        : this.sql(`SELECT ${STAFF_COLUMNS}, pw.password_hash FROM staff s JOIN staff_passwords pw ON pw.staff_id = s.id WHERE s.email = ? AND s.organization_id = ?`).get(
+            normalizeEmail(email),
+            organizationId,
+          )
+    ) as (StaffRow & { password_hash: string }) | undefined;
     return row === undefined ? undefined : { staff: toStaff(row), passwordHash: row.password_hash };
   }
 
   async setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined> {
     this.sql('UPDATE staff SET status = ? WHERE id = ?').run(status, id);
     return this.getStaff(id);
+  }
+
+  async recordLoginFailure(staffId: string, atMs: number): Promise<number> {
+    const row = this.sql(
+      `INSERT INTO staff_login_failures (staff_id, count, first_at_ms, last_at_ms) VALUES (?, 1, ?, ?)
+       ON CONFLICT (staff_id) DO UPDATE SET count = count + 1, last_at_ms = max(last_at_ms, excluded.last_at_ms)
+       RETURNING count`,
+    ).get(staffId, atMs, atMs) as { count: number };
+    return row.count;
+  }
+
+  async recordLoginSuccess(staffId: string, source: string, atMs: number, forgetBeforeMs: number): Promise<FailedLogins> {
+    return this.db
+      .transaction((): FailedLogins => {
+        this.sql(
+          `INSERT INTO staff_login_sources (staff_id, source, last_success_at_ms) VALUES (?, ?, ?)
+           ON CONFLICT (staff_id, source) DO UPDATE SET last_success_at_ms = max(last_success_at_ms, excluded.last_success_at_ms)`,
+        ).run(staffId, source, atMs);
+        this.sql('DELETE FROM staff_login_sources WHERE staff_id = ? AND last_success_at_ms < ?').run(staffId, forgetBeforeMs);
+        const failed = this.sql('DELETE FROM staff_login_failures WHERE staff_id = ? RETURNING count, first_at_ms, last_at_ms').get(staffId) as
+          | { count: number; first_at_ms: number; last_at_ms: number }
+          | undefined;
+        return failed === undefined ? { count: 0, firstAtMs: null, lastAtMs: null } : { count: failed.count, firstAtMs: failed.first_at_ms, lastAtMs: failed.last_at_ms };
+      })
+      .immediate();
+  }
+
+  async knownLoginSource(staffId: string, source: string, sinceMs: number): Promise<boolean> {
+    return this.sql('SELECT 1 FROM staff_login_sources WHERE staff_id = ? AND source = ? AND last_success_at_ms >= ?').get(staffId, source, sinceMs) !== undefined;
   }
 
   async createSession(n: NewSession): Promise<StaffSession> {
@@ -200,9 +240,9 @@ export class SqliteStaffStore implements StaffStore {
 
   async createCareTeam(t: NewCareTeam): Promise<CareTeam> {
     try {
-      this.sql('INSERT INTO care_teams (id, organization_id, name, created_at_ms) VALUES (?, ?, ?, ?)').run(t.id, t.organizationId, t.name, t.createdAtMs);
+      this.sql('INSERT INTO care_teams (organization_id, id, name, created_at_ms) VALUES (?, ?, ?, ?)').run(t.organizationId, t.id, t.name, t.createdAtMs);
     } catch (err) {
-      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_CARE_TEAM_EXISTS', `care team '${t.id}' already exists`, { cause: err });
+      if (isUniqueViolation(err)) throw new RpmError('RPM_ERR_CARE_TEAM_EXISTS', `care team '${t.id}' already exists in this organization`, { cause: err });
       if (isForeignKeyViolation(err)) {
         throw new RpmError('RPM_ERR_ORGANIZATION_NOT_FOUND', `organization '${t.organizationId}' not found`, { path: '/organizationId', cause: err });
       }
@@ -211,61 +251,68 @@ export class SqliteStaffStore implements StaffStore {
     return { ...t };
   }
 
-  async getCareTeam(id: string): Promise<CareTeam | undefined> {
-    const row = this.sql('SELECT * FROM care_teams WHERE id = ?').get(id) as TeamRow | undefined;
+  async getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined> {
+    const row = this.sql('SELECT * FROM care_teams WHERE organization_id = ? AND id = ?').get(team.organizationId, team.id) as TeamRow | undefined;
     return row === undefined ? undefined : toTeam(row);
   }
 
-  async addTeamMember(teamId: string, staffId: string, atMs: number): Promise<void> {
+  async findCareTeams(id: string): Promise<CareTeam[]> {
+    return (this.sql('SELECT * FROM care_teams WHERE id = ? ORDER BY organization_id').all(id) as TeamRow[]).map(toTeam);
+  }
+
+  async addTeamMember(key: CareTeamKey, staffId: string, atMs: number): Promise<void> {
     this.db
       .transaction(() => {
-        const team = this.requireTeam(teamId);
+        const team = this.requireTeam(key);
         const staff = this.sql('SELECT organization_id FROM staff WHERE id = ?').get(staffId) as { organization_id: string } | undefined;
         if (staff === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${staffId}' not found`, { path: '/staffId' });
         if (staff.organization_id !== team.organization_id) {
           throw new RpmError('RPM_ERR_ORGANIZATION_MISMATCH', 'the staff member belongs to another organization than the team', { path: '/staffId' });
         }
-        this.sql('INSERT OR IGNORE INTO care_team_members (team_id, staff_id, added_at_ms) VALUES (?, ?, ?)').run(teamId, staffId, atMs);
+        this.sql('INSERT OR IGNORE INTO care_team_members (organization_id, team_id, staff_id, added_at_ms) VALUES (?, ?, ?, ?)').run(team.organization_id, team.id, staffId, atMs);
       })
       .immediate();
   }
 
-  async removeTeamMember(teamId: string, staffId: string): Promise<boolean> {
-    return this.sql('DELETE FROM care_team_members WHERE team_id = ? AND staff_id = ?').run(teamId, staffId).changes > 0;
+  async removeTeamMember(team: CareTeamKey, staffId: string): Promise<boolean> {
+    return this.sql('DELETE FROM care_team_members WHERE organization_id = ? AND team_id = ? AND staff_id = ?').run(team.organizationId, team.id, staffId).changes > 0;
   }
 
-  async addTeamPatient(teamId: string, patientId: string, atMs: number): Promise<void> {
+  async addTeamPatient(key: CareTeamKey, patientId: string, atMs: number): Promise<void> {
     this.db
       .transaction(() => {
-        const team = this.requireTeam(teamId);
+        const team = this.requireTeam(key);
         const patient = this.sql('SELECT organization_id FROM patients WHERE id = ?').get(patientId) as { organization_id: string | null } | undefined;
         if (patient === undefined) throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', `patient '${patientId}' not found`, { path: '/patientId' });
         if (patient.organization_id !== team.organization_id) {
           throw new RpmError('RPM_ERR_ORGANIZATION_MISMATCH', 'the patient belongs to another organization than the team', { path: '/patientId' });
         }
-        this.sql('INSERT OR IGNORE INTO care_team_patients (team_id, patient_id, added_at_ms) VALUES (?, ?, ?)').run(teamId, patientId, atMs);
+        this.sql('INSERT OR IGNORE INTO care_team_patients (organization_id, team_id, patient_id, added_at_ms) VALUES (?, ?, ?, ?)').run(team.organization_id, team.id, patientId, atMs);
       })
       .immediate();
   }
 
-  async removeTeamPatient(teamId: string, patientId: string): Promise<boolean> {
-    return this.sql('DELETE FROM care_team_patients WHERE team_id = ? AND patient_id = ?').run(teamId, patientId).changes > 0;
+  async removeTeamPatient(team: CareTeamKey, patientId: string): Promise<boolean> {
+    return this.sql('DELETE FROM care_team_patients WHERE organization_id = ? AND team_id = ? AND patient_id = ?').run(team.organizationId, team.id, patientId).changes > 0;
   }
 
-  async teamMembers(teamId: string): Promise<Staff[]> {
-    const rows = this.sql(`SELECT ${STAFF_COLUMNS} FROM care_team_members m JOIN staff s ON s.id = m.staff_id WHERE m.team_id = ? ORDER BY s.id`)
-      .all(teamId) as StaffRow[];
+  async teamMembers(team: CareTeamKey): Promise<Staff[]> {
+    const rows = this.sql(
+      `SELECT ${STAFF_COLUMNS} FROM care_team_members m JOIN staff s ON s.id = m.staff_id WHERE m.organization_id = ? AND m.team_id = ? ORDER BY s.id`,
+    ).all(team.organizationId, team.id) as StaffRow[];
     return rows.map(toStaff);
   }
 
   async teamsOfStaff(staffId: string): Promise<CareTeam[]> {
-    const rows = this.sql('SELECT t.* FROM care_team_members m JOIN care_teams t ON t.id = m.team_id WHERE m.staff_id = ? ORDER BY t.id')
+    const rows = this.sql('SELECT t.* FROM care_team_members m JOIN care_teams t ON t.organization_id = m.organization_id AND t.id = m.team_id WHERE m.staff_id = ? ORDER BY t.id')
       .all(staffId) as TeamRow[];
     return rows.map(toTeam);
   }
 
   async teamsOfPatient(patientId: string): Promise<CareTeam[]> {
-    const rows = this.sql('SELECT t.* FROM care_team_patients tp JOIN care_teams t ON t.id = tp.team_id WHERE tp.patient_id = ? ORDER BY t.id')
+    const rows = this.sql(
+      'SELECT t.* FROM care_team_patients tp JOIN care_teams t ON t.organization_id = tp.organization_id AND t.id = tp.team_id WHERE tp.patient_id = ? ORDER BY t.id',
+    )
       .all(patientId) as TeamRow[];
     return rows.map(toTeam);
   }
@@ -286,9 +333,9 @@ export class SqliteStaffStore implements StaffStore {
   }
 
   /** Must run inside a transaction. */
-  private requireTeam(teamId: string): TeamRow {
-    const team = this.sql('SELECT * FROM care_teams WHERE id = ?').get(teamId) as TeamRow | undefined;
-    if (team === undefined) throw new RpmError('RPM_ERR_CARE_TEAM_NOT_FOUND', `care team '${teamId}' not found`);
+  private requireTeam(key: CareTeamKey): TeamRow {
+    const team = this.sql('SELECT * FROM care_teams WHERE organization_id = ? AND id = ?').get(key.organizationId, key.id) as TeamRow | undefined;
+    if (team === undefined) throw new RpmError('RPM_ERR_CARE_TEAM_NOT_FOUND', `care team '${key.id}' not found`);
     return team;
   }
 }

@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
+import { auditLogContract } from '../../core/contract/audit-log.contract.js';
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
@@ -95,19 +96,126 @@ describe('SQLite database setup', () => {
     }
   });
 
+  it('migration 7 keeps staff, sessions, passwords and care teams while making emails and team ids tenant-scoped', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const v5 = new Database(file);
+    v5.pragma('foreign_keys = ON');
+    v5.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 6)) {
+      v5.exec(m.sql);
+      v5.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    v5.exec(`
+      INSERT INTO organizations VALUES ('org-a', 'A', 1);
+      INSERT INTO patients VALUES ('pa-1', 'org-a', 1), ('pa-2', 'org-a', 1);
+      INSERT INTO staff VALUES ('n-1', 'n@a.org', 'nurse', 'org-a', 'Nina', 'active', 1, '+15550001111', 5);
+      INSERT INTO staff_passwords VALUES ('n-1', 'hash-1', 5);
+      INSERT INTO staff_sessions VALUES ('tok', 'n-1', 5, 99999, 5, NULL);
+      INSERT INTO care_teams VALUES ('team-1', 'org-a', 'One', 6);
+      INSERT INTO care_team_members VALUES ('team-1', 'n-1', 7);
+      INSERT INTO care_team_patients VALUES ('team-1', 'pa-2', 7);
+    `);
+    v5.close();
+    const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+    try {
+      expect(await stores.staff.findLogin('n@a.org')).toMatchObject({ staff: { id: 'n-1', displayName: 'Nina', isChargeNurse: true, phone: '+15550001111' }, passwordHash: 'hash-1' });
+      expect(await stores.staff.findSession('tok')).toMatchObject({ staffId: 'n-1', expiresAtMs: 99999 });
+      expect((await stores.staff.teamMembers({ organizationId: 'org-a', id: 'team-1' })).map((s) => s.id)).toEqual(['n-1']);
+      // Team scoping still applies: the nurse's team has pa-2 only.
+      expect(await stores.staff.visiblePatientIds('n-1', { limit: 10 })).toEqual(['pa-2']);
+      const db = new Database(file, { readonly: true });
+      expect(db.pragma('foreign_key_check')).toEqual([]);
+      db.close();
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('records and lists audit entries', async () => {
     const { stores, dispose } = await fresh();
     await stores.audit.record({ atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } });
     await stores.audit.record({ atMs: 2, actor: 'admin', action: 'device.revoke', subject: 'device:d-1', outcome: 'success', sourceIp: null, details: null });
     expect(await stores.audit.list({ limit: 10, subjectId: 'patient:p-1' })).toEqual([
-      { atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } },
+      expect.objectContaining({ seq: 1, atMs: 1, actor: 'admin', action: 'readings.read', subject: 'patient:p-1', outcome: 'success', sourceIp: '127.0.0.1', details: { count: 3 } }),
     ]);
     expect((await stores.audit.list({ limit: 10 })).map((e) => e.action)).toEqual(['device.revoke', 'readings.read']);
     await dispose();
   });
+
+  it('migration 6 seals audit entries written before the hash chain, in order, and makes the table append-only', async () => {
+    const dir = tempDir('rpm-sqlite-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const v4 = new Database(file);
+    v4.exec('CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at_ms INTEGER NOT NULL)');
+    for (const m of MIGRATIONS.filter((m) => m.version <= 4)) {
+      v4.exec(m.sql);
+      v4.prepare('INSERT INTO schema_migrations VALUES (?, ?, 0)').run(m.version, m.name);
+    }
+    const insert = v4.prepare("INSERT INTO audit_log (at_ms, actor, action, subject, outcome, source_ip, details) VALUES (?, 'admin', 'readings.read', 'patient:p-1', 'success', NULL, ?)");
+    for (let i = 1; i <= 3; i++) insert.run(i, JSON.stringify({ count: i }));
+    v4.close();
+    const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+    try {
+      await stores.audit.record({ atMs: 4, actor: 'admin', action: 'device.read', subject: 'device:d-1', outcome: 'success', sourceIp: null, details: null });
+      expect(await stores.audit.verify()).toMatchObject({ ok: true, entries: 4 });
+      const raw = new Database(file);
+      expect(() => raw.prepare("UPDATE audit_log SET actor = 'x' WHERE seq = 1").run()).toThrow(/append-only/);
+      expect(() => raw.prepare('DELETE FROM audit_log WHERE seq = 1').run()).toThrow(/append-only/);
+      expect(() => raw.prepare("INSERT INTO audit_log (at_ms, actor, action, subject, outcome) VALUES (5, 'admin', 'x', 'y', 'success')").run()).toThrow(/inserted sealed/);
+      raw.close();
+    } finally {
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
-describe('migration 5: one reading per (device, kind, instant)', () => {
+auditLogContract('SqliteAuditLog', async () => {
+  const dir = tempDir('rpm-audit-');
+  const file = path.join(dir, 'rpm.sqlite');
+  const stores = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+  const reopened: Array<{ close: () => Promise<void> }> = [];
+  /** A second connection, as another process with the file would have. */
+  const raw = new Database(file);
+  const bypassingTriggers = (fn: () => void): void => {
+    const triggers = raw.prepare("SELECT name, sql FROM sqlite_master WHERE type = 'trigger' AND tbl_name LIKE 'audit_log%'").all() as { name: string; sql: string }[];
+    raw.transaction(() => {
+      for (const t of triggers) raw.exec(`DROP TRIGGER ${t.name}`);
+      fn();
+      for (const t of triggers) raw.exec(t.sql);
+    })();
+  };
+  return {
+    log: stores.audit,
+    tryUpdate: async (seq) => {
+      raw.prepare("UPDATE audit_log SET actor = 'admin' WHERE seq = ?").run(seq);
+    },
+    tryDelete: async (seq) => {
+      raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq);
+    },
+    tamper: {
+      editActor: async (seq, actor) => bypassingTriggers(() => raw.prepare('UPDATE audit_log SET actor = ? WHERE seq = ?').run(actor, seq)),
+      remove: async (seq) => bypassingTriggers(() => raw.prepare('DELETE FROM audit_log WHERE seq = ?').run(seq)),
+      removeNewest: async (count) =>
+        bypassingTriggers(() => raw.prepare('DELETE FROM audit_log WHERE seq > (SELECT max(seq) FROM audit_log) - ?').run(count)),
+    },
+    reopen: async () => {
+      const again = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+      reopened.push(again);
+      return again.audit;
+    },
+    dispose: async () => {
+      raw.close();
+      for (const r of reopened) await r.close();
+      await stores.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+describe('migration 9: one reading per (device, kind, instant)', () => {
   it('moves readings stored under a client-id key to the natural key, so a retry after the upgrade is a duplicate', async () => {
     const dir = tempDir('rpm-sqlite-');
     const file = path.join(dir, 'rpm.sqlite');

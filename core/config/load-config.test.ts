@@ -79,4 +79,22 @@ describe('loadConfig', () => {
     // Problems never echo the URL, which may carry a password.
     expect(problems({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'http://user:hunter2@db/rpm' }).join()).not.toContain('hunter2');
   });
+
+  it('takes the secret keys from RPM_SECRET_KEYS or a file, checks them, and never echoes one in a problem', () => {
+    const key = Buffer.alloc(32, 7).toString('base64');
+    expect(loadConfig({}).secretKeys).toBeUndefined();
+    expect(loadConfig({ RPM_SECRET_KEYS: `k2:${key},k1:${key}` }).secretKeys).toEqual({ from: 'env', text: `k2:${key},k1:${key}` });
+    expect(loadConfig({ RPM_SECRET_KEYS_FILE: '/run/secrets/rpm-keys' }).secretKeys).toEqual({ from: 'file', path: '/run/secrets/rpm-keys' });
+    let caught: ConfigError | undefined;
+    try {
+      loadConfig({ RPM_SECRET_KEYS: `k1:${Buffer.alloc(16, 9).toString('base64')}`, RPM_SECRET_KEYS_FILE: '/x' });
+    } catch (err) {
+      caught = err as ConfigError;
+    }
+    expect(caught?.problems).toEqual([
+      "RPM_SECRET_KEYS: key 'k1': must be 32 bytes in base64 (e.g. `openssl rand -base64 32`)",
+      'RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both',
+    ]);
+    expect(caught?.message).not.toContain(Buffer.alloc(16, 9).toString('base64'));
+  });
 });

@@ -31,11 +31,15 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       bodyLimitBytes: e.RPM_HTTP_BODY_LIMIT_BYTES,
       trustProxy: e.RPM_TRUST_PROXY,
       rateLimitPerDevicePerMin: e.RPM_RATE_LIMIT_PER_DEVICE_PER_MIN,
+      tls: e.RPM_HTTP_TLS_CERT !== undefined && e.RPM_HTTP_TLS_KEY !== undefined ? { certFile: e.RPM_HTTP_TLS_CERT, keyFile: e.RPM_HTTP_TLS_KEY } : undefined,
+      hstsMaxAgeS: e.RPM_HSTS_MAX_AGE_S,
     },
     mqtt: {
       host: e.RPM_MQTT_HOST,
       port: e.RPM_MQTT_PORT,
       ws: { enabled: e.RPM_MQTT_WS_ENABLED, path: e.RPM_MQTT_WS_PATH },
+      // A PUBLISH is its payload plus a topic (ours are under 200 bytes) and a packet id.
+      limits: { connectMaxBytes: e.RPM_MQTT_CONNECT_MAX_BYTES, packetMaxBytes: e.RPM_HTTP_BODY_LIMIT_BYTES + 1024 },
       tls:
         e.RPM_MQTT_TLS_CERT !== undefined && e.RPM_MQTT_TLS_KEY !== undefined
           ? { port: e.RPM_MQTT_TLS_PORT, certFile: e.RPM_MQTT_TLS_CERT, keyFile: e.RPM_MQTT_TLS_KEY, caFile: e.RPM_MQTT_TLS_CA }
@@ -54,9 +58,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxReadingAgeMs: e.RPM_MAX_READING_AGE_DAYS * 86_400_000,
     },
     commit: { maxBatch: e.RPM_COMMIT_MAX_BATCH, maxPending: e.RPM_COMMIT_MAX_PENDING, lingerMs: e.RPM_COMMIT_LINGER_MS },
-    credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000 },
-    sessions: { idleMs: e.RPM_SESSION_IDLE_MINUTES * 60_000, maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000 },
+    credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000, failuresPerSourcePerMin: e.RPM_AUTH_FAILURES_PER_MIN },
+    sessions: {
+      idleMs: e.RPM_SESSION_IDLE_MINUTES * 60_000,
+      maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000,
+      loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
+    },
     rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000 },
+    streams: { recheckMs: e.RPM_STREAM_RECHECK_S * 1000 },
     twilio:
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined
         ? { accountSid: e.RPM_TWILIO_ACCOUNT_SID, authToken: e.RPM_TWILIO_AUTH_TOKEN, from: e.RPM_TWILIO_FROM, baseUrl: e.RPM_TWILIO_BASE_URL }
@@ -71,7 +80,14 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       retry: { baseMs: e.RPM_FHIR_RETRY_BASE_MS, maxMs: e.RPM_FHIR_RETRY_MAX_MS },
       breaker: { threshold: e.RPM_FHIR_BREAKER_THRESHOLD, cooldownMs: e.RPM_FHIR_BREAKER_COOLDOWN_MS },
       pollMs: e.RPM_FHIR_POLL_MS,
+      patientRecheckMs: e.RPM_FHIR_PATIENT_RECHECK_MS,
     },
+    secretKeys:
+      e.RPM_SECRET_KEYS !== undefined
+        ? { from: 'env', text: e.RPM_SECRET_KEYS }
+        : e.RPM_SECRET_KEYS_FILE !== undefined
+          ? { from: 'file', path: path.resolve(e.RPM_SECRET_KEYS_FILE) }
+          : undefined,
   };
   return deepFreeze(config);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseFieldKeys } from '../crypto/field-encryption.js';
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const bool = z
@@ -23,6 +24,9 @@ export const envSchema = z
     RPM_MQTT_TLS_CERT: z.string().optional(),
     RPM_MQTT_TLS_KEY: z.string().optional(),
     RPM_MQTT_TLS_CA: z.string().optional(),
+    // Largest MQTT CONNECT (bytes), read before the client is authenticated. After authentication a
+    // packet may carry a payload of up to RPM_HTTP_BODY_LIMIT_BYTES. Larger packets close the connection.
+    RPM_MQTT_CONNECT_MAX_BYTES: positiveInt.min(256).max(1_048_576).default(8192),
     RPM_DATA_DIR: z.string().min(1).default('./data'),
     // Bootstrap admin bearer token; when unset one is generated into <data dir>/admin-token.
     RPM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
@@ -57,12 +61,28 @@ export const envSchema = z
     // Time allowed to drain in-flight work on SIGTERM before exiting anyway.
     RPM_SHUTDOWN_TIMEOUT_MS: positiveInt.max(600_000).default(15_000),
     RPM_TRUST_PROXY: bool.default(false),
+    // HTTPS on the HTTP port (PEM files), for deployments without a TLS-terminating proxy.
+    RPM_HTTP_TLS_CERT: z.string().optional(),
+    RPM_HTTP_TLS_KEY: z.string().optional(),
+    // Strict-Transport-Security max-age on answers to HTTPS requests (ours, or a proxy's with
+    // RPM_TRUST_PROXY and X-Forwarded-Proto: https); 0 sends none.
+    RPM_HSTS_MAX_AGE_S: z.coerce.number().int().min(0).max(2 * 365 * 86_400).default(31_536_000),
     // The built nurse dashboard served at `/`; unset = dist/dashboard of this package (npm run build).
     RPM_DASHBOARD_DIR: z.string().min(1).optional(),
+    // Wrong admin tokens, session tokens or device secrets (each counted on its own) from one source
+    // address (an IPv6 /64) per minute; past it that source is refused for the rest of the minute.
+    RPM_AUTH_FAILURES_PER_MIN: positiveInt.max(10_000).default(20),
+    // Wrong passwords for one account before each further try must wait (1 s, doubling), and the
+    // longest such wait. Addresses the account signed in from before are never delayed.
+    RPM_LOGIN_FAILURES_BEFORE_DELAY: positiveInt.max(100).default(5),
+    RPM_LOGIN_MAX_DELAY_S: positiveInt.max(3600).default(60),
     // Staff login sessions end after this much inactivity (HIPAA §164.312(a)(2)(iii) automatic logoff).
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
     RPM_SESSION_MAX_HOURS: positiveInt.max(7 * 24).default(12),
+    // How often an open worklist stream reads its session and scope again (seconds): the safety net
+    // for expiry and for changes made by another process (logout and scope changes here end it at once).
+    RPM_STREAM_RECHECK_S: positiveInt.max(3600).default(30),
     // How often overdue alerts are escalated and missing-data rules are checked (seconds).
     RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
     RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
@@ -88,6 +108,20 @@ export const envSchema = z
     RPM_FHIR_BREAKER_COOLDOWN_MS: positiveInt.max(3_600_000).default(30_000),
     // How often the delivery worker looks for due retries (new readings wake it at once).
     RPM_FHIR_POLL_MS: positiveInt.max(600_000).default(2000),
+    // How often patients the EHR did not know are looked up again (their dead letters are replayed once found).
+    RPM_FHIR_PATIENT_RECHECK_MS: positiveInt.max(86_400_000).default(900_000),
+    // Keys that encrypt stored secrets (destination credentials, patients' identifiers at EHRs):
+    // `id:base64-of-32-bytes[,id:base64…]`, the first one active, the others still read (rotation).
+    // Or the same text in a file (a mounted secret). Neither set: a key is generated into
+    // <data dir>/secret-keys (0600), which protects a copied database file but not a copied data directory.
+    RPM_SECRET_KEYS: z
+      .string()
+      .superRefine((text, ctx) => {
+        const parsed = parseFieldKeys(text);
+        if (!parsed.ok) for (const p of parsed.problems) ctx.addIssue({ code: 'custom', message: p });
+      })
+      .optional(),
+    RPM_SECRET_KEYS_FILE: z.string().min(1).optional(),
   });
 
 /**
@@ -111,6 +145,13 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   if (env.RPM_DATABASE_URL !== undefined && env.RPM_STORE !== 'postgres') {
     problems.push('RPM_DATABASE_URL: set, but RPM_STORE is not postgres (set RPM_STORE=postgres, or unset RPM_DATABASE_URL)');
   }
+  if (env.RPM_SECRET_KEYS !== undefined && env.RPM_SECRET_KEYS_FILE !== undefined) {
+    problems.push('RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both');
+  }
+  if ((env.RPM_HTTP_TLS_CERT === undefined) !== (env.RPM_HTTP_TLS_KEY === undefined)) {
+    const missing = env.RPM_HTTP_TLS_CERT === undefined ? 'RPM_HTTP_TLS_CERT' : 'RPM_HTTP_TLS_KEY';
+    problems.push(`${missing}: RPM_HTTP_TLS_CERT and RPM_HTTP_TLS_KEY must be set together`);
+  }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
     problems.push(`${missing}: RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together`);
@@ -127,11 +168,17 @@ export interface Config {
     readonly bodyLimitBytes: number;
     readonly trustProxy: boolean;
     readonly rateLimitPerDevicePerMin: number;
+    /** HTTPS on the HTTP listener when set. */
+    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    /** Strict-Transport-Security max-age (seconds) on answers to HTTPS requests; 0 = none. */
+    readonly hstsMaxAgeS: number;
   };
   readonly mqtt: {
     readonly host: string;
     readonly port: number;
     readonly ws: { readonly enabled: boolean; readonly path: string };
+    /** Packet size caps (packet-guard.ts): the CONNECT before authentication, any packet after. */
+    readonly limits: { readonly connectMaxBytes: number; readonly packetMaxBytes: number };
     readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
   };
   readonly store: SqliteStoreConfig | PostgresStoreConfig;
@@ -144,11 +191,21 @@ export interface Config {
     readonly maxReadingAgeMs: number;
   };
   readonly commit: { readonly maxBatch: number; readonly maxPending: number; readonly lingerMs: number };
-  readonly credentials: { readonly rotationGraceMs: number };
-  readonly sessions: { readonly idleMs: number; readonly maxMs: number };
+  readonly credentials: { readonly rotationGraceMs: number; readonly failuresPerSourcePerMin: number };
+  readonly sessions: {
+    readonly idleMs: number;
+    readonly maxMs: number;
+    readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  };
   readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
+  readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
+  /**
+   * Where the keys that encrypt stored secrets come from (the text is parsed again at start-up;
+   * a file is read then). Undefined: a generated key file in the data directory.
+   */
+  readonly secretKeys: { readonly from: 'env'; readonly text: string } | { readonly from: 'file'; readonly path: string } | undefined;
   readonly shutdownTimeoutMs: number;
   /** Directory of the built dashboard; undefined = the package's dist/dashboard. */
   readonly dashboardDir: string | undefined;
@@ -176,4 +233,6 @@ export interface FhirForwardingConfig {
   readonly retry: { readonly baseMs: number; readonly maxMs: number };
   readonly breaker: { readonly threshold: number; readonly cooldownMs: number };
   readonly pollMs: number;
+  /** How often unknown patients are looked up again at the EHR. */
+  readonly patientRecheckMs: number;
 }

@@ -7,6 +7,7 @@ export interface ForwardingFixture {
   readonly readings: ReadingStore;
   readonly forwarding: ForwardingStore;
   readonly addOrganization: (id: string) => Promise<void>;
+  readonly addPatient: (id: string, organizationId: string) => Promise<void>;
   readonly dispose: () => Promise<void>;
 }
 
@@ -20,6 +21,7 @@ export function forwardingStoreContract(name: string, make: () => Promise<Forwar
     beforeEach(async () => {
       f = await make();
       await f.addOrganization('org-1');
+      await f.addPatient('p-1', 'org-1');
     });
     afterEach(async () => f.dispose());
 
@@ -118,6 +120,104 @@ export function forwardingStoreContract(name: string, make: () => Promise<Forwar
       expect(await f.forwarding.retryDeliveries({ destinationId: 'd-1', statuses: ['failed'] }, 300)).toBe(1);
       expect(await f.forwarding.countDeliveries('d-1')).toEqual({ pending: 2, failed: 0, delivered: 1, dead: 0 });
       expect(await f.forwarding.nextDueAt('d-1')).toBe(300);
+    });
+
+    it('backfills committed readings of the organization that have no delivery yet, once, by time and kind', async () => {
+      await f.addOrganization('org-2');
+      await f.addPatient('p-2', 'org-2');
+      const t0 = Date.parse('2026-01-10T00:00:00Z');
+      const early = makeReading({ kind: 'heart-rate', measuredAtMs: t0 - 3_600_000 });
+      const inRange = [makeReading({ kind: 'heart-rate', measuredAtMs: t0 }), makeReading({ kind: 'heart-rate', measuredAtMs: t0 + 60_000 })];
+      const otherKind = makeReading({ kind: 'spo2', measuredAtMs: t0 + 120_000 });
+      const otherOrg = makeReading({ kind: 'heart-rate', patientId: 'p-2', measuredAtMs: t0 + 180_000 });
+      const unassigned = makeReading({ kind: 'heart-rate', patientId: null, measuredAtMs: t0 + 240_000 });
+      // Committed before the destination existed: no deliveries.
+      await f.readings.commit({ readings: [early, ...inRange, otherKind, otherOrg, unassigned], rejections: [] });
+      await f.forwarding.createDestination(dest('d-1'));
+      // One of them already has its delivery (the commit of a resend, an earlier backfill).
+      const delivered = makeReading({ kind: 'heart-rate', measuredAtMs: t0 + 300_000 });
+      await f.readings.commit({ readings: [delivered], rejections: [], forwards: [{ reading: 0, destinationId: 'd-1' }] });
+      const later = t0 + 86_400_000;
+      expect(await f.forwarding.backfill('d-1', { fromMs: t0, kinds: ['heart-rate'] }, later)).toBe(2);
+      const due = await f.forwarding.dueDeliveries('d-1', later, 10);
+      expect(due.map((d) => d.reading.id).sort()).toEqual([...inRange.map((r) => r.id), delivered.id].sort());
+      expect(await f.forwarding.backfill('d-1', { fromMs: t0, kinds: ['heart-rate'] }, later + 1)).toBe(0);
+      // An earlier window and another kind, bounded above.
+      expect(await f.forwarding.backfill('d-1', { fromMs: t0 - 7_200_000, toMs: t0, kinds: ['heart-rate', 'spo2'] }, later + 2)).toBe(1);
+      expect(await f.forwarding.backfill('d-1', { fromMs: 0, kinds: ['spo2'] }, later + 3)).toBe(1);
+      expect((await f.forwarding.countDeliveries('d-1')).pending).toBe(5);
+      // Queued at the backfill: their age in the queue starts then.
+      expect((await f.forwarding.queueStats('d-1', 100)).oldestWaitingSinceMs).toBe(delivered.receivedAtMs);
+      await expect(f.forwarding.backfill('ghost', { fromMs: 0, kinds: ['spo2'] }, 1)).rejects.toMatchObject({ code: 'RPM_ERR_FHIR_DESTINATION_NOT_FOUND' });
+    });
+
+    it('gives readings attributed late their deliveries in the same transaction, for the kinds each destination takes', async () => {
+      await f.forwarding.createDestination(dest('d-1', { kinds: ['heart-rate'] }));
+      await f.forwarding.createDestination(dest('d-2', { kinds: ['spo2'] }));
+      const t0 = Date.parse('2026-02-01T00:00:00Z');
+      const hr = makeReading({ deviceId: 'loose-1', patientId: null, kind: 'heart-rate', measuredAtMs: t0, flags: ['unassigned'] });
+      const spo2 = makeReading({ deviceId: 'loose-1', patientId: null, kind: 'spo2', measuredAtMs: t0 + 1000, flags: ['unassigned'] });
+      const before = makeReading({ deviceId: 'loose-1', patientId: null, kind: 'heart-rate', measuredAtMs: t0 - 60_000, flags: ['unassigned'] });
+      await f.readings.commit({ readings: [hr, spo2, before], rejections: [] });
+      const forwards = [
+        { destinationId: 'd-1', kinds: ['heart-rate' as const], atMs: 7000 },
+        { destinationId: 'd-2', kinds: ['spo2' as const], atMs: 7000 },
+      ];
+      expect(await f.readings.attributeUnassigned('loose-1', 'p-1', t0, null, forwards)).toBe(2);
+      expect((await f.forwarding.dueDeliveries('d-1', 7000, 10)).map((d) => [d.reading.id, d.reading.patientId])).toEqual([[hr.id, 'p-1']]);
+      expect((await f.forwarding.dueDeliveries('d-2', 7000, 10)).map((d) => d.reading.id)).toEqual([spo2.id]);
+      // Nothing left unassigned in that window: a second attribution adds nothing.
+      expect(await f.readings.attributeUnassigned('loose-1', 'p-1', t0, null, forwards)).toBe(0);
+      expect((await f.forwarding.countDeliveries('d-1')).pending).toBe(1);
+    });
+
+    it('reports a queue cheaply: waiting and dead (capped), and since when the oldest waits', async () => {
+      await f.forwarding.createDestination(dest('d-1'));
+      expect(await f.forwarding.queueStats('d-1', 10)).toEqual({ waiting: 0, oldestWaitingSinceMs: undefined, dead: 0 });
+      const rs = [100, 200, 300, 400].map((t) => makeReading({ receivedAtMs: t }));
+      await f.readings.commit({ readings: rs, rejections: [], forwards: rs.map((_, i) => ({ reading: i, destinationId: 'd-1' })) });
+      const [a, b] = await f.forwarding.dueDeliveries('d-1', 1000, 10);
+      if (a === undefined || b === undefined) throw new Error('expected deliveries');
+      await f.forwarding.recordAttempts([
+        { seq: a.seq, status: 'dead', atMs: 500, code: 'RPM_ERR_FHIR_PATIENT_UNKNOWN', message: 'no Patient', outcome: null },
+        { seq: b.seq, status: 'failed', atMs: 500, nextAttemptAtMs: 900, code: 'RPM_ERR_UPSTREAM_FHIR', message: '503' },
+      ]);
+      expect(await f.forwarding.queueStats('d-1', 10)).toEqual({ waiting: 3, oldestWaitingSinceMs: 200, dead: 1 });
+      expect((await f.forwarding.queueStats('d-1', 2)).waiting).toBe(2);
+      expect(await f.forwarding.patientsWithDeadLetters('d-1', ['RPM_ERR_FHIR_PATIENT_UNKNOWN'], 10)).toEqual(['p-1']);
+      expect(await f.forwarding.patientsWithDeadLetters('d-1', ['RPM_ERR_UPSTREAM_FHIR_REJECTED'], 10)).toEqual([]);
+      // Requeue by code and patient: only the patient's dead letters of that code.
+      expect(await f.forwarding.retryDeliveries({ destinationId: 'd-1', statuses: ['dead', 'failed'], codes: ['RPM_ERR_FHIR_PATIENT_UNKNOWN'], patientId: 'p-2' }, 600)).toBe(0);
+      expect(await f.forwarding.retryDeliveries({ destinationId: 'd-1', statuses: ['dead', 'failed'], codes: ['RPM_ERR_FHIR_PATIENT_UNKNOWN'], patientId: 'p-1' }, 600)).toBe(1);
+      expect(await f.forwarding.queueStats('d-1', 10)).toEqual({ waiting: 4, oldestWaitingSinceMs: 100, dead: 0 });
+      const listed = await f.forwarding.listDeliveries({ destinationId: 'd-1', limit: 1 });
+      expect(listed[0]?.patientId).toBe('p-1');
+    });
+
+    it("keeps how each destination's EHR knows a patient: admin identifiers and references, references found by search", async () => {
+      await f.forwarding.createDestination(dest('d-1'));
+      expect(await f.forwarding.getPatientLink('d-1', 'p-1')).toBeUndefined();
+      const set = await f.forwarding.setPatientLink('d-1', 'p-1', { identifier: 'MRN-0042' }, 100);
+      expect(set).toEqual({ destinationId: 'd-1', patientId: 'p-1', identifier: 'MRN-0042', reference: null, referenceSource: null, updatedAtMs: 100 });
+      await f.forwarding.recordResolvedPatient('d-1', 'p-1', 'Patient/77', 200);
+      expect(await f.forwarding.getPatientLink('d-1', 'p-1')).toMatchObject({ identifier: 'MRN-0042', reference: 'Patient/77', referenceSource: 'search' });
+      // A new identifier: what the search found under the old one no longer holds.
+      expect(await f.forwarding.setPatientLink('d-1', 'p-1', { identifier: 'MRN-0043' }, 300)).toMatchObject({ identifier: 'MRN-0043', reference: null, referenceSource: null });
+      // An admin's reference is never overridden by a search.
+      await f.forwarding.setPatientLink('d-1', 'p-1', { reference: 'Patient/88' }, 400);
+      await f.forwarding.recordResolvedPatient('d-1', 'p-1', 'Patient/99', 500);
+      expect(await f.forwarding.getPatientLink('d-1', 'p-1')).toMatchObject({ identifier: 'MRN-0043', reference: 'Patient/88', referenceSource: 'admin' });
+      await f.addPatient('p-3', 'org-1');
+      await f.forwarding.recordResolvedPatient('d-1', 'p-3', 'Patient/3', 600);
+      expect((await f.forwarding.listPatientLinks('d-1', { limit: 10 })).map((l) => [l.patientId, l.reference])).toEqual([
+        ['p-1', 'Patient/88'],
+        ['p-3', 'Patient/3'],
+      ]);
+      expect((await f.forwarding.listPatientLinks('d-1', { limit: 10, afterPatientId: 'p-1' })).map((l) => l.patientId)).toEqual(['p-3']);
+      await expect(f.forwarding.setPatientLink('d-1', 'nobody', { identifier: 'x' }, 700)).rejects.toMatchObject({ code: 'RPM_ERR_PATIENT_NOT_FOUND' });
+      expect(await f.forwarding.deletePatientLink('d-1', 'p-1')).toBe(true);
+      expect(await f.forwarding.deletePatientLink('d-1', 'p-1')).toBe(false);
+      expect(await f.forwarding.getPatientLink('d-1', 'p-1')).toBeUndefined();
     });
   });
 }

@@ -31,7 +31,13 @@ export function readingStoreContract(
         if (o.status === 'accepted' && o.seq !== undefined) expect(o.seq).toBe(log.find((l) => l.reading.id === rs[i]?.id)?.seq);
       }
       const again = await store.commit({ readings: [rs[0] as Reading, makeReading()], rejections: [] });
-      expect(again[0]).toEqual({ status: 'duplicate', id: rs[0]?.id });
+      expect(again[0]).toMatchObject({ status: 'duplicate', id: rs[0]?.id });
+      // A store that says where the stored reading is says the original's position, and it reads back.
+      const firstSeq = out[0]?.status === 'accepted' ? out[0].seq : undefined;
+      if (again[0]?.status === 'duplicate' && again[0].seq !== undefined) {
+        expect(again[0].seq).toBe(firstSeq);
+        expect(await store.readingAt(again[0].seq)).toEqual(rs[0]);
+      }
       if (again[1]?.status === 'accepted' && again[1].seq !== undefined && out[2]?.status === 'accepted' && out[2].seq !== undefined) {
         expect(again[1].seq).toBeGreaterThan(out[2].seq);
       }

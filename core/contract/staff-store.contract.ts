@@ -72,6 +72,14 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       expect(await store.findLogin('bob@example.org')).toBeUndefined();
 
       await expect(store.createStaff(staff('s-2', 'org-1', 'admin', 'ann.NURSE@example.org'), 'h')).rejects.toMatchObject({ code: 'RPM_ERR_STAFF_EXISTS' });
+      // Unique within an organization only: another tenant may use the email, and learns nothing.
+      await store.createOrganization({ id: 'org-2', name: 'Two', createdAtMs: 1 });
+      const elsewhere = await store.createStaff({ ...staff('s-4', 'org-2', 'admin', 'ann.nurse@example.org'), createdAtMs: 20 }, 'other-hash');
+      expect(elsewhere.email).toBe('ann.nurse@example.org');
+      // A login names the organization, or takes the oldest account with the email.
+      expect((await store.findLogin('ann.nurse@example.org'))?.staff.id).toBe('s-1');
+      expect(await store.findLogin('ann.nurse@example.org', 'org-2')).toEqual({ staff: elsewhere, passwordHash: 'other-hash' });
+      expect(await store.findLogin('ann.nurse@example.org', 'org-3')).toBeUndefined();
       await expect(store.createStaff(staff('s-3', 'ghost-org'), 'h')).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_NOT_FOUND' });
       // Nothing is left of a refused account.
       expect(await store.getStaff('s-2')).toBeUndefined();
@@ -86,6 +94,23 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       expect((await store.findLogin('nurse-org-a@example.org'))?.staff.status).toBe('disabled');
       expect(await store.setStaffStatus('nurse-org-a', 'active')).toMatchObject({ status: 'active' });
       expect(await store.setStaffStatus('nobody', 'disabled')).toBeUndefined();
+    });
+
+    it('counts wrong passwords between sign-ins and remembers the sources an account signed in from', async () => {
+      await twoOrganizations();
+      expect(await store.recordLoginFailure('nurse-org-a', 100)).toBe(1);
+      expect(await store.recordLoginFailure('nurse-org-a', 300)).toBe(2);
+      expect(await store.recordLoginFailure('nurse-org-a', 200)).toBe(3);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 0)).toBe(false);
+      expect(await store.recordLoginSuccess('nurse-org-a', '10.0.0.7', 400, 0)).toEqual({ count: 3, firstAtMs: 100, lastAtMs: 300 });
+      expect(await store.recordLoginSuccess('nurse-org-a', '10.0.0.7', 500, 0)).toEqual({ count: 0, firstAtMs: null, lastAtMs: null });
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 450)).toBe(true);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 501)).toBe(false);
+      expect(await store.knownLoginSource('doc-org-a', '10.0.0.7', 0)).toBe(false);
+      // Sources unused since the cut-off are forgotten at the next sign-in.
+      await store.recordLoginSuccess('nurse-org-a', '10.0.0.8', 10_000, 1000);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.7', 0)).toBe(false);
+      expect(await store.knownLoginSource('nurse-org-a', '10.0.0.8', 0)).toBe(true);
     });
 
     it('keeps sessions by token hash: activity only moves forward, revocation is set once', async () => {
@@ -120,29 +145,36 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       await f.addPatient('p-none', null);
       const team = await store.createCareTeam({ id: 'team-a', organizationId: 'org-a', name: 'Cardiology days', createdAtMs: 3 });
       expect(team).toEqual({ id: 'team-a', organizationId: 'org-a', name: 'Cardiology days', createdAtMs: 3 });
-      expect(await store.getCareTeam('team-a')).toEqual(team);
+      expect(await store.getCareTeam({ organizationId: 'org-a', id: 'team-a' })).toEqual(team);
       await expect(store.createCareTeam({ id: 'team-a', organizationId: 'org-a', name: 'x', createdAtMs: 3 })).rejects.toMatchObject({ code: 'RPM_ERR_CARE_TEAM_EXISTS' });
+      // Team ids are the organization's own: org-b may have a team-a too, and the two never meet.
+      const theirs = await store.createCareTeam({ id: 'team-a', organizationId: 'org-b', name: 'Theirs', createdAtMs: 3 });
+      expect(await store.getCareTeam({ organizationId: 'org-b', id: 'team-a' })).toEqual(theirs);
+      expect((await store.findCareTeams('team-a')).map((t) => t.organizationId)).toEqual(['org-a', 'org-b']);
+      await store.addTeamMember({ organizationId: 'org-b', id: 'team-a' }, 'nurse-org-b', 4);
+      await expect(store.addTeamMember({ organizationId: 'org-b', id: 'team-a' }, 'nurse-org-a', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
       await expect(store.createCareTeam({ id: 'team-x', organizationId: 'ghost', name: 'x', createdAtMs: 3 })).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_NOT_FOUND' });
 
-      await store.addTeamMember('team-a', 'nurse-org-a', 4);
-      await store.addTeamMember('team-a', 'nurse-org-a', 5); // no-op
-      await expect(store.addTeamMember('team-a', 'nurse-org-b', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
-      await expect(store.addTeamMember('team-a', 'nobody', 4)).rejects.toMatchObject({ code: 'RPM_ERR_STAFF_NOT_FOUND' });
-      await expect(store.addTeamMember('no-team', 'nurse-org-a', 4)).rejects.toMatchObject({ code: 'RPM_ERR_CARE_TEAM_NOT_FOUND' });
+      await store.addTeamMember({ organizationId: 'org-a', id: 'team-a' }, 'nurse-org-a', 4);
+      await store.addTeamMember({ organizationId: 'org-a', id: 'team-a' }, 'nurse-org-a', 5); // no-op
+      await expect(store.addTeamMember({ organizationId: 'org-a', id: 'team-a' }, 'nurse-org-b', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
+      await expect(store.addTeamMember({ organizationId: 'org-a', id: 'team-a' }, 'nobody', 4)).rejects.toMatchObject({ code: 'RPM_ERR_STAFF_NOT_FOUND' });
+      await expect(store.addTeamMember({ organizationId: 'org-a', id: 'no-team' }, 'nurse-org-a', 4)).rejects.toMatchObject({ code: 'RPM_ERR_CARE_TEAM_NOT_FOUND' });
 
-      await store.addTeamPatient('team-a', 'pa-1', 4);
-      await store.addTeamPatient('team-a', 'pa-1', 5); // no-op
-      await expect(store.addTeamPatient('team-a', 'pb-1', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
-      await expect(store.addTeamPatient('team-a', 'p-none', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
-      await expect(store.addTeamPatient('team-a', 'ghost', 4)).rejects.toMatchObject({ code: 'RPM_ERR_PATIENT_NOT_FOUND' });
+      await store.addTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'pa-1', 4);
+      await store.addTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'pa-1', 5); // no-op
+      await expect(store.addTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'pb-1', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
+      await expect(store.addTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'p-none', 4)).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_MISMATCH' });
+      await expect(store.addTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'ghost', 4)).rejects.toMatchObject({ code: 'RPM_ERR_PATIENT_NOT_FOUND' });
 
-      expect((await store.teamMembers('team-a')).map((s) => s.id)).toEqual(['nurse-org-a']);
+      expect((await store.teamMembers({ organizationId: 'org-a', id: 'team-a' })).map((s) => s.id)).toEqual(['nurse-org-a']);
       expect((await store.teamsOfStaff('nurse-org-a')).map((t) => t.id)).toEqual(['team-a']);
       expect((await store.teamsOfPatient('pa-1')).map((t) => t.id)).toEqual(['team-a']);
-      expect(await store.removeTeamMember('team-a', 'nurse-org-a')).toBe(true);
-      expect(await store.removeTeamMember('team-a', 'nurse-org-a')).toBe(false);
-      expect(await store.removeTeamPatient('team-a', 'pa-1')).toBe(true);
-      expect(await store.removeTeamPatient('team-a', 'pa-1')).toBe(false);
+      expect((await store.teamMembers({ organizationId: 'org-b', id: 'team-a' })).map((s) => s.id)).toEqual(['nurse-org-b']);
+      expect(await store.removeTeamMember({ organizationId: 'org-a', id: 'team-a' }, 'nurse-org-a')).toBe(true);
+      expect(await store.removeTeamMember({ organizationId: 'org-a', id: 'team-a' }, 'nurse-org-a')).toBe(false);
+      expect(await store.removeTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'pa-1')).toBe(true);
+      expect(await store.removeTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'pa-1')).toBe(false);
       expect(await store.teamsOfPatient('pa-1')).toEqual([]);
     });
 
@@ -172,18 +204,18 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       for (const p of ['pa-1', 'pa-2', 'pa-3']) await f.addPatient(p, 'org-a');
       await store.createCareTeam({ id: 'team-1', organizationId: 'org-a', name: 'One', createdAtMs: 1 });
       await store.createCareTeam({ id: 'team-2', organizationId: 'org-a', name: 'Two', createdAtMs: 1 });
-      await store.addTeamMember('team-1', 'nurse-org-a', 1);
-      await store.addTeamMember('team-1', 'doc-org-a', 1);
+      await store.addTeamMember({ organizationId: 'org-a', id: 'team-1' }, 'nurse-org-a', 1);
+      await store.addTeamMember({ organizationId: 'org-a', id: 'team-1' }, 'doc-org-a', 1);
 
       // Teams exist but no patient is assigned to any: the organization does not use team scoping yet.
       expect(await store.visiblePatientIds('nurse-org-a', { limit: 100 })).toEqual(['pa-1', 'pa-2', 'pa-3']);
 
-      await store.addTeamPatient('team-2', 'pa-3', 1);
+      await store.addTeamPatient({ organizationId: 'org-a', id: 'team-2' }, 'pa-3', 1);
       // Team scoping is on: the nurse's team has no patient yet, so she sees none.
       expect(await store.visiblePatientIds('nurse-org-a', { limit: 100 })).toEqual([]);
 
-      await store.addTeamPatient('team-1', 'pa-1', 1);
-      await store.addTeamPatient('team-1', 'pa-2', 1);
+      await store.addTeamPatient({ organizationId: 'org-a', id: 'team-1' }, 'pa-1', 1);
+      await store.addTeamPatient({ organizationId: 'org-a', id: 'team-1' }, 'pa-2', 1);
       expect(await store.visiblePatientIds('nurse-org-a', { limit: 100 })).toEqual(['pa-1', 'pa-2']);
       expect(await store.canSeePatient('nurse-org-a', 'pa-3')).toBe(false);
       // A nurse on no team, physicians (on a team or not) and admins see the whole organization.
@@ -195,9 +227,9 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       expect(await store.visiblePatientIds('nurse-org-b', { limit: 100 })).toEqual(['pb-1']);
 
       // Membership changes apply at once.
-      await store.addTeamMember('team-2', 'nurse-org-a', 2);
+      await store.addTeamMember({ organizationId: 'org-a', id: 'team-2' }, 'nurse-org-a', 2);
       expect(await store.canSeePatient('nurse-org-a', 'pa-3')).toBe(true);
-      await store.removeTeamMember('team-1', 'nurse-org-a');
+      await store.removeTeamMember({ organizationId: 'org-a', id: 'team-1' }, 'nurse-org-a');
       expect(await store.visiblePatientIds('nurse-org-a', { limit: 100 })).toEqual(['pa-3']);
     });
   });

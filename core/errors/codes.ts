@@ -15,9 +15,14 @@ export const errorCatalogue = {
   RPM_ERR_AUTH_FORBIDDEN: { status: 403, title: 'Not allowed' },
   RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
   RPM_ERR_AUTH_SESSION_EXPIRED: { status: 401, title: 'Session expired; log in again' },
+  RPM_ERR_AUTH_LOGIN_DELAYED: { status: 429, title: 'Too many wrong passwords for this account; wait before the next try' },
 
   // Request envelope
   RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
+  RPM_ERR_REQUEST_DUPLICATE_KEY: { status: 400, title: 'A JSON object repeats a key' },
+  RPM_ERR_REQUEST_URI_TOO_LONG: { status: 414, title: 'Request target too long' },
+  RPM_ERR_REQUEST_HEADERS_TOO_LARGE: { status: 431, title: 'Request headers too large' },
+  RPM_ERR_REQUEST_TIMEOUT: { status: 408, title: 'The request took too long to arrive' },
   RPM_ERR_REQUEST_UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   RPM_ERR_REQUEST_INVALID: { status: 400, title: 'Request does not match the schema' },
   RPM_ERR_REQUEST_BODY_TOO_LARGE: { status: 413, title: 'Body too large' },
@@ -53,6 +58,7 @@ export const errorCatalogue = {
   RPM_ERR_STAFF_NOT_FOUND: { status: 404, title: 'Staff member not found' },
   RPM_ERR_CARE_TEAM_EXISTS: { status: 409, title: 'Care team already exists' },
   RPM_ERR_CARE_TEAM_NOT_FOUND: { status: 404, title: 'Care team not found' },
+  RPM_ERR_CARE_TEAM_AMBIGUOUS: { status: 409, title: 'Several organizations have a care team with this id; name the organization' },
   RPM_ERR_ORGANIZATION_MISMATCH: { status: 409, title: 'Belongs to another organization' },
 
   // Alerts, care plans, time log
@@ -73,12 +79,23 @@ export const errorCatalogue = {
   RPM_ERR_UPSTREAM_FHIR_AUTH: { status: 502, title: 'The FHIR server or its token endpoint refused our credentials' },
   RPM_ERR_UPSTREAM_FHIR_REJECTED: { status: 502, title: 'The FHIR server rejected the resource as invalid' },
   RPM_ERR_UPSTREAM_FHIR_CONFLICT: { status: 502, title: 'The FHIR server holds several resources with this identifier' },
+  // A timeout is retried like UPSTREAM_FHIR, and also shrinks the destination's batch size.
+  RPM_ERR_UPSTREAM_FHIR_TIMEOUT: { status: 504, title: 'The FHIR server did not answer in time' },
+  // The EHR has no Patient for the reading's patient (dead letter, replayed when a mapping appears),
+  // or several that match its identifier (dead letter: someone must look at the EHR's data).
+  RPM_ERR_FHIR_PATIENT_UNKNOWN: { status: 422, title: 'The EHR has no Patient for this patient' },
+  RPM_ERR_FHIR_PATIENT_AMBIGUOUS: { status: 422, title: 'Several Patients at the EHR match this patient' },
 
   // FHIR destinations and FHIR input
   RPM_ERR_FHIR_DESTINATION_EXISTS: { status: 409, title: 'FHIR destination already exists' },
   RPM_ERR_FHIR_DESTINATION_NOT_FOUND: { status: 404, title: 'FHIR destination not found' },
   RPM_ERR_FHIR_INVALID: { status: 400, title: 'Not a FHIR resource we accept' },
   RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK: { status: 422, title: 'Not committed: another entry of the transaction was rejected' },
+  RPM_ERR_FHIR_OBSERVATION_NOT_FOUND: { status: 404, title: 'Observation not found' },
+
+  // Encrypted fields (destination credentials, patient identifiers at an EHR)
+  RPM_ERR_SECRET_KEY_UNKNOWN: { status: 500, title: 'A stored secret is encrypted under a key that is not configured' },
+  RPM_ERR_SECRET_UNREADABLE: { status: 500, title: 'A stored secret could not be decrypted (wrong key or altered data)' },
 
   // Capacity and availability
   RPM_ERR_OVERLOADED: { status: 503, title: 'Gateway is at capacity; retry later' },

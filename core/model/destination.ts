@@ -28,7 +28,7 @@ export const destinationAuth = z.discriminatedUnion('type', [
     clientId: z.string().min(1).max(256),
     /** Discovered from `{baseUrl}/.well-known/smart-configuration` when absent. */
     tokenUrl: httpUrl.optional(),
-    scope: z.string().min(1).max(1024).default('system/Observation.write system/Device.write system/Device.read system/Observation.read'),
+    scope: z.string().min(1).max(1024).default('system/Observation.write system/Device.write system/Device.read system/Observation.read system/Patient.read'),
     /** SMART Backend Services requires servers to support RS384 and ES384. */
     alg: z.enum(['RS384', 'ES384']),
     privateKey,
@@ -37,7 +37,15 @@ export const destinationAuth = z.discriminatedUnion('type', [
 ]);
 export type DestinationAuth = z.infer<typeof destinationAuth>;
 
-/** How our (opaque) patient id becomes the EHR's Patient in `subject` and `performer`. */
+/** A FHIR identifier system: a URI (`urn:oid:…`, `https://…/mrn`). */
+const identifierSystem = z.string().min(1).max(256).regex(/^[a-z][a-z0-9+.-]*:\S+$/i, 'a URI, e.g. urn:oid:1.2.36.146.595.217.0.1 or https://ehr.example.org/mrn');
+
+/**
+ * How our (opaque) patient becomes the EHR's Patient in `subject` and `performer`. The value
+ * looked up under `system` is the patient's identifier at this destination (its MRN) when an
+ * admin set one (`PUT …/patients/{patientId}`), else our patient id. An admin-set reference
+ * (`Patient/{id}`) wins in every mode.
+ */
 export const patientMapping = z.discriminatedUnion('type', [
   z.object({
     type: z.literal('reference'),
@@ -50,8 +58,22 @@ export const patientMapping = z.discriminatedUnion('type', [
   }),
   z.object({
     type: z.literal('identifier'),
-    /** The identifier system under which the EHR knows our patient ids (a logical reference). */
-    system: z.string().min(1).max(256),
+    /** A logical reference (`subject.identifier`): the EHR resolves it, or keeps it as it is. */
+    system: identifierSystem,
+  }),
+  z.object({
+    type: z.literal('search'),
+    /** `GET Patient?identifier={system}|{value}` once per patient; the Patient found is kept. */
+    system: identifierSystem,
+  }),
+  z.object({
+    type: z.literal('conditional'),
+    /** A conditional reference `Patient?identifier={system}|{value}`, resolved by the EHR on write. */
+    system: identifierSystem,
+  }),
+  z.object({
+    /** Only patients an admin mapped to a Patient (`reference`) are sent; the others wait as dead letters. */
+    type: z.literal('explicit'),
   }),
 ]);
 export type PatientMapping = z.infer<typeof patientMapping>;
@@ -97,5 +119,39 @@ export interface Destination {
  * at `nextAttemptAtMs`; `delivered`: the EHR holds it; `dead`: the EHR refused it as invalid
  * (dead letter, kept with the EHR's OperationOutcome until an operator retries it).
  */
+/** How one destination's EHR knows one of our patients. */
+export interface PatientLink {
+  readonly destinationId: string;
+  readonly patientId: string;
+  /** The patient's identifier value under the destination's system (e.g. the MRN), set by an admin. */
+  readonly identifier: string | null;
+  /** The EHR's Patient (`Patient/{id}`). */
+  readonly reference: string | null;
+  /** Who said so: an admin, or a search by identifier (cached). */
+  readonly referenceSource: 'admin' | 'search' | null;
+  readonly updatedAtMs: number;
+}
+
+export const patientLinkInput = z
+  .object({
+    identifier: z.string().min(1).max(256).nullable().optional().describe("The patient's identifier value (e.g. MRN) under the destination's system; null clears it"),
+    reference: z
+      .string()
+      .regex(/^Patient\/[A-Za-z0-9\-.]{1,64}$/, 'Patient/{id}')
+      .nullable()
+      .optional()
+      .describe("The EHR's Patient; null clears it"),
+  })
+  .refine((v) => v.identifier !== undefined || v.reference !== undefined, 'give identifier and/or reference');
+export type PatientLinkInputBody = z.infer<typeof patientLinkInput>;
+
+/** "Send this destination everything since T": readings committed before it existed, while a kind was off, … */
+export const backfillInput = z.object({
+  since: z.iso.datetime({ offset: true }).describe('Readings measured at or after this instant'),
+  until: z.iso.datetime({ offset: true }).optional().describe('… and before this one (default: now)'),
+  kinds: z.array(z.enum(READING_KINDS)).min(1).optional().describe("Default: the destination's kinds"),
+});
+export type BackfillInput = z.infer<typeof backfillInput>;
+
 export const DELIVERY_STATUSES = ['pending', 'failed', 'delivered', 'dead'] as const;
 export type DeliveryStatus = (typeof DELIVERY_STATUSES)[number];

@@ -61,16 +61,20 @@ export const CANONICAL_UNIT: Record<Quantity, string> = {
   flow: 'L/min',
 };
 
-/** Device spellings → UCUM code. Matching is case-sensitive first, then case-insensitive. */
-export const UNIT_ALIASES: Record<Quantity, Record<string, string>> = {
-  pressure: { 'mm[Hg]': 'mm[Hg]', mmHg: 'mm[Hg]', 'mm Hg': 'mm[Hg]', kPa: 'kPa' },
-  rate: { '/min': '/min', '1/min': '/min', bpm: '/min', 'beats/min': '/min', '{beats}/min': '/min', 'breaths/min': '/min', '{breaths}/min': '/min', rpm: '/min' },
-  percent: { '%': '%' },
-  mass: { kg: 'kg', g: 'g', '[lb_av]': '[lb_av]', lb: '[lb_av]', lbs: '[lb_av]' },
-  temperature: { Cel: 'Cel', '°C': 'Cel', C: 'Cel', degC: 'Cel', '[degF]': '[degF]', '°F': '[degF]', F: '[degF]', degF: '[degF]' },
-  glucose: { 'mg/dL': 'mg/dL', 'mmol/L': 'mmol/L' },
-  acvpu: { '{ACVPU}': '{ACVPU}' },
-  flow: { 'L/min': 'L/min', 'l/min': 'L/min', LPM: 'L/min' },
+/**
+ * Device spellings → UCUM code. Matching is case-sensitive first, then case-insensitive.
+ * Maps, not object literals: the unit is device input, and an object literal would answer
+ * `constructor` or `__proto__` with a function from Object.prototype.
+ */
+export const UNIT_ALIASES: Readonly<Record<Quantity, ReadonlyMap<string, string>>> = {
+  pressure: new Map([['mm[Hg]', 'mm[Hg]'], ['mmHg', 'mm[Hg]'], ['mm Hg', 'mm[Hg]'], ['kPa', 'kPa']]),
+  rate: new Map([['/min', '/min'], ['1/min', '/min'], ['bpm', '/min'], ['beats/min', '/min'], ['{beats}/min', '/min'], ['breaths/min', '/min'], ['{breaths}/min', '/min'], ['rpm', '/min']]),
+  percent: new Map([['%', '%']]),
+  mass: new Map([['kg', 'kg'], ['g', 'g'], ['[lb_av]', '[lb_av]'], ['lb', '[lb_av]'], ['lbs', '[lb_av]']]),
+  temperature: new Map([['Cel', 'Cel'], ['°C', 'Cel'], ['C', 'Cel'], ['degC', 'Cel'], ['[degF]', '[degF]'], ['°F', '[degF]'], ['F', '[degF]'], ['degF', '[degF]']]),
+  glucose: new Map([['mg/dL', 'mg/dL'], ['mmol/L', 'mmol/L']]),
+  acvpu: new Map([['{ACVPU}', '{ACVPU}']]),
+  flow: new Map([['L/min', 'L/min'], ['l/min', 'L/min'], ['LPM', 'L/min']]),
 };
 
 /**
@@ -79,10 +83,10 @@ export const UNIT_ALIASES: Record<Quantity, Record<string, string>> = {
  */
 export function ucumCodeOf(quantity: Quantity, unit: string): string | undefined {
   const aliases = UNIT_ALIASES[quantity];
-  const exact = aliases[unit];
+  const exact = aliases.get(unit);
   if (exact !== undefined) return exact;
   const lower = unit.trim().toLowerCase();
-  for (const [alias, code] of Object.entries(aliases)) {
+  for (const [alias, code] of aliases) {
     if (alias.toLowerCase() === lower) return code;
   }
   return undefined;

@@ -19,8 +19,10 @@ export const PASSWORD_MIN_LENGTH = 12;
 export const PASSWORD_MAX_LENGTH = 1024;
 
 /**
- * Emails are unique regardless of case: `Nurse@Clinic.org` and `nurse@clinic.org` are one
- * account. Stores keep the normalized form; compare only normalized forms.
+ * Emails are unique within an organization regardless of case: `Nurse@Clinic.org` and
+ * `nurse@clinic.org` are one account there. Another organization may have an account with the
+ * same email (so creating one never reveals that it exists elsewhere). Stores keep the
+ * normalized form; compare only normalized forms.
  */
 export const normalizeEmail = (email: string): string => email.trim().toLowerCase();
 
@@ -63,6 +65,11 @@ export const addTeamPatientInput = z.object({ patientId: entityId });
 export const loginInput = z.object({
   email: z.string().max(254),
   password: z.string().max(PASSWORD_MAX_LENGTH),
+  organizationId: z
+    .string()
+    .max(128)
+    .optional()
+    .describe('Only for an email that has accounts in several organizations: which one. Without it, the oldest account with the email.'),
 });
 export type LoginInput = z.infer<typeof loginInput>;
 
@@ -90,10 +97,17 @@ export interface Staff {
 }
 
 export interface CareTeam {
+  /** Chosen by the organization; unique within it (another organization may use the same id). */
   readonly id: string;
   readonly organizationId: string;
   readonly name: string;
   readonly createdAtMs: number;
+}
+
+/** What names a care team: its id within its organization. */
+export interface CareTeamKey {
+  readonly organizationId: string;
+  readonly id: string;
 }
 
 /** A login session. Only the SHA-256 of its bearer token is ever stored. */

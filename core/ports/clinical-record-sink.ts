@@ -19,6 +19,11 @@ import type { Device } from '../model/registry.js';
  */
 export interface ClinicalRecordSink {
   deliver(destination: Destination, items: readonly DeliveryItem[], signal?: AbortSignal): Promise<DeliveryResult[]>;
+  /**
+   * The EHR's Patient carrying this identifier (`GET Patient?identifier=system|value`). Failures
+   * of the exchange are thrown like `deliver`'s.
+   */
+  findPatient(destination: Destination, identifier: PatientIdentifier, signal?: AbortSignal): Promise<PatientLookup>;
   /** Drop what is cached about a destination (capabilities, tokens, device references) after it changed. */
   forget(destinationId: string): void;
   /** What the sink learned about the destination, for operators; undefined before the first exchange. */
@@ -27,11 +32,33 @@ export interface ClinicalRecordSink {
 
 export interface DeliveryItem {
   readonly reading: Reading;
+  /** Who the reading is about, as the EHR knows them (resolved by the delivery worker). */
+  readonly patient: PatientTarget;
   /** The measuring device, from the registry. */
   readonly device: Device | undefined;
   /** The hub that relayed the reading, if any. */
   readonly hub: Device | undefined;
 }
+
+export interface PatientIdentifier {
+  readonly system: string;
+  readonly value: string;
+}
+
+/**
+ * How an Observation names its patient: a literal reference (`Patient/123`), a logical one
+ * (`subject.identifier`), or a conditional reference (`Patient?identifier=system|value`) that the
+ * EHR resolves when it stores the Observation.
+ */
+export type PatientTarget =
+  | { readonly kind: 'literal'; readonly reference: string }
+  | { readonly kind: 'logical'; readonly identifier: PatientIdentifier }
+  | { readonly kind: 'conditional'; readonly identifier: PatientIdentifier };
+
+export type PatientLookup =
+  | { readonly status: 'found'; readonly reference: string }
+  | { readonly status: 'unknown' }
+  | { readonly status: 'ambiguous'; readonly matches: number };
 
 export type DeliveryResult =
   | { readonly status: 'delivered'; readonly refs: readonly string[] }
@@ -44,3 +71,4 @@ export interface SinkDescription {
   /** Whether several resources travel in one batch Bundle. */
   readonly batch: boolean;
 }
+

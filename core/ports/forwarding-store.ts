@@ -1,5 +1,5 @@
 import type { RpmErrorCode } from '../errors/codes.js';
-import type { DeliveryStatus, Destination, DestinationAuth, PatientMapping } from '../model/destination.js';
+import type { DeliveryStatus, Destination, DestinationAuth, PatientLink, PatientMapping } from '../model/destination.js';
 import type { ReadingKind } from '../model/reading-kinds.js';
 import type { Reading } from '../model/reading.js';
 
@@ -16,6 +16,10 @@ import type { Reading } from '../model/reading.js';
  *   delivered | dead, and an operator moves failed or dead ones back to pending.
  * - `dueDeliveries` answers pending and failed deliveries whose next attempt is due, oldest
  *   first, with the reading as committed.
+ * - `backfill` adds deliveries for readings already committed, never a second one for a
+ *   (destination, reading) that has one (whatever its status): run twice, it adds nothing.
+ * - Destination credentials and patients' identifiers at an EHR are kept encrypted by the
+ *   adapter (core/crypto/field-encryption.ts); the port speaks plain values.
  */
 export interface ForwardingStore {
   createDestination(destination: NewDestination): Promise<Destination>;
@@ -33,6 +37,54 @@ export interface ForwardingStore {
   countDeliveries(destinationId: string): Promise<Record<DeliveryStatus, number>>;
   /** Moves matching failed or dead deliveries back to pending, due at `nowMs`. Returns how many. */
   retryDeliveries(selector: RetrySelector, nowMs: number): Promise<number>;
+  /**
+   * Queues every committed reading of the destination's organization's patients that matches
+   * the query and has no delivery to this destination yet. Returns how many were queued.
+   */
+  backfill(destinationId: string, query: BackfillQuery, nowMs: number): Promise<number>;
+  /** What an operator and the metrics see of a destination's queue, cheaply (counts capped). */
+  queueStats(destinationId: string, cap: number): Promise<QueueStats>;
+  /** Patients with dead letters of these codes at the destination (for a re-lookup), at most `limit`. */
+  patientsWithDeadLetters(destinationId: string, codes: readonly RpmErrorCode[], limit: number): Promise<string[]>;
+
+  /** How the destination's EHR knows a patient (set by an admin, or found by a search), if recorded. */
+  getPatientLink(destinationId: string, patientId: string): Promise<PatientLink | undefined>;
+  listPatientLinks(destinationId: string, page: { readonly limit: number; readonly afterPatientId?: string }): Promise<PatientLink[]>;
+  /**
+   * Sets what an admin says (identifier and/or reference; null clears it). Clearing or changing
+   * the identifier forgets a reference found by search. Throws RPM_ERR_PATIENT_NOT_FOUND for an
+   * unknown patient.
+   */
+  setPatientLink(destinationId: string, patientId: string, link: PatientLinkInput, atMs: number): Promise<PatientLink>;
+  /** Records the Patient a search found (never overrides an admin's reference). */
+  recordResolvedPatient(destinationId: string, patientId: string, reference: string, atMs: number): Promise<void>;
+  /** Forgets what is recorded for the patient at the destination. Returns whether there was something. */
+  deletePatientLink(destinationId: string, patientId: string): Promise<boolean>;
+}
+
+export interface BackfillQuery {
+  /** Measured at or after this instant. */
+  readonly fromMs: number;
+  /** Measured before this instant (exclusive); undefined: up to now. */
+  readonly toMs?: number;
+  /** Reading kinds to queue (those the destination takes, or a subset). */
+  readonly kinds: readonly ReadingKind[];
+}
+
+export interface QueueStats {
+  /** Pending or failed deliveries, at most the cap. */
+  readonly waiting: number;
+  /** When the oldest waiting delivery was queued, if any. */
+  readonly oldestWaitingSinceMs: number | undefined;
+  /** Dead letters, at most the cap. */
+  readonly dead: number;
+}
+
+export interface PatientLinkInput {
+  /** The patient's identifier value under the destination's system (e.g. the MRN); null clears it. */
+  readonly identifier?: string | null;
+  /** The EHR's Patient, `Patient/{id}`; null clears it. */
+  readonly reference?: string | null;
 }
 
 export interface NewDestination {
@@ -98,6 +150,8 @@ export interface DeliveryRecord {
   readonly destinationId: string;
   readonly readingId: string;
   readonly deviceId: string;
+  /** Whose reading (an opaque id); null only for a reading no longer attributed. */
+  readonly patientId: string | null;
   readonly kind: ReadingKind;
   readonly status: DeliveryStatus;
   readonly attempts: number;
@@ -117,4 +171,8 @@ export interface RetrySelector {
   readonly statuses: readonly ('failed' | 'dead')[];
   /** Only these deliveries (outbox positions). */
   readonly seqs?: readonly number[];
+  /** Only deliveries whose last attempt ended with one of these codes. */
+  readonly codes?: readonly RpmErrorCode[];
+  /** Only deliveries of this patient's readings. */
+  readonly patientId?: string;
 }

@@ -22,8 +22,15 @@ export interface ReadingStore {
   queryReadings(query: ReadingQuery): Promise<Reading[]>;
   /** The stored reading with this (measuring device, idempotency key), if any. */
   getReading(deviceId: string, idempotencyKey: string): Promise<Reading | undefined>;
-  /** Attribute a device's unassigned readings measured in [fromMs, toMs) to a patient. Returns how many. */
-  attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null): Promise<number>;
+  /**
+   * Attribute a device's unassigned readings measured in [fromMs, toMs) to a patient. Returns how
+   * many. In the same transaction, each of them gets a delivery to every destination in `forwards`
+   * that takes its kind (the transactional outbox, as at commit): a reading that becomes a
+   * patient's late is forwarded like one that was theirs on arrival.
+   */
+  attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null, forwards?: readonly AttributedForward[]): Promise<number>;
+  /** The reading at this log position (`readingsSince`, `CommitOutcome.seq`), if any. */
+  readingAt(seq: number): Promise<Reading | undefined>;
   listRejections(deviceId: string, limit: number): Promise<Rejection[]>;
   /**
    * The reading log in commit order: readings committed after position `afterSeq`, oldest first.
@@ -54,6 +61,14 @@ export interface CommitBatch {
   readonly forwards?: readonly ForwardJob[];
 }
 
+/** Deliver the attributed readings of these kinds to this destination. */
+export interface AttributedForward {
+  readonly destinationId: string;
+  readonly kinds: readonly ReadingKind[];
+  /** When the deliveries are queued (their age in the outbox starts here). */
+  readonly atMs: number;
+}
+
 /** Deliver `readings[reading]` of the batch to one destination. */
 export interface ForwardJob {
   readonly reading: number;
@@ -64,7 +79,8 @@ export interface ForwardJob {
 export type CommitOutcome =
   /** `seq`: the reading's position in the log (`readingsSince`), when the store knows it at commit. */
   | { readonly status: 'accepted'; readonly id: string; readonly seq?: number }
-  | { readonly status: 'duplicate'; readonly id: string };
+  /** `seq`: where the reading already stored sits in the log, when the store knows it. */
+  | { readonly status: 'duplicate'; readonly id: string; readonly seq?: number };
 
 export interface ReadingQuery {
   readonly patientId: string;

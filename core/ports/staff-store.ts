@@ -1,5 +1,5 @@
 import type { DisplayPrefsPatch } from '../display/units.js';
-import type { CareTeam, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
+import type { CareTeam, CareTeamKey, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
 
 /**
  * Organizations (tenants), staff accounts with their password hashes, login sessions, care
@@ -7,8 +7,10 @@ import type { CareTeam, Organization, Staff, StaffRole, StaffSession, StaffStatu
  * patients a staff member may see.
  *
  * Guarantees (checked by core/contract/staff-store.contract.ts):
- * - Ids are unique: RPM_ERR_ORGANIZATION_EXISTS, RPM_ERR_CARE_TEAM_EXISTS. Emails are unique
- *   regardless of case (RPM_ERR_STAFF_EXISTS); the store normalizes them on write and lookup.
+ * - Organization ids are unique (RPM_ERR_ORGANIZATION_EXISTS). Care team ids and staff emails
+ *   (regardless of case; the store normalizes them on write and lookup) are unique WITHIN an
+ *   organization (RPM_ERR_CARE_TEAM_EXISTS, RPM_ERR_STAFF_EXISTS): another organization may use
+ *   the same, so no tenant learns from a refusal what exists in another.
  * - Staff and care teams belong to an existing organization (RPM_ERR_ORGANIZATION_NOT_FOUND).
  * - Membership and patient links join things of ONE organization only: a staff member or patient
  *   of another organization is refused with RPM_ERR_ORGANIZATION_MISMATCH; unknown ones with
@@ -46,10 +48,23 @@ export interface StaffStore {
   getStaff(id: string): Promise<Staff | undefined>;
   /** Active and disabled staff of an organization, by id; optionally one role only. */
   listStaff(organizationId: string, options?: { role?: StaffRole }): Promise<Staff[]>;
-  /** The account and its password hash for a login, by email (any case). */
-  findLogin(email: string): Promise<{ staff: Staff; passwordHash: string } | undefined>;
+  /**
+   * The account and its password hash for a login, by email (any case): the organization's
+   * account with that email, or without `organizationId` the oldest account with it.
+   */
+  findLogin(email: string, organizationId?: string): Promise<{ staff: Staff; passwordHash: string } | undefined>;
   /** Returns the updated account, or undefined if there is none. */
   setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined>;
+
+  /** A wrong password for the account; returns how many since its last sign-in. */
+  recordLoginFailure(staffId: string, atMs: number): Promise<number>;
+  /**
+   * A sign-in from `source`: remembers the source (forgetting sources unused since
+   * `forgetBeforeMs`) and returns, then clears, the wrong passwords since the last sign-in.
+   */
+  recordLoginSuccess(staffId: string, source: string, atMs: number, forgetBeforeMs: number): Promise<FailedLogins>;
+  /** Whether the account signed in from `source` at or after `sinceMs`. */
+  knownLoginSource(staffId: string, source: string, sinceMs: number): Promise<boolean>;
 
   createSession(session: NewSession): Promise<StaffSession>;
   findSession(tokenSha256: string): Promise<StaffSession | undefined>;
@@ -65,15 +80,17 @@ export interface StaffStore {
   pruneSessions(beforeMs: number): Promise<number>;
 
   createCareTeam(team: NewCareTeam): Promise<CareTeam>;
-  getCareTeam(id: string): Promise<CareTeam | undefined>;
-  addTeamMember(teamId: string, staffId: string, atMs: number): Promise<void>;
+  getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined>;
+  /** Every organization's team with this id, by organization (the operator names teams by id alone). */
+  findCareTeams(id: string): Promise<CareTeam[]>;
+  addTeamMember(team: CareTeamKey, staffId: string, atMs: number): Promise<void>;
   /** Returns false if the staff member was not on the team. */
-  removeTeamMember(teamId: string, staffId: string): Promise<boolean>;
-  addTeamPatient(teamId: string, patientId: string, atMs: number): Promise<void>;
+  removeTeamMember(team: CareTeamKey, staffId: string): Promise<boolean>;
+  addTeamPatient(team: CareTeamKey, patientId: string, atMs: number): Promise<void>;
   /** Returns false if the patient was not on the team. */
-  removeTeamPatient(teamId: string, patientId: string): Promise<boolean>;
+  removeTeamPatient(team: CareTeamKey, patientId: string): Promise<boolean>;
   /** Staff on the team, by id. */
-  teamMembers(teamId: string): Promise<Staff[]>;
+  teamMembers(team: CareTeamKey): Promise<Staff[]>;
   /** Teams the staff member is on, by id. */
   teamsOfStaff(staffId: string): Promise<CareTeam[]>;
   /** Teams the patient is assigned to, by id. */
@@ -102,6 +119,13 @@ export interface NewStaff {
   readonly isChargeNurse: boolean;
   readonly phone: string | null;
   readonly createdAtMs: number;
+}
+
+/** Wrong passwords for an account between two sign-ins. */
+export interface FailedLogins {
+  readonly count: number;
+  readonly firstAtMs: number | null;
+  readonly lastAtMs: number | null;
 }
 
 export interface NewSession {

@@ -66,7 +66,7 @@ describe('Nurse dashboard accessibility (axe-core in Chromium)', () => {
     ['laptop', { width: 1366, height: 768 }],
     ['tablet', { width: 768, height: 1024 }],
   ] as const) {
-    it(`has no serious or critical violations on the sign-in page, worklist, action dialog and patient view (${device})`, async () => {
+    it(`has no serious or critical violations on the sign-in page, worklist, settings and action dialogs and patient view (${device})`, async () => {
       const p = await page(viewport);
       await p.goto(`${t.baseUrl}/`);
       await p.getByLabel('Email').waitFor();
@@ -75,6 +75,14 @@ describe('Nurse dashboard accessibility (axe-core in Chromium)', () => {
       await signIn(p, t.baseUrl, nurse.email);
       await p.locator('table.worklist tbody tr[data-row="pa-1"]').waitFor();
       expect(await seriousViolations(p), 'worklist').toEqual([]);
+      // The row's tags, priority reasons and screen-reader labels stay inside the table's scrolling region.
+      expect(await p.evaluate(() => document.documentElement.scrollWidth - window.innerWidth), 'worklist page width').toBeLessThanOrEqual(0);
+
+      await p.getByRole('button', { name: 'Display settings' }).click();
+      await p.getByRole('dialog').waitFor();
+      expect(await seriousViolations(p), 'display settings dialog').toEqual([]);
+      await p.keyboard.press('Escape');
+      await p.getByRole('dialog').waitFor({ state: 'detached' });
 
       await p.getByRole('button', { name: /^Resolve…/ }).click();
       await p.getByRole('dialog').waitFor();

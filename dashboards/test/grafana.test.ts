@@ -67,6 +67,10 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
 
   beforeAll(async () => {
     t = await startTestGateway();
+    // Per-destination series exist once a destination does (it is never contacted: no readings).
+    await t.admin.createOrganization('org-g');
+    const created = await t.admin.post('/v1/admin/fhir/destinations', { id: 'ehr-g', organizationId: 'org-g', baseUrl: 'http://127.0.0.1:9/fhir', auth: { type: 'none' } });
+    expect(created.status).toBe(201);
     const res = await fetch(`${t.baseUrl}/metrics`);
     expect(res.status).toBe(200);
     exported = exportedNames(await res.text());
@@ -127,9 +131,22 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
     }
   });
 
-  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog', () => {
+  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination', () => {
     const used = new Set(FILES.flatMap((f) => queriesOf(load(f)).flatMap((q) => q.metrics)));
-    for (const name of ['rpm_readings_total', 'rpm_commit_pending_rows', 'rpm_commit_pending_rows_limit', 'rpm_rule_evaluation_lag_seconds_bucket', 'rpm_rule_backlog_readings', 'rpm_delivery_backlog', 'rpm_delivery_dead_letters']) {
+    for (const name of [
+      'rpm_readings_total',
+      'rpm_commit_pending_rows',
+      'rpm_commit_pending_rows_limit',
+      'rpm_rule_evaluation_lag_seconds_bucket',
+      'rpm_rule_backlog_readings',
+      'rpm_delivery_backlog',
+      'rpm_delivery_dead_letters',
+      'rpm_fhir_destination_backlog',
+      'rpm_fhir_destination_oldest_waiting_seconds',
+      'rpm_fhir_destination_dead_letters',
+      'rpm_fhir_destination_circuit_state',
+      'rpm_fhir_destination_paused',
+    ]) {
       expect(used.has(name), name).toBe(true);
     }
   });

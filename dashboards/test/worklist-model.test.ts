@@ -7,16 +7,24 @@ const alert = (over: Partial<Alert>): Alert => ({
   id: 'a-1',
   patientId: 'p-1',
   rule: 'bp-severe',
-  title: 'Severe hypertension',
+  title: 'Severe hypertension (systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg)',
+  name: 'Severe hypertension',
+  criteria: 'systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg',
   severity: 'high',
   status: 'open',
   version: 1,
   measuredAt: '2026-01-01T10:00:00.000Z',
+  measuredAtText: 'Thu, Jan 1, 05:00 EST',
   raisedAt: '2026-01-01T10:00:01.000Z',
   updatedAt: '2026-01-01T10:00:01.000Z',
-  detail: 'systolic 186',
+  detail: 'BP 186/100 mmHg — systolic past the limit',
   value: 186,
+  episode: null,
   confirmation: 'pending',
+  confirmationText: 'Waiting for a repeat reading (at least 5 min after the first, within 15 min).',
+  action: null,
+  afterResolve: 'If readings stay past the limit, a new alert is raised 30 min after you resolve this one, or at once if they get worse.',
+  late: false,
   inRange: false,
   flapping: false,
   worsening: false,
@@ -28,6 +36,7 @@ const alert = (over: Partial<Alert>): Alert => ({
   snoozedUntil: null,
   escalationLevel: 0,
   slaDueAt: '2026-01-01T11:00:01.000Z',
+  timeZone: 'America/New_York',
   priority: 700,
   ...over,
 });
@@ -62,12 +71,14 @@ describe('WorklistModel (the dashboard’s merge of snapshot and live events)', 
     expect(m.size).toBe(0);
   });
 
-  it('keeps the last known priority for an action’s answer (which has none) until the event brings one', () => {
+  it('keeps the last known priority and its reasons for an action’s answer (which has none) until the event brings them', () => {
     const m = new WorklistModel();
-    m.apply(alert({ version: 1, priority: 950 }));
-    const { priority: _p, ...answer } = alert({ version: 2, status: 'claimed', claimedBy: 'me' });
+    const reasons = [{ code: 'severity', points: 600, label: 'High severity' }];
+    m.apply(alert({ version: 1, priority: 950, priorityReasons: reasons }));
+    const { priority: _p, priorityReasons: _r, ...answer } = alert({ version: 2, status: 'claimed', claimedBy: 'me' });
     expect(m.apply(answer)).toBe('changed');
     expect(m.get('a-1')?.priority).toBe(950);
+    expect(m.get('a-1')?.priorityReasons).toEqual(reasons);
     expect(m.apply(alert({ version: 2, status: 'claimed', claimedBy: 'me', priority: 960 }))).toBe('changed');
     expect(m.get('a-1')?.priority).toBe(960);
   });

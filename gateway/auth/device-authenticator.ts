@@ -61,6 +61,16 @@ export class DeviceAuthenticator {
     return { device, credentialId, expiresAtMs: cached.expiresAtMs };
   }
 
+  /**
+   * Whether this exact secret was already verified by this process (an in-memory digest match,
+   * no I/O): such a device keeps working while its source address is throttled for wrong secrets.
+   */
+  recognizes(secret: string): boolean {
+    const credentialId = credentialIdOf(secret);
+    const cached = credentialId === undefined ? undefined : this.verified.get(credentialId);
+    return cached !== undefined && timingSafeEqual(cached.digest, fastDigest(secret));
+  }
+
   /** The current device record of an authenticated session; throws if it was revoked meanwhile. */
   async deviceById(deviceId: string): Promise<Device> {
     const device = await this.directory.device(deviceId);

@@ -1,9 +1,12 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Staff, StaffSession } from '../../core/model/staff.js';
 import type { Clock } from '../../core/ports/clock.js';
-import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { FailedLogins, StaffStore } from '../../core/ports/staff-store.js';
+import { FairQueue } from './fair-queue.js';
+import { LoginThrottle } from './login-throttle.js';
 import { dummyPasswordHash, verifyPassword } from './password.js';
 import { issueSessionToken, looksLikeSessionToken, sessionTokenSha256 } from './session-token.js';
+import { sourceKey } from './source-address.js';
 
 export interface SessionOptions {
   /** Inactivity after which a session ends. */
@@ -16,15 +19,46 @@ export interface SessionOptions {
    * up to this much earlier than the exact idle time, never later.
    */
   readonly touchEveryMs?: number;
-  /** Password checks running at once; more answer 503 so a login flood cannot exhaust the pool. */
+  /** Password checks running at once; more wait in a fair queue (fair-queue.ts). */
   readonly maxConcurrentChecks?: number;
+  /** Per-account progressive delay after wrong passwords (login-throttle.ts). */
+  readonly loginDelay?: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
+  /** An address the account signed in from within this long skips the per-account delay. */
+  readonly knownSourceMs?: number;
 }
 
 export type LoginFailure = 'unknown-email' | 'wrong-password' | 'disabled';
 
+export interface LoginAttempt {
+  readonly email: string;
+  readonly password: string;
+  readonly organizationId?: string | undefined;
+  /** The client address (for the fair queue, the known-source check and the throttle). */
+  readonly source: string;
+}
+
 export type LoginOutcome =
-  | { readonly ok: true; readonly token: string; readonly session: StaffSession; readonly staff: Staff }
-  | { readonly ok: false; readonly reason: LoginFailure; readonly staffId: string | null };
+  | {
+      readonly ok: true;
+      readonly token: string;
+      readonly session: StaffSession;
+      readonly staff: Staff;
+      /** Wrong passwords for this account since its previous sign-in (shown to its owner). */
+      readonly failedSinceLastLogin: FailedLogins;
+    }
+  | {
+      readonly ok: false;
+      readonly reason: LoginFailure;
+      readonly staffId: string | null;
+      /** This failure started the account's progressive delay (tell its owner, once). */
+      readonly delayStarted: boolean;
+    };
+
+export type SessionEndReason = 'logged-out' | 'account-disabled' | 'idle' | 'expired';
+
+export type SessionEnd =
+  | { readonly kind: 'session'; readonly tokenSha256: string; readonly staffId: string | null; readonly atMs: number; readonly reason: SessionEndReason }
+  | { readonly kind: 'account'; readonly staffId: string; readonly atMs: number; readonly reason: SessionEndReason };
 
 export interface AuthenticatedSession {
   readonly staff: Staff;
@@ -36,8 +70,6 @@ export interface AuthenticatedSession {
 
 const PRUNE_EVERY_MS = 3_600_000;
 
-/** A staff member's session ended by logout or revocation (disable, password change). */
-export type SessionEndListener = (staffId: string, atMs: number, reason: 'signed-out' | 'revoked') => void | Promise<void>;
 
 /**
  * Staff logins and their sessions. Tokens are 256-bit random values; the store keeps only their
@@ -47,10 +79,11 @@ export type SessionEndListener = (staffId: string, atMs: number, reason: 'signed
 export class SessionService {
   private readonly dummyHash: Promise<string>;
   private readonly touchEveryMs: number;
-  private readonly maxConcurrentChecks: number;
-  private checking = 0;
+  private readonly checks: FairQueue;
+  private readonly throttle: LoginThrottle;
+  private readonly knownSourceMs: number;
+  private readonly endedListeners = new Set<(ended: SessionEnd) => void>();
   private lastPruneMs = 0;
-  private readonly endListeners: SessionEndListener[] = [];
 
   constructor(
     private readonly store: StaffStore,
@@ -58,7 +91,11 @@ export class SessionService {
     private readonly options: SessionOptions,
   ) {
     this.touchEveryMs = options.touchEveryMs ?? 30_000;
-    this.maxConcurrentChecks = options.maxConcurrentChecks ?? 16;
+    const concurrency = options.maxConcurrentChecks ?? 4;
+    this.checks = new FairQueue({ concurrency, maxWaitingPerSource: 32, maxWaiting: 4096 });
+    const delay = options.loginDelay ?? { freeFailures: 5, baseDelayMs: 1000, maxDelayMs: 60_000 };
+    this.throttle = new LoginThrottle({ ...delay, memoryMs: 3_600_000 });
+    this.knownSourceMs = options.knownSourceMs ?? 30 * 86_400_000;
     this.dummyHash = dummyPasswordHash();
     // Awaited by the first login for an unknown email; keep a failure from going unhandled meanwhile.
     this.dummyHash.catch(() => undefined);
@@ -67,29 +104,42 @@ export class SessionService {
   /**
    * Checks the credentials. Unknown email, wrong password and disabled account all cost one
    * argon2id verification, so the caller can answer them identically in content and timing.
+   *
+   * Throws RPM_ERR_AUTH_LOGIN_DELAYED (429, with Retry-After) while wrong passwords keep the
+   * account named in the attempt delayed (login-throttle.ts), unless the attempt comes from an
+   * address the account signed in from recently; such attempts also go first in the queue.
    */
-  async login(email: string, password: string): Promise<LoginOutcome> {
-    if (this.checking >= this.maxConcurrentChecks) {
-      throw new RpmError('RPM_ERR_OVERLOADED', 'too many logins in progress', { retryAfterSeconds: 1 });
-    }
-    this.checking++;
-    let found: Awaited<ReturnType<StaffStore['findLogin']>>;
-    let matches: boolean;
-    try {
-      found = await this.store.findLogin(email);
-      matches = await verifyPassword(found?.passwordHash ?? (await this.dummyHash), password);
-    } finally {
-      this.checking--;
-    }
-    if (found === undefined) return { ok: false, reason: 'unknown-email', staffId: null };
-    if (!matches) return { ok: false, reason: 'wrong-password', staffId: found.staff.id };
-    if (found.staff.status !== 'active') return { ok: false, reason: 'disabled', staffId: found.staff.id };
-
+  async login(attempt: LoginAttempt): Promise<LoginOutcome> {
     const now = this.clock.now();
-    await this.pruneNow(now);
+    const source = sourceKey(attempt.source);
+    const key = LoginThrottle.key(attempt.email, attempt.organizationId);
+    const found = await this.store.findLogin(attempt.email, attempt.organizationId);
+    const known = found !== undefined && (await this.store.knownLoginSource(found.staff.id, source, now - this.knownSourceMs));
+    if (!known) {
+      const waitMs = this.throttle.waitMs(key, now);
+      if (waitMs > 0) {
+        throw new RpmError('RPM_ERR_AUTH_LOGIN_DELAYED', 'too many wrong passwords for this account; wait before trying again', {
+          retryAfterSeconds: Math.ceil(waitMs / 1000),
+        });
+      }
+    }
+    const hash = found?.passwordHash ?? (await this.dummyHash);
+    const matches = await this.checks.run(source, () => verifyPassword(hash, attempt.password), { priority: known });
+    const after = this.clock.now();
+    if (found === undefined || !matches) {
+      const count = this.throttle.failed(key, after);
+      if (found !== undefined) await this.store.recordLoginFailure(found.staff.id, after);
+      return { ok: false, reason: found === undefined ? 'unknown-email' : 'wrong-password', staffId: found?.staff.id ?? null, delayStarted: this.throttle.startsDelay(count) };
+    }
+    if (found.staff.status !== 'active') return { ok: false, reason: 'disabled', staffId: found.staff.id, delayStarted: false };
+
+    // The person knows the password: wrong tries from elsewhere no longer delay this address's next try.
+    if (!known) this.throttle.reset(key);
+    await this.pruneNow(after);
+    const failedSinceLastLogin = await this.store.recordLoginSuccess(found.staff.id, source, after, after - this.knownSourceMs);
     const { token, tokenSha256 } = issueSessionToken();
-    const session = await this.store.createSession({ tokenSha256, staffId: found.staff.id, createdAtMs: now, expiresAtMs: now + this.options.maxMs });
-    return { ok: true, token, session, staff: found.staff };
+    const session = await this.store.createSession({ tokenSha256, staffId: found.staff.id, createdAtMs: after, expiresAtMs: after + this.options.maxMs });
+    return { ok: true, token, session, staff: found.staff, failedSinceLastLogin };
   }
 
   /**
@@ -116,9 +166,9 @@ export class SessionService {
     return { staff, tokenSha256, expiresAtMs: session.expiresAtMs, idleExpiresAtMs: Math.min(lastActiveAtMs + this.options.idleMs, session.expiresAtMs) };
   }
 
-  /** Told when a session ends by logout or revocation (a running timer stops, streams close). */
-  onSessionEnd(listener: SessionEndListener): void {
-    this.endListeners.push(listener);
+  /** Password checks waiting for a turn. */
+  get queuedChecks(): number {
+    return this.checks.queued;
   }
 
   /** Ends the session at once. */
@@ -126,15 +176,41 @@ export class SessionService {
     const now = this.clock.now();
     const session = await this.store.findSession(tokenSha256);
     await this.store.revokeSession(tokenSha256, now);
-    if (session !== undefined) await this.ended(session.staffId, now, 'signed-out');
+    this.ended({ kind: 'session', tokenSha256, staffId: session?.staffId ?? null, atMs: now, reason: 'logged-out' });
   }
 
   /** Ends every session of the account (disabled, password changed). */
-  async revokeAll(staffId: string): Promise<number> {
+  async revokeAll(staffId: string, reason: SessionEndReason = 'account-disabled'): Promise<number> {
     const now = this.clock.now();
     const n = await this.store.revokeSessionsOf(staffId, now);
-    await this.ended(staffId, now, 'revoked');
+    this.ended({ kind: 'account', staffId, atMs: now, reason });
     return n;
+  }
+
+  /**
+   * Told when sessions end by logout or by an account change, so whatever holds a session open
+   * (a worklist stream, a running timer) stops at once. Expiry is not announced: holders check
+   * `status` (a stream) or `liveness` (the timer sweep).
+   */
+  onSessionEnded(listener: (end: SessionEnd) => void): () => void {
+    this.endedListeners.add(listener);
+    return () => this.endedListeners.delete(listener);
+  }
+
+  /**
+   * Whether a session still stands, without counting as activity (a stream open in a forgotten
+   * tab must not keep a session alive): the same rules as `authenticate`.
+   */
+  async status(tokenSha256: string): Promise<{ readonly live: true; readonly endsAtMs: number } | { readonly live: false; readonly reason: SessionEndReason }> {
+    const session = await this.store.findSession(tokenSha256);
+    if (session === undefined || session.revokedAtMs !== null) return { live: false, reason: 'logged-out' };
+    const now = this.clock.now();
+    if (now >= session.expiresAtMs) return { live: false, reason: 'expired' };
+    const idleEndsAtMs = session.lastActiveAtMs + this.options.idleMs;
+    if (now >= idleEndsAtMs) return { live: false, reason: 'idle' };
+    const staff = await this.store.getStaff(session.staffId);
+    if (staff === undefined || staff.status !== 'active') return { live: false, reason: 'account-disabled' };
+    return { live: true, endsAtMs: Math.min(idleEndsAtMs, session.expiresAtMs) };
   }
 
   /**
@@ -153,8 +229,8 @@ export class SessionService {
     return { live, lastActiveAtMs: last };
   }
 
-  private async ended(staffId: string, atMs: number, reason: 'signed-out' | 'revoked'): Promise<void> {
-    for (const l of this.endListeners) await l(staffId, atMs, reason);
+  private ended(end: SessionEnd): void {
+    for (const l of [...this.endedListeners]) l(end);
   }
 
   /** Ended sessions are useless; drop them now and then, on the login path, which is rare. */

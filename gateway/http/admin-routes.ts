@@ -75,8 +75,10 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
   const app = root.withTypeProvider<ZodTypeProvider>();
   app.addHook('onRequest', adminAuthHook(ctx));
 
-  const audit = (req: FastifyRequest, action: string, subject: string): Promise<void> =>
-    ctx.audit.record({ atMs: ctx.clock.now(), actor: req.actor ?? 'admin', action, subject, outcome: 'success', sourceIp: req.ip, details: null });
+  /** `patientIds`: the patients whose data the answer discloses (device assignments name them). */
+  const audit = (req: FastifyRequest, action: string, subject: string, patientIds?: readonly string[], details: Record<string, number | string> | null = null): Promise<void> =>
+    ctx.audit.record({ atMs: ctx.clock.now(), actor: req.actor ?? 'admin', action, subject, outcome: 'success', sourceIp: req.ip, details, ...(patientIds === undefined ? {} : { patientIds }) });
+  const patientsOf = (assignments: readonly Assignment[]): string[] => [...new Set(assignments.map((a) => a.patientId))];
 
   const view = async (d: Device): Promise<z.infer<typeof deviceView>> => {
     const { assignments } = await ctx.registry.getDevice(d.id);
@@ -153,6 +155,8 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
     async (req) => {
       const devices = await ctx.registry.listDevices(req.query.limit, req.query.after);
       const views = await Promise.all(devices.map(view));
+      // The list names each device's current patient: which patients it showed is the audit.
+      await audit(req, 'devices.list', 'devices', [...new Set(views.flatMap((v) => (v.patientId === null ? [] : [v.patientId])))], { devices: views.length });
       return { devices: views, next: devices.length === req.query.limit ? (devices.at(-1)?.id ?? null) : null };
     },
   );
@@ -170,7 +174,7 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
     },
     async (req) => {
       const { device, assignments } = await ctx.registry.getDevice(req.params.id);
-      await audit(req, 'device.read', `device:${device.id}`);
+      await audit(req, 'device.read', `device:${device.id}`, patientsOf(assignments));
       return { ...toDeviceView(device, assignments, ctx.presence.isOnline(device.id), ctx.presence.lastSeenOf(device), ctx.presence.batteryOf(device)), assignments: assignments.map(toAssignmentView) };
     },
   );
@@ -282,6 +286,9 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
     },
     async (req) => {
       const rows = await ctx.readings.listRejections(req.params.id, req.query.limit);
+      // Rejection messages quote refused values; they belong to the patients the device measured.
+      const { assignments } = await ctx.registry.getDevice(req.params.id).catch(() => ({ assignments: [] as Assignment[] }));
+      await audit(req, 'rejections.read', `device:${req.params.id}`, patientsOf(assignments), { rejections: rows.length });
       return {
         rejections: rows.map((r) => ({
           receivedAt: new Date(r.receivedAtMs).toISOString(),
@@ -293,22 +300,6 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
           payloadSha256: r.payloadSha256,
         })),
       };
-    },
-  );
-
-  app.get(
-    '/v1/admin/audit',
-    {
-      schema: {
-        summary: 'Audit trail, newest first',
-        tags,
-        security,
-        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), subject: z.string().optional() }),
-      },
-    },
-    async (req) => {
-      const entries = await ctx.audit.list(req.query.subject === undefined ? { limit: req.query.limit } : { limit: req.query.limit, subjectId: req.query.subject });
-      return { entries: entries.map((e) => ({ ...e, at: new Date(e.atMs).toISOString() })) };
     },
   );
 }

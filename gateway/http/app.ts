@@ -1,9 +1,13 @@
+import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance, LogController } from 'fastify';
+import type https from 'node:https';
+import Fastify, { type FastifyBaseLogger, type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
+import { parseJsonPayload } from '../../core/json/parse-json.js';
 import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
+import { auditRoutes } from './audit-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { observationRoutes } from '../worklist/observation-routes.js';
@@ -11,6 +15,7 @@ import { preferencesRoutes } from './preferences-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
+import { clientErrorHandler, DOCS_CSP, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
 import { fhirAdminRoutes } from './fhir-admin-routes.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -22,7 +27,8 @@ import { staffReadRoutes } from './staff-read-routes.js';
 
 /** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
-  const app = Fastify({
+  const tls = ctx.config.http.tls;
+  const options: FastifyServerOptions = {
     loggerInstance: ctx.log as FastifyBaseLogger,
     // Two log lines per request would dominate CPU at device ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
@@ -38,15 +44,33 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     // marks those responses `Connection: close`, and app.close() waits for them.)
     return503OnClosing: false,
     forceCloseConnections: 'idle',
-  });
+    // 414 / 400 before routing, and the HTTP parser's own errors: problem+json like every answer.
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler,
+  };
+  // An HTTPS server is an http.Server to every route and hook; only the listener differs.
+  const app = (
+    tls === undefined ? Fastify(options) : Fastify({ ...options, https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } as FastifyHttpsOptions<https.Server>)
+  ) as unknown as FastifyInstance;
   app.decorateRequest('device', null);
   app.decorateRequest('actor', null);
   app.decorateRequest('staff', null);
   app.decorateRequest('staffSession', null);
   app.removeContentTypeParser('text/plain');
+  // Our parser, not Fastify's: the same rules as MQTT payloads (strict UTF-8, a leading BOM
+  // ignored, duplicate keys refused), see core/json/parse-json.ts.
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'buffer' }, (_req, body, done) => {
+    try {
+      done(null, parseJsonPayload(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
+    }
+  });
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installSecurityHeaders(app, { hstsMaxAgeS: ctx.config.http.hstsMaxAgeS });
 
   await app.register(swagger, {
     openapi: {
@@ -67,11 +91,12 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
+  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
 
   await app.register(healthRoutes, ctx);
   await app.register(ingestRoutes, ctx);
   await app.register(adminRoutes, ctx);
+  await app.register(auditRoutes, ctx);
   await app.register(patientRoutes, ctx);
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);

@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AuthenticatedDevice } from '../auth/device-authenticator.js';
 import { adminTokenMatcher, bearerToken } from '../auth/admin-token.js';
+import { looksLikeSessionToken } from '../auth/session-token.js';
 import type { GatewayContext } from '../context.js';
 
 declare module 'fastify' {
@@ -13,11 +14,24 @@ declare module 'fastify' {
   }
 }
 
+/** The route a request is on, for audit entries (a pattern: URLs can carry patient ids). */
+export const routeOf = (req: FastifyRequest): string => `${req.method} ${req.routeOptions.url ?? ''}`;
+
+/** Wrong credentials are what the throttle counts; a revoked or expired one is a known caller. */
+const isWrongCredential = (err: unknown): boolean => err instanceof RpmError && err.code === 'RPM_ERR_AUTH_INVALID';
+
 export function deviceAuthHook(ctx: GatewayContext) {
   return async (req: FastifyRequest): Promise<void> => {
     const secret = bearerToken(req.headers.authorization);
     if (secret === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the device secret as `Authorization: Bearer <secret>`');
-    req.device = await ctx.authenticator.authenticate(secret);
+    // A device this process already verified keeps working while its address is throttled.
+    if (!ctx.authenticator.recognizes(secret)) ctx.credentialGuard.check('device-secret', req.ip);
+    try {
+      req.device = await ctx.authenticator.authenticate(secret);
+    } catch (err) {
+      if (isWrongCredential(err)) await ctx.credentialGuard.denied('device-secret', req.ip, routeOf(req));
+      throw err;
+    }
     req.actor = `device:${req.device.device.id}`;
   };
 }
@@ -27,16 +41,15 @@ export function adminAuthHook(ctx: GatewayContext) {
   return async (req: FastifyRequest, reply: FastifyReply): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the admin token as `Authorization: Bearer <token>`');
+    // Before the comparison: a throttled source learns nothing, not even from a right guess.
+    ctx.credentialGuard.check('admin-token', req.ip);
     if (!matches(token)) {
-      await ctx.audit.record({
-        atMs: ctx.clock.now(),
-        actor: 'unknown',
-        action: `${req.method} ${req.routeOptions.url ?? ''}`,
-        subject: 'admin-api',
-        outcome: 'denied',
-        sourceIp: req.ip,
-        details: null,
-      });
+      // A valid staff session (an organization admin, say) is a known caller without the
+      // operator's permission: 403, not a wrong credential.
+      if (looksLikeSessionToken(token) && (await ctx.sessions.authenticate(token).then(() => true, () => false))) {
+        throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'this route takes the operator admin token; staff sessions cannot use it');
+      }
+      await ctx.credentialGuard.denied('admin-token', req.ip, routeOf(req));
       void reply;
       throw new RpmError('RPM_ERR_AUTH_INVALID', 'invalid admin token');
     }

@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { loginInput, normalizeEmail } from '../../core/model/staff.js';
 import type { AuditEntry } from '../../core/ports/audit-log.js';
+import type { LoginOutcome } from '../auth/session-service.js';
 import type { GatewayContext } from '../context.js';
 import { staffAuthHook } from './staff-auth.js';
 import { staffSelfView, toStaffSelfView } from './staff-views.js';
@@ -43,7 +44,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
     {
       schema: {
         summary: 'Log in with email and password; answers a session token',
-        description: `The token is a bearer credential for staff routes. A session ends after ${ctx.config.sessions.idleMs / 60_000} minutes without requests and, in any case, at \`expiresAt\`. Wrong email and wrong password answer the same 401. At most ${LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN} attempts per minute per address and email (429).`,
+        description: `The token is a bearer credential for staff routes. A session ends after ${ctx.config.sessions.idleMs / 60_000} minutes without requests and, in any case, at \`expiresAt\`. Wrong email and wrong password answer the same 401. At most ${LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN} attempts per minute per address and email (429). After repeated wrong passwords an account's next try must wait, doubling each time (429 RPM_ERR_AUTH_LOGIN_DELAYED with Retry-After), except from addresses it signed in from before.`,
         tags,
         body: loginInput,
         response: {
@@ -52,6 +53,10 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
             expiresAt: z.string().describe('Absolute end of the session'),
             idleExpiresAt: z.string().describe('End of the session unless a request comes first; each request moves it'),
             staff: staffSelfView,
+            notice: z
+              .object({ failedLoginsSinceLastSignIn: z.number().int(), firstFailedAt: z.string(), lastFailedAt: z.string() })
+              .optional()
+              .describe('Wrong passwords for this account since its previous sign-in; show it to the user (it may be someone guessing)'),
           }),
         },
       },
@@ -66,23 +71,50 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
       },
     },
     async (req) => {
-      const outcome = await ctx.sessions.login(req.body.email, req.body.password);
-      // The audit names the account by id, never by email; unknown emails are `unknown`.
-      const who = outcome.ok ? outcome.staff.id : outcome.staffId;
+      let outcome: LoginOutcome;
+      try {
+        outcome = await ctx.sessions.login({ ...req.body, source: req.ip });
+      } catch (err) {
+        // Refused before any password check (the account is delayed): counted, audited in aggregate.
+        if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_LOGIN_DELAYED') await ctx.credentialGuard.denied('password', req.ip, 'auth.login.delayed', { throttle: false });
+        throw err;
+      }
+      if (!outcome.ok) {
+        if (outcome.staffId === null) {
+          // Unknown emails (spraying) are counted per address in aggregate; the audit names no email.
+          await ctx.credentialGuard.denied('password', req.ip, 'auth.login.unknown-account', { throttle: false });
+        } else {
+          await audit(req, { actor: `staff:${outcome.staffId}`, action: 'auth.login', subject: `staff:${outcome.staffId}`, outcome: 'denied', details: { reason: outcome.reason } });
+          if (outcome.delayStarted) {
+            // The notice to the account: on record now, and shown to its owner at the next sign-in.
+            await audit(req, { actor: 'system', action: 'auth.login.throttled', subject: `staff:${outcome.staffId}`, outcome: 'success', details: { reason: 'repeated wrong passwords' } });
+          }
+        }
+        throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong email or password');
+      }
+      const failed = outcome.failedSinceLastLogin;
       await audit(req, {
-        actor: who === null ? 'unknown' : `staff:${who}`,
+        actor: `staff:${outcome.staff.id}`,
         action: 'auth.login',
-        subject: who === null ? 'staff:unknown' : `staff:${who}`,
-        outcome: outcome.ok ? 'success' : 'denied',
-        details: outcome.ok ? null : { reason: outcome.reason },
+        subject: `staff:${outcome.staff.id}`,
+        outcome: 'success',
+        details: failed.count === 0 ? null : { failedSinceLastLogin: failed.count },
       });
-      if (!outcome.ok) throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong email or password');
       const idleExpiresAtMs = Math.min(outcome.session.lastActiveAtMs + ctx.config.sessions.idleMs, outcome.session.expiresAtMs);
       return {
         token: outcome.token,
         expiresAt: new Date(outcome.session.expiresAtMs).toISOString(),
         idleExpiresAt: new Date(idleExpiresAtMs).toISOString(),
         staff: toStaffSelfView(outcome.staff),
+        ...(failed.count === 0
+          ? {}
+          : {
+              notice: {
+                failedLoginsSinceLastSignIn: failed.count,
+                firstFailedAt: new Date(failed.firstAtMs ?? 0).toISOString(),
+                lastFailedAt: new Date(failed.lastAtMs ?? 0).toISOString(),
+              },
+            }),
       };
     },
   );
@@ -115,6 +147,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
             careTeams: z.array(z.object({ id: z.string(), name: z.string() })),
             expiresAt: z.string(),
             idleExpiresAt: z.string(),
+            idleMinutes: z.number().int().describe('Inactivity after which sessions end (RPM_SESSION_IDLE_MINUTES): the dashboard signs out on the same limit'),
           }),
         },
       },
@@ -129,6 +162,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         careTeams: teams.map((t) => ({ id: t.id, name: t.name })),
         expiresAt: new Date(session.expiresAtMs).toISOString(),
         idleExpiresAt: new Date(session.idleExpiresAtMs).toISOString(),
+        idleMinutes: Math.round(ctx.config.sessions.idleMs / 60_000),
       };
     },
   );

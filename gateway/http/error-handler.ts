@@ -22,7 +22,8 @@ export function toRpmError(err: FastifyError | Error): RpmError {
     const path = first === undefined ? '' : `${first.instancePath}`;
     return new RpmError('RPM_ERR_REQUEST_INVALID', `${where}${path}: ${first?.message ?? 'invalid'}`, { path: `/${where}${path}` });
   }
-  const code = 'code' in err && typeof err.code === 'string' ? FASTIFY_CODES[err.code] : undefined;
+  // Own properties only: an error code that names an Object.prototype member must not match.
+  const code = 'code' in err && typeof err.code === 'string' && Object.hasOwn(FASTIFY_CODES, err.code) ? FASTIFY_CODES[err.code] : undefined;
   if (code !== undefined) return new RpmError(code, err.message, { cause: err });
   if (err instanceof SyntaxError && 'statusCode' in err && err.statusCode === 400) {
     return new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', err.message, { cause: err });

@@ -1,8 +1,19 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import type { RpmErrorCode } from '../../core/errors/codes.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
-import { createDestinationInput, DELIVERY_STATUSES, type DeliveryStatus, type Destination, updateDestinationInput } from '../../core/model/destination.js';
+import {
+  backfillInput,
+  createDestinationInput,
+  DELIVERY_STATUSES,
+  type DeliveryStatus,
+  type Destination,
+  type PatientLink,
+  patientLinkInput,
+  patientMapping,
+  updateDestinationInput,
+} from '../../core/model/destination.js';
 import { entityId } from '../../core/model/registry.js';
 import type { DeliveryRecord } from '../../core/ports/forwarding-store.js';
 import type { GatewayContext } from '../context.js';
@@ -24,7 +35,7 @@ const destinationView = z.object({
     alg: z.string().optional(),
     keyId: z.string().optional(),
   }),
-  patientMapping: z.union([z.object({ type: z.literal('reference'), template: z.string() }), z.object({ type: z.literal('identifier'), system: z.string() })]),
+  patientMapping,
   kinds: z.array(z.string()),
   enabled: z.boolean(),
   batchSize: z.number().int().nullable(),
@@ -57,8 +68,29 @@ function toDestinationView(d: Destination): z.infer<typeof destinationView> {
 const counts = z.object({ pending: z.number().int(), failed: z.number().int(), delivered: z.number().int(), dead: z.number().int() });
 const destinationStatusView = destinationView.extend({
   deliveries: counts,
-  circuit: z.object({ state: z.enum(['closed', 'open', 'half-open']), consecutiveFailures: z.number().int(), reopensAt: z.string().nullable() }).nullable(),
+  oldestWaitingSince: z.string().nullable().describe('When the oldest pending or failed delivery was queued'),
+  circuit: z.object({ state: z.enum(['closed', 'open', 'half-open']), consecutiveFailures: z.number().int(), reopensAt: z.string().nullable() }).nullable().describe('null while paused'),
+  batching: z
+    .object({ configured: z.number().int(), current: z.number().int(), reason: z.string().nullable() })
+    .nullable()
+    .describe('Readings per exchange: fewer than configured after timeouts, and why; null while paused'),
   server: z.object({ interaction: z.string(), batch: z.boolean() }).nullable().describe('Chosen from the CapabilityStatement, once read'),
+});
+
+const patientLinkView = z.object({
+  patientId: z.string(),
+  identifier: z.string().nullable().describe("The patient's identifier (e.g. MRN) under the destination's system, as an admin set it"),
+  reference: z.string().nullable().describe("The EHR's Patient"),
+  referenceSource: z.enum(['admin', 'search']).nullable(),
+  updatedAt: z.string(),
+});
+
+const toPatientLinkView = (l: PatientLink): z.infer<typeof patientLinkView> => ({
+  patientId: l.patientId,
+  identifier: l.identifier,
+  reference: l.reference,
+  referenceSource: l.referenceSource,
+  updatedAt: new Date(l.updatedAtMs).toISOString(),
 });
 
 const deliveryView = z.object({
@@ -66,6 +98,7 @@ const deliveryView = z.object({
   destinationId: z.string(),
   readingId: z.string(),
   deviceId: z.string(),
+  patientId: z.string().nullable(),
   kind: z.string(),
   status: z.enum(DELIVERY_STATUSES),
   attempts: z.number().int(),
@@ -84,6 +117,7 @@ function toDeliveryView(r: DeliveryRecord): z.infer<typeof deliveryView> {
     destinationId: r.destinationId,
     readingId: r.readingId,
     deviceId: r.deviceId,
+    patientId: r.patientId,
     kind: r.kind,
     status: r.status,
     attempts: r.attempts,
@@ -168,7 +202,9 @@ export async function fhirAdminRoutes(root: FastifyInstance, ctx: GatewayContext
       return {
         ...toDestinationView(s.destination),
         deliveries: s.deliveries,
+        oldestWaitingSince: iso(s.oldestWaitingSinceMs),
         circuit: s.circuit === undefined ? null : { state: s.circuit.state, consecutiveFailures: s.circuit.consecutiveFailures, reopensAt: iso(s.circuit.reopensAtMs) },
+        batching: s.batching ?? null,
         server: s.server ?? null,
       };
     },
@@ -191,6 +227,108 @@ export async function fhirAdminRoutes(root: FastifyInstance, ctx: GatewayContext
       const d = await ctx.forwarding.updateDestination(req.params.id, req.body);
       await audit(req, 'fhir.destination.update', `fhir-destination:${d.id}`);
       return toDestinationView(d);
+    },
+  );
+
+  for (const [verb, summary] of [
+    ['pause', 'Pause a destination: readings keep being queued for it (nothing is dropped) and are sent once it is resumed'],
+    ['resume', 'Resume a paused destination: what was queued meanwhile is sent, oldest first'],
+  ] as const) {
+    app.post(
+      `/v1/admin/fhir/destinations/:id/${verb}`,
+      { schema: { summary, tags, security, params: idParams, response: { 200: destinationView } } },
+      async (req) => {
+        const d = verb === 'pause' ? await ctx.forwarding.pause(req.params.id) : await ctx.forwarding.resume(req.params.id);
+        await audit(req, `fhir.destination.${verb}`, `fhir-destination:${d.id}`);
+        return toDestinationView(d);
+      },
+    );
+  }
+
+  app.post(
+    '/v1/admin/fhir/destinations/:id/backfill',
+    {
+      schema: {
+        summary: 'Send the destination every reading since a time that it has not been sent yet',
+        description:
+          "Queues the readings of the organization's patients measured in [since, until) of the given kinds (default: the destination's) that have no delivery to this destination: readings from before it existed, of a kind it did not take then, or attributed before. Exactly once: never a second delivery of a reading, and the EHR deduplicates on the Observation identifier. Audited.",
+        tags,
+        security,
+        params: idParams,
+        body: backfillInput,
+        response: { 200: z.object({ queued: z.number().int(), kinds: z.array(z.string()) }) },
+      },
+    },
+    async (req) => {
+      const result = await ctx.forwarding.backfill(req.params.id, req.body);
+      await audit(req, 'fhir.destination.backfill', `fhir-destination:${req.params.id}`, {
+        since: req.body.since,
+        until: req.body.until ?? null,
+        kinds: result.kinds.join(','),
+        queued: result.queued,
+      });
+      return result;
+    },
+  );
+
+  const patientParams = z.object({ id: entityId, patientId: entityId });
+  app.get(
+    '/v1/admin/fhir/destinations/:id/patients',
+    {
+      schema: {
+        summary: "How the destination's EHR knows patients: identifiers and Patient references set by admins or found by search",
+        tags,
+        security,
+        params: idParams,
+        querystring: z.object({ limit: z.coerce.number().int().min(1).max(1000).default(100), after: entityId.optional().describe('`next` of the previous page') }),
+        response: { 200: z.object({ patients: z.array(patientLinkView), next: z.string().nullable() }) },
+      },
+    },
+    async (req) => {
+      const links = await ctx.forwarding.listPatientLinks(req.params.id, { limit: req.query.limit, ...(req.query.after === undefined ? {} : { afterPatientId: req.query.after }) });
+      // Patient identifiers (MRNs) are PHI: the read is audited.
+      await audit(req, 'fhir.patients.read', `fhir-destination:${req.params.id}`, { count: links.length });
+      return { patients: links.map(toPatientLinkView), next: links.length === req.query.limit ? (links.at(-1)?.patientId ?? null) : null };
+    },
+  );
+
+  app.put(
+    '/v1/admin/fhir/destinations/:id/patients/:patientId',
+    {
+      schema: {
+        summary: "Map a patient at the destination's EHR: their identifier there (e.g. MRN) and/or the EHR's Patient",
+        description:
+          "`reference` (`Patient/{id}`) is used as it is, whatever the patient mapping; `identifier` replaces our patient id as the value looked up or referenced under the destination's system. Readings that waited as dead letters for this patient are sent again at once. Identifiers are stored encrypted.",
+        tags,
+        security,
+        params: patientParams,
+        body: patientLinkInput,
+        response: { 200: patientLinkView.extend({ requeued: z.number().int().describe('Dead letters of the patient sent again') }) },
+      },
+    },
+    async (req) => {
+      const { link, requeued } = await ctx.forwarding.setPatientLink(req.params.id, req.params.patientId, req.body);
+      await audit(req, 'fhir.patient.map', `patient:${req.params.patientId}`, { destination: req.params.id, requeued });
+      return { ...toPatientLinkView(link), requeued };
+    },
+  );
+
+  app.delete(
+    '/v1/admin/fhir/destinations/:id/patients/:patientId',
+    {
+      schema: {
+        summary: "Forget how the destination's EHR knows a patient (a search runs again where the mapping searches)",
+        tags,
+        security,
+        params: patientParams,
+        response: { 204: z.null() },
+      },
+    },
+    async (req, reply) => {
+      const deleted = await ctx.forwarding.deletePatientLink(req.params.id, req.params.patientId);
+      if (!deleted) throw new RpmError('RPM_ERR_PATIENT_NOT_FOUND', 'no mapping recorded for this patient at this destination');
+      await audit(req, 'fhir.patient.unmap', `patient:${req.params.patientId}`, { destination: req.params.id });
+      return reply.code(204).send(null);
     },
   );
 
@@ -236,6 +374,8 @@ export async function fhirAdminRoutes(root: FastifyInstance, ctx: GatewayContext
           destinationId: entityId.optional(),
           status: z.array(z.enum(['failed', 'dead'])).min(1).default(['failed', 'dead']),
           seqs: z.array(z.number().int().min(1)).min(1).max(1000).optional(),
+          codes: z.array(z.string().regex(/^RPM_ERR_[A-Z_]+$/)).min(1).max(20).optional().describe('Only deliveries whose last error has one of these codes'),
+          patientId: entityId.optional().describe("Only this patient's readings"),
         }),
         response: { 200: z.object({ requeued: z.number().int() }) },
       },
@@ -245,6 +385,8 @@ export async function fhirAdminRoutes(root: FastifyInstance, ctx: GatewayContext
         statuses: req.body.status,
         ...(req.body.destinationId === undefined ? {} : { destinationId: req.body.destinationId }),
         ...(req.body.seqs === undefined ? {} : { seqs: req.body.seqs }),
+        ...(req.body.codes === undefined ? {} : { codes: req.body.codes as RpmErrorCode[] }),
+        ...(req.body.patientId === undefined ? {} : { patientId: req.body.patientId }),
       });
       await audit(req, 'fhir.deliveries.retry', `fhir-destination:${req.body.destinationId ?? '*'}`, { requeued });
       return { requeued };

@@ -11,6 +11,7 @@ describe('Forwarding to an EHR: readings become Observations at a real FHIR serv
   let cuff: string;
   let hub: string;
   let other: string;
+  let meter: string;
   const post = (token: string, readings: unknown[]) => request(`${t.baseUrl}/v1/readings`, { token, json: { readings } });
 
   beforeAll(async () => {
@@ -24,6 +25,7 @@ describe('Forwarding to an EHR: readings become Observations at a real FHIR serv
     hub = await addDevice(t, { id: 'hub-1', kind: 'hub', manufacturer: 'Acme', model: 'Hub 2', serial: 'H-1' });
     await addDevice(t, { id: 'scale-1', kind: 'scale', patientId: 'p-1', hubId: 'hub-1', model: 'S1', serial: 'SC-1', simulated: true });
     other = await addDevice(t, { id: 'cuff-2', kind: 'bp-cuff', patientId: 'p-2' });
+    meter = await addDevice(t, { id: 'meter-1', kind: 'glucometer', patientId: 'p-1' });
   });
   afterAll(async () => {
     await t.close();
@@ -156,13 +158,53 @@ describe('Forwarding to an EHR: readings become Observations at a real FHIR serv
     expect([...counts.values()].every((n) => n === 1)).toBe(true);
   });
 
-  it('forwards only the kinds a destination takes, and nothing while it is disabled', async () => {
+  it('forwards only the kinds a destination takes; while paused it queues (nothing dropped) and sends on resume', async () => {
     await request(`${t.baseUrl}/v1/admin/fhir/destinations/ehr-a`, { token: 'test-admin-token-0123456789', method: 'PATCH', json: { kinds: ['blood-pressure'] } });
     await post(cuff, [{ id: 'hr-3', kind: 'heart-rate', value: 61, unit: 'bpm', measuredAt: isoMinutesAgo(10) }]);
     await request(`${t.baseUrl}/v1/admin/fhir/destinations/ehr-a`, { token: 'test-admin-token-0123456789', method: 'PATCH', json: { enabled: false, kinds: ['blood-pressure', 'heart-rate'] } });
     await post(cuff, [{ id: 'hr-4', kind: 'heart-rate', value: 62, unit: 'bpm', measuredAt: isoMinutesAgo(9) }]);
-    const s = await destinationStatus(t, 'ehr-a');
-    expect(s.deliveries).toEqual({ pending: 0, failed: 0, delivered: 6, dead: 0 });
-    expect(s.circuit).toBeNull();
+    const paused = await destinationStatus(t, 'ehr-a');
+    // hr-3 arrived while the destination did not take heart rate: not queued (a backfill can send it).
+    expect(paused.deliveries).toEqual({ pending: 1, failed: 0, delivered: 6, dead: 0 });
+    expect(paused.circuit).toBeNull();
+    await new Promise((r) => setTimeout(r, 300));
+    expect((await destinationStatus(t, 'ehr-a')).deliveries.pending).toBe(1);
+    const resumed = await t.admin.post('/v1/admin/fhir/destinations/ehr-a/resume', {});
+    expect(resumed.body).toMatchObject({ id: 'ehr-a', enabled: true });
+    await eventually('the queued reading', async () => {
+      const s = await destinationStatus(t, 'ehr-a');
+      return s.deliveries.delivered === 7 && s.deliveries.pending === 0 ? s : undefined;
+    });
+  });
+
+  it('sends the glucose meal context, and a kPa blood pressure with the precision the cuff had', async () => {
+    await request(`${t.baseUrl}/v1/admin/fhir/destinations/ehr-a`, { token: 'test-admin-token-0123456789', method: 'PATCH', json: { kinds: ['blood-pressure', 'blood-glucose'] } });
+    await post(meter, [{ id: 'g-1', kind: 'blood-glucose', value: 154, unit: 'mg/dL', mealContext: 'after-meal', measuredAt: isoMinutesAgo(8) }]);
+    await post(cuff, [{ id: 'bp-kpa', kind: 'blood-pressure', systolic: 17.3, diastolic: 11.2, unit: 'kPa', measuredAt: isoMinutesAgo(7) }]);
+    await eventually('both delivered', async () => {
+      const s = await destinationStatus(t, 'ehr-a');
+      return s.deliveries.delivered === 9 && s.deliveries.pending === 0 ? s : undefined;
+    });
+    const observations = await server.all<FhirObservation>('Observation');
+    const glucose = observations.find((o) => o.code.coding?.some((c) => c.code === '41653-7'));
+    expect(glucose?.valueQuantity).toMatchObject({ value: 154, code: 'mg/dL' });
+    expect(glucose?.component).toEqual([
+      {
+        code: { coding: [{ system: 'urn:iso:std:iso:11073:10101', code: '8417864', display: 'MDC_CTXT_GLU_MEAL' }], text: 'Meal context' },
+        valueCodeableConcept: {
+          coding: [
+            { system: 'http://terminology.hl7.org/CodeSystem/v3-TimingEvent', code: 'PC', display: 'after meal' },
+            { system: 'urn:iso:std:iso:11073:10101', code: '8417872', display: 'MDC_CTXT_GLU_MEAL_POSTPRANDIAL' },
+          ],
+          text: 'After meal',
+        },
+      },
+    ]);
+    const kpa = observations.find((o) => o.component?.some((c) => c.valueQuantity?.value === 130));
+    expect(kpa?.component?.map((c) => [c.valueQuantity?.value, c.valueQuantity?.code])).toEqual([
+      [130, 'mm[Hg]'],
+      [84, 'mm[Hg]'],
+    ]);
+    for (const o of [glucose, kpa]) expect(conformanceErrors(o as FhirObservation)).toEqual([]);
   });
 });

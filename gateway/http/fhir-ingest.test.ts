@@ -1,4 +1,6 @@
+import type { Observation as FhirObservation } from '@medplum/fhirtypes';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validationErrors } from '../../test/fhir/conformance.js';
 import { ADMIN_TOKEN, isoMinutesAgo, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 
 const FHIR_JSON = { 'content-type': 'application/fhir+json' };
@@ -182,11 +184,70 @@ describe('FHIR in: POST /fhir/Observation and POST /fhir with device credentials
         '/v1/admin/fhir/destinations/{id}',
         '/v1/admin/fhir/deliveries',
         '/v1/admin/fhir/deliveries/retry',
+        '/v1/admin/fhir/destinations/{id}/pause',
+        '/v1/admin/fhir/destinations/{id}/resume',
+        '/v1/admin/fhir/destinations/{id}/backfill',
+        '/v1/admin/fhir/destinations/{id}/patients',
+        '/v1/admin/fhir/destinations/{id}/patients/{patientId}',
+        '/fhir/Observation/{id}',
       ]),
     );
     // The operator's list filters by status (pending, failed, dead, …) and the retry takes failed and dead.
     const list = doc.body.paths['/v1/admin/fhir/deliveries'].get;
     expect(list.parameters.map((p: { name: string }) => p.name)).toEqual(expect.arrayContaining(['destinationId', 'status', 'limit', 'after']));
-    expect(Object.keys(doc.body.paths['/v1/admin/fhir/deliveries/retry'].post.requestBody.content['application/json'].schema.properties)).toEqual(['destinationId', 'status', 'seqs']);
+    expect(Object.keys(doc.body.paths['/v1/admin/fhir/deliveries/retry'].post.requestBody.content['application/json'].schema.properties)).toEqual(['destinationId', 'status', 'seqs', 'codes', 'patientId']);
+  });
+
+  it('answers the Location it gives: GET /fhir/Observation/{id} for the device that sent it and for staff who may see the patient, audited', async () => {
+    const at = isoMinutesAgo(12);
+    const created = await fhir('/Observation', bpObservation(at, 151, 'obs-read'));
+    expect(created.status).toBe(201);
+    const location = created.headers.get('location') as string;
+    const url = `${t.baseUrl}/fhir/${location}`;
+    const mine = await request(url, { token: cuff });
+    expect(mine.status).toBe(200);
+    expect(mine.headers.get('content-type')).toMatch(/^application\/fhir\+json/);
+    expect(mine.body).toMatchObject({ resourceType: 'Observation', id: location.split('/')[1], status: 'final', effectiveDateTime: at });
+    expect(mine.body.component.map((c: { valueQuantity: { value: number; code: string } }) => [c.valueQuantity.value, c.valueQuantity.code])).toEqual([
+      [151, 'mm[Hg]'],
+      [88, 'mm[Hg]'],
+    ]);
+    // A device sees what it measured, not whose it is.
+    expect(mine.body.subject).toBeUndefined();
+    expect(validationErrors(mine.body as FhirObservation)).toEqual([]);
+    // Staff of the patient's organization, and the admin token, see it with its patient; others get 404.
+    await t.admin.createOrganization('org-read');
+    await t.admin.createOrganization('org-other');
+    await t.admin.createPatient('p-read', { organizationId: 'org-read' });
+    const reader = await t.admin.createDevice({ id: 'cuff-read', kind: 'bp-cuff', patientId: 'p-read' });
+    const theirs = await request(`${t.baseUrl}/fhir/Observation`, { token: reader, body: JSON.stringify(bpObservation(isoMinutesAgo(11), 133, 'obs-r2')), headers: FHIR_JSON });
+    const theirUrl = `${t.baseUrl}/fhir/${theirs.headers.get('location')}`;
+    const member = await t.admin.createStaff({ email: 'nurse-read@clinic.test', role: 'nurse', organizationId: 'org-read' });
+    await t.admin.createStaff({ email: 'admin-other@clinic.test', role: 'admin', organizationId: 'org-other' });
+    const nurse = await t.admin.login('nurse-read@clinic.test');
+    const stranger = await t.admin.login('admin-other@clinic.test');
+    // A nurse sees the patients of her care teams.
+    await t.admin.createCareTeam('team-read', 'org-read');
+    await t.admin.addTeamMember('team-read', member.id);
+    await t.admin.addTeamPatient('team-read', 'p-read');
+    const byNurse = await request(theirUrl, { token: nurse });
+    expect(byNurse.status).toBe(200);
+    expect(byNurse.body.subject).toEqual({ identifier: { system: 'https://rpm-gateway.invalid/fhir/sid/rpm-patient', value: 'p-read' } });
+    expect((await request(theirUrl, { token: ADMIN_TOKEN })).status).toBe(200);
+    for (const [token, what] of [
+      [stranger, 'staff of another organization'],
+      [cuff, 'another device'],
+    ] as const) {
+      const res = await request(theirUrl, { token });
+      expect(res.status, what).toBe(404);
+      expect(issueCodes(res.body)).toEqual(['RPM_ERR_FHIR_OBSERVATION_NOT_FOUND']);
+    }
+    for (const id of ['nope', '1-AAAAAAAAAAAAAAAAAAAAAA', `${location.split('/')[1]}x`]) {
+      expect((await request(`${t.baseUrl}/fhir/Observation/${id}`, { token: cuff })).status, id).toBe(404);
+    }
+    expect((await request(url)).status).toBe(401);
+    const audit = await t.admin.get('/v1/admin/audit?limit=200');
+    const reads = audit.body.entries.filter((e: { action: string }) => e.action === 'fhir.observation.read');
+    expect(reads.map((e: { actor: string }) => e.actor)).toEqual(expect.arrayContaining(['device:cuff-1', 'admin', expect.stringMatching(/^staff:/)]));
   });
 });

@@ -1,15 +1,19 @@
 import rateLimit from '@fastify/rate-limit';
-import type { FastifyError, FastifyInstance, FastifyReply } from 'fastify';
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { statusOf } from '../../core/errors/codes.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
+import { parseJsonPayload } from '../../core/json/parse-json.js';
 import type { Device } from '../../core/model/registry.js';
 import type { ReadingProblem } from '../../pipeline/normalize.js';
 import type { IngestResult, ReadingOutcome } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
 import { observationToReading, type Translation } from '../fhir/observation-input.js';
+import { observationId, parseObservationId } from '../fhir/observation-id.js';
 import { errorIssue, FHIR_CONTENT_TYPE, informationIssue, type OperationOutcome, operationOutcome, statusLine } from '../fhir/operation-outcome.js';
+import { bearerToken } from '../auth/admin-token.js';
 import { admissionHook, deviceAuthHook } from './auth-hooks.js';
+import { adminOrStaffAuthHook } from './staff-auth.js';
 import { toRpmError } from './error-handler.js';
 
 const bundleIn = z.looseObject({
@@ -18,8 +22,8 @@ const bundleIn = z.looseObject({
   entry: z.array(z.looseObject({ resource: z.unknown().optional(), request: z.looseObject({ method: z.string(), url: z.string() }).optional() })).optional(),
 });
 
-/** Our reading ids are base64url; FHIR ids allow `.` but not `_`, and `.` never occurs in base64url. */
-const fhirId = (readingId: string): string => readingId.replaceAll('_', '.');
+/** Where the accepted (or already stored) reading can be read back, when the store said where it is. */
+const locationOf = (o: { id: string; seq?: number }): string | undefined => (o.seq === undefined ? undefined : `Observation/${observationId(o.seq, o.id)}`);
 
 const isObservationCreate = (request: { method: string; url: string } | undefined): boolean =>
   request !== undefined && request.method.toUpperCase() === 'POST' && /(?:^|\/)Observation\/?$/.test(request.url.split('?')[0] ?? '');
@@ -48,7 +52,8 @@ function outcomeOf(o: ReadingOutcome): OperationOutcome {
 
 function entryOf(o: ReadingOutcome): { response: { status: string; location?: string; outcome: OperationOutcome } } {
   if (o.status === 'rejected') return { response: { status: statusLine(statusOf(o.code)), outcome: outcomeOf(o) } };
-  return { response: { status: statusLine(o.status === 'accepted' ? 201 : 200), location: `Observation/${fhirId(o.id)}`, outcome: outcomeOf(o) } };
+  const location = locationOf(o);
+  return { response: { status: statusLine(o.status === 'accepted' ? 201 : 200), ...(location === undefined ? {} : { location }), outcome: outcomeOf(o) } };
 }
 
 function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutcome): FastifyReply {
@@ -64,11 +69,12 @@ function sendOutcome(reply: FastifyReply, status: number, outcome: OperationOutc
  * carrying our stable code in `issue.details.coding`, or a batch/transaction-response Bundle.
  */
 export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Promise<void> {
-  app.addContentTypeParser('application/fhir+json', { parseAs: 'string' }, (_req, body, done) => {
+  // The one JSON parser of every input (core/json/parse-json.ts).
+  app.addContentTypeParser('application/fhir+json', { parseAs: 'buffer' }, (_req, body, done) => {
     try {
-      done(null, JSON.parse(body as string));
-    } catch {
-      done(new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'body is not valid JSON'), undefined);
+      done(null, parseJsonPayload(body as Buffer));
+    } catch (err) {
+      done(err as Error, undefined);
     }
   });
   app.setErrorHandler((err: FastifyError, req, reply) => {
@@ -103,7 +109,7 @@ export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Pro
         {
           mode: 'server',
           security: { description: 'Authorization: Bearer <device secret>, as for POST /v1/readings' },
-          resource: [{ type: 'Observation', interaction: [{ code: 'create' }] }],
+          resource: [{ type: 'Observation', interaction: [{ code: 'create' }, { code: 'read' }] }],
           interaction: [{ code: 'batch' }, { code: 'transaction' }],
         },
       ],
@@ -147,7 +153,8 @@ export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Pro
       const o = result.outcomes[0];
       if (o === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'no outcome for the Observation');
       if (o.status === 'rejected') return sendOutcome(reply, statusOf(o.code), outcomeOf(o));
-      void reply.header('location', `Observation/${fhirId(o.id)}`);
+      const location = locationOf(o);
+      if (location !== undefined) void reply.header('location', location);
       return sendOutcome(reply, o.status === 'accepted' ? 201 : 200, outcomeOf(o));
     },
   );
@@ -193,4 +200,64 @@ export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Pro
   };
   // With the /fhir prefix this answers both /fhir and /fhir/ (fhir-kit-client posts to `${base}/`).
   app.post('/', { ...routeOptions, schema: bundleSchema }, bundle);
+
+  const notFound = (): RpmError => new RpmError('RPM_ERR_FHIR_OBSERVATION_NOT_FOUND', 'no such Observation, or not yours to read');
+  app.get(
+    '/Observation/:id',
+    {
+      onRequest: [readerAuthHook(ctx)],
+      config: { rateLimit: { max: ctx.config.http.rateLimitPerDevicePerMin, timeWindow: 60_000 } },
+      schema: {
+        summary: 'Read an Observation FHIR in accepted (the `Location` of its create)',
+        description:
+          'For the device that measured or relayed it (its device secret), for staff who may see its patient (a session token; 404 otherwise, never 403), and for the admin token. Every read is audited.',
+        tags: ['fhir'],
+        security: [{ deviceSecret: [] }, { staffSession: [] }, { adminToken: [] }],
+        params: z.object({ id: z.string().max(64) }),
+      },
+    },
+    async (req, reply) => {
+      const { id } = req.params as { id: string };
+      const parsed = parseObservationId(id);
+      if (parsed === undefined) throw notFound();
+      const reading = await ctx.readings.readingAt(parsed.seq);
+      if (reading === undefined || reading.id !== parsed.readingId) throw notFound();
+      const device = req.device?.device;
+      if (device !== undefined) {
+        if (reading.deviceId !== device.id && reading.hubId !== device.id) throw notFound();
+      } else if (req.staff !== null) {
+        if (reading.patientId === null || !(await ctx.staff.canSeePatient(req.staff, reading.patientId))) throw notFound();
+      } else if (req.actor !== 'admin') {
+        throw notFound();
+      }
+      await ctx.audit.record({
+        atMs: ctx.clock.now(),
+        actor: req.actor ?? 'unknown',
+        action: 'fhir.observation.read',
+        subject: reading.patientId === null ? `device:${reading.deviceId}` : `patient:${reading.patientId}`,
+        outcome: 'success',
+        sourceIp: req.ip,
+        details: { readingId: reading.id },
+      });
+      // A device sees what it measured, not whose it is.
+      const view = await ctx.observationView(reading, { id, withPatient: device === undefined });
+      return reply.type(FHIR_CONTENT_TYPE).send(view);
+    },
+  );
+}
+
+/**
+ * Who may read an Observation back: a device (its secret, `rpmd_…`), the admin token, or a
+ * staff session. Sets `req.device`, `req.staff` and `req.actor` as the other hooks do.
+ */
+function readerAuthHook(ctx: GatewayContext) {
+  const device = deviceAuthHook(ctx);
+  const people = adminOrStaffAuthHook(ctx);
+  return async (req: FastifyRequest): Promise<void> => {
+    req.device = null;
+    req.staff = null;
+    const token = bearerToken(req.headers.authorization);
+    if (token === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send a device secret, a session token or the admin token as `Authorization: Bearer <token>`');
+    return token.startsWith('rpmd_') ? device(req) : people(req);
+  };
 }

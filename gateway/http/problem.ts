@@ -29,8 +29,9 @@ export function toProblem(err: RpmError, req: FastifyRequest): Problem {
     status: statusOf(err.code),
     code: err.code,
     detail: err.message,
-    // The route pattern, not the URL: URLs can carry patient ids.
-    instance: `${req.method} ${req.routeOptions.url ?? req.url.split('?')[0]}`,
+    // The route pattern, never the URL: URLs can carry patient ids (and a request that matched
+    // no route has no pattern to name).
+    instance: `${req.method} ${req.routeOptions.url ?? '(no route)'}`,
     ...(err.path === undefined ? {} : { path: err.path }),
   };
 }

@@ -3,16 +3,22 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { displayPrefsPatch } from '../../core/display/units.js';
 import { entityId } from '../../core/model/registry.js';
-import { addTeamMemberInput, addTeamPatientInput, createCareTeamInput, createOrganizationInput, createStaffInput } from '../../core/model/staff.js';
+import { type CareTeam, addTeamMemberInput, addTeamPatientInput, createCareTeamInput, createOrganizationInput, createStaffInput } from '../../core/model/staff.js';
 import type { GatewayContext } from '../context.js';
 import { adminActor, adminOrStaffAuthHook } from './staff-auth.js';
 import { careTeamView, organizationView, staffAdminView, toCareTeamView, toOrganizationView, toStaffAdminView } from './staff-views.js';
 
 const tags = ['admin: organizations and staff'];
+/** Audit subject of a care team: its id is unique only within its organization. */
+const teamSubject = (team: CareTeam): string => `care-team:${team.organizationId}/${team.id}`;
 /** The operator's admin token, or the session of a staff member with role `admin` (own organization only). */
 const security: { [scheme: string]: string[] }[] = [{ adminToken: [] }, { staffSession: [] }];
 const ORG_ADMIN_NOTE = 'Also open to staff with role `admin`, within their own organization; anything outside it answers 404.';
 const idParams = z.object({ id: entityId });
+/** Care team ids are unique within an organization: the operator may have to say which one. */
+const teamQuery = z.object({
+  organizationId: entityId.optional().describe("The team's organization. Organization admins: their own (implied). The operator: needed only when several organizations use this team id."),
+});
 
 /**
  * Organizations, staff accounts and care teams. The bootstrap admin token administers every
@@ -139,7 +145,7 @@ export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContex
     },
     async (req, reply) => {
       const team = await ctx.staff.createCareTeam(req.body, adminActor(req));
-      await audit(req, 'care-team.create', `care-team:${team.id}`, { organizationId: team.organizationId });
+      await audit(req, 'care-team.create', teamSubject(team), { organizationId: team.organizationId });
       return reply.code(201).send(toCareTeamView(team));
     },
   );
@@ -153,11 +159,12 @@ export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContex
         tags,
         security,
         params: idParams,
+        querystring: teamQuery,
         response: { 200: careTeamView.extend({ members: z.array(staffAdminView) }) },
       },
     },
     async (req) => {
-      const { team, members } = await ctx.staff.getCareTeam(req.params.id, adminActor(req));
+      const { team, members } = await ctx.staff.getCareTeam(req.params.id, adminActor(req), req.query.organizationId);
       return { ...toCareTeamView(team), members: members.map(toStaffAdminView) };
     },
   );
@@ -171,23 +178,26 @@ export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContex
         tags,
         security,
         params: idParams,
+        querystring: teamQuery,
         body: addTeamMemberInput,
         response: { 201: z.object({ teamId: z.string(), staffId: z.string() }) },
       },
     },
     async (req, reply) => {
-      await ctx.staff.addTeamMember(req.params.id, req.body.staffId, adminActor(req));
-      await audit(req, 'care-team.add-member', `care-team:${req.params.id}`, { staffId: req.body.staffId });
+      const team = await ctx.staff.addTeamMember(req.params.id, req.body.staffId, adminActor(req), req.query.organizationId);
+      await audit(req, 'care-team.add-member', teamSubject(team), { staffId: req.body.staffId });
       return reply.code(201).send({ teamId: req.params.id, staffId: req.body.staffId });
     },
   );
 
   app.delete(
     '/v1/admin/care-teams/:id/members/:staffId',
-    { schema: { summary: 'Remove a staff member from the care team', description: ORG_ADMIN_NOTE, tags, security, params: z.object({ id: entityId, staffId: entityId }) } },
+    {
+      schema: { summary: 'Remove a staff member from the care team', description: ORG_ADMIN_NOTE, tags, security, params: z.object({ id: entityId, staffId: entityId }), querystring: teamQuery },
+    },
     async (req, reply) => {
-      await ctx.staff.removeTeamMember(req.params.id, req.params.staffId, adminActor(req));
-      await audit(req, 'care-team.remove-member', `care-team:${req.params.id}`, { staffId: req.params.staffId });
+      const team = await ctx.staff.removeTeamMember(req.params.id, req.params.staffId, adminActor(req), req.query.organizationId);
+      await audit(req, 'care-team.remove-member', teamSubject(team), { staffId: req.params.staffId });
       return reply.code(204).send();
     },
   );
@@ -201,23 +211,26 @@ export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContex
         tags,
         security,
         params: idParams,
+        querystring: teamQuery,
         body: addTeamPatientInput,
         response: { 201: z.object({ teamId: z.string(), patientId: z.string() }) },
       },
     },
     async (req, reply) => {
-      await ctx.staff.addTeamPatient(req.params.id, req.body.patientId, adminActor(req));
-      await audit(req, 'care-team.add-patient', `patient:${req.body.patientId}`, { teamId: req.params.id });
+      const team = await ctx.staff.addTeamPatient(req.params.id, req.body.patientId, adminActor(req), req.query.organizationId);
+      await audit(req, 'care-team.add-patient', `patient:${req.body.patientId}`, { teamId: team.id, organizationId: team.organizationId });
       return reply.code(201).send({ teamId: req.params.id, patientId: req.body.patientId });
     },
   );
 
   app.delete(
     '/v1/admin/care-teams/:id/patients/:patientId',
-    { schema: { summary: 'Take a patient off the care team', description: ORG_ADMIN_NOTE, tags, security, params: z.object({ id: entityId, patientId: entityId }) } },
+    {
+      schema: { summary: 'Take a patient off the care team', description: ORG_ADMIN_NOTE, tags, security, params: z.object({ id: entityId, patientId: entityId }), querystring: teamQuery },
+    },
     async (req, reply) => {
-      await ctx.staff.removeTeamPatient(req.params.id, req.params.patientId, adminActor(req));
-      await audit(req, 'care-team.remove-patient', `patient:${req.params.patientId}`, { teamId: req.params.id });
+      const team = await ctx.staff.removeTeamPatient(req.params.id, req.params.patientId, adminActor(req), req.query.organizationId);
+      await audit(req, 'care-team.remove-patient', `patient:${req.params.patientId}`, { teamId: team.id, organizationId: team.organizationId });
       return reply.code(204).send();
     },
   );

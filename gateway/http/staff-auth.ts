@@ -2,8 +2,10 @@ import type { FastifyRequest } from 'fastify';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Staff } from '../../core/model/staff.js';
 import { adminTokenMatcher, bearerToken } from '../auth/admin-token.js';
+import { looksLikeSessionToken } from '../auth/session-token.js';
 import type { AuthenticatedSession } from '../auth/session-service.js';
 import type { GatewayContext } from '../context.js';
+import { routeOf } from './auth-hooks.js';
 import type { AdminActor } from '../staff-service.js';
 
 declare module 'fastify' {
@@ -16,28 +18,18 @@ declare module 'fastify' {
 }
 
 async function authenticateSession(ctx: GatewayContext, req: FastifyRequest, token: string): Promise<void> {
+  ctx.credentialGuard.check('session-token', req.ip);
   try {
     const session = await ctx.sessions.authenticate(token);
     req.staff = session.staff;
     req.staffSession = session;
     req.actor = `staff:${session.staff.id}`;
   } catch (err) {
-    // An expired session is routine; a token we never issued is worth a record.
-    if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_INVALID') await recordDenied(ctx, req);
+    // An expired session is routine; a token we never issued (or one logged out) is counted,
+    // throttled by source and audited in aggregate.
+    if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_INVALID') await ctx.credentialGuard.denied('session-token', req.ip, routeOf(req));
     throw err;
   }
-}
-
-function recordDenied(ctx: GatewayContext, req: FastifyRequest): Promise<void> {
-  return ctx.audit.record({
-    atMs: ctx.clock.now(),
-    actor: 'unknown',
-    action: `${req.method} ${req.routeOptions.url ?? ''}`,
-    subject: 'staff-api',
-    outcome: 'denied',
-    sourceIp: req.ip,
-    details: null,
-  });
 }
 
 /** `Authorization: Bearer <session token>` from POST /v1/auth/login; sets `req.staff`. */
@@ -58,9 +50,16 @@ export function adminOrStaffAuthHook(ctx: GatewayContext) {
   return async (req: FastifyRequest): Promise<void> => {
     const token = bearerToken(req.headers.authorization);
     if (token === undefined) throw new RpmError('RPM_ERR_AUTH_MISSING', 'send the admin token or a session token as `Authorization: Bearer <token>`');
+    // Before the comparison, so these routes cannot be used to keep guessing the admin token.
+    ctx.credentialGuard.check('admin-token', req.ip);
     if (isAdminToken(token)) {
       req.actor = 'admin';
       return;
+    }
+    if (!looksLikeSessionToken(token)) {
+      // Not shaped like a session token: a guess at the admin token.
+      await ctx.credentialGuard.denied('admin-token', req.ip, routeOf(req));
+      throw new RpmError('RPM_ERR_AUTH_INVALID', 'invalid admin or session token');
     }
     await authenticateSession(ctx, req, token);
   };

@@ -1,7 +1,9 @@
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
+import { parseJsonPayload } from '../../core/json/parse-json.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
+import { packetGuardAuthenticated } from './packet-guard.js';
 import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
 
 /** What we know about an authenticated MQTT session. */
@@ -22,6 +24,12 @@ function authError(message: string, returnCode: number): AuthenticateError {
   const err = new Error(message) as AuthenticateError;
   (err as { returnCode: number }).returnCode = returnCode;
   return err;
+}
+
+/** The peer address of an MQTT connection: the TCP/TLS socket's, or the WebSocket upgrade request's. */
+function sourceAddressOf(client: Client): string | undefined {
+  const c = client as unknown as { conn?: { remoteAddress?: string }; req?: { socket?: { remoteAddress?: string } } };
+  return c.conn?.remoteAddress ?? c.req?.socket?.remoteAddress;
 }
 
 export interface MqttBroker {
@@ -87,7 +95,18 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
       return;
     }
-    ctx.authenticator.authenticate(password.toString('utf8'), username).then(
+    const secret = password.toString('utf8');
+    const source = sourceAddressOf(client);
+    // Wrong secrets are throttled by source like on HTTP; a secret verified before still connects.
+    if (!ctx.authenticator.recognizes(secret)) {
+      try {
+        ctx.credentialGuard.check('device-secret', source);
+      } catch (err) {
+        done(authError(isRpmError(err) ? err.message : 'retry later', CONNACK_SERVER_UNAVAILABLE), false);
+        return;
+      }
+    }
+    ctx.authenticator.authenticate(secret, username).then(
       (auth) => {
         const will = (client as unknown as { _will?: { topic?: string } })._will;
         if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
@@ -105,6 +124,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         };
         sessions.set(client, session);
         scheduleExpiry(client, session, auth.expiresAtMs);
+        // Packets after the CONNECT may now reach aedes, up to the post-authentication size cap.
+        packetGuardAuthenticated(client.conn);
         done(null, true);
       },
       (err: unknown) => {
@@ -112,6 +133,7 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         const returnCode =
           code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
         if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
+        if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
         done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
       },
     );
@@ -145,7 +167,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     let readings: unknown[] = [];
     let envelopeError: RpmError | undefined;
     try {
-      readings = ctx.ingest.parseEnvelope(JSON.parse(payload.toString('utf8')));
+      // The same parser as HTTP bodies: one payload means the same on every input.
+      readings = ctx.ingest.parseEnvelope(parseJsonPayload(payload, 'payload'));
     } catch (err) {
       envelopeError = isRpmError(err) ? err : new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'payload is not valid JSON', { path: '' });
     }

@@ -219,8 +219,30 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
 
   app.post(
     '/v1/time/:entryId/stop',
-    { schema: { summary: 'Stop your running timer', tags: ['time-log'], security, params: z.object({ entryId: z.uuid() }), response: { 200: timeEntryView } } },
-    async (req) => toTimeView(await ctx.worklist.stopTimer(requester(req), req.params.entryId)),
+    {
+      schema: {
+        summary: 'Stop your running timer',
+        description:
+          'Optional body: `reason` (`signed-out` or `session-expired` when the dashboard stops it as the nurse signs out) and `endedAt` (e.g. her last activity before an idle sign-out; between the start and now).',
+        tags: ['time-log'],
+        security,
+        params: z.object({ entryId: z.uuid() }),
+        body: z
+          .object({
+            reason: z.enum(['stopped', 'signed-out', 'session-expired']).optional(),
+            endedAt: z.iso.datetime({ offset: true }).optional(),
+          })
+          .optional(),
+        response: { 200: timeEntryView },
+      },
+    },
+    async (req) =>
+      toTimeView(
+        await ctx.worklist.stopTimer(requester(req), req.params.entryId, {
+          ...(req.body?.reason === undefined ? {} : { reason: req.body.reason }),
+          ...(req.body?.endedAt === undefined ? {} : { endedAtMs: Date.parse(req.body.endedAt) }),
+        }),
+      ),
   );
 
   app.get(

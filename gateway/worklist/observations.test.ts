@@ -136,4 +136,16 @@ describe('Staff observations, display units and reading identity', () => {
     expect(stored).toHaveLength(1);
     expect(stored[0]).toMatchObject({ id, clientId: 'w-1' });
   });
+
+  it('stops a timer at the time and for the reason the dashboard gives when the nurse signs out, never outside its run', async () => {
+    const started = await request(`${t.baseUrl}/v1/patients/p-1/time/start`, { token: nurse, json: { interactive: true } });
+    expect(started.status).toBe(201);
+    const id = started.body.id as string;
+    const bad = await request(`${t.baseUrl}/v1/time/${id}/stop`, { token: nurse, json: { reason: 'coffee' } });
+    expect(bad.status).toBe(400);
+    const stopped = await request(`${t.baseUrl}/v1/time/${id}/stop`, { token: nurse, json: { reason: 'session-expired', endedAt: '2000-01-01T00:00:00Z' } });
+    expect(stopped.status).toBe(200);
+    expect(stopped.body).toMatchObject({ stopReason: 'session-expired', endedAt: started.body.startedAt, minutes: 0 });
+    expect((await request(`${t.baseUrl}/v1/auth/me`, { token: nurse })).body.idleMinutes).toBe(15);
+  });
 });

@@ -16,7 +16,12 @@ export class TimerGuard {
     private readonly clock: Clock,
     private readonly log: Logger,
   ) {
-    sessions.onSessionEnd((staffId, atMs, reason) => this.stopFor(staffId, atMs, reason === 'signed-out' ? 'signed-out' : 'session-expired'));
+    sessions.onSessionEnded((end) => {
+      if (end.staffId === null) return;
+      this.stopFor(end.staffId, end.atMs, end.reason === 'logged-out' ? 'signed-out' : 'session-expired').catch((err: unknown) =>
+        this.log.error({ err }, 'could not stop a running timer at the end of its session'),
+      );
+    });
   }
 
   /**

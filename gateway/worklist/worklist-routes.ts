@@ -7,6 +7,7 @@ import { entityId } from '../../core/model/registry.js';
 import type { GatewayContext } from '../context.js';
 import { staffAuthHook } from '../http/staff-auth.js';
 import { alertEventView, alertView, toAlertEventView, toAlertView } from './alert-view.js';
+import { worklistStreamHandler } from './worklist-stream.js';
 import type { Requester } from './worklist-service.js';
 
 const tags = ['worklist'];
@@ -61,49 +62,13 @@ export async function worklistRoutes(root: FastifyInstance, ctx: GatewayContext)
     {
       schema: {
         summary: 'Live worklist changes as Server-Sent Events (event `alert`, data = the alert with its priority)',
-        description: 'Send the session token in the Authorization header (fetch-based EventSource). A comment line every 15 s keeps proxies from closing the stream.',
+        description:
+          'Send the session token in the Authorization header (fetch-based EventSource). A comment line every 15 s keeps proxies from closing the stream. The stream ends with `event: session-ended` (data `{"reason"}`: logged-out, account-disabled, idle, expired, scope-changed, shutdown) when its session ends or the nurse\'s care-team scope changes; reconnect to get a fresh snapshot, or sign in again on 401.',
         tags,
         security,
       },
     },
-    async (req, reply) => {
-      const who = requester(req);
-      const visible = new Map<string, boolean>();
-      const prefs = (await ctx.staff.displayPrefs(who.staff)).effective;
-      reply.hijack();
-      const res = reply.raw;
-      res.writeHead(200, { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache, no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
-      res.write(`: connected\nretry: 2000\n\n`);
-      let seq = 0;
-      const unsubscribe = ctx.worklistHub.subscribe(who.staff.organizationId, (event) => {
-        const patientId = event.alert.patientId;
-        const check = visible.get(patientId);
-        const send = (ok: boolean): void => {
-          if (!ok || res.writableEnded) return;
-          void ctx.worklist.rank(event.alert).then((ranked) => {
-            if (res.writableEnded) return;
-            const body = { change: event.change, alert: toAlertView(event.alert, prefs, ranked.priority) };
-            res.write(`id: ${++seq}\nevent: alert\ndata: ${JSON.stringify(body)}\n\n`);
-          });
-        };
-        if (check !== undefined) send(check);
-        else
-          void ctx.staff.canSeePatient(who.staff, patientId).then((ok) => {
-            visible.set(patientId, ok);
-            send(ok);
-          });
-      });
-      const heartbeat = setInterval(() => res.write(': keep-alive\n\n'), 15_000);
-      heartbeat.unref();
-      const end = (): void => {
-        clearInterval(heartbeat);
-        unsubscribe();
-        removeCloser();
-        if (!res.writableEnded) res.end();
-      };
-      const removeCloser = ctx.worklistHub.onClose(end);
-      req.raw.on('close', end);
-    },
+    worklistStreamHandler(ctx, { recheckMs: ctx.config.streams.recheckMs }),
   );
 
   app.get(

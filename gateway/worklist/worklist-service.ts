@@ -3,7 +3,7 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Logger } from '../../core/logging.js';
 import type { Alert, AlertAction, AlertActionBody } from '../../core/model/alert.js';
 import type { Staff } from '../../core/model/staff.js';
-import type { AlertStore, StoredCarePlan, TimeEntry } from '../../core/ports/alert-store.js';
+import type { AlertStore, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { CarePlans } from '../../pipeline/care-plans.js';
@@ -65,7 +65,8 @@ export class WorklistService {
       rows.push({ patientId, priority: list[0]?.priority.score ?? 0, alerts: list });
     }
     rows.sort((a, b) => b.priority - a.priority || a.patientId.localeCompare(b.patientId));
-    await this.record(req, 'worklist.read', `organization:${req.staff.organizationId}`, 'success', { patients: rows.length });
+    // Which patients the worklist showed, not only how many: each one's accounting of disclosures finds this read.
+    await this.record(req, 'worklist.read', `organization:${req.staff.organizationId}`, 'success', { patients: rows.length }, rows.map((r) => r.patientId));
     return rows;
   }
 
@@ -179,10 +180,13 @@ export class WorklistService {
     return entry;
   }
 
-  async stopTimer(req: Requester, entryId: string): Promise<TimeEntry> {
+  /** Stops her running timer now, or at `endedAtMs` (kept between its start and now) with the reason she gives. */
+  async stopTimer(req: Requester, entryId: string, options: { reason?: TimeStopReason; endedAtMs?: number } = {}): Promise<TimeEntry> {
     const running = (await this.alerts.timeEntries({ staffId: req.staff.id, running: true })).find((e) => e.id === entryId);
     if (running === undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_NOT_FOUND', 'no running timer with this id');
-    const stopped = await this.alerts.stopTime(entryId, this.clock.now());
+    const now = this.clock.now();
+    const endedAt = Math.min(now, Math.max(running.startedAtMs, options.endedAtMs ?? now));
+    const stopped = await this.alerts.stopTime(entryId, endedAt, options.reason ?? 'stopped');
     if (stopped === undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_NOT_FOUND');
     await this.record(req, 'time.stop', `patient:${running.patientId}`, 'success', { minutes: Math.round(((stopped.endedAtMs ?? 0) - stopped.startedAtMs) / 60_000) });
     return stopped;
@@ -232,8 +236,15 @@ export class WorklistService {
     return alert;
   }
 
-  private record(req: Requester, action: string, subject: string, outcome: 'success' | 'denied', details: Record<string, string | number | boolean | null> | null): Promise<void> {
-    return this.audit.record({ atMs: this.clock.now(), actor: `staff:${req.staff.id}`, action, subject, outcome, sourceIp: req.sourceIp, details });
+  private record(
+    req: Requester,
+    action: string,
+    subject: string,
+    outcome: 'success' | 'denied',
+    details: Record<string, string | number | boolean | null> | null,
+    patientIds?: readonly string[],
+  ): Promise<void> {
+    return this.audit.record({ atMs: this.clock.now(), actor: `staff:${req.staff.id}`, action, subject, outcome, sourceIp: req.sourceIp, details, ...(patientIds === undefined ? {} : { patientIds }) });
   }
 }
 

@@ -37,12 +37,21 @@ export interface FhirTestServerOptions {
   readonly validate?: boolean;
   readonly auth?: ServerAuth;
   readonly port?: number;
+  /**
+   * 'enforce': like an EHR that enforces references, an Observation's subject and performer must
+   * name an existing Patient: a literal `Patient/{id}`, or a conditional `Patient?identifier=…`
+   * (resolved to the one match and stored as a literal reference; none: 400, several: 412, with
+   * HAPI's messages); a logical reference (identifier only) is refused. Default 'ignore'.
+   */
+  readonly patients?: 'ignore' | 'enforce';
 }
 
 export interface LoggedRequest {
   readonly method: string;
-  /** Path below /fhir, without the query string (which would carry identifier hashes only anyway). */
+  /** Path below /fhir, without the query string. */
   readonly path: string;
+  /** The query string (`?…`), or ''; tests check that no patient identifier travels in a URL. */
+  readonly query: string;
   readonly status: number;
   readonly entries: number;
 }
@@ -65,6 +74,7 @@ type Identified = Resource & { identifier?: { system?: string; value?: string }[
  */
 class CheckingRepository extends MemoryRepository {
   validate = true;
+  enforcePatients = false;
   refuse: ((resource: Resource) => string | undefined) | undefined;
   /** `type|system|value` → ids of the resources carrying that identifier. */
   private readonly byIdentifier = new Map<string, Set<string>>();
@@ -72,6 +82,7 @@ class CheckingRepository extends MemoryRepository {
   // 4.5.2 passes an options argument at run time ({ assignedId } in batches) that its typings omit.
   override async createResource<T extends Resource>(resource: T, ...rest: unknown[]): Promise<WithId<T>> {
     this.check(resource);
+    resource = await this.resolvePatients(resource);
     const create = super.createResource.bind(this) as (r: T, ...more: unknown[]) => Promise<WithId<T>>;
     const created = await create(resource, ...rest);
     this.index(created, 'add');
@@ -80,6 +91,7 @@ class CheckingRepository extends MemoryRepository {
 
   override async updateResource<T extends Resource>(resource: T, ...rest: unknown[]): Promise<WithId<T>> {
     this.check(resource);
+    resource = await this.resolvePatients(resource);
     const previous = resource.id === undefined ? undefined : await this.readResource(resource.resourceType, resource.id).catch(() => undefined);
     const update = super.updateResource.bind(this) as (r: T, ...more: unknown[]) => Promise<WithId<T>>;
     const updated = await update(resource, ...rest);
@@ -122,6 +134,33 @@ class CheckingRepository extends MemoryRepository {
     }
   }
 
+  /** An EHR that enforces references: subject and performer must be (or resolve to) an existing Patient. */
+  private async resolvePatients<T extends Resource>(resource: T): Promise<T> {
+    if (!this.enforcePatients || resource.resourceType !== 'Observation') return resource;
+    const o = resource as unknown as { subject?: { reference?: string }; performer?: { reference?: string }[] };
+    const resolve = async (ref: { reference?: string } | undefined, path: string): Promise<{ reference: string }> => {
+      const r = ref?.reference;
+      if (r === undefined) throw new OperationOutcomeError(outcome('required', `${path} must reference a Patient resource`));
+      if (r.startsWith('Patient?')) {
+        const query = new URLSearchParams(r.slice('Patient?'.length));
+        const identifier = query.get('identifier') ?? '';
+        const bundle = await this.search({ resourceType: 'Patient', filters: [{ code: 'identifier', operator: Operator.EQUALS, value: identifier.replace(/\\([\\|,$])/g, '$1') }] });
+        const found = bundle.entry ?? [];
+        if (found.length === 0) throw new OperationOutcomeError(outcome('invalid', `HAPI-1091: Invalid match URL "${r}" - No resources match this search (in ${path})`));
+        if (found.length > 1) throw new OperationOutcomeError(outcome('multiple-matches', `HAPI-1092: Invalid match URL "${r}" - Multiple resources match this search (in ${path})`, 'multiple-matches'));
+        return { reference: `Patient/${found[0]?.resource?.id ?? ''}` };
+      }
+      const m = /^Patient\/([A-Za-z0-9\-.]{1,64})$/.exec(r);
+      if (m === null || (await this.readResource('Patient', m[1] as string).catch(() => undefined)) === undefined) {
+        throw new OperationOutcomeError(outcome('invalid', `HAPI-1094: Resource ${r} not found, specified in path: ${path}`));
+      }
+      return { reference: r };
+    };
+    const subject = await resolve(o.subject, 'Observation.subject');
+    const performer = o.performer === undefined ? undefined : await Promise.all(o.performer.map((p) => resolve(p, 'Observation.performer')));
+    return { ...resource, subject, ...(performer === undefined ? {} : { performer }) };
+  }
+
   private check(resource: Resource): void {
     if (this.validate) validateResource(resource); // throws OperationOutcomeError → 400
     const why = this.refuse?.(resource);
@@ -142,6 +181,8 @@ export class FhirTestServer {
 
   /** Added before every request is handled. */
   latencyMs = 0;
+  /** Added per Bundle entry (a big batch takes longer than a small one, as on a real server). */
+  entryLatencyMs = 0;
   /** The next n FHIR requests are answered with this status (503 by default) without being processed. */
   private failing = { count: 0, status: 503, retryAfterS: undefined as number | undefined };
   /** The next n FHIR requests are processed (committed) and then the connection is dropped unanswered. */
@@ -153,6 +194,7 @@ export class FhirTestServer {
 
   private constructor(private readonly options: FhirTestServerOptions) {
     this.repo.validate = options.validate ?? true;
+    this.repo.enforcePatients = options.patients === 'enforce';
     this.app = Fastify({ logger: false, bodyLimit: 64 * 1024 * 1024, routerOptions: { ignoreTrailingSlash: true } });
     this.routes();
   }
@@ -219,6 +261,12 @@ export class FhirTestServer {
   async close(): Promise<void> {
     await this.down();
     await this.app.close();
+  }
+
+  /** A Patient the EHR knows, with an identifier (e.g. an MRN under the hospital's system); answers its id. */
+  async addPatient(identifier: { system: string; value: string }): Promise<string> {
+    const created = await this.repo.createResource({ resourceType: 'Patient', identifier: [identifier], active: true });
+    return created.id;
   }
 
   /** Every stored resource of a type. */
@@ -346,9 +394,11 @@ export class FhirTestServer {
     const path = url.pathname.replace(/^\/fhir/, '') || '/';
     const body = req.body as { resourceType?: string; entry?: unknown[] } | undefined;
     const log = (status: number): void => {
-      this.requests.push({ method: req.method, path: path.replace(/\/[0-9a-f]{64}$/, '/{id}'), status, entries: body?.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1 });
+      this.requests.push({ method: req.method, path: path.replace(/\/[0-9a-f]{64}$/, '/{id}'), query: url.search, status, entries: body?.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1 });
     };
-    if (this.latencyMs > 0) await sleep(this.latencyMs);
+    const entries = body?.resourceType === 'Bundle' ? (body.entry?.length ?? 0) : 1;
+    const delay = this.latencyMs + this.entryLatencyMs * entries;
+    if (delay > 0) await sleep(delay);
     const send = (status: number, payload: unknown, headers: Record<string, string> = {}): FastifyReply => {
       log(status);
       return reply.code(status).headers(headers).type('application/fhir+json').send(payload);
@@ -365,8 +415,10 @@ export class FhirTestServer {
     if (body?.resourceType === 'Bundle' && this.options.batch === false) return send(400, outcome('not-supported', 'batch is not supported'));
     const headers: Record<string, string> = {};
     for (const [k, v] of Object.entries(req.headers)) if (typeof v === 'string') headers[k.toLowerCase()] = v;
+    // POST [type]/_search: the parameters come as a form body (identifiers stay out of the URL).
+    const routed = req.body instanceof URLSearchParams ? Object.fromEntries(req.body) : body;
     const [result, resource] = await this.router.handleRequest(
-      { method: req.method as 'GET', url: `${path}${url.search}`, pathname: '', params: {}, query: {}, body, headers },
+      { method: req.method as 'GET', url: `${path}${url.search}`, pathname: '', params: {}, query: {}, body: routed, headers },
       this.repo,
     );
     const status = getStatus(result);

@@ -33,8 +33,16 @@ export interface DeliveryCounts {
   dead: number;
 }
 
-/** The destination as the operator API shows it (counts, circuit, server plan). */
-export async function destinationStatus(t: TestGateway, id: string): Promise<{ deliveries: DeliveryCounts; circuit: { state: string } | null; server: unknown }> {
+export interface DestinationStatusView {
+  deliveries: DeliveryCounts;
+  oldestWaitingSince: string | null;
+  circuit: { state: string } | null;
+  batching: { configured: number; current: number; reason: string | null } | null;
+  server: unknown;
+}
+
+/** The destination as the operator API shows it (counts, circuit, batching, server plan). */
+export async function destinationStatus(t: TestGateway, id: string): Promise<DestinationStatusView> {
   const res = await t.admin.get(`/v1/admin/fhir/destinations/${id}`);
   if (res.status !== 200) throw new Error(`destination ${id}: ${res.status} ${JSON.stringify(res.body)}`);
   return res.body;

@@ -1,4 +1,5 @@
 import type { Api } from './api.js';
+import type { DisplayService } from './display.js';
 import type { LiveWorklist } from './live.js';
 import type { TimerService } from './timer-service.js';
 import type { StaffSelf } from './types.js';
@@ -9,6 +10,8 @@ export interface AppContext {
   readonly me: StaffSelf;
   readonly live: LiveWorklist;
   readonly timer: TimerService;
+  /** Units and time zone this nurse reads values in. */
+  readonly display: DisplayService;
   /** Polite screen-reader announcement (the live region in the shell). */
   announce(message: string): void;
   /** A visible error banner (role="alert"); an action's failure, never swallowed. */

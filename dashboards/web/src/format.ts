@@ -1,4 +1,5 @@
-import type { AlertStatus, Reading, ReadingKind, Severity } from './types.js';
+import type { AlertStatus, Confirmation, Reading, ReadingKind, Severity } from './types.js';
+import { dayKey } from './zoned-time.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;
@@ -22,18 +23,54 @@ export function ago(iso: string, now = Date.now()): string {
   return ms < MIN ? 'just now' : `${duration(ms)} ago`;
 }
 
-const dateTime = new Intl.DateTimeFormat(undefined, { month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' });
-const timeOnly = new Intl.DateTimeFormat(undefined, { hour: '2-digit', minute: '2-digit' });
+/**
+ * Every time a nurse reads is in the clinic's time zone (display settings: the organization's,
+ * or her own choice), with the zone shown: "16:20 EST". Set at sign-in and when she changes it.
+ */
+let zone = 'UTC';
 
-/** Local date and wall time, for spans where "10:05" alone would be ambiguous (a chart's first and last reading). */
-export function dateAndTime(iso: string): string {
-  return dateTime.format(new Date(iso));
+export function setTimeZone(timeZone: string): void {
+  zone = timeZone;
+  formatters.clear();
 }
 
-/** Local wall time; the date only when it is not today. */
+export function currentTimeZone(): string {
+  return zone;
+}
+
+const formatters = new Map<string, Intl.DateTimeFormat>();
+
+function formatter(kind: 'time' | 'date-time' | 'zone'): Intl.DateTimeFormat {
+  let f = formatters.get(kind);
+  if (f === undefined) {
+    const base = { timeZone: zone, hourCycle: 'h23', timeZoneName: 'short' } as const;
+    f =
+      kind === 'time'
+        ? new Intl.DateTimeFormat('en-US', { ...base, hour: '2-digit', minute: '2-digit' })
+        : kind === 'date-time'
+          ? new Intl.DateTimeFormat('en-US', { ...base, month: 'short', day: 'numeric', hour: '2-digit', minute: '2-digit' })
+          : new Intl.DateTimeFormat('en-US', { timeZone: zone, timeZoneName: 'short' });
+    formatters.set(kind, f);
+  }
+  return f;
+}
+
+/** Date and wall time with the zone, "Dec 7, 16:20 EST": for spans where "16:20" alone would be ambiguous. */
+export function dateAndTime(iso: string): string {
+  const ms = Date.parse(iso);
+  return Number.isNaN(ms) ? '—' : formatter('date-time').format(new Date(ms));
+}
+
+/** Wall time with the zone, "16:20 EST"; the date too when it is not today (in the clinic's zone). */
 export function when(iso: string, now = Date.now()): string {
-  const d = new Date(iso);
-  return new Date(now).toDateString() === d.toDateString() ? timeOnly.format(d) : dateTime.format(d);
+  const ms = Date.parse(iso);
+  if (Number.isNaN(ms)) return '—';
+  return dayKey(now, zone) === dayKey(ms, zone) ? formatter('time').format(new Date(ms)) : formatter('date-time').format(new Date(ms));
+}
+
+/** The zone's short name now, "EST" (or "UTC", "GMT+1" where no abbreviation exists). */
+export function zoneName(now = Date.now()): string {
+  return formatter('zone').formatToParts(new Date(now)).find((p) => p.type === 'timeZoneName')?.value ?? zone;
 }
 
 export const SEVERITY_LABEL: Record<Severity, string> = { critical: 'Critical', high: 'High', medium: 'Medium', low: 'Low' };
@@ -50,34 +87,46 @@ export const KIND_LABEL: Record<ReadingKind, string> = {
   'body-temperature': 'Temperature',
   'blood-glucose': 'Glucose',
   'respiratory-rate': 'Respiratory rate',
+  consciousness: 'Consciousness (ACVPU)',
+  'supplemental-oxygen': 'Supplemental oxygen',
 };
 
-/** UCUM codes as people write them. */
-export function unitLabel(ucum: string): string {
+/** UCUM codes as people write them (axis labels, form units). */
+export function unitSymbol(ucum: string): string {
   switch (ucum) {
     case 'mm[Hg]':
       return 'mmHg';
     case 'Cel':
       return '°C';
-    case '/min':
-      return '/min';
+    case '[degF]':
+      return '°F';
+    case '[lb_av]':
+      return 'lb';
+    case '{ACVPU}':
+      return 'ACVPU';
     default:
+      // kg, mg/dL, mmol/L, %, /min, L/min are written as they are.
       return ucum;
   }
 }
 
-const round = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
-
+/**
+ * A reading as the nurse reads it: the server's text in her display units ("BP 186/100 mmHg,
+ * pulse 84 /min", "Weight 179.5 lb", "Consciousness: Responds to voice"). Staff sessions always
+ * get it; the canonical values are only a fallback.
+ */
 export function readingValue(r: Reading): string {
-  if (r.kind === 'blood-pressure') {
-    const sys = r.components.find((c) => c.name === 'systolic');
-    const dia = r.components.find((c) => c.name === 'diastolic');
-    const pulse = r.components.find((c) => c.name === 'pulse');
-    const bp = `${sys === undefined ? '?' : round(sys.value)}/${dia === undefined ? '?' : round(dia.value)} mmHg`;
-    return pulse === undefined ? bp : `${bp}, pulse ${round(pulse.value)}`;
-  }
-  return r.value === undefined ? '—' : `${round(r.value)} ${unitLabel(r.unit ?? '')}`.trim();
+  if (r.display !== undefined) return r.display.text;
+  return r.components.map((c) => `${c.name === 'value' ? '' : `${c.name} `}${c.value} ${unitSymbol(c.unit)}`).join(', ');
 }
+
+/** The confirmation state in a few words, for the row's tags (the full sentence is `confirmationText`). */
+export const CONFIRMATION_TAG: Record<Confirmation, string> = {
+  pending: 'awaiting repeat',
+  confirmed: 'confirmed',
+  'not-confirmed': 'not confirmed',
+  expired: 'no repeat: call the patient',
+};
 
 export const settingLabel = (s: string): string => (s === 'clinic' ? 'Clinic' : 'Home');
 
@@ -92,6 +141,8 @@ export const OUTCOME_LABEL: Record<string, string> = {
   'auto-resolved': 'Resolved by itself (back in range)',
   other: 'Other',
 };
+
+const round = (v: number): string => (Number.isInteger(v) ? String(v) : v.toFixed(1));
 
 export function minutes(total: number): string {
   if (total < 60) return `${round(total)} min`;

@@ -53,6 +53,15 @@ export class LiveWorklist {
     this.stream.start();
   }
 
+  /**
+   * After a change of display settings: a new stream (events come in the new units), and its
+   * `opened` refetches the snapshot, whose alerts replace the ones written in the old units.
+   */
+  reconnect(): void {
+    this.setState('connecting');
+    this.stream.restart();
+  }
+
   stop(): void {
     this.stream.stop();
     this.listeners.clear();

@@ -1,7 +1,8 @@
 import 'uplot/dist/uPlot.min.css';
 import './styles.css';
-import { Api } from './api.js';
+import { Api, ApiError } from './api.js';
 import type { AppContext } from './context.js';
+import { DisplayService, resetDisplay } from './display.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
@@ -11,7 +12,7 @@ import { PatientView } from './views/patient.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
-import { SEVERITY_LABEL } from './format.js';
+import { minutes, SEVERITY_LABEL } from './format.js';
 
 type SignOutReason = 'user' | 'idle' | 'expired';
 
@@ -27,12 +28,15 @@ interface Session {
   readonly shell: Shell;
   readonly live: LiveWorklist;
   readonly idle: IdleWatch;
+  readonly unsubscribe: (() => void)[];
   view: View | null;
 }
 
 class App {
   private session: Session | null = null;
   private signingOut = false;
+  /** The server's idle limit in minutes (GET /v1/auth/me), for what the sign-out says. */
+  private idleMinutes = 15;
   private readonly api = new Api({
     token: () => tokenStore.get(),
     onRequest: () => this.session?.idle.requested(),
@@ -56,46 +60,75 @@ class App {
     document.title = 'Sign in · RPM nurse dashboard';
     renderLogin(this.root, this.api, message, (res: LoginResponse) => {
       tokenStore.set(res.token);
-      void this.enter(res.staff);
+      void this.enter(res.staff).then(() => {
+        // Someone may have been guessing her password: she should know (issue 11).
+        const n = res.notice?.failedLoginsSinceLastSignIn ?? 0;
+        if (n > 0) {
+          this.session?.ctx.showError(
+            `${n} wrong password${n === 1 ? ' was' : 's were'} tried for your account since you last signed in. If that was not you, tell your administrator.`,
+          );
+        }
+      });
     });
   }
 
   private async enter(me: StaffSelf): Promise<void> {
     this.signingOut = false;
+    // The server's idle limit, so both sign out on the same one.
+    const idleMinutes = await this.api
+      .get<Me>('/v1/auth/me')
+      .then((m) => m.idleMinutes)
+      .catch(() => undefined);
+    if (idleMinutes !== undefined) this.idleMinutes = idleMinutes;
     const colleagues = new Map<string, string>();
     const timer = new TimerService(this.api);
+    const display = new DisplayService(this.api);
+    let displayProblem: string | null = null;
     await Promise.all([
       this.api
         .get<{ staff: Colleague[] }>('/v1/colleagues')
         .then((r) => r.staff.forEach((c) => colleagues.set(c.id, c.displayName ?? 'a colleague')))
         .catch(() => undefined),
       timer.load().catch(() => undefined),
+      // Times and units: without them every time would be shown in UTC, so say so if they fail.
+      display.load().catch((err: unknown) => {
+        displayProblem = `Your display settings could not be loaded (${err instanceof Error ? err.message : String(err)}): times are shown in UTC.`;
+      }),
     ]);
     const live = new LiveWorklist(this.api, () => tokenStore.get(), () => void this.signOut('expired'));
-    const shell = new Shell(this.root, me, timer, () => void this.signOut('user'));
     const ctx: AppContext = {
       api: this.api,
       me,
       live,
       timer,
+      display,
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
       staffName: (id) => (id === null ? 'nobody' : id === me.id ? 'You' : (colleagues.get(id) ?? 'another staff member')),
     };
+    const shell = new Shell(this.root, ctx, () => void this.signOut('user'));
     const idle = new IdleWatch({
       warn: (ms) => shell.warnIdle(ms),
       unwarn: () => shell.unwarnIdle(),
       expire: () => void this.signOut('idle'),
       // Active but only watching the stream: one request keeps the server session (and priorities) fresh.
       keepAlive: () => void live.refresh().catch(() => undefined),
-    });
-    this.session = { ctx, shell, live, idle, view: null };
+    }, idleMinutes === undefined ? undefined : idleMinutes * 60_000);
+    // New units or zone: the live stream and every view are rendered again in them.
+    const unsubscribe = [
+      display.subscribe(() => {
+        live.reconnect();
+        this.route();
+      }),
+    ];
+    this.session = { ctx, shell, live, idle, unsubscribe, view: null };
     announceNewAlerts(ctx);
     idle.start();
     live.start();
     window.addEventListener('hashchange', this.route);
     this.route();
+    if (displayProblem !== null) shell.showError(displayProblem);
   }
 
   private readonly route = (): void => {
@@ -120,12 +153,15 @@ class App {
     if (this.signingOut) return;
     this.signingOut = true;
     const s = this.session;
+    // A running timer stops with the session: billable minutes are time spent, not a tab left open.
+    const timerNote = s === null ? null : await stopTimerAtSignOut(s.ctx, reason, s.idle.lastActivityAt);
     this.session = null;
     const token = tokenStore.get();
     tokenStore.clear();
     window.removeEventListener('hashchange', this.route);
     for (const d of document.querySelectorAll('dialog')) d.remove();
     if (s !== null) {
+      for (const u of s.unsubscribe) u();
       s.idle.stop();
       s.live.stop();
       s.view?.destroy();
@@ -135,7 +171,33 @@ class App {
     if (token !== null && reason !== 'expired') {
       await fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
     }
-    this.showLogin(SIGNED_OUT_MESSAGE[reason]);
+    resetDisplay();
+    const message = reason === 'idle' ? `You were signed out after ${this.idleMinutes} minutes without activity.` : SIGNED_OUT_MESSAGE[reason];
+    this.showLogin(timerNote === null ? message : `${message ?? ''} ${timerNote}`.trim());
+  }
+}
+
+/**
+ * Stops this nurse's running timer before the session ends, and says what was logged. When the
+ * session has already ended (401), the server stops it at her last activity instead.
+ */
+async function stopTimerAtSignOut(ctx: AppContext, reason: SignOutReason, lastActivityAt: number): Promise<string | null> {
+  const running = ctx.timer.running;
+  if (running === null) return null;
+  const byServer = `Your timer for patient ${running.patientId} stops at your last activity (unless you are still signed in elsewhere).`;
+  if (reason === 'expired') return byServer;
+  try {
+    // Signed out for inactivity: the minutes without activity are not billable; stop at her last one.
+    const stopped = await ctx.timer.stop(reason === 'idle' ? { reason: 'session-expired', endedAt: lastActivityAt } : { reason: 'signed-out' });
+    const logged = stopped?.minutes === null || stopped?.minutes === undefined ? '' : ` (${minutes(stopped.minutes)} logged)`;
+    return reason === 'idle'
+      ? `Your timer for patient ${running.patientId} was stopped at your last activity${logged}.`
+      : `Your timer for patient ${running.patientId} was stopped at sign-out${logged}.`;
+  } catch (err) {
+    // The server stops it too when the last session ends; say so rather than nothing.
+    return err instanceof ApiError && err.sessionEnded
+      ? byServer
+      : `Your timer for patient ${running.patientId} could not be stopped here (${err instanceof Error ? err.message : String(err)}); it stops when your session ends.`;
   }
 }
 

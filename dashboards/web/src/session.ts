@@ -17,17 +17,27 @@ export const tokenStore = {
   },
 };
 
-/** Automatic logoff (HIPAA §164.312(a)(2)(iii)): the server ends idle sessions after 15 minutes too. */
+/**
+ * Automatic logoff (HIPAA §164.312(a)(2)(iii)): the server ends idle sessions after
+ * RPM_SESSION_IDLE_MINUTES (GET /v1/auth/me says how long; 15 minutes by default) and the
+ * dashboard signs out on the same limit.
+ */
 export const IDLE_LIMIT_MS = 15 * 60_000;
 /** A warning one minute before, so a nurse reading a chart can stay signed in with a key press. */
-export const IDLE_WARNING_MS = 14 * 60_000;
+const WARNING_BEFORE_MS = 60_000;
 /**
  * The live stream delivers without requests, so a nurse who is active but only watching would
  * reach the server's idle expiry: when there was activity and no request for this long, ping.
  */
 export const KEEPALIVE_AFTER_MS = 2 * 60_000;
 const CHECK_EVERY_MS = 5_000;
-const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart', 'scroll'] as const;
+/**
+ * Real user input only. Not `scroll` or `focus`: live updates re-render the worklist, and the
+ * browser fires those by itself (scroll anchoring when rows are inserted above the viewport,
+ * focus restoration). `pointermove` counts only when the pointer really moved on the screen: a
+ * browser may send moves and hover events to a resting pointer when the DOM changes under it.
+ */
+const ACTIVITY_EVENTS = ['pointerdown', 'pointermove', 'keydown', 'wheel', 'touchstart'] as const;
 
 export interface IdleCallbacks {
   warn(remainingMs: number): void;
@@ -46,7 +56,15 @@ export class IdleWatch {
   private lastRequest = Date.now();
   private warned = false;
   private timer = 0;
-  private readonly onActivity = (): void => {
+  /** Where the pointer was last seen (screen coordinates), to tell a real move from a re-render's. */
+  private pointer: { x: number; y: number } | null = null;
+  private readonly onActivity = (ev: Event): void => {
+    if (!ev.isTrusted) return;
+    if (ev instanceof PointerEvent && (ev.type === 'pointermove' || ev.type === 'pointerdown')) {
+      const last = this.pointer;
+      this.pointer = { x: ev.screenX, y: ev.screenY };
+      if (ev.type === 'pointermove' && (last === null || (last.x === ev.screenX && last.y === ev.screenY))) return;
+    }
     this.lastActivity = Date.now();
     if (this.warned) {
       this.warned = false;
@@ -54,10 +72,19 @@ export class IdleWatch {
     }
   };
 
-  constructor(private readonly cb: IdleCallbacks) {}
+  constructor(
+    private readonly cb: IdleCallbacks,
+    private readonly limitMs: number = IDLE_LIMIT_MS,
+  ) {}
+
+  /** When the nurse last did something (a timer she left running stops here, not at the sign-out). */
+  get lastActivityAt(): number {
+    return this.lastActivity;
+  }
 
   start(): void {
     this.lastActivity = Date.now();
+    this.pointer = null;
     for (const ev of ACTIVITY_EVENTS) window.addEventListener(ev, this.onActivity, { passive: true, capture: true });
     this.timer = window.setInterval(() => this.check(), CHECK_EVERY_MS);
   }
@@ -75,14 +102,14 @@ export class IdleWatch {
   private check(): void {
     const now = Date.now();
     const idle = now - this.lastActivity;
-    if (idle >= IDLE_LIMIT_MS) {
+    if (idle >= this.limitMs) {
       this.stop();
       this.cb.expire();
       return;
     }
-    if (idle >= IDLE_WARNING_MS && !this.warned) {
+    if (idle >= this.limitMs - Math.min(WARNING_BEFORE_MS, this.limitMs / 4) && !this.warned) {
       this.warned = true;
-      this.cb.warn(IDLE_LIMIT_MS - idle);
+      this.cb.warn(this.limitMs - idle);
     }
     if (this.lastActivity > this.lastRequest && now - this.lastRequest >= KEEPALIVE_AFTER_MS) {
       this.lastRequest = now;

@@ -47,6 +47,12 @@ export class WorklistStream {
     void this.connect();
   }
 
+  /** A fresh connection now (the server renders events in the display units of the moment it opens). */
+  restart(): void {
+    this.stop();
+    this.start();
+  }
+
   stop(): void {
     this.stopped = true;
     window.clearTimeout(this.retryTimer);
@@ -88,10 +94,11 @@ export class WorklistStream {
         }
       }
     } catch (err) {
-      if (this.stopped) return;
+      if (this.stopped || this.controller !== controller) return;
       void err;
     }
-    if (this.stopped) return;
+    // Stopped, or replaced by a reconnect (restart): this connection's story ends here.
+    if (this.stopped || this.controller !== controller) return;
     // Server restarts and network blips: 1 s, 2 s, 4 s … at most 15 s between tries.
     const retryMs = Math.min(15_000, 1000 * 2 ** this.attempt++);
     this.handlers.lost(retryMs);

@@ -19,9 +19,11 @@ export class TimerService {
     this.set(await this.api.post<TimeEntry>(`/v1/patients/${seg(patientId)}/time/start`, { interactive }));
   }
 
-  async stop(): Promise<TimeEntry | null> {
+  /** Stops the running timer now, or (signing out) at a given time with the reason. */
+  async stop(options: { reason?: 'signed-out' | 'session-expired'; endedAt?: number } = {}): Promise<TimeEntry | null> {
     if (this.running === null) return null;
-    const stopped = await this.api.post<TimeEntry>(`/v1/time/${seg(this.running.id)}/stop`, {});
+    const body = { ...(options.reason === undefined ? {} : { reason: options.reason }), ...(options.endedAt === undefined ? {} : { endedAt: new Date(options.endedAt).toISOString() }) };
+    const stopped = await this.api.post<TimeEntry>(`/v1/time/${seg(this.running.id)}/stop`, body);
     this.set(null);
     return stopped;
   }

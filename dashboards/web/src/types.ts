@@ -19,23 +19,59 @@ export const RESOLUTION_OUTCOMES = [
 ] as const;
 export type ResolutionOutcome = (typeof RESOLUTION_OUTCOMES)[number] | 'auto-resolved';
 
+/** What an alert's confirmation stands at (severe BP asks for a repeat reading a few minutes later). */
+export type Confirmation = 'pending' | 'confirmed' | 'not-confirmed' | 'expired';
+
+/** One reading of an alert's episode, with its own time: the values shown belong to the time shown. */
+export interface EpisodePoint {
+  readonly readingId: string | null;
+  readonly measuredAt: string;
+  /** In the reader's time zone, with the zone. */
+  readonly measuredAtText: string;
+  /** What the rule saw, in the reader's display units. */
+  readonly text: string;
+  readonly severity: Severity | null;
+}
+
+/** One term of an alert's priority: why it sits where it does. */
+export interface PriorityReason {
+  readonly code: string;
+  readonly points: number;
+  readonly label: string;
+}
+
 export interface Alert {
   readonly id: string;
   readonly patientId: string;
   readonly rule: string;
+  /** What fired with its limits in the reader's units: "Severe hypertension (systolic ≥ 180 mmHg or diastolic ≥ 120 mmHg)". */
   readonly title: string;
+  /** The same without limits. */
+  readonly name: string;
+  readonly criteria: string;
   readonly severity: Severity;
   readonly status: AlertStatus;
   readonly version: number;
+  /** When the reading that opened the episode was measured. */
   readonly measuredAt: string;
+  readonly measuredAtText: string;
   readonly raisedAt: string;
   readonly updatedAt: string;
+  /** The episode's worst reading, in the reader's units (its time: `episode.worst`). */
   readonly detail: string;
   readonly value: number | null;
-  readonly confirmation: 'pending' | 'confirmed' | null;
+  readonly episode: { readonly first: EpisodePoint; readonly worst: EpisodePoint } | null;
+  readonly confirmation: Confirmation | null;
+  readonly confirmationText: string | null;
+  /** The rule's sourced "what to do" line. */
+  readonly action: string | null;
+  /** What happens if the patient is still past the limit after a resolve. */
+  readonly afterResolve: string;
   readonly inRange: boolean;
   readonly flapping: boolean;
   readonly worsening: boolean;
+  /** Raised from readings that arrived late (hub backfill, an offline device). */
+  readonly late: boolean;
   readonly claimedBy: string | null;
   readonly acknowledgedBy: string | null;
   readonly resolvedBy: string | null;
@@ -44,12 +80,17 @@ export interface Alert {
   readonly snoozedUntil: string | null;
   readonly escalationLevel: number;
   readonly slaDueAt: string;
+  readonly timeZone: string;
+  /** Unresolved alerts on the worklist and a patient's alert list; an action's answer has none. */
   readonly priority?: number;
+  readonly priorityReasons?: readonly PriorityReason[];
 }
 
 export interface AlertEvent {
   readonly version: number;
   readonly at: string;
+  /** In the reader's time zone, with the zone. */
+  readonly atText: string;
   readonly actor: string;
   readonly action: string;
   readonly fromStatus: string | null;
@@ -82,6 +123,7 @@ export interface Me {
   readonly careTeams: readonly { readonly id: string; readonly name: string }[];
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
+  readonly idleMinutes?: number;
 }
 
 export interface LoginResponse {
@@ -89,6 +131,8 @@ export interface LoginResponse {
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
   readonly staff: StaffSelf;
+  /** Wrong passwords tried for this account since its previous sign-in. */
+  readonly notice?: { readonly failedLoginsSinceLastSignIn: number; readonly firstFailedAt: string; readonly lastFailedAt: string };
 }
 
 export interface Colleague {
@@ -98,20 +142,46 @@ export interface Colleague {
   readonly isChargeNurse: boolean;
 }
 
-export type ReadingKind = 'blood-pressure' | 'heart-rate' | 'spo2' | 'body-weight' | 'body-temperature' | 'blood-glucose' | 'respiratory-rate';
+export type ReadingKind =
+  | 'blood-pressure'
+  | 'heart-rate'
+  | 'spo2'
+  | 'body-weight'
+  | 'body-temperature'
+  | 'blood-glucose'
+  | 'respiratory-rate'
+  | 'consciousness'
+  | 'supplemental-oxygen';
+
+export interface ReadingComponent {
+  readonly name: string;
+  readonly value: number;
+  /** UCUM code. */
+  readonly unit: string;
+}
 
 export interface Reading {
   readonly id: string;
   readonly kind: ReadingKind;
   readonly value?: number;
   readonly unit?: string;
-  readonly components: readonly { readonly name: string; readonly value: number; readonly unit: string }[];
+  /** Canonical units (what the rules judge); people read `display`. */
+  readonly components: readonly ReadingComponent[];
   readonly measuredAt: string;
   readonly measuredAtUtc: string;
   readonly deviceId: string;
   readonly setting: string;
   readonly entryMethod: string;
   readonly flags: readonly string[];
+  /** The staff member who entered it (entryMethod manual). */
+  readonly recordedBy: string | null;
+  /** The reading in the reader's display units and time zone (staff sessions always get it). */
+  readonly display?: {
+    readonly text: string;
+    readonly measuredAtText: string;
+    readonly timeZone: string;
+    readonly components: readonly ReadingComponent[];
+  };
 }
 
 export interface ReadingsPage {
@@ -122,22 +192,88 @@ export interface ReadingsPage {
 
 export type Comparator = '>' | '>=' | '<' | '<=';
 
-export interface ThresholdLimit {
-  readonly component: string;
-  readonly comparator: Comparator;
-  readonly tiers: readonly { readonly severity: Severity; readonly value: number }[];
+/** Rules in force; the dashboard reads their id and kind (alert marks on charts), the rest passes through. */
+export interface Rule {
+  readonly type: string;
+  readonly id: string;
+  readonly title: string;
+  readonly kind?: ReadingKind;
 }
 
-/** Rules in force; only what the charts use is typed, the rest passes through. */
-export type Rule =
-  | { readonly type: 'threshold'; readonly id: string; readonly title: string; readonly enabled: boolean; readonly kind: ReadingKind; readonly limits: readonly ThresholdLimit[] }
-  | { readonly type: Exclude<string, 'threshold'>; readonly id: string; readonly title: string; readonly enabled: boolean; readonly kind?: ReadingKind };
+/** A single-reading limit of one component, in the reader's units: what a chart shades. */
+export interface ChartBand {
+  readonly kind: ReadingKind;
+  readonly component: string;
+  readonly comparator: Comparator;
+  readonly value: number;
+  readonly unit: string;
+  readonly severity: Severity;
+  readonly ruleId: string;
+  /** E.g. "Severe hypertension ≥ 180 mmHg": the comparator exactly as the rule applies it. */
+  readonly label: string;
+}
 
 export interface CarePlan {
   readonly patientId: string;
   readonly version: number;
   readonly rules: readonly Rule[];
   readonly plan: { readonly programs: readonly string[]; readonly riskTier?: number };
+  readonly display: {
+    readonly rules: readonly {
+      readonly id: string;
+      readonly title: string;
+      readonly criteria: string;
+      readonly action: string | null;
+      readonly afterResolve: string;
+      readonly universal: boolean;
+      readonly overrideReason: string | null;
+    }[];
+    readonly bands: readonly ChartBand[];
+  };
+}
+
+/** GET /v1/patients/{id}/news2: the score from the latest values of the last hour, or what is missing. */
+export interface News2 {
+  readonly status: 'complete' | 'incomplete';
+  readonly total?: number;
+  readonly risk?: string;
+  readonly scores?: Readonly<Record<string, number>>;
+  readonly missing?: readonly string[];
+  readonly spo2Scale: number;
+}
+
+/** POST /v1/patients/{id}/observations (and device ingest): one outcome per reading sent. */
+export interface IngestResult {
+  readonly accepted: number;
+  readonly duplicate: number;
+  readonly rejected: number;
+  readonly outcomes: readonly {
+    readonly index: number;
+    readonly status: 'accepted' | 'duplicate' | 'rejected';
+    readonly id?: string;
+    readonly code?: string;
+    readonly path?: string;
+    readonly message?: string;
+  }[];
+}
+
+export const WEIGHT_UNITS = ['kg', '[lb_av]'] as const;
+export const TEMPERATURE_UNITS = ['Cel', '[degF]'] as const;
+export const GLUCOSE_UNITS = ['mg/dL', 'mmol/L'] as const;
+
+/** Units and time zone a person reads values in. */
+export interface DisplayPrefs {
+  readonly weightUnit: (typeof WEIGHT_UNITS)[number];
+  readonly temperatureUnit: (typeof TEMPERATURE_UNITS)[number];
+  readonly glucoseUnit: (typeof GLUCOSE_UNITS)[number];
+  readonly timeZone: string;
+}
+
+/** GET/PUT /v1/me/display: the organization's choice, this staff member's own over it, and the result. */
+export interface DisplaySettings {
+  readonly effective: DisplayPrefs;
+  readonly organization: Partial<DisplayPrefs> | null;
+  readonly own: Partial<DisplayPrefs> | null;
 }
 
 export interface PatientDevice {
@@ -162,6 +298,9 @@ export interface TimeEntry {
   readonly minutes: number | null;
   readonly interactive: boolean;
   readonly note: string | null;
+  readonly source?: 'timer' | 'manual';
+  /** Who or what stopped the timer: the nurse, her sign-out, or the end of her session (then at her last activity). */
+  readonly stopReason: 'stopped' | 'signed-out' | 'session-expired' | null;
 }
 
 export interface TimeMonth {

@@ -47,8 +47,9 @@ export class WorklistModel {
       this.tombstones.set(alert.id, alert.version);
       return this.alerts.delete(alert.id) ? 'removed' : 'stale';
     }
-    // An action's answer carries no priority: keep the last one until the stream's event brings it.
-    this.alerts.set(alert.id, alert.priority === undefined && known !== undefined ? { ...alert, priority: known.priority } : alert);
+    // An action's answer carries no priority: keep the last one (and why) until the stream's event brings it.
+    const kept = alert.priority === undefined && known !== undefined ? { ...alert, priority: known.priority, priorityReasons: known.priorityReasons } : alert;
+    this.alerts.set(alert.id, kept);
     return known === undefined ? 'added' : 'changed';
   }
 

@@ -115,6 +115,11 @@ function resolveDialog(alert: Alert, ctx: AppContext): void {
   const note = h('textarea', { name: 'note', rows: 4, maxlength: 4000 });
   openDialog({
     title: `Resolve “${alert.title}” — patient ${alert.patientId}`,
+    // What to do and what happens next, before she closes it: a resolve does not silence a patient still in crisis.
+    description: [
+      alert.action === null ? null : h('p', { class: 'action-line' }, h('strong', null, 'What to do: '), alert.action),
+      h('p', { class: 'after-resolve' }, h('strong', null, 'After you resolve it: '), alert.afterResolve),
+    ].filter((x): x is HTMLParagraphElement => x !== null),
     fields: [field('Outcome', outcome), field('Note', note, 'What you did and what happens next; kept with the alert history.')],
     submitLabel: 'Resolve alert',
     onSubmit: () => runAction(alert, 'resolve', { outcome: outcome.value, ...(note.value.trim() === '' ? {} : { note: note.value.trim() }) }, ctx),

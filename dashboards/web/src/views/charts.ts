@@ -1,23 +1,71 @@
 import uPlot from 'uplot';
 import { h } from '../dom.js';
-import { dateAndTime, KIND_LABEL, readingValue, SEVERITY_LABEL, settingLabel, unitLabel, when } from '../format.js';
-import type { Alert, Reading, ReadingKind, Rule, Severity, ThresholdLimit } from '../types.js';
+import { currentTimeZone, dateAndTime, KIND_LABEL, readingValue, SEVERITY_LABEL, settingLabel, unitSymbol, when } from '../format.js';
+import type { Alert, ChartBand, Reading, ReadingKind, Rule, Severity } from '../types.js';
 
-/** Which components a kind's chart plots, with colours that stay apart for colour-blind readers. */
-const PLOTTED: Record<ReadingKind, readonly { readonly name: string; readonly label: string; readonly color: string }[]> = {
+/** One line on a chart: which readings it takes a value from, and which value. */
+interface SeriesSpec {
+  readonly label: string;
+  readonly color: string;
+  readonly kind: ReadingKind;
+  readonly component: string;
+}
+
+/**
+ * One plot of a chart. Limits are drawn on the plot of the component they apply to only: a
+ * diastolic limit shaded across a systolic line would mark normal systolic values as breaching,
+ * so blood pressure has a systolic and a diastolic plot (one cursor, one time axis).
+ */
+interface PanelSpec {
+  readonly name: string;
+  /** The care-plan bands drawn here: this kind's limits on these components. */
+  readonly bandKind: ReadingKind;
+  readonly bandComponents: readonly string[];
+  readonly series: readonly SeriesSpec[];
+}
+
+/** Colours that stay apart for colour-blind readers; shape tells home from clinic. */
+const CHARTS: Partial<Record<ReadingKind, readonly PanelSpec[]>> = {
   'blood-pressure': [
-    { name: 'systolic', label: 'Systolic', color: '#b3261e' },
-    { name: 'diastolic', label: 'Diastolic', color: '#1f5fad' },
+    { name: 'systolic', bandKind: 'blood-pressure', bandComponents: ['systolic'], series: [{ label: 'Systolic', color: '#b3261e', kind: 'blood-pressure', component: 'systolic' }] },
+    { name: 'diastolic', bandKind: 'blood-pressure', bandComponents: ['diastolic'], series: [{ label: 'Diastolic', color: '#1f5fad', kind: 'blood-pressure', component: 'diastolic' }] },
   ],
-  'heart-rate': [{ name: 'value', label: 'Heart rate', color: '#6b3fa0' }],
-  spo2: [{ name: 'value', label: 'SpO₂', color: '#1f5fad' }],
-  'body-weight': [{ name: 'value', label: 'Weight', color: '#2e6b30' }],
-  'body-temperature': [{ name: 'value', label: 'Temperature', color: '#b3261e' }],
-  'blood-glucose': [{ name: 'value', label: 'Glucose', color: '#8a4b08' }],
-  'respiratory-rate': [{ name: 'value', label: 'Respiratory rate', color: '#1f5fad' }],
+  // The heart-rate rule judges the pulse a BP cuff or an oximeter counts too: plotted here, under the same limits.
+  'heart-rate': [
+    {
+      name: '',
+      bandKind: 'heart-rate',
+      bandComponents: ['value'],
+      series: [
+        { label: 'Heart rate', color: '#6b3fa0', kind: 'heart-rate', component: 'value' },
+        { label: 'Pulse from BP cuff', color: '#8a4b08', kind: 'blood-pressure', component: 'pulse' },
+        { label: 'Pulse from oximeter', color: '#1f6b5c', kind: 'spo2', component: 'pulse' },
+      ],
+    },
+  ],
+  spo2: [{ name: '', bandKind: 'spo2', bandComponents: ['value'], series: [{ label: 'SpO₂', color: '#1f5fad', kind: 'spo2', component: 'value' }] }],
+  'body-weight': [{ name: '', bandKind: 'body-weight', bandComponents: ['value'], series: [{ label: 'Weight', color: '#2e6b30', kind: 'body-weight', component: 'value' }] }],
+  'blood-glucose': [{ name: '', bandKind: 'blood-glucose', bandComponents: ['value'], series: [{ label: 'Glucose', color: '#8a4b08', kind: 'blood-glucose', component: 'value' }] }],
+  'body-temperature': [{ name: '', bandKind: 'body-temperature', bandComponents: ['value'], series: [{ label: 'Temperature', color: '#b3261e', kind: 'body-temperature', component: 'value' }] }],
+  'respiratory-rate': [{ name: '', bandKind: 'respiratory-rate', bandComponents: ['value'], series: [{ label: 'Respiratory rate', color: '#1f5fad', kind: 'respiratory-rate', component: 'value' }] }],
 };
 
+/** The charts, in the order a nurse scans them. Consciousness and oxygen are in the readings table and NEWS2. */
+export const CHART_KINDS: readonly ReadingKind[] = ['blood-pressure', 'heart-rate', 'spo2', 'body-weight', 'blood-glucose', 'body-temperature', 'respiratory-rate'];
+
 export const SEVERITY_COLOR: Record<Severity, string> = { critical: '#b3261e', high: '#c25e00', medium: '#8a6d00', low: '#4d6b7f' };
+
+/** The readings a chart of `kind` draws from (the heart-rate chart also takes the pulse of BP and SpO2 readings). */
+export function chartSources(kind: ReadingKind): ReadonlySet<ReadingKind> {
+  return new Set((CHARTS[kind] ?? []).flatMap((p) => p.series.map((s) => s.kind)));
+}
+
+/** A series' value in the reader's display units (what the server rendered), else canonical. */
+function valueOf(r: Reading, s: SeriesSpec): { value: number; unit: string } | null {
+  if (r.kind !== s.kind) return null;
+  const c = (r.display?.components ?? r.components).find((x) => x.name === s.component);
+  return c === undefined ? null : { value: c.value, unit: c.unit };
+}
 
 interface Band {
   readonly from: number;
@@ -26,26 +74,22 @@ interface Band {
   readonly label: string;
 }
 
-/** Threshold rules in force for the kind → bands from each tier's limit outward (to the next tier or the chart edge). */
-export function thresholdBands(kind: ReadingKind, rules: readonly Rule[]): Band[] {
-  const plotted = new Set(PLOTTED[kind].map((p) => p.name));
+/**
+ * The care plan's limits for one plot (GET care-plan `display.bands`, in the reader's units):
+ * each shaded from its limit outward to the next tier in the same direction, or to the edge.
+ */
+export function panelBands(panel: PanelSpec, all: readonly ChartBand[]): Band[] {
+  const mine = all.filter((b) => b.kind === panel.bandKind && panel.bandComponents.includes(b.component));
+  const seen = new Set<string>();
   const bands: Band[] = [];
-  for (const rule of rules) {
-    if (rule.type !== 'threshold' || !rule.enabled || rule.kind !== kind || !('limits' in rule)) continue;
-    for (const limit of rule.limits as readonly ThresholdLimit[]) {
-      if (!plotted.has(limit.component)) continue;
-      const up = limit.comparator === '>' || limit.comparator === '>=';
-      limit.tiers.forEach((tier, i) => {
-        const next = limit.tiers[i + 1];
-        const name = limit.component === 'value' ? '' : `${limit.component} `;
-        bands.push({
-          from: tier.value,
-          to: next?.value ?? (up ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY),
-          severity: tier.severity,
-          label: `${name}${limit.comparator} ${tier.value} · ${SEVERITY_LABEL[tier.severity].toLowerCase()}`,
-        });
-      });
-    }
+  for (const b of mine) {
+    const key = `${b.component}:${b.comparator}:${b.value}:${b.severity}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    const up = b.comparator === '>' || b.comparator === '>=';
+    const further = mine.filter((o) => o.component === b.component && (o.comparator === '>' || o.comparator === '>=') === up && (up ? o.value > b.value : o.value < b.value)).map((o) => o.value);
+    const to = further.length === 0 ? (up ? Number.POSITIVE_INFINITY : Number.NEGATIVE_INFINITY) : up ? Math.min(...further) : Math.max(...further);
+    bands.push({ from: b.value, to, severity: b.severity, label: `${b.label} · ${SEVERITY_LABEL[b.severity].toLowerCase()}` });
   }
   return bands;
 }
@@ -78,74 +122,92 @@ export interface VitalChart {
   destroy(): void;
 }
 
+let syncCounter = 0;
+
 /**
- * One vital over time with uPlot. The canvas is an image to assistive technology: the figure's
- * label summarizes it, and the latest-readings table beside it carries the numbers.
+ * One vital over time with uPlot, in the reader's display units and time zone. The canvas is an
+ * image to assistive technology: the figure's label summarizes it (limits in words too), and
+ * the latest-readings table beside it carries the numbers. Null when nothing to draw.
  */
-export function vitalChart(kind: ReadingKind, readings: readonly Reading[], rules: readonly Rule[], alerts: readonly Alert[]): VitalChart {
-  const plotted = PLOTTED[kind];
-  const xs: number[] = [];
-  const home = plotted.map(() => [] as (number | null)[]);
-  const clinic = plotted.map(() => [] as (number | null)[]);
-  let clinicCount = 0;
-  for (const r of readings) {
-    xs.push(Date.parse(r.measuredAtUtc) / 1000);
-    const isClinic = r.setting === 'clinic';
-    if (isClinic) clinicCount++;
-    plotted.forEach((p, i) => {
-      const c = r.components.find((x) => x.name === p.name);
-      const v = c?.value ?? null;
-      home[i]?.push(isClinic ? null : v);
-      clinic[i]?.push(isClinic ? v : null);
-    });
-  }
-  const unit = unitLabel(readings[0]?.components.find((c) => c.name === plotted[0]?.name)?.unit ?? '');
-  const bands = thresholdBands(kind, rules);
+export function vitalChart(kind: ReadingKind, all: readonly Reading[], bandsInForce: readonly ChartBand[], rules: readonly Rule[], alerts: readonly Alert[]): VitalChart | null {
+  const panels = (CHARTS[kind] ?? [])
+    .map((p) => ({ ...p, series: p.series.filter((s) => all.some((r) => valueOf(r, s) !== null)) }))
+    .filter((p) => p.series.length > 0);
+  if (panels.length === 0) return null;
+  const sources = chartSources(kind);
+  const readings = all.filter((r) => sources.has(r.kind) && panels.some((p) => p.series.some((s) => valueOf(r, s) !== null)));
+  const xs = readings.map((r) => Date.parse(r.measuredAtUtc) / 1000);
+  const single = xs.length > 0 && xs.every((x) => x === xs[0]);
+  const clinicCount = readings.filter((r) => r.setting === 'clinic').length;
   const mine = rulesOfKind(kind, rules);
   const marks = alerts.filter((a) => mine.has(a.rule));
-
-  const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v === null ? '—' : when(new Date(v * 1000).toISOString())) }];
-  const data: (number | null)[][] = [xs];
-  plotted.forEach((p, i) => {
-    series.push({ label: `${p.label} (home)`, stroke: p.color, width: 1.5, spanGaps: true, points: { show: true, size: 5, fill: p.color } });
-    data.push(home[i] ?? []);
-    if (clinicCount > 0) {
-      series.push({ label: `${p.label} (clinic)`, stroke: p.color, width: 2, fill: '#ffffff', paths: squares, points: { show: false } });
-      data.push(clinic[i] ?? []);
-    }
-  });
-
-  // Bring the nearest limit on each side into view (how close is the patient?) unless it would
-  // squash the data to less than a third of the height.
-  const limits = bands.map((b) => b.from);
-  const range: uPlot.Range.Function = (_u, min, max) => {
-    const span = Math.max(max - min, 1);
-    const above = Math.min(...limits.filter((l) => l > max));
-    const below = Math.max(...limits.filter((l) => l < min));
-    const hi = above - max <= span * 2 ? above : max;
-    const lo = min - below <= span * 2 ? below : min;
-    const pad = Math.max((hi - lo) * 0.08, 1);
-    return [lo - pad, hi + pad];
-  };
+  const zone = currentTimeZone();
+  const syncKey = `vital-${++syncCounter}`;
+  const small = (): boolean => (root.clientWidth || 600) < 500;
+  const height = (): number => (panels.length > 1 ? (small() ? 150 : 180) : small() ? 200 : 240);
 
   const root = h('div', { class: 'chart' });
-  const opts: uPlot.Options = {
-    width: 600,
-    height: 240,
-    series,
-    scales: { x: { time: true }, y: { range } },
-    axes: [{}, { label: unit, size: 56 }],
-    legend: { live: true },
-    cursor: { drag: { x: true, y: false } },
-    hooks: {
-      drawClear: [(u) => drawBands(u, bands)],
-      draw: [(u) => drawAlertMarks(u, marks)],
-    },
-  };
-  const chart = new uPlot(opts, data as uPlot.AlignedData, root);
+  const described: string[] = [];
+  const plots: uPlot[] = [];
+  for (const panel of panels) {
+    const bands = panelBands(panel, bandsInForce);
+    if (bands.length > 0) described.push(`${panel.name === '' ? '' : `${panel.name}: `}${[...new Set(bands.map((b) => b.label))].join(', ')}`);
+    const series: uPlot.Series[] = [{ label: 'Time', value: (_u, v) => (v === null ? '—' : when(new Date(v * 1000).toISOString())) }];
+    const data: (number | null)[][] = [xs];
+    let unit = '';
+    for (const s of panel.series) {
+      const home: (number | null)[] = [];
+      const clinic: (number | null)[] = [];
+      for (const r of readings) {
+        const v = valueOf(r, s);
+        if (v !== null && unit === '') unit = unitSymbol(v.unit);
+        home.push(r.setting === 'clinic' ? null : (v?.value ?? null));
+        clinic.push(r.setting === 'clinic' ? (v?.value ?? null) : null);
+      }
+      series.push({ label: `${s.label} (home)`, stroke: s.color, width: 1.5, spanGaps: true, points: { show: true, size: 5, fill: s.color } });
+      data.push(home);
+      if (clinicCount > 0) {
+        series.push({ label: `${s.label} (clinic)`, stroke: s.color, width: 2, fill: '#ffffff', paths: squares, points: { show: false } });
+        data.push(clinic);
+      }
+    }
+    // Bring the nearest limit on each side into view (how close is the patient?) unless it would
+    // squash the data to less than a third of the height.
+    const limits = bands.map((b) => b.from);
+    const range: uPlot.Range.Function = (_u, min, max) => {
+      const span = Math.max(max - min, 1);
+      const above = Math.min(...limits.filter((l) => l > max));
+      const below = Math.max(...limits.filter((l) => l < min));
+      const hi = above - max <= span * 2 ? above : max;
+      const lo = min - below <= span * 2 ? below : min;
+      const pad = Math.max((hi - lo) * 0.08, 1);
+      return [lo - pad, hi + pad];
+    };
+    // The limits drawn on this plot, in words: what the shading means, for tests and for anyone inspecting it.
+    const holder = h('div', { class: 'plot', 'data-component': panel.name || 'value', 'data-limits': bands.map((b) => b.label).join('; ') });
+    root.append(holder);
+    const opts: uPlot.Options = {
+      width: 600,
+      height: height(),
+      series,
+      // Times on the axis and in the legend in the clinic's zone, like every other time.
+      tzDate: (ts) => uPlot.tzDate(new Date(ts * 1000), zone),
+      // Readings all at one instant (a first reading, observations entered together): a day around it
+      // (uPlot would otherwise span 1000 days from it).
+      scales: { x: { time: true, range: (_u, min, max) => (single ? [(xs[0] ?? min) - 43_200, (xs[0] ?? max) + 43_200] : [min, max]) }, y: { range } },
+      axes: [{}, { label: panel.name === '' ? unit : `${panel.name[0]?.toUpperCase()}${panel.name.slice(1)} (${unit})`, size: 56 }],
+      legend: { live: true },
+      cursor: { drag: { x: true, y: false }, sync: { key: syncKey } },
+      hooks: {
+        drawClear: [(u) => drawBands(u, bands)],
+        draw: [(u) => drawAlertMarks(u, marks)],
+      },
+    };
+    plots.push(new uPlot(opts, data as uPlot.AlignedData, holder));
+  }
   const resize = new ResizeObserver((entries) => {
     const w = Math.floor(entries[0]?.contentRect.width ?? 600);
-    if (w > 0 && w !== chart.width) chart.setSize({ width: w, height: w < 500 ? 200 : 240 });
+    for (const chart of plots) if (w > 0 && w !== chart.width) chart.setSize({ width: w, height: height() });
   });
   resize.observe(root);
 
@@ -155,28 +217,28 @@ export function vitalChart(kind: ReadingKind, readings: readonly Reading[], rule
     (latest === undefined ? '' : `; latest ${readingValue(latest)} (${settingLabel(latest.setting).toLowerCase()})`) +
     (marks.length === 0 ? '' : `; ${marks.length} alert${marks.length === 1 ? '' : 's'} marked`) +
     // The limits in words too: the shading is only visible to sighted readers.
-    (bands.length === 0 ? '' : `; care-plan limits shaded: ${[...new Set(bands.map((b) => b.label))].join(', ')}`);
+    (described.length === 0 ? '' : `; care-plan limits shaded: ${described.join('; ')}`);
   root.setAttribute('role', 'img');
   root.setAttribute('aria-label', summary);
   const figure = h(
     'figure',
     { class: 'vital', 'data-kind': kind },
-    h('figcaption', null, h('h3', null, KIND_LABEL[kind]), h('span', { class: 'legend-note' }, legendNote(clinicCount > 0, bands.length > 0, marks.length > 0))),
+    h('figcaption', null, h('h3', null, KIND_LABEL[kind]), h('span', { class: 'legend-note' }, legendNote(clinicCount > 0, described.length > 0, marks.length > 0, panels.length > 1))),
     root,
   );
   return {
     element: figure,
     destroy() {
       resize.disconnect();
-      chart.destroy();
+      for (const chart of plots) chart.destroy();
     },
   };
 }
 
-function legendNote(clinic: boolean, bands: boolean, marks: boolean): string {
+function legendNote(clinic: boolean, bands: boolean, marks: boolean, split: boolean): string {
   const parts = ['Home: line with dots'];
   if (clinic) parts.push('clinic: squares');
-  if (bands) parts.push('shaded: care-plan limits');
+  if (bands) parts.push(split ? 'shaded: care-plan limits of that plot’s value' : 'shaded: care-plan limits');
   if (marks) parts.push('dashed verticals: alerts');
   return parts.join(' · ');
 }

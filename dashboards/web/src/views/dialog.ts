@@ -2,6 +2,8 @@ import { focusMemo, h, restoreFocus } from '../dom.js';
 
 export interface DialogSpec {
   readonly title: string;
+  /** What the nurse must know before submitting (read out with the dialog: aria-describedby). */
+  readonly description?: string | readonly HTMLElement[];
   readonly fields: readonly HTMLElement[];
   readonly submitLabel: string;
   /** Resolves true to close; false keeps the dialog open (the error is shown by the caller). */
@@ -18,15 +20,19 @@ export function openDialog(spec: DialogSpec): HTMLDialogElement {
   const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
   const memo = focusMemo(opener);
   const titleId = `dialog-title-${++counter}`;
+  const descId = `dialog-desc-${counter}`;
+  const description =
+    spec.description === undefined ? null : h('div', { id: descId, class: 'dialog-description' }, typeof spec.description === 'string' ? h('p', null, spec.description) : spec.description);
   const submit = h('button', { type: 'submit', class: 'primary' }, spec.submitLabel);
   const form = h(
     'form',
     { method: 'dialog', novalidate: false },
     h('h2', { id: titleId }, spec.title),
+    description,
     ...spec.fields,
     h('div', { class: 'dialog-buttons' }, submit, h('button', { type: 'button', value: 'cancel', onclick: () => dialog.close() }, 'Cancel')),
   );
-  const dialog = h('dialog', { 'aria-labelledby': titleId }, form);
+  const dialog = h('dialog', { 'aria-labelledby': titleId, 'aria-describedby': description === null ? undefined : descId }, form);
   form.addEventListener('submit', (ev) => {
     ev.preventDefault();
     submit.disabled = true;

@@ -1,13 +1,15 @@
 import { ApiError, seg } from '../api.js';
 import type { AppContext } from '../context.js';
 import { focusHeading, h } from '../dom.js';
-import { ago, KIND_LABEL, OUTCOME_LABEL, readingValue, settingLabel, STATUS_LABEL, when } from '../format.js';
-import type { Alert, AlertEvent, CarePlan, PatientDevice, Reading, ReadingKind, ReadingsPage } from '../types.js';
+import { ago, dateAndTime, KIND_LABEL, OUTCOME_LABEL, readingValue, settingLabel, STATUS_LABEL, when } from '../format.js';
+import type { Alert, AlertEvent, CarePlan, PatientDevice, Reading, ReadingsPage } from '../types.js';
 import { actionButtons } from './actions.js';
-import { type VitalChart, vitalChart } from './charts.js';
+import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, severityBadge, tags } from './alert-parts.js';
+import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
+import { type ObservationPanels, observationPanels } from './observations.js';
 import { timerPanel } from './timer-panel.js';
 import type { View } from './view.js';
-import { severityBadge, waitCell } from './worklist.js';
+import { waitCell } from './worklist.js';
 
 const RANGES: readonly [number, string][] = [
   [7, 'Last 7 days'],
@@ -18,7 +20,6 @@ const RANGES: readonly [number, string][] = [
 const PAGE = 10_000;
 const MAX_PAGES = 5;
 const LATEST_ROWS = 15;
-const KIND_ORDER: readonly ReadingKind[] = ['blood-pressure', 'heart-rate', 'spo2', 'body-weight', 'blood-glucose', 'body-temperature', 'respiratory-rate'];
 
 /**
  * One patient: vitals charts with care-plan limits and alert marks, latest readings, devices,
@@ -36,6 +37,7 @@ export class PatientView implements View {
   private readonly latestEl = h('div', { class: 'latest' });
   private readonly devicesEl = h('div', { class: 'devices' });
   private readonly historyEl = h('div', { class: 'history' });
+  private observations: ObservationPanels | null = null;
   private refreshTimer = 0;
   /** When the first stream event of the pending refresh arrived (performance.now), for the live-update measure. */
   private liveSince: number | null = null;
@@ -58,6 +60,9 @@ export class PatientView implements View {
     );
     const timer = timerPanel(id, this.ctx);
     this.cleanups.push(timer.destroy);
+    // A nurse's observations are readings: charts, latest readings and NEWS2 follow at once.
+    const observations = observationPanels(id, this.ctx, () => void this.refresh());
+    this.observations = observations;
     main.append(
       h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), h('h1', null, `Patient ${id}`)),
       h(
@@ -78,6 +83,8 @@ export class PatientView implements View {
         h(
           'div',
           { class: 'col-side' },
+          observations.news2,
+          observations.form,
           timer.element,
           h('section', { class: 'panel', 'aria-labelledby': 'devices-heading' }, h('h2', { id: 'devices-heading' }, 'Devices'), this.devicesEl),
           h('section', { class: 'panel', 'aria-labelledby': 'history-heading' }, h('h2', { id: 'history-heading' }, 'Alert history'), this.historyEl),
@@ -113,6 +120,7 @@ export class PatientView implements View {
         this.ctx.api.get<CarePlan>(`/v1/patients/${id}/care-plan`),
         this.loadHistory(),
         this.loadDevices(),
+        this.observations?.reloadNews2(),
       ]);
       this.carePlan = plan;
       await this.loadReadings();
@@ -143,7 +151,7 @@ export class PatientView implements View {
     const start = performance.now();
     try {
       // Both fetched at once, charts drawn after the history: the new alert's mark belongs on them.
-      const [readings] = await Promise.all([this.fetchReadings(), this.loadHistory()]);
+      const [readings] = await Promise.all([this.fetchReadings(), this.loadHistory(), this.observations?.reloadNews2()]);
       // The nurse may have left the patient meanwhile: no charts for a view that is gone.
       if (this.destroyed) return;
       this.showReadings(readings);
@@ -183,19 +191,14 @@ export class PatientView implements View {
   private renderCharts(readings: readonly Reading[]): void {
     for (const c of this.charts) c.destroy();
     this.charts = [];
-    const byKind = new Map<ReadingKind, Reading[]>();
-    for (const r of readings) {
-      let list = byKind.get(r.kind);
-      if (list === undefined) byKind.set(r.kind, (list = []));
-      list.push(r);
-    }
     const rules = this.carePlan?.rules ?? [];
-    const kinds = KIND_ORDER.filter((k) => byKind.has(k));
-    if (kinds.length === 0) {
-      this.chartsEl.replaceChildren(h('p', null, 'No readings in this period.'));
+    // Limits as the server renders them for this reader: per component, in her units, comparators as they fire.
+    const bands = this.carePlan?.display.bands ?? [];
+    this.charts = CHART_KINDS.map((k) => vitalChart(k, readings, bands, rules, this.history)).filter((c): c is VitalChart => c !== null);
+    if (this.charts.length === 0) {
+      this.chartsEl.replaceChildren(h('p', null, readings.length === 0 ? 'No readings in this period.' : 'No charted vitals in this period; see the latest readings.'));
       return;
     }
-    this.charts = kinds.map((k) => vitalChart(k, byKind.get(k) ?? [], rules, this.history));
     this.chartsEl.replaceChildren(...this.charts.map((c) => c.element));
   }
 
@@ -213,7 +216,7 @@ export class PatientView implements View {
           'table',
           { class: 'compact' },
           h('caption', { class: 'sr-only' }, `The ${latest.length} most recent readings, newest first`),
-          h('thead', null, h('tr', null, ['Measured', 'Vital', 'Value', 'Setting', 'Device'].map((t) => h('th', { scope: 'col' }, t)))),
+          h('thead', null, h('tr', null, ['Measured', 'Vital', 'Value', 'Setting', 'Source'].map((t) => h('th', { scope: 'col' }, t)))),
           h(
             'tbody',
             null,
@@ -221,11 +224,11 @@ export class PatientView implements View {
               h(
                 'tr',
                 { class: r.setting === 'clinic' ? 'clinic' : undefined },
-                h('td', null, h('time', { datetime: r.measuredAtUtc }, when(r.measuredAtUtc))),
-                h('td', null, KIND_LABEL[r.kind]),
+                h('td', null, h('time', { datetime: r.measuredAtUtc, title: r.display?.measuredAtText ?? r.measuredAt }, when(r.measuredAtUtc))),
+                h('td', null, KIND_LABEL[r.kind] ?? r.kind),
                 h('td', null, readingValue(r)),
                 h('td', null, settingLabel(r.setting)),
-                h('td', null, r.deviceId),
+                h('td', null, r.entryMethod === 'manual' ? `Entered by ${r.recordedBy === null ? 'staff' : this.ctx.staffName(r.recordedBy)}` : r.deviceId),
               ),
             ),
           ),
@@ -248,11 +251,16 @@ export class PatientView implements View {
         alerts.map((a) =>
           h(
             'li',
-            { 'data-row': `open:${a.id}`, class: `sev-${a.severity}` },
+            { 'data-row': `open:${a.id}`, 'data-rule': a.rule, class: `sev-${a.severity}${a.late ? ' late' : ''}` },
             h('div', { class: 'alert-head' }, severityBadge(a), h('strong', null, a.title)),
-            h('div', { class: 'detail' }, a.detail),
-            h('div', { class: 'meta' }, `Measured ${ago(a.measuredAt, now)} · `, waitCell(a, now), ` · ${a.claimedBy === null ? 'Unclaimed' : `Held by ${this.ctx.staffName(a.claimedBy)}`}`),
-            actionButtons(a, this.ctx, a.title),
+            tags(a),
+            episodeLines(a, now),
+            confirmationLine(a),
+            lateLine(a),
+            priorityWhy(a),
+            actionLine(a),
+            h('div', { class: 'meta' }, waitCell(a, now), ` · ${a.claimedBy === null ? 'Unclaimed' : `Held by ${this.ctx.staffName(a.claimedBy)}`}`),
+            actionButtons(a, this.ctx, a.name),
           ),
         ),
       ),
@@ -279,7 +287,7 @@ export class PatientView implements View {
               'tr',
               null,
               h('td', null, h('span', null, deviceName(d)), h('div', { class: 'muted' }, d.id), d.status === 'revoked' ? h('div', { class: 'warn' }, 'Revoked') : null),
-              h('td', null, d.lastSeenAt === null ? 'Never' : h('time', { datetime: d.lastSeenAt, title: new Date(d.lastSeenAt).toLocaleString() }, ago(d.lastSeenAt))),
+              h('td', null, d.lastSeenAt === null ? 'Never' : h('time', { datetime: d.lastSeenAt, title: dateAndTime(d.lastSeenAt) }, ago(d.lastSeenAt))),
               h('td', null, d.online ? 'Connected' : 'Not connected'),
               h('td', null, batteryCell(d)),
             ),
@@ -308,9 +316,11 @@ export class PatientView implements View {
     });
     return h(
       'li',
-      { class: `sev-${a.severity}` },
+      { class: `sev-${a.severity}${a.late ? ' late' : ''}` },
       h('div', { class: 'alert-head' }, severityBadge(a), h('strong', null, a.title), h('span', { class: 'status' }, ` · ${STATUS_LABEL[a.status]}`)),
-      h('div', { class: 'meta' }, `Measured ${when(a.measuredAt)} · ${a.detail}`),
+      tags(a),
+      episodeLines(a, Date.now()),
+      a.status === 'resolved' ? null : priorityWhy(a),
       a.status === 'resolved'
         ? h('div', { class: 'resolution' }, `${OUTCOME_LABEL[a.outcome ?? ''] ?? a.outcome ?? 'Resolved'}${a.resolvedBy === null ? '' : ` — ${this.ctx.staffName(a.resolvedBy)}`}`)
         : null,
@@ -331,8 +341,8 @@ export class PatientView implements View {
             h(
               'li',
               null,
-              h('time', { datetime: e.at }, when(e.at)),
-              ` ${e.action} by ${actorName(e.actor, this.ctx)} → ${e.toStatus}`,
+              h('time', { datetime: e.at, title: e.atText }, when(e.at)),
+              ` ${EVENT_LABEL[e.action] ?? e.action} by ${actorName(e.actor, this.ctx)} → ${e.toStatus}`,
               e.note === null ? null : h('div', { class: 'note' }, e.note),
             ),
           ),
@@ -354,8 +364,18 @@ function actorName(actor: string, ctx: AppContext): string {
   if (actor.startsWith('staff:')) return ctx.staffName(actor.slice('staff:'.length));
   if (actor === 'rules-engine') return 'the rules engine';
   if (actor === 'system:sla') return 'the response-time check';
+  if (actor === 'system:snooze') return 'the end of the snooze';
   return actor;
 }
+
+/** Engine and nurse actions in the history, in words (the API's action names stay in the test hooks). */
+const EVENT_LABEL: Record<string, string> = {
+  raised: 'raised',
+  updated: 'updated',
+  'in-range': 'back in range',
+  'auto-resolved': 'resolved by itself',
+  'snooze-ended': 'snooze ended',
+};
 
 /** Battery as last reported, with when; a low battery is flagged in words, not only by colour. */
 function batteryCell(d: PatientDevice): Node | string {
@@ -365,7 +385,7 @@ function batteryCell(d: PatientDevice): Node | string {
     'span',
     { class: d.batteryPercent <= LOW_BATTERY_PERCENT ? 'warn' : undefined },
     d.batteryPercent <= LOW_BATTERY_PERCENT ? `${pct} (low)` : pct,
-    h('div', { class: 'muted' }, h('time', { datetime: d.batteryAt, title: new Date(d.batteryAt).toLocaleString() }, `reported ${ago(d.batteryAt)}`)),
+    h('div', { class: 'muted' }, h('time', { datetime: d.batteryAt, title: dateAndTime(d.batteryAt) }, `reported ${ago(d.batteryAt)}`)),
   );
 }
 

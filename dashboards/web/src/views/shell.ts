@@ -1,7 +1,8 @@
+import type { AppContext } from '../context.js';
 import { Announcer, h } from '../dom.js';
 import { stopwatch } from '../format.js';
 import type { TimerService } from '../timer-service.js';
-import type { StaffSelf } from '../types.js';
+import { displaySummary, openDisplaySettings } from './display-settings.js';
 
 /**
  * The signed-in frame: a banner with navigation, the running timer and sign-out; <main> with
@@ -13,15 +14,14 @@ export class Shell {
   private readonly error = h('div', { class: 'banner error-banner', role: 'alert' });
   private readonly idleWarning = h('div', { class: 'banner idle-banner', role: 'alert' });
   private readonly timerLink = h('a', { class: 'timer-indicator', hidden: true, href: '#/worklist' });
+  private readonly displayNote = h('span', { class: 'display-summary' });
+  private readonly timer: TimerService;
   private tick = 0;
-  private unsubscribeTimer: () => void = () => undefined;
+  private readonly unsubscribe: (() => void)[] = [];
 
-  constructor(
-    root: HTMLElement,
-    me: StaffSelf,
-    private readonly timer: TimerService,
-    onSignOut: () => void,
-  ) {
+  constructor(root: HTMLElement, ctx: AppContext, onSignOut: () => void) {
+    const me = ctx.me;
+    this.timer = ctx.timer;
     const main = h('main', { id: 'main', tabindex: -1 }, this.error, this.idleWarning, this.view);
     const skip = h('a', { class: 'skip-link', href: '#main' }, 'Skip to main content');
     // Hash routes own the fragment: move focus without touching the URL.
@@ -39,6 +39,12 @@ export class Shell {
         this.timerLink,
         h(
           'div',
+          { class: 'display' },
+          h('button', { type: 'button', class: 'small', onclick: () => openDisplaySettings(ctx), 'aria-describedby': 'display-summary' }, 'Display settings'),
+          this.displayNote,
+        ),
+        h(
+          'div',
           { class: 'user' },
           h('span', null, 'Signed in as ', h('strong', null, me.displayName ?? me.email), ` (${me.role}${me.isChargeNurse ? ', charge nurse' : ''})`),
           h('button', { type: 'button', onclick: onSignOut }, 'Sign out'),
@@ -47,7 +53,17 @@ export class Shell {
       main,
       this.announcer.el,
     );
-    this.unsubscribeTimer = timer.subscribe(() => this.updateTimer());
+    this.displayNote.id = 'display-summary';
+    const showDisplay = (): void => {
+      const p = ctx.display.settings.effective;
+      this.displayNote.textContent = displaySummary(p);
+      this.displayNote.title = `Values in ${displaySummary(p)}; times in ${p.timeZone}`;
+    };
+    showDisplay();
+    this.unsubscribe.push(
+      this.timer.subscribe(() => this.updateTimer()),
+      ctx.display.subscribe(showDisplay),
+    );
     this.tick = window.setInterval(() => this.updateTimer(), 1000);
     this.updateTimer();
     this.clearError();
@@ -80,7 +96,7 @@ export class Shell {
 
   destroy(): void {
     window.clearInterval(this.tick);
-    this.unsubscribeTimer();
+    for (const u of this.unsubscribe) u();
   }
 
   private updateTimer(): void {

@@ -1,8 +1,16 @@
 import { ApiError, seg } from '../api.js';
 import type { AppContext } from '../context.js';
 import { h } from '../dom.js';
-import { minutes, stopwatch } from '../format.js';
-import type { TimeMonth } from '../types.js';
+import { dateAndTime, minutes, stopwatch } from '../format.js';
+import type { TimeEntry, TimeMonth } from '../types.js';
+
+/** Entries the nurse did not stop herself say what stopped them: billable minutes must be explainable. */
+const STOPPED_BY: Record<NonNullable<TimeEntry['stopReason']>, string | null> = {
+  stopped: null,
+  'signed-out': 'stopped at sign-out',
+  'session-expired': 'stopped when the session expired (at the last activity)',
+};
+const SHOWN_ENTRIES = 8;
 
 /**
  * Time spent on this patient: start/stop a timer (interactive or not) and this month's total.
@@ -10,6 +18,7 @@ import type { TimeMonth } from '../types.js';
  */
 export function timerPanel(patientId: string, ctx: AppContext): { element: HTMLElement; destroy(): void } {
   const total = h('p', { class: 'month-total' }, 'This month: …');
+  const entries = h('div', { class: 'time-entries' });
   const status = h('p', { class: 'timer-status' });
   const clock = h('span', { role: 'timer', 'aria-label': 'Time on this patient', class: 'stopwatch' }, '00:00');
   const interactive = h('input', { type: 'checkbox', id: `interactive-${patientId}` });
@@ -23,6 +32,7 @@ export function timerPanel(patientId: string, ctx: AppContext): { element: HTMLE
     controls,
     status,
     total,
+    entries,
   );
 
   const month = new Date().toISOString().slice(0, 7);
@@ -30,10 +40,31 @@ export function timerPanel(patientId: string, ctx: AppContext): { element: HTMLE
     try {
       const m = await ctx.api.get<TimeMonth>(`/v1/patients/${seg(patientId)}/time`, { month });
       total.textContent = `This month: ${minutes(m.totalMinutes)} (${minutes(m.interactiveMinutes)} interactive)`;
+      entries.replaceChildren(entryList(m.entries));
     } catch (err) {
       total.textContent = `This month: unavailable (${err instanceof ApiError ? err.message : String(err)})`;
     }
   };
+
+  function entryList(list: readonly TimeEntry[]): HTMLElement {
+    if (list.length === 0) return h('p', { class: 'hint' }, 'No time logged this month.');
+    const recent = [...list].sort((a, b) => Date.parse(b.startedAt) - Date.parse(a.startedAt)).slice(0, SHOWN_ENTRIES);
+    return h(
+      'ul',
+      { class: 'entry-list', 'aria-label': 'Time entries this month, newest first' },
+      recent.map((e) => {
+        const stoppedBy = e.stopReason === null ? null : STOPPED_BY[e.stopReason];
+        return h(
+          'li',
+          { 'data-entry': e.id },
+          h('time', { datetime: e.startedAt }, dateAndTime(e.startedAt)),
+          ` · ${e.minutes === null ? 'running' : minutes(e.minutes)}${e.interactive ? ' · interactive' : ''} · ${ctx.staffName(e.staffId)}`,
+          stoppedBy === null ? null : h('span', { class: 'stopped-by' }, h('span', { 'aria-hidden': 'true' }, ' ⚠'), ` ${stoppedBy}`),
+          e.note === null ? null : h('div', { class: 'muted' }, e.note),
+        );
+      }),
+    );
+  }
 
   async function act(fn: () => Promise<void>, done: string): Promise<void> {
     ctx.clearError();

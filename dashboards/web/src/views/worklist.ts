@@ -1,10 +1,11 @@
 import type { AppContext } from '../context.js';
 import { type FocusMemo, focusHeading, focusMemo, h, restoreFocus } from '../dom.js';
-import { ago, duration, SEVERITY_ICON, SEVERITY_LABEL, when } from '../format.js';
+import { ago, duration, when } from '../format.js';
 import type { Change, ConnectionState } from '../live.js';
 import type { Alert } from '../types.js';
 import type { Row } from '../worklist-model.js';
 import { actionButtons } from './actions.js';
+import { episodeLines, measuredCell, priorityWhy, severityBadge, tags } from './alert-parts.js';
 import type { View } from './view.js';
 
 const TICK_MS = 30_000;
@@ -130,15 +131,22 @@ export class WorklistView implements View {
 
   private buildRow(row: Row, now: number): HTMLTableRowElement {
     const a = row.top;
-    const about = `${a.title}, patient ${row.patientId}`;
+    const about = `${a.name}, patient ${row.patientId}`;
     const more = row.alerts.length - 1;
     return h(
       'tr',
-      { 'data-row': row.patientId, class: `sev-${a.severity}` },
+      { 'data-row': row.patientId, class: `sev-${a.severity}${a.late ? ' late' : ''}` },
       h('th', { scope: 'row' }, h('a', { href: `#/patients/${encodeURIComponent(row.patientId)}`, 'data-key': `open:${row.patientId}` }, row.patientId)),
       h('td', null, severityBadge(a), tags(a)),
-      h('td', null, h('strong', null, a.title), h('div', { class: 'detail' }, a.detail), more > 0 ? h('div', { class: 'more' }, `+ ${more} more open alert${more === 1 ? '' : 's'}`) : null),
-      h('td', null, h('time', { datetime: a.measuredAt, title: new Date(a.measuredAt).toLocaleString(), 'data-ago': a.measuredAt }, ago(a.measuredAt, now))),
+      h(
+        'td',
+        { class: 'what' },
+        h('strong', null, a.title),
+        episodeLines(a, now),
+        priorityWhy(a),
+        more > 0 ? h('div', { class: 'more' }, `+ ${more} more open alert${more === 1 ? '' : 's'}`) : null,
+      ),
+      h('td', { class: 'measured' }, measuredCell(a, now)),
       h('td', { class: 'sla' }, waitCell(a, now)),
       h('td', null, holder(a, this.ctx)),
       h('td', null, actionButtons(a, this.ctx, about)),
@@ -149,31 +157,17 @@ export class WorklistView implements View {
   private refreshTimes(): void {
     const now = Date.now();
     for (const { el, row } of this.rows.values()) {
-      const t = el.querySelector('time[data-ago]');
-      if (t !== null) t.textContent = ago(row.top.measuredAt, now);
+      for (const t of el.querySelectorAll<HTMLElement>('[data-ago]')) t.textContent = ago(t.dataset.ago ?? '', now);
       el.querySelector('td.sla')?.replaceChildren(waitCell(row.top, now));
     }
   }
 }
 
+/** A row is rebuilt when anything it shows changed (text too: display units change without a new version). */
 function signature(row: Row, ctx: AppContext): string {
   const a = row.top;
-  return `${a.id}:${a.version}:${row.priority}:${row.alerts.length}:${ctx.staffName(a.claimedBy)}`;
-}
-
-export function severityBadge(a: Pick<Alert, 'severity'>): HTMLElement {
-  return h('span', { class: `badge sev-${a.severity}` }, h('span', { 'aria-hidden': 'true' }, SEVERITY_ICON[a.severity]), ` ${SEVERITY_LABEL[a.severity]}`);
-}
-
-function tags(a: Alert): HTMLElement | null {
-  const t: string[] = [];
-  if (a.worsening) t.push('worsening');
-  if (a.confirmation === 'confirmed') t.push('confirmed');
-  if (a.confirmation === 'pending') t.push('awaiting repeat');
-  if (a.flapping) t.push('flapping');
-  if (a.inRange) t.push('back in range');
-  if (a.escalationLevel > 0) t.push(`escalated ×${a.escalationLevel}`);
-  return t.length === 0 ? null : h('div', { class: 'tags' }, t.join(' · '));
+  const why = (a.priorityReasons ?? []).map((r) => r.label).join('|');
+  return `${a.id}:${a.version}:${row.priority}:${row.alerts.length}:${ctx.staffName(a.claimedBy)}:${a.title}:${a.detail}:${a.measuredAtText}:${why}`;
 }
 
 export function waitCell(a: Alert, now: number): HTMLElement {
