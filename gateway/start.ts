@@ -4,6 +4,7 @@ import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
+import type { FieldCipher } from '../core/crypto/field-encryption.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -11,7 +12,8 @@ import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
 import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { readingObservation } from '../connectors/fhir/observation-mapper.js';
-import { createSqliteStores } from '../connectors/sqlite/index.js';
+import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
+import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
@@ -70,6 +72,30 @@ function closeServer(server: net.Server): Promise<void> {
 }
 
 /**
+ * The stores named by RPM_STORE: the embedded SQLite files (default), or every port on one
+ * PostgreSQL database, migrated before the gateway listens.
+ */
+async function openStores(config: Config, secrets: FieldCipher, log: Logger): Promise<SqliteStores | PostgresStores> {
+  const store = config.store;
+  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous, secrets });
+  const stores = await createPostgresStores({
+    secrets,
+    url: store.url,
+    poolSize: store.poolSize,
+    statementTimeoutMs: store.statementTimeoutMs,
+    applicationName: 'rpm-gateway',
+    // Idle connections cut by a server restart or the network; the pool replaces them on next use.
+    onError: (err) => log.warn({ err }, 'PostgreSQL connection lost'),
+  });
+  const { durability } = stores;
+  log.info({ serverVersion: durability.serverVersion, migrated: stores.migrated }, 'PostgreSQL store open');
+  if (durability.fsync !== 'on') {
+    log.warn('PostgreSQL runs with fsync=off: an acknowledged reading may be lost in an OS crash or power loss');
+  }
+  return stores;
+}
+
+/**
  * The composition root: picks the adapters named by the configuration, wires them into the
  * pipeline and the protocol edges, and starts listening. The only module that imports
  * connectors/.
@@ -85,7 +111,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
     log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
   }
-  const stores = createSqliteStores({ path: config.store.path, synchronous: config.store.synchronous, secrets: secretKeys.cipher });
+  const stores = await openStores(config, secretKeys.cipher, log);
   if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
   const directory = new DeviceDirectory(stores.registry);

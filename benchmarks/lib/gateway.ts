@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
-import Database from 'better-sqlite3';
+import { openBenchStore } from './bench-store.js';
 import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
 import { type BenchDevice, EnvelopeSource, runTag, type TimeMap } from './readings.js';
 import type { Sut } from './sut.js';
@@ -51,7 +51,8 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
   const dataDir = options.dataDir ?? mkdtempSync(path.join(tmpdir(), 'rpm-bench-'));
   const [httpPort, mqttPort] = [await freePort(), await freePort()];
   const adminToken = randomBytes(24).toString('base64url');
-  const env: Record<string, string> = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), ...(options.env ?? {}) };
+  const store = await openBenchStore(dataDir, options.env ?? {});
+  const env: Record<string, string> = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), ...(options.env ?? {}), ...store.env };
   const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
   const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...nodeArgs, 'dist/gateway/main.js'], {
     cwd: options.root,
@@ -75,6 +76,7 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
     await waitForPort(mqttPort, child);
   } catch (err) {
     child.kill('SIGKILL');
+    await store.dispose();
     throw new Error(`gateway did not start: ${(err as Error).message}\n${stderr()}`);
   }
   const base = `http://127.0.0.1:${httpPort}`;
@@ -93,14 +95,13 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
     primed,
     stop: async () => {
       await stopProcess(child);
+      await store.dispose();
       rmSync(dataDir, { recursive: true, force: true });
     },
     stopAndCount: async () => {
       const exitCode = await stopProcess(child);
-      const db = new Database(path.join(dataDir, 'rpm.sqlite'), { readonly: true });
-      const readings = (db.prepare('SELECT count(*) AS n FROM readings').get() as { n: number }).n;
-      const rejections = (db.prepare('SELECT count(*) AS n FROM rejections').get() as { n: number }).n;
-      db.close();
+      const { readings, rejections } = await store.count();
+      await store.dispose();
       rmSync(dataDir, { recursive: true, force: true });
       if (exitCode !== 0) process.stderr.write(`gateway exit code ${exitCode}\n${stderr()}\n`);
       return { readings, rejections, exitCode, ...(commitStats === undefined ? {} : { commitStats }) };

@@ -1,5 +1,5 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
-import type { Assignment, Credential, Device, DeviceKind, DeviceStatus, Patient } from '../../core/model/registry.js';
+import { type Assignment, type Credential, type Device, type DeviceKind, type DeviceStatus, type Patient, planAssignment } from '../../core/model/registry.js';
 import type {
   NewAssignment,
   NewCredential,
@@ -234,21 +234,15 @@ export class SqliteRegistryStore implements RegistryStore {
 
   /** Must run inside a transaction. */
   private insertAssignment(a: NewAssignment): Assignment {
-    const history = this.sql('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
-      .all(a.deviceId) as AssignmentRow[];
-    const open = history.find((h) => h.to_ms === null);
-    if (open !== undefined && open.patient_id === a.patientId && open.from_ms <= a.fromMs) return toAssignment(open);
-    for (const h of history) {
-      // History is immutable: a new assignment may only start after every earlier start,
-      // and not inside a closed interval.
-      if (a.fromMs <= h.from_ms || (h.to_ms !== null && a.fromMs < h.to_ms)) {
-        throw new RpmError('RPM_ERR_ASSIGNMENT_CONFLICT', 'the new assignment would overlap or precede the existing history');
-      }
-    }
-    if (open !== undefined) {
-      this.sql('UPDATE device_assignments SET to_ms = ? WHERE device_id = ? AND from_ms = ?').run(a.fromMs, a.deviceId, open.from_ms);
+    const history = (this.sql('SELECT device_id, patient_id, from_ms, to_ms FROM device_assignments WHERE device_id = ? ORDER BY from_ms')
+      .all(a.deviceId) as AssignmentRow[]).map(toAssignment);
+    const plan = planAssignment(history, a);
+    if (plan.kind === 'unchanged') return plan.current;
+    if (plan.closes !== undefined) {
+      this.sql('UPDATE device_assignments SET to_ms = ? WHERE device_id = ? AND from_ms = ?').run(a.fromMs, a.deviceId, plan.closes.fromMs);
     }
     this.sql('INSERT INTO device_assignments (device_id, patient_id, from_ms, to_ms) VALUES (?, ?, ?, NULL)').run(a.deviceId, a.patientId, a.fromMs);
     return { deviceId: a.deviceId, patientId: a.patientId, fromMs: a.fromMs, toMs: null };
   }
+
 }

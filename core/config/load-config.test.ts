@@ -11,7 +11,7 @@ describe('loadConfig', () => {
     expect(c.mqtt.tls).toBeUndefined();
     expect(c.dataDir.endsWith('/data')).toBe(true);
     expect(c.store).toMatchObject({ kind: 'sqlite', synchronous: 'FULL' });
-    expect(c.store.path.endsWith('/data/rpm.sqlite')).toBe(true);
+    expect(c.store.kind === 'sqlite' && c.store.path.endsWith('/data/rpm.sqlite')).toBe(true);
     expect(c.ingest.maxReadingsPerRequest).toBe(1000);
     expect(c.adminToken).toBeUndefined();
   });
@@ -51,6 +51,33 @@ describe('loadConfig', () => {
   it('configures the TLS listener only when both cert and key are given', () => {
     const c = loadConfig({ RPM_MQTT_TLS_CERT: '/c.pem', RPM_MQTT_TLS_KEY: '/k.pem' });
     expect(c.mqtt.tls).toEqual({ port: 8883, certFile: '/c.pem', keyFile: '/k.pem', caFile: undefined });
+  });
+
+  it('selects PostgreSQL with a database URL, pool size and statement timeout', () => {
+    const c = loadConfig({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'postgresql://rpm:pw@db.internal:5433/rpm?sslmode=require' });
+    expect(c.store).toEqual({ kind: 'postgres', url: 'postgresql://rpm:pw@db.internal:5433/rpm?sslmode=require', poolSize: 10, statementTimeoutMs: 30_000 });
+    const tuned = loadConfig({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'postgres://127.0.0.1/rpm', RPM_DATABASE_POOL_SIZE: '4', RPM_DATABASE_STATEMENT_TIMEOUT_MS: '5000' });
+    expect(tuned.store).toMatchObject({ kind: 'postgres', poolSize: 4, statementTimeoutMs: 5000 });
+  });
+
+  it('refuses a PostgreSQL store without a URL, a URL of another kind, and a URL the default store would ignore', () => {
+    const problems = (env: Record<string, string>): readonly string[] => {
+      try {
+        loadConfig(env);
+      } catch (err) {
+        if (err instanceof ConfigError) return err.problems;
+        throw err;
+      }
+      return [];
+    };
+    expect(problems({ RPM_STORE: 'postgres' })).toEqual(['RPM_DATABASE_URL: required when RPM_STORE=postgres']);
+    expect(problems({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'mysql://db/rpm' })).toEqual(['RPM_DATABASE_URL: must be a postgres:// or postgresql:// URL']);
+    expect(problems({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'not a url' })).toHaveLength(1);
+    expect(problems({ RPM_DATABASE_URL: 'postgres://db/rpm' })[0]).toMatch(/^RPM_DATABASE_URL: set, but RPM_STORE is not postgres/);
+    expect(problems({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'postgres://db/rpm', RPM_DATABASE_POOL_SIZE: '0' })[0]).toMatch(/^RPM_DATABASE_POOL_SIZE/);
+    expect(problems({ RPM_STORE: 'mongodb' })[0]).toMatch(/^RPM_STORE/);
+    // Problems never echo the URL, which may carry a password.
+    expect(problems({ RPM_STORE: 'postgres', RPM_DATABASE_URL: 'http://user:hunter2@db/rpm' }).join()).not.toContain('hunter2');
   });
 
   it('takes the secret keys from RPM_SECRET_KEYS or a file, checks them, and never echoes one in a problem', () => {

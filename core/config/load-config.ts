@@ -46,7 +46,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
           ? { port: e.RPM_MQTT_TLS_PORT, certFile: e.RPM_MQTT_TLS_CERT, keyFile: e.RPM_MQTT_TLS_KEY, caFile: e.RPM_MQTT_TLS_CA }
           : undefined,
     },
-    store: { kind: e.RPM_STORE, path: path.join(dataDir, 'rpm.sqlite'), synchronous: e.RPM_SQLITE_SYNCHRONOUS },
+    store:
+      e.RPM_STORE === 'postgres' && e.RPM_DATABASE_URL !== undefined
+        ? { kind: 'postgres', url: e.RPM_DATABASE_URL, poolSize: e.RPM_DATABASE_POOL_SIZE, statementTimeoutMs: e.RPM_DATABASE_STATEMENT_TIMEOUT_MS }
+        : { kind: 'sqlite', path: path.join(dataDir, 'rpm.sqlite'), synchronous: e.RPM_SQLITE_SYNCHRONOUS },
     dataDir,
     adminToken: e.RPM_ADMIN_TOKEN,
     logLevel: e.RPM_LOG_LEVEL,

@@ -31,9 +31,16 @@ export const envSchema = z
     // Bootstrap admin bearer token; when unset one is generated into <data dir>/admin-token.
     RPM_ADMIN_TOKEN: z.string().min(16, 'must be at least 16 characters').optional(),
     RPM_LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
-    RPM_STORE: z.enum(['sqlite']).default('sqlite'),
+    // Where everything durable lives: the embedded SQLite files in RPM_DATA_DIR, or PostgreSQL.
+    RPM_STORE: z.enum(['sqlite', 'postgres']).default('sqlite'),
     // FULL survives power loss; NORMAL only process crashes. Acks promise what this promises.
     RPM_SQLITE_SYNCHRONOUS: z.enum(['FULL', 'NORMAL']).default('FULL'),
+    // PostgreSQL connection (RPM_STORE=postgres): postgres://user:password@host:5432/database[?sslmode=require].
+    RPM_DATABASE_URL: z.url({ protocol: /^postgres(ql)?$/, error: 'must be a postgres:// or postgresql:// URL' }).optional(),
+    // Connections per process; each group commit, evaluation pass and request holds one briefly.
+    RPM_DATABASE_POOL_SIZE: positiveInt.max(1000).default(10),
+    // A statement running longer fails (and its transaction rolls back) instead of holding locks.
+    RPM_DATABASE_STATEMENT_TIMEOUT_MS: positiveInt.max(3_600_000).default(30_000),
     // Seconds a measurement time may lie ahead of our clock (device clock drift).
     RPM_FUTURE_TOLERANCE_S: z.coerce.number().int().min(0).max(86_400).default(300),
     // Older readings are rejected as a device clock fault (a reset clock reports 1970 or 2000).
@@ -148,6 +155,11 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   if (Number.isFinite(retryBase) && Number.isFinite(retryMax) && retryMax < retryBase) {
     problems.push('RPM_FHIR_RETRY_MAX_MS: must not be below RPM_FHIR_RETRY_BASE_MS');
   }
+  if (env.RPM_STORE === 'postgres' && env.RPM_DATABASE_URL === undefined) problems.push('RPM_DATABASE_URL: required when RPM_STORE=postgres');
+  // A URL with the default store would silently keep patient data in local SQLite files.
+  if (env.RPM_DATABASE_URL !== undefined && env.RPM_STORE !== 'postgres') {
+    problems.push('RPM_DATABASE_URL: set, but RPM_STORE is not postgres (set RPM_STORE=postgres, or unset RPM_DATABASE_URL)');
+  }
   if (env.RPM_SECRET_KEYS !== undefined && env.RPM_SECRET_KEYS_FILE !== undefined) {
     problems.push('RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both');
   }
@@ -184,7 +196,7 @@ export interface Config {
     readonly limits: { readonly connectMaxBytes: number; readonly packetMaxBytes: number };
     readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
   };
-  readonly store: { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' };
+  readonly store: SqliteStoreConfig | PostgresStoreConfig;
   readonly dataDir: string;
   readonly adminToken: string | undefined;
   readonly logLevel: Env['RPM_LOG_LEVEL'];
@@ -217,6 +229,20 @@ export interface Config {
   readonly shutdownTimeoutMs: number;
   /** Directory of the built dashboard; undefined = the package's dist/dashboard. */
   readonly dashboardDir: string | undefined;
+}
+
+export interface SqliteStoreConfig {
+  readonly kind: 'sqlite';
+  readonly path: string;
+  readonly synchronous: 'FULL' | 'NORMAL';
+}
+
+export interface PostgresStoreConfig {
+  readonly kind: 'postgres';
+  /** May carry a password: never log it. */
+  readonly url: string;
+  readonly poolSize: number;
+  readonly statementTimeoutMs: number;
 }
 
 export interface FhirForwardingConfig {

@@ -90,6 +90,27 @@ export function auditLogContract(name: string, make: () => Promise<AuditLogFixtu
       expect(await again.verify()).toMatchObject({ ok: true, entries: 4 });
     });
 
+    it('returns entries exactly as recorded, and orders by recording, not by the clock', async () => {
+      // A clock stepped back (NTP) or a slow request that recorded late: still the newest.
+      const first = entry(1, { atMs: 5_000, details: { count: 3, kinds: 'spo2,heart-rate', truncated: false, cursor: null } });
+      const second = entry(2, { atMs: 4_000, sourceIp: null, details: null, outcome: 'denied' });
+      await log.record(first);
+      await log.record(second);
+      const [newest, older] = await log.list({ limit: 10 });
+      expect(newest).toMatchObject({ ...second, seq: 2, patientIds: [] });
+      expect(older).toMatchObject({ ...first, seq: 1, patientIds: [] });
+    });
+
+    it('keeps every one of many concurrent records once, each unchanged by later ones', async () => {
+      const entries = Array.from({ length: 40 }, (_, i) => entry(i + 1, { action: `a-${i}` }));
+      await Promise.all(entries.map((e) => log.record(e)));
+      const listed = await log.range({ afterSeq: 0, limit: 100 });
+      expect(listed.map((e) => e.action).sort()).toEqual(entries.map((e) => e.action).sort());
+      for (const e of listed) expect(e).toMatchObject(entries.find((x) => x.action === e.action) ?? {});
+      await log.record(entry(99, { action: 'later' }));
+      expect((await log.range({ afterSeq: 0, limit: 100 })).slice(0, 40)).toEqual(listed);
+    });
+
     it('refuses to change or remove an entry', async () => {
       await fill(3);
       const before = await log.range({ afterSeq: 0, limit: 10 });

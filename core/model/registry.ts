@@ -1,3 +1,4 @@
+import { RpmError } from '../errors/rpm-error.js';
 import { z } from 'zod';
 import type { ReadingKind } from './reading-kinds.js';
 
@@ -104,6 +105,30 @@ export interface Assignment {
   readonly patientId: string;
   readonly fromMs: number;
   readonly toMs: number | null;
+}
+
+/** What a new assignment does to a device's history (see `planAssignment`). */
+export type AssignmentPlan =
+  /** The open assignment already gives the device to that patient from then on: nothing to write. */
+  | { readonly kind: 'unchanged'; readonly current: Assignment }
+  /** Open a new assignment at `fromMs`, closing `closes` (the open one, if any) there. */
+  | { readonly kind: 'open'; readonly closes: Assignment | undefined };
+
+/**
+ * The assignment-history rule every RegistryStore applies inside its write transaction, given the
+ * device's whole history: history is immutable, so a new assignment may only start after every
+ * earlier start and not inside a closed interval (RPM_ERR_ASSIGNMENT_CONFLICT); reassigning the
+ * open assignment's patient from a later instant changes nothing.
+ */
+export function planAssignment(history: readonly Assignment[], next: { readonly patientId: string; readonly fromMs: number }): AssignmentPlan {
+  const open = history.find((h) => h.toMs === null);
+  if (open !== undefined && open.patientId === next.patientId && open.fromMs <= next.fromMs) return { kind: 'unchanged', current: open };
+  for (const h of history) {
+    if (next.fromMs <= h.fromMs || (h.toMs !== null && next.fromMs < h.toMs)) {
+      throw new RpmError('RPM_ERR_ASSIGNMENT_CONFLICT', 'the new assignment would overlap or precede the existing history');
+    }
+  }
+  return { kind: 'open', closes: open };
 }
 
 /** A device credential. Only a slow hash of the secret is ever stored. */

@@ -1,0 +1,94 @@
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { AlertStore } from '../../core/ports/alert-store.js';
+import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
+import type { ReadingStore } from '../../core/ports/reading-store.js';
+import type { RegistryStore } from '../../core/ports/registry-store.js';
+import type { StaffStore } from '../../core/ports/staff-store.js';
+import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
+import { PostgresAlertStore } from './postgres-alert-store.js';
+import { PostgresAuditLog } from './postgres-audit-log.js';
+import { PostgresForwardingStore } from './postgres-forwarding-store.js';
+import { PostgresReadingStore } from './postgres-reading-store.js';
+import { PostgresRegistryStore } from './postgres-registry-store.js';
+import { PostgresStaffStore } from './postgres-staff-store.js';
+
+export type { PostgresOptions, ServerDurability } from './database.js';
+
+export interface PostgresStores {
+  readonly readings: ReadingStore;
+  readonly registry: RegistryStore;
+  readonly audit: AuditLog;
+  readonly staff: StaffStore;
+  readonly alerts: AlertStore;
+  /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
+  readonly forwarding: ForwardingStore;
+  /** What the server promises about a COMMIT, as read at open. */
+  readonly durability: ServerDurability;
+  /** Migrations this open applied (empty when the schema was current). */
+  readonly migrated: readonly number[];
+  /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
+  readonly sealedSecrets: number;
+  close(): Promise<void>;
+}
+
+export interface PostgresStoreOptions extends PostgresOptions {
+  /** Encrypts destination credentials and patients' identifiers at EHRs (required to store any). */
+  readonly secrets?: FieldCipher;
+}
+
+/**
+ * Every store on one PostgreSQL database through one connection pool: readings, registry, staff,
+ * audit, FHIR forwarding and the clinical state. Connects, applies pending migrations and reads
+ * the server's durability settings before answering, so a gateway that starts is one whose
+ * database is reachable and current. An unreachable server fails with RPM_ERR_STORE_FAILURE
+ * naming host, port and database (never the password).
+ */
+export async function createPostgresStores(options: PostgresStoreOptions): Promise<PostgresStores> {
+  const pool = createPool(options);
+  let migrated: number[];
+  let durability: ServerDurability;
+  try {
+    migrated = await migrate(pool, options.schema);
+    durability = await readDurability(pool);
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    if (err instanceof RpmError) throw err;
+    const reason = reasonOf(err);
+    throw new RpmError('RPM_ERR_STORE_FAILURE', `PostgreSQL at ${describeTarget(options.url)} could not be opened: ${reason}`, { cause: err });
+  }
+  const forwarding = new PostgresForwardingStore(pool, options.secrets);
+  let sealedSecrets: number;
+  try {
+    // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
+    sealedSecrets = await forwarding.sealSecrets();
+  } catch (err) {
+    await pool.end().catch(() => undefined);
+    throw err;
+  }
+  let closed = false;
+  return {
+    readings: new PostgresReadingStore(pool),
+    registry: new PostgresRegistryStore(pool),
+    audit: new PostgresAuditLog(pool),
+    staff: new PostgresStaffStore(pool),
+    alerts: new PostgresAlertStore(pool),
+    forwarding,
+    durability,
+    migrated,
+    sealedSecrets,
+    async close() {
+      if (closed) return;
+      closed = true;
+      await pool.end();
+    },
+  };
+}
+
+/** A readable reason; a refused connection to a dual-stack host is an AggregateError with no message of its own. */
+function reasonOf(err: unknown): string {
+  if (err instanceof AggregateError && err.errors.length > 0) return err.errors.map(reasonOf).join('; ');
+  if (err instanceof Error) return err.message !== '' ? err.message : ('code' in err && typeof err.code === 'string' ? err.code : err.name);
+  return String(err);
+}
