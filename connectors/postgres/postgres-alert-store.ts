@@ -1,3 +1,4 @@
+import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
 import type {
@@ -258,11 +259,21 @@ const toCarePlan = (r: CarePlanRow): StoredCarePlan => ({ patientId: r.patient_i
  * nothing), care-plan saves of one patient serialise on an advisory lock, and a partial unique
  * index keeps one running timer per staff member.
  */
+const PARTITION_CURSOR = `SELECT COALESCE(
+  (SELECT seq FROM rule_partition_cursors WHERE partitions = $1 AND partition = $2),
+  (SELECT seq FROM rule_cursor WHERE id = 1), 0) AS seq`;
+
+const cursorMoved = (): RpmError => new RpmError('RPM_ERR_CURSOR_MOVED', 'the rules cursor moved since this pass started; another worker holds the partition');
+
 export class PostgresAlertStore implements AlertStore {
   constructor(private readonly pool: Pool) {}
 
-  async evaluationCursor(): Promise<number> {
-    const { rows } = await this.pool.query<{ seq: number }>({ name: 'rpm_rule_cursor', text: 'SELECT seq FROM rule_cursor WHERE id = 1' });
+  async evaluationCursor(partition?: RulePartition): Promise<number> {
+    if (partition === undefined) {
+      const { rows } = await this.pool.query<{ seq: number }>({ name: 'rpm_rule_cursor', text: 'SELECT seq FROM rule_cursor WHERE id = 1' });
+      return rows[0]?.seq ?? 0;
+    }
+    const { rows } = await this.pool.query<{ seq: number }>({ name: 'rpm_partition_cursor', text: PARTITION_CURSOR, values: [partition.count, partition.index] });
     return rows[0]?.seq ?? 0;
   }
 
@@ -279,8 +290,32 @@ export class PostgresAlertStore implements AlertStore {
     const conditions = lastPerKey(w.conditions, (c) => `${c.patientId}\u0000${c.ruleId}`);
     const updated = lastPerKey(w.updated, (a) => a.id);
     await inTransaction(this.pool, async (client) => {
-      // Only forward: an older pass finishing late never moves the cursor back.
-      await client.query({ name: 'rpm_set_cursor', text: 'UPDATE rule_cursor SET seq = GREATEST(seq, $1) WHERE id = 1', values: [w.cursor] });
+      if (w.partition === undefined) {
+        // The single engine's row is locked by this UPDATE until COMMIT, so a fence read after it holds.
+        const { rows } = await client.query<{ seq: number }>({ name: 'rpm_lock_cursor', text: 'SELECT seq FROM rule_cursor WHERE id = 1 FOR UPDATE' });
+        if (w.fence !== undefined && rows[0]?.seq !== w.fence) throw cursorMoved();
+        // Only forward: an older pass finishing late never moves the cursor back.
+        await client.query({ name: 'rpm_set_cursor', text: 'UPDATE rule_cursor SET seq = GREATEST(seq, $1) WHERE id = 1', values: [w.cursor] });
+      } else {
+        const p = w.partition;
+        // The partition's row exists from here on (starting where the single engine stood), locked until COMMIT.
+        await client.query({
+          name: 'rpm_ensure_partition_cursor',
+          text: `INSERT INTO rule_partition_cursors (partitions, partition, seq) SELECT $1, $2, seq FROM rule_cursor WHERE id = 1 ON CONFLICT DO NOTHING`,
+          values: [p.count, p.index],
+        });
+        const { rows } = await client.query<{ seq: number }>({
+          name: 'rpm_lock_partition_cursor',
+          text: 'SELECT seq FROM rule_partition_cursors WHERE partitions = $1 AND partition = $2 FOR UPDATE',
+          values: [p.count, p.index],
+        });
+        if (w.fence !== undefined && rows[0]?.seq !== w.fence) throw cursorMoved();
+        await client.query({
+          name: 'rpm_set_partition_cursor',
+          text: 'UPDATE rule_partition_cursors SET seq = GREATEST(seq, $3) WHERE partitions = $1 AND partition = $2',
+          values: [p.count, p.index, w.cursor],
+        });
+      }
       if (conditions.length > 0) {
         const rows = conditions.map((c) => ({ patient_id: c.patientId, rule_id: c.ruleId, state: c.state }));
         await client.query({ name: 'rpm_upsert_conditions', text: UPSERT_CONDITIONS, values: [JSON.stringify(rows)] });

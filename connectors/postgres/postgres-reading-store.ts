@@ -1,6 +1,7 @@
+import type { RulePartition } from '../../core/cluster/partitions.js';
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { Reading } from '../../core/model/reading.js';
-import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { inTransaction, lockFor, type Pool } from './database.js';
 import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
 
@@ -147,6 +148,23 @@ export class PostgresReadingStore implements ReadingStore {
       values: [afterSeq, limit],
     });
     return rows.map((r) => ({ seq: r.seq, reading: toReading(r) }));
+  }
+
+  async partitionSince(afterSeq: number, window: number, partition: RulePartition): Promise<PartitionSlice> {
+    // The window is the next `window` positions of the whole log (bounded work per call, and the
+    // cursor moves even when none of them is this partition's); the patient's hash comes from the
+    // patients table (a generated column), computed on the fly only for a reading without a row there.
+    const { rows } = await this.pool.query<(ReadingRow & { seq: number; mine: boolean })>({
+      name: 'rpm_partition_since',
+      text: `WITH w AS (SELECT seq FROM readings WHERE seq > $1 ORDER BY seq LIMIT $2)
+             SELECT r.seq, ${READING_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')},
+                    (r.patient_id IS NOT NULL AND COALESCE(p.rules_hash, rpm_patient_hash(r.patient_id)) % $3 = $4) AS mine
+             FROM w JOIN readings r ON r.seq = w.seq LEFT JOIN patients p ON p.id = r.patient_id
+             ORDER BY r.seq`,
+      values: [afterSeq, window, partition.count, partition.index],
+    });
+    const last = rows[rows.length - 1];
+    return { readings: rows.filter((r) => r.mine).map((r) => ({ seq: r.seq, reading: toReading(r) })), throughSeq: last === undefined ? afterSeq : last.seq };
   }
 
   async countReadingsSince(afterSeq: number): Promise<number> {

@@ -142,4 +142,18 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       CREATE TABLE log_progress (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
     `,
   },
+  {
+    version: 4,
+    name: 'rule partition cursors',
+    sql: `
+      -- One cursor per rule partition (the distributed mode's workers; the same table as PostgreSQL's,
+      -- so the contract holds on both). A partition starts where rule_cursor stood.
+      CREATE TABLE rule_partition_cursors (
+        partitions INTEGER NOT NULL,
+        partition INTEGER NOT NULL,
+        seq INTEGER NOT NULL,
+        PRIMARY KEY (partitions, partition)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

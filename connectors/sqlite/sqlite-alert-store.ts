@@ -1,3 +1,4 @@
+import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
 import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
@@ -172,8 +173,15 @@ export class SqliteAlertStore implements AlertStore {
     this.setCursor = db.prepare('UPDATE rule_cursor SET seq = max(seq, ?) WHERE id = 1');
   }
 
-  async evaluationCursor(): Promise<number> {
-    return (this.sql('SELECT seq FROM rule_cursor WHERE id = 1').get() as { seq: number }).seq;
+  async evaluationCursor(partition?: RulePartition): Promise<number> {
+    return this.cursorOf(partition);
+  }
+
+  private cursorOf(partition: RulePartition | undefined): number {
+    const single = (this.sql('SELECT seq FROM rule_cursor WHERE id = 1').get() as { seq: number }).seq;
+    if (partition === undefined) return single;
+    const row = this.sql('SELECT seq FROM rule_partition_cursors WHERE partitions = ? AND partition = ?').get(partition.count, partition.index) as { seq: number } | undefined;
+    return row?.seq ?? single;
   }
 
   async conditionStates(patientId: string): Promise<Map<string, unknown>> {
@@ -184,7 +192,16 @@ export class SqliteAlertStore implements AlertStore {
   async applyEvaluation(w: EvaluationWrite): Promise<void> {
     this.db
       .transaction(() => {
-        this.setCursor.run(w.cursor);
+        if (w.fence !== undefined && this.cursorOf(w.partition) !== w.fence) {
+          throw new RpmError('RPM_ERR_CURSOR_MOVED', 'the rules cursor moved since this pass started; another worker holds the partition');
+        }
+        if (w.partition === undefined) this.setCursor.run(w.cursor);
+        else {
+          this.sql(
+            `INSERT INTO rule_partition_cursors (partitions, partition, seq) VALUES (?, ?, max(?, (SELECT seq FROM rule_cursor WHERE id = 1)))
+             ON CONFLICT (partitions, partition) DO UPDATE SET seq = max(seq, excluded.seq)`,
+          ).run(w.partition.count, w.partition.index, w.cursor);
+        }
         for (const c of w.conditions) this.upsertCondition.run(c.patientId, c.ruleId, JSON.stringify(c.state));
         for (const a of w.created) this.insertAlert.run(...alertParams(a));
         for (const a of w.updated) {

@@ -1,7 +1,8 @@
+import { inPartition, type RulePartition } from '../../core/cluster/partitions.js';
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
 import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
-import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
@@ -193,6 +194,15 @@ export class SqliteReadingStore implements ReadingStore {
   async readingsSince(afterSeq: number, limit: number): Promise<SequencedReading[]> {
     const rows = this.since.all(afterSeq, limit) as (ReadingRow & { seq: number })[];
     return rows.map((r) => ({ seq: r.seq, reading: toReading(r) }));
+  }
+
+  async partitionSince(afterSeq: number, window: number, partition: RulePartition): Promise<PartitionSlice> {
+    const rows = this.since.all(afterSeq, window) as (ReadingRow & { seq: number })[];
+    const last = rows[rows.length - 1];
+    return {
+      readings: rows.filter((r) => r.patient_id !== null && inPartition(r.patient_id, partition)).map((r) => ({ seq: r.seq, reading: toReading(r) })),
+      throughSeq: last === undefined ? afterSeq : last.seq,
+    };
   }
 
   async countReadingsSince(afterSeq: number): Promise<number> {

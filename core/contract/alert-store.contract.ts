@@ -149,6 +149,47 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       expect(await store.events(c.id)).toEqual([]);
     });
 
+    it('keeps one cursor per rule partition, starting where the single engine stood, and fences each write', async () => {
+      await store.applyEvaluation(write({ cursor: 30 }));
+      const p3 = { index: 3, count: 16 };
+      const p4 = { index: 4, count: 16 };
+      expect(await store.evaluationCursor(p3)).toBe(30);
+      await store.applyEvaluation(write({ cursor: 45, partition: p3, fence: 30 }));
+      expect(await store.evaluationCursor(p3)).toBe(45);
+      // Partitions move on their own; the single engine's cursor is not theirs.
+      expect(await store.evaluationCursor(p4)).toBe(30);
+      expect(await store.evaluationCursor()).toBe(30);
+      // Another count is another layout: its cursors start afresh from the single engine's.
+      expect(await store.evaluationCursor({ index: 3, count: 8 })).toBe(30);
+
+      // A worker whose pass started at 30 lost the partition to one that wrote 45: it writes nothing.
+      const a = alert({ patientId: 'p-fenced', ruleId: 'spo2-low' });
+      const stale = store.applyEvaluation(
+        write({ cursor: 50, partition: p3, fence: 30, conditions: [{ patientId: 'p-fenced', ruleId: 'spo2-low', state: { phase: 'x' } }], created: [a], events: [event(a, 'raised', null)] }),
+      );
+      await expect(stale).rejects.toMatchObject({ code: 'RPM_ERR_CURSOR_MOVED' });
+      expect(await store.evaluationCursor(p3)).toBe(45);
+      expect(await store.getAlert(a.id)).toBeUndefined();
+      expect(await store.conditionStates('p-fenced')).toEqual(new Map());
+      // The fence holds for the single engine too.
+      await expect(store.applyEvaluation(write({ cursor: 60, fence: 29 }))).rejects.toMatchObject({ code: 'RPM_ERR_CURSOR_MOVED' });
+      expect(await store.evaluationCursor()).toBe(30);
+    });
+
+    it('lets exactly one of two passes racing from the same fence write', async () => {
+      const p = { index: 1, count: 4 };
+      const a1 = alert({ patientId: 'p-race', ruleId: 'spo2-low' });
+      const a2 = alert({ patientId: 'p-race', ruleId: 'hr-high' });
+      const results = await Promise.allSettled([
+        store.applyEvaluation(write({ cursor: 10, partition: p, fence: 0, created: [a1], events: [event(a1, 'raised', null)] })),
+        store.applyEvaluation(write({ cursor: 10, partition: p, fence: 0, created: [a2], events: [event(a2, 'raised', null)] })),
+      ]);
+      expect(results.filter((r) => r.status === 'fulfilled')).toHaveLength(1);
+      const written = [await store.getAlert(a1.id), await store.getAlert(a2.id)].filter((x) => x !== undefined);
+      expect(written).toHaveLength(1);
+      expect(await store.evaluationCursor(p)).toBe(10);
+    });
+
     it('never moves the cursor backwards', async () => {
       await store.applyEvaluation(write({ cursor: 50 }));
       await store.applyEvaluation(write({ cursor: 20 }));

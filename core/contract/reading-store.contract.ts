@@ -1,3 +1,4 @@
+import { partitionOf } from '../cluster/partitions.js';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Reading } from '../model/reading.js';
 import type { ReadingStore } from '../ports/reading-store.js';
@@ -124,6 +125,34 @@ export function readingStoreContract(
       expect(await store.countReadingsSince(0)).toBe(3);
       expect(await store.countReadingsSince(log[0]!.seq)).toBe(2);
       expect(await store.countReadingsSince(log[2]!.seq)).toBe(0);
+    });
+
+    it('answers one rule partition’s share of a window of the log, and how far it looked', async () => {
+      const patients = Array.from({ length: 12 }, (_, i) => `p-part-${i}`);
+      const readings = [...patients.map((patientId) => makeReading({ patientId })), makeReading({ patientId: null })];
+      await store.commit({ readings, rejections: [] });
+      const log = await store.readingsSince(0, 100);
+      const count = 3;
+      const seen = new Set<string>();
+      for (let index = 0; index < count; index++) {
+        const slice = await store.partitionSince(0, 100, { index, count });
+        expect(slice.throughSeq).toBe(log[log.length - 1]!.seq);
+        for (const { seq, reading } of slice.readings) {
+          expect(partitionOf(reading.patientId!, count)).toBe(index);
+          expect(log.find((l) => l.seq === seq)?.reading.id).toBe(reading.id);
+          seen.add(reading.id);
+        }
+        expect(slice.readings.map((r) => r.seq)).toEqual([...slice.readings.map((r) => r.seq)].sort((a, b) => a - b));
+      }
+      // Every reading with a patient is in exactly one partition; the unassigned one in none.
+      expect(seen.size).toBe(patients.length);
+      // A window shorter than the log: the partition's readings within it, and the window's end.
+      const first4 = await store.partitionSince(0, 4, { index: 0, count: 1 });
+      expect(first4.readings.map((r) => r.seq)).toEqual(log.slice(0, 4).map((l) => l.seq));
+      expect(first4.throughSeq).toBe(log[3]!.seq);
+      // Nothing after the end of the log: the cursor stays.
+      const end = log[log.length - 1]!.seq;
+      expect(await store.partitionSince(end, 10, { index: 0, count: 2 })).toEqual({ readings: [], throughSeq: end });
     });
 
     it('commits nothing of a batch that fails part-way', async () => {

@@ -104,6 +104,8 @@ export const errorCatalogue = {
   // Storage
   RPM_ERR_STORE_FAILURE: { status: 503, title: 'Storage failure; nothing was committed' },
   RPM_ERR_TIMESERIES_UNAVAILABLE: { status: 503, title: 'The time-series store did not accept the points' },
+  // A rule partition's cursor moved while a pass ran: another worker took the partition over.
+  RPM_ERR_CURSOR_MOVED: { status: 409, title: 'Another worker moved the rules cursor; nothing of this pass was written' },
 
   // Anything we did not anticipate
   RPM_ERR_INTERNAL: { status: 500, title: 'Internal error' },

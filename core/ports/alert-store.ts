@@ -1,3 +1,4 @@
+import type { RulePartition } from '../cluster/partitions.js';
 import type { Alert, AlertEvent } from '../model/alert.js';
 
 /**
@@ -6,6 +7,7 @@ import type { Alert, AlertEvent } from '../model/alert.js';
  * nurse time entries and the escalation notification outbox.
  *
  * Guarantees (core/contract/alert-store.contract.ts):
+ * - `applyEvaluation` is fenced: with `fence`, it writes only if the cursor is still at the fence.
  * - `applyEvaluation` is atomic: the cursor, condition states, new and updated alerts and their
  *   events are written together or not at all; so after a crash evaluation resumes at the
  *   cursor and nothing is raised twice or lost.
@@ -15,7 +17,11 @@ import type { Alert, AlertEvent } from '../model/alert.js';
  * - Care plans are never overwritten: each save is a new version; a stale expected version fails.
  */
 export interface AlertStore {
-  evaluationCursor(): Promise<number>;
+  /**
+   * Where the engine stands in the reading log: the single engine's cursor, or a rule partition's
+   * (which starts where the single engine's stood, so moving to workers re-judges nothing).
+   */
+  evaluationCursor(partition?: RulePartition): Promise<number>;
   /** Persisted condition states of a patient, by rule id (opaque JSON owned by rules/). */
   conditionStates(patientId: string): Promise<Map<string, unknown>>;
   applyEvaluation(write: EvaluationWrite): Promise<void>;
@@ -59,6 +65,14 @@ export interface AlertStore {
 
 export interface EvaluationWrite {
   readonly cursor: number;
+  /** The rule partition whose cursor moves (none: the single engine's). */
+  readonly partition?: RulePartition;
+  /**
+   * The cursor the pass started from. When given, nothing is written unless the stored cursor is
+   * still there (RPM_ERR_CURSOR_MOVED): a worker that lost its partition to another mid-pass
+   * writes nothing, so every reading's effects on alerts happen once.
+   */
+  readonly fence?: number;
   readonly conditions: readonly { readonly patientId: string; readonly ruleId: string; readonly state: unknown }[];
   readonly created: readonly Alert[];
   /** Updates by the engine (not nurses): they do not check versions, they bump them. */

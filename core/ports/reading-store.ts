@@ -1,3 +1,4 @@
+import type { RulePartition } from '../cluster/partitions.js';
 import type { RpmErrorCode } from '../errors/codes.js';
 import type { ReadingKind } from '../model/reading-kinds.js';
 import type { Reading, Transport } from '../model/reading.js';
@@ -37,6 +38,13 @@ export interface ReadingStore {
    * Positions only grow; consumers (the rule engine) keep their own cursor.
    */
   readingsSince(afterSeq: number, limit: number): Promise<SequencedReading[]>;
+  /**
+   * The log as one rule partition sees it: of the next `window` positions after `afterSeq`, the
+   * readings of the partition's patients (`core/cluster/partitions.ts`), oldest first, and the last
+   * position examined, which is the follower's next cursor once it has handled them (so a quiet
+   * partition still moves along the log). Readings without a patient belong to no partition.
+   */
+  partitionSince(afterSeq: number, window: number, partition: RulePartition): Promise<PartitionSlice>;
   /** How many readings were committed after position `afterSeq`: a log consumer's backlog (metrics). */
   countReadingsSince(afterSeq: number): Promise<number>;
   /** Measurement time of the patient's latest reading of a kind, if any. */
@@ -93,6 +101,12 @@ export interface ReadingQuery {
   readonly maxSeq?: number;
   /** Keyset cursor: continue after this (measuredAtMs, id). */
   readonly after?: { readonly measuredAtMs: number; readonly id: string };
+}
+
+export interface PartitionSlice {
+  readonly readings: SequencedReading[];
+  /** The last log position examined (`afterSeq` when the log holds nothing after it). */
+  readonly throughSeq: number;
 }
 
 /** A reading the gateway refused, kept so operators and device makers can see why. No payload is kept, only its hash. */
