@@ -2,12 +2,14 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
 import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
+import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
@@ -22,6 +24,8 @@ export interface PostgresStores {
   readonly audit: AuditLog;
   readonly staff: StaffStore;
   readonly alerts: AlertStore;
+  /** Positions of the reading log's followers (time-series writer, the rules engine's place in the attribution log). */
+  readonly progress: ProgressStore;
   /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
   readonly forwarding: ForwardingStore;
   /** What the server promises about a COMMIT, as read at open. */
@@ -74,6 +78,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     audit: new PostgresAuditLog(pool),
     staff: new PostgresStaffStore(pool),
     alerts: new PostgresAlertStore(pool),
+    progress: new PostgresProgressStore(pool),
     forwarding,
     durability,
     migrated,

@@ -556,4 +556,20 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 9,
+    name: 'attribution log',
+    sql: `
+      -- Late attributions, in order (written under the reading-log lock, like commits): the rules
+      -- engine follows this log as it follows the readings, in whichever process it runs.
+      CREATE TABLE attributions (
+        seq bigserial PRIMARY KEY,
+        device_id text COLLATE "C" NOT NULL,
+        patient_id text COLLATE "C" NOT NULL,
+        from_ms bigint NOT NULL,
+        to_ms bigint,
+        at_ms bigint NOT NULL
+      );
+    `,
+  },
 ];

@@ -316,6 +316,13 @@ export class PostgresAlertStore implements AlertStore {
           values: [p.count, p.index, w.cursor],
         });
       }
+      if (w.progress !== undefined) {
+        await client.query({
+          name: 'rpm_progress_with_evaluation',
+          text: 'INSERT INTO log_progress (name, seq) VALUES ($1, $2) ON CONFLICT (name) DO UPDATE SET seq = GREATEST(log_progress.seq, excluded.seq)',
+          values: [w.progress.name, w.progress.seq],
+        });
+      }
       if (conditions.length > 0) {
         const rows = conditions.map((c) => ({ patient_id: c.patientId, rule_id: c.ruleId, state: c.state }));
         await client.query({ name: 'rpm_upsert_conditions', text: UPSERT_CONDITIONS, values: [JSON.stringify(rows)] });

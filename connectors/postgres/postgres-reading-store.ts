@@ -1,7 +1,7 @@
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { Reading } from '../../core/model/reading.js';
-import type { AttributedForward, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, AttributionRecord, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { inTransaction, lockFor, type Pool } from './database.js';
 import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
 
@@ -123,8 +123,21 @@ export class PostgresReadingStore implements ReadingStore {
          WHERE device_id = $2 AND patient_id IS NULL AND measured_at_ms >= $3 AND measured_at_ms < $4`,
         [patientId, deviceId, fromMs, until],
       );
-      return res.rowCount ?? 0;
+      const changes = res.rowCount ?? 0;
+      if (changes > 0) {
+        await client.query('INSERT INTO attributions (device_id, patient_id, from_ms, to_ms, at_ms) VALUES ($1, $2, $3, $4, $5)', [deviceId, patientId, fromMs, toMs, Date.now()]);
+      }
+      return changes;
     });
+  }
+
+  async attributionsSince(afterSeq: number, limit: number): Promise<AttributionRecord[]> {
+    const { rows } = await this.pool.query<{ seq: number; device_id: string; patient_id: string; from_ms: number; to_ms: number | null; at_ms: number }>({
+      name: 'rpm_attributions_since',
+      text: 'SELECT seq, device_id, patient_id, from_ms, to_ms, at_ms FROM attributions WHERE seq > $1 ORDER BY seq LIMIT $2',
+      values: [afterSeq, limit],
+    });
+    return rows.map((r) => ({ seq: r.seq, deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms, atMs: r.at_ms }));
   }
 
   async readingAt(seq: number): Promise<Reading | undefined> {

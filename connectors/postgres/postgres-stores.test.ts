@@ -87,7 +87,7 @@ forwardingStoreContract(
 
 alertStoreContract('PostgresAlertStore', async () => {
   const { stores, dispose } = await fresh();
-  return { store: stores.alerts, dispose };
+  return { store: stores.alerts, progress: stores.progress, dispose };
 });
 
 auditLogContract('PostgresAuditLog', async () => {

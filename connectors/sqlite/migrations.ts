@@ -404,4 +404,20 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE staff ADD COLUMN display TEXT;
     `,
   },
+  {
+    version: 11,
+    name: 'attribution log',
+    sql: `
+      -- Late attributions, in order: the rules engine follows this log as it follows the readings,
+      -- so readings attributed while it was down (or in another process) are still judged.
+      CREATE TABLE attributions (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        device_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER,
+        at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];

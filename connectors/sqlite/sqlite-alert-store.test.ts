@@ -10,6 +10,7 @@ alertStoreContract('SqliteAlertStore', async () => {
   const stores = createSqliteStores({ path: path.join(dir, 'rpm.sqlite'), synchronous: 'FULL' });
   return {
     store: stores.alerts,
+    progress: stores.progress,
     dispose: async () => {
       await stores.close();
       rmSync(dir, { recursive: true, force: true });

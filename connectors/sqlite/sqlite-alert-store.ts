@@ -202,6 +202,9 @@ export class SqliteAlertStore implements AlertStore {
              ON CONFLICT (partitions, partition) DO UPDATE SET seq = max(seq, excluded.seq)`,
           ).run(w.partition.count, w.partition.index, w.cursor);
         }
+        if (w.progress !== undefined) {
+          this.sql('INSERT INTO log_progress (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)').run(w.progress.name, w.progress.seq);
+        }
         for (const c of w.conditions) this.upsertCondition.run(c.patientId, c.ruleId, JSON.stringify(c.state));
         for (const a of w.created) this.insertAlert.run(...alertParams(a));
         for (const a of w.updated) {

@@ -2,7 +2,7 @@ import { inPartition, type RulePartition } from '../../core/cluster/partitions.j
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
 import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
-import type { AttributedForward, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, AttributionRecord, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
@@ -158,9 +158,25 @@ export class SqliteReadingStore implements ReadingStore {
              WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ? AND kind IN (${f.kinds.map(() => '?').join(', ')})`,
           ).run(f.destinationId, f.atMs, f.atMs, deviceId, fromMs, until, ...f.kinds);
         }
-        return this.attribute.run(patientId, deviceId, fromMs, until).changes;
+        const changes = this.attribute.run(patientId, deviceId, fromMs, until).changes;
+        if (changes > 0) {
+          this.sql('INSERT INTO attributions (device_id, patient_id, from_ms, to_ms, at_ms) VALUES (?, ?, ?, ?, ?)').run(deviceId, patientId, fromMs, toMs, Date.now());
+        }
+        return changes;
       })
       .immediate();
+  }
+
+  async attributionsSince(afterSeq: number, limit: number): Promise<AttributionRecord[]> {
+    const rows = this.sql('SELECT seq, device_id, patient_id, from_ms, to_ms, at_ms FROM attributions WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as {
+      seq: number;
+      device_id: string;
+      patient_id: string;
+      from_ms: number;
+      to_ms: number | null;
+      at_ms: number;
+    }[];
+    return rows.map((r) => ({ seq: r.seq, deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms, atMs: r.at_ms }));
   }
 
   async readingAt(seq: number): Promise<Reading | undefined> {

@@ -1,5 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, AlertEvent, AlertStatus } from '../model/alert.js';
+import type { ProgressStore } from '../ports/progress-store.js';
 import type { AlertStore, EvaluationWrite, NewTimeEntry } from '../ports/alert-store.js';
 
 /**
@@ -7,12 +8,13 @@ import type { AlertStore, EvaluationWrite, NewTimeEntry } from '../ports/alert-s
  * port's doc block, and what the rules engine (pipeline/alerting-service.ts), the worklist and the
  * SLA escalator (gateway/worklist/) rely on. `make` returns a fresh, empty store.
  */
-export function alertStoreContract(name: string, make: () => Promise<{ store: AlertStore; dispose: () => Promise<void> }>): void {
+export function alertStoreContract(name: string, make: () => Promise<{ store: AlertStore; progress: ProgressStore; dispose: () => Promise<void> }>): void {
   describe(`AlertStore contract: ${name}`, () => {
     let store: AlertStore;
+    let progress: ProgressStore;
     let dispose: () => Promise<void>;
     beforeEach(async () => {
-      ({ store, dispose } = await make());
+      ({ store, progress, dispose } = await make());
     });
     afterEach(async () => dispose());
 
@@ -174,6 +176,13 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       // The fence holds for the single engine too.
       await expect(store.applyEvaluation(write({ cursor: 60, fence: 29 }))).rejects.toMatchObject({ code: 'RPM_ERR_CURSOR_MOVED' });
       expect(await store.evaluationCursor()).toBe(30);
+    });
+
+    it('moves a follower position with the evaluation, atomically', async () => {
+      await store.applyEvaluation(write({ cursor: 5, progress: { name: 'rules-attributions', seq: 3 } }));
+      expect(await progress.position('rules-attributions')).toBe(3);
+      await expect(store.applyEvaluation(write({ cursor: 6, fence: 4, progress: { name: 'rules-attributions', seq: 9 } }))).rejects.toMatchObject({ code: 'RPM_ERR_CURSOR_MOVED' });
+      expect(await progress.position('rules-attributions')).toBe(3);
     });
 
     it('lets exactly one of two passes racing from the same fence write', async () => {

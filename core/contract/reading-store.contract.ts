@@ -103,6 +103,14 @@ export function readingStoreContract(
       expect(await store.getReading(inside.deviceId, inside.idempotencyKey)).toMatchObject({ patientId: 'p-new', flags: ['device-kind-mismatch'] });
       expect(await store.getReading(before.deviceId, before.idempotencyKey)).toMatchObject({ patientId: null, flags: ['unassigned'] });
       expect(await store.getReading(otherDevice.deviceId, otherDevice.idempotencyKey)).toMatchObject({ patientId: null });
+      // The attribution log says so, durably; an attribution that found nothing adds nothing.
+      const log = await store.attributionsSince(0, 10);
+      expect(log).toEqual([{ seq: expect.any(Number), deviceId: 'dev-u', patientId: 'p-new', fromMs: t0, toMs: null, atMs: expect.any(Number) }]);
+      expect(await store.attributeUnassigned('dev-u', 'p-new', t0, null)).toBe(0);
+      expect(await store.attributeUnassigned('dev-v', 'p-other', t0, t0 + 10)).toBe(1);
+      const more = await store.attributionsSince(log[0]!.seq, 10);
+      expect(more).toEqual([{ seq: expect.any(Number), deviceId: 'dev-v', patientId: 'p-other', fromMs: t0, toMs: t0 + 10, atMs: expect.any(Number) }]);
+      expect(more[0]!.seq).toBeGreaterThan(log[0]!.seq);
     });
 
     it('records rejections with the batch and lists them newest first', async () => {

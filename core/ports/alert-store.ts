@@ -73,6 +73,8 @@ export interface EvaluationWrite {
    * writes nothing, so every reading's effects on alerts happen once.
    */
   readonly fence?: number;
+  /** A follower position (`ProgressStore`) that moves with this write (the engine's place in the attribution log). */
+  readonly progress?: { readonly name: string; readonly seq: number };
   readonly conditions: readonly { readonly patientId: string; readonly ruleId: string; readonly state: unknown }[];
   readonly created: readonly Alert[];
   /** Updates by the engine (not nurses): they do not check versions, they bump them. */

@@ -27,9 +27,13 @@ export interface ReadingStore {
    * Attribute a device's unassigned readings measured in [fromMs, toMs) to a patient. Returns how
    * many. In the same transaction, each of them gets a delivery to every destination in `forwards`
    * that takes its kind (the transactional outbox, as at commit): a reading that becomes a
-   * patient's late is forwarded like one that was theirs on arrival.
+   * patient's late is forwarded like one that was theirs on arrival. And in the same transaction,
+   * when it attributed any, an entry in the attribution log (`attributionsSince`), so followers of
+   * the reading log (the rules engine) learn of it durably, whichever process they run in.
    */
   attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null, forwards?: readonly AttributedForward[]): Promise<number>;
+  /** The attribution log after position `afterSeq`, oldest first (positions only grow). */
+  attributionsSince(afterSeq: number, limit: number): Promise<AttributionRecord[]>;
   /** The reading at this log position (`readingsSince`, `CommitOutcome.seq`), if any. */
   readingAt(seq: number): Promise<Reading | undefined>;
   listRejections(deviceId: string, limit: number): Promise<Rejection[]>;
@@ -101,6 +105,16 @@ export interface ReadingQuery {
   readonly maxSeq?: number;
   /** Keyset cursor: continue after this (measuredAtMs, id). */
   readonly after?: { readonly measuredAtMs: number; readonly id: string };
+}
+
+/** Readings of `deviceId` measured in [fromMs, toMs) were attributed to `patientId` after they were committed. */
+export interface AttributionRecord {
+  readonly seq: number;
+  readonly deviceId: string;
+  readonly patientId: string;
+  readonly fromMs: number;
+  readonly toMs: number | null;
+  readonly atMs: number;
 }
 
 export interface PartitionSlice {
