@@ -512,4 +512,48 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       $$;
     `,
   },
+  {
+    version: 7,
+    name: 'distributed mode: follower positions, rule partitions, cluster membership',
+    sql: `
+      -- Positions of the reading log's followers other than the rules engine (the time-series writer).
+      CREATE TABLE log_progress (name text COLLATE "C" PRIMARY KEY, seq bigint NOT NULL);
+
+      -- FNV-1a (32-bit) of the id's UTF-8 bytes, masked to 31 bits: the same function as
+      -- core/cluster/partitions.ts patientHash, so a rule worker reads only its partitions.
+      CREATE FUNCTION rpm_patient_hash(id text) RETURNS integer
+        LANGUAGE plpgsql IMMUTABLE STRICT PARALLEL SAFE AS $$
+      DECLARE
+        h bigint := 2166136261;
+        b bytea := convert_to(id, 'UTF8');
+      BEGIN
+        FOR i IN 0 .. length(b) - 1 LOOP
+          h := ((h # get_byte(b, i)) * 16777619) & 4294967295;
+        END LOOP;
+        RETURN (h & 2147483647)::integer;
+      END
+      $$;
+      ALTER TABLE patients ADD COLUMN rules_hash integer GENERATED ALWAYS AS (rpm_patient_hash(id)) STORED;
+
+      -- One cursor per rule partition (rule_cursor is the single engine's). A partition's first
+      -- pass starts from the single engine's cursor, so switching to workers re-judges nothing.
+      CREATE TABLE rule_partition_cursors (
+        partitions integer NOT NULL,
+        partition integer NOT NULL,
+        seq bigint NOT NULL,
+        PRIMARY KEY (partitions, partition)
+      );
+
+      -- Settings fixed for the life of the database (the rule partition count).
+      CREATE TABLE cluster_settings (name text COLLATE "C" PRIMARY KEY, value text NOT NULL);
+
+      -- Live processes by role, for sharing work fairly (heartbeats; leases are advisory locks).
+      CREATE TABLE cluster_nodes (
+        role text COLLATE "C" NOT NULL,
+        name text COLLATE "C" NOT NULL,
+        heartbeat_at timestamptz NOT NULL,
+        PRIMARY KEY (role, name)
+      );
+    `,
+  },
 ];

@@ -133,4 +133,13 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       CREATE INDEX time_entries_running ON time_entries(staff_id) WHERE ended_at_ms IS NULL;
     `,
   },
+  {
+    version: 3,
+    name: 'positions of the reading log followers',
+    sql: `
+      -- Where each follower of the reading log (the time-series writer) stands: advanced only
+      -- after its work is durable elsewhere.
+      CREATE TABLE log_progress (name TEXT PRIMARY KEY, seq INTEGER NOT NULL) WITHOUT ROWID;
+    `,
+  },
 ];

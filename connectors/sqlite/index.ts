@@ -3,6 +3,7 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
+import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
@@ -12,6 +13,7 @@ import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
+import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
@@ -23,6 +25,8 @@ export interface SqliteStores {
   readonly audit: AuditLog;
   readonly staff: StaffStore;
   readonly alerts: AlertStore;
+  /** Positions of the reading log's followers (the time-series writer). */
+  readonly progress: ProgressStore;
   /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
   readonly forwarding: ForwardingStore;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
@@ -70,6 +74,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
     alerts: new SqliteAlertStore(clinical),
+    progress: new SqliteProgressStore(clinical),
     forwarding,
     sealedSecrets,
     async close() {

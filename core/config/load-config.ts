@@ -1,3 +1,4 @@
+import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors/rpm-error.js';
 import { type Config, crossFieldProblems, envSchema } from './schema.js';
@@ -64,7 +65,13 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000,
       loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
     },
-    rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000 },
+    rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000, partitions: e.RPM_RULES_PARTITIONS },
+    redis: e.RPM_REDIS_URL === undefined ? undefined : { url: e.RPM_REDIS_URL },
+    nodeName: e.RPM_NODE_NAME ?? os.hostname(),
+    timeSeries:
+      e.RPM_TIMESERIES_URL === undefined
+        ? undefined
+        : { url: e.RPM_TIMESERIES_URL, org: e.RPM_TIMESERIES_ORG, bucket: e.RPM_TIMESERIES_BUCKET, token: e.RPM_TIMESERIES_TOKEN },
     streams: { recheckMs: e.RPM_STREAM_RECHECK_S * 1000 },
     twilio:
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined

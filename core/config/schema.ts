@@ -122,6 +122,21 @@ export const envSchema = z
       })
       .optional(),
     RPM_SECRET_KEYS_FILE: z.string().min(1).optional(),
+    // Distributed mode (README "Distributed mode"): Redis carries work between processes (BullMQ
+    // queues: readings handed to rule workers, FHIR delivery, notifications, timers) and MQTT sessions
+    // across gateways. Nothing durable lives only there: all of it is rebuilt from the store.
+    RPM_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    // This process's name in logs, metrics and leases (default: the host name).
+    RPM_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)').optional(),
+    // Rule workers share patients in this many partitions (patient → partition by hash); fixed for
+    // the life of a database: a worker refuses to start when it differs from the stored count.
+    RPM_RULES_PARTITIONS: positiveInt.max(1024).default(16),
+    // Time-series store for readings (InfluxDB 2.x / 3, or anything taking line protocol on
+    // /api/v2/write). Unset: readings are only in the primary store.
+    RPM_TIMESERIES_URL: z.url().optional(),
+    RPM_TIMESERIES_ORG: z.string().min(1).default('rpm'),
+    RPM_TIMESERIES_BUCKET: z.string().min(1).default('rpm_readings'),
+    RPM_TIMESERIES_TOKEN: z.string().min(1).optional(),
   });
 
 /**
@@ -197,7 +212,12 @@ export interface Config {
     readonly maxMs: number;
     readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   };
-  readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
+  readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number; readonly partitions: number };
+  /** Distributed mode: work between processes and MQTT sessions across gateways. */
+  readonly redis: { readonly url: string } | undefined;
+  /** This process's name in logs, metrics and leases. */
+  readonly nodeName: string;
+  readonly timeSeries: { readonly url: string; readonly org: string; readonly bucket: string; readonly token: string | undefined } | undefined;
   readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;

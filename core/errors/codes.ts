@@ -103,6 +103,7 @@ export const errorCatalogue = {
 
   // Storage
   RPM_ERR_STORE_FAILURE: { status: 503, title: 'Storage failure; nothing was committed' },
+  RPM_ERR_TIMESERIES_UNAVAILABLE: { status: 503, title: 'The time-series store did not accept the points' },
 
   // Anything we did not anticipate
   RPM_ERR_INTERNAL: { status: 500, title: 'Internal error' },
