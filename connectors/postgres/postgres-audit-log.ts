@@ -1,4 +1,4 @@
-import { ChainVerifier, type ChainVerification, seal } from '../../core/audit/chain.js';
+import { type ChainVerification, seal, verifyByPages } from '../../core/audit/chain.js';
 import type { AuditEntry, AuditHead, AuditLog, SealedAuditEntry } from '../../core/ports/audit-log.js';
 import { inTransaction, lockFor, type Pool } from './database.js';
 
@@ -21,8 +21,6 @@ export const AUDIT_LOG_LOCK = 'rpm.audit-log';
 
 const COLUMNS = `a.seq, a.at_ms, a.actor, a.action, a.subject, a.outcome, a.source_ip, a.details, a.prev_hash, a.hash,
   (SELECT coalesce(json_agg(p.patient_id), '[]'::json) FROM audit_log_patients p WHERE p.seq = a.seq) AS patients`;
-
-const VERIFY_PAGE = 2000;
 
 /**
  * AuditLog on PostgreSQL: the hash chain of core/audit/chain.ts in append-only tables (triggers
@@ -93,14 +91,7 @@ export class PostgresAuditLog implements AuditLog {
   }
 
   async verify(): Promise<ChainVerification> {
-    const verifier = new ChainVerifier();
-    let after = 0;
-    for (;;) {
-      const page = await this.range({ afterSeq: after, limit: VERIFY_PAGE });
-      for (const entry of page) if (!verifier.add(entry)) return verifier.finish();
-      if (page.length < VERIFY_PAGE) return verifier.finish();
-      after = (page[page.length - 1] as SealedAuditEntry).seq;
-    }
+    return verifyByPages((options) => this.range(options));
   }
 }
 

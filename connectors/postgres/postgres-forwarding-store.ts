@@ -1,4 +1,5 @@
-import { FieldCipher } from '../../core/crypto/field-encryption.js';
+import { DestinationSecrets } from '../../core/crypto/destination-secrets.js';
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { DeliveryStatus, Destination, DestinationAuth, PatientLink, PatientMapping } from '../../core/model/destination.js';
@@ -98,10 +99,6 @@ const toRecord = (r: OutboxRow): DeliveryRecord => ({
   refs: r.refs ?? [],
 });
 
-/** Where each encrypted value belongs: a value moved to another row or column does not decrypt. */
-const authContext = (destinationId: string): string => `fhir_destinations.auth:${destinationId}`;
-const identifierContext = (destinationId: string, patientId: string): string => `fhir_patient_links.identifier:${destinationId}:${patientId}`;
-
 /** Readings per backfill transaction, so reading commits never wait long behind one. */
 const BACKFILL_CHUNK = 5000;
 
@@ -131,20 +128,24 @@ const RECORD_ATTEMPTS = `
  * chunk.
  *
  * Destination credentials (the whole `auth` JSON) and patients' identifiers at an EHR are stored
- * encrypted with `secrets` (AES-256-GCM, key id kept with each value, bound to its row), exactly
- * as the SQLite store does. Without a cipher only credential-free destinations can be stored.
+ * encrypted (core/crypto/destination-secrets.ts, shared with the SQLite store). Without a cipher
+ * only credential-free destinations can be stored.
  */
 export class PostgresForwardingStore implements ForwardingStore {
+  private readonly secrets: DestinationSecrets;
+
   constructor(
     private readonly pool: Pool,
-    private readonly secrets: FieldCipher | undefined = undefined,
-  ) {}
+    cipher: FieldCipher | undefined = undefined,
+  ) {
+    this.secrets = new DestinationSecrets(cipher);
+  }
 
   async createDestination(d: NewDestination): Promise<Destination> {
     try {
       const { rows } = await this.pool.query<DestinationRow>(
         `INSERT INTO fhir_destinations (${DESTINATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) RETURNING ${DESTINATION_COLUMNS}`,
-        [d.id, d.organizationId, d.baseUrl, this.sealAuth(d.id, d.auth), JSON.stringify(d.patientMapping), d.kinds, d.enabled, d.batchSize, d.createdAtMs],
+        [d.id, d.organizationId, d.baseUrl, this.secrets.sealAuth(d.id, d.auth), JSON.stringify(d.patientMapping), d.kinds, d.enabled, d.batchSize, d.createdAtMs],
       );
       const row = rows[0];
       if (row === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'destination vanished after insert');
@@ -166,7 +167,7 @@ export class PostgresForwardingStore implements ForwardingStore {
       sets.push(`${column} = $${params.length}`);
     };
     if (patch.baseUrl !== undefined) set('base_url', patch.baseUrl);
-    if (patch.auth !== undefined) set('auth', this.sealAuth(id, patch.auth));
+    if (patch.auth !== undefined) set('auth', this.secrets.sealAuth(id, patch.auth));
     if (patch.patientMapping !== undefined) set('patient_mapping', JSON.stringify(patch.patientMapping));
     if (patch.kinds !== undefined) set('kinds', patch.kinds);
     if (patch.enabled !== undefined) set('enabled', patch.enabled);
@@ -390,7 +391,7 @@ export class PostgresForwardingStore implements ForwardingStore {
           reference = null;
           source = null;
         }
-        const sealed = identifier === null ? null : this.cipher().encrypt(identifier, identifierContext(destinationId, patientId));
+        const sealed = identifier === null ? null : this.secrets.sealIdentifier(destinationId, patientId, identifier);
         const { rows: saved } = await client.query<PatientLinkRow>(
           `INSERT INTO fhir_patient_links (destination_id, patient_id, identifier, reference, reference_source, updated_at_ms) VALUES ($1, $2, $3, $4, $5, $6)
            ON CONFLICT (destination_id, patient_id) DO UPDATE SET identifier = excluded.identifier, reference = excluded.reference,
@@ -433,7 +434,7 @@ export class PostgresForwardingStore implements ForwardingStore {
    */
   async sealSecrets(): Promise<number> {
     const secrets = this.secrets;
-    if (secrets === undefined) return 0;
+    if (!secrets.canSeal) return 0;
     return inTransaction(this.pool, async (client) => {
       const { rows: destinations } = await client.query<{ id: string; auth: string }>('SELECT id, auth FROM fhir_destinations FOR UPDATE');
       const { rows: links } = await client.query<{ destination_id: string; patient_id: string; identifier: string }>(
@@ -441,14 +442,13 @@ export class PostgresForwardingStore implements ForwardingStore {
       );
       let changed = 0;
       for (const r of destinations.filter((d) => secrets.needsRotation(d.auth))) {
-        await client.query('UPDATE fhir_destinations SET auth = $1 WHERE id = $2', [this.sealAuth(r.id, this.openAuth(r.id, r.auth)), r.id]);
+        await client.query('UPDATE fhir_destinations SET auth = $1 WHERE id = $2', [secrets.sealAuth(r.id, secrets.openAuth(r.id, r.auth)), r.id]);
         changed++;
       }
       for (const r of links.filter((l) => secrets.needsRotation(l.identifier))) {
-        const context = identifierContext(r.destination_id, r.patient_id);
-        const plain = FieldCipher.keyIdOf(r.identifier) === undefined ? r.identifier : secrets.decrypt(r.identifier, context);
+        const plain = secrets.openIdentifier(r.destination_id, r.patient_id, r.identifier);
         await client.query('UPDATE fhir_patient_links SET identifier = $1 WHERE destination_id = $2 AND patient_id = $3', [
-          secrets.encrypt(plain, context),
+          secrets.sealIdentifier(r.destination_id, r.patient_id, plain),
           r.destination_id,
           r.patient_id,
         ]);
@@ -458,33 +458,15 @@ export class PostgresForwardingStore implements ForwardingStore {
     });
   }
 
-  private cipher(): FieldCipher {
-    if (this.secrets === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'storing a secret needs a field cipher (PostgresOptions.secrets)');
-    return this.secrets;
-  }
-
-  private sealAuth(destinationId: string, auth: DestinationAuth): string {
-    if (auth.type === 'none' && this.secrets === undefined) return JSON.stringify(auth);
-    return this.cipher().encrypt(JSON.stringify(auth), authContext(destinationId));
-  }
-
-  private openAuth(destinationId: string, stored: string): DestinationAuth {
-    // Plain JSON: `none` stored without a cipher (sealed at the next open with one).
-    if (FieldCipher.keyIdOf(stored) === undefined) return JSON.parse(stored) as DestinationAuth;
-    return JSON.parse(this.cipher().decrypt(stored, authContext(destinationId))) as DestinationAuth;
-  }
-
   private toDestination(row: DestinationRow): Destination {
-    return toDestination(row, this.openAuth(row.id, row.auth));
+    return toDestination(row, this.secrets.openAuth(row.id, row.auth));
   }
 
   private toLink(r: PatientLinkRow): PatientLink {
-    const identifier =
-      r.identifier === null ? null : FieldCipher.keyIdOf(r.identifier) === undefined ? r.identifier : this.cipher().decrypt(r.identifier, identifierContext(r.destination_id, r.patient_id));
     return {
       destinationId: r.destination_id,
       patientId: r.patient_id,
-      identifier,
+      identifier: r.identifier === null ? null : this.secrets.openIdentifier(r.destination_id, r.patient_id, r.identifier),
       reference: r.reference,
       referenceSource: r.reference_source,
       updatedAtMs: r.updated_at_ms,

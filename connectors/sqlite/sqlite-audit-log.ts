@@ -1,4 +1,4 @@
-import { ChainVerifier, type ChainVerification, GENESIS_HASH, seal } from '../../core/audit/chain.js';
+import { type ChainVerification, GENESIS_HASH, seal, verifyByPages } from '../../core/audit/chain.js';
 import type { AuditEntry, AuditHead, AuditLog, SealedAuditEntry } from '../../core/ports/audit-log.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
@@ -18,8 +18,6 @@ interface AuditRow {
 
 const COLUMNS = `a.seq, a.at_ms, a.actor, a.action, a.subject, a.outcome, a.source_ip, a.details, a.prev_hash, a.hash,
   (SELECT json_group_array(p.patient_id) FROM audit_log_patients p WHERE p.seq = a.seq) AS patients`;
-
-const VERIFY_PAGE = 2000;
 
 /**
  * The audit log in the main SQLite file: a hash chain (core/audit/chain.ts) in an append-only
@@ -81,14 +79,7 @@ export class SqliteAuditLog implements AuditLog {
   }
 
   async verify(): Promise<ChainVerification> {
-    const verifier = new ChainVerifier();
-    let after = 0;
-    for (;;) {
-      const page = await this.range({ afterSeq: after, limit: VERIFY_PAGE });
-      for (const entry of page) if (!verifier.add(entry)) return verifier.finish();
-      if (page.length < VERIFY_PAGE) return verifier.finish();
-      after = (page[page.length - 1] as SealedAuditEntry).seq;
-    }
+    return verifyByPages((options) => this.range(options));
   }
 
   /**

@@ -1,4 +1,5 @@
-import { FieldCipher } from '../../core/crypto/field-encryption.js';
+import { DestinationSecrets } from '../../core/crypto/destination-secrets.js';
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { DeliveryStatus, Destination, DestinationAuth, PatientLink, PatientMapping } from '../../core/model/destination.js';
@@ -97,10 +98,6 @@ function constraintCode(err: unknown): string | undefined {
   return typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string' ? err.code : undefined;
 }
 
-/** Where each encrypted value belongs: a value moved to another row or column does not decrypt. */
-const authContext = (destinationId: string): string => `fhir_destinations.auth:${destinationId}`;
-const identifierContext = (destinationId: string, patientId: string): string => `fhir_patient_links.identifier:${destinationId}:${patientId}`;
-
 /** Rows per transaction when backfilling, so ingest's writer never waits long for the lock. */
 const BACKFILL_CHUNK = 5000;
 
@@ -126,10 +123,13 @@ export class SqliteForwardingStore implements ForwardingStore {
 
   private readonly sql: (sql: string) => PreparedStatement;
 
+  private readonly secrets: DestinationSecrets;
+
   constructor(
     private readonly db: SqliteDatabase,
-    private readonly secrets: FieldCipher | undefined = undefined,
+    cipher: FieldCipher | undefined = undefined,
   ) {
+    this.secrets = new DestinationSecrets(cipher);
     this.sql = statementCache(db);
     this.due = db.prepare(
       `SELECT o.seq AS o_seq, o.destination_id AS o_destination_id, o.attempts AS o_attempts, ${PREFIXED_READING_COLUMNS}
@@ -161,7 +161,7 @@ export class SqliteForwardingStore implements ForwardingStore {
           d.id,
           d.organizationId,
           d.baseUrl,
-          this.sealAuth(d.id, d.auth),
+          this.secrets.sealAuth(d.id, d.auth),
           JSON.stringify(d.patientMapping),
           d.kinds.join(','),
           d.enabled ? 1 : 0,
@@ -190,7 +190,7 @@ export class SqliteForwardingStore implements ForwardingStore {
       params.push(value);
     };
     if (patch.baseUrl !== undefined) set('base_url', patch.baseUrl);
-    if (patch.auth !== undefined) set('auth', this.sealAuth(id, patch.auth));
+    if (patch.auth !== undefined) set('auth', this.secrets.sealAuth(id, patch.auth));
     if (patch.patientMapping !== undefined) set('patient_mapping', JSON.stringify(patch.patientMapping));
     if (patch.kinds !== undefined) set('kinds', patch.kinds.join(','));
     if (patch.enabled !== undefined) set('enabled', patch.enabled ? 1 : 0);
@@ -386,7 +386,7 @@ export class SqliteForwardingStore implements ForwardingStore {
         `INSERT INTO fhir_patient_links (destination_id, patient_id, identifier, reference, reference_source, updated_at_ms) VALUES (?, ?, ?, ?, ?, ?)
          ON CONFLICT (destination_id, patient_id) DO UPDATE SET identifier = excluded.identifier, reference = excluded.reference,
            reference_source = excluded.reference_source, updated_at_ms = excluded.updated_at_ms`,
-      ).run(destinationId, patientId, identifier === null ? null : this.cipher().encrypt(identifier, identifierContext(destinationId, patientId)), reference, source, atMs);
+      ).run(destinationId, patientId, identifier === null ? null : this.secrets.sealIdentifier(destinationId, patientId, identifier), reference, source, atMs);
     } catch (err) {
       if (constraintCode(err) === 'SQLITE_CONSTRAINT_FOREIGNKEY') {
         const destination = this.sql('SELECT 1 FROM fhir_destinations WHERE id = ?').get(destinationId);
@@ -416,7 +416,7 @@ export class SqliteForwardingStore implements ForwardingStore {
    */
   sealSecrets(): number {
     const secrets = this.secrets;
-    if (secrets === undefined) return 0;
+    if (!secrets.canSeal) return 0;
     const destinations = (this.sql('SELECT id, auth FROM fhir_destinations').all() as { id: string; auth: string }[]).filter((r) => secrets.needsRotation(r.auth));
     const links = (
       this.sql('SELECT destination_id, patient_id, identifier FROM fhir_patient_links WHERE identifier IS NOT NULL').all() as {
@@ -432,11 +432,11 @@ export class SqliteForwardingStore implements ForwardingStore {
     try {
       this.db
         .transaction(() => {
-          for (const r of destinations) this.sql('UPDATE fhir_destinations SET auth = ? WHERE id = ?').run(this.sealAuth(r.id, this.openAuthValue(r.id, r.auth)), r.id);
+          for (const r of destinations) this.sql('UPDATE fhir_destinations SET auth = ? WHERE id = ?').run(secrets.sealAuth(r.id, secrets.openAuth(r.id, r.auth)), r.id);
           for (const r of links) {
-            const plain = FieldCipher.keyIdOf(r.identifier) === undefined ? r.identifier : secrets.decrypt(r.identifier, identifierContext(r.destination_id, r.patient_id));
+            const plain = secrets.openIdentifier(r.destination_id, r.patient_id, r.identifier);
             this.sql('UPDATE fhir_patient_links SET identifier = ? WHERE destination_id = ? AND patient_id = ?').run(
-              secrets.encrypt(plain, identifierContext(r.destination_id, r.patient_id)),
+              secrets.sealIdentifier(r.destination_id, r.patient_id, plain),
               r.destination_id,
               r.patient_id,
             );
@@ -450,33 +450,15 @@ export class SqliteForwardingStore implements ForwardingStore {
     return destinations.length + links.length;
   }
 
-  private cipher(): FieldCipher {
-    if (this.secrets === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'storing a secret needs a field cipher (SqliteStoreOptions.secrets)');
-    return this.secrets;
-  }
-
-  private sealAuth(destinationId: string, auth: DestinationAuth): string {
-    if (auth.type === 'none' && this.secrets === undefined) return JSON.stringify(auth);
-    return this.cipher().encrypt(JSON.stringify(auth), authContext(destinationId));
-  }
-
   private openAuth(row: DestinationRow): DestinationAuth {
-    return this.openAuthValue(row.id, row.auth);
-  }
-
-  private openAuthValue(destinationId: string, stored: string): DestinationAuth {
-    // Plain JSON: written before credentials were encrypted (sealed at the next start), or `none`.
-    if (FieldCipher.keyIdOf(stored) === undefined) return JSON.parse(stored) as DestinationAuth;
-    return JSON.parse(this.cipher().decrypt(stored, authContext(destinationId))) as DestinationAuth;
+    return this.secrets.openAuth(row.id, row.auth);
   }
 
   private toLink(r: PatientLinkRow): PatientLink {
-    const identifier =
-      r.identifier === null ? null : FieldCipher.keyIdOf(r.identifier) === undefined ? r.identifier : this.cipher().decrypt(r.identifier, identifierContext(r.destination_id, r.patient_id));
     return {
       destinationId: r.destination_id,
       patientId: r.patient_id,
-      identifier,
+      identifier: r.identifier === null ? null : this.secrets.openIdentifier(r.destination_id, r.patient_id, r.identifier),
       reference: r.reference,
       referenceSource: r.reference_source,
       updatedAtMs: r.updated_at_ms,

@@ -93,6 +93,21 @@ export class ChainVerifier {
   }
 }
 
+/**
+ * Verifies a whole log read oldest first, page by page (`range`: the AuditLog method of that
+ * name), in constant memory: what every store's `verify` does.
+ */
+export async function verifyByPages(range: (options: { afterSeq: number; limit: number }) => Promise<readonly SealedAuditEntry[]>, pageSize = 2000): Promise<ChainVerification> {
+  const verifier = new ChainVerifier();
+  let after = 0;
+  for (;;) {
+    const page = await range({ afterSeq: after, limit: pageSize });
+    for (const entry of page) if (!verifier.add(entry)) return verifier.finish();
+    if (page.length < pageSize) return verifier.finish();
+    after = (page[page.length - 1] as SealedAuditEntry).seq;
+  }
+}
+
 /** Parses an anchor written as `<seq>:<hash>`. */
 export function parseAnchor(text: string): AuditHead | undefined {
   const m = /^(\d+):([0-9a-f]{64})$/.exec(text.trim());
