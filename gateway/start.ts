@@ -88,7 +88,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const sessions = new SessionService(stores.staff, clock, config.sessions);
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
-  const alerting = new AlertingService({ readings: stores.readings, alerts: stores.alerts, registry: stores.registry, carePlans, clock, log, newId: randomUUID });
+  const alerting = new AlertingService({
+    readings: stores.readings,
+    alerts: stores.alerts,
+    registry: stores.registry,
+    carePlans,
+    clock,
+    log,
+    newId: randomUUID,
+    historyBudget: config.rules.history,
+  });
   const worklistHub = new WorklistHub();
   alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
   // Rules run after each commit, beside ingest, never in front of an acknowledgement.

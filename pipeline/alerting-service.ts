@@ -10,7 +10,7 @@ import { type ConditionState, EMPTY_CONDITION, evaluateCondition } from '../rule
 import type { RuleDefinition } from '../rules/model.js';
 import { type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
 import type { CarePlans } from './care-plans.js';
-import { PatientHistory, toObservation } from './patient-history.js';
+import { type HistoryBudget, PatientHistory, toObservation } from './patient-history.js';
 
 /** A device's unassigned readings in [fromMs, toMs) now belong to a patient. */
 export interface Attribution {
@@ -34,6 +34,8 @@ export interface AlertingDeps {
   readonly newId: () => string;
   /** Readings evaluated per transaction of the engine. */
   readonly batchSize?: number;
+  /** How much reading history the engine keeps in memory (default: DEFAULT_HISTORY_BUDGET). */
+  readonly historyBudget?: HistoryBudget;
 }
 
 interface Pending {
@@ -95,7 +97,7 @@ export class AlertingService {
   private retry: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: AlertingDeps) {
-    this.history = new PatientHistory(deps.readings);
+    this.history = new PatientHistory(deps.readings, deps.historyBudget);
   }
 
   onAlertChange(listener: AlertChangeListener): void {
@@ -296,7 +298,7 @@ export class AlertingService {
       minT = Math.min(minT, r.measuredAtMs);
       maxT = Math.max(maxT, r.measuredAtMs);
     }
-    const history = await this.history.get(patientId, minT - plan.lookbackMs, fresh, maxSeq);
+    const history = await this.history.get(patientId, minT, plan.lookbackByKind, fresh, maxSeq);
     const freshIds = new Set(fresh.map((r) => r.id));
     const states = await this.conditionsOf(patientId);
     const observations = fresh.map(toObservation);
@@ -315,10 +317,10 @@ export class AlertingService {
       const start = { ...persisted, lastEvaluatedAtMs: lastWatched(rule, history, freshIds, persisted.lastEvaluatedAtMs) };
       await this.apply(patientId, rule, start, verdicts, pending);
     }
-    // Keep the look-back (and a day for late readings) behind the newest reading evaluated, not
-    // behind the wall clock: a catch-up or backfill of older readings would otherwise reload the
-    // patient's whole window from the store on every batch.
-    this.history.trim(patientId, Math.min(this.deps.clock.now(), maxT) - plan.lookbackMs - 86_400_000);
+    // Keep each kind's look-back (and a day for late readings) behind the newest reading evaluated,
+    // not behind the wall clock: a catch-up or backfill of older readings would otherwise reload
+    // the patient's whole window from the store on every batch.
+    this.history.trim(patientId, plan.lookbackByKind, Math.min(this.deps.clock.now(), maxT));
   }
 
   private async apply(patientId: string, rule: RuleDefinition, start: ConditionState, verdicts: readonly Verdict[], pending: Pending): Promise<void> {

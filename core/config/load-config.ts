@@ -40,6 +40,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         e.RPM_MQTT_TLS_CERT !== undefined && e.RPM_MQTT_TLS_KEY !== undefined
           ? { port: e.RPM_MQTT_TLS_PORT, certFile: e.RPM_MQTT_TLS_CERT, keyFile: e.RPM_MQTT_TLS_KEY, caFile: e.RPM_MQTT_TLS_CA }
           : undefined,
+      publishRateLimitPerDevicePerMin: e.RPM_RATE_LIMIT_PER_DEVICE_PER_MIN,
     },
     store: { kind: e.RPM_STORE, path: path.join(dataDir, 'rpm.sqlite'), synchronous: e.RPM_SQLITE_SYNCHRONOUS },
     dataDir,
@@ -53,7 +54,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     commit: { maxBatch: e.RPM_COMMIT_MAX_BATCH, maxPending: e.RPM_COMMIT_MAX_PENDING, lingerMs: e.RPM_COMMIT_LINGER_MS },
     credentials: { rotationGraceMs: e.RPM_SECRET_ROTATION_GRACE_S * 1000 },
     sessions: { idleMs: e.RPM_SESSION_IDLE_MINUTES * 60_000, maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000 },
-    rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000 },
+    rules: {
+      slaSweepMs: e.RPM_SLA_SWEEP_S * 1000,
+      missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000,
+      history: { perKind: e.RPM_RULES_HISTORY_PER_KIND, total: e.RPM_RULES_HISTORY_TOTAL },
+    },
     twilio:
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined
         ? { accountSid: e.RPM_TWILIO_ACCOUNT_SID, authToken: e.RPM_TWILIO_AUTH_TOKEN, from: e.RPM_TWILIO_FROM, baseUrl: e.RPM_TWILIO_BASE_URL }

@@ -37,11 +37,13 @@ export const envSchema = z
     // 1 MiB holds 1000 readings with room to spare.
     RPM_HTTP_BODY_LIMIT_BYTES: positiveInt.max(64 * 1024 * 1024).default(1_048_576),
     RPM_MAX_READINGS_PER_REQUEST: positiveInt.max(10_000).default(1000),
-    // Requests (HTTP) per device per minute; hubs upload in batches, so this is generous.
+    // Requests per device per minute: HTTP requests and MQTT publishes (one envelope of 1..1000
+    // readings each), counted separately per transport; hubs upload in batches, so this is generous.
     RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: positiveInt.default(600),
     // Largest single transaction, in readings.
     RPM_COMMIT_MAX_BATCH: positiveInt.max(100_000).default(8192),
-    // Readings waiting to commit before HTTP answers 503 and MQTT stops reading sockets.
+    // Hard bound on rows (readings + rejection records) admitted and not yet committed: past it
+    // HTTP answers 503 and MQTT publishes wait (their sockets are not read). At least one request.
     RPM_COMMIT_MAX_PENDING: positiveInt.max(10_000_000).default(100_000),
     // Extra wait (ms) to gather a bigger group before committing; 0 = commit on the next turn of the event loop.
     RPM_COMMIT_LINGER_MS: z.coerce.number().min(0).max(1000).default(0),
@@ -56,6 +58,11 @@ export const envSchema = z
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
     RPM_SESSION_MAX_HOURS: positiveInt.max(7 * 24).default(12),
+    // Reading history the rules engine keeps in memory, in observations: per patient and kind (the
+    // newest; a window holding more is judged on these), and in total (least recently used patients
+    // are dropped first and reloaded from the store when they send again). ~200 bytes each.
+    RPM_RULES_HISTORY_PER_KIND: positiveInt.max(1_000_000).default(2000),
+    RPM_RULES_HISTORY_TOTAL: positiveInt.max(100_000_000).default(200_000),
     // How often overdue alerts are escalated and missing-data rules are checked (seconds).
     RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
     RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
@@ -99,6 +106,16 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   if (Number.isFinite(retryBase) && Number.isFinite(retryMax) && retryMax < retryBase) {
     problems.push('RPM_FHIR_RETRY_MAX_MS: must not be below RPM_FHIR_RETRY_BASE_MS');
   }
+  const maxPending = Number(env.RPM_COMMIT_MAX_PENDING ?? 100_000);
+  const perRequest = Number(env.RPM_MAX_READINGS_PER_REQUEST ?? 1000);
+  if (Number.isFinite(maxPending) && Number.isFinite(perRequest) && maxPending < perRequest) {
+    problems.push('RPM_COMMIT_MAX_PENDING: must be at least RPM_MAX_READINGS_PER_REQUEST (a full request must fit in the commit queue)');
+  }
+  const historyPerKind = Number(env.RPM_RULES_HISTORY_PER_KIND ?? 2000);
+  const historyTotal = Number(env.RPM_RULES_HISTORY_TOTAL ?? 200_000);
+  if (Number.isFinite(historyPerKind) && Number.isFinite(historyTotal) && historyTotal < historyPerKind) {
+    problems.push('RPM_RULES_HISTORY_TOTAL: must be at least RPM_RULES_HISTORY_PER_KIND');
+  }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
     problems.push(`${missing}: RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together`);
@@ -121,6 +138,8 @@ export interface Config {
     readonly port: number;
     readonly ws: { readonly enabled: boolean; readonly path: string };
     readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
+    /** Publishes to the readings topic per device per minute (the HTTP limit's number, counted on its own). */
+    readonly publishRateLimitPerDevicePerMin: number;
   };
   readonly store: { readonly kind: 'sqlite'; readonly path: string; readonly synchronous: 'FULL' | 'NORMAL' };
   readonly dataDir: string;
@@ -134,7 +153,12 @@ export interface Config {
   readonly commit: { readonly maxBatch: number; readonly maxPending: number; readonly lingerMs: number };
   readonly credentials: { readonly rotationGraceMs: number };
   readonly sessions: { readonly idleMs: number; readonly maxMs: number };
-  readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number };
+  readonly rules: {
+    readonly slaSweepMs: number;
+    readonly missingDataSweepMs: number;
+    /** Observations of reading history kept in memory: per patient and kind, and in total. */
+    readonly history: { readonly perKind: number; readonly total: number };
+  };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
   readonly shutdownTimeoutMs: number;

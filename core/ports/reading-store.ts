@@ -12,7 +12,8 @@ import type { Reading, Transport } from '../model/reading.js';
  * - Idempotent on (deviceId, idempotencyKey): a reading whose key is already stored, earlier or
  *   earlier in the same batch, is answered `duplicate` with the stored reading's id, and is not
  *   written twice.
- * - Queries return readings ordered by measurement time, then id.
+ * - Queries return readings ordered by measurement time, then id (descending when asked for the
+ *   newest first).
  *
  * Deliberately left out: updates and deletes of readings (corrections are new readings),
  * and any driver, connection or transaction type.
@@ -77,6 +78,11 @@ export interface ReadingQuery {
   readonly maxSeq?: number;
   /** Keyset cursor: continue after this (measuredAtMs, id). */
   readonly after?: { readonly measuredAtMs: number; readonly id: string };
+  /**
+   * Newest first (measurement time, then id, both descending), so `limit` keeps the newest
+   * readings of the window: how a bounded cache is filled. Not combinable with `after`.
+   */
+  readonly newestFirst?: boolean;
 }
 
 /** A reading the gateway refused, kept so operators and device makers can see why. No payload is kept, only its hash. */

@@ -295,7 +295,7 @@ describe('HTTP ingest limits', () => {
 
   it('sheds load with 503 and Retry-After while the commit queue is full', async () => {
     // One pending reading fills the queue; a long linger keeps it pending while the second request arrives.
-    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_COMMIT_LINGER_MS: '1000' });
+    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_MAX_READINGS_PER_REQUEST: '1', RPM_COMMIT_LINGER_MS: '1000' });
     try {
       await t.admin.createPatient('p-bp');
       const s = await t.admin.createDevice({ id: 'bp-bp', kind: 'heart-rate-monitor', patientId: 'p-bp' });

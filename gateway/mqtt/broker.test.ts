@@ -597,7 +597,7 @@ describe('MQTT broker under backpressure', () => {
 
   beforeAll(async () => {
     // One pending reading saturates the commit queue; a 50 ms linger keeps it saturated a while.
-    t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_COMMIT_LINGER_MS: '50' });
+    t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_MAX_READINGS_PER_REQUEST: '1', RPM_COMMIT_LINGER_MS: '50' });
     url = `mqtt://127.0.0.1:${t.mqttPort}`;
   });
   afterAll(async () => t.close());

@@ -149,26 +149,29 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     } catch (err) {
       envelopeError = isRpmError(err) ? err : new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'payload is not valid JSON', { path: '' });
     }
-    await ctx.committer.whenCapacity();
     if (envelopeError !== undefined) {
       // A malformed payload is acknowledged (so the device does not redeliver it forever),
       // recorded durably with its reason, and explained on the device's errors topic.
       const payloadSha256 = sha256Hex(payload);
-      await ctx.committer.submit({
-        readings: [],
-        rejections: [
-          {
-            deviceId: device.id,
-            receivedAtMs,
-            transport: 'mqtt',
-            code: envelopeError.code,
-            path: envelopeError.path ?? null,
-            message: envelopeError.message,
-            clientId: null,
-            payloadSha256,
-          },
-        ],
-      });
+      await ctx.committer.submit(
+        {
+          readings: [],
+          rejections: [
+            {
+              deviceId: device.id,
+              receivedAtMs,
+              transport: 'mqtt',
+              code: envelopeError.code,
+              path: envelopeError.path ?? null,
+              message: envelopeError.message,
+              clientId: null,
+              payloadSha256,
+            },
+          ],
+        },
+        // A publish cannot be refused: it waits for room, and aedes stops reading this socket meanwhile.
+        { waitForCapacity: true },
+      );
       publishError(device.id, {
         code: envelopeError.code,
         message: envelopeError.message,
@@ -178,7 +181,7 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       });
       return;
     }
-    const result = await ctx.ingest.ingest({ device, readings, transport: 'mqtt', payloadSha256: null });
+    const result = await ctx.ingest.ingest({ device, readings, transport: 'mqtt', payloadSha256: null, waitForCapacity: true });
     if (result.rejected > 0) {
       publishError(device.id, {
         code: 'RPM_ERR_READING_REJECTED',
