@@ -20,6 +20,7 @@ export interface MetricsSources {
 export interface MqttGaugeSource {
   readonly aedes: { readonly connectedClients: number };
   inFlight(): number;
+  rateLimited(): number;
 }
 
 /** A delivery queue's rows, each count at most `cap` (a scrape must stay cheap however large the backlog). */
@@ -127,6 +128,18 @@ export class GatewayMetrics {
       registers: [r],
       collect() {
         this.set(self.mqtt?.inFlight() ?? 0);
+      },
+    });
+
+    let rateLimitedSeen = 0;
+    new Counter({
+      name: 'rpm_mqtt_publishes_rate_limited_total',
+      help: 'MQTT publishes refused (not stored, no PUBACK, connection closed) because their device was over RPM_RATE_LIMIT_PER_DEVICE_PER_MIN',
+      registers: [r],
+      collect() {
+        const now = self.mqtt?.rateLimited() ?? 0;
+        if (now > rateLimitedSeen) this.inc(now - rateLimitedSeen);
+        rateLimitedSeen = now;
       },
     });
 

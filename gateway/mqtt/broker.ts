@@ -2,6 +2,7 @@ import { Aedes, type AuthenticateError, type Client, type PublishPacket } from '
 import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
+import { PublishRateLimiter } from './publish-rate-limit.js';
 import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
 
 /** What we know about an authenticated MQTT session. */
@@ -28,6 +29,8 @@ export interface MqttBroker {
   readonly aedes: Aedes;
   /** Publishes in flight (waiting for their commit). */
   inFlight(): number;
+  /** Publishes refused since start because their device was over its rate limit. */
+  rateLimited(): number;
   /** Resolves when no publish is waiting for its commit. */
   drained(): Promise<void>;
   close(): Promise<void>;
@@ -45,7 +48,9 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   /** Count of credential changes per device, to catch changes that race a connect. */
   const changes = new Map<string, number>();
   let inFlight = 0;
+  let rateLimited = 0;
   let drainWaiters: Array<() => void> = [];
+  const limiter = new PublishRateLimiter(ctx.config.mqtt.publishRateLimitPerDevicePerMin, 60_000, ctx.clock);
 
   const aedes = await Aedes.createBroker({
     // Hubs pipeline a backlog right after CONNECT; aedes' default of 42 queued packets is too few.
@@ -92,6 +97,12 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         const will = (client as unknown as { _will?: { topic?: string } })._will;
         if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
           done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
+          return;
+        }
+        const blockedMs = limiter.blockedForMs(auth.device.id);
+        if (blockedMs > 0) {
+          // Over its publish rate limit: reconnecting does not help until its window resets.
+          done(authError(`publish rate limit reached; retry in ${Math.ceil(blockedMs / 1000)} s`, CONNACK_SERVER_UNAVAILABLE), false);
           return;
         }
         // Namespace the MQTT client id by device, so one device can never take over
@@ -211,6 +222,11 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       done(new RpmError('RPM_ERR_AUTH_TOPIC_MISMATCH', `devices may publish only to devices/${session.deviceId}/readings`));
       return;
     }
+    const rate = limiter.take(session.deviceId);
+    if (!rate.allowed) {
+      refuseOverLimit(session.deviceId, packet, rate.retryAfterMs, rate.firstRefusal, done);
+      return;
+    }
     // Readings are history, not state: never keep one as a retained message.
     packet.retain = false;
     inFlight++;
@@ -227,6 +243,39 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         }
         done(err instanceof Error ? err : new Error('ingest failed'));
       },
+    );
+  };
+
+  /**
+   * A publish over the device's rate limit. MQTT 3.1.1 has no negative PUBACK, and acknowledging
+   * a reading that is then dropped would tell the device it was stored. So it is not processed and
+   * not acknowledged: the reason goes to the device's errors topic (once per window), then the
+   * connection is closed; the device keeps the publish and redelivers it after reconnecting, and
+   * CONNECTs are answered CONNACK 3 until its window resets.
+   */
+  const refuseOverLimit = (deviceId: string, packet: PublishPacket, retryAfterMs: number, explain: boolean, done: (err?: Error | null) => void): void => {
+    rateLimited++;
+    const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const max = ctx.config.mqtt.publishRateLimitPerDevicePerMin;
+    const refusal = new RpmError('RPM_ERR_RATE_LIMITED', `at most ${max} publishes per minute per device; not stored, redeliver in ${retryAfterSeconds} s`, {
+      retryAfterSeconds,
+    });
+    if (!explain) {
+      done(refusal);
+      return;
+    }
+    ctx.log.info({ deviceId, retryAfterSeconds }, 'mqtt publish rate limit reached; closing the connection without PUBACK');
+    aedes.publish(
+      {
+        cmd: 'publish',
+        topic: errorsTopic(deviceId),
+        payload: Buffer.from(JSON.stringify({ code: refusal.code, message: refusal.message, messageId: packet.messageId ?? null, retryAfterSeconds })),
+        qos: 1,
+        retain: false,
+        dup: false,
+      },
+      // Closed only once the explanation is on its way to a subscribed device.
+      () => done(refusal),
     );
   };
 
@@ -296,6 +345,7 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   return {
     aedes,
     inFlight: () => inFlight,
+    rateLimited: () => rateLimited,
     drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => drainWaiters.push(resolve))),
     close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
   };
