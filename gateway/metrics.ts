@@ -4,6 +4,7 @@ import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
+import type { EventLoopDelay } from './event-loop-monitor.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
 
 export interface MetricsSources {
@@ -14,6 +15,8 @@ export interface MetricsSources {
   readonly hub: WorklistHub;
   readonly clock: Clock;
   readonly maxPendingRows: number;
+  /** Event-loop delay over the last minute (gateway/event-loop-monitor.ts). */
+  readonly loop: { delay(): EventLoopDelay };
 }
 
 /** What the MQTT edge reports (a subset of MqttBroker, so tests need no broker). */
@@ -112,6 +115,41 @@ export class GatewayMetrics {
       },
     });
     new Gauge({ name: 'rpm_commit_pending_rows_limit', help: 'RPM_COMMIT_MAX_PENDING', registers: [r] }).set(src.maxPendingRows);
+    new Gauge({
+      name: 'rpm_commit_waiting_submissions',
+      help: 'MQTT publishes waiting for room under the pending bound (not counted in rpm_commit_pending_rows; their sockets are not read meanwhile)',
+      registers: [r],
+      collect() {
+        this.set(src.committer.waiting);
+      },
+    });
+    let shedSeen = 0;
+    new Counter({
+      name: 'rpm_commit_shed_total',
+      help: 'Submissions refused with RPM_ERR_OVERLOADED because the pending bound left no room for them',
+      registers: [r],
+      collect() {
+        const now = src.committer.stats.shed;
+        if (now > shedSeen) this.inc(now - shedSeen);
+        shedSeen = now;
+      },
+    });
+    new Gauge({
+      name: 'rpm_event_loop_delay_p99_seconds',
+      help: 'Event-loop delay p99 (time the loop was busy beyond a 10 ms timer): the worst 5-s window of the last minute',
+      registers: [r],
+      collect() {
+        this.set(src.loop.delay().p99Seconds);
+      },
+    });
+    new Gauge({
+      name: 'rpm_event_loop_delay_max_seconds',
+      help: 'Longest event-loop stall within the last minute',
+      registers: [r],
+      collect() {
+        this.set(src.loop.delay().maxSeconds);
+      },
+    });
 
     const self = this;
     new Gauge({
@@ -176,6 +214,14 @@ export class GatewayMetrics {
           if (at !== undefined) alertLatency.observe({ change }, Math.max(0, now - at) / 1000);
         }
       }
+    });
+    new Gauge({
+      name: 'rpm_rules_history_observations',
+      help: 'Readings the rules engine holds in memory for its windows (bounded by RPM_RULES_HISTORY_TOTAL)',
+      registers: [r],
+      collect() {
+        this.set(src.alerting.historyObservations);
+      },
     });
     new Gauge({
       name: 'rpm_rule_backlog_readings',

@@ -22,6 +22,7 @@ import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
 import { ForwardingService } from './forwarding-service.js';
 import { buildApp } from './http/app.js';
+import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
 import { PresenceTracker } from './presence.js';
@@ -133,7 +134,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   committer.onCommitted(() => deliveries.kick());
   const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock);
 
-  const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
+  const loop = new EventLoopMonitor();
+  const metrics = new GatewayMetrics({
+    committer,
+    alerting,
+    readings: stores.readings,
+    alerts: stores.alerts,
+    hub: worklistHub,
+    clock,
+    maxPendingRows: config.commit.maxPending,
+    loop,
+  });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
   metrics.watchBacklog('fhir', async (cap) => ({
     waiting: (await stores.forwarding.listDeliveries({ statuses: ['pending', 'failed'], limit: cap })).length,
@@ -272,6 +283,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       wss?.close();
       await Promise.all([stopHttp, stopTcp, stopTls]).finally(() => clearInterval(reaper));
       await presence.stop();
+      loop.stop();
       await stores.close();
       log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');
     })();

@@ -10,6 +10,7 @@ import { type ConditionState, EMPTY_CONDITION, evaluateCondition } from '../rule
 import type { RuleDefinition } from '../rules/model.js';
 import { type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
 import type { CarePlans } from './care-plans.js';
+import { PassSize } from './pass-size.js';
 import { type HistoryBudget, PatientHistory, toObservation } from './patient-history.js';
 
 /** A device's unassigned readings in [fromMs, toMs) now belong to a patient. */
@@ -72,9 +73,15 @@ const RETRY_MS = 1000;
 const MAX_CACHED_PATIENTS = 50_000;
 /** Committed readings kept for the next pass; past this the pass reads the log from the store. */
 const MAX_BUFFERED = 50_000;
+/** Patients whose missing-data rules are checked per turn of the event loop. */
+const SWEEP_CHUNK = 250;
+
+/** Let I/O (ingest, HTTP, MQTT) run before the next synchronous stretch. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class AlertingService {
   private readonly history: PatientHistory;
+  private readonly passSize: PassSize;
   private readonly listeners: AlertChangeListener[] = [];
   private readonly evaluatedListeners: EvaluatedListener[] = [];
   private readonly organizations = new Map<string, string | null>();
@@ -98,6 +105,12 @@ export class AlertingService {
 
   constructor(private readonly deps: AlertingDeps) {
     this.history = new PatientHistory(deps.readings, deps.historyBudget);
+    this.passSize = new PassSize(deps.batchSize ?? 2000);
+  }
+
+  /** Observations of reading history held in memory (metrics). */
+  get historyObservations(): number {
+    return this.history.size;
   }
 
   onAlertChange(listener: AlertChangeListener): void {
@@ -234,6 +247,15 @@ export class AlertingService {
 
   /** Missing-data rules run on the clock: no reading of a kind for too long opens a condition. */
   async sweepMissing(patientIds: readonly string[]): Promise<void> {
+    // In chunks, each written on its own, with a turn of the event loop between them: one
+    // synchronous pass over every patient of a large clinic would hold ingest up for as long.
+    for (let i = 0; i < patientIds.length; i += SWEEP_CHUNK) {
+      if (i > 0) await nextTurn();
+      await this.sweepMissingChunk(patientIds.slice(i, i + SWEEP_CHUNK));
+    }
+  }
+
+  private async sweepMissingChunk(patientIds: readonly string[]): Promise<void> {
     const now = this.deps.clock.now();
     const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
     for (const patientId of patientIds) {
@@ -264,8 +286,12 @@ export class AlertingService {
   }
 
   private async loop(): Promise<void> {
-    const batchSize = this.deps.batchSize ?? 2000;
-    for (;;) {
+    for (let pass = 0; ; pass++) {
+      // Each pass runs without a break (nothing may interleave with its reads and its write); between
+      // passes ingest gets its turn, and the pass size keeps each one short (pass-size.ts).
+      if (pass > 0) await nextTurn();
+      const started = performance.now();
+      const batchSize = this.passSize.current;
       const cursor = await this.deps.alerts.evaluationCursor();
       const batch = this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize));
       if (batch.length === 0) return;
@@ -286,6 +312,7 @@ export class AlertingService {
         }
       }
       await this.write(batch[batch.length - 1]?.seq ?? cursor, pending);
+      this.passSize.record(batch.length, performance.now() - started);
       this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
     }
   }
