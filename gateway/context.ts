@@ -8,6 +8,7 @@ import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
+import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
 import type { ForwardingService } from './forwarding-service.js';
@@ -26,6 +27,8 @@ export interface GatewayContext {
   readonly clock: Clock;
   readonly ingest: IngestService;
   readonly committer: GroupCommitter;
+  /** Whether the reading store can commit (readiness, CONNACK 3). */
+  readonly storeHealth: StoreHealth;
   readonly authenticator: DeviceAuthenticator;
   readonly registry: RegistryService;
   readonly readings: ReadingStore;

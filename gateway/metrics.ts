@@ -17,6 +17,8 @@ export interface MetricsSources {
   readonly maxPendingRows: number;
   /** Event-loop delay over the last minute (gateway/event-loop-monitor.ts). */
   readonly loop: { delay(): EventLoopDelay };
+  /** Whether the reading store commits (pipeline/store-health.ts). */
+  readonly storeHealth: { readonly writable: boolean };
 }
 
 /** What the MQTT edge reports (a subset of MqttBroker, so tests need no broker). */
@@ -115,6 +117,14 @@ export class GatewayMetrics {
       },
     });
     new Gauge({ name: 'rpm_commit_pending_rows_limit', help: 'RPM_COMMIT_MAX_PENDING', registers: [r] }).set(src.maxPendingRows);
+    new Gauge({
+      name: 'rpm_store_writable',
+      help: '1 while the reading store commits; 0 from a failed commit until a commit or a probe write succeeds (readiness follows it)',
+      registers: [r],
+      collect() {
+        this.set(src.storeHealth.writable ? 1 : 0);
+      },
+    });
     new Gauge({
       name: 'rpm_commit_waiting_submissions',
       help: 'MQTT publishes waiting for room under the pending bound (not counted in rpm_commit_pending_rows; their sockets are not read meanwhile)',

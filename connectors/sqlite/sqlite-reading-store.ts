@@ -72,6 +72,7 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly since;
   private readonly countSince;
   private readonly lastOfKind;
+  private readonly probe;
 
   private readonly sql: (sql: string) => PreparedStatement;
 
@@ -94,6 +95,7 @@ export class SqliteReadingStore implements ReadingStore {
     // every row of the backlog on the event loop, seconds for a million-row backlog at each scrape.
     this.countSince = db.prepare('SELECT coalesce(max(seq), 0) AS last FROM readings');
     this.lastOfKind = db.prepare('SELECT max(measured_at_ms) AS t FROM readings WHERE patient_id = ? AND kind = ?');
+    this.probe = db.prepare('INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms');
   }
 
   async commit(batch: CommitBatch): Promise<CommitOutcome[]> {
@@ -181,6 +183,12 @@ export class SqliteReadingStore implements ReadingStore {
   async lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined> {
     const row = this.lastOfKind.get(patientId, kind) as { t: number | null };
     return row.t ?? undefined;
+  }
+
+  async probeWrite(): Promise<void> {
+    // Its own IMMEDIATE transaction on this connection: a WAL append and, under FULL, an fsync,
+    // the same disk work a commit needs.
+    this.db.transaction(() => this.probe.run(Date.now())).immediate();
   }
 
   async countReadings(): Promise<number> {

@@ -133,6 +133,13 @@ export function readingStoreContract(
       expect(await store.countReadingsSince(log[2]!.seq)).toBe(0);
     });
 
+    it('answers a probe write while it can commit', async () => {
+      await expect(store.probeWrite()).resolves.toBeUndefined();
+      await store.commit({ readings: [makeReading()], rejections: [] });
+      await expect(store.probeWrite()).resolves.toBeUndefined();
+      expect(await store.countReadings()).toBe(1);
+    });
+
     it('commits nothing of a batch that fails part-way', async () => {
       const good = makeReading();
       const broken = { ...makeReading(), components: undefined } as unknown as Reading;

@@ -85,6 +85,8 @@ export const errorCatalogue = {
 
   // Storage
   RPM_ERR_STORE_FAILURE: { status: 503, title: 'Storage failure; nothing was committed' },
+  // A read of patient data (or another audited request) refused because its audit record could not be written.
+  RPM_ERR_AUDIT_UNAVAILABLE: { status: 503, title: 'Audit log unavailable; request refused, retry later' },
 
   // Anything we did not anticipate
   RPM_ERR_INTERNAL: { status: 500, title: 'Internal error' },

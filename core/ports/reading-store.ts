@@ -36,6 +36,11 @@ export interface ReadingStore {
   /** Measurement time of the patient's latest reading of a kind, if any. */
   lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined>;
   countReadings(): Promise<number>;
+  /**
+   * Durably commit a tiny write that holds nothing of value, to learn whether commits can succeed
+   * again after they failed (readiness). Rejects when the store cannot commit.
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
 

@@ -1,8 +1,12 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
+import { gateConnect } from './connect-gate.js';
 import { PublishRateLimiter } from './publish-rate-limit.js';
+import { markRedeliveries, type OutgoingQueue } from './redelivery.js';
 import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
 
 /** What we know about an authenticated MQTT session. */
@@ -27,6 +31,8 @@ function authError(message: string, returnCode: number): AuthenticateError {
 
 export interface MqttBroker {
   readonly aedes: Aedes;
+  /** Serve one MQTT connection (TCP, TLS or WebSocket stream). */
+  handle(stream: Duplex, req?: IncomingMessage): void;
   /** Publishes in flight (waiting for their commit). */
   inFlight(): number;
   /** Publishes refused since start because their device was over its rate limit. */
@@ -52,14 +58,17 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   let drainWaiters: Array<() => void> = [];
   const limiter = new PublishRateLimiter(ctx.config.mqtt.publishRateLimitPerDevicePerMin, 60_000, ctx.clock);
 
+  const connectTimeoutMs = 30_000;
   const aedes = await Aedes.createBroker({
     // Hubs pipeline a backlog right after CONNECT; aedes' default of 42 queued packets is too few.
     queueLimit: 1000,
     // A frozen subscriber (a device not reading its errors topic) must not block delivery for others.
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
-    connectTimeout: 30_000,
+    connectTimeout: connectTimeoutMs,
   });
+  // MQTT 3.1.1 where aedes deviates: DUP on resent QoS 1 messages of a resumed session.
+  markRedeliveries((aedes as unknown as { persistence: OutgoingQueue }).persistence);
 
   const forget = (client: Client): void => {
     const s = sessions.get(client);
@@ -84,7 +93,9 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   };
 
   aedes.authenticate = (client, username, password, done) => {
-    if (ctx.shuttingDown() || ctx.committer.saturated) {
+    if (ctx.shuttingDown() || ctx.committer.saturated || !ctx.storeHealth.writable) {
+      // Not ready for readings (shutting down, shedding load, or the store fails commits): a
+      // device connecting now could only be turned away at its first publish.
       done(authError('gateway busy', CONNACK_SERVER_UNAVAILABLE), false);
       return;
     }
@@ -344,6 +355,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
 
   return {
     aedes,
+    // The CONNECT is checked for what aedes gets wrong (protocol level, empty client id) first.
+    handle: (stream, req) => gateConnect(stream, () => aedes.handle(stream, req), connectTimeoutMs),
     inFlight: () => inFlight,
     rateLimited: () => rateLimited,
     drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => drainWaiters.push(resolve))),
