@@ -73,6 +73,8 @@ const RETRY_MS = 1000;
 const MAX_CACHED_PATIENTS = 50_000;
 /** Committed readings kept for the next pass; past this the pass reads the log from the store. */
 const MAX_BUFFERED = 50_000;
+/** Patients whose history is loaded from the store in one pass at most (see fewColdPatients). */
+const COLD_PATIENTS_PER_PASS = 8;
 /** Patients whose missing-data rules are checked per turn of the event loop. */
 const SWEEP_CHUNK = 250;
 
@@ -237,6 +239,23 @@ export class AlertingService {
     return this.buffered.slice(0, end);
   }
 
+  /**
+   * The longest prefix of the batch (in log order) with at most COLD_PATIENTS_PER_PASS patients
+   * whose history is not cached: each of those is loaded from the store in this pass (up to
+   * RPM_RULES_HISTORY_PER_KIND rows per kind), so after a restart the first readings of many
+   * patients are spread over several short passes instead of one long one.
+   */
+  private fewColdPatients(batch: SequencedReading[]): SequencedReading[] {
+    const cold = new Set<string>();
+    for (let i = 0; i < batch.length; i++) {
+      const patientId = (batch[i] as SequencedReading).reading.patientId;
+      if (patientId === null || cold.has(patientId) || this.history.has(patientId)) continue;
+      if (cold.size === COLD_PATIENTS_PER_PASS) return batch.slice(0, i);
+      cold.add(patientId);
+    }
+    return batch;
+  }
+
   /** Run `fn` while no log pass runs; commits that arrive meanwhile are evaluated right after. */
   private async exclusive(fn: () => Promise<void>): Promise<void> {
     while (this.running !== null) await this.running.catch(() => undefined);
@@ -293,7 +312,7 @@ export class AlertingService {
       const started = performance.now();
       const batchSize = this.passSize.current;
       const cursor = await this.deps.alerts.evaluationCursor();
-      const batch = this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize));
+      const batch = this.fewColdPatients(this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize)));
       if (batch.length === 0) return;
       const byPatient = new Map<string, Reading[]>();
       for (const { reading } of batch) {

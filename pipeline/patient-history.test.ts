@@ -137,7 +137,7 @@ describe('PatientHistory over a real SQLite store', () => {
     // Glucose rules look at no window: only readings from the one judged on (a late reading's newer neighbours).
     expect(got.filter((o) => o.kind === 'blood-glucose').map((o) => o.id)).toEqual([fresh.id]);
     expect(got.filter((o) => o.kind === 'spo2')).toHaveLength(14);
-    // The CGM goes on: a day of readings is kept behind the newest for late arrivals, not more.
+    // The CGM goes on: an hour of readings (and at most 15 min more) is kept behind the newest for late arrivals.
     let last = NOW;
     for (let i = 1; i <= 3 * 288; i++) {
       last = NOW + i * 5 * MIN;
@@ -146,7 +146,7 @@ describe('PatientHistory over a real SQLite store', () => {
       await history.get('p-cgm', last, diabetes, [r], Number.MAX_SAFE_INTEGER);
       history.trim('p-cgm', diabetes, last);
     }
-    expect(history.size).toBeLessThanOrEqual(288 + 12 + 14);
+    expect(history.size).toBeLessThanOrEqual(12 + 3 + 14);
   });
 
   it('holds the total budget by evicting the least recently evaluated patients, who reload correctly', async () => {

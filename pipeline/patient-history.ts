@@ -46,10 +46,14 @@ export interface HistoryBudget {
 
 export const DEFAULT_HISTORY_BUDGET: HistoryBudget = { perKind: 2000, total: 200_000 };
 
-/** Kept behind the newest evaluated reading beyond each kind's look-back, so a late reading rarely reloads. */
-const LATE_MARGIN_MS = 86_400_000;
+/**
+ * Kept behind the newest evaluated reading beyond each kind's look-back, so a late reading (a hub
+ * uploading its backlog) rarely makes the kind reload: as much again as the look-back, between an
+ * hour and a day. A NEWS2 kind (60-min window) keeps 2 h, an SpO2 baseline (14 days) 15 days.
+ */
+const lateMarginMs = (lookbackMs: number): number => Math.min(86_400_000, Math.max(3_600_000, lookbackMs));
 /** Aged-out observations are dropped at most once per this much measurement time per patient. */
-const TRIM_EVERY_MS = 3_600_000;
+const TRIM_EVERY_MS = 15 * 60_000;
 
 interface Entry {
   /** Every kept observation of the patient, ascending by measurement time. */
@@ -95,6 +99,11 @@ export class PatientHistory {
     return this.entries.size;
   }
 
+  /** Whether the patient's history is cached (its next evaluation needs no full load). */
+  has(patientId: string): boolean {
+    return this.entries.has(patientId);
+  }
+
   /**
    * History covering, for every kind in `lookback`, at least [atMs − look-back of the kind, now]:
    * readings up to log position `maxSeq` (those already evaluated, or being evaluated now) plus
@@ -134,7 +143,7 @@ export class PatientHistory {
   }
 
   /**
-   * Drop what no rule will look at again: per kind, what is older than its look-back (and a day
+   * Drop what no rule will look at again: per kind, what is older than its look-back (and a margin
    * for late readings) behind `newestMs`, the newest reading evaluated; and kinds no longer watched.
    */
   trim(patientId: string, lookback: KindLookback, newestMs: number): void {
@@ -147,7 +156,7 @@ export class PatientHistory {
     if (!planChanged && newestMs - entry.trimmedAtMs < TRIM_EVERY_MS) return;
     entry.trimmedAtMs = newestMs;
     const keepFrom = new Map<ReadingKind, number>();
-    for (const [kind, back] of lookback) keepFrom.set(kind, newestMs - back - LATE_MARGIN_MS);
+    for (const [kind, back] of lookback) keepFrom.set(kind, newestMs - back - lateMarginMs(back));
     const before = entry.observations.length;
     entry.observations = entry.observations.filter((o) => {
       const from = keepFrom.get(o.kind);

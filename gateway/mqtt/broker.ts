@@ -55,6 +55,8 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   const changes = new Map<string, number>();
   let inFlight = 0;
   let rateLimited = 0;
+  /** Per device, the explanation of a rate-limit refusal on its way out: its other refusals close after it. */
+  const explaining = new Map<string, Promise<void>>();
   let drainWaiters: Array<() => void> = [];
   const limiter = new PublishRateLimiter(ctx.config.mqtt.publishRateLimitPerDevicePerMin, 60_000, ctx.clock);
 
@@ -272,22 +274,30 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       retryAfterSeconds,
     });
     if (!explain) {
-      done(refusal);
+      // Publishes of the same batch: the connection closes once the explanation has gone out.
+      void (explaining.get(deviceId) ?? Promise.resolve()).then(() => done(refusal));
       return;
     }
     ctx.log.info({ deviceId, retryAfterSeconds }, 'mqtt publish rate limit reached; closing the connection without PUBACK');
-    aedes.publish(
-      {
-        cmd: 'publish',
-        topic: errorsTopic(deviceId),
-        payload: Buffer.from(JSON.stringify({ code: refusal.code, message: refusal.message, messageId: packet.messageId ?? null, retryAfterSeconds })),
-        qos: 1,
-        retain: false,
-        dup: false,
-      },
-      // Closed only once the explanation is on its way to a subscribed device.
-      () => done(refusal),
-    );
+    const explained = new Promise<void>((resolve) => {
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic: errorsTopic(deviceId),
+          payload: Buffer.from(JSON.stringify({ code: refusal.code, message: refusal.message, messageId: packet.messageId ?? null, retryAfterSeconds })),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        () => resolve(),
+      );
+    });
+    explaining.set(deviceId, explained);
+    // Closed only once the explanation is on its way to a subscribed device.
+    void explained.then(() => {
+      if (explaining.get(deviceId) === explained) explaining.delete(deviceId);
+      done(refusal);
+    });
   };
 
   const settle = (): void => {
