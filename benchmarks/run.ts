@@ -13,6 +13,7 @@ import { describeMachine, type ExtraResults, resultsMarkdown } from './lib/repor
 import { type ScenarioResult, runScenario } from './lib/run-scenario.js';
 import { scenarioSpecs } from './lib/scenarios.js';
 import { runStorm } from './lib/storm.js';
+import { runFaults } from './faults/faults.js';
 import { runSoak } from './soak/soak.js';
 
 /**
@@ -90,8 +91,13 @@ if (want('soak')) {
   const soak = await timed('soak', () => runSoak({ root, ...o.soak, sampleEveryS: o.soak.minutes >= 30 ? 5 : 1, suffix, command, log }));
   log(`  wrote benchmarks/SOAK${suffix}.md and soak-rss${suffix}.png: RSS ${soak.idleRssMb} → ${soak.peakRssMb} MB, p99 ${soak.eventLoopP99MedianMs} ms`);
 }
-// The soak writes its own report; alone, it leaves the suite's RESULTS files as they are.
-if (o.only.length === 1 && o.only[0] === 'soak') process.exit(0);
+if (want('faults')) {
+  log('faults: overload, store failure, disk full; acknowledged vs stored');
+  const rows = await timed('faults', () => runFaults(root, command, o.overloadSeconds, log));
+  for (const r of rows) log(`  ${r.fault}: ${r.acked} acknowledged, ${r.lost} lost, ${r.duplicates} duplicated`);
+}
+// The soak and the faults write their own reports; alone, they leave the suite's RESULTS files as they are.
+if (o.only.every((id) => id === 'soak' || id === 'faults')) process.exit(0);
 
 const minutes = (Date.now() - started) / 60_000;
 const suffix = o.profile ? '.profile' : o.partial ? '.partial' : '';

@@ -6,14 +6,15 @@ import type { Load, ScenarioId } from './scenarios.js';
 export const INGEST_IDS = ['http-single', 'http-batch', 'mqtt'] as const;
 export const EXTRA_IDS = ['idle', 'storm', 'rules', 'alert-latency'] as const;
 /** Run only when named in --only: the soak takes an hour by itself. */
-export const OPT_IN_IDS = ['soak'] as const;
+export const OPT_IN_IDS = ['soak', 'faults'] as const;
 export type ExtraId = (typeof EXTRA_IDS)[number] | (typeof OPT_IN_IDS)[number];
 export type AnyScenarioId = ScenarioId | ExtraId;
 
 export const USAGE = `npm run bench -- [options]
 
   --only a,b        scenarios: http-single, http-batch, mqtt, idle, storm, rules, alert-latency (default: all);
-                    soak only when named (an hour: memory and event loop under mixed load → SOAK.md, soak-rss.png)
+                    only when named: soak (an hour: memory and event loop under mixed load → SOAK.md,
+                    soak-rss.png), faults (overload, store failure, disk full; acknowledged vs stored → FAULTS.md)
   --quick           development smoke test, about 2–3 min: 1 rep × (1 s + 3 s) ingest, idle 2k/5k,
                     storm 1,000 devices over 10 s, small rules workload, alert latency 2 s + 5 s
   --reps N          ingest: interleaved repetitions per system (default 3)
@@ -27,6 +28,7 @@ export const USAGE = `npm run bench -- [options]
   --rate N          alert-latency: readings/s (default 10000); --latency-duration S (default 20)
   --soak-minutes N  soak duration (default 60); --soak-patients N (default 100); --soak-history N
                     readings of history per patient (default 3000); any other value writes SOAK.partial.md
+  --overload-seconds S  faults: how long the overload lasts (default 60)
   --gateway-env K=V,...  extra RPM_* settings for our gateway in ingest scenarios (diagnostics)
   --profile         ingest only: our gateway alone under node --cpu-prof; writes benchmarks/profiles/
   --note TEXT       a line for the report (e.g. what else ran on the machine)
@@ -53,6 +55,7 @@ export interface BenchOptions {
   readonly rules: { readonly patients: number; readonly days: number; readonly e2ePatients: number; readonly e2eDays: number; readonly pureReps: number; readonly e2eReps: number };
   readonly latency: { readonly rate: number; readonly warmup: number; readonly duration: number };
   readonly soak: { readonly minutes: number; readonly patients: number; readonly historyPerPatient: number; readonly partial: boolean };
+  readonly overloadSeconds: number;
   /** Output goes to RESULTS.partial.md: the run is not the full default suite. */
   readonly partial: boolean;
 }
@@ -101,6 +104,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     rules: quick ? { patients: 100, days: 30, e2ePatients: 100, e2eDays: 14, pureReps: 1, e2eReps: 1 } : { patients: 500, days: 30, e2ePatients: 500, e2eDays: 14, pureReps: 3, e2eReps: 2 },
     latency: { rate: num(f, 'rate', 10_000), warmup: quick ? 2 : 5, duration: num(f, 'latency-duration', quick ? 5 : 20) },
     soak: { ...soak, partial: soak.minutes !== 60 || soak.patients !== 100 || soak.historyPerPatient !== 3000 },
+    overloadSeconds: num(f, 'overload-seconds', quick ? 15 : 60),
     partial: [...f.keys()].some((k) => !NEUTRAL.has(k)),
   };
 }
