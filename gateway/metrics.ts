@@ -44,6 +44,21 @@ const OUTBOX_COUNT_CAP = 10_000;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
 
+/** A counter that follows a running total the source keeps, read at scrape time. */
+function totalCounter(registry: Registry, name: string, help: string, total: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
+}
+
 /**
  * Prometheus metrics of the gateway, on a registry of its own (several gateways may share a
  * test process). Labels are operational only (transport, outcome, severity): never a patient,
@@ -97,17 +112,7 @@ export class GatewayMetrics {
       for (const rej of group.rejections) readings.inc({ transport: rej.transport, outcome: 'rejected' });
     });
 
-    let failuresSeen = 0;
-    new Counter({
-      name: 'rpm_commit_failures_total',
-      help: 'Commit transactions that failed (nothing of them was acknowledged)',
-      registers: [r],
-      collect() {
-        const now = src.committer.stats.failedCommits;
-        if (now > failuresSeen) this.inc(now - failuresSeen);
-        failuresSeen = now;
-      },
-    });
+    totalCounter(r, 'rpm_commit_failures_total', 'Commit transactions that failed (nothing of them was acknowledged)', () => src.committer.stats.failedCommits);
     new Gauge({
       name: 'rpm_commit_pending_rows',
       help: 'Rows waiting for their commit (queue depth); at rpm_commit_pending_rows_limit the gateway sheds load',
@@ -133,17 +138,7 @@ export class GatewayMetrics {
         this.set(src.committer.waiting);
       },
     });
-    let shedSeen = 0;
-    new Counter({
-      name: 'rpm_commit_shed_total',
-      help: 'Submissions refused with RPM_ERR_OVERLOADED because the pending bound left no room for them',
-      registers: [r],
-      collect() {
-        const now = src.committer.stats.shed;
-        if (now > shedSeen) this.inc(now - shedSeen);
-        shedSeen = now;
-      },
-    });
+    totalCounter(r, 'rpm_commit_shed_total', 'Submissions refused with RPM_ERR_OVERLOADED because the pending bound left no room for them', () => src.committer.stats.shed);
     new Gauge({
       name: 'rpm_event_loop_delay_p99_seconds',
       help: 'Event-loop delay p99 (time the loop was busy beyond a 10 ms timer): the worst 5-s window of the last minute',
@@ -179,17 +174,12 @@ export class GatewayMetrics {
       },
     });
 
-    let rateLimitedSeen = 0;
-    new Counter({
-      name: 'rpm_mqtt_publishes_rate_limited_total',
-      help: 'MQTT publishes refused (not stored, no PUBACK, connection closed) because their device was over RPM_RATE_LIMIT_PER_DEVICE_PER_MIN',
-      registers: [r],
-      collect() {
-        const now = self.mqtt?.rateLimited() ?? 0;
-        if (now > rateLimitedSeen) this.inc(now - rateLimitedSeen);
-        rateLimitedSeen = now;
-      },
-    });
+    totalCounter(
+      r,
+      'rpm_mqtt_publishes_rate_limited_total',
+      'MQTT publishes refused (not stored, no PUBACK, connection closed) because their device was over RPM_RATE_LIMIT_PER_DEVICE_PER_MIN',
+      () => self.mqtt?.rateLimited() ?? 0,
+    );
 
     const evaluationLag = new Histogram({
       name: 'rpm_rule_evaluation_lag_seconds',

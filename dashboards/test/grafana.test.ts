@@ -127,9 +127,21 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
     }
   });
 
-  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog', () => {
+  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, event loop, store health, shedding, memory', () => {
     const used = new Set(FILES.flatMap((f) => queriesOf(load(f)).flatMap((q) => q.metrics)));
-    for (const name of ['rpm_readings_total', 'rpm_commit_pending_rows', 'rpm_commit_pending_rows_limit', 'rpm_rule_evaluation_lag_seconds_bucket', 'rpm_rule_backlog_readings', 'rpm_delivery_backlog', 'rpm_delivery_dead_letters']) {
+    for (const name of [
+      'rpm_readings_total',
+      'rpm_commit_pending_rows',
+      'rpm_commit_pending_rows_limit',
+      'rpm_rule_evaluation_lag_seconds_bucket',
+      'rpm_rule_backlog_readings',
+      'rpm_delivery_backlog',
+      'rpm_delivery_dead_letters',
+      'rpm_event_loop_delay_p99_seconds',
+      'rpm_store_writable',
+      'rpm_commit_shed_total',
+      'rpm_rules_history_observations',
+    ]) {
       expect(used.has(name), name).toBe(true);
     }
   });
