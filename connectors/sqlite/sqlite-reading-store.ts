@@ -57,6 +57,8 @@ export function toReading(row: ReadingRow): Reading {
 
 /** How batches reach the disk: in this thread, or in the writer thread. */
 export type BatchWrite = (batch: CommitBatch) => CommitStatuses | Promise<CommitStatuses>;
+/** The readiness probe write, run where the batches are (batch-writer.ts `prepareProbeWriter`). */
+export type ProbeWrite = () => void | Promise<void>;
 
 /**
  * ReadingStore on SQLite. A batch is one IMMEDIATE transaction; with WAL and
@@ -72,13 +74,13 @@ export class SqliteReadingStore implements ReadingStore {
   private readonly since;
   private readonly countSince;
   private readonly lastOfKind;
-  private readonly probe;
 
   private readonly sql: (sql: string) => PreparedStatement;
 
   constructor(
     private readonly db: SqliteDatabase,
     private readonly write: BatchWrite,
+    private readonly probe: ProbeWrite,
   ) {
     this.sql = statementCache(db);
     this.byKey = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE device_id = ? AND idem_key = ?`);
@@ -95,7 +97,6 @@ export class SqliteReadingStore implements ReadingStore {
     // every row of the backlog on the event loop, seconds for a million-row backlog at each scrape.
     this.countSince = db.prepare('SELECT coalesce(max(seq), 0) AS last FROM readings');
     this.lastOfKind = db.prepare('SELECT max(measured_at_ms) AS t FROM readings WHERE patient_id = ? AND kind = ?');
-    this.probe = db.prepare('INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms');
   }
 
   async commit(batch: CommitBatch): Promise<CommitOutcome[]> {
@@ -186,9 +187,7 @@ export class SqliteReadingStore implements ReadingStore {
   }
 
   async probeWrite(): Promise<void> {
-    // Its own IMMEDIATE transaction on this connection: a WAL append and, under FULL, an fsync,
-    // the same disk work a commit needs.
-    this.db.transaction(() => this.probe.run(Date.now())).immediate();
+    await this.probe();
   }
 
   async countReadings(): Promise<number> {
