@@ -363,7 +363,7 @@ export class AlertingService {
       const start = { ...persisted, lastEvaluatedAtMs: lastWatched(rule, history, freshIds, persisted.lastEvaluatedAtMs) };
       await this.apply(patientId, rule, start, verdicts, pending);
     }
-    // Keep each kind's look-back (and a day for late readings) behind the newest reading evaluated,
+    // Keep each kind's look-back (and a margin for late readings) behind the newest reading evaluated,
     // not behind the wall clock: a catch-up or backfill of older readings would otherwise reload
     // the patient's whole window from the store on every batch.
     this.history.trim(patientId, plan.lookbackByKind, Math.min(this.deps.clock.now(), maxT));
