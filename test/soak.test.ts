@@ -80,8 +80,8 @@ describe('soak: memory stays bounded under mixed load on a store with history', 
     expect(Math.max(...history)).toBeGreaterThan(0);
     expect(Math.max(...history)).toBeLessThanOrEqual(HISTORY_TOTAL);
     // Load was real and mostly accepted; every acknowledged reading is stored.
-    expect(result.httpStatus['202'] ?? 0).toBeGreaterThan(1000);
-    expect(result.mqttAcked).toBeGreaterThan(200);
+    expect(result.httpStatus['202'] ?? 0).toBeGreaterThan(300);
+    expect(result.mqttAcked).toBeGreaterThan(100);
     const stored = storedClientIds(dataDir);
     const missing = [...result.acked].filter((id) => !stored.has(id));
     expect(missing, `${missing.length} acknowledged readings not stored`).toEqual([]);
