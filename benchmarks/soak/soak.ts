@@ -1,10 +1,10 @@
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { provisionFleet } from '../lib/fleet.js';
-import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
+import { commandLine, cpuTimeMs, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
 import { runMixedLoad, type MixedLoadOptions, type MixedLoadResult } from './mixed-load.js';
 import { renderSoakChart } from './chart.js';
 import { type Sample, startSampling, takeSample } from './sampler.js';
@@ -38,6 +38,9 @@ export interface SoakSummary {
   readonly acked: number;
   readonly ackedNotStored: number;
   readonly exitCode: number | null;
+  /** Share of one core the gateway used during the load (all its threads), and the machine's 1-min load average at the end. */
+  readonly gatewayCores: number;
+  readonly loadAverage: number;
 }
 
 /** The load of the soak, per second unless named otherwise: a busy clinic, and one device gone wrong. */
@@ -90,13 +93,17 @@ export async function runSoak(o: SoakOptions): Promise<SoakSummary> {
       ...LOAD,
       tag: `soak${Date.now().toString(36)}`,
     };
+    const cpuBefore = cpuTimeMs(pid);
+    const loadStarted = Date.now();
     const result = await runMixedLoad(load);
+    const gatewayCores = Math.round(((cpuTimeMs(pid) - cpuBefore) / (Date.now() - loadStarted)) * 100) / 100;
+    const loadAverage = Math.round((loadavg()[0] ?? 0) * 100) / 100;
     await new Promise((resolve) => setTimeout(resolve, 10_000));
     const samples = await sampler.stop();
     const exitCode = await stopProcess(child);
     if (exitCode !== 0) o.log(`  gateway exited ${exitCode}\n${stderr()}`);
     const stored = storedClientIds(dataDir, load.tag);
-    const summary = summarise(o.minutes, idle, samples, result, stored, exitCode);
+    const summary = { ...summarise(o.minutes, idle, samples, result, stored, exitCode), gatewayCores, loadAverage };
 
     const out = path.join(o.root, 'benchmarks');
     writeFileSync(path.join(out, `soak${o.suffix}.json`), `${JSON.stringify({ command: o.command, load: { ...LOAD, patients: o.patients, historyPerPatient: o.historyPerPatient }, summary, result: { ...result, acked: result.acked.size }, samples }, null, 1)}\n`);
@@ -139,7 +146,14 @@ function slope(points: readonly (readonly [number, number])[]): number {
   return den === 0 ? 0 : num / den;
 }
 
-function summarise(minutes: number, idle: Sample, samples: readonly Sample[], result: MixedLoadResult, stored: ReadonlySet<string>, exitCode: number | null): SoakSummary {
+function summarise(
+  minutes: number,
+  idle: Sample,
+  samples: readonly Sample[],
+  result: MixedLoadResult,
+  stored: ReadonlySet<string>,
+  exitCode: number | null,
+): Omit<SoakSummary, 'gatewayCores' | 'loadAverage'> {
   const half = samples.slice(Math.floor(samples.length / 2));
   const p99s = samples.map((s) => s.eventLoopP99Ms ?? 0);
   return {
@@ -182,5 +196,9 @@ How it is run: benchmarks/README.md, "soak".
 | history reads | ${JSON.stringify(r.phiReads)} |
 | acknowledged readings not stored | ${s.ackedNotStored} of ${s.acked} |
 | gateway exit code after SIGTERM | ${s.exitCode} |
+| gateway CPU during the load; machine load average (1 min) at the end | ${s.gatewayCores} of a core; ${s.loadAverage} |
+
+The event-loop figures are wall-clock lateness: on a shared machine they include time the gateway
+waited for a CPU, not only time it spent in synchronous work. Memory is not affected.
 `;
 }
