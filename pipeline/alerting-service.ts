@@ -73,8 +73,8 @@ const RETRY_MS = 1000;
 const MAX_CACHED_PATIENTS = 50_000;
 /** Committed readings kept for the next pass; past this the pass reads the log from the store. */
 const MAX_BUFFERED = 50_000;
-/** Patients whose history is loaded from the store in one pass at most (see fewColdPatients). */
-const COLD_PATIENTS_PER_PASS = 8;
+/** History rows a pass may expect to load from the store (beyond its first uncached patient; see fewColdPatients). */
+const LOAD_ROWS_PER_PASS = 4000;
 /** Patients whose missing-data rules are checked per turn of the event loop. */
 const SWEEP_CHUNK = 250;
 
@@ -240,18 +240,22 @@ export class AlertingService {
   }
 
   /**
-   * The longest prefix of the batch (in log order) with at most COLD_PATIENTS_PER_PASS patients
-   * whose history is not cached: each of those is loaded from the store in this pass (up to
-   * RPM_RULES_HISTORY_PER_KIND rows per kind), so after a restart the first readings of many
-   * patients are spread over several short passes instead of one long one.
+   * The longest prefix of the batch (in log order) whose patients' histories, where not cached,
+   * are expected to load at most LOAD_ROWS_PER_PASS rows from the store (at least one patient's),
+   * so after a restart, or while evicted patients come back, the loads are spread over several
+   * short passes instead of one long one.
    */
   private fewColdPatients(batch: SequencedReading[]): SequencedReading[] {
     const cold = new Set<string>();
+    let rows = 0;
     for (let i = 0; i < batch.length; i++) {
       const patientId = (batch[i] as SequencedReading).reading.patientId;
-      if (patientId === null || cold.has(patientId) || this.history.has(patientId)) continue;
-      if (cold.size === COLD_PATIENTS_PER_PASS) return batch.slice(0, i);
+      if (patientId === null || cold.has(patientId)) continue;
+      const cost = this.history.loadCost(patientId);
+      if (cost === 0) continue;
+      if (cold.size > 0 && rows + cost > LOAD_ROWS_PER_PASS) return batch.slice(0, i);
       cold.add(patientId);
+      rows += cost;
     }
     return batch;
   }

@@ -160,8 +160,13 @@ describe('PatientHistory over a real SQLite store', () => {
     for (let p = 1; p < 20; p++) await history.get(`p-${p}`, NOW, general, [], Number.MAX_SAFE_INTEGER);
     expect(history.size).toBeLessThanOrEqual(1000);
     expect(history.patients).toBe(10);
+    // What loading a patient will cost: nothing when cached, what it held when evicted, one full kind when never seen.
+    expect(history.loadCost('p-19')).toBe(0);
+    expect(history.loadCost('p-0')).toBe(100);
+    expect(history.loadCost('p-never')).toBe(200);
     // p-0 was evicted; asked again, it is loaded from the store, the same as before.
     expect((await history.get('p-0', NOW, general, [], Number.MAX_SAFE_INTEGER)).map((o) => o.id)).toEqual(firstLoad);
+    expect(history.loadCost('p-0')).toBe(0);
     expect(history.size).toBeLessThanOrEqual(1000);
   });
 

@@ -52,6 +52,8 @@ export const DEFAULT_HISTORY_BUDGET: HistoryBudget = { perKind: 2000, total: 200
  * hour and a day. A NEWS2 kind (60-min window) keeps 2 h, an SpO2 baseline (14 days) 15 days.
  */
 const lateMarginMs = (lookbackMs: number): number => Math.min(86_400_000, Math.max(3_600_000, lookbackMs));
+/** Evicted patients whose history size is remembered (a number each), for loadCost. */
+const MAX_EVICTED_SIZES = 100_000;
 /** Aged-out observations are dropped at most once per this much measurement time per patient. */
 const TRIM_EVERY_MS = 15 * 60_000;
 
@@ -82,6 +84,8 @@ interface Entry {
  */
 export class PatientHistory {
   private readonly entries = new Map<string, Entry>();
+  /** How many observations evicted patients held: what loading them again will cost (bounded). */
+  private readonly evictedSizes = new Map<string, number>();
   private total = 0;
 
   constructor(
@@ -105,6 +109,15 @@ export class PatientHistory {
   }
 
   /**
+   * Rows the next evaluation of the patient is expected to load from the store: 0 when cached,
+   * what it held when it was evicted, or one full kind when it was never seen.
+   */
+  loadCost(patientId: string): number {
+    if (this.entries.has(patientId)) return 0;
+    return this.evictedSizes.get(patientId) ?? this.budget.perKind;
+  }
+
+  /**
    * History covering, for every kind in `lookback`, at least [atMs − look-back of the kind, now]:
    * readings up to log position `maxSeq` (those already evaluated, or being evaluated now) plus
    * `fresh`, never readings committed after the batch. Kinds no rule watches are left out.
@@ -116,6 +129,7 @@ export class PatientHistory {
     } else {
       this.entries.delete(patientId);
     }
+    this.evictedSizes.delete(patientId);
     // Most recently used last; eviction takes from the front.
     this.entries.set(patientId, entry);
     const before = entry.observations.length;
@@ -217,6 +231,8 @@ export class PatientHistory {
       if (patientId === current) continue;
       this.entries.delete(patientId);
       this.total -= entry.observations.length;
+      this.evictedSizes.set(patientId, entry.observations.length);
+      if (this.evictedSizes.size > MAX_EVICTED_SIZES) this.evictedSizes.delete(this.evictedSizes.keys().next().value as string);
     }
   }
 }

@@ -10,6 +10,8 @@ export interface Sample {
   readonly eventLoopMaxMs: number | null;
   readonly historyObservations: number | null;
   readonly pendingRows: number | null;
+  /** Committed readings the rules engine has not evaluated yet. */
+  readonly ruleBacklog: number | null;
   readonly readingsAccepted: number | null;
   /** /readyz status, or 0 when it did not answer within 2 s. */
   readonly ready: number;
@@ -54,6 +56,7 @@ export async function takeSample(pid: number, baseUrl: string, startedMs: number
     eventLoopMaxMs: ms(metric(text, 'rpm_event_loop_delay_max_seconds')),
     historyObservations: metric(text, 'rpm_rules_history_observations'),
     pendingRows: metric(text, 'rpm_commit_pending_rows'),
+    ruleBacklog: metric(text, 'rpm_rule_backlog_readings'),
     readingsAccepted: sum(text, 'rpm_readings_total'),
     ready,
     readyMs: Math.round(performance.now() - readyStarted),

@@ -33,6 +33,9 @@ export interface SoakSummary {
   readonly eventLoopP99MaxMs: number;
   readonly longestStallMs: number;
   readonly historyObservationsMax: number;
+  /** Readings the rules engine had not evaluated yet: the most at any sample, and at the last one. */
+  readonly ruleBacklogMax: number;
+  readonly ruleBacklogEnd: number;
   readonly readyzUnanswered: number;
   readonly readyzNot200: number;
   readonly acked: number;
@@ -166,6 +169,8 @@ function summarise(
     eventLoopP99MaxMs: Math.max(...p99s),
     longestStallMs: Math.max(...samples.map((s) => s.eventLoopMaxMs ?? 0)),
     historyObservationsMax: Math.max(...samples.map((s) => s.historyObservations ?? 0)),
+    ruleBacklogMax: Math.max(...samples.map((s) => s.ruleBacklog ?? 0)),
+    ruleBacklogEnd: samples.at(-1)?.ruleBacklog ?? 0,
     readyzUnanswered: samples.filter((s) => s.ready === 0).length,
     readyzNot200: samples.filter((s) => s.ready !== 200).length,
     acked: result.acked.size,
@@ -189,6 +194,7 @@ How it is run: benchmarks/README.md, "soak".
 | event-loop delay p99 (per sample: worst 5-s window of the last minute) | median ${s.eventLoopP99MedianMs} ms, max ${s.eventLoopP99MaxMs} ms |
 | longest event-loop stall | ${s.longestStallMs} ms |
 | rules history held (max) | ${s.historyObservationsMax} observations |
+| rules backlog (readings not yet evaluated): max, at the end (10 s after the load) | ${s.ruleBacklogMax}, ${s.ruleBacklogEnd} |
 | /readyz unanswered within 2 s / not 200 | ${s.readyzUnanswered} / ${s.readyzNot200} |
 | HTTP answers | ${JSON.stringify(r.httpStatus)} |
 | MQTT acknowledged (steady devices) | ${r.mqttAcked} |
