@@ -149,6 +149,21 @@ describe('AlertingService over real SQLite stores', () => {
     expect(seen.some((c) => c > 0 && c < last)).toBe(true);
   });
 
+  it('stops after the pass in progress once its drain time is up, leaving the backlog to the next start', async () => {
+    rig = new Rig();
+    await rig.patient('p-stop');
+    const readings = Array.from({ length: 1500 }, (_, i) => reading('p-stop', 'heart-rate', 70 + (i % 20), NOW - 2 * D + i * 60_000));
+    for (let i = 0; i < readings.length; i += 500) await rig.commit(...readings.slice(i, i + 500));
+    const last = await rig.stores.readings.countReadings();
+    const first = rig.engine();
+    // No time to drain: a shutdown under a backlog does not wait for it.
+    await first.stop({ drainForMs: 0 });
+    expect(await rig.stores.alerts.evaluationCursor()).toBeLessThan(last);
+    const next = rig.engine();
+    await next.drain();
+    expect(await rig.stores.alerts.evaluationCursor()).toBe(last);
+  });
+
   describe('crash safety of the cursor', () => {
     it('evaluates readings committed while the engine was stopped on the next start, and never raises anything twice', async () => {
       rig = new Rig();

@@ -75,6 +75,8 @@ const MAX_CACHED_PATIENTS = 50_000;
 const MAX_BUFFERED = 50_000;
 /** History rows a pass may expect to load from the store (beyond its first uncached patient; see fewColdPatients). */
 const LOAD_ROWS_PER_PASS = 4000;
+/** How long stop() keeps evaluating a backlog before leaving it to the next start. */
+const STOP_DRAIN_MS = 5000;
 /** Patients whose missing-data rules are checked per turn of the event loop. */
 const SWEEP_CHUNK = 250;
 
@@ -104,6 +106,8 @@ export class AlertingService {
   private stopped = false;
   private failure: { readonly error: unknown } | null = null;
   private retry: NodeJS.Timeout | null = null;
+  /** Set by stop(): no pass starts after this instant (performance.now()). */
+  private stopBy: number | null = null;
 
   constructor(private readonly deps: AlertingDeps) {
     this.history = new PatientHistory(deps.readings, deps.historyBudget);
@@ -191,7 +195,13 @@ export class AlertingService {
     if (this.failure !== null) throw this.failure.error;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Evaluate what is committed, for at most `drainForMs`, then stop. A larger backlog (the engine
+   * was behind under load) is left behind the durable cursor and evaluated at the next start, so
+   * a shutdown never waits for it past its deadline.
+   */
+  async stop(options: { drainForMs?: number } = {}): Promise<void> {
+    this.stopBy = performance.now() + (options.drainForMs ?? STOP_DRAIN_MS);
     // A failure was logged; what it left unevaluated is caught up from the cursor at the next start.
     await this.drain().catch(() => undefined);
     this.stopped = true;
@@ -314,6 +324,7 @@ export class AlertingService {
       // passes ingest gets its turn, and the pass size keeps each one short (pass-size.ts).
       if (pass > 0) await nextTurn();
       const started = performance.now();
+      if (this.stopBy !== null && started > this.stopBy) return;
       const batchSize = this.passSize.current;
       const cursor = await this.deps.alerts.evaluationCursor();
       const batch = this.fewColdPatients(this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize)));
