@@ -13,6 +13,8 @@ import { describeMachine, type ExtraResults, resultsMarkdown } from './lib/repor
 import { type ScenarioResult, runScenario } from './lib/run-scenario.js';
 import { scenarioSpecs } from './lib/scenarios.js';
 import { runStorm } from './lib/storm.js';
+import { runFaults } from './faults/faults.js';
+import { runSoak } from './soak/soak.js';
 
 /**
  * `npm run bench`: the side-by-side suite (README.md). Ingest scenarios run timed windows with
@@ -82,8 +84,22 @@ if (want('storm')) {
   extras.storm = await timed('storm', () => runStorm({ root, ...o.storm, pre: 1, unacked: 2, backlog: 5, perDriver: 5000, log }));
 }
 
-const minutes = (Date.now() - started) / 60_000;
 const command = `npm run bench${o.argv.length > 0 ? ` -- ${commandLine(o.argv)}` : ''}`;
+if (want('soak')) {
+  log(`soak: ${o.soak.minutes} min of mixed load on ${o.soak.patients} patients with history`);
+  const suffix = o.soak.partial ? '.partial' : '';
+  const soak = await timed('soak', () => runSoak({ root, ...o.soak, sampleEveryS: o.soak.minutes >= 30 ? 5 : 1, suffix, command, log }));
+  log(`  wrote benchmarks/SOAK${suffix}.md and soak-rss${suffix}.png: RSS ${soak.idleRssMb} → ${soak.peakRssMb} MB, p99 ${soak.eventLoopP99MedianMs} ms`);
+}
+if (want('faults')) {
+  log('faults: overload, store failure, disk full; acknowledged vs stored');
+  const rows = await timed('faults', () => runFaults(root, command, o.overloadSeconds, log));
+  for (const r of rows) log(`  ${r.fault}: ${r.acked} acknowledged, ${r.lost} lost, ${r.duplicates} duplicated`);
+}
+// The soak and the faults write their own reports; alone, they leave the suite's RESULTS files as they are.
+if (o.only.every((id) => id === 'soak' || id === 'faults')) process.exit(0);
+
+const minutes = (Date.now() - started) / 60_000;
 const suffix = o.profile ? '.profile' : o.partial ? '.partial' : '';
 const loadAverageAtEnd = os.loadavg().map((x) => Math.round(x * 100) / 100);
 const info = { machine, command, reps: o.reps, warmup: o.warmup, duration: o.duration, minutes, suffix, timings, loadAverageAtEnd, ...(o.note === undefined ? {} : { note: o.note }) };

@@ -10,6 +10,7 @@ import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
 import type { CredentialGuard } from './auth/credential-guard.js';
+import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
 import type { ForwardingService } from './forwarding-service.js';
@@ -35,6 +36,8 @@ export interface GatewayContext {
   readonly clock: Clock;
   readonly ingest: IngestService;
   readonly committer: GroupCommitter;
+  /** Whether the reading store can commit (readiness, CONNACK 3). */
+  readonly storeHealth: StoreHealth;
   readonly authenticator: DeviceAuthenticator;
   /** Wrong credentials by source: throttle and aggregated audit. */
   readonly credentialGuard: CredentialGuard;

@@ -2,6 +2,7 @@ import { loadConfig } from '../core/config/load-config.js';
 import { ConfigError, RpmError } from '../core/errors/rpm-error.js';
 import { createLogger } from '../core/logging.js';
 import { onParentExit } from '../core/parent-watch.js';
+import { EXIT_CODES } from './exit-codes.js';
 import { startGateway } from './start.js';
 
 /** Process entry point: `npm start`. */
@@ -12,7 +13,7 @@ async function main(): Promise<void> {
   } catch (err) {
     if (err instanceof ConfigError) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(EXIT_CODES.config);
     }
     throw err;
   }
@@ -33,20 +34,20 @@ async function main(): Promise<void> {
   const shutdown = (signal: NodeJS.Signals): void => {
     if (signalled) {
       log.warn({ signal }, 'second signal: exiting now');
-      process.exit(1);
+      process.exit(EXIT_CODES.failed);
     }
     signalled = true;
     log.info({ signal }, 'signal received');
     const timer = setTimeout(() => {
       log.error({ timeoutMs: config.shutdownTimeoutMs }, 'shutdown timed out; exiting with work possibly unacknowledged (never acknowledged-and-lost)');
-      process.exit(1);
+      process.exit(EXIT_CODES.failed);
     }, config.shutdownTimeoutMs);
     timer.unref();
     gateway.close().then(
-      () => process.exit(0),
+      (report) => process.exit(report.complete ? EXIT_CODES.ok : EXIT_CODES.stateNotSaved),
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
-        process.exit(1);
+        process.exit(EXIT_CODES.failed);
       },
     );
   };
@@ -60,5 +61,5 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   process.stderr.write(`fatal: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
-  process.exit(1);
+  process.exit(EXIT_CODES.failed);
 });

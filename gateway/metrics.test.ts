@@ -9,7 +9,7 @@ function sample(text: string, name: string, labels: Record<string, string> = {})
   const want = Object.entries(labels).map(([k, v]) => `${k}="${v}"`);
   for (const line of text.split('\n')) {
     if (line.startsWith('#')) continue;
-    const m = /^([a-z_:]+)(?:\{([^}]*)\})? (\S+)$/.exec(line);
+    const m = /^([a-zA-Z_:][a-zA-Z0-9_:]*)(?:\{([^}]*)\})? (\S+)$/.exec(line);
     if (m === null || m[1] !== name) continue;
     const have = m[2] === undefined ? [] : m[2].split(',');
     if (want.every((w) => have.includes(w)) && have.length === want.length) return Number(m[3]);
@@ -85,6 +85,31 @@ describe('GET /metrics (Prometheus)', () => {
     await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [1, 2, 3].map((i) => ({ kind: 'heart-rate', value: 70 + i, unit: '/min', measuredAt: isoMinutesAgo(i) })) } });
     text = await scrape();
     expect(sample(text, 'rpm_rule_backlog_readings')).toBe(3);
+  });
+
+  it('reports the event-loop delay over the last minute: p99 and the longest stall', async () => {
+    // The test shares the gateway's event loop: hold it for 300 ms, as a long synchronous section would.
+    const until = performance.now() + 300;
+    while (performance.now() < until) {
+      // busy: nothing else runs meanwhile
+    }
+    const text = await scrape();
+    expect(sample(text, 'rpm_event_loop_delay_max_seconds')).toBeGreaterThanOrEqual(0.25);
+    const p99 = sample(text, 'rpm_event_loop_delay_p99_seconds');
+    expect(p99).toBeGreaterThanOrEqual(0);
+    expect(p99).toBeLessThanOrEqual(sample(text, 'rpm_event_loop_delay_max_seconds') as number);
+    // Still there at the next scrape: a stall stays visible for a minute, whoever scraped first.
+    expect(sample(await scrape(), 'rpm_event_loop_delay_max_seconds')).toBeGreaterThanOrEqual(0.25);
+  });
+
+  it('reports the reading history the rules engine holds, within its budget, and the commit queue’s waiting and shed submissions', async () => {
+    const text = await scrape();
+    const held = sample(text, 'rpm_rules_history_observations');
+    expect(held).toBeGreaterThan(0);
+    expect(held).toBeLessThanOrEqual(t.gw.ctx.config.rules.history.total);
+    expect(sample(text, 'rpm_commit_waiting_submissions')).toBe(0);
+    expect(sample(text, 'rpm_commit_shed_total')).toBe(0);
+    expect(sample(text, 'rpm_mqtt_publishes_rate_limited_total')).toBe(0);
   });
 
   it('counts open worklist streams', async () => {

@@ -4,6 +4,7 @@ import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
+import type { EventLoopDelay } from './event-loop-monitor.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
 
 export interface MetricsSources {
@@ -14,12 +15,17 @@ export interface MetricsSources {
   readonly hub: WorklistHub;
   readonly clock: Clock;
   readonly maxPendingRows: number;
+  /** Event-loop delay over the last minute (gateway/event-loop-monitor.ts). */
+  readonly loop: { delay(): EventLoopDelay };
+  /** Whether the reading store commits (pipeline/store-health.ts). */
+  readonly storeHealth: { readonly writable: boolean };
 }
 
 /** What the MQTT edge reports (a subset of MqttBroker, so tests need no broker). */
 export interface MqttGaugeSource {
   readonly aedes: { readonly connectedClients: number };
   inFlight(): number;
+  rateLimited(): number;
 }
 
 /** A delivery queue's rows, each count at most `cap` (a scrape must stay cheap however large the backlog). */
@@ -54,6 +60,21 @@ const CIRCUIT_VALUE = { closed: 0, 'half-open': 1, open: 2 } as const;
 const OUTBOX_COUNT_CAP = 10_000;
 
 const LATENCY_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300];
+
+/** A counter that follows a running total the source keeps, read at scrape time. */
+function totalCounter(registry: Registry, name: string, help: string, total: () => number): void {
+  let seen = 0;
+  new Counter({
+    name,
+    help,
+    registers: [registry],
+    collect() {
+      const now = total();
+      if (now > seen) this.inc(now - seen);
+      seen = now;
+    },
+  });
+}
 
 /**
  * Prometheus metrics of the gateway, on a registry of its own (several gateways may share a
@@ -109,17 +130,7 @@ export class GatewayMetrics {
       for (const rej of group.rejections) readings.inc({ transport: rej.transport, outcome: 'rejected' });
     });
 
-    let failuresSeen = 0;
-    new Counter({
-      name: 'rpm_commit_failures_total',
-      help: 'Commit transactions that failed (nothing of them was acknowledged)',
-      registers: [r],
-      collect() {
-        const now = src.committer.stats.failedCommits;
-        if (now > failuresSeen) this.inc(now - failuresSeen);
-        failuresSeen = now;
-      },
-    });
+    totalCounter(r, 'rpm_commit_failures_total', 'Commit transactions that failed (nothing of them was acknowledged)', () => src.committer.stats.failedCommits);
     new Gauge({
       name: 'rpm_commit_pending_rows',
       help: 'Rows waiting for their commit (queue depth); at rpm_commit_pending_rows_limit the gateway sheds load',
@@ -129,6 +140,39 @@ export class GatewayMetrics {
       },
     });
     new Gauge({ name: 'rpm_commit_pending_rows_limit', help: 'RPM_COMMIT_MAX_PENDING', registers: [r] }).set(src.maxPendingRows);
+    new Gauge({
+      name: 'rpm_store_writable',
+      help: '1 while the reading store commits; 0 from a failed commit until a commit or a probe write succeeds (readiness follows it)',
+      registers: [r],
+      collect() {
+        this.set(src.storeHealth.writable ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'rpm_commit_waiting_submissions',
+      help: 'MQTT publishes waiting for room under the pending bound (not counted in rpm_commit_pending_rows; their sockets are not read meanwhile)',
+      registers: [r],
+      collect() {
+        this.set(src.committer.waiting);
+      },
+    });
+    totalCounter(r, 'rpm_commit_shed_total', 'Submissions refused with RPM_ERR_OVERLOADED because the pending bound left no room for them', () => src.committer.stats.shed);
+    new Gauge({
+      name: 'rpm_event_loop_delay_p99_seconds',
+      help: 'Event-loop delay p99 (time the loop was busy beyond a 10 ms timer): the worst 5-s window of the last minute',
+      registers: [r],
+      collect() {
+        this.set(src.loop.delay().p99Seconds);
+      },
+    });
+    new Gauge({
+      name: 'rpm_event_loop_delay_max_seconds',
+      help: 'Longest event-loop stall within the last minute',
+      registers: [r],
+      collect() {
+        this.set(src.loop.delay().maxSeconds);
+      },
+    });
 
     const self = this;
     new Gauge({
@@ -147,6 +191,13 @@ export class GatewayMetrics {
         this.set(self.mqtt?.inFlight() ?? 0);
       },
     });
+
+    totalCounter(
+      r,
+      'rpm_mqtt_publishes_rate_limited_total',
+      'MQTT publishes refused (not stored, no PUBACK, connection closed) because their device was over RPM_RATE_LIMIT_PER_DEVICE_PER_MIN',
+      () => self.mqtt?.rateLimited() ?? 0,
+    );
 
     const evaluationLag = new Histogram({
       name: 'rpm_rule_evaluation_lag_seconds',
@@ -181,6 +232,14 @@ export class GatewayMetrics {
           if (at !== undefined) alertLatency.observe({ change }, Math.max(0, now - at) / 1000);
         }
       }
+    });
+    new Gauge({
+      name: 'rpm_rules_history_observations',
+      help: 'Readings the rules engine holds in memory for its windows (bounded by RPM_RULES_HISTORY_TOTAL)',
+      registers: [r],
+      collect() {
+        this.set(src.alerting.historyObservations);
+      },
     });
     new Gauge({
       name: 'rpm_rule_backlog_readings',

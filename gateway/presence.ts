@@ -67,13 +67,40 @@ export class PresenceTracker implements DeviceStatusListener {
 
   start(intervalMs = 5000): void {
     this.timer = setInterval(() => {
-      this.flush().catch((err: unknown) => this.log.warn({ err }, 'presence flush failed'));
+      this.flush().catch((err: unknown) => this.log.warn({ err }, 'presence flush failed; kept for the next one'));
     }, intervalMs);
     this.timer.unref();
   }
 
+  /**
+   * Writes what changed since the last flush, in transactions of FLUSH_CHUNK devices. Updates of a
+   * transaction that fails are kept for the next flush (unless newer ones arrived meanwhile);
+   * rejects after trying every chunk if any failed.
+   */
   async flush(): Promise<void> {
-    if (this.pending.size === 0 && this.batteries.size === 0) return;
+    const failed = await this.flushChunks();
+    if (failed.error !== null) throw failed.error;
+  }
+
+  /**
+   * Shutdown: every session is now offline; flush what can be flushed. Resolves with how many
+   * devices' updates could not be written (the store failing): they are logged as lost, and a
+   * device's next reading or connection sets them again.
+   */
+  async stop(): Promise<{ unsaved: number }> {
+    if (this.timer !== undefined) clearInterval(this.timer);
+    for (const deviceId of this.sessions.keys()) this.seen(deviceId, Date.now());
+    for (const [, p] of this.pending) p.online = false;
+    this.sessions.clear();
+    const { unsaved, error } = await this.flushChunks();
+    if (unsaved > 0) {
+      this.log.error({ err: error, devices: unsaved }, 'presence (last seen, online, battery) of some devices could not be written at shutdown; it is lost until their next reading or connection');
+    }
+    return { unsaved };
+  }
+
+  private async flushChunks(): Promise<{ unsaved: number; error: unknown }> {
+    if (this.pending.size === 0 && this.batteries.size === 0) return { unsaved: 0, error: null };
     const updates: PresenceUpdate[] = [];
     for (const [deviceId, p] of this.pending) {
       const battery = this.batteries.get(deviceId);
@@ -84,14 +111,34 @@ export class PresenceTracker implements DeviceStatusListener {
     for (const [deviceId, battery] of this.batteries) updates.push({ deviceId, battery });
     this.pending.clear();
     this.batteries.clear();
-    await this.registry.recordPresence(updates);
+    let unsaved = 0;
+    let error: unknown = null;
+    for (let i = 0; i < updates.length; i += FLUSH_CHUNK) {
+      const chunk = updates.slice(i, i + FLUSH_CHUNK);
+      try {
+        await this.registry.recordPresence(chunk);
+      } catch (err) {
+        error ??= err;
+        unsaved += chunk.length;
+        for (const u of chunk) this.restore(u);
+      }
+    }
+    return { unsaved, error };
   }
 
-  async stop(): Promise<void> {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    for (const deviceId of this.sessions.keys()) this.seen(deviceId, Date.now());
-    for (const [, p] of this.pending) p.online = false;
-    this.sessions.clear();
-    await this.flush();
+  /** Puts back an update that could not be written, unless something newer arrived meanwhile. */
+  private restore(u: PresenceUpdate): void {
+    if (u.lastSeenAtMs !== undefined) {
+      const p = this.pending.get(u.deviceId);
+      if (p === undefined) this.pending.set(u.deviceId, { lastSeenAtMs: u.lastSeenAtMs, ...(u.online === undefined ? {} : { online: u.online }) });
+      else {
+        if (u.lastSeenAtMs > p.lastSeenAtMs) p.lastSeenAtMs = u.lastSeenAtMs;
+        if (p.online === undefined && u.online !== undefined) p.online = u.online;
+      }
+    }
+    if (u.battery !== undefined) this.battery(u.deviceId, u.battery.percent, u.battery.atMs);
   }
 }
+
+/** Devices per presence transaction: a storm of connects is written in short transactions. */
+const FLUSH_CHUNK = 500;

@@ -22,15 +22,18 @@ import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
+import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { ensurePrivateDir } from './data-files.js';
 import { loadSecretKeys } from './secret-keys-file.js';
 import { CredentialGuard } from './auth/credential-guard.js';
+import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
 import { ForwardingService } from './forwarding-service.js';
 import { buildApp } from './http/app.js';
+import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
@@ -48,8 +51,19 @@ export interface RunningGateway {
   readonly httpPort: number;
   readonly mqttPort: number;
   readonly mqttTlsPort: number | undefined;
-  /** Graceful: stop accepting, drain in-flight requests and publishes, flush commits, close stores. */
-  close(): Promise<void>;
+  /**
+   * Graceful: stop accepting, drain in-flight requests and publishes, flush commits, close stores.
+   * A step that fails (a store that cannot write) is logged and the shutdown goes on; the report
+   * names what could not be done.
+   */
+  close(): Promise<ShutdownReport>;
+}
+
+export interface ShutdownReport {
+  /** Every step done and all state written. False: something best-effort could not be saved. */
+  readonly complete: boolean;
+  /** What could not be done, e.g. `presence` (device last-seen and online flags not written). */
+  readonly incomplete: readonly string[];
 }
 
 export interface StartOptions {
@@ -116,6 +130,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   const directory = new DeviceDirectory(stores.registry);
   const committer = new GroupCommitter(stores.readings, config.commit, log);
+  const storeHealth = new StoreHealth(committer, stores.readings, clock, log);
   // FHIR forwarding: ingest adds outbox rows for the destinations of each reading (from memory).
   const forwardingRoutes = new ForwardingRoutes(stores.forwarding, stores.registry);
   const presence = new PresenceTracker(stores.registry, log);
@@ -133,7 +148,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
-  const alerting = new AlertingService({ readings: stores.readings, alerts: stores.alerts, registry: stores.registry, carePlans, clock, log, newId: randomUUID });
+  const alerting = new AlertingService({
+    readings: stores.readings,
+    alerts: stores.alerts,
+    registry: stores.registry,
+    carePlans,
+    clock,
+    log,
+    newId: randomUUID,
+    historyBudget: config.rules.history,
+  });
   const worklistHub = new WorklistHub();
   alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
   // Rules run after each commit, beside ingest, never in front of an acknowledgement.
@@ -144,7 +168,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       log.error({ err }, 'rule evaluation of attributed readings failed');
     }),
   );
-  const worklist = new WorklistService(stores.alerts, carePlans, staff, stores.audit, worklistHub, clock, log);
+  // Requests whose audit record cannot be written are refused with 503 and Retry-After.
+  const audit = new AuditGuard(stores.audit, log);
+  const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   const escalator = new SlaEscalator({
     alerts: stores.alerts,
@@ -172,7 +198,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   registry.onAttributed(async () => deliveries.kick());
   const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock, registry);
 
-  const metrics = new GatewayMetrics({ committer, alerting, readings: stores.readings, alerts: stores.alerts, hub: worklistHub, clock, maxPendingRows: config.commit.maxPending });
+  const loop = new EventLoopMonitor();
+  const metrics = new GatewayMetrics({
+    committer,
+    alerting,
+    readings: stores.readings,
+    alerts: stores.alerts,
+    hub: worklistHub,
+    clock,
+    maxPendingRows: config.commit.maxPending,
+    loop,
+    storeHealth,
+  });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
   metrics.watchBacklog('fhir', async (cap) => ({
     waiting: (await stores.forwarding.listDeliveries({ statuses: ['pending', 'failed'], limit: cap })).length,
@@ -222,11 +259,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     clock,
     ingest,
     committer,
+    storeHealth,
     authenticator,
     credentialGuard,
     registry,
     readings: stores.readings,
-    audit: stores.audit,
+    audit,
     presence,
     staff,
     sessions,
@@ -258,13 +296,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const handleMqtt = (socket: net.Socket): void => {
     mqttSockets.add(socket);
     socket.once('close', () => mqttSockets.delete(socket));
-    broker.aedes.handle(guarded(socket));
+    broker.handle(guarded(socket));
   };
 
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
   if (wss !== undefined) {
     wss.on('connection', (socket, req) => {
-      broker.aedes.handle(guarded(createWebSocketStream(socket)), req);
+      broker.handle(guarded(createWebSocketStream(socket)), req);
     });
     app.server.on('upgrade', (req, socket, head) => {
       const pathname = (req.url ?? '').split('?')[0];
@@ -322,10 +360,20 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     'gateway started',
   );
 
-  let closing: Promise<void> | undefined;
-  const close = (): Promise<void> => {
+  let closing: Promise<ShutdownReport> | undefined;
+  const close = (): Promise<ShutdownReport> => {
     closing ??= (async () => {
       shuttingDown = true;
+      const incomplete: string[] = [];
+      // One failing step (the store refusing writes) must not leave the rest undone.
+      const step = async (what: string, run: () => Promise<unknown>): Promise<void> => {
+        try {
+          await run();
+        } catch (err) {
+          incomplete.push(what);
+          log.error({ err }, `shutdown: ${what} failed; going on`);
+        }
+      };
       log.info('shutting down: no new connections; draining in-flight work');
       const stopTcp = closeServer(tcp);
       const stopTls = tlsServer === undefined ? Promise.resolve() : closeServer(tlsServer);
@@ -343,9 +391,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       await broker.drained();
       await committer.close();
       // Exchanges in flight are cancelled; their deliveries stay in the outbox for the next start.
-      await deliveries.stop();
-      await alerting.stop();
-      await escalator.stop();
+      await step('fhir-delivery', () => deliveries.stop());
+      await step('rules', () => alerting.stop());
+      await step('escalation', () => escalator.stop());
       await broker.close();
       // Nothing acknowledged is pending now (publishes drained, committer closed), so whatever
       // transport aedes left open carries no work: end it, so the listeners can close.
@@ -353,10 +401,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       for (const ws of wss?.clients ?? []) ws.terminate();
       wss?.close();
       await Promise.all([stopHttp, stopTcp, stopTls]).finally(() => clearInterval(reaper));
-      await presence.stop();
-      await credentialGuard.stop();
-      await stores.close();
-      log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows }, 'shutdown complete');
+      await step('presence', async () => {
+        const { unsaved } = await presence.stop();
+        if (unsaved > 0) throw new Error(`${unsaved} devices' presence not written`);
+      });
+      await step('credential guard', () => credentialGuard.stop());
+      loop.stop();
+      storeHealth.stop();
+      await step('stores', () => stores.close());
+      const report: ShutdownReport = { complete: incomplete.length === 0, incomplete };
+      log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows, incomplete }, report.complete ? 'shutdown complete' : 'shutdown done; some state could not be written');
+      return report;
     })();
     return closing;
   };

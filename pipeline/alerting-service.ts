@@ -10,7 +10,8 @@ import { advanceClock, type ConditionChange, type ConditionState, conditionFromJ
 import type { RuleDefinition } from '../rules/model.js';
 import { missingVerdict, type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
 import type { CarePlans } from './care-plans.js';
-import { PatientHistory, toObservation } from './patient-history.js';
+import { PassSize } from './pass-size.js';
+import { type HistoryBudget, PatientHistory, toObservation } from './patient-history.js';
 
 /** A device's unassigned readings in [fromMs, toMs) now belong to a patient. */
 export interface Attribution {
@@ -34,6 +35,8 @@ export interface AlertingDeps {
   readonly newId: () => string;
   /** Readings evaluated per transaction of the engine. */
   readonly batchSize?: number;
+  /** How much reading history the engine keeps in memory (default: DEFAULT_HISTORY_BUDGET). */
+  readonly historyBudget?: HistoryBudget;
 }
 
 interface Pending {
@@ -74,9 +77,19 @@ const RETRY_MS = 1000;
 const MAX_CACHED_PATIENTS = 50_000;
 /** Committed readings kept for the next pass; past this the pass reads the log from the store. */
 const MAX_BUFFERED = 50_000;
+/** History rows a pass may expect to load from the store (beyond its first uncached patient; see fewColdPatients). */
+const LOAD_ROWS_PER_PASS = 4000;
+/** How long stop() keeps evaluating a backlog before leaving it to the next start. */
+const STOP_DRAIN_MS = 5000;
+/** Patients whose missing-data rules are checked per turn of the event loop. */
+const SWEEP_CHUNK = 250;
+
+/** Let I/O (ingest, HTTP, MQTT) run before the next synchronous stretch. */
+const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 export class AlertingService {
   private readonly history: PatientHistory;
+  private readonly passSize: PassSize;
   private readonly listeners: AlertChangeListener[] = [];
   private readonly evaluatedListeners: EvaluatedListener[] = [];
   private readonly organizations = new Map<string, string | null>();
@@ -97,9 +110,17 @@ export class AlertingService {
   private stopped = false;
   private failure: { readonly error: unknown } | null = null;
   private retry: NodeJS.Timeout | null = null;
+  /** Set by stop(): no pass starts after this instant (performance.now()). */
+  private stopBy: number | null = null;
 
   constructor(private readonly deps: AlertingDeps) {
-    this.history = new PatientHistory(deps.readings);
+    this.history = new PatientHistory(deps.readings, deps.historyBudget);
+    this.passSize = new PassSize(deps.batchSize ?? 2000);
+  }
+
+  /** Observations of reading history held in memory (metrics). */
+  get historyObservations(): number {
+    return this.history.size;
   }
 
   onAlertChange(listener: AlertChangeListener): void {
@@ -178,7 +199,13 @@ export class AlertingService {
     if (this.failure !== null) throw this.failure.error;
   }
 
-  async stop(): Promise<void> {
+  /**
+   * Evaluate what is committed, for at most `drainForMs`, then stop. A larger backlog (the engine
+   * was behind under load) is left behind the durable cursor and evaluated at the next start, so
+   * a shutdown never waits for it past its deadline.
+   */
+  async stop(options: { drainForMs?: number } = {}): Promise<void> {
+    this.stopBy = performance.now() + (options.drainForMs ?? STOP_DRAIN_MS);
     // A failure was logged; what it left unevaluated is caught up from the cursor at the next start.
     await this.drain().catch(() => undefined);
     this.stopped = true;
@@ -226,6 +253,27 @@ export class AlertingService {
     return this.buffered.slice(0, end);
   }
 
+  /**
+   * The longest prefix of the batch (in log order) whose patients' histories, where not cached,
+   * are expected to load at most LOAD_ROWS_PER_PASS rows from the store (at least one patient's),
+   * so after a restart, or while evicted patients come back, the loads are spread over several
+   * short passes instead of one long one.
+   */
+  private fewColdPatients(batch: SequencedReading[]): SequencedReading[] {
+    const cold = new Set<string>();
+    let rows = 0;
+    for (let i = 0; i < batch.length; i++) {
+      const patientId = (batch[i] as SequencedReading).reading.patientId;
+      if (patientId === null || cold.has(patientId)) continue;
+      const cost = this.history.loadCost(patientId);
+      if (cost === 0) continue;
+      if (cold.size > 0 && rows + cost > LOAD_ROWS_PER_PASS) return batch.slice(0, i);
+      cold.add(patientId);
+      rows += cost;
+    }
+    return batch;
+  }
+
   /** Run `fn` while no log pass runs; commits that arrive meanwhile are evaluated right after. */
   private async exclusive(fn: () => Promise<void>): Promise<void> {
     while (this.running !== null) await this.running.catch(() => undefined);
@@ -236,6 +284,15 @@ export class AlertingService {
 
   /** Missing-data rules run on the clock: no reading of a kind for too long opens a condition. */
   async sweepMissing(patientIds: readonly string[]): Promise<void> {
+    // In chunks, each written on its own, with a turn of the event loop between them: one
+    // synchronous pass over every patient of a large clinic would hold ingest up for as long.
+    for (let i = 0; i < patientIds.length; i += SWEEP_CHUNK) {
+      if (i > 0) await nextTurn();
+      await this.sweepMissingChunk(patientIds.slice(i, i + SWEEP_CHUNK));
+    }
+  }
+
+  private async sweepMissingChunk(patientIds: readonly string[]): Promise<void> {
     const now = this.deps.clock.now();
     const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
     for (const patientId of patientIds) {
@@ -285,10 +342,15 @@ export class AlertingService {
   }
 
   private async loop(): Promise<void> {
-    const batchSize = this.deps.batchSize ?? 2000;
-    for (;;) {
+    for (let pass = 0; ; pass++) {
+      // Each pass runs without a break (nothing may interleave with its reads and its write); between
+      // passes ingest gets its turn, and the pass size keeps each one short (pass-size.ts).
+      if (pass > 0) await nextTurn();
+      const started = performance.now();
+      if (this.stopBy !== null && started > this.stopBy) return;
+      const batchSize = this.passSize.current;
       const cursor = await this.deps.alerts.evaluationCursor();
-      const batch = this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize));
+      const batch = this.fewColdPatients(this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize)));
       if (batch.length === 0) return;
       const byPatient = new Map<string, Reading[]>();
       for (const { reading } of batch) {
@@ -307,6 +369,7 @@ export class AlertingService {
         }
       }
       await this.write(batch[batch.length - 1]?.seq ?? cursor, pending);
+      this.passSize.record(batch.length, performance.now() - started);
       this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
     }
   }
@@ -319,7 +382,7 @@ export class AlertingService {
       minT = Math.min(minT, r.measuredAtMs);
       maxT = Math.max(maxT, r.measuredAtMs);
     }
-    const history = await this.history.get(patientId, minT - plan.lookbackMs, fresh, maxSeq);
+    const history = await this.history.get(patientId, minT, plan.lookbackByKind, fresh, maxSeq);
     const freshIds = new Set(fresh.map((r) => r.id));
     const states = await this.conditionsOf(patientId);
     const observations = fresh.map(toObservation);
@@ -338,10 +401,10 @@ export class AlertingService {
       const start = { ...persisted, lastEvaluatedAtMs: lastWatched(rule, history, freshIds, persisted.lastEvaluatedAtMs) };
       await this.apply(patientId, rule, start, verdicts, pending);
     }
-    // Keep the look-back (and a day for late readings) behind the newest reading evaluated, not
-    // behind the wall clock: a catch-up or backfill of older readings would otherwise reload the
-    // patient's whole window from the store on every batch.
-    this.history.trim(patientId, Math.min(this.deps.clock.now(), maxT) - plan.lookbackMs - 86_400_000);
+    // Keep each kind's look-back (and a margin for late readings) behind the newest reading evaluated,
+    // not behind the wall clock: a catch-up or backfill of older readings would otherwise reload
+    // the patient's whole window from the store on every batch.
+    this.history.trim(patientId, plan.lookbackByKind, Math.min(this.deps.clock.now(), maxT));
   }
 
   private async apply(patientId: string, rule: RuleDefinition, start: ConditionState, verdicts: readonly Verdict[], pending: Pending): Promise<void> {

@@ -1,6 +1,7 @@
 import type { AlertStore } from '../core/ports/alert-store.js';
 import { DEFAULT_CARE_PLAN, lookbackMs, parseCarePlan, resolveRules } from '../rules/care-plan.js';
 import type { CarePlan, RuleDefinition } from '../rules/model.js';
+import { type KindLookback, kindLookback } from './patient-history.js';
 
 export interface EffectivePlan {
   readonly version: number;
@@ -9,10 +10,19 @@ export interface EffectivePlan {
   readonly plan: CarePlan;
   readonly rules: readonly RuleDefinition[];
   readonly lookbackMs: number;
+  /** Per kind, how far back the rules watching it look (what the history cache keeps). */
+  readonly lookbackByKind: KindLookback;
 }
 
 const DEFAULT_RULES = resolveRules(DEFAULT_CARE_PLAN);
-const DEFAULT_PLAN: EffectivePlan = { version: 0, savedAtMs: undefined, plan: DEFAULT_CARE_PLAN, rules: DEFAULT_RULES, lookbackMs: lookbackMs(DEFAULT_RULES) };
+const DEFAULT_PLAN: EffectivePlan = {
+  version: 0,
+  savedAtMs: undefined,
+  plan: DEFAULT_CARE_PLAN,
+  rules: DEFAULT_RULES,
+  lookbackMs: lookbackMs(DEFAULT_RULES),
+  lookbackByKind: kindLookback(DEFAULT_RULES),
+};
 
 /** Care plans resolved to the rules in force, cached per patient; saving a plan invalidates. */
 export class CarePlans {
@@ -31,7 +41,7 @@ export class CarePlans {
     if (stored !== undefined) {
       const plan = parseCarePlan(stored.plan);
       const rules = resolveRules(plan);
-      effective = { version: stored.version, savedAtMs: stored.savedAtMs, plan, rules, lookbackMs: lookbackMs(rules) };
+      effective = { version: stored.version, savedAtMs: stored.savedAtMs, plan, rules, lookbackMs: lookbackMs(rules), lookbackByKind: kindLookback(rules) };
     }
     if (this.cache.size >= this.maxPatients) {
       const oldest = this.cache.keys().next();

@@ -55,17 +55,36 @@ describe('GroupCommitter over a real SQLite store', () => {
     stores = createSqliteStores({ path: ':memory:', synchronous: 'FULL' });
   });
 
-  it('reports saturation past maxPending and wakes capacity waiters once the group commits', async () => {
-    const c = open({ maxPending: 2 });
-    const p = c.submit({ readings: [makeReading(), makeReading()], rejections: [] });
+  it('holds the pending bound hard: a submission that does not fit is refused with RPM_ERR_OVERLOADED and Retry-After', async () => {
+    // A long linger keeps the first group pending while the others arrive.
+    const c = open({ maxPending: 3, lingerMs: 50 });
+    const first = c.submit({ readings: [makeReading(), makeReading()], rejections: [] });
+    expect(c.pending).toBe(2);
+    const tooMany = c.submit({ readings: [makeReading(), makeReading()], rejections: [] });
+    await expect(tooMany).rejects.toMatchObject({ code: 'RPM_ERR_OVERLOADED', retryAfterSeconds: 1 });
+    const fits = c.submit({ readings: [makeReading()], rejections: [] });
+    expect(c.pending).toBe(3);
     expect(c.saturated).toBe(true);
-    let woke = false;
-    const waiter = c.whenCapacity().then(() => (woke = true));
-    expect(woke).toBe(false);
-    await p;
-    await waiter;
-    expect(woke).toBe(true);
-    expect(c.saturated).toBe(false);
+    await Promise.all([first, fits]);
+    expect(c.stats).toMatchObject({ pending: 0, peakPending: 3, shed: 1 });
+    expect(await stores.readings.countReadings()).toBe(3);
+  });
+
+  it('admits waiting submissions in arrival order as commits free room, never past the bound', async () => {
+    const c = open({ maxPending: 2, lingerMs: 20 });
+    const order: string[] = [];
+    const a = c.submit({ readings: [makeReading(), makeReading()], rejections: [] }).then(() => order.push('a'));
+    const b = c.submit({ readings: [makeReading(), makeReading()], rejections: [] }, { waitForCapacity: true }).then(() => order.push('b'));
+    const d = c.submit({ readings: [makeReading()], rejections: [] }, { waitForCapacity: true }).then(() => order.push('d'));
+    expect(c.waiting).toBe(2);
+    expect(c.pending).toBe(2);
+    // A submission that may not wait is refused while others wait, even if it would fit later.
+    await expect(c.submit({ readings: [makeReading()], rejections: [] })).rejects.toMatchObject({ code: 'RPM_ERR_OVERLOADED' });
+    await Promise.all([a, b, d]);
+    expect(order).toEqual(['a', 'b', 'd']);
+    expect(c.stats.peakPending).toBe(2);
+    expect(c.waiting).toBe(0);
+    expect(await stores.readings.countReadings()).toBe(5);
   });
 
   it('refuses new work after close, once pending work is committed', async () => {

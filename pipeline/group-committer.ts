@@ -6,7 +6,12 @@ import type { CommitBatch, CommitOutcome, ForwardJob, ReadingStore, Rejection } 
 export interface GroupCommitOptions {
   /** Largest transaction, in readings and rejections. */
   readonly maxBatch: number;
-  /** Pending rows past which the gateway sheds load (HTTP 503, MQTT stops reading). */
+  /**
+   * Hard bound on pending rows: readings and rejection records of every admitted submission whose
+   * transaction has not committed or failed yet (the one being written included). A submission
+   * that does not fit is refused (HTTP 503) or waits outside the bound (MQTT: its socket is not
+   * read meanwhile). Must be at least the largest submission (RPM_MAX_READINGS_PER_REQUEST).
+   */
   readonly maxPending: number;
   /** Extra wait to gather a bigger group; 0 commits on the next turn of the event loop. */
   readonly lingerMs: number;
@@ -18,6 +23,18 @@ interface Waiter {
   resolve(outcomes: CommitOutcome[]): void;
   reject(err: unknown): void;
 }
+
+export interface SubmitOptions {
+  /**
+   * Wait for room instead of being refused when the pending bound is reached (MQTT: the publish
+   * cannot be refused, so it waits and aedes stops reading that socket). Waiting submissions are
+   * admitted in arrival order, before any new submission.
+   */
+  readonly waitForCapacity?: boolean;
+}
+
+/** A failed commit, for whoever judges the store's health (readiness). */
+export type CommitFailedListener = (error: unknown) => void;
 
 /** What one transaction held and cost; for metrics (group sizes, latency, ingest by transport). */
 export interface CommittedGroup {
@@ -41,13 +58,17 @@ export type CommittedListener = (readings: readonly Reading[], outcomes: readonl
  */
 export class GroupCommitter {
   private queue: Waiter[] = [];
+  /** Submissions waiting for room (admitted in order as commits free it); not counted as pending. */
+  private admission: Waiter[] = [];
   private pendingRows = 0;
+  private peakPendingRows = 0;
+  private shed = 0;
   private flushing = false;
   private scheduled = false;
   private closed = false;
   private readonly drainWaiters: Array<() => void> = [];
-  private readonly capacityWaiters: Array<() => void> = [];
   private readonly listeners: CommittedListener[] = [];
+  private readonly failureListeners: CommitFailedListener[] = [];
   private commits = 0;
   private committedRows = 0;
   private failedCommits = 0;
@@ -62,12 +83,25 @@ export class GroupCommitter {
     return this.pendingRows;
   }
 
+  /** No room for another row, or submissions are already waiting for room: new work is shed. */
   get saturated(): boolean {
-    return this.pendingRows >= this.options.maxPending;
+    return this.pendingRows >= this.options.maxPending || this.admission.length > 0;
   }
 
-  get stats(): { commits: number; committedRows: number; failedCommits: number; pending: number } {
-    return { commits: this.commits, committedRows: this.committedRows, failedCommits: this.failedCommits, pending: this.pendingRows };
+  /** Submissions waiting for room (MQTT publishes whose sockets are not read meanwhile). */
+  get waiting(): number {
+    return this.admission.length;
+  }
+
+  get stats(): { commits: number; committedRows: number; failedCommits: number; pending: number; peakPending: number; shed: number } {
+    return {
+      commits: this.commits,
+      committedRows: this.committedRows,
+      failedCommits: this.failedCommits,
+      pending: this.pendingRows,
+      peakPending: this.peakPendingRows,
+      shed: this.shed,
+    };
   }
 
   /** Called after each commit with the readings that were newly accepted or found duplicate. */
@@ -75,23 +109,34 @@ export class GroupCommitter {
     this.listeners.push(listener);
   }
 
-  submit(batch: CommitBatch): Promise<CommitOutcome[]> {
+  /** Called after each failed commit (nothing of it was acknowledged). */
+  onCommitFailed(listener: CommitFailedListener): void {
+    this.failureListeners.push(listener);
+  }
+
+  /**
+   * Commit a batch with the next group. Resolves after the durable commit; rejects with
+   * RPM_ERR_OVERLOADED when the pending bound leaves no room (unless told to wait), with
+   * RPM_ERR_STORE_FAILURE when the transaction failed, with RPM_ERR_SHUTTING_DOWN after close.
+   */
+  submit(batch: CommitBatch, options: SubmitOptions = {}): Promise<CommitOutcome[]> {
     // Same Retry-After as the HTTP admission hook: a request admitted just before shutdown and
     // refused here is answered 503 RPM_ERR_SHUTTING_DOWN too, and the contract promises Retry-After.
     if (this.closed) return Promise.reject(new RpmError('RPM_ERR_SHUTTING_DOWN', undefined, { retryAfterSeconds: 5 }));
     const size = batch.readings.length + batch.rejections.length;
     if (size === 0) return Promise.resolve([]);
+    const fits = this.admission.length === 0 && this.hasRoom(size);
+    if (!fits && options.waitForCapacity !== true) {
+      this.shed += 1;
+      return Promise.reject(
+        new RpmError('RPM_ERR_OVERLOADED', `${this.pendingRows} readings are waiting to commit (limit ${this.options.maxPending})`, { retryAfterSeconds: 1 }),
+      );
+    }
     return new Promise<CommitOutcome[]>((resolve, reject) => {
-      this.queue.push({ batch, size, resolve, reject });
-      this.pendingRows += size;
-      this.schedule();
+      const waiter: Waiter = { batch, size, resolve, reject };
+      if (fits) this.admit(waiter);
+      else this.admission.push(waiter);
     });
-  }
-
-  /** Resolves once pending rows fall below the shedding bound (used to stall MQTT sockets). */
-  whenCapacity(): Promise<void> {
-    if (!this.saturated) return Promise.resolve();
-    return new Promise((resolve) => this.capacityWaiters.push(resolve));
   }
 
   /** Resolves when everything submitted so far is committed (or failed). */
@@ -104,6 +149,24 @@ export class GroupCommitter {
   async close(): Promise<void> {
     this.closed = true;
     await this.drain();
+    // Whatever still waits for room was never admitted (so never acknowledged): refuse it.
+    for (const w of this.admission.splice(0)) w.reject(new RpmError('RPM_ERR_SHUTTING_DOWN', undefined, { retryAfterSeconds: 5 }));
+  }
+
+  /**
+   * Whether `size` more rows stay within the bound. The configuration keeps every submission
+   * within it (RPM_COMMIT_MAX_PENDING ≥ RPM_MAX_READINGS_PER_REQUEST); were one larger, it would be
+   * admitted alone into an empty queue rather than wait forever.
+   */
+  private hasRoom(size: number): boolean {
+    return this.pendingRows + size <= this.options.maxPending || this.pendingRows === 0;
+  }
+
+  private admit(waiter: Waiter): void {
+    this.queue.push(waiter);
+    this.pendingRows += waiter.size;
+    if (this.pendingRows > this.peakPendingRows) this.peakPendingRows = this.pendingRows;
+    this.schedule();
   }
 
   private schedule(): void {
@@ -167,6 +230,14 @@ export class GroupCommitter {
       this.log.error({ err, rows }, 'commit failed; nothing in the group was acknowledged');
       const failure = new RpmError('RPM_ERR_STORE_FAILURE', undefined, { cause: err, retryAfterSeconds: 1 });
       for (const w of group) w.reject(failure);
+      for (const listener of this.failureListeners) {
+        try {
+          listener(err);
+        } catch (listenerErr) {
+          this.log.error({ err: listenerErr }, 'commit failure listener failed');
+        }
+      }
+      this.notify();
       return;
     }
     this.pendingRows -= rows;
@@ -191,10 +262,11 @@ export class GroupCommitter {
   }
 
   private notify(): void {
-    if (!this.saturated) {
-      for (const w of this.capacityWaiters.splice(0)) w();
+    // Room was freed: admit waiting submissions in arrival order while the next one fits.
+    while (this.admission.length > 0 && this.hasRoom((this.admission[0] as Waiter).size)) {
+      this.admit(this.admission.shift() as Waiter);
     }
-    if (this.pendingRows === 0 && this.queue.length === 0) {
+    if (this.pendingRows === 0 && this.queue.length === 0 && this.admission.length === 0) {
       for (const w of this.drainWaiters.splice(0)) w();
     }
   }

@@ -51,6 +51,11 @@ export interface IngestRequest {
    * answer RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK. Rejections are still recorded.
    */
   readonly atomic?: boolean;
+  /**
+   * Wait for room in the commit queue instead of being refused with RPM_ERR_OVERLOADED (MQTT:
+   * a publish cannot be refused, so it waits and its socket is not read meanwhile).
+   */
+  readonly waitForCapacity?: boolean;
 }
 
 export interface IngestDeps {
@@ -179,12 +184,14 @@ export class IngestService {
           ...(clientId === null ? {} : { clientId }),
         };
       }
-      await this.deps.committer.submit({ readings: [], rejections });
+      await this.deps.committer.submit({ readings: [], rejections }, { waitForCapacity: req.waitForCapacity === true });
       return { outcomes, accepted: 0, duplicate: 0, rejected: raw.length };
     }
     // Outbox jobs for the readings' destinations, from memory; written in the same transaction.
     const forwards: ForwardJob[] = this.deps.routes === undefined ? [] : await this.deps.routes.forwardsFor(readings);
-    const committed = await this.deps.committer.submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards });
+    const committed = await this.deps.committer.submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards }, {
+      waitForCapacity: req.waitForCapacity === true,
+    });
     let accepted = 0;
     let duplicate = 0;
     for (let k = 0; k < committed.length; k++) {

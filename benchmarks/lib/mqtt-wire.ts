@@ -36,11 +36,14 @@ export interface ConnectOptions {
   readonly username?: string;
   readonly password?: string;
   readonly keepaliveS: number;
+  /** Default true: these are ingest-only devices; the gateway keeps no session for them. */
+  readonly cleanSession?: boolean;
+  /** Default MQTT 3.1.1 ('MQTT', 4); conformance tests send others. */
+  readonly protocol?: { readonly name: string; readonly level: number };
 }
 
 export function connectPacket(o: ConnectOptions): Buffer {
-  // Clean session: these are ingest-only devices; the gateway keeps no session for them.
-  let flags = 0x02;
+  let flags = o.cleanSession === false ? 0 : 0x02;
   const payload = [str(o.clientId)];
   if (o.username !== undefined) {
     flags |= 0x80;
@@ -52,7 +55,8 @@ export function connectPacket(o: ConnectOptions): Buffer {
   }
   const keepalive = Buffer.alloc(2);
   keepalive.writeUInt16BE(o.keepaliveS);
-  const body = Buffer.concat([str('MQTT'), Buffer.from([4, flags]), keepalive, ...payload]);
+  const protocol = o.protocol ?? { name: 'MQTT', level: 4 };
+  const body = Buffer.concat([str(protocol.name), Buffer.from([protocol.level, flags]), keepalive, ...payload]);
   return Buffer.concat([Buffer.from([0x10]), remainingLength(body.length), body]);
 }
 

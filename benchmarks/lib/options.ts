@@ -5,12 +5,16 @@ import type { Load, ScenarioId } from './scenarios.js';
 
 export const INGEST_IDS = ['http-single', 'http-batch', 'mqtt'] as const;
 export const EXTRA_IDS = ['idle', 'storm', 'rules', 'alert-latency'] as const;
-export type ExtraId = (typeof EXTRA_IDS)[number];
+/** Run only when named in --only: the soak takes an hour by itself. */
+export const OPT_IN_IDS = ['soak', 'faults'] as const;
+export type ExtraId = (typeof EXTRA_IDS)[number] | (typeof OPT_IN_IDS)[number];
 export type AnyScenarioId = ScenarioId | ExtraId;
 
 export const USAGE = `npm run bench -- [options]
 
-  --only a,b        scenarios: http-single, http-batch, mqtt, idle, storm, rules, alert-latency (default: all)
+  --only a,b        scenarios: http-single, http-batch, mqtt, idle, storm, rules, alert-latency (default: all);
+                    only when named: soak (an hour: memory and event loop under mixed load → SOAK.md,
+                    soak-rss.png), faults (overload, store failure, disk full; acknowledged vs stored → FAULTS.md)
   --quick           development smoke test, about 2–3 min: 1 rep × (1 s + 3 s) ingest, idle 2k/5k,
                     storm 1,000 devices over 10 s, small rules workload, alert latency 2 s + 5 s
   --reps N          ingest: interleaved repetitions per system (default 3)
@@ -22,6 +26,9 @@ export const USAGE = `npm run bench -- [options]
   --idle-reps N     idle: interleaved repetitions (default 2)
   --storm-devices N, --storm-window S   reconnect storm size and window (default 10000 over 60 s)
   --rate N          alert-latency: readings/s (default 10000); --latency-duration S (default 20)
+  --soak-minutes N  soak duration (default 60); --soak-patients N (default 100); --soak-history N
+                    readings of history per patient (default 3000); any other value writes SOAK.partial.md
+  --overload-seconds S  faults: how long the overload lasts (default 60)
   --gateway-env K=V,...  extra RPM_* settings for our gateway in ingest scenarios (diagnostics)
   --profile         ingest only: our gateway alone under node --cpu-prof; writes benchmarks/profiles/
   --note TEXT       a line for the report (e.g. what else ran on the machine)
@@ -47,6 +54,8 @@ export interface BenchOptions {
   readonly storm: { readonly devices: number; readonly windowS: number; readonly coldDevices: number };
   readonly rules: { readonly patients: number; readonly days: number; readonly e2ePatients: number; readonly e2eDays: number; readonly pureReps: number; readonly e2eReps: number };
   readonly latency: { readonly rate: number; readonly warmup: number; readonly duration: number };
+  readonly soak: { readonly minutes: number; readonly patients: number; readonly historyPerPatient: number; readonly partial: boolean };
+  readonly overloadSeconds: number;
   /** Output goes to RESULTS.partial.md: the run is not the full default suite. */
   readonly partial: boolean;
 }
@@ -70,9 +79,11 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     gatewayEnv[m[1] as string] = m[2] as string;
   }
   const all: readonly AnyScenarioId[] = [...INGEST_IDS, ...EXTRA_IDS];
+  const known: readonly AnyScenarioId[] = [...all, ...OPT_IN_IDS];
   const only = (f.get('only')?.split(',') ?? all) as AnyScenarioId[];
-  const unknown = only.filter((x) => !all.includes(x));
-  if (unknown.length > 0) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}; known: ${all.join(', ')}`);
+  const unknown = only.filter((x) => !known.includes(x));
+  if (unknown.length > 0) throw new Error(`--only: unknown scenario(s) ${unknown.join(', ')}; known: ${known.join(', ')}`);
+  const soak = { minutes: num(f, 'soak-minutes', quick ? 2 : 60), patients: num(f, 'soak-patients', quick ? 20 : 100), historyPerPatient: num(f, 'soak-history', quick ? 1000 : 3000) };
   const stepsFlag = f.get('idle-steps');
   const note = f.get('note');
   return {
@@ -92,6 +103,8 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     storm: { devices: num(f, 'storm-devices', quick ? 1000 : 10_000), windowS: num(f, 'storm-window', quick ? 10 : 60), coldDevices: quick ? 32 : 64 },
     rules: quick ? { patients: 100, days: 30, e2ePatients: 100, e2eDays: 14, pureReps: 1, e2eReps: 1 } : { patients: 500, days: 30, e2ePatients: 500, e2eDays: 14, pureReps: 3, e2eReps: 2 },
     latency: { rate: num(f, 'rate', 10_000), warmup: quick ? 2 : 5, duration: num(f, 'latency-duration', quick ? 5 : 20) },
+    soak: { ...soak, partial: soak.minutes !== 60 || soak.patients !== 100 || soak.historyPerPatient !== 3000 },
+    overloadSeconds: num(f, 'overload-seconds', quick ? 15 : 60),
     partial: [...f.keys()].some((k) => !NEUTRAL.has(k)),
   };
 }

@@ -572,4 +572,13 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 10,
+    name: 'store health probe',
+    sql: `
+      -- One row rewritten by the readiness probe while commits fail: a durable write that holds
+      -- nothing of value, to learn when the server takes writes again.
+      CREATE TABLE store_probe (id integer PRIMARY KEY CHECK (id = 1), at_ms bigint NOT NULL);
+    `,
+  },
 ];

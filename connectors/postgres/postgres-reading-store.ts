@@ -83,7 +83,7 @@ export class PostgresReadingStore implements ReadingStore {
     if (q.after !== undefined) where.push(`(measured_at_ms, id) > (${param(q.after.measuredAtMs)}, ${param(q.after.id)})`);
     const limit = param(q.limit);
     const { rows } = await this.pool.query<ReadingRow>(
-      `SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY measured_at_ms, id LIMIT ${limit}`,
+      `SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY ${q.newestFirst === true ? 'measured_at_ms DESC, id DESC' : 'measured_at_ms, id'} LIMIT ${limit}`,
       params,
     );
     return rows.map(toReading);
@@ -138,6 +138,11 @@ export class PostgresReadingStore implements ReadingStore {
       values: [afterSeq, limit],
     });
     return rows.map((r) => ({ seq: r.seq, deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms, atMs: r.at_ms }));
+  }
+
+  async probeWrite(): Promise<void> {
+    // A committed, fsync'd transaction (synchronous_commit=on) that holds nothing of value.
+    await this.pool.query({ name: 'rpm_probe', text: 'INSERT INTO store_probe (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms', values: [Date.now()] });
   }
 
   async readingAt(seq: number): Promise<Reading | undefined> {

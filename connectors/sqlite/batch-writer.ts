@@ -76,3 +76,17 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
   });
   return (batch) => tx.immediate(batch);
 }
+
+/**
+ * The readiness probe (`ReadingStore.probeWrite`): one row rewritten in its own IMMEDIATE
+ * transaction, a WAL append and (under FULL) an fsync like a commit's. Run by whoever runs the
+ * commits (the writer thread), so it queues behind them instead of waiting for their lock on the
+ * event loop.
+ */
+export function prepareProbeWriter(db: SqliteDatabase): () => void {
+  const upsert = db.prepare('INSERT INTO store_probe (id, at_ms) VALUES (1, ?) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms');
+  const tx = db.transaction(() => upsert.run(Date.now()));
+  return () => {
+    tx.immediate();
+  };
+}

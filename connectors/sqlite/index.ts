@@ -7,7 +7,7 @@ import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
-import { prepareBatchWriter } from './batch-writer.js';
+import { prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
 import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
@@ -54,6 +54,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const inline = options.path === ':memory:' || options.writer === 'inline';
   const worker = inline ? undefined : new WorkerWriter({ path: options.path, synchronous: options.synchronous });
   const write = worker === undefined ? prepareBatchWriter(db) : (batch: Parameters<WorkerWriter['commit']>[0]) => worker.commit(batch);
+  const probe = worker === undefined ? prepareProbeWriter(db) : () => worker.probe();
   const clinicalPath = options.path === ':memory:' ? ':memory:' : path.join(path.dirname(options.path), 'clinical.sqlite');
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   const forwarding = new SqliteForwardingStore(db, options.secrets);
@@ -69,7 +70,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   }
   let closed = false;
   return {
-    readings: new SqliteReadingStore(db, write),
+    readings: new SqliteReadingStore(db, write, probe),
     registry: new SqliteRegistryStore(db),
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),

@@ -420,4 +420,13 @@ export const MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 12,
+    name: 'store health probe',
+    sql: `
+      -- One row rewritten by the readiness probe while commits fail: a durable write that holds
+      -- nothing of value, to learn when the disk takes writes again.
+      CREATE TABLE store_probe (id INTEGER PRIMARY KEY CHECK (id = 1), at_ms INTEGER NOT NULL);
+    `,
+  },
 ];

@@ -60,6 +60,8 @@ export function toReading(row: ReadingRow): Reading {
 
 /** How batches reach the disk: in this thread, or in the writer thread. */
 export type BatchWrite = (batch: CommitBatch) => CommitStatuses | Promise<CommitStatuses>;
+/** The readiness probe write, run where the batches are (batch-writer.ts `prepareProbeWriter`). */
+export type ProbeWrite = () => void | Promise<void>;
 
 /**
  * ReadingStore on SQLite. A batch is one IMMEDIATE transaction; with WAL and
@@ -82,6 +84,7 @@ export class SqliteReadingStore implements ReadingStore {
   constructor(
     private readonly db: SqliteDatabase,
     private readonly write: BatchWrite,
+    private readonly probe: ProbeWrite,
   ) {
     this.sql = statementCache(db);
     this.byKey = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE device_id = ? AND idem_key = ?`);
@@ -93,8 +96,10 @@ export class SqliteReadingStore implements ReadingStore {
     );
     this.count = db.prepare('SELECT count(*) AS n FROM readings');
     this.since = db.prepare(`SELECT seq, ${READING_COLUMNS} FROM readings WHERE seq > ? ORDER BY seq LIMIT ?`);
-    // seq is the rowid: a range count over the table's own b-tree, cheap while the backlog is small.
-    this.countSince = db.prepare('SELECT count(*) AS n FROM readings WHERE seq > ?');
+    // seq is the rowid, and rows are never deleted (a rolled-back insert gives its rowid back), so
+    // positions are dense and the backlog is a subtraction. A count(*) over the range would read
+    // every row of the backlog on the event loop, seconds for a million-row backlog at each scrape.
+    this.countSince = db.prepare('SELECT coalesce(max(seq), 0) AS last FROM readings');
     this.lastOfKind = db.prepare('SELECT max(measured_at_ms) AS t FROM readings WHERE patient_id = ? AND kind = ?');
     this.atSeq = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE seq = ?`);
   }
@@ -134,7 +139,8 @@ export class SqliteReadingStore implements ReadingStore {
       params.push(q.after.measuredAtMs, q.after.measuredAtMs, q.after.id);
     }
     params.push(q.limit);
-    const rows = this.sql(`SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY measured_at_ms, id LIMIT ?`)
+    const order = q.newestFirst === true ? 'measured_at_ms DESC, id DESC' : 'measured_at_ms, id';
+    const rows = this.sql(`SELECT ${READING_COLUMNS} FROM readings WHERE ${where.join(' AND ')} ORDER BY ${order} LIMIT ?`)
       .all(...params) as ReadingRow[];
     return rows.map(toReading);
   }
@@ -222,12 +228,16 @@ export class SqliteReadingStore implements ReadingStore {
   }
 
   async countReadingsSince(afterSeq: number): Promise<number> {
-    return (this.countSince.get(afterSeq) as { n: number }).n;
+    return Math.max(0, (this.countSince.get() as { last: number }).last - afterSeq);
   }
 
   async lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined> {
     const row = this.lastOfKind.get(patientId, kind) as { t: number | null };
     return row.t ?? undefined;
+  }
+
+  async probeWrite(): Promise<void> {
+    await this.probe();
   }
 
   async countReadings(): Promise<number> {

@@ -27,13 +27,22 @@ export class WorkerWriter {
   constructor(private readonly options: SqliteOptions) {}
 
   commit(batch: CommitBatch): Promise<CommitStatuses> {
+    // One JSON string clones far faster than the structured clone of many small objects.
+    return this.send((seq) => ({ seq, json: JSON.stringify(batch) }));
+  }
+
+  /** The readiness probe write, queued behind the commits sent before it. */
+  async probe(): Promise<void> {
+    await this.send((seq) => ({ seq, probe: true }));
+  }
+
+  private send(message: (seq: number) => object): Promise<CommitStatuses> {
     if (this.closed) return Promise.reject(new Error('writer closed'));
     const worker = this.ensureWorker();
     const seq = ++this.seq;
     return new Promise<CommitStatuses>((resolve, reject) => {
       this.pending.set(seq, { resolve, reject });
-      // One JSON string clones far faster than the structured clone of many small objects.
-      worker.postMessage({ seq, json: JSON.stringify(batch) });
+      worker.postMessage(message(seq));
     });
   }
 

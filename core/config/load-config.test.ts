@@ -48,6 +48,23 @@ describe('loadConfig', () => {
     }).toThrow(TypeError);
   });
 
+  it('bounds the rules history and keeps a full request within the commit queue bound', () => {
+    expect(loadConfig({}).rules.history).toEqual({ perKind: 2000, total: 200_000 });
+    expect(loadConfig({ RPM_RULES_HISTORY_PER_KIND: '50', RPM_RULES_HISTORY_TOTAL: '5000' }).rules.history).toEqual({ perKind: 50, total: 5000 });
+    expect(loadConfig({ RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '7' }).mqtt.publishRateLimitPerDevicePerMin).toBe(7);
+    const problems = (env: Record<string, string>): string[] => {
+      try {
+        loadConfig(env);
+        return [];
+      } catch (err) {
+        return (err as ConfigError).problems.map((p) => p.split(':')[0] as string);
+      }
+    };
+    expect(problems({ RPM_RULES_HISTORY_PER_KIND: '500', RPM_RULES_HISTORY_TOTAL: '100' })).toEqual(['RPM_RULES_HISTORY_TOTAL']);
+    expect(problems({ RPM_COMMIT_MAX_PENDING: '10' })).toEqual(['RPM_COMMIT_MAX_PENDING']);
+    expect(problems({ RPM_COMMIT_MAX_PENDING: '10', RPM_MAX_READINGS_PER_REQUEST: '10' })).toEqual([]);
+  });
+
   it('configures the TLS listener only when both cert and key are given', () => {
     const c = loadConfig({ RPM_MQTT_TLS_CERT: '/c.pem', RPM_MQTT_TLS_KEY: '/k.pem' });
     expect(c.mqtt.tls).toEqual({ port: 8883, certFile: '/c.pem', keyFile: '/k.pem', caFile: undefined });

@@ -45,6 +45,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
         e.RPM_MQTT_TLS_CERT !== undefined && e.RPM_MQTT_TLS_KEY !== undefined
           ? { port: e.RPM_MQTT_TLS_PORT, certFile: e.RPM_MQTT_TLS_CERT, keyFile: e.RPM_MQTT_TLS_KEY, caFile: e.RPM_MQTT_TLS_CA }
           : undefined,
+      publishRateLimitPerDevicePerMin: e.RPM_RATE_LIMIT_PER_DEVICE_PER_MIN,
     },
     store:
       e.RPM_STORE === 'postgres' && e.RPM_DATABASE_URL !== undefined
@@ -65,7 +66,12 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000,
       loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
     },
-    rules: { slaSweepMs: e.RPM_SLA_SWEEP_S * 1000, missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000, partitions: e.RPM_RULES_PARTITIONS },
+    rules: {
+      slaSweepMs: e.RPM_SLA_SWEEP_S * 1000,
+      missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000,
+      history: { perKind: e.RPM_RULES_HISTORY_PER_KIND, total: e.RPM_RULES_HISTORY_TOTAL },
+      partitions: e.RPM_RULES_PARTITIONS,
+    },
     redis: e.RPM_REDIS_URL === undefined ? undefined : { url: e.RPM_REDIS_URL },
     nodeName: e.RPM_NODE_NAME ?? os.hostname(),
     timeSeries:

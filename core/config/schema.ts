@@ -48,11 +48,13 @@ export const envSchema = z
     // 1 MiB holds 1000 readings with room to spare.
     RPM_HTTP_BODY_LIMIT_BYTES: positiveInt.max(64 * 1024 * 1024).default(1_048_576),
     RPM_MAX_READINGS_PER_REQUEST: positiveInt.max(10_000).default(1000),
-    // Requests (HTTP) per device per minute; hubs upload in batches, so this is generous.
+    // Requests per device per minute: HTTP requests and MQTT publishes (one envelope of 1..1000
+    // readings each), counted separately per transport; hubs upload in batches, so this is generous.
     RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: positiveInt.default(600),
     // Largest single transaction, in readings.
     RPM_COMMIT_MAX_BATCH: positiveInt.max(100_000).default(8192),
-    // Readings waiting to commit before HTTP answers 503 and MQTT stops reading sockets.
+    // Hard bound on rows (readings + rejection records) admitted and not yet committed: past it
+    // HTTP answers 503 and MQTT publishes wait (their sockets are not read). At least one request.
     RPM_COMMIT_MAX_PENDING: positiveInt.max(10_000_000).default(100_000),
     // Extra wait (ms) to gather a bigger group before committing; 0 = commit on the next turn of the event loop.
     RPM_COMMIT_LINGER_MS: z.coerce.number().min(0).max(1000).default(0),
@@ -83,6 +85,11 @@ export const envSchema = z
     // How often an open worklist stream reads its session and scope again (seconds): the safety net
     // for expiry and for changes made by another process (logout and scope changes here end it at once).
     RPM_STREAM_RECHECK_S: positiveInt.max(3600).default(30),
+    // Reading history the rules engine keeps in memory, in observations: per patient and kind (the
+    // newest; a window holding more is judged on these), and in total (least recently used patients
+    // are dropped first and reloaded from the store when they send again). ~200 bytes each.
+    RPM_RULES_HISTORY_PER_KIND: positiveInt.max(1_000_000).default(2000),
+    RPM_RULES_HISTORY_TOTAL: positiveInt.max(100_000_000).default(200_000),
     // How often overdue alerts are escalated and missing-data rules are checked (seconds).
     RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
     RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
@@ -160,6 +167,16 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   if (env.RPM_DATABASE_URL !== undefined && env.RPM_STORE !== 'postgres') {
     problems.push('RPM_DATABASE_URL: set, but RPM_STORE is not postgres (set RPM_STORE=postgres, or unset RPM_DATABASE_URL)');
   }
+  const maxPending = Number(env.RPM_COMMIT_MAX_PENDING ?? 100_000);
+  const perRequest = Number(env.RPM_MAX_READINGS_PER_REQUEST ?? 1000);
+  if (Number.isFinite(maxPending) && Number.isFinite(perRequest) && maxPending < perRequest) {
+    problems.push('RPM_COMMIT_MAX_PENDING: must be at least RPM_MAX_READINGS_PER_REQUEST (a full request must fit in the commit queue)');
+  }
+  const historyPerKind = Number(env.RPM_RULES_HISTORY_PER_KIND ?? 2000);
+  const historyTotal = Number(env.RPM_RULES_HISTORY_TOTAL ?? 200_000);
+  if (Number.isFinite(historyPerKind) && Number.isFinite(historyTotal) && historyTotal < historyPerKind) {
+    problems.push('RPM_RULES_HISTORY_TOTAL: must be at least RPM_RULES_HISTORY_PER_KIND');
+  }
   if (env.RPM_SECRET_KEYS !== undefined && env.RPM_SECRET_KEYS_FILE !== undefined) {
     problems.push('RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both');
   }
@@ -195,6 +212,8 @@ export interface Config {
     /** Packet size caps (packet-guard.ts): the CONNECT before authentication, any packet after. */
     readonly limits: { readonly connectMaxBytes: number; readonly packetMaxBytes: number };
     readonly tls: { readonly port: number; readonly certFile: string; readonly keyFile: string; readonly caFile: string | undefined } | undefined;
+    /** Publishes to the readings topic per device per minute (the HTTP limit's number, counted on its own). */
+    readonly publishRateLimitPerDevicePerMin: number;
   };
   readonly store: SqliteStoreConfig | PostgresStoreConfig;
   readonly dataDir: string;
@@ -212,7 +231,14 @@ export interface Config {
     readonly maxMs: number;
     readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   };
-  readonly rules: { readonly slaSweepMs: number; readonly missingDataSweepMs: number; readonly partitions: number };
+  readonly rules: {
+    readonly slaSweepMs: number;
+    readonly missingDataSweepMs: number;
+    /** Observations of reading history kept in memory: per patient and kind, and in total. */
+    readonly history: { readonly perKind: number; readonly total: number };
+    /** Rule partitions of the distributed mode (patients by hash). */
+    readonly partitions: number;
+  };
   /** Distributed mode: work between processes and MQTT sessions across gateways. */
   readonly redis: { readonly url: string } | undefined;
   /** This process's name in logs, metrics and leases. */

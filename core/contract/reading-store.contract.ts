@@ -93,6 +93,19 @@ export function readingStoreContract(
       expect(page2).toHaveLength(4);
     });
 
+    it('answers the newest readings of a window first when asked, so a limit keeps the newest', async () => {
+      const t0 = Date.parse('2026-11-01T00:00:00Z');
+      const rs = [3, 1, 4, 0, 2].map((i) => makeReading({ patientId: 'p-n', measuredAtMs: t0 + i * 60_000 }));
+      await store.commit({ readings: rs, rejections: [] });
+      const newest = await store.queryReadings({ patientId: 'p-n', fromMs: t0 + 60_000, limit: 2, newestFirst: true });
+      expect(newest.map((r) => r.measuredAtMs)).toEqual([t0 + 240_000, t0 + 180_000]);
+      const log = await store.readingsSince(0, 100);
+      const upTo = log.find((l) => l.reading.measuredAtMs === t0 + 60_000)?.seq;
+      // Only what the log held up to a position (committed in the order 3, 1, 4, 0, 2 minutes).
+      const bounded = await store.queryReadings({ patientId: 'p-n', limit: 10, newestFirst: true, maxSeq: upTo ?? -1 });
+      expect(bounded.map((r) => r.measuredAtMs)).toEqual([t0 + 180_000, t0 + 60_000]);
+    });
+
     it('attributes unassigned readings of a device within a window, and clears the unassigned flag', async () => {
       const t0 = Date.parse('2026-11-01T00:00:00Z');
       const before = makeReading({ deviceId: 'dev-u', patientId: null, flags: ['unassigned'], measuredAtMs: t0 - 1 });
@@ -161,6 +174,13 @@ export function readingStoreContract(
       // Nothing after the end of the log: the cursor stays.
       const end = log[log.length - 1]!.seq;
       expect(await store.partitionSince(end, 10, { index: 0, count: 2 })).toEqual({ readings: [], throughSeq: end });
+    });
+
+    it('answers a probe write while it can commit', async () => {
+      await expect(store.probeWrite()).resolves.toBeUndefined();
+      await store.commit({ readings: [makeReading()], rejections: [] });
+      await expect(store.probeWrite()).resolves.toBeUndefined();
+      expect(await store.countReadings()).toBe(1);
     });
 
     it('commits nothing of a batch that fails part-way', async () => {

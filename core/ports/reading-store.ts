@@ -13,7 +13,8 @@ import type { Reading, Transport } from '../model/reading.js';
  * - Idempotent on (deviceId, idempotencyKey): a reading whose key is already stored, earlier or
  *   earlier in the same batch, is answered `duplicate` with the stored reading's id, and is not
  *   written twice.
- * - Queries return readings ordered by measurement time, then id.
+ * - Queries return readings ordered by measurement time, then id (descending when asked for the
+ *   newest first).
  *
  * Deliberately left out: updates and deletes of readings (corrections are new readings),
  * and any driver, connection or transaction type.
@@ -54,6 +55,11 @@ export interface ReadingStore {
   /** Measurement time of the patient's latest reading of a kind, if any. */
   lastMeasuredAt(patientId: string, kind: ReadingKind): Promise<number | undefined>;
   countReadings(): Promise<number>;
+  /**
+   * Durably commit a tiny write that holds nothing of value, to learn whether commits can succeed
+   * again after they failed (readiness). Rejects when the store cannot commit.
+   */
+  probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -105,6 +111,11 @@ export interface ReadingQuery {
   readonly maxSeq?: number;
   /** Keyset cursor: continue after this (measuredAtMs, id). */
   readonly after?: { readonly measuredAtMs: number; readonly id: string };
+  /**
+   * Newest first (measurement time, then id, both descending), so `limit` keeps the newest
+   * readings of the window: how a bounded cache is filled. Not combinable with `after`.
+   */
+  readonly newestFirst?: boolean;
 }
 
 /** Readings of `deviceId` measured in [fromMs, toMs) were attributed to `patientId` after they were committed. */

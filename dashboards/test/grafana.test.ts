@@ -131,7 +131,7 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
     }
   });
 
-  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination', () => {
+  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination, event loop, store health, shedding, memory', () => {
     const used = new Set(FILES.flatMap((f) => queriesOf(load(f)).flatMap((q) => q.metrics)));
     for (const name of [
       'rpm_readings_total',
@@ -146,6 +146,10 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
       'rpm_fhir_destination_dead_letters',
       'rpm_fhir_destination_circuit_state',
       'rpm_fhir_destination_paused',
+      'rpm_event_loop_delay_p99_seconds',
+      'rpm_store_writable',
+      'rpm_commit_shed_total',
+      'rpm_rules_history_observations',
     ]) {
       expect(used.has(name), name).toBe(true);
     }

@@ -293,9 +293,31 @@ describe('HTTP ingest limits', () => {
     }
   });
 
+  it('never lets pending rows past RPM_COMMIT_MAX_PENDING: a request that does not fit is shed at admission', async () => {
+    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '2', RPM_MAX_READINGS_PER_REQUEST: '2', RPM_COMMIT_LINGER_MS: '1000' });
+    try {
+      await t.admin.createPatient('p-hb');
+      const s = await t.admin.createDevice({ id: 'hb-1', kind: 'heart-rate-monitor', patientId: 'p-hb' });
+      const send = (...minutes: number[]) =>
+        request(`${t.baseUrl}/v1/readings`, { token: s, json: { readings: minutes.map((m) => ({ kind: 'heart-rate', value: 70, unit: '/min', measuredAt: isoMinutesAgo(m) })) } });
+      // One reading pending (held by the linger): one row of room, and the next request has two.
+      const first = send(1);
+      while (t.gw.ctx.committer.pending === 0) await new Promise((r) => setTimeout(r, 2));
+      const second = await send(2, 3);
+      expect(second.status).toBe(503);
+      expect(second.body).toMatchObject({ code: 'RPM_ERR_OVERLOADED' });
+      expect(second.headers.get('retry-after')).toBe('1');
+      expect((await first).status).toBe(202);
+      expect(t.gw.ctx.committer.stats.peakPending).toBeLessThanOrEqual(2);
+      expect(await t.admin.readings('p-hb')).toHaveLength(1);
+    } finally {
+      await t.close();
+    }
+  });
+
   it('sheds load with 503 and Retry-After while the commit queue is full', async () => {
     // One pending reading fills the queue; a long linger keeps it pending while the second request arrives.
-    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_COMMIT_LINGER_MS: '1000' });
+    const t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_MAX_READINGS_PER_REQUEST: '1', RPM_COMMIT_LINGER_MS: '1000' });
     try {
       await t.admin.createPatient('p-bp');
       const s = await t.admin.createDevice({ id: 'bp-bp', kind: 'heart-rate-monitor', patientId: 'p-bp' });

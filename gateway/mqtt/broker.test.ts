@@ -5,6 +5,7 @@ import path from 'node:path';
 import mqtt, { type IClientOptions, type IClientPublishOptions, type MqttClient } from 'mqtt';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isoMinutesAgo, startTestGateway, tempDir, type TestGateway } from '../../test/helpers/gateway.js';
+import { ManualClock } from '../../test/helpers/clock.js';
 
 /*
  * End-to-end tests of the embedded aedes broker: a real MQTT.js client (MQTT 3.1.1) against a
@@ -597,7 +598,7 @@ describe('MQTT broker under backpressure', () => {
 
   beforeAll(async () => {
     // One pending reading saturates the commit queue; a 50 ms linger keeps it saturated a while.
-    t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_COMMIT_LINGER_MS: '50' });
+    t = await startTestGateway({ RPM_COMMIT_MAX_PENDING: '1', RPM_MAX_READINGS_PER_REQUEST: '1', RPM_COMMIT_LINGER_MS: '50' });
     url = `mqtt://127.0.0.1:${t.mqttPort}`;
   });
   afterAll(async () => t.close());
@@ -650,5 +651,49 @@ describe('MQTT broker under backpressure', () => {
     // Once the queue drains, connections are accepted again.
     await waitFor(() => !t.gw.ctx.committer.saturated, 'the commit queue to drain');
     expect(await connackCode(url, credentials(d))).toBe(CONNACK_ACCEPTED);
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Publish rate limit
+// ---------------------------------------------------------------------------------------------
+
+describe('MQTT publish rate limit per device', () => {
+  let t: TestGateway;
+  let url: string;
+  const clock = new ManualClock(Date.now());
+
+  beforeAll(async () => {
+    t = await startTestGateway({ RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '3' }, { clock });
+    url = `mqtt://127.0.0.1:${t.mqttPort}`;
+  });
+  afterAll(async () => t.close());
+
+  it('refuses a publish over the limit without PUBACK and without storing it, says why on the errors topic, and closes the connection', async () => {
+    const d = await newDevice(t);
+    const other = await newDevice(t);
+    const client = await connect(url, credentials(d));
+    await client.subscribeAsync(errorsTopic(d.id), { qos: 1 });
+    for (let i = 0; i < 3; i++) await acked(client, readingsTopic(d.id), envelope([heartRate(70 + i, 10 + i, `rl-${i}`)]));
+
+    const explained = nextMessage(client, errorsTopic(d.id));
+    const closed = closeOf(client, 3000);
+    const fourth = publishTracked(client, readingsTopic(d.id), envelope([heartRate(90, 5, 'rl-3')]));
+    expect(await explained).toMatchObject({ code: 'RPM_ERR_RATE_LIMITED', messageId: expect.any(Number), retryAfterSeconds: expect.any(Number) });
+    await closed;
+    expect(fourth.acked()).toBe(false);
+    expect((await t.admin.readings(d.patientId)).map((r) => r.clientId).sort()).toEqual(['rl-0', 'rl-1', 'rl-2']);
+    expect(await t.gw.ctx.metrics.text()).toMatch(/^rpm_mqtt_publishes_rate_limited_total [1-9]/m);
+
+    // Until its window resets the device is turned away at CONNECT; other devices are not affected.
+    expect(await connackCode(url, credentials(d))).toBe(CONNACK_SERVER_UNAVAILABLE);
+    const unaffected = await connect(url, credentials(other));
+    await acked(unaffected, readingsTopic(other.id), envelope([heartRate(66, 3, 'other-0')]));
+
+    // A minute later it connects, redelivers what was never acknowledged, and it is stored once.
+    clock.advance(61_000);
+    const again = await connect(url, credentials(d));
+    await acked(again, readingsTopic(d.id), envelope([heartRate(90, 5, 'rl-3')]));
+    expect((await t.admin.readings(d.patientId)).map((r) => r.clientId).sort()).toEqual(['rl-0', 'rl-1', 'rl-2', 'rl-3']);
   });
 });

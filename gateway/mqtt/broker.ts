@@ -1,9 +1,14 @@
+import type { IncomingMessage } from 'node:http';
+import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
 import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
 import { parseJsonPayload } from '../../core/json/parse-json.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
 import { packetGuardAuthenticated } from './packet-guard.js';
+import { gateConnect } from './connect-gate.js';
+import { PublishRateLimiter } from './publish-rate-limit.js';
+import { markRedeliveries, type OutgoingQueue } from './redelivery.js';
 import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
 
 /** What we know about an authenticated MQTT session. */
@@ -34,8 +39,12 @@ function sourceAddressOf(client: Client): string | undefined {
 
 export interface MqttBroker {
   readonly aedes: Aedes;
+  /** Serve one MQTT connection (TCP, TLS or WebSocket stream). */
+  handle(stream: Duplex, req?: IncomingMessage): void;
   /** Publishes in flight (waiting for their commit). */
   inFlight(): number;
+  /** Publishes refused since start because their device was over its rate limit. */
+  rateLimited(): number;
   /** Resolves when no publish is waiting for its commit. */
   drained(): Promise<void>;
   close(): Promise<void>;
@@ -53,16 +62,23 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   /** Count of credential changes per device, to catch changes that race a connect. */
   const changes = new Map<string, number>();
   let inFlight = 0;
+  let rateLimited = 0;
+  /** Per device, the explanation of a rate-limit refusal on its way out: its other refusals close after it. */
+  const explaining = new Map<string, Promise<void>>();
   let drainWaiters: Array<() => void> = [];
+  const limiter = new PublishRateLimiter(ctx.config.mqtt.publishRateLimitPerDevicePerMin, 60_000, ctx.clock);
 
+  const connectTimeoutMs = 30_000;
   const aedes = await Aedes.createBroker({
     // Hubs pipeline a backlog right after CONNECT; aedes' default of 42 queued packets is too few.
     queueLimit: 1000,
     // A frozen subscriber (a device not reading its errors topic) must not block delivery for others.
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
-    connectTimeout: 30_000,
+    connectTimeout: connectTimeoutMs,
   });
+  // MQTT 3.1.1 where aedes deviates: DUP on resent QoS 1 messages of a resumed session.
+  markRedeliveries((aedes as unknown as { persistence: OutgoingQueue }).persistence);
 
   const forget = (client: Client): void => {
     const s = sessions.get(client);
@@ -87,7 +103,9 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
   };
 
   aedes.authenticate = (client, username, password, done) => {
-    if (ctx.shuttingDown() || ctx.committer.saturated) {
+    if (ctx.shuttingDown() || ctx.committer.saturated || !ctx.storeHealth.writable) {
+      // Not ready for readings (shutting down, shedding load, or the store fails commits): a
+      // device connecting now could only be turned away at its first publish.
       done(authError('gateway busy', CONNACK_SERVER_UNAVAILABLE), false);
       return;
     }
@@ -111,6 +129,12 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         const will = (client as unknown as { _will?: { topic?: string } })._will;
         if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
           done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
+          return;
+        }
+        const blockedMs = limiter.blockedForMs(auth.device.id);
+        if (blockedMs > 0) {
+          // Over its publish rate limit: reconnecting does not help until its window resets.
+          done(authError(`publish rate limit reached; retry in ${Math.ceil(blockedMs / 1000)} s`, CONNACK_SERVER_UNAVAILABLE), false);
           return;
         }
         // Namespace the MQTT client id by device, so one device can never take over
@@ -172,26 +196,29 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     } catch (err) {
       envelopeError = isRpmError(err) ? err : new RpmError('RPM_ERR_REQUEST_MALFORMED_JSON', 'payload is not valid JSON', { path: '' });
     }
-    await ctx.committer.whenCapacity();
     if (envelopeError !== undefined) {
       // A malformed payload is acknowledged (so the device does not redeliver it forever),
       // recorded durably with its reason, and explained on the device's errors topic.
       const payloadSha256 = sha256Hex(payload);
-      await ctx.committer.submit({
-        readings: [],
-        rejections: [
-          {
-            deviceId: device.id,
-            receivedAtMs,
-            transport: 'mqtt',
-            code: envelopeError.code,
-            path: envelopeError.path ?? null,
-            message: envelopeError.message,
-            clientId: null,
-            payloadSha256,
-          },
-        ],
-      });
+      await ctx.committer.submit(
+        {
+          readings: [],
+          rejections: [
+            {
+              deviceId: device.id,
+              receivedAtMs,
+              transport: 'mqtt',
+              code: envelopeError.code,
+              path: envelopeError.path ?? null,
+              message: envelopeError.message,
+              clientId: null,
+              payloadSha256,
+            },
+          ],
+        },
+        // A publish cannot be refused: it waits for room, and aedes stops reading this socket meanwhile.
+        { waitForCapacity: true },
+      );
       publishError(device.id, {
         code: envelopeError.code,
         message: envelopeError.message,
@@ -201,7 +228,7 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       });
       return;
     }
-    const result = await ctx.ingest.ingest({ device, readings, transport: 'mqtt', payloadSha256: null });
+    const result = await ctx.ingest.ingest({ device, readings, transport: 'mqtt', payloadSha256: null, waitForCapacity: true });
     if (result.rejected > 0) {
       publishError(device.id, {
         code: 'RPM_ERR_READING_REJECTED',
@@ -231,6 +258,11 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
       done(new RpmError('RPM_ERR_AUTH_TOPIC_MISMATCH', `devices may publish only to devices/${session.deviceId}/readings`));
       return;
     }
+    const rate = limiter.take(session.deviceId);
+    if (!rate.allowed) {
+      refuseOverLimit(session.deviceId, packet, rate.retryAfterMs, rate.firstRefusal, done);
+      return;
+    }
     // Readings are history, not state: never keep one as a retained message.
     packet.retain = false;
     inFlight++;
@@ -248,6 +280,47 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
         done(err instanceof Error ? err : new Error('ingest failed'));
       },
     );
+  };
+
+  /**
+   * A publish over the device's rate limit. MQTT 3.1.1 has no negative PUBACK, and acknowledging
+   * a reading that is then dropped would tell the device it was stored. So it is not processed and
+   * not acknowledged: the reason goes to the device's errors topic (once per window), then the
+   * connection is closed; the device keeps the publish and redelivers it after reconnecting, and
+   * CONNECTs are answered CONNACK 3 until its window resets.
+   */
+  const refuseOverLimit = (deviceId: string, packet: PublishPacket, retryAfterMs: number, explain: boolean, done: (err?: Error | null) => void): void => {
+    rateLimited++;
+    const retryAfterSeconds = Math.max(1, Math.ceil(retryAfterMs / 1000));
+    const max = ctx.config.mqtt.publishRateLimitPerDevicePerMin;
+    const refusal = new RpmError('RPM_ERR_RATE_LIMITED', `at most ${max} publishes per minute per device; not stored, redeliver in ${retryAfterSeconds} s`, {
+      retryAfterSeconds,
+    });
+    if (!explain) {
+      // Publishes of the same batch: the connection closes once the explanation has gone out.
+      void (explaining.get(deviceId) ?? Promise.resolve()).then(() => done(refusal));
+      return;
+    }
+    ctx.log.info({ deviceId, retryAfterSeconds }, 'mqtt publish rate limit reached; closing the connection without PUBACK');
+    const explained = new Promise<void>((resolve) => {
+      aedes.publish(
+        {
+          cmd: 'publish',
+          topic: errorsTopic(deviceId),
+          payload: Buffer.from(JSON.stringify({ code: refusal.code, message: refusal.message, messageId: packet.messageId ?? null, retryAfterSeconds })),
+          qos: 1,
+          retain: false,
+          dup: false,
+        },
+        () => resolve(),
+      );
+    });
+    explaining.set(deviceId, explained);
+    // Closed only once the explanation is on its way to a subscribed device.
+    void explained.then(() => {
+      if (explaining.get(deviceId) === explained) explaining.delete(deviceId);
+      done(refusal);
+    });
   };
 
   const settle = (): void => {
@@ -315,7 +388,10 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
 
   return {
     aedes,
+    // The CONNECT is checked for what aedes gets wrong (protocol level, empty client id) first.
+    handle: (stream, req) => gateConnect(stream, () => aedes.handle(stream, req), connectTimeoutMs),
     inFlight: () => inFlight,
+    rateLimited: () => rateLimited,
     drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => drainWaiters.push(resolve))),
     close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
   };
