@@ -150,6 +150,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const carePlans = new CarePlans(stores.alerts);
   const alerting = new AlertingService({
     readings: stores.readings,
+    progress: stores.progress,
     alerts: stores.alerts,
     registry: stores.registry,
     carePlans,

@@ -48,6 +48,7 @@ class Rig {
   engine(alerts: AlertStore = this.stores.alerts): AlertingService {
     const e = new AlertingService({
       readings: this.stores.readings,
+      progress: this.stores.progress,
       alerts,
       registry: this.stores.registry,
       carePlans: new CarePlans(alerts),
@@ -107,7 +108,7 @@ describe('AlertingService over real SQLite stores', () => {
       readBack.push(rows.length);
       return rows;
     };
-    const e = new AlertingService({ readings: counted, alerts: rig.stores.alerts, registry: rig.stores.registry, carePlans: new CarePlans(rig.stores.alerts), clock: rig.clock, log: createLogger('silent'), newId: randomUUID });
+    const e = new AlertingService({ readings: counted, progress: rig.stores.progress, alerts: rig.stores.alerts, registry: rig.stores.registry, carePlans: new CarePlans(rig.stores.alerts), clock: rig.clock, log: createLogger('silent'), newId: randomUUID });
     const commitAndTell = async (...rs: Reading[]): Promise<void> => e.committed(rs, await store.commit({ readings: rs, rejections: [] }));
 
     await commitAndTell(reading('p-m', 'spo2', 89, NOW - 2 * H));

@@ -2,7 +2,9 @@ import type { Logger } from '../core/logging.js';
 import type { Alert, AlertEvent } from '../core/model/alert.js';
 import type { Reading } from '../core/model/reading.js';
 import type { AlertStore } from '../core/ports/alert-store.js';
+import { inPartition, type RulePartition } from '../core/cluster/partitions.js';
 import type { Clock } from '../core/ports/clock.js';
+import type { ProgressStore } from '../core/ports/progress-store.js';
 import type { CommitOutcome, ReadingStore, SequencedReading } from '../core/ports/reading-store.js';
 import type { RegistryStore } from '../core/ports/registry-store.js';
 import { needsLastResolved, syncAlert } from '../rules/alert-sync.js';
@@ -37,7 +39,22 @@ export interface AlertingDeps {
   readonly batchSize?: number;
   /** How much reading history the engine keeps in memory (default: DEFAULT_HISTORY_BUDGET). */
   readonly historyBudget?: HistoryBudget;
+  /** Where the engine stands in the attribution log (moved with its evaluation writes). */
+  readonly progress: ProgressStore;
+  /**
+   * The distributed mode's share of the work: only these patients' readings, with the partition's
+   * own cursor. Unset: every patient (the single process).
+   */
+  readonly partition?: RulePartition;
 }
+
+/** The progress name of the engine's place in the attribution log. */
+export function attributionProgressName(partition: RulePartition | undefined): string {
+  return partition === undefined ? 'rules-attributions' : `rules-attributions:${partition.count}:${partition.index}`;
+}
+
+/** Attributions handled per pass of the engine. */
+const ATTRIBUTIONS_PER_PASS = 100;
 
 interface Pending {
   readonly conditions: { patientId: string; ruleId: string; state: ConditionState }[];
@@ -214,31 +231,51 @@ export class AlertingService {
   }
 
   /**
-   * Readings of `deviceId` in [fromMs, toMs) were committed unassigned and have just been
-   * attributed to `patientId`. The engine passed them by (no patient then), so they are evaluated
-   * now, as late data: windows they touch are re-judged, an alert carries the reading's time, and
-   * nothing stale is replayed as new.
+   * Readings of a device committed unassigned were attributed to a patient (the store wrote it to
+   * its attribution log with the change). The engine passed them by (no patient then) and judges
+   * them from the attribution log, as late data: windows they touch are re-judged, an alert carries
+   * the reading's time, and nothing stale is replayed as new. Resolves once that is written.
    */
-  async evaluateAttributed(a: Attribution): Promise<void> {
-    // Everything committed so far is behind the cursor afterwards, the attributed readings
-    // included, so the log pass will never see them a second time.
+  async evaluateAttributed(_a: Attribution): Promise<void> {
     await this.drain();
-    await this.exclusive(async () => {
-      const cursor = await this.deps.alerts.evaluationCursor();
-      const rows = await this.deps.readings.queryReadings({
-        patientId: a.patientId,
-        fromMs: a.fromMs,
-        ...(a.toMs === null ? {} : { toMs: a.toMs }),
-        maxSeq: cursor,
-        limit: 1_000_000,
-      });
-      const fresh = rows.filter((r) => r.deviceId === a.deviceId);
-      if (fresh.length === 0) return;
-      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
-      await this.evaluatePatient(a.patientId, fresh, cursor, pending);
-      await this.write(cursor, pending);
-      this.evaluated(fresh, { created: pending.created, updated: pending.updated });
-    });
+  }
+
+  /**
+   * Judges the readings of attributions recorded since the engine's place in the attribution log
+   * (this partition's patients only), then moves that place, in one fenced write. Readings an
+   * attribution changed carry the `attributed` flag and are judged only here, never by the log
+   * pass, whichever of the two reads them first: each is judged exactly once, across crashes.
+   */
+  private async attributionPass(): Promise<void> {
+    const name = attributionProgressName(this.deps.partition);
+    const from = await this.deps.progress.position(name);
+    const records = await this.deps.readings.attributionsSince(from, ATTRIBUTIONS_PER_PASS);
+    const last = records[records.length - 1];
+    if (last === undefined) return;
+    const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
+    const byPatient = new Map<string, Reading[]>();
+    for (const a of records) {
+      if (this.deps.partition !== undefined && !inPartition(a.patientId, this.deps.partition)) continue;
+      const rows = await this.deps.readings.queryReadings({ patientId: a.patientId, fromMs: a.fromMs, ...(a.toMs === null ? {} : { toMs: a.toMs }), limit: 1_000_000 });
+      const fresh = rows.filter((r) => r.deviceId === a.deviceId && r.flags.includes('attributed'));
+      if (fresh.length === 0) continue;
+      const list = byPatient.get(a.patientId) ?? [];
+      // One patient evaluated once per pass, with all of its attributed readings.
+      for (const r of fresh) if (!list.some((x) => x.id === r.id)) list.push(r);
+      byPatient.set(a.patientId, list.sort((x, y) => x.measuredAtMs - y.measuredAtMs));
+    }
+    const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+    const evaluated: Reading[] = [];
+    for (const [patientId, fresh] of byPatient) {
+      try {
+        await this.evaluatePatient(patientId, fresh, cursor, pending);
+        evaluated.push(...fresh);
+      } catch (err) {
+        this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation of attributed readings failed for a patient');
+      }
+    }
+    await this.write(cursor, pending, { fence: cursor, progress: { name, seq: last.seq } });
+    if (evaluated.length > 0) this.evaluated(evaluated, { created: pending.created, updated: pending.updated });
   }
 
   /** The buffered readings that continue the log right after `cursor`, or null to read the store. */
@@ -315,8 +352,8 @@ export class AlertingService {
         await this.apply(patientId, rule, start, [missingVerdict(rule.kind, rule.hours, rule.severity, deadline, measured ?? null)], pending);
       }
     }
-    const cursor = await this.deps.alerts.evaluationCursor();
-    await this.write(cursor, pending);
+    const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
+    await this.write(cursor, pending, { fence: cursor });
   }
 
   /**
@@ -325,7 +362,8 @@ export class AlertingService {
    */
   async sweepClock(): Promise<void> {
     await this.exclusive(async () => {
-      const waiting = await this.deps.alerts.pendingConfirmations();
+      const partition = this.deps.partition;
+      const waiting = (await this.deps.alerts.pendingConfirmations()).filter((a) => partition === undefined || inPartition(a.patientId, partition));
       if (waiting.length === 0) return;
       const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
       const now = this.deps.clock.now();
@@ -336,7 +374,8 @@ export class AlertingService {
         const { state, change } = advanceClock(rule, start, now);
         await this.record(alert.patientId, rule, start, state, change, pending);
       }
-      await this.write(await this.deps.alerts.evaluationCursor(), pending);
+      const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
+      await this.write(cursor, pending, { fence: cursor });
       this.evaluated([], { created: pending.created, updated: pending.updated });
     });
   }
@@ -348,13 +387,15 @@ export class AlertingService {
       if (pass > 0) await nextTurn();
       const started = performance.now();
       if (this.stopBy !== null && started > this.stopBy) return;
+      await this.attributionPass();
       const batchSize = this.passSize.current;
-      const cursor = await this.deps.alerts.evaluationCursor();
-      const batch = this.fewColdPatients(this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize)));
-      if (batch.length === 0) return;
+      const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
+      const { batch, through } = await this.nextBatch(cursor, batchSize);
+      if (through === cursor) return;
       const byPatient = new Map<string, Reading[]>();
       for (const { reading } of batch) {
-        if (reading.patientId === null) continue;
+        // Unassigned readings belong to no patient yet; attributed ones are judged from the attribution log.
+        if (reading.patientId === null || reading.flags.includes('attributed')) continue;
         let list = byPatient.get(reading.patientId);
         if (list === undefined) byPatient.set(reading.patientId, (list = []));
         list.push(reading);
@@ -362,16 +403,33 @@ export class AlertingService {
       const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
       for (const [patientId, fresh] of byPatient) {
         try {
-          await this.evaluatePatient(patientId, fresh, batch[batch.length - 1]?.seq ?? cursor, pending);
+          await this.evaluatePatient(patientId, fresh, through, pending);
         } catch (err) {
           // One patient's broken care plan must not stop everyone else's alerts.
           this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation failed for a patient');
         }
       }
-      await this.write(batch[batch.length - 1]?.seq ?? cursor, pending);
+      await this.write(through, pending, { fence: cursor });
       this.passSize.record(batch.length, performance.now() - started);
       this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
     }
+  }
+
+  /**
+   * The next readings after `cursor` and the log position the pass may move the cursor to: the
+   * single engine takes what was just committed (or reads the log); a partition reads its share
+   * of a window of the log, so its cursor moves even when none of the window is its own.
+   */
+  private async nextBatch(cursor: number, batchSize: number): Promise<{ batch: SequencedReading[]; through: number }> {
+    if (this.deps.partition === undefined) {
+      const batch = this.fewColdPatients(this.takeBuffered(cursor, batchSize) ?? (await this.deps.readings.readingsSince(cursor, batchSize)));
+      return { batch, through: batch[batch.length - 1]?.seq ?? cursor };
+    }
+    const slice = await this.deps.readings.partitionSince(cursor, batchSize, this.deps.partition);
+    const batch = this.fewColdPatients(slice.readings);
+    // A pass cut short (cold patients) ends just before the first reading it left for the next one.
+    const cutAt = slice.readings[batch.length];
+    return { batch, through: cutAt === undefined ? slice.throughSeq : cutAt.seq - 1 };
   }
 
   private async evaluatePatient(patientId: string, fresh: readonly Reading[], maxSeq: number, pending: Pending): Promise<void> {
@@ -440,8 +498,24 @@ export class AlertingService {
     pending.events.push(...sync.events);
   }
 
-  private async write(cursor: number, pending: Pending): Promise<void> {
-    await this.deps.alerts.applyEvaluation({ cursor, ...pending });
+  /**
+   * Writes a pass with the cursor. `fence`: the cursor the pass started from; if another worker
+   * moved it meanwhile (it took the partition over), nothing is written (RPM_ERR_CURSOR_MOVED) and
+   * the cached condition states are dropped, since they may be that worker's by now.
+   */
+  private async write(cursor: number, pending: Pending, options: { fence?: number; progress?: { name: string; seq: number } } = {}): Promise<void> {
+    try {
+      await this.deps.alerts.applyEvaluation({
+        cursor,
+        ...(this.deps.partition === undefined ? {} : { partition: this.deps.partition }),
+        ...(options.fence === undefined ? {} : { fence: options.fence }),
+        ...(options.progress === undefined ? {} : { progress: options.progress }),
+        ...pending,
+      });
+    } catch (err) {
+      this.conditions.clear();
+      throw err;
+    }
     for (const c of pending.conditions) this.conditions.get(c.patientId)?.set(c.ruleId, c.state);
     for (const a of pending.created) for (const l of this.listeners) l(a, 'created');
     for (const a of pending.updated) for (const l of this.listeners) l(a, 'updated');

@@ -68,6 +68,7 @@ async function serviceEndToEnd(patients: number, days: number): Promise<EndToEnd
     const commitSeconds = (performance.now() - c0) / 1000;
     const engine = new AlertingService({
       readings: stores.readings,
+      progress: stores.progress,
       alerts: stores.alerts,
       registry: stores.registry,
       carePlans: new CarePlans(stores.alerts),

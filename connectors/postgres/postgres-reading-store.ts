@@ -119,7 +119,7 @@ export class PostgresReadingStore implements ReadingStore {
         );
       }
       const res = await client.query(
-        `UPDATE readings SET patient_id = $1, flags = array_remove(flags, 'unassigned')
+        `UPDATE readings SET patient_id = $1, flags = array_replace(flags, 'unassigned', 'attributed')
          WHERE device_id = $2 AND patient_id IS NULL AND measured_at_ms >= $3 AND measured_at_ms < $4`,
         [patientId, deviceId, fromMs, until],
       );

@@ -89,7 +89,7 @@ export class SqliteReadingStore implements ReadingStore {
     this.sql = statementCache(db);
     this.byKey = db.prepare(`SELECT ${READING_COLUMNS} FROM readings WHERE device_id = ? AND idem_key = ?`);
     this.attribute = db.prepare(
-      'UPDATE readings SET patient_id = ?, flags = trim(replace(replace(flags, \'unassigned\', \'\'), \',,\', \',\'), \',\') WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ?',
+      'UPDATE readings SET patient_id = ?, flags = trim(replace(\',\' || flags || \',\', \',unassigned,\', \',attributed,\'), \',\') WHERE device_id = ? AND patient_id IS NULL AND measured_at_ms >= ? AND measured_at_ms < ?',
     );
     this.rejectionsOf = db.prepare(
       'SELECT device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256 FROM rejections WHERE device_id = ? ORDER BY seq DESC LIMIT ?',

@@ -113,7 +113,7 @@ export function readingStoreContract(
       const otherDevice = makeReading({ deviceId: 'dev-v', patientId: null, flags: ['unassigned'], measuredAtMs: t0 + 1 });
       await store.commit({ readings: [before, inside, otherDevice], rejections: [] });
       expect(await store.attributeUnassigned('dev-u', 'p-new', t0, null)).toBe(1);
-      expect(await store.getReading(inside.deviceId, inside.idempotencyKey)).toMatchObject({ patientId: 'p-new', flags: ['device-kind-mismatch'] });
+      expect(await store.getReading(inside.deviceId, inside.idempotencyKey)).toMatchObject({ patientId: 'p-new', flags: ['attributed', 'device-kind-mismatch'] });
       expect(await store.getReading(before.deviceId, before.idempotencyKey)).toMatchObject({ patientId: null, flags: ['unassigned'] });
       expect(await store.getReading(otherDevice.deviceId, otherDevice.idempotencyKey)).toMatchObject({ patientId: null });
       // The attribution log says so, durably; an attribution that found nothing adds nothing.

@@ -17,8 +17,11 @@ export interface ReadingComponent {
   readonly unit: string;
 }
 
-/** Flags that travel with a reading; they never hide it. */
-export type ReadingFlag = 'unassigned' | 'device-kind-mismatch';
+/**
+ * Flags that travel with a reading; they never hide it. `attributed`: it arrived unassigned and was
+ * given to its patient later, by an assignment (the rules engine judges it through the attribution log).
+ */
+export type ReadingFlag = 'unassigned' | 'attributed' | 'device-kind-mismatch';
 
 /**
  * A reading in the canonical model, as committed. Readonly: it is shared by the
