@@ -6,6 +6,7 @@ import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { VendorStore } from '../../core/ports/vendor-store.js';
 import { prepareBatchWriter } from './batch-writer.js';
 import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
@@ -15,6 +16,7 @@ import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
+import { SqliteVendorStore } from './sqlite-vendor-store.js';
 import { WorkerWriter } from './worker-writer.js';
 
 export interface SqliteStores {
@@ -25,6 +27,8 @@ export interface SqliteStores {
   readonly alerts: AlertStore;
   /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
   readonly forwarding: ForwardingStore;
+  /** Vendor connections, bindings and pulls (Tenovi, Withings, …). */
+  readonly vendors: VendorStore;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
   readonly sealedSecrets: number;
   close(): Promise<void>;
@@ -53,10 +57,11 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const clinicalPath = options.path === ':memory:' ? ':memory:' : path.join(path.dirname(options.path), 'clinical.sqlite');
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   const forwarding = new SqliteForwardingStore(db, options.secrets);
+  const vendors = new SqliteVendorStore(db, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = forwarding.sealSecrets();
+    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets();
   } catch (err) {
     void worker?.close();
     db.close();
@@ -71,6 +76,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     staff: new SqliteStaffStore(db),
     alerts: new SqliteAlertStore(clinical),
     forwarding,
+    vendors,
     sealedSecrets,
     async close() {
       if (closed) return;
