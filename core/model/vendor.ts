@@ -39,6 +39,13 @@ export const tenoviConnection = z.object({
   authHeader: headerName.default('Authorization'),
   /** Tenovi's webhook `auth_key`, compared in constant time. */
   authKey: secret(16),
+  /**
+   * Tenovi documents the units of its BP cuff, oximeter and glucometer metrics but not of
+   * `weight` and `temperature`: until these say what your Tenovi scales and thermometers report,
+   * such measurements are refused (RPM_ERR_READING_UNIT_UNSUPPORTED), never guessed.
+   */
+  weightUnit: z.enum(['lb', 'kg']).optional(),
+  temperatureUnit: z.enum(['[degF]', 'Cel']).optional(),
 });
 export const withingsConnection = z.object({
   /** The Withings developer application (Partner Hub) the patients authorized. */
