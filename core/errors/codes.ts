@@ -39,7 +39,6 @@ export const errorCatalogue = {
   RPM_ERR_READING_STAFF_ONLY: { status: 422, title: 'Only staff record this kind (consciousness, supplemental oxygen)' },
   // A scale that reported a tare or calibration error (BodyTrace `values.tare`): its weight is offset, never stored as one.
   RPM_ERR_READING_CALIBRATION: { status: 422, title: 'The device reported a calibration error; the value is not stored' },
-  RPM_ERR_READING_NOT_FOUND: { status: 404, title: 'Reading not found' },
   // A nurse decides once whether a reading whose user the device could not tell is the patient's.
   RPM_ERR_READING_USER_DECIDED: { status: 409, title: "The reading's user was already decided, or never needed deciding" },
 

@@ -134,12 +134,12 @@ export interface VendorBinding {
   readonly updatedAtMs: number;
 }
 
-/** Vendor identifiers: printable, no slashes (some travel in URL paths). */
+/** Vendor identifiers: as our ids (some travel in URL paths, and name unbound senders in rejections). */
 export const externalId = z
   .string()
   .min(1)
-  .max(128)
-  .regex(/^[A-Za-z0-9._:@+-]+$/, 'letters, digits and . _ : @ + - (no slashes or spaces)');
+  .max(100)
+  .regex(/^[A-Za-z0-9][A-Za-z0-9._:-]*$/, 'letters, digits and . _ : - (no slashes, spaces, + or #)');
 
 export const createBindingInput = z.object({
   externalId,

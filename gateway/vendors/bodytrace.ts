@@ -63,7 +63,7 @@ export function translateBodyTrace(body: unknown): Translated {
     });
   }
   const m = parsed.data;
-  const out = new TranslationBuilder();
+  const out = new TranslationBuilder<'bodytrace'>();
   const deviceId = String(m.deviceId);
   const battery = m.batteryVoltage === null || m.batteryVoltage === undefined ? undefined : batteryPercentOf(m.batteryVoltage);
   if (battery !== undefined) out.status(deviceId, battery, m.ts);

@@ -57,7 +57,7 @@ function offsetOf(e: z.infer<typeof entry>): number {
 export function translateNightscout(site: string, body: unknown): Translated {
   const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null ? [body] : undefined;
   if (list === undefined || list.length === 0) throw new RpmError('RPM_ERR_VENDOR_PAYLOAD_INVALID', 'Nightscout entries: an entry object or a non-empty array of them', { path: '' });
-  const out = new TranslationBuilder();
+  const out = new TranslationBuilder<'nightscout'>();
   list.forEach((raw, i) => {
     const path = Array.isArray(body) ? seg(i) : '';
     const parsed = entry.safeParse(raw);

@@ -46,7 +46,7 @@ export function openMhealthAuthorized(settings: SettingsOf<'open-mhealth'>, auth
 export function translateOpenMhealth(externalId: string, body: unknown): Translated {
   const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null ? [body] : undefined;
   if (list === undefined || list.length === 0) throw new RpmError('RPM_ERR_VENDOR_PAYLOAD_INVALID', 'an Open mHealth data point ({header, body}) or a non-empty array of them', { path: '' });
-  const out = new TranslationBuilder();
+  const out = new TranslationBuilder<'open-mhealth'>();
   list.forEach((raw, i) => {
     const path = Array.isArray(body) ? seg(i) : '';
     const parsed = dataPoint.safeParse(raw);
@@ -61,7 +61,7 @@ export function translateOpenMhealth(externalId: string, body: unknown): Transla
     const details: Record<string, string> = { schema: `${h.schema_id.namespace}:${h.schema_id.name}:${h.schema_id.version}` };
     if (modality !== undefined) details.modality = modality;
     const extra = { ...(recordId === undefined ? {} : { recordId }), details };
-    const refuse = (where: string, code: Parameters<TranslationBuilder['refuse']>[2], message: string): void => out.refuse(externalId, `${path}/body${where}`, code, message, extra);
+    const refuse = (where: string, code: Parameters<TranslationBuilder<'open-mhealth'>['refuse']>[2], message: string): void => out.refuse(externalId, `${path}/body${where}`, code, message, extra);
 
     if (h.schema_id.namespace !== 'omh' && h.schema_id.namespace !== 'ieee') {
       out.ignore('unsupported-schema');

@@ -78,7 +78,7 @@ const readingKey = (m: Measurement): string => `${m.hwi_device_id}|${m.timestamp
 export function translateTenovi(body: unknown, settings: SettingsOf<'tenovi'>): Translated {
   const list = Array.isArray(body) ? body : typeof body === 'object' && body !== null ? [body] : undefined;
   if (list === undefined || list.length === 0) throw new RpmError('RPM_ERR_VENDOR_PAYLOAD_INVALID', 'a Tenovi measurement webhook is a measurement object or a non-empty array of them', { path: '' });
-  const out = new TranslationBuilder();
+  const out = new TranslationBuilder<'tenovi'>();
   const root = (i: number): string => (Array.isArray(body) ? seg(i) : '');
   const parsed = list.map((raw) => measurement.safeParse(raw));
   // irregular_heartbeat rides with the blood pressure of the same physical reading (post_as_array).

@@ -1,6 +1,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import type { ReadingFlag, ReadingSource } from '../../core/model/reading.js';
+import type { VendorName } from '../../core/model/vendor.js';
 import type { ReadingProblem } from '../../pipeline/normalize.js';
 
 /**
@@ -34,8 +35,21 @@ export interface Translated {
   readonly deviceStatus: readonly DeviceStatusReport[];
 }
 
+/**
+ * Why each vendor's measures may be deliberately not stored (`ignored` in answers, the `reason`
+ * of rpm_vendor_ignored_total). The adapters use these words and no others.
+ */
+export const IGNORED_REASONS = {
+  tenovi: ['non-vital', 'control-solution', 'irregular-heartbeat-alone', 'unknown-metric', 'invalid-status', 'unbound-status'],
+  withings: ['objective', 'profile-value', 'unsupported-type', 'unknown-type', 'superseded', 'profile-event', 'unsupported-appli', 'unbound-user'],
+  bodytrace: ['unbound-status'],
+  'open-mhealth': ['unsupported-schema'],
+  validic: ['not-a-measurement', 'invalid-metric', 'unsupported-metric'],
+  nightscout: ['calibration', 'sensor-condition', 'unsupported-type'],
+} as const satisfies Record<VendorName, readonly string[]>;
+
 /** Collects records, ignored counts and device status while an adapter walks a payload. */
-export class TranslationBuilder {
+export class TranslationBuilder<V extends VendorName> {
   readonly records: TranslatedRecord[] = [];
   readonly ignored = new Map<string, number>();
   readonly deviceStatus: DeviceStatusReport[] = [];
@@ -48,7 +62,7 @@ export class TranslationBuilder {
     this.records.push({ externalId, path, translation: { ok: false, problem: { code, path: '', message } }, ...extra });
   }
 
-  ignore(reason: string, n = 1): void {
+  ignore(reason: (typeof IGNORED_REASONS)[V][number], n = 1): void {
     this.ignored.set(reason, (this.ignored.get(reason) ?? 0) + n);
   }
 

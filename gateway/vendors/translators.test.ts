@@ -1,8 +1,6 @@
 import { createHash, createHmac } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { vendorFixture as fixture } from '../../test/helpers/vendors.js';
 import { batteryPercentOf, bodytraceAuthorized, translateBodyTrace } from './bodytrace.js';
 import { nightscoutAuthorized, translateNightscout } from './nightscout.js';
 import { translateOpenMhealth } from './open-mhealth.js';
@@ -11,8 +9,6 @@ import { isoAt, offsetInZone, scaled } from './translation.js';
 import { SignatureWindow, translateValidic, validicSignature, verifyValidic } from './validic.js';
 import { entryMethodOf, parseWithingsNotification, translateWithingsMeasures } from './withings.js';
 
-const FIXTURES = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures');
-export const fixture = (file: string): string => readFileSync(path.join(FIXTURES, file), 'utf8');
 const json = (file: string): unknown => JSON.parse(fixture(file));
 
 const readingsOf = (t: ReturnType<typeof translateTenovi>) => t.records.flatMap((r) => (r.translation.ok ? [r.translation.reading] : []));

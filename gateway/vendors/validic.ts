@@ -130,7 +130,7 @@ export function translateValidic(body: unknown): Translated {
         : undefined;
   if (list === undefined || list.length === 0) throw new RpmError('RPM_ERR_VENDOR_PAYLOAD_INVALID', 'a Validic Inform record, an array of records, or {"data": [records]}', { path: '' });
   const prefix = Array.isArray(body) ? '' : Array.isArray((body as { data?: unknown }).data) ? '/data' : undefined;
-  const out = new TranslationBuilder();
+  const out = new TranslationBuilder<'validic'>();
   list.forEach((raw, i) => {
     const path = prefix === undefined ? '' : `${prefix}${seg(i)}`;
     const parsed = record.safeParse(raw);

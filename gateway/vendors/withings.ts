@@ -103,7 +103,7 @@ export function translateWithingsMeasures(userId: string, body: unknown): Measur
   const parsed = page.safeParse(body);
   if (!parsed.success) throw new RpmError('RPM_ERR_UPSTREAM_VENDOR', `Withings getmeas answered something that is not a measure page: ${parsed.error.issues[0]?.message ?? 'invalid'}`);
   const p = parsed.data;
-  const out = new TranslationBuilder();
+  const out = new TranslationBuilder<'withings'>();
   p.measuregrps.forEach((raw, gi) => {
     const path = `/body/measuregrps${seg(gi)}`;
     const g = group.safeParse(raw);
