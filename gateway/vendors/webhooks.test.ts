@@ -185,6 +185,28 @@ describe('vendor connections and bindings (admin API)', () => {
   });
   afterAll(async () => g?.close());
 
+  it('documents every vendor endpoint and the admin API in the OpenAPI document', async () => {
+    const doc = await request(`${g.baseUrl}/docs/json`, { token: 'test-admin-token-0123456789' });
+    expect(doc.status).toBe(200);
+    expect(Object.keys(doc.body.paths)).toEqual(
+      expect.arrayContaining([
+        '/vendors/tenovi/{org}/measurements',
+        '/vendors/withings/{org}/notify/{token}',
+        '/vendors/bodytrace/{org}/measurements',
+        '/vendors/open-mhealth/{org}/users/{user}/data-points',
+        '/vendors/validic/{org}/measurements',
+        '/vendors/nightscout/{org}/{site}/api/v1/entries',
+        '/v1/admin/organizations/{org}/vendors',
+        '/v1/admin/organizations/{org}/vendors/{vendor}',
+        '/v1/admin/organizations/{org}/vendors/{vendor}/bindings',
+        '/v1/admin/organizations/{org}/vendors/withings/bindings/{externalId}/backfill',
+        '/v1/admin/organizations/{org}/vendors/{vendor}/pulls',
+        '/v1/patients/{id}/readings/{readingId}/user',
+      ]),
+    );
+    expect(doc.body.paths['/vendors/tenovi/{org}/measurements'].post.responses['200']).toBeDefined();
+  });
+
   it('keeps credentials write-only, validates settings per vendor, and audits changes', async () => {
     const bad = await g.admin('PUT', '/v1/admin/organizations/org-v/vendors/tenovi', { authKey: 'short' });
     expect(bad.status).toBe(400);
