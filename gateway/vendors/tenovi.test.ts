@@ -93,9 +93,17 @@ describe('Tenovi measurement webhooks, end to end', () => {
     expect(recorded[0]).toMatchObject({ code: 'RPM_ERR_VENDOR_DEVICE_UNBOUND', payloadSha256: sha256Hex(body) });
   });
 
+  it('refuses measurements of a bound device that was revoked, one by one', async () => {
+    await g.bind('tenovi', 'revoked-hwi-1', { id: 'tn-old', kind: 'bp-cuff', patientId: 'tn-p3' });
+    expect((await g.admin('POST', '/v1/admin/devices/tn-old/revoke', {})).status).toBe(200);
+    const res = await g.post(URL_PATH, JSON.stringify({ metric: 'pulse', hwi_device_id: 'revoked-hwi-1', timestamp: '2025-03-05T10:00:00Z', value_1: '66' }), auth);
+    expect(res.body.outcomes).toEqual([expect.objectContaining({ status: 'rejected', code: 'RPM_ERR_AUTH_DEVICE_REVOKED' })]);
+    expect(await g.readings('tn-p3')).toEqual([]);
+  });
+
   it('counts requests, readings, ignored metrics and device status per vendor on /metrics', async () => {
     const m = await g.metrics();
-    expect(sample(m, 'rpm_vendor_requests_total', { vendor: 'tenovi', outcome: 'ok' })).toBeGreaterThanOrEqual(5);
+    expect(sample(m, 'rpm_vendor_requests_total', { vendor: 'tenovi', outcome: 'ok' })).toBeGreaterThanOrEqual(6);
     expect(sample(m, 'rpm_vendor_requests_total', { vendor: 'tenovi', outcome: 'unauthorized' })).toBe(4);
     expect(sample(m, 'rpm_vendor_requests_total', { vendor: 'tenovi', outcome: 'invalid' })).toBe(2);
     expect(sample(m, 'rpm_vendor_readings_total', { vendor: 'tenovi', outcome: 'accepted' })).toBe(6);
