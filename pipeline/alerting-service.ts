@@ -10,6 +10,7 @@ import { advanceClock, type ConditionChange, type ConditionState, conditionFromJ
 import type { RuleDefinition } from '../rules/model.js';
 import { missingVerdict, type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
 import type { CarePlans } from './care-plans.js';
+import { heldFromRules } from './held-readings.js';
 import { PatientHistory, toObservation } from './patient-history.js';
 
 /** A device's unassigned readings in [fromMs, toMs) now belong to a patient. */
@@ -205,13 +206,35 @@ export class AlertingService {
         maxSeq: cursor,
         limit: 1_000_000,
       });
-      const fresh = rows.filter((r) => r.deviceId === a.deviceId);
-      if (fresh.length === 0) return;
-      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
-      await this.evaluatePatient(a.patientId, fresh, cursor, pending);
-      await this.write(cursor, pending);
-      this.evaluated(fresh, { created: pending.created, updated: pending.updated });
+      const fresh = rows.filter((r) => r.deviceId === a.deviceId && !heldFromRules(r));
+      await this.evaluateLate(a.patientId, fresh, cursor);
     });
+  }
+
+  /**
+   * A nurse confirmed that readings whose user the device could not tell are the patient's
+   * (`ReadingStore.decideUser`). The engine passed them by (held from the rules), so they are
+   * evaluated now, as late data, like readings attributed late.
+   */
+  async evaluateConfirmed(patientId: string, confirmed: readonly Reading[]): Promise<void> {
+    await this.drain();
+    await this.exclusive(async () => {
+      const cursor = await this.deps.alerts.evaluationCursor();
+      await this.evaluateLate(
+        patientId,
+        confirmed.filter((r) => r.patientId === patientId && !heldFromRules(r)),
+        cursor,
+      );
+    });
+  }
+
+  /** Readings behind the cursor that the log pass did not judge, judged now as late data. */
+  private async evaluateLate(patientId: string, fresh: readonly Reading[], cursor: number): Promise<void> {
+    if (fresh.length === 0) return;
+    const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+    await this.evaluatePatient(patientId, fresh, cursor, pending);
+    await this.write(cursor, pending);
+    this.evaluated(fresh, { created: pending.created, updated: pending.updated });
   }
 
   /** The buffered readings that continue the log right after `cursor`, or null to read the store. */
@@ -292,7 +315,7 @@ export class AlertingService {
       if (batch.length === 0) return;
       const byPatient = new Map<string, Reading[]>();
       for (const { reading } of batch) {
-        if (reading.patientId === null) continue;
+        if (reading.patientId === null || heldFromRules(reading)) continue;
         let list = byPatient.get(reading.patientId);
         if (list === undefined) byPatient.set(reading.patientId, (list = []));
         list.push(reading);

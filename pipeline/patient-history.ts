@@ -2,6 +2,7 @@ import type { ComponentName } from '../core/model/reading-kinds.js';
 import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { Observation } from '../rules/verdicts.js';
+import { heldFromRules } from './held-readings.js';
 
 export function toObservation(r: Reading): Observation {
   const values: Partial<Record<ComponentName, number>> = {};
@@ -36,13 +37,13 @@ export class PatientHistory {
     let entry = this.entries.get(patientId);
     if (entry === undefined || entry.fromMs > fromMs) {
       const rows = await this.readings.queryReadings({ patientId, fromMs, maxSeq, limit: 1_000_000 });
-      const observations = rows.map(toObservation);
+      const observations = rows.filter((r) => !heldFromRules(r)).map(toObservation);
       entry = { fromMs, observations, ids: new Set(observations.map((o) => o.id)) };
     }
     this.entries.delete(patientId);
     this.entries.set(patientId, entry);
     for (const r of fresh) {
-      if (entry.ids.has(r.id) || r.measuredAtMs < entry.fromMs) continue;
+      if (entry.ids.has(r.id) || r.measuredAtMs < entry.fromMs || heldFromRules(r)) continue;
       entry.ids.add(r.id);
       insertInOrder(entry.observations, toObservation(r));
     }

@@ -1,7 +1,7 @@
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
-import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
+import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, ReadingSource, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
-import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading, UserDecision } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
@@ -28,6 +28,7 @@ export interface ReadingRow {
   transport: string;
   flags: string;
   recorded_by: string | null;
+  source: string | null;
 }
 
 export function toReading(row: ReadingRow): Reading {
@@ -54,6 +55,7 @@ export function toReading(row: ReadingRow): Reading {
     transport: row.transport as Transport,
     flags: row.flags === '' ? [] : (row.flags.split(',') as ReadingFlag[]),
     recordedBy: row.recorded_by,
+    ...(row.source === null ? {} : { source: JSON.parse(row.source) as ReadingSource }),
   };
 }
 
@@ -158,6 +160,25 @@ export class SqliteReadingStore implements ReadingStore {
           ).run(f.destinationId, f.atMs, f.atMs, deviceId, fromMs, until, ...f.kinds);
         }
         return this.attribute.run(patientId, deviceId, fromMs, until).changes;
+      })
+      .immediate();
+  }
+
+  async decideUser(patientId: string, readingIds: readonly string[], decision: UserDecision): Promise<SequencedReading[]> {
+    // flags is a comma-joined list: match and rewrite the whole item, never a substring of another.
+    const replacement = decision === 'confirmed' ? ',' : ',user-rejected,';
+    const update = this.sql(
+      `UPDATE readings SET flags = trim(replace(',' || flags || ',', ',user-unconfirmed,', ?), ',')
+       WHERE patient_id = ? AND id = ? AND (',' || flags || ',') LIKE '%,user-unconfirmed,%'
+       RETURNING seq, ${READING_COLUMNS}`,
+    );
+    return this.db
+      .transaction(() => {
+        const out: SequencedReading[] = [];
+        for (const id of new Set(readingIds)) {
+          for (const row of update.all(replacement, patientId, id) as (ReadingRow & { seq: number })[]) out.push({ seq: row.seq, reading: toReading(row) });
+        }
+        return out.sort((a, b) => a.seq - b.seq);
       })
       .immediate();
   }

@@ -29,6 +29,14 @@ export interface ReadingStore {
    * patient's late is forwarded like one that was theirs on arrival.
    */
   attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null, forwards?: readonly AttributedForward[]): Promise<number>;
+  /**
+   * A nurse's decision on readings of `patientId` whose user the device could not tell (flag
+   * `user-unconfirmed`): `confirmed` removes the flag, so the rules judge them from now on;
+   * `rejected` replaces it with `user-rejected` (kept, never judged). Readings of another patient,
+   * or without `user-unconfirmed`, are left as they are. Answers the changed readings, as they
+   * are now, with their log positions, in one transaction.
+   */
+  decideUser(patientId: string, readingIds: readonly string[], decision: UserDecision): Promise<SequencedReading[]>;
   /** The reading at this log position (`readingsSince`, `CommitOutcome.seq`), if any. */
   readingAt(seq: number): Promise<Reading | undefined>;
   listRejections(deviceId: string, limit: number): Promise<Rejection[]>;
@@ -44,6 +52,8 @@ export interface ReadingStore {
   countReadings(): Promise<number>;
   close(): Promise<void>;
 }
+
+export type UserDecision = 'confirmed' | 'rejected';
 
 export interface SequencedReading {
   readonly seq: number;
