@@ -1,11 +1,11 @@
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { Reading } from '../../core/model/reading.js';
-import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import type { AttributedForward, CommitBatch, CommitOutcome, ReadingQuery, ReadingStore, Rejection, SequencedReading, UserDecision } from '../../core/ports/reading-store.js';
 import { inTransaction, lockFor, type Pool } from './database.js';
 import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
 
 /**
- * One group commit is one call of `rpm_commit_readings` (migrations.ts version 6): one round
+ * One group commit is one call of `rpm_commit_readings` (migrations.ts version 6, replaced by 8): one round
  * trip, one implicit transaction that takes the reading-log lock, inserts the new readings, their
  * outbox rows and the rejections, and answers the inserted positions.
  */
@@ -124,6 +124,25 @@ export class PostgresReadingStore implements ReadingStore {
       );
       return res.rowCount ?? 0;
     });
+  }
+
+  /**
+   * One UPDATE, so atomic by itself: the row locks it takes make a second decision on the same
+   * reading wait, and then (its WHERE rechecked against the committed row) find the flag gone and
+   * change nothing, so a reading is decided once. The flag is replaced in place, keeping the
+   * order of the others.
+   */
+  async decideUser(patientId: string, readingIds: readonly string[], decision: UserDecision): Promise<SequencedReading[]> {
+    if (readingIds.length === 0) return [];
+    const { rows } = await this.pool.query<ReadingRow & { seq: number }>({
+      name: 'rpm_decide_user',
+      text: `UPDATE readings
+             SET flags = CASE WHEN $3 = 'confirmed' THEN array_remove(flags, 'user-unconfirmed') ELSE array_replace(flags, 'user-unconfirmed', 'user-rejected') END
+             WHERE patient_id = $1 AND id = ANY($2::text[]) AND 'user-unconfirmed' = ANY(flags)
+             RETURNING seq, ${READING_COLUMNS}`,
+      values: [patientId, [...new Set(readingIds)], decision],
+    });
+    return rows.map((r) => ({ seq: r.seq, reading: toReading(r) })).sort((a, b) => a.seq - b.seq);
   }
 
   async readingAt(seq: number): Promise<Reading | undefined> {
