@@ -18,6 +18,7 @@ import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
 import type { StaffService } from './staff-service.js';
+import type { VendorService } from './vendors/vendor-service.js';
 import type { SlaEscalator } from './worklist/sla-escalator.js';
 import type { TimerGuard } from './worklist/timer-guard.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
@@ -64,6 +65,8 @@ export interface GatewayContext {
   /** FHIR destinations and the delivery outbox (operator API). */
   readonly forwarding: ForwardingService;
   readonly observationView: ObservationView;
+  /** Vendor integrations (Tenovi, Withings, BodyTrace, Open mHealth, Validic, Nightscout). */
+  readonly vendors: VendorService;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

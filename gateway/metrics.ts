@@ -2,9 +2,13 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { AlertStore } from '../core/ports/alert-store.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
+import { VENDORS, type VendorName } from '../core/model/vendor.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { EventLoopDelay } from './event-loop-monitor.js';
+import { IGNORED_REASONS } from './vendors/translation.js';
+import type { PullMetricsSink } from './vendors/withings-puller.js';
+import type { VendorMetricsSink, VendorRequestOutcome } from './vendors/vendor-service.js';
 import type { WorklistHub } from './worklist/worklist-hub.js';
 
 export interface MetricsSources {
@@ -82,11 +86,21 @@ function totalCounter(registry: Registry, name: string, help: string, total: () 
  * device or staff id, so the scrape output carries no PHI and stays low-cardinality.
  * Counters are fed by pipeline observers; gauges are read at scrape time.
  */
-export class GatewayMetrics {
+export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink {
   readonly registry = new Registry();
   private mqtt: MqttGaugeSource | undefined;
   private readonly backlogs = new Map<string, BacklogSource>();
   private destinations: DestinationSource | undefined;
+  private vendorPulls: ((cap: number) => Promise<{ readonly waiting: number; readonly dead: number }>) | undefined;
+  private readonly vendor: {
+    readonly requests: Counter<'vendor' | 'outcome'>;
+    readonly requestSeconds: Histogram<'vendor'>;
+    readonly readings: Counter<'vendor' | 'outcome'>;
+    readonly ignored: Counter<'vendor' | 'reason'>;
+    readonly deviceStatus: Counter<'vendor'>;
+    readonly pulls: Counter<'vendor' | 'outcome'>;
+    readonly tokenRefreshes: Counter<'vendor' | 'outcome'>;
+  };
 
   constructor(private readonly src: MetricsSources) {
     const r = this.registry;
@@ -334,6 +348,113 @@ export class GatewayMetrics {
       d.circuit === undefined ? undefined : CIRCUIT_VALUE[d.circuit],
     );
     perDestination('rpm_fhir_destination_paused', '1 while the destination is paused (deliveries are queued, not sent)', (d) => (d.paused ? 1 : 0));
+
+    // Vendor integrations: per vendor (a fixed list), never per organization, device or user.
+    this.vendor = {
+      requests: new Counter({
+        name: 'rpm_vendor_requests_total',
+        help: 'Vendor webhook and notification requests by outcome: ok (answered 2xx), unauthorized (credentials or signature), expired (outside the replay window), invalid (not the vendor format), failed (5xx: not acknowledged)',
+        labelNames: ['vendor', 'outcome'] as const,
+        registers: [r],
+      }),
+      requestSeconds: new Histogram({
+        name: 'rpm_vendor_request_duration_seconds',
+        help: 'Time to answer a vendor request (Withings wants a 2xx within 2 s)',
+        labelNames: ['vendor'] as const,
+        buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2, 5],
+        registers: [r],
+      }),
+      readings: new Counter({
+        name: 'rpm_vendor_readings_total',
+        help: 'Vendor records by outcome: accepted (newly stored), duplicate (already stored, e.g. a webhook then a backfill), rejected (refused with a reason, unbound devices included)',
+        labelNames: ['vendor', 'outcome'] as const,
+        registers: [r],
+      }),
+      ignored: new Counter({
+        name: 'rpm_vendor_ignored_total',
+        help: 'Vendor measures deliberately not stored, by reason (unknown-type, unsupported-type, non-vital, control-solution, sensor-condition, objective, …)',
+        labelNames: ['vendor', 'reason'] as const,
+        registers: [r],
+      }),
+      deviceStatus: new Counter({
+        name: 'rpm_vendor_device_status_total',
+        help: 'Device status reports (battery) from vendors, applied to bound devices',
+        labelNames: ['vendor'] as const,
+        registers: [r],
+      }),
+      pulls: new Counter({
+        name: 'rpm_vendor_pulls_total',
+        help: 'Attempts of pulls of vendor measures (Withings getmeas) by outcome: done, failed (retried later), dead (given up; an operator must act)',
+        labelNames: ['vendor', 'outcome'] as const,
+        registers: [r],
+      }),
+      tokenRefreshes: new Counter({
+        name: 'rpm_vendor_token_refreshes_total',
+        help: 'OAuth 2 token refreshes (Withings) by outcome: ok, refused (the user must authorize again), failed (retried)',
+        labelNames: ['vendor', 'outcome'] as const,
+        registers: [r],
+      }),
+    };
+    for (const vendor of VENDORS) {
+      for (const outcome of ['ok', 'unauthorized', 'expired', 'invalid', 'failed']) this.vendor.requests.inc({ vendor, outcome }, 0);
+      for (const outcome of ['accepted', 'duplicate', 'rejected']) this.vendor.readings.inc({ vendor, outcome }, 0);
+      this.vendor.requestSeconds.zero({ vendor });
+      this.vendor.deviceStatus.inc({ vendor }, 0);
+      for (const reason of IGNORED_REASONS[vendor]) this.vendor.ignored.inc({ vendor, reason }, 0);
+    }
+    for (const outcome of ['done', 'failed', 'dead']) this.vendor.pulls.inc({ vendor: 'withings', outcome }, 0);
+    for (const outcome of ['ok', 'refused', 'failed']) this.vendor.tokenRefreshes.inc({ vendor: 'withings', outcome }, 0);
+    let countingPulls: Promise<{ readonly waiting: number; readonly dead: number }> | undefined;
+    const countPulls = (): Promise<{ readonly waiting: number; readonly dead: number }> => {
+      countingPulls ??= Promise.resolve(self.vendorPulls?.(OUTBOX_COUNT_CAP) ?? { waiting: 0, dead: 0 }).finally(() => {
+        countingPulls = undefined;
+      });
+      return countingPulls;
+    };
+    new Gauge({
+      name: 'rpm_vendor_pull_backlog',
+      help: `Pulls of vendor measures by state: waiting (pending, or failed and to be retried) and dead; counted up to ${OUTBOX_COUNT_CAP}`,
+      labelNames: ['state'] as const,
+      registers: [r],
+      async collect() {
+        const c = await countPulls();
+        this.set({ state: 'waiting' }, c.waiting);
+        this.set({ state: 'dead' }, c.dead);
+      },
+    });
+  }
+
+  vendorRequest(vendor: VendorName, outcome: VendorRequestOutcome, seconds: number): void {
+    this.vendor.requests.inc({ vendor, outcome });
+    this.vendor.requestSeconds.observe({ vendor }, seconds);
+  }
+
+  vendorReadings(vendor: VendorName, result: { readonly accepted: number; readonly duplicate: number; readonly rejected: number }): void {
+    if (result.accepted > 0) this.vendor.readings.inc({ vendor, outcome: 'accepted' }, result.accepted);
+    if (result.duplicate > 0) this.vendor.readings.inc({ vendor, outcome: 'duplicate' }, result.duplicate);
+    if (result.rejected > 0) this.vendor.readings.inc({ vendor, outcome: 'rejected' }, result.rejected);
+  }
+
+  vendorIgnored(vendor: VendorName, reason: string, count: number): void {
+    // Reasons come from the adapters' fixed vocabulary; bounded anyway, whatever a payload says.
+    this.vendor.ignored.inc({ vendor, reason: reason.slice(0, 40) }, count);
+  }
+
+  vendorDeviceStatus(vendor: VendorName): void {
+    this.vendor.deviceStatus.inc({ vendor });
+  }
+
+  vendorPull(vendor: 'withings', outcome: 'done' | 'failed' | 'dead'): void {
+    this.vendor.pulls.inc({ vendor, outcome });
+  }
+
+  vendorTokenRefresh(vendor: 'withings', outcome: 'ok' | 'refused' | 'failed'): void {
+    this.vendor.tokenRefreshes.inc({ vendor, outcome });
+  }
+
+  /** Reports the vendor pull queue as rpm_vendor_pull_backlog{state}. */
+  watchVendorPulls(source: (cap: number) => Promise<{ readonly waiting: number; readonly dead: number }>): void {
+    this.vendorPulls = source;
   }
 
   /** Reports each FHIR destination, labelled by its configured id (configuration, not a person or device). */

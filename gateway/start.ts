@@ -15,6 +15,7 @@ import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
 import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
+import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
 import { DeliveryWorker } from '../pipeline/delivery-worker.js';
@@ -40,6 +41,8 @@ import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
+import { VendorService } from './vendors/vendor-service.js';
+import { WithingsPuller } from './vendors/withings-puller.js';
 import { LogNotifier } from './worklist/log-notifier.js';
 import { SlaEscalator } from './worklist/sla-escalator.js';
 import { TimerGuard } from './worklist/timer-guard.js';
@@ -228,6 +231,26 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     })),
   );
 
+  // Vendor integrations: their payloads take the same ingest path; Withings measures are pulled.
+  const vendors = new VendorService({ store: stores.vendors, directory, ingest, presence, clock, log, metrics });
+  const withingsPuller = new WithingsPuller({
+    vendors,
+    store: stores.vendors,
+    api: new WithingsHttpApi({ timeoutMs: config.fhir.timeoutMs }),
+    clock,
+    log,
+    metrics,
+    options: {
+      defaultBaseUrl: config.vendors.withingsApiUrl,
+      retryBaseMs: config.vendors.pullRetry.baseMs,
+      retryMaxMs: config.vendors.pullRetry.maxMs,
+      maxAttempts: config.vendors.pullMaxAttempts,
+      pollMs: Math.min(config.vendors.pullRetry.baseMs, 30_000),
+    },
+  });
+  vendors.onPullQueued(() => withingsPuller.kick());
+  metrics.watchVendorPulls((cap) => stores.vendors.pullStats(cap));
+
   let adminToken = config.adminToken;
   if (adminToken === undefined) {
     const generated = loadOrCreateAdminToken(config.dataDir);
@@ -279,6 +302,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     metrics,
     forwarding,
     observationView,
+    vendors,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
@@ -349,6 +373,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   clockSweep.unref();
   // Deliver what the outbox holds from before a crash or restart, then follow new commits.
   deliveries.start();
+  // Pulls queued before a crash or restart run now.
+  withingsPuller.start();
   const missingSweep = setInterval(() => {
     stores.alerts
       .carePlanPatients()
@@ -393,6 +419,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       await committer.close();
       // Exchanges in flight are cancelled; their deliveries stay in the outbox for the next start.
       await step('fhir-delivery', () => deliveries.stop());
+      // A pull in flight finishes its page (its commit is durable); what remains stays queued.
+      await step('withings-pulls', () => withingsPuller.stop());
       await step('rules', () => alerting.stop());
       await step('escalation', () => escalator.stop());
       await broker.close();

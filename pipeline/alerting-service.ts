@@ -12,6 +12,7 @@ import { advanceClock, type ConditionChange, type ConditionState, conditionFromJ
 import type { RuleDefinition } from '../rules/model.js';
 import { missingVerdict, type Observation, ruleWatches, type Verdict, verdictAt } from '../rules/verdicts.js';
 import type { CarePlans } from './care-plans.js';
+import { heldFromRules } from './held-readings.js';
 import { PassSize } from './pass-size.js';
 import { type HistoryBudget, PatientHistory, toObservation } from './patient-history.js';
 
@@ -257,7 +258,8 @@ export class AlertingService {
     for (const a of records) {
       if (this.deps.partition !== undefined && !inPartition(a.patientId, this.deps.partition)) continue;
       const rows = await this.deps.readings.queryReadings({ patientId: a.patientId, fromMs: a.fromMs, ...(a.toMs === null ? {} : { toMs: a.toMs }), limit: 1_000_000 });
-      const fresh = rows.filter((r) => r.deviceId === a.deviceId && r.flags.includes('attributed'));
+      const only = a.readingIds === null ? null : new Set(a.readingIds);
+      const fresh = rows.filter((r) => r.deviceId === a.deviceId && r.flags.includes('attributed') && !heldFromRules(r) && (only === null || only.has(r.id)));
       if (fresh.length === 0) continue;
       const list = byPatient.get(a.patientId) ?? [];
       // One patient evaluated once per pass, with all of its attributed readings.
@@ -276,6 +278,16 @@ export class AlertingService {
     }
     await this.write(cursor, pending, { fence: cursor, progress: { name, seq: last.seq } });
     if (evaluated.length > 0) this.evaluated(evaluated, { created: pending.created, updated: pending.updated });
+  }
+
+  /**
+   * A nurse confirmed that readings whose user the device could not tell are the patient's
+   * (`ReadingStore.decideUser`, which wrote them to the attribution log with the change). The
+   * engine passed them by (held from the rules) and judges them from the attribution log, as late
+   * data, like readings attributed late. Resolves once that is written.
+   */
+  async evaluateConfirmed(_patientId: string, _confirmed: readonly Reading[]): Promise<void> {
+    await this.drain();
   }
 
   /** The buffered readings that continue the log right after `cursor`, or null to read the store. */
@@ -394,8 +406,9 @@ export class AlertingService {
       if (through === cursor) return;
       const byPatient = new Map<string, Reading[]>();
       for (const { reading } of batch) {
-        // Unassigned readings belong to no patient yet; attributed ones are judged from the attribution log.
-        if (reading.patientId === null || reading.flags.includes('attributed')) continue;
+        // Unassigned readings belong to no patient yet; attributed ones are judged from the attribution
+        // log; held ones (user unconfirmed or rejected) are not judged.
+        if (reading.patientId === null || reading.flags.includes('attributed') || heldFromRules(reading)) continue;
         let list = byPatient.get(reading.patientId);
         if (list === undefined) byPatient.set(reading.patientId, (list = []));
         list.push(reading);

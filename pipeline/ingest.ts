@@ -2,15 +2,16 @@ import { createHash } from 'node:crypto';
 import type { RpmErrorCode } from '../core/errors/codes.js';
 import { RpmError } from '../core/errors/rpm-error.js';
 import { readingEnvelope } from '../core/model/reading-input.js';
-import { manualDeviceId, type Reading, type ReadingFlag, type Transport } from '../core/model/reading.js';
+import { manualDeviceId, type Reading, type ReadingFlag, type ReadingSource, type Transport } from '../core/model/reading.js';
 import { DEVICE_KIND_MEASURES, type Device } from '../core/model/registry.js';
+import type { VendorName } from '../core/model/vendor.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { ForwardJob, Rejection } from '../core/ports/reading-store.js';
 import { type DeviceDirectory, type DirectoryEntry, patientAt } from './device-directory.js';
 import type { ForwardingRoutes } from './forwarding-routes.js';
 import type { GroupCommitter } from './group-committer.js';
 import { type NormalizeLimits, normalizeReading, type ReadingDraft, type ReadingProblem } from './normalize.js';
-import { idempotencyKey, readingId } from './reading-id.js';
+import { DISAMBIGUATOR, idempotencyKey, readingId } from './reading-id.js';
 
 export type ReadingOutcome =
   /** `seq`: the stored reading's position in the log, when the store says (FHIR in names it in Location). */
@@ -56,6 +57,35 @@ export interface IngestRequest {
    * a publish cannot be refused, so it waits and its socket is not read meanwhile).
    */
   readonly waitForCapacity?: boolean;
+}
+
+/**
+ * One record a vendor adapter (gateway/vendors) translated into canonical reading JSON, or
+ * refused, with what the vendor said beside it. Vendor requests are authenticated per
+ * organization, not per device, so each record names its own measuring device: the device the
+ * vendor's identifier is bound to.
+ */
+export interface SourcedItem {
+  /** The bound measuring device; undefined when the vendor's identifier is bound to none (rejected). */
+  readonly device: Device | undefined;
+  /** Names the sender in a rejection when no device is bound, e.g. `tenovi:<hwi_device_id>`. */
+  readonly unboundRef: string;
+  /** Canonical reading JSON, as a device would post it, or why the adapter refused the record. */
+  readonly translation: { readonly ok: true; readonly reading: Readonly<Record<string, unknown>> } | { readonly ok: false; readonly problem: ReadingProblem };
+  /** Where the record sits in the vendor's payload (JSON pointer); reading-relative paths are appended. */
+  readonly path: string;
+  /** Tells apart coincident readings of one kind (Tenovi measurement index): part of the reading's identity. */
+  readonly disambiguator?: string;
+  readonly flags?: readonly ReadingFlag[];
+  readonly recordId?: string;
+  readonly details?: ReadingSource['details'];
+}
+
+export interface SourcedRequest {
+  readonly vendor: VendorName;
+  /** SHA-256 of the raw payload: kept with every reading (`source`) and rejection it produced. */
+  readonly payloadSha256: string;
+  readonly items: readonly SourcedItem[];
 }
 
 export interface IngestDeps {
@@ -187,10 +217,93 @@ export class IngestService {
       await this.deps.committer.submit({ readings: [], rejections }, { waitForCapacity: req.waitForCapacity === true });
       return { outcomes, accepted: 0, duplicate: 0, rejected: raw.length };
     }
+    return this.commit(readings, readingIndex, batteries, rejections, outcomes, req.waitForCapacity === true);
+  }
+
+  /**
+   * Records a vendor adapter translated (Tenovi, Withings, BodyTrace, Open mHealth, Validic,
+   * Nightscout): the same normalization, attribution, dedupe, durable commit and rules as
+   * `ingest`, each record under the device its vendor identifier is bound to, with the vendor,
+   * the payload's SHA-256 and the vendor's record id kept with the reading. Resolves after the
+   * commit, one outcome per item in order (`index` is the item's).
+   */
+  async ingestSourced(req: SourcedRequest): Promise<IngestResult> {
+    const receivedAtMs = this.deps.clock.now();
+    const outcomes: ReadingOutcome[] = new Array(req.items.length);
+    const readings: Reading[] = [];
+    const readingIndex: number[] = [];
+    const batteries: (number | null)[] = [];
+    const rejections: Rejection[] = [];
+    const reject = (index: number, deviceRef: string, code: RpmErrorCode, path: string, message: string, clientId: string | null): void => {
+      outcomes[index] = { index, status: 'rejected', code, path, message, ...(clientId === null ? {} : { clientId }) };
+      rejections.push({ deviceId: deviceRef, receivedAtMs, transport: 'http', code, path, message, clientId, payloadSha256: req.payloadSha256 });
+    };
+    const entries = new Map<string, DirectoryEntry>();
+    for (const item of req.items) {
+      const id = item.device?.id;
+      if (id !== undefined && !entries.has(id)) entries.set(id, this.deps.directory.peek(id) ?? (await this.deps.directory.load(id)));
+    }
+    for (let i = 0; i < req.items.length; i++) {
+      const item = req.items[i] as SourcedItem;
+      const device = item.device;
+      const ref = device?.id ?? item.unboundRef;
+      if (!item.translation.ok) {
+        const p = item.translation.problem;
+        reject(i, ref, p.code, `${item.path}${p.path}`, p.message, null);
+        continue;
+      }
+      if (device === undefined) {
+        reject(i, ref, 'RPM_ERR_VENDOR_DEVICE_UNBOUND', item.path, `${req.vendor} identifier is not bound to a device here (POST /v1/admin/organizations/{id}/vendors/${req.vendor}/bindings)`, null);
+        continue;
+      }
+      const entry = entries.get(device.id);
+      if (entry === undefined || entry.device === undefined || entry.device.status !== 'active') {
+        reject(i, ref, 'RPM_ERR_AUTH_DEVICE_REVOKED', item.path, `the bound device '${device.id}' is revoked`, null);
+        continue;
+      }
+      const result = normalizeReading(item.translation.reading, {
+        transport: 'http',
+        receivedAtMs,
+        limits: this.deps.limits,
+        defaultGlucoseMethod: device.kind === 'cgm' ? 'cgm' : 'meter',
+      });
+      if (!result.ok) {
+        reject(i, ref, result.problem.code, `${item.path}${result.problem.path}`, result.problem.message, result.clientId);
+        continue;
+      }
+      const draft = result.draft;
+      if (draft.relayedDeviceId !== null || (item.disambiguator !== undefined && !DISAMBIGUATOR.test(item.disambiguator))) {
+        // Adapters never relay nor invent keys; this is a bug of ours, refused rather than stored oddly.
+        reject(i, ref, 'RPM_ERR_READING_INVALID', item.path, 'the adapter produced a reading it may not (relay or malformed disambiguator)', draft.clientId);
+        continue;
+      }
+      const source: ReadingSource = {
+        vendor: req.vendor,
+        payloadSha256: req.payloadSha256,
+        ...(item.recordId === undefined ? {} : { recordId: item.recordId }),
+        ...(item.details === undefined || Object.keys(item.details).length === 0 ? {} : { details: item.details }),
+      };
+      readings.push(this.buildReading(entry.device, null, entry, draft, { disambiguator: item.disambiguator ?? null, flags: item.flags ?? [], source }));
+      readingIndex.push(i);
+      batteries.push(draft.batteryPercent);
+    }
+    return this.commit(readings, readingIndex, batteries, rejections, outcomes, false);
+  }
+
+  /** One durable group commit of readings and rejections, then the outcomes in request order. */
+  private async commit(
+    readings: Reading[],
+    readingIndex: readonly number[],
+    batteries: readonly (number | null)[],
+    rejections: Rejection[],
+    outcomes: ReadingOutcome[],
+    /** MQTT waits for room in the commit queue outside its bound; HTTP is refused at admission. */
+    waitForCapacity: boolean,
+  ): Promise<IngestResult> {
     // Outbox jobs for the readings' destinations, from memory; written in the same transaction.
     const forwards: ForwardJob[] = this.deps.routes === undefined ? [] : await this.deps.routes.forwardsFor(readings);
     const committed = await this.deps.committer.submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards }, {
-      waitForCapacity: req.waitForCapacity === true,
+      waitForCapacity,
     });
     let accepted = 0;
     let duplicate = 0;
@@ -312,38 +425,50 @@ export class IngestService {
       entry = relayedEntry;
       hubId = sender.id;
     }
+    return { ok: true, reading: this.buildReading(measuring, hubId, entry, draft) };
+  }
+
+  /** The reading as committed: patient at measurement time, flags, identity. */
+  private buildReading(
+    measuring: Device,
+    hubId: string | null,
+    entry: DirectoryEntry,
+    draft: ReadingDraft,
+    extra?: { readonly disambiguator: string | null; readonly flags: readonly ReadingFlag[]; readonly source: ReadingSource },
+  ): Reading {
     const patientId = patientAt(entry.assignments, draft.measuredAtMs);
     const flags: ReadingFlag[] = [];
     if (patientId === null) flags.push('unassigned');
     const measures = DEVICE_KIND_MEASURES[measuring.kind];
     if (measures !== 'any' && !measures.includes(draft.kind)) flags.push('device-kind-mismatch');
-    const key = idempotencyKey(draft.kind, draft.measuredAtMs);
+    // Whoever measured is unknown: stored and shown, judged only once a nurse confirms it.
+    if (draft.entryMethod === 'ambiguous-user') flags.push('user-unconfirmed');
+    if (extra !== undefined) for (const f of extra.flags) if (!flags.includes(f)) flags.push(f);
+    const key = idempotencyKey(draft.kind, draft.measuredAtMs, extra?.disambiguator);
     return {
-      ok: true,
-      reading: {
-        id: readingId(measuring.id, key),
-        clientId: draft.clientId,
-        idempotencyKey: key,
-        deviceId: measuring.id,
-        hubId,
-        patientId,
-        kind: draft.kind,
-        code: draft.code,
-        components: draft.components,
-        reported: draft.reported,
-        measuredAt: draft.measuredAt,
-        measuredAtMs: draft.measuredAtMs,
-        utcOffsetMinutes: draft.utcOffsetMinutes,
-        receivedAtMs: draft.receivedAtMs,
-        entryMethod: draft.entryMethod,
-        setting: draft.setting,
-        mealContext: draft.mealContext,
-        glucoseMethod: draft.glucoseMethod,
-        sequence: draft.sequence,
-        transport: draft.transport,
-        flags,
-        recordedBy: null,
-      },
+      id: readingId(measuring.id, key),
+      clientId: draft.clientId,
+      idempotencyKey: key,
+      deviceId: measuring.id,
+      hubId,
+      patientId,
+      kind: draft.kind,
+      code: draft.code,
+      components: draft.components,
+      reported: draft.reported,
+      measuredAt: draft.measuredAt,
+      measuredAtMs: draft.measuredAtMs,
+      utcOffsetMinutes: draft.utcOffsetMinutes,
+      receivedAtMs: draft.receivedAtMs,
+      entryMethod: draft.entryMethod,
+      setting: draft.setting,
+      mealContext: draft.mealContext,
+      glucoseMethod: draft.glucoseMethod,
+      sequence: draft.sequence,
+      transport: draft.transport,
+      flags,
+      recordedBy: null,
+      ...(extra === undefined ? {} : { source: extra.source }),
     };
   }
 }

@@ -7,6 +7,7 @@ import { type History, type Observation, ruleWatches } from '../rules/verdicts.j
 
 /** One shared string per kind: a kind read back from the store is a new string per row otherwise. */
 const KIND_NAMES: ReadonlyMap<string, ReadingKind> = new Map(READING_KINDS.map((k) => [k, k]));
+import { heldFromRules } from './held-readings.js';
 
 export function toObservation(r: Reading): Observation {
   const values: Partial<Record<ComponentName, number>> = {};
@@ -144,7 +145,7 @@ export class PatientHistory {
     for (const r of fresh) {
       const kind = r.kind;
       const covered = entry.coverage.get(kind);
-      if (covered === undefined || r.measuredAtMs < covered) continue;
+      if (covered === undefined || r.measuredAtMs < covered || heldFromRules(r)) continue;
       if (contains(entry.observations, r.measuredAtMs, r.id)) continue;
       insertInOrder(entry.observations, toObservation(r));
       const n = (entry.counts.get(kind) ?? 0) + 1;
@@ -197,7 +198,11 @@ export class PatientHistory {
     const limit = this.budget.perKind;
     const rows = await this.readings.queryReadings({ patientId, kinds: [kind], fromMs, maxSeq, limit, newestFirst: true });
     const loaded: Observation[] = [];
-    for (let i = rows.length - 1; i >= 0; i--) loaded.push(toObservation(rows[i] as Reading));
+    for (let i = rows.length - 1; i >= 0; i--) {
+      const r = rows[i] as Reading;
+      // Held readings (user unconfirmed or rejected) never enter a history.
+      if (!heldFromRules(r)) loaded.push(toObservation(r));
+    }
     // Observations of the kind added since an earlier load are committed, so the store has them too
     // (up to maxSeq): the load replaces the kind's list.
     const others = entry.observations.filter((o) => o.kind !== kind);

@@ -41,7 +41,16 @@ export interface LossReport {
  * Compares the ledger with what the gateway stored. Only rows whose client id carries this run's
  * `boot` tag are considered, so earlier runs against the same gateway do not interfere.
  */
-export function compareAckedWithStored(entries: Iterable<LedgerEntry>, rows: Iterable<StoredRow>, boot: string): LossReport {
+export function compareAckedWithStored(
+  entries: Iterable<LedgerEntry>,
+  rows: Iterable<StoredRow>,
+  boot: string,
+  /**
+   * Which simulated reading a stored row is, when rows carry no client id of ours (vendor
+   * formats: found by device, kind and measurement instant); undefined: not this run's.
+   */
+  keyOf?: (row: StoredRow) => string | undefined,
+): LossReport {
   const ledger = new Map<string, LedgerEntry>();
   for (const e of entries) ledger.set(e.key, e);
 
@@ -50,10 +59,10 @@ export function compareAckedWithStored(entries: Iterable<LedgerEntry>, rows: Ite
   const mismatched: string[] = [];
   const unknown: string[] = [];
   for (const row of rows) {
-    if (row.clientId === null) continue;
-    const k = parseKey(row.clientId);
+    const key = keyOf === undefined ? row.clientId : keyOf(row);
+    if (key === null || key === undefined) continue;
+    const k = parseKey(key);
     if (k === undefined || k.boot !== boot) continue;
-    const key = row.clientId;
     if (k.deviceId !== row.deviceId || (row.sequence !== null && row.sequence !== k.sequence)) mismatched.push(key);
     copies.set(key, (copies.get(key) ?? 0) + 1);
     if (!ledger.has(key)) unknown.push(key);

@@ -72,6 +72,8 @@ export class DeviceStream {
     readonly boot: string,
     readonly quirks: DeviceQuirks = NO_QUIRKS,
     physiology?: Physiology,
+    /** Stamps in whole seconds only, however often the device measures (vendor formats with second resolution). */
+    private readonly wholeSeconds = false,
   ) {
     this.physiology = physiology ?? new Physiology(patient, rng.fork('physiology'));
     this.battery = batteryModel(rng.fork('battery'));
@@ -93,8 +95,8 @@ export class DeviceStream {
     // device measure faster than once a second gets millisecond timestamps instead.
     const reportedAtMs = atMs + this.quirks.clockOffsetMs;
     let stampMs = Math.floor(reportedAtMs / 1000) * 1000;
-    const millis = stampMs <= this.lastReportedMs;
-    if (millis) stampMs = this.lastReportedMs + 1;
+    const millis = stampMs <= this.lastReportedMs && !this.wholeSeconds;
+    if (stampMs <= this.lastReportedMs) stampMs = this.lastReportedMs + (this.wholeSeconds ? 1000 : 1);
     this.lastReportedMs = stampMs;
     let body: Record<string, unknown> = {
       id: key,

@@ -1,6 +1,7 @@
 import type { Command } from 'commander';
 import { z } from 'zod';
 import type { SimulateOptions, SimulateResult } from '../../simulators/io/simulate.js';
+import { FORMAT_KINDS, VENDOR_FORMATS } from '../../simulators/vendors/formats.js';
 import type { CommandGroup } from '../context.js';
 import { CliError, EXIT } from '../errors.js';
 import { validated } from '../validate.js';
@@ -35,11 +36,14 @@ interface Flags {
   ledger?: string;
   check?: boolean;
   progress: boolean;
+  format?: string;
 }
 
 const KINDS = ['bp-cuff', 'pulse-oximeter', 'scale', 'glucometer', 'thermometer', 'cgm'] as const;
 const EPISODES = ['hf-fluid-gain', 'severe-hypertension', 'hypoglycemia', 'desaturation', 'fever', 'missed-readings'] as const;
 const FAULT_NAMES = ['duplicates', 'offline', 'clock-drift', 'morning-burst', 'malformed', 'reconnect-storm'] as const;
+/** Vendor wire formats and the device kinds each carries (no I/O: safe to load with every command). */
+const FORMATS = FORMAT_KINDS;
 
 const count = z.coerce.number().int().min(1).max(100_000);
 const seconds = z.coerce.number().min(0).max(30 * 86_400);
@@ -60,6 +64,7 @@ const args = z.object({
   window: z.coerce.number().int().min(1).max(1000),
   prefix: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]*$/, 'letters, digits, . and -'),
   mqttUrl: z.url().optional(),
+  format: z.enum(VENDOR_FORMATS).optional(),
 });
 
 const ARG_NAMES = {
@@ -78,6 +83,7 @@ const ARG_NAMES = {
   window: '--window',
   prefix: '--prefix',
   mqttUrl: '--mqtt-url',
+  format: '--format',
 };
 
 function parseMix(text: string | undefined): Record<string, number> | undefined {
@@ -129,6 +135,7 @@ export const simulateCommands: CommandGroup = (program: Command, ctx) => {
     .option('--faults <list>', `none, all, or a list of: ${FAULT_NAMES.join(', ')}`, 'none')
     .option('--storm-window <s>', 'reconnect storm: devices reconnect within this many seconds')
     .option('--window <n>', 'transmissions in flight per connection', '1')
+    .option('--format <vendor>', `devices speak a vendor's wire format through its endpoints (${VENDOR_FORMATS.join(', ')}); implies --transport http --hubs 0 and, without --mix, the kinds the vendor carries`)
     .option('--mqtt-url <url>', 'gateway MQTT listener (default: the --url host, port $RPM_MQTT_PORT or 1883)')
     .option('--no-provision', 'do not register anything; read secrets from --credentials')
     .option('--credentials <file>', 'save device secrets here (mode 0600), or read them with --no-provision')
@@ -144,7 +151,9 @@ export const simulateCommands: CommandGroup = (program: Command, ctx) => {
 Examples:
   rpm simulate --patients 30 --duration 300 --spot-checks 3 --nurse-email nurse@sim.example --nurse-password 'a long passphrase'
   rpm simulate --devices 500 --transport mqtt --rate 2000 --duration 60 --faults duplicates,reconnect-storm --check
-  rpm simulate --devices 50 --history 7 --duration 0          # a week of backlog, then live until Ctrl-C`,
+  rpm simulate --devices 50 --history 7 --duration 0          # a week of backlog, then live until Ctrl-C
+  rpm simulate --format tenovi --devices 200 --rate 500 --duration 60 --check   # Tenovi webhooks under load
+  rpm simulate --format withings --devices 20 --history 2 --duration 30 --check # notifications, then the gateway pulls`,
     )
     .action(async (f: Flags) => {
       const a = validated(
@@ -165,9 +174,13 @@ Examples:
           window: f.window,
           prefix: f.prefix ?? `sim-${f.seed}`,
           mqttUrl: f.mqttUrl,
+          format: f.format,
         },
         ARG_NAMES,
       );
+      if (a.format !== undefined && a.patients !== undefined && a.mix === undefined && a.format !== 'open-mhealth') {
+        throw new CliError('RPM_ERR_REQUEST_INVALID', `--format ${a.format} carries ${FORMATS[a.format].join(', ')}: use --devices (and --mix) rather than --patients, whose conditions bring other devices`, EXIT.usage);
+      }
       if ((f.nurseEmail === undefined) !== (f.nursePassword === undefined)) {
         throw new CliError('RPM_ERR_REQUEST_INVALID', '--nurse-email and --nurse-password go together', EXIT.usage);
       }
@@ -194,9 +207,9 @@ Examples:
           seed: f.seed,
           idPrefix: a.prefix,
           ...(a.patients === undefined ? { devices: a.devices ?? 20 } : { patients: a.patients }),
-          ...(a.mix === undefined ? {} : { mix: a.mix }),
-          transport: a.transport,
-          hubShare: a.hubs,
+          ...(a.mix === undefined ? (a.format === undefined ? {} : { mix: Object.fromEntries(FORMATS[a.format].map((k) => [k, 1])) }) : { mix: a.mix }),
+          transport: a.format === undefined ? a.transport : 'http',
+          hubShare: a.format === undefined ? a.hubs : 0,
           episodes: a.episodes,
         },
         durationMs: a.duration === 0 ? null : a.duration * 1000,
@@ -211,6 +224,7 @@ Examples:
         ...(f.nurseEmail === undefined || f.nursePassword === undefined ? {} : { nurse: { email: f.nurseEmail, password: f.nursePassword, displayName: 'Simulated nurse (test data)' } }),
         ...(f.ledger === undefined ? {} : { ledgerFile: f.ledger }),
         check: f.check === true,
+        ...(a.format === undefined ? {} : { format: a.format }),
         // On a terminal one line redrawn in place; into a file or pipe a line every ten seconds.
         progress: f.progress,
         signal: stop.signal,

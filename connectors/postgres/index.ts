@@ -7,6 +7,7 @@ import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { VendorStore } from '../../core/ports/vendor-store.js';
 import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
@@ -15,6 +16,7 @@ import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
+import { PostgresVendorStore } from './postgres-vendor-store.js';
 
 export type { PostgresOptions, ServerDurability } from './database.js';
 
@@ -28,6 +30,8 @@ export interface PostgresStores {
   readonly progress: ProgressStore;
   /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
   readonly forwarding: ForwardingStore;
+  /** Vendor connections, bindings and pulls (Tenovi, Withings, …), credentials encrypted. */
+  readonly vendors: VendorStore;
   /** What the server promises about a COMMIT, as read at open. */
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
@@ -38,13 +42,13 @@ export interface PostgresStores {
 }
 
 export interface PostgresStoreOptions extends PostgresOptions {
-  /** Encrypts destination credentials and patients' identifiers at EHRs (required to store any). */
+  /** Encrypts destination and vendor credentials and patients' identifiers at EHRs (required to store any). */
   readonly secrets?: FieldCipher;
 }
 
 /**
  * Every store on one PostgreSQL database through one connection pool: readings, registry, staff,
- * audit, FHIR forwarding and the clinical state. Connects, applies pending migrations and reads
+ * audit, FHIR forwarding, vendor integrations and the clinical state. Connects, applies pending migrations and reads
  * the server's durability settings before answering, so a gateway that starts is one whose
  * database is reachable and current. An unreachable server fails with RPM_ERR_STORE_FAILURE
  * naming host, port and database (never the password).
@@ -63,10 +67,12 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     throw new RpmError('RPM_ERR_STORE_FAILURE', `PostgreSQL at ${describeTarget(options.url)} could not be opened: ${reason}`, { cause: err });
   }
   const forwarding = new PostgresForwardingStore(pool, options.secrets);
+  const vendors = new PostgresVendorStore(pool, options.secrets);
   let sealedSecrets: number;
   try {
-    // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = await forwarding.sealSecrets();
+    // A wrong or missing key stops the start here, with the key id it lacks, not at the first
+    // delivery or the first vendor webhook.
+    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -80,6 +86,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     alerts: new PostgresAlertStore(pool),
     progress: new PostgresProgressStore(pool),
     forwarding,
+    vendors,
     durability,
     migrated,
     sealedSecrets,

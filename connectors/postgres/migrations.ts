@@ -557,6 +557,119 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
     `,
   },
   {
+    version: 8,
+    name: 'vendor integrations: reading source, connections, bindings, pulls',
+    sql: `
+      -- Which vendor delivered a reading, the SHA-256 of the payload that carried it, the vendor's
+      -- record id and details (JSON, kept as written); NULL for our own JSON and FHIR in.
+      ALTER TABLE readings ADD COLUMN source json;
+
+      -- One connection per organization and vendor. config holds its credentials (JSON,
+      -- encrypted with the field cipher, bound to the row).
+      CREATE TABLE vendor_connections (
+        organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
+        vendor text COLLATE "C" NOT NULL,
+        config text NOT NULL,
+        enabled boolean NOT NULL DEFAULT true,
+        created_at_ms bigint NOT NULL,
+        updated_at_ms bigint NOT NULL,
+        PRIMARY KEY (organization_id, vendor)
+      );
+
+      -- The vendor's device, user or site id, bound to one of our devices. credentials: a
+      -- Nightscout site's API secret, a Withings user's OAuth tokens (encrypted JSON).
+      CREATE TABLE vendor_bindings (
+        organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
+        vendor text COLLATE "C" NOT NULL,
+        external_id text COLLATE "C" NOT NULL,
+        device_id text COLLATE "C" NOT NULL REFERENCES devices (id),
+        credentials text,
+        created_at_ms bigint NOT NULL,
+        updated_at_ms bigint NOT NULL,
+        PRIMARY KEY (organization_id, vendor, external_id)
+      );
+      CREATE INDEX vendor_bindings_by_device ON vendor_bindings (device_id);
+
+      -- Pulls of a vendor's measures over a time range (Withings), kept until what they fetched is
+      -- committed: a notification is answered only once its pull is here. Never deleted.
+      CREATE TABLE vendor_pulls (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        organization_id text COLLATE "C" NOT NULL,
+        vendor text COLLATE "C" NOT NULL,
+        external_id text COLLATE "C" NOT NULL,
+        from_ms bigint NOT NULL,
+        to_ms bigint NOT NULL,
+        reason text NOT NULL CHECK (reason IN ('notification', 'backfill')),
+        status text NOT NULL CHECK (status IN ('pending', 'failed', 'done', 'dead')),
+        attempts integer NOT NULL DEFAULT 0,
+        created_at_ms bigint NOT NULL,
+        next_attempt_at_ms bigint NOT NULL,
+        last_attempt_at_ms bigint,
+        readings integer,
+        error_code text,
+        error_message text
+      );
+      CREATE INDEX vendor_pulls_due ON vendor_pulls (next_attempt_at_ms, id) WHERE status IN ('pending', 'failed');
+      CREATE INDEX vendor_pulls_by_binding ON vendor_pulls (organization_id, vendor, external_id, id);
+      CREATE INDEX vendor_pulls_by_status ON vendor_pulls (status, id);
+
+      -- The group commit of version 6, now carrying each reading's source (same signature, so
+      -- callers and prepared statements are unchanged; a record without the key stores NULL).
+      CREATE OR REPLACE FUNCTION rpm_commit_readings(batch json, forwards json, refused json)
+      RETURNS TABLE (seq bigint, device_id text, idem_key text, inserted boolean)
+      LANGUAGE plpgsql AS $$
+      #variable_conflict use_column
+      BEGIN
+        PERFORM pg_advisory_xact_lock(hashtextextended('rpm.reading-log:' || current_schema(), 0));
+        RETURN QUERY
+        WITH ins AS (
+          INSERT INTO readings (
+            id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported,
+            measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context,
+            glucose_method, sequence, transport, flags, recorded_by, value, source
+          )
+          SELECT
+            x.id, x.device_id, x.idem_key, x.client_id, x.hub_id, x.patient_id, x.kind, x.code, x.components,
+            x.reported, x.measured_at, x.measured_at_ms, x.utc_offset_min, x.received_at_ms, x.entry_method,
+            x.setting, x.meal_context, x.glucose_method, x.sequence, x.transport, x.flags, x.recorded_by,
+            x.value, x.source
+          FROM json_to_recordset(batch) AS x(
+            i integer, id text, device_id text, idem_key text, client_id text, hub_id text, patient_id text,
+            kind text, code text, components json, reported json, measured_at text, measured_at_ms bigint,
+            utc_offset_min integer, received_at_ms bigint, entry_method text, setting text, meal_context text,
+            glucose_method text, sequence bigint, transport text, flags text[], recorded_by text,
+            value double precision, source json
+          )
+          WHERE NOT EXISTS (SELECT 1 FROM readings r WHERE r.device_id = x.device_id AND r.idem_key = x.idem_key)
+          ORDER BY x.i
+          ON CONFLICT (device_id, idem_key) DO NOTHING
+          RETURNING readings.seq, readings.device_id, readings.idem_key, readings.received_at_ms
+        ), outbox AS (
+          INSERT INTO fhir_outbox (destination_id, reading_seq, status, attempts, created_at_ms, next_attempt_at_ms)
+          SELECT f.destination_id, ins.seq, 'pending', 0, ins.received_at_ms, ins.received_at_ms
+          FROM json_to_recordset(forwards) AS f(device_id text, idem_key text, destination_id text)
+          JOIN ins ON ins.device_id = f.device_id AND ins.idem_key = f.idem_key
+          ON CONFLICT (destination_id, reading_seq) DO NOTHING
+        ), rej AS (
+          INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256)
+          SELECT j.device_id, j.received_at_ms, j.transport, j.code, j.path, j.message, j.client_id, j.payload_sha256
+          FROM json_to_recordset(refused) AS j(
+            i integer, device_id text, received_at_ms bigint, transport text, code text, path text, message text,
+            client_id text, payload_sha256 text
+          )
+          ORDER BY j.i
+        )
+        SELECT ins.seq, ins.device_id::text, ins.idem_key, true FROM ins
+        UNION ALL
+        -- The statement's snapshot does not see this statement's inserts: these were stored before.
+        SELECT r.seq, r.device_id::text, r.idem_key, false
+        FROM json_to_recordset(batch) AS k(device_id text, idem_key text)
+        JOIN readings r ON r.device_id = k.device_id AND r.idem_key = k.idem_key;
+      END;
+      $$;
+    `,
+  },
+  {
     version: 9,
     name: 'attribution log',
     sql: `
@@ -568,6 +681,8 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         patient_id text COLLATE "C" NOT NULL,
         from_ms bigint NOT NULL,
         to_ms bigint,
+        -- The reading ids when only those were given to the patient (a nurse's confirmation).
+        reading_ids text[],
         at_ms bigint NOT NULL
       );
     `,

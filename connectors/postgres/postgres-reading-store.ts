@@ -1,12 +1,13 @@
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import type { ReadingKind } from '../../core/model/reading-kinds.js';
 import type { Reading } from '../../core/model/reading.js';
-import type { AttributedForward, AttributionRecord, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import { confirmationEntries } from '../../core/model/attribution.js';
+import type { AttributedForward, AttributionRecord, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading, UserDecision } from '../../core/ports/reading-store.js';
 import { inTransaction, lockFor, type Pool } from './database.js';
 import { READING_COLUMNS, type ReadingRow, readingRecord, rejectionRecord, type RejectionRow, toReading, toRejection } from './reading-rows.js';
 
 /**
- * One group commit is one call of `rpm_commit_readings` (migrations.ts version 6): one round
+ * One group commit is one call of `rpm_commit_readings` (migrations.ts version 6, replaced by 8): one round
  * trip, one implicit transaction that takes the reading-log lock, inserts the new readings, their
  * outbox rows and the rejections, and answers the inserted positions.
  */
@@ -132,17 +133,47 @@ export class PostgresReadingStore implements ReadingStore {
   }
 
   async attributionsSince(afterSeq: number, limit: number): Promise<AttributionRecord[]> {
-    const { rows } = await this.pool.query<{ seq: number; device_id: string; patient_id: string; from_ms: number; to_ms: number | null; at_ms: number }>({
+    const { rows } = await this.pool.query<{ seq: number; device_id: string; patient_id: string; from_ms: number; to_ms: number | null; reading_ids: string[] | null; at_ms: number }>({
       name: 'rpm_attributions_since',
-      text: 'SELECT seq, device_id, patient_id, from_ms, to_ms, at_ms FROM attributions WHERE seq > $1 ORDER BY seq LIMIT $2',
+      text: 'SELECT seq, device_id, patient_id, from_ms, to_ms, reading_ids, at_ms FROM attributions WHERE seq > $1 ORDER BY seq LIMIT $2',
       values: [afterSeq, limit],
     });
-    return rows.map((r) => ({ seq: r.seq, deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms, atMs: r.at_ms }));
+    return rows.map((r) => ({ seq: r.seq, deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms, readingIds: r.reading_ids, atMs: r.at_ms }));
   }
 
   async probeWrite(): Promise<void> {
     // A committed, fsync'd transaction (synchronous_commit=on) that holds nothing of value.
     await this.pool.query({ name: 'rpm_probe', text: 'INSERT INTO store_probe (id, at_ms) VALUES (1, $1) ON CONFLICT (id) DO UPDATE SET at_ms = excluded.at_ms', values: [Date.now()] });
+  }
+
+  /**
+   * One UPDATE, so atomic by itself: the row locks it takes make a second decision on the same
+   * reading wait, and then (its WHERE rechecked against the committed row) find the flag gone and
+   * change nothing, so a reading is decided once. The flag is replaced in place, keeping the
+   * order of the others.
+   */
+  async decideUser(patientId: string, readingIds: readonly string[], decision: UserDecision): Promise<SequencedReading[]> {
+    if (readingIds.length === 0) return [];
+    return inTransaction(this.pool, async (client) => {
+      // A confirmed reading is the patient's from now on, as if attributed late (judged from the log).
+      const { rows } = await client.query<ReadingRow & { seq: number }>({
+        name: 'rpm_decide_user',
+        text: `UPDATE readings
+               SET flags = CASE WHEN $3 = 'confirmed'
+                             THEN (CASE WHEN 'attributed' = ANY(flags) THEN array_remove(flags, 'user-unconfirmed') ELSE array_replace(flags, 'user-unconfirmed', 'attributed') END)
+                             ELSE array_replace(flags, 'user-unconfirmed', 'user-rejected') END
+               WHERE patient_id = $1 AND id = ANY($2::text[]) AND 'user-unconfirmed' = ANY(flags)
+               RETURNING seq, ${READING_COLUMNS}`,
+        values: [patientId, [...new Set(readingIds)], decision],
+      });
+      const out = rows.map((r) => ({ seq: r.seq, reading: toReading(r) })).sort((a, b) => a.seq - b.seq);
+      if (decision === 'confirmed') {
+        for (const e of confirmationEntries(patientId, out)) {
+          await client.query('INSERT INTO attributions (device_id, patient_id, from_ms, to_ms, reading_ids, at_ms) VALUES ($1, $2, $3, $4, $5, $6)', [e.deviceId, patientId, e.fromMs, e.toMs, e.readingIds, Date.now()]);
+        }
+      }
+      return out;
+    });
   }
 
   async readingAt(seq: number): Promise<Reading | undefined> {

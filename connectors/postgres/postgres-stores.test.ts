@@ -5,6 +5,7 @@ import { forwardingStoreContract } from '../../core/contract/forwarding-store.co
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
+import { vendorStoreContract } from '../../core/contract/vendor-store.contract.js';
 import { randomBytes } from 'node:crypto';
 import { FieldCipher as FieldCipherImpl, type FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { Reading } from '../../core/model/reading.js';
@@ -12,7 +13,9 @@ import pg from 'pg';
 import { createTestDatabase, freshSchemaName, type TestDatabase } from '../../test/helpers/postgres.js';
 import { makeReading } from '../../test/helpers/readings.js';
 import { testCipher } from '../../test/helpers/secrets.js';
+import { createPool, migrate } from './database.js';
 import { POSTGRES_MIGRATIONS } from './migrations.js';
+import { readingRecord } from './reading-rows.js';
 import { createPostgresStores, type PostgresStores } from './index.js';
 
 /**
@@ -84,6 +87,32 @@ forwardingStoreContract(
   },
   makeReading,
 );
+
+vendorStoreContract('PostgresVendorStore', async () => {
+  const schema = freshSchemaName();
+  const stores = await open(schema);
+  const raw = await sqlIn(schema);
+  return {
+    vendors: stores.vendors,
+    addOrganization: async (id) => {
+      await stores.staff.createOrganization({ id, name: id, createdAtMs: 1 });
+    },
+    addDevice: async (id) => {
+      await stores.registry.createDevice(
+        { id, kind: 'multi-parameter', manufacturer: null, model: null, serial: null, hubId: null, createdAtMs: 1 },
+        { id: `cred-${id}`, deviceId: id, secretHash: 'x', createdAtMs: 1 },
+      );
+    },
+    storedSecrets: async () => {
+      const { rows } = await raw.query<{ v: string }>('SELECT config AS v FROM vendor_connections UNION ALL SELECT credentials FROM vendor_bindings WHERE credentials IS NOT NULL');
+      return rows.map((r) => r.v);
+    },
+    dispose: async () => {
+      await raw.end();
+      await stores.close();
+    },
+  };
+});
 
 alertStoreContract('PostgresAlertStore', async () => {
   const { stores, dispose } = await fresh();
@@ -295,6 +324,77 @@ describe('PostgreSQL stores: schema, durability and concurrency', () => {
       await after.close();
     } finally {
       await raw.end();
+    }
+  });
+
+  it('keeps vendor credentials encrypted in the tables, re-encrypts them under a new active key at open, and refuses to open without the old key', async () => {
+    const schema = freshSchemaName();
+    const k1 = { id: 'k1', key: randomBytes(32) };
+    const k2 = { id: 'k2', key: randomBytes(32) };
+    const first = await open(schema, 2, new FieldCipherImpl([k1]));
+    await first.staff.createOrganization({ id: 'org-1', name: 'Org', createdAtMs: 1 });
+    await first.registry.createDevice(
+      { id: 'scale-1', kind: 'scale', manufacturer: null, model: null, serial: null, hubId: null, createdAtMs: 1 },
+      { id: 'cred-scale-1', deviceId: 'scale-1', secretHash: 'x', createdAtMs: 1 },
+    );
+    await first.vendors.putConnection({ organizationId: 'org-1', vendor: 'bodytrace', settings: { username: 'bt', password: 'bodytrace-basic-password' }, enabled: true, createdAtMs: 1, updatedAtMs: 1 });
+    const tokens = { type: 'withings' as const, accessToken: 'withings-access-token', refreshToken: 'withings-refresh-token', accessTokenExpiresAtMs: 9000 };
+    await first.vendors.createBinding({ organizationId: 'org-1', vendor: 'withings', externalId: '12345', deviceId: 'scale-1', credentials: tokens, createdAtMs: 1, updatedAtMs: 1 });
+    await first.close();
+    const raw = await sqlIn(schema);
+    try {
+      const stored = async (): Promise<string[]> =>
+        (await raw.query<{ v: string }>('SELECT config AS v FROM vendor_connections UNION ALL SELECT credentials FROM vendor_bindings')).rows.map((r) => r.v);
+      for (const v of await stored()) {
+        expect(v.startsWith('enc1.k1.')).toBe(true);
+        for (const plain of ['bodytrace-basic-password', 'withings-access-token', 'withings-refresh-token']) expect(v).not.toContain(plain);
+      }
+      // A value copied into another row does not decrypt there: it is bound to its own row.
+      await raw.query("INSERT INTO organizations (id, name, created_at_ms) VALUES ('org-2', 'Other', 1)");
+      await raw.query("INSERT INTO vendor_connections (organization_id, vendor, config, enabled, created_at_ms, updated_at_ms) SELECT 'org-2', vendor, config, true, 1, 1 FROM vendor_connections");
+      const copied = await open(schema, 2, new FieldCipherImpl([k1]));
+      await expect(copied.vendors.getConnection('org-2', 'bodytrace')).rejects.toMatchObject({ code: 'RPM_ERR_SECRET_UNREADABLE' });
+      await copied.close();
+      await raw.query("DELETE FROM vendor_connections WHERE organization_id = 'org-2'");
+
+      await expect(open(schema, 2, new FieldCipherImpl([k2]))).rejects.toMatchObject({ code: 'RPM_ERR_SECRET_KEY_UNKNOWN', message: expect.stringContaining("'k1'") });
+      const rotating = await open(schema, 2, new FieldCipherImpl([k2, k1]));
+      expect(rotating.sealedSecrets).toBe(2);
+      await rotating.close();
+      expect((await stored()).every((v) => v.startsWith('enc1.k2.'))).toBe(true);
+      const after = await open(schema, 2, new FieldCipherImpl([k2]));
+      expect(after.sealedSecrets).toBe(0);
+      expect(await after.vendors.getConnection('org-1', 'bodytrace')).toMatchObject({ settings: { username: 'bt', password: 'bodytrace-basic-password' } });
+      expect((await after.vendors.getBinding('org-1', 'withings', '12345'))?.credentials).toEqual(tokens);
+      await after.close();
+    } finally {
+      await raw.end();
+    }
+  });
+
+  it('upgrades a database of version 7: stored readings keep reading as before, the replaced commit stores each new reading\'s vendor source', async () => {
+    const schema = freshSchemaName();
+    const pool = createPool({ url: (await db()).url, schema, poolSize: 1, statementTimeoutMs: 20_000 });
+    const before = makeReading();
+    try {
+      expect(await migrate(pool, schema, POSTGRES_MIGRATIONS.filter((m) => m.version <= 7))).toEqual([1, 2, 3, 4, 5, 6, 7]);
+      // A commit by the version-6 function, as a gateway of the previous release made it.
+      await pool.query('SELECT * FROM rpm_commit_readings($1::json, $2::json, $3::json)', [JSON.stringify([readingRecord(before, 0)]), '[]', '[]']);
+    } finally {
+      await pool.end();
+    }
+    const stores = await open(schema);
+    try {
+      expect(stores.migrated).toEqual([8]);
+      expect(await stores.readings.getReading(before.deviceId, before.idempotencyKey)).toEqual(before);
+      const vendor = makeReading({ source: { vendor: 'nightscout', payloadSha256: 'b'.repeat(64), recordId: '5f2b', details: { direction: 'FortyFiveUp', noise: 1 } } });
+      const [outcome] = await stores.readings.commit({ readings: [vendor], rejections: [] });
+      expect(outcome).toMatchObject({ status: 'accepted' });
+      expect((await stores.readings.readingAt((outcome as { seq: number }).seq))?.source).toEqual(vendor.source);
+      // readingsSince (the rules' and forwarding's feed) carries it too.
+      expect((await stores.readings.readingsSince(0, 10)).map((s) => s.reading.source ?? null)).toEqual([null, vendor.source]);
+    } finally {
+      await stores.close();
     }
   });
 

@@ -1,11 +1,11 @@
 import type { RpmErrorCode } from '../../core/errors/codes.js';
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
-import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
+import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, ReadingSource, Setting, Transport } from '../../core/model/reading.js';
 import type { Rejection } from '../../core/ports/reading-store.js';
 
 /** Columns of a reading, as the reading and forwarding stores select them. */
 export const READING_COLUMNS =
-  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags, recorded_by';
+  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags, recorded_by, source';
 
 /** The same columns of the readings table aliased `r`. */
 export const PREFIXED_READING_COLUMNS = READING_COLUMNS.split(', ')
@@ -36,6 +36,8 @@ export interface ReadingRow {
   transport: string;
   flags: string[];
   recorded_by: string | null;
+  /** The vendor that delivered it (json, parsed by the driver); NULL for our own JSON and FHIR. */
+  source: ReadingSource | null;
 }
 
 export function toReading(row: ReadingRow): Reading {
@@ -62,13 +64,15 @@ export function toReading(row: ReadingRow): Reading {
     transport: row.transport as Transport,
     flags: row.flags as ReadingFlag[],
     recordedBy: row.recorded_by,
+    // Absent, not null, for readings no vendor delivered: they read as they did before vendors.
+    ...(row.source === null ? {} : { source: row.source }),
   };
 }
 
 /**
  * A reading as one element of the JSON array `rpm_commit_readings` expands with
- * `json_to_recordset` (migrations.ts version 6; its record definition names these keys: a
- * change here is a new migration). One parameter for the whole batch, however large: no
+ * `json_to_recordset` (migrations.ts version 8, which replaced version 6's to carry `source`; its
+ * record definition names these keys: a change here is a new migration). One parameter for the whole batch, however large: no
  * 65 535-parameter limit, one native JSON.stringify instead of per-element array escaping.
  * `i` is the index in the batch: rows are inserted in that order, so log positions follow
  * arrival. A missing required field becomes NULL and fails NOT NULL.
@@ -99,6 +103,7 @@ export function readingRecord(r: Reading, i: number): Record<string, unknown> {
     flags: r.flags,
     recorded_by: r.recordedBy ?? null,
     value: r.components?.[0]?.value ?? null,
+    source: r.source ?? null,
   };
 }
 

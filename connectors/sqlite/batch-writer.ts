@@ -3,7 +3,7 @@ import type { CommitBatch } from '../../core/ports/reading-store.js';
 import type { SqliteDatabase } from './database.js';
 
 export const READING_COLUMNS =
-  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags, recorded_by';
+  'id, device_id, idem_key, client_id, hub_id, patient_id, kind, code, components, reported, measured_at, measured_at_ms, utc_offset_min, received_at_ms, entry_method, setting, meal_context, glucose_method, sequence, transport, flags, recorded_by, source';
 
 /**
  * Per reading, in order: its log position (`seq`, > 0) if inserted; minus the stored reading's
@@ -20,7 +20,7 @@ export type CommitStatuses = Float64Array;
 export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => CommitStatuses {
   // Positional parameters: binding by name costs a property lookup per column per row.
   const insertReading = db.prepare(
-    `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 23 }, () => '?').join(', ')})`,
+    `INSERT OR IGNORE INTO readings (${READING_COLUMNS}, value) VALUES (${Array.from({ length: 24 }, () => '?').join(', ')})`,
   );
   const insertRejection = db.prepare(
     'INSERT INTO rejections (device_id, received_at_ms, transport, code, path, message, client_id, payload_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -57,6 +57,7 @@ export function prepareBatchWriter(db: SqliteDatabase): (batch: CommitBatch) => 
         r.transport,
         r.flags.join(','),
         r.recordedBy ?? null,
+        r.source === undefined || r.source === null ? null : JSON.stringify(r.source),
         r.components[0]?.value ?? null,
       );
       // A duplicate costs one lookup on the dedupe index, so its answer can say where it is stored.

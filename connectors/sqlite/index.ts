@@ -7,6 +7,7 @@ import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { VendorStore } from '../../core/ports/vendor-store.js';
 import { prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
 import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
@@ -17,6 +18,7 @@ import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
+import { SqliteVendorStore } from './sqlite-vendor-store.js';
 import { WorkerWriter } from './worker-writer.js';
 
 export interface SqliteStores {
@@ -29,6 +31,8 @@ export interface SqliteStores {
   readonly progress: ProgressStore;
   /** FHIR destinations and the delivery outbox (filled by `readings.commit`, same transaction). */
   readonly forwarding: ForwardingStore;
+  /** Vendor connections, bindings and pulls (Tenovi, Withings, …). */
+  readonly vendors: VendorStore;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
   readonly sealedSecrets: number;
   close(): Promise<void>;
@@ -58,10 +62,11 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const clinicalPath = options.path === ':memory:' ? ':memory:' : path.join(path.dirname(options.path), 'clinical.sqlite');
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   const forwarding = new SqliteForwardingStore(db, options.secrets);
+  const vendors = new SqliteVendorStore(db, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = forwarding.sealSecrets();
+    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets();
   } catch (err) {
     void worker?.close();
     db.close();
@@ -77,6 +82,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     alerts: new SqliteAlertStore(clinical),
     progress: new SqliteProgressStore(clinical),
     forwarding,
+    vendors,
     sealedSecrets,
     async close() {
       if (closed) return;

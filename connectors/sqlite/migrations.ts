@@ -405,6 +405,63 @@ export const MIGRATIONS: readonly Migration[] = [
     `,
   },
   {
+    version: 10,
+    name: 'vendor integrations: reading source, connections, bindings, pulls',
+    sql: `
+      -- Which vendor delivered a reading, the SHA-256 of the payload that carried it, the vendor's
+      -- record id and details (JSON); NULL for our own JSON and FHIR in.
+      ALTER TABLE readings ADD COLUMN source TEXT;
+
+      -- One connection per organization and vendor. config holds its credentials (JSON,
+      -- encrypted with the field cipher, bound to the row).
+      CREATE TABLE vendor_connections (
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        vendor TEXT NOT NULL,
+        config TEXT NOT NULL,
+        enabled INTEGER NOT NULL DEFAULT 1,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, vendor)
+      );
+
+      -- The vendor's device, user or site id, bound to one of our devices. credentials: a
+      -- Nightscout site's API secret, a Withings user's OAuth tokens (encrypted JSON).
+      CREATE TABLE vendor_bindings (
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        vendor TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        device_id TEXT NOT NULL REFERENCES devices(id),
+        credentials TEXT,
+        created_at_ms INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, vendor, external_id)
+      );
+      CREATE INDEX vendor_bindings_by_device ON vendor_bindings(device_id);
+
+      -- Pulls of a vendor's measures over a time range (Withings), kept until what they fetched is
+      -- committed: a notification is answered only once its pull is here.
+      CREATE TABLE vendor_pulls (
+        id INTEGER PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        vendor TEXT NOT NULL,
+        external_id TEXT NOT NULL,
+        from_ms INTEGER NOT NULL,
+        to_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL CHECK (reason IN ('notification', 'backfill')),
+        status TEXT NOT NULL CHECK (status IN ('pending', 'failed', 'done', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        created_at_ms INTEGER NOT NULL,
+        next_attempt_at_ms INTEGER NOT NULL,
+        last_attempt_at_ms INTEGER,
+        readings INTEGER,
+        error_code TEXT,
+        error_message TEXT
+      );
+      CREATE INDEX vendor_pulls_due ON vendor_pulls(next_attempt_at_ms, id) WHERE status IN ('pending', 'failed');
+      CREATE INDEX vendor_pulls_by_binding ON vendor_pulls(organization_id, vendor, external_id, id);
+    `,
+  },
+  {
     version: 11,
     name: 'attribution log',
     sql: `
@@ -416,6 +473,8 @@ export const MIGRATIONS: readonly Migration[] = [
         patient_id TEXT NOT NULL,
         from_ms INTEGER NOT NULL,
         to_ms INTEGER,
+        -- JSON array of reading ids when only those were given to the patient (a nurse's confirmation).
+        reading_ids TEXT,
         at_ms INTEGER NOT NULL
       );
     `,

@@ -1,8 +1,9 @@
 import { inPartition, type RulePartition } from '../../core/cluster/partitions.js';
 import type { ComponentName, ReadingKind } from '../../core/model/reading-kinds.js';
-import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, Setting, Transport } from '../../core/model/reading.js';
+import type { EntryMethod, GlucoseMethod, MealContext, Reading, ReadingComponent, ReadingFlag, ReadingSource, Setting, Transport } from '../../core/model/reading.js';
 import type { RpmErrorCode } from '../../core/errors/codes.js';
-import type { AttributedForward, AttributionRecord, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading } from '../../core/ports/reading-store.js';
+import { confirmationEntries } from '../../core/model/attribution.js';
+import type { AttributedForward, AttributionRecord, CommitBatch, CommitOutcome, PartitionSlice, ReadingQuery, ReadingStore, Rejection, SequencedReading, UserDecision } from '../../core/ports/reading-store.js';
 import { type CommitStatuses, READING_COLUMNS } from './batch-writer.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
@@ -29,6 +30,7 @@ export interface ReadingRow {
   transport: string;
   flags: string;
   recorded_by: string | null;
+  source: string | null;
 }
 
 export function toReading(row: ReadingRow): Reading {
@@ -55,6 +57,7 @@ export function toReading(row: ReadingRow): Reading {
     transport: row.transport as Transport,
     flags: row.flags === '' ? [] : (row.flags.split(',') as ReadingFlag[]),
     recordedBy: row.recorded_by,
+    ...(row.source === null ? {} : { source: JSON.parse(row.source) as ReadingSource }),
   };
 }
 
@@ -174,15 +177,49 @@ export class SqliteReadingStore implements ReadingStore {
   }
 
   async attributionsSince(afterSeq: number, limit: number): Promise<AttributionRecord[]> {
-    const rows = this.sql('SELECT seq, device_id, patient_id, from_ms, to_ms, at_ms FROM attributions WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as {
+    const rows = this.sql('SELECT seq, device_id, patient_id, from_ms, to_ms, reading_ids, at_ms FROM attributions WHERE seq > ? ORDER BY seq LIMIT ?').all(afterSeq, limit) as {
       seq: number;
       device_id: string;
       patient_id: string;
       from_ms: number;
       to_ms: number | null;
+      reading_ids: string | null;
       at_ms: number;
     }[];
-    return rows.map((r) => ({ seq: r.seq, deviceId: r.device_id, patientId: r.patient_id, fromMs: r.from_ms, toMs: r.to_ms, atMs: r.at_ms }));
+    return rows.map((r) => ({
+      seq: r.seq,
+      deviceId: r.device_id,
+      patientId: r.patient_id,
+      fromMs: r.from_ms,
+      toMs: r.to_ms,
+      readingIds: r.reading_ids === null ? null : (JSON.parse(r.reading_ids) as string[]),
+      atMs: r.at_ms,
+    }));
+  }
+
+  async decideUser(patientId: string, readingIds: readonly string[], decision: UserDecision): Promise<SequencedReading[]> {
+    // flags is a comma-joined list: match and rewrite the whole item, never a substring of another.
+    // A confirmed reading is the patient's from now on, as if attributed late (judged from the log).
+    const update = this.sql(
+      `UPDATE readings SET flags = trim(replace(',' || flags || ',', ',user-unconfirmed,',
+         CASE WHEN ? = 'rejected' THEN ',user-rejected,' WHEN (',' || flags || ',') LIKE '%,attributed,%' THEN ',' ELSE ',attributed,' END), ',')
+       WHERE patient_id = ? AND id = ? AND (',' || flags || ',') LIKE '%,user-unconfirmed,%'
+       RETURNING seq, ${READING_COLUMNS}`,
+    );
+    return this.db
+      .transaction(() => {
+        const out: SequencedReading[] = [];
+        for (const id of new Set(readingIds)) {
+          for (const row of update.all(decision, patientId, id) as (ReadingRow & { seq: number })[]) out.push({ seq: row.seq, reading: toReading(row) });
+        }
+        if (decision === 'confirmed') for (const entry of confirmationEntries(patientId, out)) {
+          this.sql('INSERT INTO attributions (device_id, patient_id, from_ms, to_ms, reading_ids, at_ms) VALUES (?, ?, ?, ?, ?, ?)').run(
+            entry.deviceId, patientId, entry.fromMs, entry.toMs, JSON.stringify(entry.readingIds), Date.now(),
+          );
+        }
+        return out.sort((a, b) => a.seq - b.seq);
+      })
+      .immediate();
   }
 
   async readingAt(seq: number): Promise<Reading | undefined> {

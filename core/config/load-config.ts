@@ -95,6 +95,11 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       pollMs: e.RPM_FHIR_POLL_MS,
       patientRecheckMs: e.RPM_FHIR_PATIENT_RECHECK_MS,
     },
+    vendors: {
+      withingsApiUrl: e.RPM_WITHINGS_API_URL.replace(/\/+$/, ''),
+      pullRetry: { baseMs: e.RPM_VENDOR_PULL_RETRY_BASE_MS, maxMs: e.RPM_VENDOR_PULL_RETRY_MAX_MS },
+      pullMaxAttempts: e.RPM_VENDOR_PULL_MAX_ATTEMPTS,
+    },
     secretKeys:
       e.RPM_SECRET_KEYS !== undefined
         ? { from: 'env', text: e.RPM_SECRET_KEYS }

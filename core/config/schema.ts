@@ -117,6 +117,12 @@ export const envSchema = z
     RPM_FHIR_POLL_MS: positiveInt.max(600_000).default(2000),
     // How often patients the EHR did not know are looked up again (their dead letters are replayed once found).
     RPM_FHIR_PATIENT_RECHECK_MS: positiveInt.max(86_400_000).default(900_000),
+    // Vendor integrations. The Withings API (a connection may name its own), and how pulls of
+    // Withings measures (after a notification, or a backfill) are retried before they are given up.
+    RPM_WITHINGS_API_URL: z.url({ protocol: /^https?$/ }).default('https://wbsapi.withings.net'),
+    RPM_VENDOR_PULL_RETRY_BASE_MS: positiveInt.max(3_600_000).default(5000),
+    RPM_VENDOR_PULL_RETRY_MAX_MS: positiveInt.max(86_400_000).default(900_000),
+    RPM_VENDOR_PULL_MAX_ATTEMPTS: positiveInt.max(1000).default(12),
     // Keys that encrypt stored secrets (destination credentials, patients' identifiers at EHRs):
     // `id:base64-of-32-bytes[,id:base64…]`, the first one active, the others still read (rotation).
     // Or the same text in a file (a mounted secret). Neither set: a key is generated into
@@ -176,6 +182,11 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   const historyTotal = Number(env.RPM_RULES_HISTORY_TOTAL ?? 200_000);
   if (Number.isFinite(historyPerKind) && Number.isFinite(historyTotal) && historyTotal < historyPerKind) {
     problems.push('RPM_RULES_HISTORY_TOTAL: must be at least RPM_RULES_HISTORY_PER_KIND');
+  }
+  const pullBase = Number(env.RPM_VENDOR_PULL_RETRY_BASE_MS ?? 5000);
+  const pullMax = Number(env.RPM_VENDOR_PULL_RETRY_MAX_MS ?? 900_000);
+  if (Number.isFinite(pullBase) && Number.isFinite(pullMax) && pullMax < pullBase) {
+    problems.push('RPM_VENDOR_PULL_RETRY_MAX_MS: must not be below RPM_VENDOR_PULL_RETRY_BASE_MS');
   }
   if (env.RPM_SECRET_KEYS !== undefined && env.RPM_SECRET_KEYS_FILE !== undefined) {
     problems.push('RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both');
@@ -247,6 +258,11 @@ export interface Config {
   readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
+  readonly vendors: {
+    readonly withingsApiUrl: string;
+    readonly pullRetry: { readonly baseMs: number; readonly maxMs: number };
+    readonly pullMaxAttempts: number;
+  };
   /**
    * Where the keys that encrypt stored secrets come from (the text is parsed again at start-up;
    * a file is read then). Undefined: a generated key file in the data directory.

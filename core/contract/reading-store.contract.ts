@@ -126,6 +126,36 @@ export function readingStoreContract(
       expect(more[0]!.seq).toBeGreaterThan(log[0]!.seq);
     });
 
+    it('round-trips the vendor source of a reading (vendor, payload hash, record id, details)', async () => {
+      const r = makeReading({
+        idempotencyKey: `k:heart-rate:${Date.parse('2026-11-30T08:00:00Z')}:mi3`,
+        source: { vendor: 'tenovi', payloadSha256: 'a'.repeat(64), recordId: 'grp-1', details: { measurementIndex: 3, trend: 'Flat', estimated: false } },
+        flags: ['time-estimated'],
+      });
+      const plain = makeReading();
+      await store.commit({ readings: [r, plain], rejections: [] });
+      expect(await store.getReading(r.deviceId, r.idempotencyKey)).toEqual(r);
+      // Our own JSON has no source: the field stays absent.
+      expect((await store.getReading(plain.deviceId, plain.idempotencyKey))?.source ?? null).toBeNull();
+    });
+
+    it("records a nurse's decision on readings whose user is unconfirmed, for that patient only, once", async () => {
+      const a = makeReading({ patientId: 'p-u', entryMethod: 'ambiguous-user', flags: ['user-unconfirmed'] });
+      const b = makeReading({ patientId: 'p-u', entryMethod: 'ambiguous-user', flags: ['device-kind-mismatch', 'user-unconfirmed', 'time-estimated'] });
+      const other = makeReading({ patientId: 'p-other', entryMethod: 'ambiguous-user', flags: ['user-unconfirmed'] });
+      const plain = makeReading({ patientId: 'p-u' });
+      await store.commit({ readings: [a, b, other, plain], rejections: [] });
+      const confirmed = await store.decideUser('p-u', [a.id, other.id, plain.id], 'confirmed');
+      expect(confirmed.map((s) => s.reading.id)).toEqual([a.id]);
+      expect(confirmed[0]?.reading.flags).toEqual([]);
+      expect(confirmed[0]?.seq).toBeGreaterThan(0);
+      const rejected = await store.decideUser('p-u', [b.id, a.id], 'rejected');
+      expect(rejected.map((s) => s.reading.flags)).toEqual([['device-kind-mismatch', 'user-rejected', 'time-estimated']]);
+      expect(await store.getReading(other.deviceId, other.idempotencyKey)).toMatchObject({ flags: ['user-unconfirmed'] });
+      // Decided once: a second decision changes nothing.
+      expect(await store.decideUser('p-u', [b.id], 'confirmed')).toEqual([]);
+    });
+
     it('records rejections with the batch and lists them newest first', async () => {
       await store.commit({
         readings: [makeReading()],

@@ -42,6 +42,10 @@ export const errorCatalogue = {
   RPM_ERR_READING_TIME_TOO_OLD: { status: 422, title: 'Measurement time is older than accepted' },
   RPM_ERR_READING_DEVICE_NOT_RELAYABLE: { status: 422, title: 'Device is not paired with this hub' },
   RPM_ERR_READING_STAFF_ONLY: { status: 422, title: 'Only staff record this kind (consciousness, supplemental oxygen)' },
+  // A scale that reported a tare or calibration error (BodyTrace `values.tare`): its weight is offset, never stored as one.
+  RPM_ERR_READING_CALIBRATION: { status: 422, title: 'The device reported a calibration error; the value is not stored' },
+  // A nurse decides once whether a reading whose user the device could not tell is the patient's.
+  RPM_ERR_READING_USER_DECIDED: { status: 409, title: "The reading's user was already decided, or never needed deciding" },
 
   // Registry administration
   RPM_ERR_PATIENT_EXISTS: { status: 409, title: 'Patient already exists' },
@@ -92,6 +96,19 @@ export const errorCatalogue = {
   RPM_ERR_FHIR_INVALID: { status: 400, title: 'Not a FHIR resource we accept' },
   RPM_ERR_FHIR_TRANSACTION_ROLLED_BACK: { status: 422, title: 'Not committed: another entry of the transaction was rejected' },
   RPM_ERR_FHIR_OBSERVATION_NOT_FOUND: { status: 404, title: 'Observation not found' },
+
+  // Vendor integrations (Tenovi, Withings, BodyTrace, Open mHealth, Validic, Nightscout)
+  RPM_ERR_VENDOR_PAYLOAD_INVALID: { status: 400, title: "Not a payload in this vendor's format" },
+  // A signed vendor request whose timestamp is outside the replay window (Validic).
+  RPM_ERR_AUTH_SIGNATURE_EXPIRED: { status: 401, title: 'Signed request is outside the replay window' },
+  // Per reading: the vendor's device (or user, or site) is not bound to a device of ours.
+  RPM_ERR_VENDOR_DEVICE_UNBOUND: { status: 422, title: "The vendor's device is not bound to a device here" },
+  RPM_ERR_VENDOR_CONNECTION_NOT_FOUND: { status: 404, title: 'Vendor integration not configured for this organization' },
+  RPM_ERR_VENDOR_BINDING_EXISTS: { status: 409, title: "This vendor device is already bound" },
+  RPM_ERR_VENDOR_BINDING_NOT_FOUND: { status: 404, title: 'Vendor binding not found' },
+  // Pulling from a vendor's API (Withings). Retried with backoff; AUTH: the token refresh was refused.
+  RPM_ERR_UPSTREAM_VENDOR: { status: 502, title: "The vendor's API failed or could not be reached" },
+  RPM_ERR_UPSTREAM_VENDOR_AUTH: { status: 502, title: 'The vendor refused our credentials (token refresh failed)' },
 
   // Encrypted fields (destination credentials, patient identifiers at an EHR)
   RPM_ERR_SECRET_KEY_UNKNOWN: { status: 500, title: 'A stored secret is encrypted under a key that is not configured' },

@@ -33,7 +33,7 @@ export const canonicalReading = z
     glucoseMethod: z.enum(GLUCOSE_METHODS).nullable(),
     sequence: z.number().int().min(0).nullable(),
     transport: z.enum(['http', 'mqtt']),
-    flags: z.array(z.enum(['unassigned', 'attributed', 'device-kind-mismatch'])),
+    flags: z.array(z.enum(['unassigned', 'attributed', 'device-kind-mismatch', 'time-estimated', 'user-unconfirmed', 'user-rejected'])),
   })
   .superRefine((r, ctx) => {
     const problem = (message: string): void => ctx.addIssue({ code: 'custom', message });

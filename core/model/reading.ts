@@ -1,5 +1,6 @@
 import type { ComponentName, ReadingKind } from './reading-kinds.js';
 import type { ENTRY_METHODS, GLUCOSE_METHODS, MEAL_CONTEXTS, SETTINGS } from './reading-input.js';
+import type { VendorName } from './vendor.js';
 
 export type EntryMethod = (typeof ENTRY_METHODS)[number];
 export type Setting = (typeof SETTINGS)[number];
@@ -18,10 +19,30 @@ export interface ReadingComponent {
 }
 
 /**
- * Flags that travel with a reading; they never hide it. `attributed`: it arrived unassigned and was
- * given to its patient later, by an assignment (the rules engine judges it through the attribution log).
+ * Flags that travel with a reading; they never hide it.
+ * - `time-estimated`: the vendor estimated the measurement time (Tenovi `estimated_timestamp`).
+ * - `user-unconfirmed`: the device could not tell who measured (entry method `ambiguous-user`,
+ *   e.g. Withings `attrib` 1); stored and shown, but the rules do not judge it until a nurse
+ *   confirms it is the patient's (`POST /v1/patients/{id}/readings/{readingId}/user`).
+ * - `user-rejected`: a nurse said it is someone else's; kept, never judged.
+ * - `attributed`: given to its patient after it arrived, by an assignment of an unassigned device
+ *   or a nurse's confirmation of its user; the rules engine judges it from the attribution log.
  */
-export type ReadingFlag = 'unassigned' | 'attributed' | 'device-kind-mismatch';
+export type ReadingFlag = 'unassigned' | 'attributed' | 'device-kind-mismatch' | 'time-estimated' | 'user-unconfirmed' | 'user-rejected';
+
+/**
+ * Where a reading came from when a vendor adapter translated it (Tenovi, Withings, …): kept with
+ * the reading for traceability. Never patient identifiers: vendor record ids and values only.
+ */
+export interface ReadingSource {
+  readonly vendor: VendorName;
+  /** SHA-256 (hex) of the raw payload that carried it: the webhook body or the pulled API page. */
+  readonly payloadSha256: string;
+  /** The vendor's own id of the record, when it has one (Withings `grpid`, Validic `log_id`, Nightscout `_id`). */
+  readonly recordId?: string;
+  /** What the vendor said beside the values (CGM trend and noise, Tenovi measurement index, Withings `attrib`). */
+  readonly details?: Readonly<Record<string, string | number | boolean>>;
+}
 
 /**
  * A reading in the canonical model, as committed. Readonly: it is shared by the
@@ -60,6 +81,8 @@ export interface Reading {
    * Their readings belong to the patient directly, under the pseudo-device `manual:{patientId}`.
    */
   readonly recordedBy: string | null;
+  /** The vendor integration that delivered it; absent or null for our own JSON and FHIR. */
+  readonly source?: ReadingSource | null;
 }
 
 /** The pseudo-device of a patient's staff-entered readings (dedupe and history stay per patient). */

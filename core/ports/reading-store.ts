@@ -35,6 +35,16 @@ export interface ReadingStore {
   attributeUnassigned(deviceId: string, patientId: string, fromMs: number, toMs: number | null, forwards?: readonly AttributedForward[]): Promise<number>;
   /** The attribution log after position `afterSeq`, oldest first (positions only grow). */
   attributionsSince(afterSeq: number, limit: number): Promise<AttributionRecord[]>;
+  /**
+   * A nurse's decision on readings of `patientId` whose user the device could not tell (flag
+   * `user-unconfirmed`): `confirmed` removes the flag, so the rules judge them from now on;
+   * `rejected` replaces it with `user-rejected` (kept, never judged). Confirmed readings are the
+   * patient's from now on as if attributed late: they get the `attributed` flag and an entry in the
+   * attribution log naming them (same transaction), from which the rules engine judges them once. Readings of another patient,
+   * or without `user-unconfirmed`, are left as they are. Answers the changed readings, as they
+   * are now, with their log positions, in one transaction.
+   */
+  decideUser(patientId: string, readingIds: readonly string[], decision: UserDecision): Promise<SequencedReading[]>;
   /** The reading at this log position (`readingsSince`, `CommitOutcome.seq`), if any. */
   readingAt(seq: number): Promise<Reading | undefined>;
   listRejections(deviceId: string, limit: number): Promise<Rejection[]>;
@@ -62,6 +72,8 @@ export interface ReadingStore {
   probeWrite(): Promise<void>;
   close(): Promise<void>;
 }
+
+export type UserDecision = 'confirmed' | 'rejected';
 
 export interface SequencedReading {
   readonly seq: number;
@@ -125,6 +137,8 @@ export interface AttributionRecord {
   readonly patientId: string;
   readonly fromMs: number;
   readonly toMs: number | null;
+  /** Only these readings of that device and window (a nurse confirmed whose they are); null: all the attribution changed. */
+  readonly readingIds: readonly string[] | null;
   readonly atMs: number;
 }
 

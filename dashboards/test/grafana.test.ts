@@ -131,7 +131,7 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
     }
   });
 
-  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination, event loop, store health, shedding, memory', () => {
+  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination, event loop, store health, shedding, memory, vendor integrations', () => {
     const used = new Set(FILES.flatMap((f) => queriesOf(load(f)).flatMap((q) => q.metrics)));
     for (const name of [
       'rpm_readings_total',
@@ -150,6 +150,14 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
       'rpm_store_writable',
       'rpm_commit_shed_total',
       'rpm_rules_history_observations',
+      'rpm_vendor_requests_total',
+      'rpm_vendor_request_duration_seconds_bucket',
+      'rpm_vendor_readings_total',
+      'rpm_vendor_ignored_total',
+      'rpm_vendor_device_status_total',
+      'rpm_vendor_pulls_total',
+      'rpm_vendor_pull_backlog',
+      'rpm_vendor_token_refreshes_total',
     ]) {
       expect(used.has(name), name).toBe(true);
     }

@@ -24,6 +24,9 @@ import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
 import { staffReadRoutes } from './staff-read-routes.js';
+import { vendorAdminRoutes } from './vendor-admin-routes.js';
+import { vendorRoutes } from './vendor-routes.js';
+import { readingUserRoutes } from '../worklist/reading-user-routes.js';
 
 /** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
@@ -108,6 +111,10 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(metricsRoutes, ctx);
   await app.register(dashboardRoutes, ctx);
   await app.register(fhirAdminRoutes, ctx);
+  await app.register(vendorAdminRoutes, ctx);
+  await app.register(readingUserRoutes, ctx);
+  // Vendor formats: their own raw-body parser, scoped to /vendors.
+  await app.register(async (scope) => vendorRoutes(scope, ctx), { prefix: '/vendors' });
   // FHIR in: its own error handler and parsers (OperationOutcome, application/fhir+json).
   await app.register(async (scope) => fhirRoutes(scope, ctx), { prefix: '/fhir' });
   return app;

@@ -32,6 +32,15 @@ export const readingView = z.object({
   sequence: z.number().nullable(),
   flags: z.array(z.string()),
   recordedBy: z.string().nullable().describe('The staff member who entered it (entryMethod manual), else null'),
+  source: z
+    .object({
+      vendor: z.string().describe('tenovi, withings, bodytrace, open-mhealth, validic or nightscout'),
+      payloadSha256: z.string().describe('SHA-256 of the raw payload that carried it (webhook body or pulled page)'),
+      recordId: z.string().optional().describe("The vendor's own record id (Withings grpid, Validic log_id, Nightscout _id)"),
+      details: z.record(z.string(), z.union([z.string(), z.number(), z.boolean()])).optional().describe('What the vendor said beside the values: CGM trend (direction) and noise, Tenovi measurement index, Withings attrib, …'),
+    })
+    .nullable()
+    .describe('The vendor integration that delivered it; null for our own JSON and FHIR'),
   display: z
     .object({
       text: z.string().describe('The values as people read them, with units, e.g. "BP 142/91 mmHg, pulse 72 /min"'),
@@ -97,6 +106,7 @@ export function toReadingView(r: Reading, prefs?: DisplayPrefs): ReadingView {
     sequence: r.sequence,
     flags: [...r.flags],
     recordedBy: r.recordedBy,
+    source: r.source === undefined || r.source === null ? null : { ...r.source, ...(r.source.details === undefined ? {} : { details: { ...r.source.details } }) },
     ...(prefs === undefined ? {} : { display: displayOf(r, prefs) }),
   };
 }

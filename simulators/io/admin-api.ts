@@ -39,7 +39,7 @@ export class GatewayApi {
     return new GatewayApi(this.baseUrl, token);
   }
 
-  async call<T>(method: 'GET' | 'POST' | 'PUT', path: string, body?: unknown, okStatuses: readonly number[] = [200, 201]): Promise<{ status: number; body: T }> {
+  async call<T>(method: 'GET' | 'POST' | 'PUT' | 'DELETE', path: string, body?: unknown, okStatuses: readonly number[] = [200, 201]): Promise<{ status: number; body: T }> {
     const res = await fetch(`${this.baseUrl}${path}`, {
       method,
       headers: { authorization: `Bearer ${this.token}`, accept: 'application/json', ...(body === undefined ? {} : { 'content-type': 'application/json' }) },

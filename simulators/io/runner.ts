@@ -51,6 +51,10 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   readonly onProgress?: (p: Progress) => void;
   readonly log?: (line: string) => void;
+  /** Senders reach the gateway another way than our JSON (vendor formats): their link. */
+  readonly linkFor?: (sender: Sender, events: LinkEvents) => Link;
+  /** Device clocks stamp whole seconds only (vendor formats with second resolution). */
+  readonly wholeSecondStamps?: boolean;
 }
 
 export interface Progress {
@@ -86,7 +90,7 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
   for (const d of fleet.devices) {
     const patient = patients.get(d.patientId);
     if (patient === undefined) throw new Error(`device ${d.id}: unknown patient ${d.patientId}`);
-    streams.set(d.id, new DeviceStream(d, patient, root.fork(`device:${d.id}`), o.boot, faults.quirks.get(d.id) ?? NO_QUIRKS));
+    streams.set(d.id, new DeviceStream(d, patient, root.fork(`device:${d.id}`), o.boot, faults.quirks.get(d.id) ?? NO_QUIRKS, undefined, o.wholeSecondStamps === true));
   }
 
   const agents = new Map<string, SenderAgent>();
@@ -106,7 +110,9 @@ export async function runFleet(o: RunOptions): Promise<RunResult> {
       payloadRejected: (code) => stats.rejection(code),
     };
     const link: Link =
-      s.transport === 'http'
+      o.linkFor !== undefined
+        ? o.linkFor(s, events)
+        : s.transport === 'http'
         ? new HttpLink(o.httpUrl, secret, events, o.ackTimeoutMs)
         : new MqttLink(
             o.mqttUrl,

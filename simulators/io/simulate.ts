@@ -7,10 +7,12 @@ import { compareAckedWithStored, type LossReport, type StoredRow } from '../loss
 import { type Fleet, senders } from '../model.js';
 import { Rng } from '../rng.js';
 import { RunStats, type Summary } from '../run-stats.js';
-import { GatewayApi } from './admin-api.js';
+import { GatewayApi, type StoredReadingRow } from './admin-api.js';
 import { progressPrinter } from './progress.js';
 import { type NurseAccount, provisionFleet } from './provision.js';
 import { runFleet } from './runner.js';
+import { provisionVendor, type VendorSetup, VendorLink } from './vendor-link.js';
+import { FORMAT_KINDS, unsupportedKinds, type VendorFormat } from '../vendors/formats.js';
 
 /**
  * `rpm simulate` and the demo: build the fleet from the seed, provision it (or reuse saved
@@ -38,6 +40,12 @@ export interface SimulateOptions {
   readonly progress: boolean;
   readonly signal?: AbortSignal;
   readonly log: (line: string) => void;
+  /**
+   * Devices speak a vendor's wire format (Tenovi, Withings, …) through its endpoints on the
+   * gateway instead of our JSON over HTTP and MQTT (the organization's connection and bindings
+   * are configured by the simulator).
+   */
+  readonly format?: VendorFormat;
   /** Called once the fleet is provisioned and before readings flow. */
   readonly onProvisioned?: (fleet: Fleet, nurseToken: string | undefined) => void;
 }
@@ -77,6 +85,20 @@ export async function storedReadings(api: GatewayApi, fleet: Fleet): Promise<Sto
   return rows;
 }
 
+/** Withings readings are stored once the gateway has pulled them: wait until no pull is waiting. */
+async function waitForPulls(api: GatewayApi, organizationId: string, log: (line: string) => void, timeoutMs = 120_000): Promise<void> {
+  const until = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await api.call<{ pulls: unknown[] }>('GET', `/v1/admin/organizations/${encodeURIComponent(organizationId)}/vendors/withings/pulls?status=pending,failed&limit=1000`);
+    if (r.body.pulls.length === 0) return;
+    if (Date.now() > until) {
+      log(`${r.body.pulls.length} Withings pulls still waiting after ${timeoutMs / 1000} s`);
+      return;
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+}
+
 async function writeLedger(file: string, ledger: Ledger): Promise<void> {
   const out = createWriteStream(file);
   for (const line of ledger.jsonl()) if (!out.write(line)) await once(out, 'drain');
@@ -90,6 +112,10 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   const fleet = buildFleet({ ...o.fleet, anchorMs, ...(o.durationMs === null ? {} : { liveMs: o.durationMs }) });
   const api = new GatewayApi(o.httpUrl, o.adminToken);
   const senderList = senders(fleet);
+  if (o.format !== undefined) {
+    const unsupported = unsupportedKinds(o.format, fleet.devices.map((d) => d.kind));
+    if (unsupported.length > 0) throw new Error(`--format ${o.format} carries ${FORMAT_KINDS[o.format].join(', ')}, not ${unsupported.join(', ')}: choose device kinds with --mix`);
+  }
   o.log(
     `fleet (seed ${fleet.seed}): ${fleet.patients.length} patients, ${fleet.devices.length} devices, ${fleet.hubs.length} hubs; ` +
       `${senderList.filter((s) => s.transport === 'mqtt').length} MQTT and ${senderList.filter((s) => s.transport === 'http').length} HTTP connections`,
@@ -111,6 +137,30 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
     if (o.credentialsFile !== undefined) saveCredentials(o.credentialsFile, o.httpUrl, fleet, credentials);
   }
   o.onProvisioned?.(fleet, nurseToken);
+  let vendor: VendorSetup | undefined;
+  if (o.format !== undefined) {
+    if (fleet.hubs.length > 0) throw new Error(`--format ${o.format}: vendor devices reach the gateway through their vendor, not through hubs (use --hubs 0)`);
+    vendor = await provisionVendor(api, fleet, o.format, (l) => o.log(l));
+  }
+  try {
+    return await runSimulation(o, { fleet, boot, anchorMs, api, senderList, credentials, vendor });
+  } finally {
+    await vendor?.close();
+  }
+}
+
+interface Prepared {
+  readonly fleet: Fleet;
+  readonly boot: string;
+  readonly anchorMs: number;
+  readonly api: GatewayApi;
+  readonly senderList: ReturnType<typeof senders>;
+  readonly credentials: ReadonlyMap<string, string>;
+  readonly vendor: VendorSetup | undefined;
+}
+
+async function runSimulation(o: SimulateOptions, p: Prepared): Promise<SimulateResult> {
+  const { fleet, boot, anchorMs, api, senderList, credentials, vendor } = p;
 
   const faults = planFaults(o.faults, fleet, senderList, Rng.seeded(fleet.seed).fork('faults'), {
     startMs: anchorMs,
@@ -141,6 +191,12 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
       printer?.end();
       o.log(l);
     },
+    ...(vendor === undefined
+      ? {}
+      : {
+          linkFor: (sender, events) => new VendorLink(o.httpUrl, vendor, sender.deviceIds[0] ?? sender.id, events),
+          wholeSecondStamps: true,
+        }),
   });
   printer?.end();
   if (result.summary.readings === 0 && o.rate === null) {
@@ -148,7 +204,18 @@ export async function simulate(o: SimulateOptions): Promise<SimulateResult> {
   }
   if (o.ledgerFile !== undefined) await writeLedger(o.ledgerFile, ledger);
 
+  // Withings readings arrive when the gateway has pulled them from the (stand-in) cloud, which stops with the run.
+  if (vendor?.format === 'withings') await waitForPulls(api, fleet.organizationId, o.log);
   let loss: LossReport | undefined;
-  if (o.check) loss = compareAckedWithStored(ledger.entries(), await storedReadings(api, fleet), boot);
+  if (o.check) {
+    const rows = await storedReadings(api, fleet);
+    loss =
+      vendor === undefined
+        ? compareAckedWithStored(ledger.entries(), rows, boot)
+        : compareAckedWithStored(ledger.entries(), rows, boot, (row) => {
+            const r = row as StoredReadingRow;
+            return vendor.identities.get(`${r.deviceId}|${r.kind}|${Date.parse(r.measuredAtUtc)}`);
+          });
+  }
   return { fleet, boot, summary: result.summary, leftUnsent: result.leftUnsent, loss };
 }
