@@ -13,16 +13,16 @@ import type { CredentialGuard } from './auth/credential-guard.js';
 import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
-import type { ForwardingService } from './forwarding-service.js';
+import type { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
 import type { StaffService } from './staff-service.js';
 import type { VendorService } from './vendors/vendor-service.js';
-import type { SlaEscalator } from './worklist/sla-escalator.js';
-import type { TimerGuard } from './worklist/timer-guard.js';
-import type { WorklistHub } from './worklist/worklist-hub.js';
-import type { WorklistService } from './worklist/worklist-service.js';
+import type { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
+import type { TimerGuard } from '../pipeline/worklist/timer-guard.js';
+import type { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
+import type { WorklistService } from '../pipeline/worklist/worklist-service.js';
 
 /**
  * A reading as a FHIR R4 Observation with the given id (FHIR in's read-back), mapped as the FHIR

@@ -9,7 +9,7 @@ import type { EventLoopDelay } from './event-loop-monitor.js';
 import { IGNORED_REASONS } from './vendors/translation.js';
 import type { PullMetricsSink } from './vendors/withings-puller.js';
 import type { VendorMetricsSink, VendorRequestOutcome } from './vendors/vendor-service.js';
-import type { WorklistHub } from './worklist/worklist-hub.js';
+import type { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 
 export interface MetricsSources {
   readonly committer: GroupCommitter;

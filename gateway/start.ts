@@ -32,7 +32,7 @@ import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
-import { ForwardingService } from './forwarding-service.js';
+import { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
 import { buildApp } from './http/app.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
@@ -43,11 +43,11 @@ import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
 import { WithingsPuller } from './vendors/withings-puller.js';
-import { LogNotifier } from './worklist/log-notifier.js';
-import { SlaEscalator } from './worklist/sla-escalator.js';
-import { TimerGuard } from './worklist/timer-guard.js';
-import { WorklistHub } from './worklist/worklist-hub.js';
-import { WorklistService } from './worklist/worklist-service.js';
+import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
+import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
+import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
+import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
+import { WorklistService } from '../pipeline/worklist/worklist-service.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
@@ -176,6 +176,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const audit = new AuditGuard(stores.audit, log);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
+  timerGuard.watch(sessions);
   const escalator = new SlaEscalator({
     alerts: stores.alerts,
     hub: worklistHub,

@@ -1,3 +1,4 @@
+import { StoredSessionLiveness } from '../../pipeline/worklist/timer-guard.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Staff, StaffSession } from '../../core/model/staff.js';
 import type { Clock } from '../../core/ports/clock.js';
@@ -218,15 +219,7 @@ export class SessionService {
    * absolute expiry are judged here, as `authenticate` judges them).
    */
   async liveness(staffId: string): Promise<{ readonly live: boolean; readonly lastActiveAtMs: number | null }> {
-    const now = this.clock.now();
-    let live = false;
-    let last: number | null = null;
-    for (const s of await this.store.sessionsOf(staffId)) {
-      const activeUntil = Math.min(s.expiresAtMs, s.lastActiveAtMs + this.options.idleMs, s.revokedAtMs ?? Number.POSITIVE_INFINITY);
-      if (now < activeUntil) live = true;
-      last = Math.max(last ?? 0, Math.min(s.lastActiveAtMs, s.revokedAtMs ?? Number.POSITIVE_INFINITY));
-    }
-    return { live, lastActiveAtMs: last };
+    return new StoredSessionLiveness(this.store, this.clock, this.options.idleMs).liveness(staffId);
   }
 
   private ended(end: SessionEnd): void {

@@ -8,7 +8,7 @@ import type { GatewayContext } from '../context.js';
 import { staffAuthHook } from '../http/staff-auth.js';
 import { alertEventView, alertView, toAlertEventView, toAlertView } from './alert-view.js';
 import { worklistStreamHandler } from './worklist-stream.js';
-import type { Requester } from './worklist-service.js';
+import type { Requester } from '../../pipeline/worklist/worklist-service.js';
 
 const tags = ['worklist'];
 const security = [{ staffSession: [] }];

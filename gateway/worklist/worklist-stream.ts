@@ -3,7 +3,7 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import type { SessionEndReason } from '../auth/session-service.js';
 import type { GatewayContext } from '../context.js';
 import { toAlertView } from './alert-view.js';
-import type { WorklistEvent } from './worklist-hub.js';
+import type { WorklistEvent } from '../../pipeline/worklist/worklist-hub.js';
 
 /** Why a stream ended, as the `session-ended` event says (the client then reconnects or signs out). */
 export type StreamEndReason = SessionEndReason | 'scope-changed' | 'shutdown' | 'client-closed';

@@ -1,14 +1,13 @@
-import { RpmError } from '../core/errors/rpm-error.js';
-import type { BackfillInput, CreateDestinationInput, DeliveryStatus, Destination, PatientLink, UpdateDestinationInput } from '../core/model/destination.js';
-import { FORWARDED_KINDS } from '../core/model/reading-kinds.js';
-import type { ClinicalRecordSink, SinkDescription } from '../core/ports/clinical-record-sink.js';
-import type { Clock } from '../core/ports/clock.js';
-import type { DeliveryQuery, DeliveryRecord, ForwardingStore, PatientLinkInput, QueueStats, RetrySelector } from '../core/ports/forwarding-store.js';
-import type { BatchingStatus } from '../pipeline/adaptive-batch.js';
-import { type BreakerStatus, type DeliveryWorker, PATIENT_DEAD_LETTER_CODES } from '../pipeline/delivery-worker.js';
-import type { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
-import type { RegistryService } from './registry-service.js';
-import type { StaffService } from './staff-service.js';
+import { RpmError } from '../../core/errors/rpm-error.js';
+import type { BackfillInput, CreateDestinationInput, DeliveryStatus, Destination, PatientLink, UpdateDestinationInput } from '../../core/model/destination.js';
+import { FORWARDED_KINDS } from '../../core/model/reading-kinds.js';
+import type { ClinicalRecordSink, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import type { Clock } from '../../core/ports/clock.js';
+import type { DeliveryQuery, DeliveryRecord, ForwardingStore, PatientLinkInput, QueueStats, RetrySelector } from '../../core/ports/forwarding-store.js';
+import type { BatchingStatus } from '../adaptive-batch.js';
+import { type BreakerStatus, type DeliveryWorker, PATIENT_DEAD_LETTER_CODES } from '../delivery-worker.js';
+import type { ForwardingRoutes } from '../forwarding-routes.js';
+import type { Patient } from '../../core/model/registry.js';
 
 export interface DestinationStatus {
   readonly destination: Destination;
@@ -41,9 +40,10 @@ export class ForwardingService {
     private readonly routes: ForwardingRoutes,
     private readonly worker: DeliveryWorker,
     private readonly sink: ClinicalRecordSink,
-    private readonly staff: Pick<StaffService, 'requireOrganization'>,
+    /** Fails with RPM_ERR_NOT_FOUND unless the organization exists. */
+    private readonly staff: { requireOrganization(organizationId: string): Promise<unknown> },
     private readonly clock: Clock,
-    private readonly patients: Pick<RegistryService, 'getPatient'>,
+    private readonly patients: { getPatient(id: string): Promise<Patient | undefined> },
   ) {}
 
   async createDestination(input: CreateDestinationInput): Promise<Destination> {

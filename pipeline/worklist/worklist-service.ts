@@ -6,12 +6,11 @@ import type { Staff } from '../../core/model/staff.js';
 import type { AlertStore, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
-import type { CarePlans } from '../../pipeline/care-plans.js';
+import type { CarePlans } from '../care-plans.js';
 import { isRefusal, transition } from '../../rules/alert-lifecycle.js';
 import { CarePlanError, parseCarePlan, resolveRules } from '../../rules/care-plan.js';
 import { type CarePlan, carePlanInput, type RuleDefinition } from '../../rules/model.js';
 import { type PriorityReason, priorityReasons } from '../../rules/priority.js';
-import type { StaffService } from '../staff-service.js';
 import type { WorklistHub } from './worklist-hub.js';
 
 export interface RankedAlert {
@@ -39,7 +38,8 @@ export class WorklistService {
   constructor(
     private readonly alerts: AlertStore,
     private readonly carePlans: CarePlans,
-    private readonly staff: StaffService,
+    /** Whether a staff member may see a patient (organization, then care teams for nurses). */
+    private readonly staff: { canSeePatient(staff: Staff, patientId: string): Promise<boolean> },
     private readonly audit: AuditLog,
     private readonly hub: WorklistHub,
     private readonly clock: Clock,
