@@ -53,13 +53,21 @@ export interface GatewayContext {
   /** Alerts, rule state, care plans, time log. */
   readonly alerts: AlertStore;
   readonly carePlans: CarePlans;
-  /** The streaming rules engine (follows the reading log). */
-  readonly alerting: AlertingService;
+  /**
+   * The background work of the single process: the streaming rules engine, the SLA escalator and
+   * the timer guard. Undefined in a gateway of the distributed mode, where workers run them.
+   */
+  readonly alerting: AlertingService | undefined;
+  readonly escalator: SlaEscalator | undefined;
+  readonly timerGuard: TimerGuard | undefined;
+  /**
+   * Readings judged late (a nurse confirmed whose they are): the rules engine learns of them from
+   * the attribution log; this wakes it (here, or the worker holding the patient) and, in the
+   * single process, waits until they are judged.
+   */
+  readonly lateReadings: { confirmed(patientId: string): Promise<void> };
   readonly worklist: WorklistService;
   readonly worklistHub: WorklistHub;
-  readonly escalator: SlaEscalator;
-  /** Stops nurses' running timers when their sessions end. */
-  readonly timerGuard: TimerGuard;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;
   /** FHIR destinations and the delivery outbox (operator API). */

@@ -70,7 +70,7 @@ describe('GET /metrics (Prometheus)', () => {
 
   it('measures rule latency from a reading to its alert, and the rules backlog', async () => {
     await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [{ kind: 'blood-pressure', systolic: 188, diastolic: 101, unit: 'mmHg', measuredAt: isoMinutesAgo(1) }] } });
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     let text = await scrape();
     expect(sample(text, 'rpm_alert_latency_seconds_count', { change: 'created' })).toBe(1);
     expect(sample(text, 'rpm_alerts_raised_total', { severity: 'high' })).toBe(1);
@@ -81,7 +81,7 @@ describe('GET /metrics (Prometheus)', () => {
     expect(sample(text, 'rpm_notification_outbox_pending')).toBe(0);
 
     // With the engine stopped, committed readings wait behind its cursor.
-    await t.gw.ctx.alerting.stop();
+    await t.gw.ctx.alerting!.stop();
     await request(`${t.baseUrl}/v1/readings`, { token: secret, json: { readings: [1, 2, 3].map((i) => ({ kind: 'heart-rate', value: 70 + i, unit: '/min', measuredAt: isoMinutesAgo(i) })) } });
     text = await scrape();
     expect(sample(text, 'rpm_rule_backlog_readings')).toBe(3);

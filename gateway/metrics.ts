@@ -13,7 +13,8 @@ import type { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 
 export interface MetricsSources {
   readonly committer: GroupCommitter;
-  readonly alerting: AlertingService;
+  /** The rules engine when it runs in this process (not in a gateway of the distributed mode). */
+  readonly alerting: AlertingService | undefined;
   readonly readings: ReadingStore;
   readonly alerts: AlertStore;
   readonly hub: WorklistHub;
@@ -229,10 +230,10 @@ export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink {
     const alertsRaised = new Counter({ name: 'rpm_alerts_raised_total', help: 'Alerts raised by the rules engine, by severity', labelNames: ['severity'] as const, registers: [r] });
     for (const severity of ['low', 'medium', 'high', 'critical']) alertsRaised.inc({ severity }, 0);
     for (const change of ['created', 'updated']) alertLatency.zero({ change });
-    src.alerting.onAlertChange((alert, change) => {
+    src.alerting?.onAlertChange((alert, change) => {
       if (change === 'created') alertsRaised.inc({ severity: alert.severity });
     });
-    src.alerting.onEvaluated((evaluated, alerts) => {
+    src.alerting?.onEvaluated((evaluated, alerts) => {
       const now = src.clock.now();
       const receivedAt = new Map<string, number>();
       for (const reading of evaluated) {
@@ -252,7 +253,7 @@ export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink {
       help: 'Readings the rules engine holds in memory for its windows (bounded by RPM_RULES_HISTORY_TOTAL)',
       registers: [r],
       collect() {
-        this.set(src.alerting.historyObservations);
+        this.set(src.alerting?.historyObservations ?? 0);
       },
     });
     new Gauge({

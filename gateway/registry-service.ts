@@ -38,6 +38,7 @@ export interface DeviceWithSecret {
 export class RegistryService {
   private readonly listeners: CredentialsChangedListener[] = [];
   private readonly attributedListeners: AttributedListener[] = [];
+  private readonly deviceListeners: Array<(deviceId: string, credentials: boolean) => void> = [];
 
   constructor(
     private readonly registry: RegistryStore,
@@ -56,6 +57,26 @@ export class RegistryService {
 
   onAttributed(listener: AttributedListener): void {
     this.attributedListeners.push(listener);
+  }
+
+  /** Hears every change to a device made here (the distributed mode tells the other gateways). */
+  onDeviceChanged(listener: (deviceId: string, credentials: boolean) => void): void {
+    this.deviceListeners.push(listener);
+  }
+
+  /**
+   * A device changed in another process of the cluster: forget what is cached here, and for a
+   * credential change re-check this process's open sessions of the device, as for a local change.
+   */
+  remoteDeviceChanged(deviceId: string, credentials: boolean): void {
+    this.directory.invalidate(deviceId);
+    if (!credentials) return;
+    this.authenticator.forgetDevice(deviceId);
+    for (const l of this.listeners) l(deviceId);
+  }
+
+  private deviceChanged(deviceId: string, credentials: boolean): void {
+    for (const l of this.deviceListeners) l(deviceId, credentials);
   }
 
   createPatient(input: CreatePatientInput): Promise<Patient> {
@@ -95,6 +116,7 @@ export class RegistryService {
       input.patientId === undefined ? undefined : { deviceId: input.id, patientId: input.patientId, fromMs },
     );
     this.directory.invalidate(device.id);
+    this.deviceChanged(device.id, false);
     return { device, secret };
   }
 
@@ -128,6 +150,7 @@ export class RegistryService {
     const defaultFrom = history.length === 0 ? FIRST_ASSIGNMENT_FROM_MS : this.clock.now();
     const assignment = await this.registry.assign({ deviceId, patientId, fromMs: fromMs ?? defaultFrom });
     this.directory.invalidate(deviceId);
+    this.deviceChanged(deviceId, false);
     // Readings that become the patient's now get their FHIR deliveries in the same transaction.
     const now = this.clock.now();
     const forwards = this.forwarding === undefined ? [] : (await this.forwarding.destinationsFor(patientId)).map((d) => ({ ...d, atMs: now }));
@@ -143,6 +166,7 @@ export class RegistryService {
     await this.requireDevice(deviceId);
     const closed = await this.registry.unassign(deviceId, atMs ?? this.clock.now());
     this.directory.invalidate(deviceId);
+    this.deviceChanged(deviceId, false);
     return closed;
   }
 
@@ -170,6 +194,7 @@ export class RegistryService {
     this.directory.invalidate(deviceId);
     this.authenticator.forgetDevice(deviceId);
     for (const l of this.listeners) l(deviceId);
+    this.deviceChanged(deviceId, true);
   }
 
   private async requireDevice(id: string): Promise<Device> {

@@ -48,6 +48,11 @@ export class StaffService {
     return () => this.scopeListeners.delete(listener);
   }
 
+  /** Scope changed in another process of the cluster: streams here re-check too. */
+  remoteScopeChanged(organizationId: string): void {
+    this.scopeChanged(organizationId);
+  }
+
   private scopeChanged(organizationId: string): void {
     for (const l of [...this.scopeListeners]) l(organizationId);
   }

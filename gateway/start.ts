@@ -18,7 +18,6 @@ import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
-import { DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
@@ -37,6 +36,16 @@ import { buildApp } from './http/app.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
 import { createMqttBroker } from './mqtt/broker.js';
+import { PostgresLeases } from '../connectors/postgres/postgres-leases.js';
+import { BullWorkBus } from '../connectors/redis/bullmq-work-bus.js';
+import { createRedisMqttCluster } from '../connectors/redis/mqtt-cluster.js';
+import { RedisClusterEvents } from '../connectors/redis/redis-cluster-events.js';
+import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
+import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
+import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
+import { type DeliveryControl, DeliveryWorker } from '../pipeline/delivery-worker.js';
+import { EdgeEvents } from './cluster/edge-events.js';
+import { type GatewayCluster, gatewayCluster, requireClusterConfig } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
@@ -72,6 +81,32 @@ export interface ShutdownReport {
 export interface StartOptions {
   readonly log?: Logger;
   readonly clock?: Clock;
+  /**
+   * `all` (default): the single process, everything here (`npm start`). `gateway`: the edge of the
+   * distributed mode (`rpm gateway`); the background work goes to workers (`rpm worker`).
+   */
+  readonly role?: 'all' | 'gateway';
+}
+
+/** Where the background work runs: here (the single process), or in the workers. */
+type Background =
+  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker }
+  | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
+
+/** The connections a gateway of the distributed mode shares with the cluster (the adapters are chosen here). */
+async function openGatewayCluster(config: Config, log: Logger): Promise<GatewayCluster> {
+  const { redis, databaseUrl } = requireClusterConfig(config, 'gateway');
+  const onError = (err: Error): void => log.warn({ err: err.message }, 'Redis connection problem (work and events resume when it is back)');
+  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:` });
+  return gatewayCluster(
+    {
+      bus: new BullWorkBus({ url: redis.url, prefix: redis.prefix, onError }),
+      events: new RedisClusterEvents({ url: redis.url, prefix: redis.prefix, onError }),
+      leases: new PostgresLeases({ url: databaseUrl, applicationName: `rpm-gateway:${config.nodeName}` }),
+      mqtt,
+    },
+    log,
+  );
 }
 
 function listen(server: net.Server, port: number, host: string): Promise<number> {
@@ -120,6 +155,9 @@ async function openStores(config: Config, secrets: FieldCipher, log: Logger): Pr
 export async function startGateway(config: Config, options: StartOptions = {}): Promise<RunningGateway> {
   const log = options.log ?? createLogger(config.logLevel);
   const clock = options.clock ?? systemClock;
+  const role = options.role ?? 'all';
+  // Refused before anything is opened: a gateway of the distributed mode needs the shared store and Redis.
+  if (role === 'gateway') requireClusterConfig(config, 'gateway');
   // PHI and credentials live here: only our user may enter (0700); every file in it is 0600.
   const dataDir = ensurePrivateDir(config.dataDir);
   if (dataDir === 'tightened') log.warn({ dataDir: config.dataDir }, 'the data directory was readable by others; made it private (0700)');
@@ -151,62 +189,97 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
   const staff = new StaffService(stores.staff, sessions, clock);
   const carePlans = new CarePlans(stores.alerts);
-  const alerting = new AlertingService({
-    readings: stores.readings,
-    progress: stores.progress,
-    alerts: stores.alerts,
-    registry: stores.registry,
-    carePlans,
-    clock,
-    log,
-    newId: randomUUID,
-    historyBudget: config.rules.history,
-  });
   const worklistHub = new WorklistHub();
-  alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
-  // Rules run after each commit, beside ingest, never in front of an acknowledgement.
-  committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
-  registry.onAttributed((a) =>
-    alerting.evaluateAttributed(a).catch((err: unknown) => {
-      // The assignment and the attribution stand; only their late evaluation failed.
-      log.error({ err }, 'rule evaluation of attributed readings failed');
-    }),
-  );
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
+  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
-  const escalator = new SlaEscalator({
-    alerts: stores.alerts,
-    hub: worklistHub,
-    notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
-    clock,
-    log,
-    chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
-    phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
-  });
 
-  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
-  const deliveries = new DeliveryWorker({
-    store: stores.forwarding,
-    sink: fhirSink,
-    device: (id) => directory.device(id),
-    audit: stores.audit,
-    clock,
-    log,
-    options: config.fhir,
-  });
-  // Delivery runs after each commit, beside ingest, never in front of an acknowledgement.
-  committer.onCommitted(() => deliveries.kick());
-  // Readings attributed by a later assignment got their deliveries with the attribution.
-  registry.onAttributed(async () => deliveries.kick());
-  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveries, fhirSink, staff, clock, registry);
+  // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
+  // of the distributed mode hands it to the workers (README "Distributed mode").
+  let background: Background;
+  let deliveryControl: DeliveryControl;
+  let cluster: GatewayCluster | undefined;
+  if (role === 'all') {
+    const alerting = new AlertingService({
+      readings: stores.readings,
+      progress: stores.progress,
+      alerts: stores.alerts,
+      registry: stores.registry,
+      carePlans,
+      clock,
+      log,
+      newId: randomUUID,
+      historyBudget: config.rules.history,
+    });
+    alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
+    // Rules run after each commit, beside ingest, never in front of an acknowledgement.
+    committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
+    registry.onAttributed((a) =>
+      alerting.evaluateAttributed(a).catch((err: unknown) => {
+        // The assignment and the attribution stand; only their late evaluation failed.
+        log.error({ err }, 'rule evaluation of attributed readings failed');
+      }),
+    );
+    const escalator = new SlaEscalator({
+      alerts: stores.alerts,
+      hub: worklistHub,
+      notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
+      clock,
+      log,
+      chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
+      phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
+    });
+    const deliveries = new DeliveryWorker({
+      store: stores.forwarding,
+      sink: fhirSink,
+      device: (id) => directory.device(id),
+      audit: stores.audit,
+      clock,
+      log,
+      options: config.fhir,
+    });
+    // Delivery runs after each commit, beside ingest, never in front of an acknowledgement.
+    committer.onCommitted(() => deliveries.kick());
+    // Readings attributed by a later assignment got their deliveries with the attribution.
+    registry.onAttributed(async () => deliveries.kick());
+    deliveryControl = deliveries;
+    background = { kind: 'embedded', alerting, escalator, deliveries };
+  } else {
+    cluster = await openGatewayCluster(config, log);
+    const destinations = (): string[] => [...enabledDestinations];
+    const handoff = new WorkHandoff({ bus: cluster.bus, log, partitions: config.rules.partitions, destinations, timeSeries: config.timeSeries !== undefined });
+    committer.onCommitted((readings, outcomes) => handoff.committed(readings, outcomes));
+    registry.onAttributed(async (a) => {
+      handoff.attributed(a.patientId);
+      deliveryControl.kick();
+    });
+    deliveryControl = new RemoteDeliveryControl(stores.forwarding, handoff, clock, destinations);
+    background = { kind: 'remote', handoff };
+    await new ClusterHubBridge(worklistHub, cluster.events, stores.alerts, config.nodeName, log).start();
+    await new EdgeEvents(
+      cluster.events,
+      config.nodeName,
+      { registry, sessions, staff, routes: forwardingRoutes, forgetAllDevices: () => directory.invalidateAll(), destinationsChanged: () => void refreshDestinations().catch(() => undefined) },
+      log,
+    ).start();
+  }
+  const enabledDestinations = new Set<string>();
+  const refreshDestinations = async (): Promise<void> => {
+    const list = await stores.forwarding.listDestinations();
+    enabledDestinations.clear();
+    for (const d of list) if (d.enabled) enabledDestinations.add(d.id);
+  };
+  await refreshDestinations();
+  const forwarding = new ForwardingService(stores.forwarding, forwardingRoutes, deliveryControl, fhirSink, staff, clock, registry);
 
   const loop = new EventLoopMonitor();
   const metrics = new GatewayMetrics({
     committer,
-    alerting,
+    alerting: background.kind === 'embedded' ? background.alerting : undefined,
     readings: stores.readings,
     alerts: stores.alerts,
     hub: worklistHub,
@@ -295,11 +368,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     sessions,
     alerts: stores.alerts,
     carePlans,
-    alerting,
+    alerting: background.kind === 'embedded' ? background.alerting : undefined,
+    escalator: background.kind === 'embedded' ? background.escalator : undefined,
+    timerGuard: background.kind === 'embedded' ? timerGuard : undefined,
+    lateReadings: {
+      confirmed: async (patientId) => {
+        if (background.kind === 'embedded') await background.alerting.drain();
+        else background.handoff.attributed(patientId);
+      },
+    },
     worklist,
     worklistHub,
-    escalator,
-    timerGuard,
     metrics,
     forwarding,
     observationView,
@@ -309,7 +388,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 
   const app = await buildApp(ctx);
-  const broker = await createMqttBroker(ctx);
+  const broker = await createMqttBroker(ctx, cluster?.mqtt);
   metrics.watchMqtt(broker);
 
   // Every MQTT transport handed to aedes. aedes.close() ends only sessions that completed
@@ -362,27 +441,37 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
 
   presence.start();
-  // Catch up on readings committed before a crash or restart, then follow the log.
-  alerting.kick();
-  escalator.start(config.rules.slaSweepMs);
-  // Waits for a repeat reading expire on the clock, not only when the next reading comes.
-  const clockSweep = setInterval(() => {
-    alerting.sweepClock().catch((err: unknown) => log.error({ err }, 'confirmation sweep failed'));
-    // Timers of nurses whose sessions ended without a logout (idle, absolute expiry).
-    timerGuard.sweep().catch((err: unknown) => log.error({ err }, 'timer sweep failed'));
-  }, config.rules.slaSweepMs);
-  clockSweep.unref();
-  // Deliver what the outbox holds from before a crash or restart, then follow new commits.
-  deliveries.start();
-  // Pulls queued before a crash or restart run now.
-  withingsPuller.start();
-  const missingSweep = setInterval(() => {
-    stores.alerts
-      .carePlanPatients()
-      .then((ids) => alerting.sweepMissing(ids))
-      .catch((err: unknown) => log.error({ err }, 'missing-data sweep failed'));
-  }, config.rules.missingDataSweepMs);
-  missingSweep.unref();
+  // The single process's background work; a gateway of the distributed mode has none (workers do it).
+  let clockSweep: NodeJS.Timeout | undefined;
+  let missingSweep: NodeJS.Timeout | undefined;
+  if (background.kind === 'embedded') {
+    const { alerting, escalator, deliveries } = background;
+    // Catch up on readings committed before a crash or restart, then follow the log.
+    alerting.kick();
+    escalator.start(config.rules.slaSweepMs);
+    // Waits for a repeat reading expire on the clock, not only when the next reading comes.
+    clockSweep = setInterval(() => {
+      alerting.sweepClock().catch((err: unknown) => log.error({ err }, 'confirmation sweep failed'));
+      // Timers of nurses whose sessions ended without a logout (idle, absolute expiry).
+      timerGuard.sweep().catch((err: unknown) => log.error({ err }, 'timer sweep failed'));
+    }, config.rules.slaSweepMs);
+    clockSweep.unref();
+    // Deliver what the outbox holds from before a crash or restart, then follow new commits.
+    deliveries.start();
+    missingSweep = setInterval(() => {
+      stores.alerts
+        .carePlanPatients()
+        .then((ids) => alerting.sweepMissing(ids))
+        .catch((err: unknown) => log.error({ err }, 'missing-data sweep failed'));
+    }, config.rules.missingDataSweepMs);
+    missingSweep.unref();
+    // Pulls queued before a crash or restart run now.
+    withingsPuller.start();
+  } else if (cluster !== undefined) {
+    // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
+    // is single-use): whichever holds the lease.
+    cluster.singleton('vendor-pulls', () => withingsPuller.start(), () => withingsPuller.stop());
+  }
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
     'gateway started',
@@ -413,17 +502,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       // shutdown deadline. Keep reaping until the HTTP server has closed.
       const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
       reaper.unref();
-      clearInterval(missingSweep);
-      clearInterval(clockSweep);
+      if (missingSweep !== undefined) clearInterval(missingSweep);
+      if (clockSweep !== undefined) clearInterval(clockSweep);
       worklistHub.closeAll();
       await broker.drained();
       await committer.close();
-      // Exchanges in flight are cancelled; their deliveries stay in the outbox for the next start.
-      await step('fhir-delivery', () => deliveries.stop());
-      // A pull in flight finishes its page (its commit is durable); what remains stays queued.
-      await step('withings-pulls', () => withingsPuller.stop());
-      await step('rules', () => alerting.stop());
-      await step('escalation', () => escalator.stop());
+      if (background.kind === 'embedded') {
+        const { alerting, escalator, deliveries } = background;
+        // Exchanges in flight are cancelled; their deliveries stay in the outbox for the next start.
+        await step('fhir-delivery', () => deliveries.stop());
+        // A pull in flight finishes its page (its commit is durable); what remains stays queued.
+        await step('withings-pulls', () => withingsPuller.stop());
+        await step('rules', () => alerting.stop());
+        await step('escalation', () => escalator.stop());
+      } else {
+        await step('withings-pulls', () => withingsPuller.stop());
+        // Nudges already posted stay with Redis; the cluster connections end after the last commit.
+      }
       await broker.close();
       // Nothing acknowledged is pending now (publishes drained, committer closed), so whatever
       // transport aedes left open carries no work: end it, so the listeners can close.
@@ -438,6 +533,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       await step('credential guard', () => credentialGuard.stop());
       loop.stop();
       storeHealth.stop();
+      const clusterToClose = cluster;
+      if (clusterToClose !== undefined) await step('cluster', () => clusterToClose.close());
       await step('stores', () => stores.close());
       const report: ShutdownReport = { complete: incomplete.length === 0, incomplete };
       log.info({ commits: committer.stats.commits, rows: committer.stats.committedRows, incomplete }, report.complete ? 'shutdown complete' : 'shutdown done; some state could not be written');

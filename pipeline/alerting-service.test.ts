@@ -373,7 +373,7 @@ describe('restart in the middle of a window (real gateway, same data directory)'
           json: { readings: [{ id: `w-${++n}`, kind: 'body-weight', value: kg, unit: 'kg', measuredAt: new Date(atMs).toISOString() }] },
         });
         expect(res.status, JSON.stringify(res.body)).toBe(202);
-        await gw.gw.ctx.alerting.drain();
+        await gw.gw.ctx.alerting!.drain();
       };
       const alerts = async (gw: TestGateway): Promise<{ rule: string; severity: string; status: string; measuredAt: string; value: number }[]> => {
         const res = await request(`${gw.baseUrl}/v1/patients/p-r/alerts?includeResolved=true`, { token: nurse });
@@ -389,7 +389,7 @@ describe('restart in the middle of a window (real gateway, same data directory)'
       // A new process on the same files: empty history cache, state and cursor from SQLite.
       t = await startTestGateway({}, { clock, dataDir });
       nurse = await t.admin.login('rita@r.example');
-      await t.gw.ctx.alerting.drain();
+      await t.gw.ctx.alerting!.drain();
       expect(await alerts(t)).toEqual([]);
       for (let d = 3; d >= 1; d--) await weigh(t, 80 + (8 - d) * 0.35, NOW - d * D);
       // d = 1: 82.45 kg vs 80.0 kg at -8 d (7 days earlier): +2.45 kg ≥ 5 lb.
@@ -402,7 +402,7 @@ describe('restart in the middle of a window (real gateway, same data directory)'
       await t.close();
       t = await startTestGateway({}, { clock, dataDir });
       nurse = await t.admin.login('rita@r.example');
-      await t.gw.ctx.alerting.drain();
+      await t.gw.ctx.alerting!.drain();
       expect((await alerts(t)).map((a) => [a.rule, a.status, a.measuredAt])).toEqual([['weight-gain-week', 'open', new Date(NOW - D).toISOString()]]);
     } finally {
       await t?.close();

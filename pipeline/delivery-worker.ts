@@ -38,6 +38,11 @@ export interface DeliveryWorkerDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options: DeliveryOptions;
+  /**
+   * Which destinations this process delivers to (the distributed mode: those whose lease it holds).
+   * Unset: every enabled destination.
+   */
+  readonly owns?: (destinationId: string) => boolean;
   /** [0, 1); injected so tests can pin the jitter. */
   readonly random?: () => number;
 }
@@ -61,7 +66,16 @@ export interface BreakerStatus {
  *
  * Runs beside ingest, never in front of an acknowledgement: new commits only `kick` it.
  */
-export class DeliveryWorker {
+/** What the forwarding service (operators' API) needs of delivery, wherever delivery runs. */
+export interface DeliveryControl {
+  kick(): void;
+  refresh(): Promise<void>;
+  patientMapped(destinationId: string, patientId: string): Promise<number>;
+  breaker(destinationId: string): BreakerStatus | undefined;
+  batching(destinationId: string): BatchingStatus | undefined;
+}
+
+export class DeliveryWorker implements DeliveryControl {
   private readonly pumps = new Map<string, Pump>();
   private readonly abort = new AbortController();
   private poll: NodeJS.Timeout | undefined;
@@ -117,7 +131,7 @@ export class DeliveryWorker {
       const destinations = await this.deps.store.listDestinations();
       const live = new Set<string>();
       for (const d of destinations) {
-        if (!d.enabled) continue;
+        if (!d.enabled || (this.deps.owns !== undefined && !this.deps.owns(d.id))) continue;
         live.add(d.id);
         const pump = this.pumps.get(d.id);
         if (pump === undefined) this.pumps.set(d.id, new Pump(d, this.deps, this.abort.signal));

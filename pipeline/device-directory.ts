@@ -50,6 +50,11 @@ export class DeviceDirectory {
     this.entries.delete(deviceId);
   }
 
+  /** Forget every entry (changes elsewhere may have been missed). */
+  invalidateAll(): void {
+    this.entries.clear();
+  }
+
   private async fetch(deviceId: string): Promise<DirectoryEntry> {
     const device = await this.registry.getDevice(deviceId);
     const assignments = device === undefined ? [] : await this.registry.assignments(deviceId);

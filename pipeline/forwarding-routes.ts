@@ -20,6 +20,7 @@ export class ForwardingRoutes {
   private loading: Promise<RouteTable> | undefined;
   private version = 0;
   private readonly organizations = new Map<string, string | null>();
+  private readonly invalidatedListeners: Array<() => void> = [];
 
   constructor(
     private readonly store: Pick<ForwardingStore, 'listDestinations'>,
@@ -29,6 +30,17 @@ export class ForwardingRoutes {
 
   /** A destination was created or changed: reload the table before the next reading. */
   invalidate(): void {
+    this.reload();
+    for (const l of this.invalidatedListeners) l();
+  }
+
+  /** Hears every change of destinations made here (the distributed mode tells the other gateways). */
+  onInvalidated(listener: () => void): void {
+    this.invalidatedListeners.push(listener);
+  }
+
+  /** Destinations changed in another process of the cluster: reload here too. */
+  reload(): void {
     this.version += 1;
     this.table = undefined;
     this.loading = undefined;

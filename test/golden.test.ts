@@ -270,9 +270,9 @@ describe('golden scenarios through the running gateway', () => {
                 break;
               }
               case 'tick':
-                await t.gw.ctx.alerting.sweepClock();
-                await t.gw.ctx.escalator.runOnce();
-                await t.gw.ctx.timerGuard.sweep();
+                await t.gw.ctx.alerting!.sweepClock();
+                await t.gw.ctx.escalator!.runOnce();
+                await t.gw.ctx.timerGuard!.sweep();
                 break;
               case 'observe': {
                 const measuredAt = new Date(now + offsetMs(step.at)).toISOString();
@@ -294,10 +294,10 @@ describe('golden scenarios through the running gateway', () => {
               }
               case 'idle':
                 // Nothing happens on the nurse's side; the clock moved and the sweeps run.
-                await t.gw.ctx.timerGuard.sweep();
+                await t.gw.ctx.timerGuard!.sweep();
                 break;
             }
-            await t.gw.ctx.alerting.drain();
+            await t.gw.ctx.alerting!.drain();
             continue;
           }
           const body = req.readings.map(({ step: r, index }) => {
@@ -331,14 +331,14 @@ describe('golden scenarios through the running gateway', () => {
               JSON.stringify(res.body),
             ).toEqual([]);
           }
-          await t.gw.ctx.alerting.drain();
+          await t.gw.ctx.alerting!.drain();
         }
         // A live timeline ends "now": what the clock does meanwhile (expiry, snooze ends) has happened.
         if (live) {
           clock.set(now);
-          await t.gw.ctx.alerting.sweepClock();
-          await t.gw.ctx.escalator.runOnce();
-          await t.gw.ctx.alerting.drain();
+          await t.gw.ctx.alerting!.sweepClock();
+          await t.gw.ctx.escalator!.runOnce();
+          await t.gw.ctx.alerting!.drain();
         }
 
         // A fresh session (the scenario's may have ended) reads back as a nurse of the organization.

@@ -123,7 +123,7 @@ describe('the gateway on PostgreSQL (RPM_STORE=postgres)', () => {
     severe = { id: 'bp-severe', kind: 'blood-pressure', systolic: 186, diastolic: 100, unit: 'mmHg', measuredAt: isoMinutesAgo(10) };
     const res = await request(`${t.baseUrl}/v1/readings`, { token: cuff, json: { readings: [severe] } });
     expect(res.status).toBe(202);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     const list = (await request(`${t.baseUrl}/v1/worklist`, { token: nurse })).body;
     expect(list.patients).toHaveLength(1);
     const alert = list.patients[0].alerts[0];
@@ -160,7 +160,7 @@ describe('the gateway on PostgreSQL (RPM_STORE=postgres)', () => {
       expect(list.body.patients[0].alerts[0]).toMatchObject({ rule: 'bp-severe', status: 'acknowledged' });
       const resend = await request(`${t.baseUrl}/v1/readings`, { token: cuff, json: { readings: [severe] } });
       expect(resend.body.outcomes.map((o: { status: string }) => o.status)).toEqual(['duplicate']);
-      await t.gw.ctx.alerting.drain();
+      await t.gw.ctx.alerting!.drain();
       // The engine resumed at its cursor: nothing was evaluated, or raised, twice.
       expect(await count('SELECT count(*) AS n FROM alerts')).toBe(alertsBefore);
       const readings = await t.admin.readings('p-1');

@@ -143,7 +143,7 @@ describe('vendor integrations on PostgreSQL (RPM_STORE=postgres)', () => {
     cloud.measure('12345', { attrib: 1, date: s('2026-12-01T18:00:00Z'), category: 1, measures: [{ value: 84500, type: 1, unit: -3 }] });
     await g.post(NOTIFY, `userid=12345&appli=1&startdate=${s('2026-12-01T17:00:00Z')}&enddate=${s('2026-12-01T19:00:00Z')}`, form);
     await drainPulls();
-    await g.t.gw.ctx.alerting.drain();
+    await g.t.gw.ctx.alerting!.drain();
     const [held] = await rows<{ id: string; flags: string[]; entry_method: string }>("SELECT id, flags, entry_method FROM readings WHERE device_id = 'wi-body' AND value = 84.5");
     expect(held).toMatchObject({ flags: ['user-unconfirmed'], entry_method: 'ambiguous-user' });
     const openAlerts = async (): Promise<string[]> =>
@@ -152,8 +152,8 @@ describe('vendor integrations on PostgreSQL (RPM_STORE=postgres)', () => {
 
     const confirmed = await request(`${g.baseUrl}/v1/patients/p-1/readings/${held?.id}/user`, { token: nurse, json: { decision: 'confirmed' } });
     expect(confirmed.status).toBe(200);
-    expect(confirmed.body).toMatchObject({ id: held?.id, flags: [] });
-    expect((await rows<{ flags: string[] }>('SELECT flags FROM readings WHERE id = $1', [held?.id]))[0]?.flags).toEqual([]);
+    expect(confirmed.body).toMatchObject({ id: held?.id, flags: ['attributed'] });
+    expect((await rows<{ flags: string[] }>('SELECT flags FROM readings WHERE id = $1', [held?.id]))[0]?.flags).toEqual(['attributed']);
     expect(await openAlerts()).toContain('weight-gain-day');
     const twice = await request(`${g.baseUrl}/v1/patients/p-1/readings/${held?.id}/user`, { token: nurse, json: { decision: 'rejected' } });
     expect(twice.status).toBe(409);

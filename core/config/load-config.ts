@@ -72,7 +72,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       history: { perKind: e.RPM_RULES_HISTORY_PER_KIND, total: e.RPM_RULES_HISTORY_TOTAL },
       partitions: e.RPM_RULES_PARTITIONS,
     },
-    redis: e.RPM_REDIS_URL === undefined ? undefined : { url: e.RPM_REDIS_URL },
+    redis: e.RPM_REDIS_URL === undefined ? undefined : { url: e.RPM_REDIS_URL, prefix: e.RPM_REDIS_PREFIX },
     nodeName: e.RPM_NODE_NAME ?? os.hostname(),
     timeSeries:
       e.RPM_TIMESERIES_URL === undefined

@@ -139,6 +139,8 @@ export const envSchema = z
     // queues: readings handed to rule workers, FHIR delivery, notifications, timers) and MQTT sessions
     // across gateways. Nothing durable lives only there: all of it is rebuilt from the store.
     RPM_REDIS_URL: z.string().regex(/^rediss?:\/\//, 'must be a redis:// or rediss:// URL').optional(),
+    // Prefix of every Redis key and channel of this cluster (several clusters may share one Redis).
+    RPM_REDIS_PREFIX: z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'letters, digits, . _ - (at most 64)').default('rpm'),
     // This process's name in logs, metrics and leases (default: the host name).
     RPM_NODE_NAME: z.string().regex(/^[A-Za-z0-9._-]{1,64}$/, 'letters, digits, . _ - (at most 64)').optional(),
     // Rule workers share patients in this many partitions (patient → partition by hash); fixed for
@@ -251,7 +253,7 @@ export interface Config {
     readonly partitions: number;
   };
   /** Distributed mode: work between processes and MQTT sessions across gateways. */
-  readonly redis: { readonly url: string } | undefined;
+  readonly redis: { readonly url: string; readonly prefix: string } | undefined;
   /** This process's name in logs, metrics and leases. */
   readonly nodeName: string;
   readonly timeSeries: { readonly url: string; readonly org: string; readonly bucket: string; readonly token: string | undefined } | undefined;

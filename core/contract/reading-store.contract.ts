@@ -118,11 +118,11 @@ export function readingStoreContract(
       expect(await store.getReading(otherDevice.deviceId, otherDevice.idempotencyKey)).toMatchObject({ patientId: null });
       // The attribution log says so, durably; an attribution that found nothing adds nothing.
       const log = await store.attributionsSince(0, 10);
-      expect(log).toEqual([{ seq: expect.any(Number), deviceId: 'dev-u', patientId: 'p-new', fromMs: t0, toMs: null, atMs: expect.any(Number) }]);
+      expect(log).toEqual([{ seq: expect.any(Number), deviceId: 'dev-u', patientId: 'p-new', fromMs: t0, toMs: null, atMs: expect.any(Number), readingIds: null }]);
       expect(await store.attributeUnassigned('dev-u', 'p-new', t0, null)).toBe(0);
       expect(await store.attributeUnassigned('dev-v', 'p-other', t0, t0 + 10)).toBe(1);
       const more = await store.attributionsSince(log[0]!.seq, 10);
-      expect(more).toEqual([{ seq: expect.any(Number), deviceId: 'dev-v', patientId: 'p-other', fromMs: t0, toMs: t0 + 10, atMs: expect.any(Number) }]);
+      expect(more).toEqual([{ seq: expect.any(Number), deviceId: 'dev-v', patientId: 'p-other', fromMs: t0, toMs: t0 + 10, atMs: expect.any(Number), readingIds: null }]);
       expect(more[0]!.seq).toBeGreaterThan(log[0]!.seq);
     });
 
@@ -147,8 +147,11 @@ export function readingStoreContract(
       await store.commit({ readings: [a, b, other, plain], rejections: [] });
       const confirmed = await store.decideUser('p-u', [a.id, other.id, plain.id], 'confirmed');
       expect(confirmed.map((s) => s.reading.id)).toEqual([a.id]);
-      expect(confirmed[0]?.reading.flags).toEqual([]);
+      // Confirmed readings are judged from the attribution log, which names them.
+      expect(confirmed[0]?.reading.flags).toEqual(['attributed']);
       expect(confirmed[0]?.seq).toBeGreaterThan(0);
+      const entries = await store.attributionsSince(0, 10);
+      expect(entries.at(-1)).toMatchObject({ patientId: 'p-u', readingIds: [a.id] });
       const rejected = await store.decideUser('p-u', [b.id, a.id], 'rejected');
       expect(rejected.map((s) => s.reading.flags)).toEqual([['device-kind-mismatch', 'user-rejected', 'time-estimated']]);
       expect(await store.getReading(other.deviceId, other.idempotencyKey)).toMatchObject({ flags: ['user-unconfirmed'] });

@@ -52,7 +52,7 @@ describe('Nurse dashboard accessibility (axe-core in Chromium)', () => {
     nurse = await createNurse(t, 'org-a', 'ann@a.example', 'Ann Example');
     cuff = await enrolPatient(t, nurse, { id: 'pa-1', organizationId: 'org-a', programs: ['general', 'hypertension'] }, { id: 'cuff-a1', kind: 'bp-cuff' });
     await postReadings(t, cuff, [...bpHistory(30, 10, { clinicEvery: 4 }), { kind: 'blood-pressure', systolic: 188, diastolic: 104, unit: 'mmHg', measuredAt: isoAgo(120_000) }]);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
   });
 
   afterAll(async () => {

@@ -55,7 +55,7 @@ describe('Nurse dashboard in headless Chromium', () => {
     cuff = await enrolPatient(t, ann, { id: 'pa-1', organizationId: 'org-a', programs: ['general', 'hypertension'] }, { id: 'cuff-a1', kind: 'bp-cuff', manufacturer: 'Omron', model: 'BP7450' });
     // Two weeks of unremarkable home readings, every 5th taken in clinic: a chart with both kinds.
     await postReadings(t, cuff, bpHistory(40, 14, { clinicEvery: 5 }));
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
   });
 
   afterAll(async () => {
@@ -321,7 +321,7 @@ describe('Nurse dashboard in headless Chromium', () => {
       { kind: 'body-weight', value: 80.1, unit: 'kg', measuredAt: isoAgo(20 * 3_600_000) },
       { kind: 'body-weight', value: 81.3, unit: 'kg', measuredAt: isoAgo(60_000) },
     ]);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     const page = await open('cara', cara.email);
     const zone = /E[SD]T/; // America/New_York, winter or summer
     await expect.poll(() => page.locator('header .display-summary').textContent()).toMatch(/^lb · °F · mg\/dL · E[SD]T$/);

@@ -54,7 +54,7 @@ async function seed(t: TestGateway): Promise<{ ann: Nurse; marcus: Nurse; spare:
   const featured = ids[0] ?? '';
   // 29 days (plus the history's hour), so all of them fall inside the chart's default 30-day period.
   await postReadings(t, secrets.get(featured) ?? '', bpHistory(CHART_READINGS, 29, { clinicEvery: 7 }));
-  await t.gw.ctx.alerting.drain();
+  await t.gw.ctx.alerting!.drain();
   const list = await request<{ patients: unknown[] }>(`${t.baseUrl}/v1/worklist`, { token: ann.token });
   console.error(`seeded ${list.body.patients.length} worklist rows and ${CHART_READINGS + 1} readings on ${featured} in ${((Date.now() - started) / 1000).toFixed(0)} s`);
   return { ann, marcus, spare: ids.slice(PATIENTS), featured, secrets };

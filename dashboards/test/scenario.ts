@@ -37,7 +37,7 @@ export async function seedWard(t: TestGateway): Promise<Ward> {
     ox,
     Array.from({ length: 60 }, (_, i) => ({ kind: 'spo2', value: 95 + Math.round(Math.sin(i / 4) * 1.5), pulse: 72 + (i % 5), unit: '%', measuredAt: isoAgo(30 * DAY - i * 12 * HOUR) })),
   );
-  await t.gw.ctx.alerting.drain();
+  await t.gw.ctx.alerting!.drain();
   const old = await openAlerts(t, ann, featured);
   for (const a of old) {
     await act(t, ann, a.id, 'claim', { version: a.version });
@@ -71,7 +71,7 @@ export async function seedWard(t: TestGateway): Promise<Ward> {
     const secret = await enrolPatient(t, ann, { id, organizationId: org, programs }, { id: `${kind}-${id}`, kind });
     await postReadings(t, secret, readings);
   }
-  await t.gw.ctx.alerting.drain();
+  await t.gw.ctx.alerting!.drain();
 
   // Some alerts already in hand: Marcus holds one, Ann acknowledged another.
   const [low] = await openAlerts(t, marcus, 'pt-5120');

@@ -198,6 +198,11 @@ export class SessionService {
     return () => this.endedListeners.delete(listener);
   }
 
+  /** Sessions ended in another process of the cluster (a logout there): what holds them here stops too. */
+  remoteSessionEnded(end: SessionEnd): void {
+    this.ended(end);
+  }
+
   /**
    * Whether a session still stands, without counting as activity (a stream open in a forgotten
    * tab must not keep a session alive): the same rules as `authenticate`.

@@ -186,7 +186,7 @@ describe('HTTP ingest: POST /v1/readings', () => {
     expect(assigned.status).toBe(201);
     expect(assigned.body.attributedReadings).toBe(1);
     const [g] = await t.admin.readings('p-gl');
-    expect(g).toMatchObject({ kind: 'blood-glucose', unit: 'mg/dL', code: { code: '41653-7' }, mealContext: 'fasting', flags: [] });
+    expect(g).toMatchObject({ kind: 'blood-glucose', unit: 'mg/dL', code: { code: '41653-7' }, mealContext: 'fasting', flags: ['attributed'] });
     expect(g.value).toBeCloseTo(109.9, 1);
   });
 

@@ -56,7 +56,16 @@ export interface MqttBroker {
  * `published` runs), so the reading is committed inside `authorizePublish`: a PUBACK is
  * sent only for a committed reading.
  */
-export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker> {
+/**
+ * aedes across gateway processes (the distributed mode): the message fan-out and the session
+ * persistence they share (connectors/redis/mqtt-cluster.ts). Unset: in-memory, this process only.
+ */
+export interface MqttClusterParts {
+  readonly mq: unknown;
+  readonly persistence: unknown;
+}
+
+export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttClusterParts): Promise<MqttBroker> {
   const sessions = new WeakMap<Client, Session>();
   const byDevice = new Map<string, Set<Client>>();
   /** Count of credential changes per device, to catch changes that race a connect. */
@@ -76,6 +85,7 @@ export async function createMqttBroker(ctx: GatewayContext): Promise<MqttBroker>
     drainTimeout: 30_000,
     maxClientsIdLength: 128,
     connectTimeout: connectTimeoutMs,
+    ...(cluster === undefined ? {} : { mq: cluster.mq, persistence: cluster.persistence }),
   });
   // MQTT 3.1.1 where aedes deviates: DUP on resent QoS 1 messages of a resumed session.
   markRedeliveries((aedes as unknown as { persistence: OutgoingQueue }).persistence);

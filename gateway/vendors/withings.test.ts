@@ -117,7 +117,7 @@ describe('Withings: notification, OAuth 2 refresh and authenticated pull against
     cloud.measure('12345', { attrib: 1, date: s('2026-12-04T18:00:00Z'), category: 1, measures: [{ value: 84500, type: 1, unit: -3 }] });
     await g.post(NOTIFY, `userid=12345&appli=1&startdate=${s('2026-12-04T17:00:00Z')}&enddate=${s('2026-12-04T19:00:00Z')}`, form);
     await drainPulls(g);
-    await g.t.gw.ctx.alerting.drain();
+    await g.t.gw.ctx.alerting!.drain();
     const ambiguous = (await g.readings('wi-p1')).find((r) => r.measuredAt === '2026-12-04T19:00:00+01:00');
     expect(ambiguous).toMatchObject({ entryMethod: 'ambiguous-user', flags: ['user-unconfirmed'], source: { details: { attrib: 1 } } });
     const alertsOf = async (): Promise<string[]> =>
@@ -132,7 +132,7 @@ describe('Withings: notification, OAuth 2 refresh and authenticated pull against
     expect(await alertsOf()).not.toContain('weight-gain-day');
     const confirmed = await request(`${g.baseUrl}/v1/patients/wi-p1/readings/${ambiguous.id}/user`, { token: nurseToken, json: { decision: 'confirmed' } });
     expect(confirmed.status).toBe(200);
-    expect(confirmed.body).toMatchObject({ id: ambiguous.id, flags: [], entryMethod: 'ambiguous-user' });
+    expect(confirmed.body).toMatchObject({ id: ambiguous.id, flags: ['attributed'], entryMethod: 'ambiguous-user' });
     expect(await alertsOf()).toContain('weight-gain-day');
     const twice = await request(`${g.baseUrl}/v1/patients/wi-p1/readings/${ambiguous.id}/user`, { token: nurseToken, json: { decision: 'rejected' } });
     expect(twice.status).toBe(409);

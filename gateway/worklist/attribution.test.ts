@@ -33,7 +33,7 @@ describe('Readings attributed by a later assignment are evaluated by the rules',
       { id: 'late-2', kind: 'blood-pressure', systolic: 190, diastolic: 104, unit: 'mmHg', measuredAt: isoMinutesAgo(35) },
     ]);
     expect(res.body.accepted).toBe(2);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     // No patient yet: nothing to alert anyone about.
     expect((await worklist()).patients).toEqual([]);
 
@@ -54,7 +54,7 @@ describe('Readings attributed by a later assignment are evaluated by the rules',
   it('does not evaluate them a second time when more readings follow', async () => {
     const before = (await worklist()).patients[0].alerts[0];
     expect((await post([{ id: 'late-3', kind: 'blood-pressure', systolic: 188, diastolic: 101, unit: 'mmHg', measuredAt: isoMinutesAgo(2) }])).body.accepted).toBe(1);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     const rows = (await worklist()).patients;
     expect(rows).toHaveLength(1);
     expect(rows[0].alerts).toHaveLength(1);

@@ -71,7 +71,7 @@ describe('SLA escalation (injected clock, SMS through the notifier port)', () =>
 
   const post = async (value: number, minutesAgo: number): Promise<void> => {
     expect((await request(`${t.baseUrl}/v1/readings`, { token: gluco, json: { readings: [{ kind: 'blood-glucose', value, unit: 'mg/dL', measuredAt: isoMinutesAgo(minutesAgo) }] } })).status).toBe(202);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
   };
   const raise = async (value: number, minutesAgo: number): Promise<{ id: string; severity: string; version: number }> => {
     await post(value, minutesAgo);
@@ -83,11 +83,11 @@ describe('SLA escalation (injected clock, SMS through the notifier port)', () =>
     const alert = await raise(48, 2);
     expect(alert.severity).toBe('critical');
     now += 14 * 60_000;
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(0);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(0);
     expect(twilio.messages).toHaveLength(0);
 
     now += 2 * 60_000;
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(1);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(1);
     expect(twilio.messages).toHaveLength(1);
     const sms = twilio.messages[0]!;
     expect(sms.get('To')).toBe('+15557654321');
@@ -97,14 +97,14 @@ describe('SLA escalation (injected clock, SMS through the notifier port)', () =>
     expect(twilio.auth[0]).toBe(`Basic ${Buffer.from('AC0123456789abcdef0123456789abcdef:secret-token').toString('base64')}`);
 
     // The same sweep again sends nothing twice.
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(0);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(0);
     expect(twilio.messages).toHaveLength(1);
     const escalated = (await request(`${t.baseUrl}/v1/alerts/${alert.id}`, { token: nurse })).body;
     expect(escalated).toMatchObject({ escalationLevel: 1 });
     expect(escalated.history.at(-1)).toMatchObject({ action: 'escalate', actor: 'system:sla' });
 
     now += 16 * 60_000;
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(1);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(1);
     expect(twilio.messages).toHaveLength(2);
     expect((await request(`${t.baseUrl}/v1/alerts/${alert.id}`, { token: nurse })).body.escalationLevel).toBe(2);
   });
@@ -114,7 +114,7 @@ describe('SLA escalation (injected clock, SMS through the notifier port)', () =>
     expect((await request(`${t.baseUrl}/v1/alerts/${alert.id}/acknowledge`, { token: nurse, method: 'POST', json: {} })).status).toBe(200);
     const before = twilio.messages.length;
     now += 60 * 60_000;
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(0);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(0);
     expect(twilio.messages).toHaveLength(before);
   });
 
@@ -129,9 +129,9 @@ describe('SLA escalation (injected clock, SMS through the notifier port)', () =>
     twilio.failNext.n = 1;
     now += 16 * 60_000;
     const before = twilio.messages.length;
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(1);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(1);
     expect(twilio.messages).toHaveLength(before);
-    expect(await t.gw.ctx.escalator.runOnce()).toBe(0);
+    expect(await t.gw.ctx.escalator!.runOnce()).toBe(0);
     expect(twilio.messages).toHaveLength(before + 1);
   });
 

@@ -67,7 +67,7 @@ describe('Staff observations, display units and reading identity', () => {
     // Consciousness "new confusion" (3) and oxygen (2) from the observations above: NEWS2 5.
     const news2 = await request(`${t.baseUrl}/v1/patients/p-1/news2`, { token: nurse });
     expect(news2.body).toMatchObject({ status: 'complete', total: 5, scores: { consciousness: 3, onOxygen: 2 } });
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     const alerts = await request<{ alerts: { rule: string; severity: string }[] }>(`${t.baseUrl}/v1/patients/p-1/alerts`, { token: nurse });
     expect(alerts.body.alerts.find((a) => a.rule === 'news2')).toMatchObject({ severity: 'high' });
   });

@@ -53,7 +53,7 @@ export async function readingUserRoutes(root: FastifyInstance, ctx: GatewayConte
         throw new RpmError('RPM_ERR_READING_USER_DECIDED', "no reading of this patient with this id awaits a decision on who measured it (already decided, or its device knew the user)");
       }
       // Judged now, as late data, so the answer means the rules have seen it.
-      if (req.body.decision === 'confirmed') await ctx.alerting.evaluateConfirmed(patientId, [decided.reading]);
+      if (req.body.decision === 'confirmed') await ctx.lateReadings.confirmed(patientId);
       return toReadingView(decided.reading);
     },
   );

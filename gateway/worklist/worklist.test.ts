@@ -33,7 +33,7 @@ describe('Worklist through the running gateway', () => {
     expect(plan.body.rules.map((r: { id: string }) => r.id)).toContain('bp-severe');
     const res = await post([{ kind: 'blood-pressure', systolic: 186, diastolic: 100, unit: 'mmHg', measuredAt: isoMinutesAgo(10) }]);
     expect(res.status).toBe(202);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     const list = await worklist(nurseA);
     expect(list.patients).toHaveLength(1);
     const row = list.patients[0];
@@ -44,7 +44,7 @@ describe('Worklist through the running gateway', () => {
 
   it('confirms severe BP with a repeat within 15 minutes and raises it to critical on the same alert', async () => {
     await post([{ kind: 'blood-pressure', systolic: 190, diastolic: 104, unit: 'mmHg', measuredAt: isoMinutesAgo(5) }]);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
     const list = await worklist(nurseA);
     expect(list.patients[0].alerts).toHaveLength(1);
     expect(list.patients[0].alerts[0]).toMatchObject({ rule: 'bp-severe', severity: 'critical', confirmation: 'confirmed', worsening: true });

@@ -5,7 +5,7 @@ import type { ClinicalRecordSink, SinkDescription } from '../../core/ports/clini
 import type { Clock } from '../../core/ports/clock.js';
 import type { DeliveryQuery, DeliveryRecord, ForwardingStore, PatientLinkInput, QueueStats, RetrySelector } from '../../core/ports/forwarding-store.js';
 import type { BatchingStatus } from '../adaptive-batch.js';
-import { type BreakerStatus, type DeliveryWorker, PATIENT_DEAD_LETTER_CODES } from '../delivery-worker.js';
+import { type BreakerStatus, type DeliveryControl, PATIENT_DEAD_LETTER_CODES } from '../delivery-worker.js';
 import type { ForwardingRoutes } from '../forwarding-routes.js';
 import type { Patient } from '../../core/model/registry.js';
 
@@ -38,7 +38,8 @@ export class ForwardingService {
   constructor(
     private readonly store: ForwardingStore,
     private readonly routes: ForwardingRoutes,
-    private readonly worker: DeliveryWorker,
+    /** Delivery in this process, or the nudges that reach the worker holding each destination. */
+    private readonly worker: DeliveryControl,
     private readonly sink: ClinicalRecordSink,
     /** Fails with RPM_ERR_NOT_FOUND unless the organization exists. */
     private readonly staff: { requireOrganization(organizationId: string): Promise<unknown> },

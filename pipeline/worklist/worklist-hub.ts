@@ -15,6 +15,7 @@ type Subscriber = (event: WorklistEvent) => void;
 export class WorklistHub {
   private readonly byOrg = new Map<string, Set<Subscriber>>();
   private readonly closers = new Set<() => void>();
+  private readonly publishListeners: Array<(event: WorklistEvent) => void> = [];
 
   subscribe(organizationId: string, subscriber: Subscriber): () => void {
     let set = this.byOrg.get(organizationId);
@@ -26,10 +27,22 @@ export class WorklistHub {
     };
   }
 
+  /** A change made in this process: its streams hear it, and so do the publish listeners (the cluster). */
   publish(event: WorklistEvent): void {
+    this.deliver(event);
+    for (const l of this.publishListeners) l(event);
+  }
+
+  /** A change made elsewhere (another process of the cluster): only this process's streams hear it. */
+  deliver(event: WorklistEvent): void {
     const org = event.alert.organizationId;
     if (org === null) return;
     for (const s of this.byOrg.get(org) ?? []) s(event);
+  }
+
+  /** Hears every change published here (the distributed mode passes them on to the other processes). */
+  onPublish(listener: (event: WorklistEvent) => void): void {
+    this.publishListeners.push(listener);
   }
 
   /** Streams end with the process: shutdown calls this so open SSE responses finish. */

@@ -42,7 +42,7 @@ describe('audit trail: chained, exportable, and naming the patients each read di
       });
       expect(posted.body.accepted).toBe(1);
     }
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
   });
   afterAll(async () => t.close());
 

@@ -89,7 +89,7 @@ describe('the worklist stream ends with its session and follows scope changes', 
       json: { readings: [{ kind: 'blood-pressure', systolic: 182 + (minutesAgo % 7), diastolic: 121, unit: 'mmHg', measuredAt: new Date(clock.now() - minutesAgo-- * 1000).toISOString() }] },
     });
     expect(res.body.accepted).toBe(1);
-    await t.gw.ctx.alerting.drain();
+    await t.gw.ctx.alerting!.drain();
   };
 
   beforeAll(async () => {
