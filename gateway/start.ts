@@ -12,8 +12,7 @@ import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
 import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { readingObservation } from '../connectors/fhir/observation-mapper.js';
-import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
-import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
+import { openStores } from '../connectors/open-stores.js';
 import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
@@ -23,9 +22,9 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { StoreHealth } from '../pipeline/store-health.js';
-import { loadOrCreateAdminToken } from './admin-token-file.js';
-import { ensurePrivateDir } from './data-files.js';
-import { loadSecretKeys } from './secret-keys-file.js';
+import { loadOrCreateAdminToken } from '../connectors/files/admin-token-file.js';
+import { ensurePrivateDir } from '../connectors/files/data-files.js';
+import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
 import { CredentialGuard } from './auth/credential-guard.js';
 import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
@@ -45,7 +44,8 @@ import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
 import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
 import { type DeliveryControl, DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { EdgeEvents } from './cluster/edge-events.js';
-import { type GatewayCluster, gatewayCluster, requireClusterConfig } from './cluster/gateway-cluster.js';
+import { requireClusterConfig } from '../core/config/cluster.js';
+import { type GatewayCluster, gatewayCluster } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
@@ -97,7 +97,7 @@ type Background =
 async function openGatewayCluster(config: Config, log: Logger): Promise<GatewayCluster> {
   const { redis, databaseUrl } = requireClusterConfig(config, 'gateway');
   const onError = (err: Error): void => log.warn({ err: err.message }, 'Redis connection problem (work and events resume when it is back)');
-  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:` });
+  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:`, onError });
   return gatewayCluster(
     {
       bus: new BullWorkBus({ url: redis.url, prefix: redis.prefix, onError }),
@@ -121,30 +121,6 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
 
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/**
- * The stores named by RPM_STORE: the embedded SQLite files (default), or every port on one
- * PostgreSQL database, migrated before the gateway listens.
- */
-async function openStores(config: Config, secrets: FieldCipher, log: Logger): Promise<SqliteStores | PostgresStores> {
-  const store = config.store;
-  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous, secrets });
-  const stores = await createPostgresStores({
-    secrets,
-    url: store.url,
-    poolSize: store.poolSize,
-    statementTimeoutMs: store.statementTimeoutMs,
-    applicationName: 'rpm-gateway',
-    // Idle connections cut by a server restart or the network; the pool replaces them on next use.
-    onError: (err) => log.warn({ err }, 'PostgreSQL connection lost'),
-  });
-  const { durability } = stores;
-  log.info({ serverVersion: durability.serverVersion, migrated: stores.migrated }, 'PostgreSQL store open');
-  if (durability.fsync !== 'on') {
-    log.warn('PostgreSQL runs with fsync=off: an acknowledged reading may be lost in an OS crash or power loss');
-  }
-  return stores;
 }
 
 /**

@@ -48,6 +48,7 @@ export class BullWorkBus implements WorkBus {
 
   async consume(unit: string, handler: (job: WorkJob) => Promise<void>): Promise<() => Promise<void>> {
     const connection = new Redis(this.options.url, CONSUMER);
+    connection.on('error', (err: Error) => this.options.onError?.(err, unit));
     const worker = new Worker(
       queueNameOf(unit),
       async (job: Job<WorkJobData>) => {
