@@ -42,6 +42,8 @@ import { RedisClusterEvents } from '../connectors/redis/redis-cluster-events.js'
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
 import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
 import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
+import { InfluxSink } from '../connectors/timeseries/influx-sink.js';
+import { TimeSeriesWriter } from '../pipeline/timeseries-writer.js';
 import { type DeliveryControl, DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { EdgeEvents } from './cluster/edge-events.js';
 import { requireClusterConfig } from '../core/config/cluster.js';
@@ -90,7 +92,7 @@ export interface StartOptions {
 
 /** Where the background work runs: here (the single process), or in the workers. */
 type Background =
-  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker }
+  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker; readonly timeSeries: TimeSeriesWriter | undefined }
   | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
 
 /** The connections a gateway of the distributed mode shares with the cluster (the adapters are chosen here). */
@@ -223,7 +225,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Readings attributed by a later assignment got their deliveries with the attribution.
     registry.onAttributed(async () => deliveries.kick());
     deliveryControl = deliveries;
-    background = { kind: 'embedded', alerting, escalator, deliveries };
+    // Readings into the time-series store (RPM_TIMESERIES_URL), after each commit, from a durable position.
+    const timeSeries =
+      config.timeSeries === undefined
+        ? undefined
+        : new TimeSeriesWriter({ readings: stores.readings, progress: stores.progress, sink: new InfluxSink({ ...config.timeSeries, timeoutMs: 10_000 }), registry: stores.registry, log });
+    if (timeSeries !== undefined) {
+      committer.onCommitted(() => timeSeries.kick());
+      registry.onAttributed(async () => timeSeries.kick());
+    }
+    background = { kind: 'embedded', alerting, escalator, deliveries, timeSeries };
   } else {
     cluster = await openGatewayCluster(config, log);
     const destinations = (): string[] => [...enabledDestinations];
@@ -443,6 +454,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     missingSweep.unref();
     // Pulls queued before a crash or restart run now.
     withingsPuller.start();
+    background.timeSeries?.kick();
   } else if (cluster !== undefined) {
     // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
     // is single-use): whichever holds the lease.
@@ -491,6 +503,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('withings-pulls', () => withingsPuller.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
+        const timeSeries = background.timeSeries;
+        if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
         // Nudges already posted stay with Redis; the cluster connections end after the last commit.
