@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
+import { RpmError } from '../core/errors/rpm-error.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -34,7 +35,7 @@ import { ForwardingService } from '../pipeline/forwarding/forwarding-service.js'
 import { buildApp } from './http/app.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
-import { createMqttBroker } from './mqtt/broker.js';
+import { createMqttBroker, type MqttBroker } from './mqtt/broker.js';
 import { PostgresLeases } from '../connectors/postgres/postgres-leases.js';
 import { BullWorkBus } from '../connectors/redis/bullmq-work-bus.js';
 import { createRedisMqttCluster } from '../connectors/redis/mqtt-cluster.js';
@@ -338,6 +339,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 
   let shuttingDown = false;
+  // The broker is created after the HTTP app (it needs the context); commands wait for it.
+  let brokerRef: MqttBroker | undefined;
   const ctx: GatewayContext = {
     config,
     log,
@@ -364,6 +367,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         else background.handoff.attributed(patientId);
       },
     },
+    deviceCommands: {
+      send: async (deviceId, body) => {
+        if (brokerRef === undefined) throw new RpmError('RPM_ERR_BROKER_UNAVAILABLE', 'the MQTT broker is not running yet');
+        return brokerRef.sendCommand(deviceId, body);
+      },
+    },
     worklist,
     worklistHub,
     metrics,
@@ -376,6 +385,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   const app = await buildApp(ctx);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
+  brokerRef = broker;
   metrics.watchMqtt(broker);
 
   // Every MQTT transport handed to aedes. aedes.close() ends only sessions that completed

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import mqtt from 'mqtt';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirTestServer } from './fhir-server/fhir-test-server.js';
@@ -109,6 +110,25 @@ describe('distributed mode: 2 gateways + 2 workers over PostgreSQL, Redis and a 
       cuffs.push({ id: `cuff-${i}`, secret: await admin.createDevice({ id: `cuff-${i}`, kind: 'bp-cuff', patientId }) });
     }
     expect((await admin.post('/v1/admin/fhir/destinations', { id: 'ehr', organizationId: 'org-d', baseUrl: ehr.baseUrl, auth: { type: 'none' } })).status).toBe(201);
+
+    // MQTT across gateways: a command sent through one gateway reaches the device connected to the
+    // other, and the same client id connecting to the first takes the session over.
+    const probe = { id: 'probe-1', secret: await admin.createDevice({ id: 'probe-1', kind: 'scale' }) };
+    const onGw2 = await mqtt.connectAsync(gw2.mqttUrl, { clientId: 'probe-1-c', username: probe.id, password: probe.secret, protocolVersion: 4, reconnectPeriod: 0, clean: false });
+    await onGw2.subscribeAsync('devices/probe-1/commands', { qos: 1 });
+    const command = new Promise<string>((resolve) => onGw2.once('message', (_t, payload) => resolve(payload.toString())));
+    const sent = await admin.post('/v1/admin/devices/probe-1/commands', { command: 'sync-time' });
+    expect(sent.status).toBe(202);
+    expect(JSON.parse(await command)).toMatchObject({ commandId: sent.body.commandId, command: 'sync-time' });
+    const takenOver = new Promise<void>((resolve) => onGw2.once('close', () => resolve()));
+    const onGw1 = await mqtt.connectAsync(gw1.mqttUrl, { clientId: 'probe-1-c', username: probe.id, password: probe.secret, protocolVersion: 4, reconnectPeriod: 0, clean: false });
+    await takenOver;
+    // The session (its subscription) moved with it: the next command arrives on the first gateway.
+    const again = new Promise<string>((resolve) => onGw1.once('message', (_t, payload) => resolve(payload.toString())));
+    expect((await new AdminClient(gw2.baseUrl).post('/v1/admin/devices/probe-1/commands', { command: 'upload-now' })).status).toBe(202);
+    expect(JSON.parse(await again)).toMatchObject({ command: 'upload-now' });
+    await onGw1.endAsync();
+    onGw2.end(true);
 
     // Devices spread over both gateways; one that finds its gateway gone goes to the other (a load balancer would).
     const alive = (preferred: ChildGateway, other: ChildGateway): ChildGateway => (preferred.current?.running === true ? preferred : other);
