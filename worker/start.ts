@@ -38,6 +38,12 @@ export interface RunningWorker {
   units(): readonly string[];
   /** Runs one round of work sharing now (tests). */
   rebalance(): Promise<void>;
+  /** Resolves once every held unit has done what the store holds for it now. */
+  drain(): Promise<void>;
+  /** Runs the held rule partitions' clock sweep now (waits for a repeat reading that expired). */
+  sweepClock(): Promise<void>;
+  /** If the timers unit is held here: SLA escalation (when `escalate`) and timers of ended sessions, now. */
+  runTimers(escalate: boolean): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -187,6 +193,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       const timerGuard = new TimerGuard(stores.alerts, new StoredSessionLiveness(stores.staff, clock, config.sessions.idleMs), clock, log);
       const stopSweep = every(config.rules.slaSweepMs, () => timerGuard.sweep(), log, 'timer sweep');
       return {
+        async timers(escalate: boolean) {
+          if (escalate) await escalator.runOnce();
+          await timerGuard.sweep();
+        },
         async stop() {
           await stopSweep();
           await escalator.stop();
@@ -284,6 +294,16 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     opsPort,
     units: () => [...owned].sort(),
     rebalance: () => owner.rebalance(),
+    async drain() {
+      for (const unit of [...running.values()]) await unit.drain?.();
+      await timeSeries?.drain().catch(() => undefined);
+    },
+    async sweepClock() {
+      for (const unit of [...running.values()]) await unit.sweepClock?.();
+    },
+    async runTimers(escalate) {
+      for (const unit of [...running.values()]) await unit.timers?.(escalate);
+    },
     close() {
       closing ??= (async () => {
         log.info('worker shutting down: giving its work back');

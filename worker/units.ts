@@ -8,6 +8,12 @@ import { JOBS } from '../pipeline/cluster/units.js';
 /** One unit of work while this worker holds it: its mailbox consumer, its timers, and how it stops. */
 export interface RunningUnit {
   stop(): Promise<void>;
+  /** Resolves once what the store holds for this unit now is done (tests, and a clean handover). */
+  drain?(): Promise<void>;
+  /** Rule partitions: the clock sweep now instead of at its next tick (tests with a manual clock). */
+  sweepClock?(): Promise<void>;
+  /** The timers unit: SLA escalation (when `escalate`) and timers of ended sessions, now. */
+  timers?(escalate: boolean): Promise<void>;
 }
 
 /** Every `everyMs`, run `fn` (never two at once); errors are logged, the timer goes on. */
@@ -78,6 +84,11 @@ export async function startRulePartition(unit: string, partition: RulePartition,
   const stopCatchUp = every(deps.catchUpMs, async () => engine.kick(), log, 'rule partition catch-up');
   const stopRepeats = every(REPEATS_CHECK_MS, registerRepeats, log, 'rule partition timers');
   return {
+    drain: () => engine.drain(),
+    async sweepClock() {
+      await engine.sweepClock();
+      await engine.drain();
+    },
     async stop() {
       await stopCatchUp();
       await stopRepeats();
