@@ -44,7 +44,8 @@ export interface RunningWorker {
   sweepClock(): Promise<void>;
   /** If the timers unit is held here: SLA escalation (when `escalate`) and timers of ended sessions, now. */
   runTimers(escalate: boolean): Promise<void>;
-  close(): Promise<void>;
+  /** Stops in order; `complete` false when a step did not finish (its work waits in the store). */
+  close(): Promise<{ readonly complete: boolean }>;
 }
 
 export interface WorkerOptions {
@@ -54,6 +55,8 @@ export interface WorkerOptions {
 
 /** The safety net under the nudges of each held unit (a nudge lost with Redis delays work by this much). */
 const CATCH_UP_MS = 1000;
+/** How long a unit may take to stop (finish its pass, close its consumer) before it is left behind. */
+const UNIT_STOP_MS = 2000;
 
 /**
  * The worker of the distributed mode (`rpm worker`): the background work of the single process,
@@ -229,8 +232,16 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       owned.delete(unit);
       const r = running.get(unit);
       running.delete(unit);
-      await r?.stop();
-      log.info({ unit }, 'gave up a unit of work');
+      // Bounded: a unit's state is in the store, so one that cannot stop cleanly (a connection
+      // Redis dropped) is left behind rather than holding its lease, and the shutdown, hostage.
+      let timer: NodeJS.Timeout | undefined;
+      const stopped = await Promise.race([
+        (r?.stop() ?? Promise.resolve()).then(() => true),
+        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), UNIT_STOP_MS))),
+      ]);
+      clearTimeout(timer);
+      if (stopped) log.info({ unit }, 'gave up a unit of work');
+      else log.warn({ unit, waitedMs: UNIT_STOP_MS }, 'a unit of work did not stop in time; giving it up anyway (its work resumes from the store)');
     },
     seed: Math.floor(Math.random() * 1_000_000),
     roundMs: config.cluster.roundMs,
@@ -289,7 +300,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const opsPort = (server.address() as net.AddressInfo).port;
   log.info({ opsPort, partitions: partitionCount, timeSeries: timeSeries !== undefined }, 'worker started');
 
-  let closing: Promise<void> | undefined;
+  let closing: Promise<{ readonly complete: boolean }> | undefined;
   return {
     opsPort,
     units: () => [...owned].sort(),
@@ -307,19 +318,36 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     close() {
       closing ??= (async () => {
         log.info('worker shutting down: giving its work back');
+        const incomplete: string[] = [];
+        // Each step bounded: whatever a step leaves undone is in the store, for the next holder.
+        const step = async (what: string, run: () => Promise<unknown>, ms = 5000): Promise<void> => {
+          let timer: NodeJS.Timeout | undefined;
+          try {
+            await Promise.race([run(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
+          } catch (err) {
+            incomplete.push(what);
+            log.warn({ err }, `worker shutdown: ${what} did not finish; going on`);
+          } finally {
+            clearTimeout(timer);
+          }
+        };
         // Units stop (engines finish their pass, pumps end), then leases go, so others take over at once.
-        await owner.stop();
-        await deliveries.stop();
-        await timeSeries?.stop();
-        await timeSeriesSink?.close().catch(() => undefined);
-        await new Promise<void>((resolve) => server.close(() => resolve()));
+        await step('units', () => owner.stop());
+        await step('fhir-delivery', () => deliveries.stop());
+        await step('time-series', async () => {
+          await timeSeries?.stop();
+          await timeSeriesSink?.close();
+        });
+        server.closeAllConnections();
+        await step('ops endpoint', () => new Promise<void>((resolve) => server.close(() => resolve())));
         hub.closeAll();
-        await leases.close().catch(() => undefined);
-        await bus.close().catch(() => undefined);
-        await events.close().catch(() => undefined);
-        await pool.end().catch(() => undefined);
-        await stores.close();
-        log.info('worker stopped');
+        await step('leases', () => leases.close());
+        await step('work bus', () => bus.close());
+        await step('cluster events', () => events.close());
+        await step('membership pool', () => pool.end());
+        await step('stores', () => stores.close());
+        log.info({ incomplete }, 'worker stopped');
+        return { complete: incomplete.length === 0 };
       })();
       return closing;
     },
