@@ -13,6 +13,8 @@ import { freePort } from './child-gateway.js';
 export interface OwnPostgres {
   readonly url: string;
   readonly port: number;
+  /** The cluster's data directory (postmaster.pid names the server process). */
+  readonly dataDir: string;
   /** Crash-like stop (`pg_ctl stop -m immediate`: no checkpoint; the next start replays the WAL). */
   crash(): void;
   start(): Promise<void>;
@@ -61,6 +63,7 @@ export async function startOwnPostgres(): Promise<OwnPostgres> {
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     port,
+    dataDir: data,
     crash: () => run('pg_ctl', ['-D', data, '-m', 'immediate', 'stop']),
     start,
     stop() {
