@@ -22,6 +22,7 @@ import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
+import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { ensurePrivateDir } from './data-files.js';
@@ -192,6 +193,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
+  const identities = new PatientIdentityService({ store: stores.identities, audit, clock });
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
@@ -383,6 +385,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     forwarding,
     observationView,
     vendors,
+    identities,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
