@@ -5,6 +5,8 @@ import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
+import type { DelayedJobs } from '../../core/ports/delayed-jobs.js';
+import type { SchedulingStore } from '../../core/ports/scheduling-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
@@ -15,6 +17,7 @@ import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresPatientIdentityStore } from './postgres-patient-identity-store.js';
+import { PostgresSchedulingStore } from './postgres-scheduling-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
@@ -36,6 +39,10 @@ export interface PostgresStores {
   readonly vendors: VendorStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
+  /** Working hours, appointment types, appointments. */
+  readonly scheduling: SchedulingStore;
+  /** Durable delayed jobs (visit reminders). */
+  readonly jobs: DelayedJobs;
   /** What the server promises about a COMMIT, as read at open. */
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
@@ -83,6 +90,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     throw err;
   }
   let closed = false;
+  const scheduling = new PostgresSchedulingStore(pool);
   return {
     readings: new PostgresReadingStore(pool),
     registry: new PostgresRegistryStore(pool),
@@ -93,6 +101,8 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     forwarding,
     vendors,
     identities,
+    scheduling,
+    jobs: scheduling,
     durability,
     migrated,
     sealedSecrets,

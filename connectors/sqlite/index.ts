@@ -4,6 +4,8 @@ import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
+import type { DelayedJobs } from '../../core/ports/delayed-jobs.js';
+import type { SchedulingStore } from '../../core/ports/scheduling-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
@@ -16,6 +18,7 @@ import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqlitePatientIdentityStore } from './sqlite-patient-identity-store.js';
+import { SqliteSchedulingStore } from './sqlite-scheduling-store.js';
 import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -37,6 +40,10 @@ export interface SqliteStores {
   readonly vendors: VendorStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
+  /** Working hours, appointment types, appointments (clinical.sqlite). */
+  readonly scheduling: SchedulingStore;
+  /** Durable delayed jobs (visit reminders), beside the appointments they belong to. */
+  readonly jobs: DelayedJobs;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
   readonly sealedSecrets: number;
   close(): Promise<void>;
@@ -79,6 +86,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     throw err;
   }
   let closed = false;
+  const scheduling = new SqliteSchedulingStore(clinical);
   return {
     readings: new SqliteReadingStore(db, write, probe),
     registry: new SqliteRegistryStore(db),
@@ -89,6 +97,8 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     forwarding,
     vendors,
     identities,
+    scheduling,
+    jobs: scheduling,
     sealedSecrets,
     async close() {
       if (closed) return;
