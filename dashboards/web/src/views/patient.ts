@@ -8,6 +8,7 @@ import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, seve
 import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
 import { type ObservationPanels, observationPanels } from './observations.js';
 import { patientHeader } from './patient-header.js';
+import { patientVisits } from './patient-visits.js';
 import { timerPanel } from './timer-panel.js';
 import type { View } from './view.js';
 import { waitCell } from './worklist.js';
@@ -40,6 +41,7 @@ export class PatientView implements View {
   private readonly historyEl = h('div', { class: 'history' });
   private observations: ObservationPanels | null = null;
   private header: ReturnType<typeof patientHeader> | null = null;
+  private visits: ReturnType<typeof patientVisits> | null = null;
   private refreshTimer = 0;
   /** When the first stream event of the pending refresh arrived (performance.now), for the live-update measure. */
   private liveSince: number | null = null;
@@ -67,6 +69,8 @@ export class PatientView implements View {
     this.observations = observations;
     const header = patientHeader(this.ctx, id);
     this.header = header;
+    const visits = patientVisits(this.ctx, id, () => header.element.querySelector('.patient-name')?.textContent ?? `patient ${id}`);
+    this.visits = visits;
     main.append(
       h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), header.element),
       h(
@@ -87,6 +91,7 @@ export class PatientView implements View {
         h(
           'div',
           { class: 'col-side' },
+          visits.element,
           observations.news2,
           observations.form,
           timer.element,
@@ -126,6 +131,7 @@ export class PatientView implements View {
         this.loadDevices(),
         this.observations?.reloadNews2(),
         this.header?.load(),
+        this.visits?.load(),
       ]);
       this.carePlan = plan;
       await this.loadReadings();
