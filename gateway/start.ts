@@ -23,6 +23,7 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import { AppointmentForwarder } from '../pipeline/scheduling/appointment-forwarder.js';
 import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
 import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
@@ -198,7 +199,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const identities = new PatientIdentityService({ store: stores.identities, audit, clock });
   // SMS to staff (escalations) and patients (visit reminders): Twilio when configured, else the log (no PHI either way).
   const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
-  const scheduling = new SchedulingService({ store: stores.scheduling, patients: stores.registry, staff: stores.staff, identities, audit, clock, log, newId: randomUUID });
+  // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
+  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
+  const scheduling = new SchedulingService({
+    store: stores.scheduling,
+    patients: stores.registry,
+    staff: stores.staff,
+    identities,
+    audit,
+    clock,
+    log,
+    newId: randomUUID,
+    jobs: stores.jobs,
+    jobsFor: (organizationId, appointmentId, version, nowMs) => appointmentForwarder.jobsFor(organizationId, appointmentId, version, nowMs),
+  });
   const reminders = new ReminderWorker({
     jobs: stores.jobs,
     store: stores.scheduling,
@@ -210,6 +225,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     owner: `${config.nodeName}:${process.pid}:${randomUUID()}`,
     leaseMs: config.scheduling.jobLeaseMs,
     pollMs: config.scheduling.jobPollMs,
+    handlers: [appointmentForwarder],
   });
   // A booking or a change may bring a reminder due sooner than the worker's next look.
   scheduling.onChanged(() => reminders.kick());
@@ -217,7 +233,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
     twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
-  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);

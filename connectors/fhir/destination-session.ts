@@ -5,6 +5,8 @@ import type { Logger } from '../../core/logging.js';
 import type { Destination } from '../../core/model/destination.js';
 import type { Device } from '../../core/model/registry.js';
 import type { DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, PatientTarget, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import type { AppointmentRecord } from '../../core/ports/appointment-sink.js';
+import { appointmentResource } from './appointment-mapper.js';
 import { parseBatchResponse, referenceOf } from './batch-response.js';
 import { CAUTIOUS_PLAN, capabilityStatement, planFrom, type ServerPlan, type WriteInteraction } from './capabilities.js';
 import { type AuthProvider, authProvider } from './destination-auth.js';
@@ -154,6 +156,25 @@ export class DestinationSession {
     const answered = items.map((_, i): DeliveryResult => results[i] ?? { status: 'delivered', refs: refs.get(i) ?? [] });
     await this.explainRefusals(items, answered, signal);
     return answered;
+  }
+
+  /**
+   * A visit as an Appointment, written at its deterministic id (`PUT Appointment/{hash}`): the
+   * first write creates it, later ones (moved, cancelled, no-show) replace it. Answers one result
+   * like a reading's: delivered, retry (thrown errors of the exchange), or dead (refused).
+   */
+  async sendAppointment(record: AppointmentRecord, target: PatientTarget, signal: AbortSignal | undefined): Promise<DeliveryResult> {
+    const patient = subjectReference(target);
+    if (typeof patient === 'string') return { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: patient, outcome: null };
+    const resource = appointmentResource(record, patient, this.options.systems);
+    try {
+      await this.call('PUT Appointment', (options) => this.client.update({ resourceType: 'Appointment', id: resource.id, body: { ...resource }, options }), signal);
+      return { status: 'delivered', refs: [`Appointment/${resource.id}`] };
+    } catch (err) {
+      if (!(err instanceof RpmError)) throw err;
+      if (isRetryable(err.code)) throw err;
+      return { status: 'dead', code: err.code, message: err.message, outcome: operationOutcomeOf(outcomeOfError(err)) };
+    }
   }
 
   /** `POST Patient/_search` (the identifier, often an MRN, stays out of URLs and server logs). */

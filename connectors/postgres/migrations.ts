@@ -807,4 +807,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
     `,
   },
+  {
+    version: 13,
+    name: 'FHIR destinations may take appointments',
+    sql: `
+      -- true: the destination also receives the organization's visits as FHIR Appointments.
+      ALTER TABLE fhir_destinations ADD COLUMN appointments boolean NOT NULL DEFAULT false;
+    `,
+  },
 ];

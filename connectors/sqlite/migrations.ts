@@ -522,4 +522,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER telehealth_consents_no_delete BEFORE DELETE ON telehealth_consents BEGIN SELECT RAISE(ABORT, 'consents are append-only'); END;
     `,
   },
+  {
+    version: 14,
+    name: 'FHIR destinations may take appointments',
+    sql: `
+      -- 1: the destination also receives the organization's visits as FHIR Appointments.
+      ALTER TABLE fhir_destinations ADD COLUMN appointments INTEGER NOT NULL DEFAULT 0 CHECK (appointments IN (0, 1));
+    `,
+  },
 ];

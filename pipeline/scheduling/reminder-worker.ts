@@ -11,6 +11,13 @@ import { reminderText } from './reminder-text.js';
 import { REMINDER_JOB } from './scheduling-service.js';
 
 const MAX_ATTEMPTS = 5;
+
+/** Another kind of scheduling job run by the same loop (FHIR Appointments to EHRs). */
+export interface JobHandler {
+  readonly kind: string;
+  /** Does the job; answers the result to record. Throws to retry with backoff. */
+  run(job: DelayedJob): Promise<string>;
+}
 const BATCH = 20;
 
 /**
@@ -40,6 +47,7 @@ export class ReminderWorker {
       readonly owner: string;
       readonly leaseMs: number;
       readonly pollMs: number;
+      readonly handlers?: readonly JobHandler[];
     },
   ) {}
 
@@ -81,7 +89,7 @@ export class ReminderWorker {
   async runOnce(): Promise<number> {
     let sent = 0;
     for (;;) {
-      const jobs = await this.deps.jobs.claimDue({ nowMs: this.deps.clock.now(), limit: BATCH, owner: this.deps.owner, leaseMs: this.deps.leaseMs, kinds: [REMINDER_JOB] });
+      const jobs = await this.deps.jobs.claimDue({ nowMs: this.deps.clock.now(), limit: BATCH, owner: this.deps.owner, leaseMs: this.deps.leaseMs, kinds: [REMINDER_JOB, ...(this.deps.handlers ?? []).map((h) => h.kind)] });
       for (const job of jobs) if ((await this.process(job)) === 'sent') sent++;
       if (jobs.length < BATCH || this.stopped) return sent;
     }
@@ -97,6 +105,8 @@ export class ReminderWorker {
   }
 
   private async process(job: DelayedJob): Promise<'sent' | 'skipped' | 'failed'> {
+    const handler = this.deps.handlers?.find((h) => h.kind === job.kind);
+    if (handler !== undefined) return this.runHandler(handler, job);
     const { jobs, clock, owner } = this.deps;
     const appointmentId = String(job.payload.appointmentId);
     const skip = async (result: string): Promise<'skipped'> => {
@@ -130,6 +140,21 @@ export class ReminderWorker {
       const dead = job.attempts >= MAX_ATTEMPTS;
       const nextAtMs = clock.now() + 60_000 * 2 ** Math.min(job.attempts - 1, 4);
       this.deps.log.warn({ job: job.id, code, attempt: job.attempts, dead }, 'visit reminder not sent');
+      await jobs.retry(job.id, owner, { atMs: clock.now(), nextAtMs, error: code, dead }).catch(() => undefined);
+      return 'failed';
+    }
+  }
+
+  private async runHandler(handler: JobHandler, job: DelayedJob): Promise<'skipped' | 'failed'> {
+    const { jobs, clock, owner } = this.deps;
+    try {
+      await jobs.complete(job.id, owner, { atMs: clock.now(), result: await handler.run(job) });
+      return 'skipped';
+    } catch (err) {
+      const code = err instanceof RpmError ? err.code : 'RPM_ERR_INTERNAL';
+      const dead = job.attempts >= MAX_ATTEMPTS * 2;
+      const nextAtMs = clock.now() + 30_000 * 2 ** Math.min(job.attempts - 1, 6);
+      this.deps.log.warn({ job: job.id, code, attempt: job.attempts, dead }, `${handler.kind} job failed`);
       await jobs.retry(job.id, owner, { atMs: clock.now(), nextAtMs, error: code, dead }).catch(() => undefined);
       return 'failed';
     }

@@ -12,7 +12,7 @@ import {
 import type { Staff } from '../../core/model/staff.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
-import type { NewDelayedJob } from '../../core/ports/delayed-jobs.js';
+import type { DelayedJobs, NewDelayedJob } from '../../core/ports/delayed-jobs.js';
 import type { SchedulingStore } from '../../core/ports/scheduling-store.js';
 import { dateIn, freeSlots, type Interval, nextDate, reminderTimes, wallToUtc, withinWorkingHours, workingWindows } from '../../rules/calendar.js';
 import type { PatientIdentityService, Requester } from '../patients/patient-identity-service.js';
@@ -34,6 +34,13 @@ export interface SchedulingDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly newId: () => string;
+  /**
+   * Further jobs a change of a visit brings (FHIR Appointments to the EHRs that take them),
+   * written in the change's own transaction with its reminders.
+   */
+  readonly jobsFor?: (organizationId: string, appointmentId: string, version: number, nowMs: number) => Promise<NewDelayedJob[]>;
+  /** Where jobs outside a change go (a patient's SMS answer updates what EHRs were sent). */
+  readonly jobs?: DelayedJobs;
 }
 
 /**
@@ -122,7 +129,7 @@ export class SchedulingService {
     const id = this.deps.newId();
     const appointment = await this.deps.store.book(
       { id, organizationId, patientId: input.patientId, staffId: staff.id, typeId: type.id, modality: type.modality, startMs: input.startMs, endMs, status: 'booked', createdAtMs: now, createdBy: by.actor },
-      this.reminders(id, 1, input.startMs, now),
+      [...this.reminders(id, 1, input.startMs, now), ...(await this.extraJobs(organizationId, id, 1, now))],
     );
     await this.record(by, 'appointment.book', `patient:${input.patientId}`, { appointmentId: id, staffId: staff.id, typeId: type.id });
     this.emit(appointment, 'booked');
@@ -140,7 +147,7 @@ export class SchedulingService {
       id,
       input.expectedVersion,
       { kind: 'reschedule', startMs: input.startMs, endMs, staffId: staff.id, atMs: now, by: by.actor },
-      this.reminders(id, input.expectedVersion + 1, input.startMs, now),
+      [...this.reminders(id, input.expectedVersion + 1, input.startMs, now), ...(await this.extraJobs(current.organizationId, id, input.expectedVersion + 1, now))],
     );
     await this.record(by, 'appointment.reschedule', `patient:${current.patientId}`, { appointmentId: id, version: changed.version });
     this.emit(changed, 'rescheduled');
@@ -154,7 +161,7 @@ export class SchedulingService {
     if ((status === 'no-show' || status === 'completed') && now < current.startMs) {
       throw new RpmError('RPM_ERR_APPOINTMENT_STATE', `an appointment is marked ${status} only once it has started`);
     }
-    const changed = await this.deps.store.change(id, expectedVersion, { kind: 'status', status, atMs: now, by: by.actor }, []);
+    const changed = await this.deps.store.change(id, expectedVersion, { kind: 'status', status, atMs: now, by: by.actor }, await this.extraJobs(current.organizationId, id, expectedVersion + 1, now));
     await this.record(by, `appointment.${status === 'cancelled' ? 'cancel' : status}`, `patient:${current.patientId}`, { appointmentId: id, version: changed.version });
     this.emit(changed, status);
     return changed;
@@ -224,8 +231,14 @@ export class SchedulingService {
     const response = reply === 'confirm' ? 'confirmed' : 'reschedule-requested';
     const updated = (await this.deps.store.recordResponse(next.id, response, now)) ?? next;
     await this.deps.audit.record({ atMs: now, actor: `patient:${next.patientId}`, action: 'appointment.patient-response', subject: `patient:${next.patientId}`, outcome: 'success', sourceIp: null, details: { appointmentId: next.id, response } });
+    const jobs = await this.extraJobs(updated.organizationId, updated.id, updated.version, now);
+    if (jobs.length > 0) await this.deps.jobs?.schedule(jobs);
     this.emit(updated, 'patient-response');
     return { outcome: response, text: replyText(response, language), appointment: updated };
+  }
+
+  private extraJobs(organizationId: string, appointmentId: string, version: number, nowMs: number): Promise<NewDelayedJob[]> {
+    return this.deps.jobsFor === undefined ? Promise.resolve([]) : this.deps.jobsFor(organizationId, appointmentId, version, nowMs);
   }
 
   private reminders(appointmentId: string, version: number, startMs: number, nowMs: number): NewDelayedJob[] {
