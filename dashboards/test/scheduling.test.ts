@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 import { buildDashboard, launchChromium, REPO } from './browser.js';
 import { signIn } from './scenario.js';
-import { createNurse, type Nurse } from './seed.js';
+import { createNurse, isoAgo, type Nurse, postReadings } from './seed.js';
 
 const AXE = path.join(REPO, 'node_modules/axe-core/axe.min.js');
 
@@ -56,7 +56,22 @@ describe('Dashboard: patient header, booking, visits, my day (Chromium)', () => 
     });
     expect(put.status).toBe(200);
     expect((await request(`${t.baseUrl}/v1/patients/pa-1/consents/telehealth`, { token: nurse.token, json: { granted: true, method: 'verbal' } })).status).toBe(201);
+    // A crisis reading puts pa-1 on the worklist.
+    const cuff = await t.admin.createDevice({ id: 'cuff-1', kind: 'bp-cuff', patientId: 'pa-1' });
+    await postReadings(t, cuff, [{ kind: 'blood-pressure', systolic: 188, diastolic: 104, unit: 'mmHg', measuredAt: isoAgo(60_000) }]);
+    await t.gw.ctx.alerting!.drain();
   }, 120_000);
+
+  it('names the patient on the worklist row: name, date of birth, MRN, phone and time zone (whom to call, when)', async () => {
+    const page = await context.newPage();
+    await signIn(page, t.baseUrl, nurse.email);
+    const row = page.locator('table.worklist tbody tr[data-row="pa-1"]');
+    await row.getByRole('link', { name: 'Quintero-Vasquez, Annabelle' }).waitFor();
+    const text = (await row.locator('th').textContent()) ?? '';
+    for (const part of ['DOB 1948-02-29', 'MRN MRN-77123', '+15557654321', 'America/Chicago']) expect(text).toContain(part);
+    expect(await seriousViolations(page), 'worklist with names').toEqual([]);
+    await page.close();
+  });
 
   afterAll(async () => {
     await context?.close();

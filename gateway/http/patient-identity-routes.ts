@@ -138,6 +138,30 @@ export async function patientIdentityRoutes(root: FastifyInstance, ctx: GatewayC
     },
   );
 
+  app.post(
+    '/v1/patient-identities/lookup',
+    {
+      schema: {
+        summary: 'Identities of several patients at once (the worklist): name, date of birth and age, MRN, phone, language, time zone',
+        description:
+          'PHI. A POST so that ids stay out of URLs (and long lists fit). Staff sessions: only patients in your scope are answered (others are left out, like patients without a recorded identity). One audit entry names every patient disclosed.',
+        tags: ['patients'],
+        security: [{ staffSession: [] }],
+        body: z.object({ ids: z.array(z.string().max(128)).min(1).max(200).describe('Patient ids, at most 200') }),
+        response: { 200: z.object({ identities: z.array(identityView) }) },
+      },
+    },
+    async (req) => {
+      const staff = req.staff;
+      if (staff === null) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'for staff sessions');
+      const ids = [...new Set(req.body.ids)];
+      const visible: string[] = [];
+      for (const id of ids) if (entityId.safeParse(id).success && (await ctx.staff.canSeePatient(staff, id))) visible.push(id);
+      const found = await ctx.identities.readMany(visible, requester(req), `staff:${staff.id}:worklist`);
+      return { identities: visible.flatMap((id) => (found.has(id) ? [toIdentityView(found.get(id) as IdentityView)] : [])) };
+    },
+  );
+
   app.get(
     '/v1/patients/:id/header',
     {

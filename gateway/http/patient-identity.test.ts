@@ -103,6 +103,22 @@ describe('Patient identity and contact: API, scope, audit, consent', () => {
     for (const plain of ['Annabelle', 'Quintero', '1948-02-29', 'MRN-77123', '5557654321']) expect(text).not.toContain(plain);
   });
 
+  it('looks up several identities at once (the worklist): only patients in scope, one audit entry naming them', async () => {
+    const lookup = (token: string) => request(`${t.baseUrl}/v1/patient-identities/lookup`, { token, json: { ids: ['pa-1', 'pa-2', 'nobody', 'pa-1'] } });
+    const mine = await lookup(nurseA);
+    expect(mine.status).toBe(200);
+    expect(mine.body.identities.map((i: { patientId: string; givenName: string }) => [i.patientId, i.givenName])).toEqual([
+      ['pa-1', 'Annabelle'],
+      ['pa-2', 'Bert'],
+    ]);
+    expect((await lookup(nurseOther)).body.identities).toEqual([]);
+    expect((await lookup(nurseB)).body.identities).toEqual([]);
+    expect((await lookup(t.gw.ctx.adminToken)).status).toBe(403);
+    const audit = await t.admin.get('/v1/admin/audit?limit=20');
+    const entry = audit.body.entries.find((e: { action: string; subject: string }) => e.action === 'identity.read' && e.subject.endsWith(':worklist'));
+    expect(entry.patientIds.sort()).toEqual(['pa-1', 'pa-2']);
+  });
+
   it('documents the routes in OpenAPI', async () => {
     const spec = (await request(`${t.baseUrl}/docs/json`)).body;
     for (const p of ['/v1/patients/{id}/identity', '/v1/patients/{id}/header', '/v1/patients/{id}/consents/telehealth']) expect(spec.paths[p], p).toBeDefined();

@@ -3,6 +3,7 @@ import './styles.css';
 import { Api, ApiError } from './api.js';
 import type { AppContext } from './context.js';
 import { DisplayService, resetDisplay } from './display.js';
+import { IdentityDirectory } from './identities.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
@@ -103,6 +104,7 @@ class App {
       live,
       timer,
       display,
+      identities: new IdentityDirectory(this.api),
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
