@@ -196,11 +196,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
-  const identities = new PatientIdentityService({ store: stores.identities, audit, clock });
+  // The FHIR connector: readings and visits to EHRs, and patients' demographics from them.
+  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  const identities = new PatientIdentityService({
+    store: stores.identities,
+    audit,
+    clock,
+    ehr: {
+      patients: fhirSink,
+      destination: (id) => stores.forwarding.getDestination(id),
+      organizationOf: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
+    },
+  });
   // SMS to staff (escalations) and patients (visit reminders): Twilio when configured, else the log (no PHI either way).
   const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
-  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
   const scheduling = new SchedulingService({
     store: stores.scheduling,

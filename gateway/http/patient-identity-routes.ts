@@ -162,6 +162,37 @@ export async function patientIdentityRoutes(root: FastifyInstance, ctx: GatewayC
     },
   );
 
+  app.post(
+    '/v1/patients/:id/identity/from-ehr',
+    {
+      schema: {
+        summary: "Fill the patient's identity from the EHR: the FHIR Patient with this MRN at one of the organization's FHIR destinations",
+        description:
+          "Looked up with `POST Patient/_search` under the destination's patient identifier system (the MRN stays out of URLs). Name, date of birth, phone (E.164), preferred language and the time zone extension come from the Patient; what it lacks, from this request. 422 `RPM_ERR_FHIR_PATIENT_UNKNOWN` / `_AMBIGUOUS` when the MRN finds none or several. Admins and nurses.",
+        tags: ['patients'],
+        security,
+        params,
+        body: z.object({
+          destinationId: entityId,
+          mrn: patientIdentityInput.shape.mrn,
+          timeZone: z.string().max(64).optional().describe('IANA; used when the EHR gives none'),
+          preferredLanguage: z.string().max(35).optional().describe('BCP 47; used when the EHR gives none (default en)'),
+          phone: z.string().max(20).nullable().optional().describe('E.164; used when the EHR gives none in E.164'),
+          expectedVersion: z.number().int().min(0).optional(),
+        }),
+        response: { 200: identityView },
+      },
+    },
+    async (req) => {
+      await access(req, req.params.id, 'identity.import', true);
+      const b = req.body;
+      const fallback = { ...(b.timeZone === undefined ? {} : { timeZone: b.timeZone }), ...(b.preferredLanguage === undefined ? {} : { preferredLanguage: b.preferredLanguage }), ...(b.phone === undefined ? {} : { phone: b.phone }) };
+      return toIdentityView(
+        await ctx.identities.fillFromEhr(req.params.id, { destinationId: b.destinationId, mrn: b.mrn, fallback, ...(b.expectedVersion === undefined ? {} : { expectedVersion: b.expectedVersion }) }, requester(req)),
+      );
+    },
+  );
+
   app.get(
     '/v1/patients/:id/header',
     {

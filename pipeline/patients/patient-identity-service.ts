@@ -10,6 +10,9 @@ import {
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
+import type { Destination } from '../../core/model/destination.js';
+import type { EhrPatients } from '../../core/ports/ehr-patients.js';
+import { patientIdentityInput } from '../../core/model/patient-identity.js';
 
 /** Who is asking, for the audit trail: `staff:<id>` or `admin`, and from where. */
 export interface Requester {
@@ -34,8 +37,59 @@ export class PatientIdentityService {
       readonly store: PatientIdentityStore;
       readonly audit: AuditLog;
       readonly clock: Clock;
+      /** Filling identity from an EHR's FHIR Patient (optional). */
+      readonly ehr?: {
+        readonly patients: EhrPatients;
+        readonly destination: (id: string) => Promise<Destination | undefined>;
+        readonly organizationOf: (patientId: string) => Promise<string | null | undefined>;
+      };
     },
   ) {}
+
+  /**
+   * Fills the identity from the FHIR Patient that carries this MRN at one of the organization's
+   * FHIR destinations (under the identifier system of its patient mapping). What the EHR does not
+   * say (often the time zone, sometimes a phone in E.164) comes from `fallback`; the result is
+   * validated like a typed identity and saved (audited `identity.import` with the destination).
+   */
+  async fillFromEhr(
+    patientId: string,
+    input: { destinationId: string; mrn: string; fallback: { timeZone?: string; preferredLanguage?: string; phone?: string | null }; expectedVersion?: number },
+    by: Requester,
+  ): Promise<IdentityView> {
+    const ehr = this.deps.ehr;
+    if (ehr === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'no EHR connection configured');
+    const organizationId = await ehr.organizationOf(patientId);
+    const destination = await ehr.destination(input.destinationId);
+    if (destination === undefined || organizationId === undefined || destination.organizationId !== organizationId) {
+      throw new RpmError('RPM_ERR_FHIR_DESTINATION_NOT_FOUND', `FHIR destination '${input.destinationId}' not found`);
+    }
+    const mapping = destination.patientMapping;
+    if (mapping.type === 'reference' || mapping.type === 'explicit') {
+      throw new RpmError('RPM_ERR_REQUEST_INVALID', 'the destination maps patients by reference: it names no identifier system to look an MRN up under', { path: '/body/destinationId' });
+    }
+    const found = await ehr.patients.patientByIdentifier(destination, { system: mapping.system, value: input.mrn.trim() });
+    if (found.status === 'unknown') throw new RpmError('RPM_ERR_FHIR_PATIENT_UNKNOWN', 'the EHR has no Patient with this MRN');
+    if (found.status === 'ambiguous') throw new RpmError('RPM_ERR_FHIR_PATIENT_AMBIGUOUS', `${found.matches} Patients at the EHR carry this MRN`);
+    const p = found.patient;
+    const parsed = patientIdentityInput.safeParse({
+      givenName: p.givenName,
+      familyName: p.familyName,
+      birthDate: p.birthDate,
+      mrn: input.mrn.trim(),
+      phone: p.phone ?? input.fallback.phone ?? null,
+      preferredLanguage: p.preferredLanguage ?? input.fallback.preferredLanguage ?? 'en',
+      timeZone: p.timeZone ?? input.fallback.timeZone,
+      ...(input.expectedVersion === undefined ? {} : { expectedVersion: input.expectedVersion }),
+    });
+    if (!parsed.success) {
+      const fields = [...new Set(parsed.error.issues.map((i) => String(i.path[0])))].join(', ');
+      throw new RpmError('RPM_ERR_FHIR_INVALID', `the EHR's Patient does not give a usable ${fields}; send it in the request or record the identity by hand`);
+    }
+    const saved = await this.set(patientId, parsed.data, by);
+    await this.record(by, 'identity.import', patientId, 'success', { destinationId: destination.id, version: saved.version });
+    return saved;
+  }
 
   async set(patientId: string, input: PatientIdentityInput, by: Requester): Promise<IdentityView> {
     const { expectedVersion, ...fields } = input;
