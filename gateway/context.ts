@@ -69,6 +69,8 @@ export interface GatewayContext {
    * single process, waits until they are judged.
    */
   readonly lateReadings: { confirmed(patientId: string): Promise<void> };
+  /** Publishes a command to a device's MQTT commands topic (QoS 1); resolves with the topic once the broker took it. */
+  readonly deviceCommands: { send(deviceId: string, body: Readonly<Record<string, unknown>>): Promise<string> };
   readonly worklist: WorklistService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */

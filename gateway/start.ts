@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
+import { RpmError } from '../core/errors/rpm-error.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -12,8 +13,7 @@ import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
 import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { readingObservation } from '../connectors/fhir/observation-mapper.js';
-import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
-import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
+import { openStores } from '../connectors/open-stores.js';
 import { TwilioSmsNotifier, validTwilioSignature } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
@@ -27,9 +27,9 @@ import { AppointmentForwarder } from '../pipeline/scheduling/appointment-forward
 import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
 import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
-import { loadOrCreateAdminToken } from './admin-token-file.js';
-import { ensurePrivateDir } from './data-files.js';
-import { loadSecretKeys } from './secret-keys-file.js';
+import { loadOrCreateAdminToken } from '../connectors/files/admin-token-file.js';
+import { ensurePrivateDir } from '../connectors/files/data-files.js';
+import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
 import { CredentialGuard } from './auth/credential-guard.js';
 import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
@@ -39,7 +39,7 @@ import { ForwardingService } from '../pipeline/forwarding/forwarding-service.js'
 import { buildApp } from './http/app.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
-import { createMqttBroker } from './mqtt/broker.js';
+import { createMqttBroker, type MqttBroker } from './mqtt/broker.js';
 import { PostgresLeases } from '../connectors/postgres/postgres-leases.js';
 import { BullWorkBus } from '../connectors/redis/bullmq-work-bus.js';
 import { createRedisMqttCluster } from '../connectors/redis/mqtt-cluster.js';
@@ -47,9 +47,12 @@ import { RedisClusterEvents } from '../connectors/redis/redis-cluster-events.js'
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
 import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
 import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
+import { InfluxSink } from '../connectors/timeseries/influx-sink.js';
+import { TimeSeriesWriter } from '../pipeline/timeseries-writer.js';
 import { type DeliveryControl, DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { EdgeEvents } from './cluster/edge-events.js';
-import { type GatewayCluster, gatewayCluster, requireClusterConfig } from './cluster/gateway-cluster.js';
+import { requireClusterConfig } from '../core/config/cluster.js';
+import { type GatewayCluster, gatewayCluster } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
@@ -94,14 +97,14 @@ export interface StartOptions {
 
 /** Where the background work runs: here (the single process), or in the workers. */
 type Background =
-  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker }
+  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker; readonly timeSeries: TimeSeriesWriter | undefined }
   | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
 
 /** The connections a gateway of the distributed mode shares with the cluster (the adapters are chosen here). */
 async function openGatewayCluster(config: Config, log: Logger): Promise<GatewayCluster> {
   const { redis, databaseUrl } = requireClusterConfig(config, 'gateway');
   const onError = (err: Error): void => log.warn({ err: err.message }, 'Redis connection problem (work and events resume when it is back)');
-  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:` });
+  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:`, onError });
   return gatewayCluster(
     {
       bus: new BullWorkBus({ url: redis.url, prefix: redis.prefix, onError }),
@@ -125,30 +128,6 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
 
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/**
- * The stores named by RPM_STORE: the embedded SQLite files (default), or every port on one
- * PostgreSQL database, migrated before the gateway listens.
- */
-async function openStores(config: Config, secrets: FieldCipher, log: Logger): Promise<SqliteStores | PostgresStores> {
-  const store = config.store;
-  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous, secrets });
-  const stores = await createPostgresStores({
-    secrets,
-    url: store.url,
-    poolSize: store.poolSize,
-    statementTimeoutMs: store.statementTimeoutMs,
-    applicationName: 'rpm-gateway',
-    // Idle connections cut by a server restart or the network; the pool replaces them on next use.
-    onError: (err) => log.warn({ err }, 'PostgreSQL connection lost'),
-  });
-  const { durability } = stores;
-  log.info({ serverVersion: durability.serverVersion, migrated: stores.migrated }, 'PostgreSQL store open');
-  if (durability.fsync !== 'on') {
-    log.warn('PostgreSQL runs with fsync=off: an acknowledged reading may be lost in an OS crash or power loss');
-  }
-  return stores;
 }
 
 /**
@@ -296,7 +275,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Readings attributed by a later assignment got their deliveries with the attribution.
     registry.onAttributed(async () => deliveries.kick());
     deliveryControl = deliveries;
-    background = { kind: 'embedded', alerting, escalator, deliveries };
+    // Readings into the time-series store (RPM_TIMESERIES_URL), after each commit, from a durable position.
+    const timeSeries =
+      config.timeSeries === undefined
+        ? undefined
+        : new TimeSeriesWriter({ readings: stores.readings, progress: stores.progress, sink: new InfluxSink({ ...config.timeSeries, timeoutMs: 10_000 }), registry: stores.registry, log });
+    if (timeSeries !== undefined) {
+      committer.onCommitted(() => timeSeries.kick());
+      registry.onAttributed(async () => timeSeries.kick());
+    }
+    background = { kind: 'embedded', alerting, escalator, deliveries, timeSeries };
   } else {
     cluster = await openGatewayCluster(config, log);
     const destinations = (): string[] => [...enabledDestinations];
@@ -400,6 +388,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 
   let shuttingDown = false;
+  // The broker is created after the HTTP app (it needs the context); commands wait for it.
+  let brokerRef: MqttBroker | undefined;
   const ctx: GatewayContext = {
     config,
     log,
@@ -426,6 +416,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         else background.handoff.attributed(patientId);
       },
     },
+    deviceCommands: {
+      send: async (deviceId, body) => {
+        if (brokerRef === undefined) throw new RpmError('RPM_ERR_BROKER_UNAVAILABLE', 'the MQTT broker is not running yet');
+        return brokerRef.sendCommand(deviceId, body);
+      },
+    },
     worklist,
     worklistHub,
     metrics,
@@ -442,6 +438,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
 
   const app = await buildApp(ctx);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
+  brokerRef = broker;
   metrics.watchMqtt(broker);
 
   // Every MQTT transport handed to aedes. aedes.close() ends only sessions that completed
@@ -520,6 +517,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     missingSweep.unref();
     // Pulls queued before a crash or restart run now.
     withingsPuller.start();
+    background.timeSeries?.kick();
     // Reminders held when the process died run again at once; the rest when due.
     await reminders.start({ recover: true });
   } else if (cluster !== undefined) {
@@ -573,6 +571,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('visit-reminders', () => reminders.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
+        const timeSeries = background.timeSeries;
+        if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
         await step('visit-reminders', () => reminders.stop());

@@ -74,6 +74,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     redis: e.RPM_REDIS_URL === undefined ? undefined : { url: e.RPM_REDIS_URL, prefix: e.RPM_REDIS_PREFIX },
     nodeName: e.RPM_NODE_NAME ?? os.hostname(),
+    cluster: { roundMs: e.RPM_CLUSTER_ROUND_MS },
     timeSeries:
       e.RPM_TIMESERIES_URL === undefined
         ? undefined

@@ -153,6 +153,9 @@ export const envSchema = z
     // Rule workers share patients in this many partitions (patient → partition by hash); fixed for
     // the life of a database: a worker refuses to start when it differs from the stored count.
     RPM_RULES_PARTITIONS: positiveInt.max(1024).default(16),
+    // How often a worker says it is alive and rebalances its work; a dead worker's units move
+    // to live ones within two rounds (its leases end with its database connection at once).
+    RPM_CLUSTER_ROUND_MS: positiveInt.min(100).max(60_000).default(2000),
     // Time-series store for readings (InfluxDB 2.x / 3, or anything taking line protocol on
     // /api/v2/write). Unset: readings are only in the primary store.
     RPM_TIMESERIES_URL: z.url().optional(),
@@ -263,6 +266,8 @@ export interface Config {
   readonly redis: { readonly url: string; readonly prefix: string } | undefined;
   /** This process's name in logs, metrics and leases. */
   readonly nodeName: string;
+  /** Work sharing among the processes of the distributed mode. */
+  readonly cluster: { readonly roundMs: number };
   readonly timeSeries: { readonly url: string; readonly org: string; readonly bucket: string; readonly token: string | undefined } | undefined;
   readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;

@@ -143,6 +143,7 @@ export const errorCatalogue = {
   RPM_ERR_CURSOR_MOVED: { status: 409, title: 'Another worker moved the rules cursor; nothing of this pass was written' },
   // A read of patient data (or another audited request) refused because its audit record could not be written.
   RPM_ERR_AUDIT_UNAVAILABLE: { status: 503, title: 'Audit log unavailable; request refused, retry later' },
+  RPM_ERR_BROKER_UNAVAILABLE: { status: 503, title: 'The MQTT broker could not take the command; retry later' },
 
   // Anything we did not anticipate
   RPM_ERR_INTERNAL: { status: 500, title: 'Internal error' },

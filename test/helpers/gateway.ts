@@ -25,7 +25,7 @@ export function tempDir(prefix = 'rpm-test-'): string {
 }
 
 /** A real gateway (real SQLite file, real HTTP and MQTT listeners on free ports). */
-export async function startTestGateway(env: Record<string, string> = {}, options: { clock?: Clock; dataDir?: string; logDestination?: DestinationStream } = {}): Promise<TestGateway> {
+export async function startTestGateway(env: Record<string, string> = {}, options: { clock?: Clock; dataDir?: string; role?: 'all' | 'gateway'; logDestination?: DestinationStream } = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     RPM_DATA_DIR: dataDir,
@@ -39,6 +39,7 @@ export async function startTestGateway(env: Record<string, string> = {}, options
   });
   const gw = await startGateway(config, {
     log: createLogger(config.logLevel, options.logDestination),
+    ...(options.role === undefined ? {} : { role: options.role }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const baseUrl = `http://127.0.0.1:${gw.httpPort}`;

@@ -15,7 +15,7 @@ export const REDIS_TEST_URL = process.env.RPM_TEST_REDIS_URL ?? 'redis://127.0.0
 
 /** A prefix no other test run uses (keys and channels). */
 export function freshRedisPrefix(): string {
-  return `rpmtest:${process.pid}:${randomBytes(4).toString('hex')}`;
+  return `rpmtest.${process.pid}.${randomBytes(4).toString('hex')}`;
 }
 
 export async function requireRedis(url = REDIS_TEST_URL): Promise<void> {
