@@ -14,7 +14,7 @@ import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { openStores } from '../connectors/open-stores.js';
-import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
+import { TwilioSmsNotifier, validTwilioSignature } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
@@ -22,6 +22,10 @@ import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
+import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import { AppointmentForwarder } from '../pipeline/scheduling/appointment-forwarder.js';
+import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from '../connectors/files/admin-token-file.js';
 import { ensurePrivateDir } from '../connectors/files/data-files.js';
@@ -171,8 +175,53 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
-  const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
+  // The FHIR connector: readings and visits to EHRs, and patients' demographics from them.
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  const identities = new PatientIdentityService({
+    store: stores.identities,
+    audit,
+    clock,
+    ehr: {
+      patients: fhirSink,
+      destination: (id) => stores.forwarding.getDestination(id),
+      organizationOf: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
+    },
+  });
+  // SMS to staff (escalations) and patients (visit reminders): Twilio when configured, else the log (no PHI either way).
+  const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
+  // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
+  const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
+  const scheduling = new SchedulingService({
+    store: stores.scheduling,
+    patients: stores.registry,
+    staff: stores.staff,
+    identities,
+    audit,
+    clock,
+    log,
+    newId: randomUUID,
+    jobs: stores.jobs,
+    jobsFor: (organizationId, appointmentId, version, nowMs) => appointmentForwarder.jobsFor(organizationId, appointmentId, version, nowMs),
+  });
+  const reminders = new ReminderWorker({
+    jobs: stores.jobs,
+    store: stores.scheduling,
+    identities,
+    notifier,
+    audit,
+    clock,
+    log,
+    owner: `${config.nodeName}:${process.pid}:${randomUUID()}`,
+    leaseMs: config.scheduling.jobLeaseMs,
+    pollMs: config.scheduling.jobPollMs,
+    handlers: [appointmentForwarder],
+  });
+  // A booking or a change may bring a reminder due sooner than the worker's next look.
+  scheduling.onChanged(() => reminders.kick());
+  const twilioAuthToken = config.twilio?.authToken;
+  const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
+    twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
+  const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
@@ -206,7 +255,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const escalator = new SlaEscalator({
       alerts: stores.alerts,
       hub: worklistHub,
-      notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
+      notifier,
       clock,
       log,
       chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
@@ -379,6 +428,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     forwarding,
     observationView,
     vendors,
+    identities,
+    scheduling,
+    reminders,
+    verifyTwilio,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
@@ -465,10 +518,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Pulls queued before a crash or restart run now.
     withingsPuller.start();
     background.timeSeries?.kick();
+    // Reminders held when the process died run again at once; the rest when due.
+    await reminders.start({ recover: true });
   } else if (cluster !== undefined) {
     // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
     // is single-use): whichever holds the lease.
     cluster.singleton('vendor-pulls', () => withingsPuller.start(), () => withingsPuller.stop());
+    // Reminders: leases keep two gateways from sending one job; one sender at a time is enough.
+    cluster.singleton('visit-reminders', () => void reminders.start({ recover: false }), () => reminders.stop());
   }
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
@@ -511,12 +568,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('fhir-delivery', () => deliveries.stop());
         // A pull in flight finishes its page (its commit is durable); what remains stays queued.
         await step('withings-pulls', () => withingsPuller.stop());
+        await step('visit-reminders', () => reminders.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
         const timeSeries = background.timeSeries;
         if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
+        await step('visit-reminders', () => reminders.stop());
         // Nudges already posted stay with Redis; the cluster connections end after the last commit.
       }
       await broker.close();

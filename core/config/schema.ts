@@ -98,6 +98,13 @@ export const envSchema = z
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     RPM_TWILIO_FROM: z.string().min(1).optional().describe('E.164 sender number or Messaging Service SID'),
     RPM_TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    // The gateway's public base URL as Twilio calls it (https://gw.example.org): the inbound SMS
+    // webhook's X-Twilio-Signature is computed over it. Without it, inbound SMS are refused.
+    RPM_PUBLIC_URL: z.url().optional(),
+    // Scheduling: how long a reminder job is held by the process sending it before another may
+    // take it over (seconds), and the longest wait between looks at the job table.
+    RPM_JOB_LEASE_S: positiveInt.max(3600).default(60),
+    RPM_JOB_POLL_S: positiveInt.max(3600).default(30),
     // FHIR forwarding. The system base names our identifier systems (Observation and Device
     // identifiers, meta.source): set it to a URL you control before the first delivery and never
     // change it, because EHRs deduplicate on those identifiers.
@@ -265,6 +272,7 @@ export interface Config {
   readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
+  readonly scheduling: { readonly publicUrl: string | undefined; readonly jobLeaseMs: number; readonly jobPollMs: number };
   readonly vendors: {
     readonly withingsApiUrl: string;
     readonly pullRetry: { readonly baseMs: number; readonly maxMs: number };
