@@ -8,6 +8,7 @@ import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
+import type { VisitStore } from '../../core/ports/visit-store.js';
 import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
@@ -17,6 +18,7 @@ import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
 import { PostgresVendorStore } from './postgres-vendor-store.js';
+import { PostgresVisitStore } from './postgres-visit-store.js';
 
 export type { PostgresOptions, ServerDurability } from './database.js';
 
@@ -32,6 +34,8 @@ export interface PostgresStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …), credentials encrypted. */
   readonly vendors: VendorStore;
+  /** Video visits, their patient links and participants (a visit's end writes its time-log entry). */
+  readonly visits: VisitStore;
   /** What the server promises about a COMMIT, as read at open. */
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
@@ -87,6 +91,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,
+    visits: new PostgresVisitStore(pool),
     durability,
     migrated,
     sealedSecrets,
