@@ -57,6 +57,14 @@ import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { WorklistService } from '../pipeline/worklist/worklist-service.js';
+import { noPatientContacts, type PatientContacts } from '../core/ports/patient-contacts.js';
+import type { VideoProvider } from '../core/ports/video-provider.js';
+import type { Notifier } from '../core/ports/notifier.js';
+import { EmbeddedVideoProvider } from '../connectors/video/embedded-video-provider.js';
+import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js';
+import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
+import { VisitService } from '../pipeline/video/visit-service.js';
+import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
@@ -86,6 +94,8 @@ export interface StartOptions {
    * distributed mode (`rpm gateway`); the background work goes to workers (`rpm worker`).
    */
   readonly role?: 'all' | 'gateway';
+  /** Where patients' phone numbers and telehealth consent come from (default: none kept). */
+  readonly patientContacts?: PatientContacts;
 }
 
 /** Where the background work runs: here (the single process), or in the workers. */
@@ -147,6 +157,19 @@ async function openStores(config: Config, secrets: FieldCipher, log: Logger): Pr
   return stores;
 }
 
+/** The video provider named by RPM_VIDEO_PROVIDER (load-config checked that its settings are there). */
+async function openVideoProvider(config: Config): Promise<VideoProvider> {
+  const video = config.video;
+  if (video.provider === 'livekit' && video.livekit !== undefined) return new LiveKitVideoProvider(video.livekit);
+  if (video.provider === 'jitsi' && video.jitsi !== undefined) {
+    const jitsi = new JitsiVideoProvider(video.jitsi);
+    // A JaaS key file that cannot be read stops the start here, not at the first visit.
+    await jitsi.ready();
+    return jitsi;
+  }
+  return new EmbeddedVideoProvider({ ice: video.ice, signalingPath: SIGNALING_PATH });
+}
+
 /**
  * The composition root: picks the adapters named by the configuration, wires them into the
  * pipeline and the protocol edges, and starts listening. The only module that imports
@@ -197,6 +220,23 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
+  // SMS: escalations to staff, and patients' visit links.
+  const notifier: Notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
+  // Video visits. Patient phone numbers and consent come from the patient identity module once it
+  // is wired here; until then links are handed to the staff member (noPatientContacts).
+  const visits = new VisitService({
+    visits: stores.visits,
+    provider: await openVideoProvider(config),
+    contacts: options.patientContacts ?? noPatientContacts,
+    notifier,
+    staff,
+    alerts: stores.alerts,
+    audit,
+    clock,
+    log,
+    options: { linkTtlMs: config.video.linkTtlMs, maxDurationMs: config.video.maxDurationMs, publicUrl: config.video.publicUrl },
+  });
+  const signaling = config.video.provider === 'embedded' ? new VisitSignaling({ visits, sessions, credentialGuard, log }) : undefined;
 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
   // of the distributed mode hands it to the workers (README "Distributed mode").
@@ -227,7 +267,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const escalator = new SlaEscalator({
       alerts: stores.alerts,
       hub: worklistHub,
-      notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
+      notifier,
       clock,
       log,
       chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
@@ -378,6 +418,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     },
     worklist,
+    visits,
     worklistHub,
     metrics,
     forwarding,
@@ -405,19 +446,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
-  if (wss !== undefined) {
-    wss.on('connection', (socket, req) => {
-      broker.handle(guarded(createWebSocketStream(socket)), req);
-    });
-    app.server.on('upgrade', (req, socket, head) => {
-      const pathname = (req.url ?? '').split('?')[0];
-      if (pathname !== config.mqtt.ws.path || shuttingDown) {
-        socket.destroy();
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    });
-  }
+  wss?.on('connection', (socket, req) => {
+    broker.handle(guarded(createWebSocketStream(socket)), req);
+  });
+  // WebSockets on the HTTP port: MQTT (RPM_MQTT_WS_PATH) and the video visits' signaling.
+  app.server.on('upgrade', (req, socket, head) => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (shuttingDown) socket.destroy();
+    else if (wss !== undefined && pathname === config.mqtt.ws.path) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    else if (signaling !== undefined && pathname === SIGNALING_PATH) signaling.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
 
   await app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (app.server.address() as net.AddressInfo).port;
@@ -441,6 +480,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
 
   presence.start();
+  // Open visits past RPM_VISIT_MAX_MINUTES end (safe in every gateway: a visit ends once).
+  visits.startSweep(60_000);
   // The single process's background work; a gateway of the distributed mode has none (workers do it).
   let clockSweep: NodeJS.Timeout | undefined;
   let missingSweep: NodeJS.Timeout | undefined;
@@ -505,6 +546,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       if (missingSweep !== undefined) clearInterval(missingSweep);
       if (clockSweep !== undefined) clearInterval(clockSweep);
       worklistHub.closeAll();
+      signaling?.close();
       await broker.drained();
       await committer.close();
       if (background.kind === 'embedded') {
@@ -530,6 +572,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         const { unsaved } = await presence.stop();
         if (unsaved > 0) throw new Error(`${unsaved} devices' presence not written`);
       });
+      await step('visits', () => visits.stop());
       await step('credential guard', () => credentialGuard.stop());
       loop.stop();
       storeHealth.stop();

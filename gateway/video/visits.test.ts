@@ -1,0 +1,282 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import WebSocket from 'ws';
+import type { PatientContacts } from '../../core/ports/patient-contacts.js';
+import { ManualClock } from '../../test/helpers/clock.js';
+import { type FakeTwilio, startFakeTwilio } from '../../test/helpers/fake-twilio.js';
+import { isoMinutesAgo, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
+
+const PHONE = '+15551230001';
+
+/** Patient contact details as the identity module will give them (a number for pa-1; pb-1 has not consented). */
+const contacts: PatientContacts = {
+  phoneOf: async (id) => (id === 'pa-1' ? PHONE : null),
+  telehealthConsent: async (id) => (id === 'pb-2' ? 'absent' : 'given'),
+};
+
+interface Signal {
+  readonly ws: WebSocket;
+  readonly messages: any[];
+  readonly closed: Promise<{ code: number; reason: string }>;
+  next(type: string): Promise<any>;
+  send(message: unknown): void;
+}
+
+/** A signaling client: opens the socket, says hello, and collects what the gateway sends. */
+function signal(baseUrl: string, hello: Record<string, unknown> | string): Promise<Signal> {
+  const ws = new WebSocket(`${baseUrl.replace(/^http/, 'ws')}/v1/visits/signal`);
+  const messages: any[] = [];
+  const waiters: { type: string; resolve: (m: any) => void }[] = [];
+  ws.on('message', (data) => {
+    const m = JSON.parse(data.toString());
+    messages.push(m);
+    for (const w of [...waiters]) if (w.type === m.type) waiters.splice(waiters.indexOf(w), 1), w.resolve(m);
+  });
+  const closed = new Promise<{ code: number; reason: string }>((resolve) => ws.on('close', (code, reason) => resolve({ code, reason: reason.toString() })));
+  return new Promise((resolve, reject) => {
+    ws.once('error', reject);
+    ws.once('open', () => {
+      ws.send(typeof hello === 'string' ? hello : JSON.stringify({ type: 'hello', ...hello }));
+      resolve({
+        ws,
+        messages,
+        closed,
+        next: (type) => {
+          const seen = messages.findIndex((m) => m.type === type);
+          if (seen >= 0) return Promise.resolve(messages.splice(seen, 1)[0]);
+          return new Promise((r) => waiters.push({ type, resolve: (m) => (messages.splice(messages.indexOf(m), 1), r(m)) }));
+        },
+        send: (message) => ws.send(JSON.stringify(message)),
+      });
+    });
+  });
+}
+
+describe('Video visits through the running gateway (embedded provider)', () => {
+  let t: TestGateway;
+  let twilio: FakeTwilio;
+  const clock = new ManualClock();
+  let ann: string; // nurse, org-a, on pa-1's care team
+  let nia: string; // nurse, org-a, not on it
+  let adam: string; // admin, org-a
+  let bob: string; // nurse, org-b
+  let annId: string;
+
+  beforeAll(async () => {
+    twilio = await startFakeTwilio();
+    t = await startTestGateway(
+      {
+        RPM_SESSION_IDLE_MINUTES: '600',
+        RPM_TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
+        RPM_TWILIO_AUTH_TOKEN: 'secret-token',
+        RPM_TWILIO_FROM: '+15550001111',
+        RPM_TWILIO_BASE_URL: twilio.url,
+        RPM_PUBLIC_URL: 'https://rpm.clinic.example/',
+        RPM_VIDEO_ICE_SERVERS: 'stun:stun.clinic.example:3478,turn:turn.clinic.example:3478',
+        RPM_VIDEO_TURN_SECRET: 'coturn-shared-secret-0123',
+      },
+      { clock, patientContacts: contacts },
+    );
+    await t.admin.createOrganization('org-a');
+    await t.admin.createOrganization('org-b');
+    annId = (await t.admin.createStaff({ email: 'ann@a.example', role: 'nurse', organizationId: 'org-a', displayName: 'Ann Lee, RN' })).id;
+    const niaId = (await t.admin.createStaff({ email: 'nia@a.example', role: 'nurse', organizationId: 'org-a' })).id;
+    await t.admin.createStaff({ email: 'adam@a.example', role: 'admin', organizationId: 'org-a' });
+    await t.admin.createStaff({ email: 'bob@b.example', role: 'nurse', organizationId: 'org-b' });
+    for (const p of ['pa-1', 'pa-2']) await t.admin.createPatient(p, { organizationId: 'org-a' });
+    for (const p of ['pb-1', 'pb-2']) await t.admin.createPatient(p, { organizationId: 'org-b' });
+    await t.admin.createCareTeam('team-a', 'org-a');
+    await t.admin.addTeamMember('team-a', annId);
+    await t.admin.addTeamPatient('team-a', 'pa-1');
+    await t.admin.addTeamPatient('team-a', 'pa-2');
+    // Nia's team has other patients: pa-1 is outside her scope.
+    await t.admin.createPatient('pa-3', { organizationId: 'org-a' });
+    await t.admin.createCareTeam('team-a2', 'org-a');
+    await t.admin.addTeamMember('team-a2', niaId);
+    await t.admin.addTeamPatient('team-a2', 'pa-3');
+    ann = await t.admin.login('ann@a.example');
+    nia = await t.admin.login('nia@a.example');
+    adam = await t.admin.login('adam@a.example');
+    bob = await t.admin.login('bob@b.example');
+  });
+  afterAll(async () => {
+    await t.close();
+    await twilio.close();
+  });
+
+  const startVisit = (token: string, body: Record<string, unknown>) => request(`${t.baseUrl}/v1/visits`, { token, json: body });
+  const tokenOf = (url: string): string => url.slice(url.indexOf('#') + 1);
+  const redeem = (token: string) => request(`${t.baseUrl}/v1/visit-links/redeem`, { json: { token } });
+
+  let visitId: string;
+  let linkUrl: string;
+
+  it('starts a visit and texts the patient a link that carries no PHI', async () => {
+    const res = await startVisit(ann, { patientId: 'pa-1' });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.visit).toMatchObject({ patientId: 'pa-1', staffId: annId, provider: 'embedded', modality: 'video', status: 'waiting', linkUsed: false, startedAt: null });
+    visitId = res.body.visit.id;
+    linkUrl = res.body.link.url;
+    expect(linkUrl).toMatch(/^https:\/\/rpm\.clinic\.example\/visit#rpmv_[A-Za-z0-9_-]{43}$/);
+    expect(res.body.link.sms).toBe('sent');
+    expect(Date.parse(res.body.link.expiresAt) - clock.now()).toBe(30 * 60_000);
+
+    expect(twilio.messages).toHaveLength(1);
+    const sms = twilio.messages[0]!;
+    expect(sms.get('To')).toBe(PHONE);
+    const body = sms.get('Body') ?? '';
+    expect(body).toContain(linkUrl);
+    // No PHI: not whom (id, name, number, organization), not why (alerts, readings, conditions).
+    const withoutLink = body.replace(linkUrl, '');
+    for (const phi of ['pa-1', PHONE, '5551230001', 'org-a', 'Ann', 'Lee', 'alert', 'blood', 'pressure', 'mmHg', 'SpO', 'glucose', 'weight', 'heart', visitId]) {
+      expect(withoutLink.toLowerCase()).not.toContain(phi.toLowerCase());
+    }
+    expect(withoutLink).not.toMatch(/\d{3}/);
+    // The link itself is random: nothing of the patient or the visit in it.
+    expect(linkUrl).not.toContain('pa-1');
+    expect(linkUrl).not.toContain(visitId);
+  });
+
+  it('keeps tenants and scope apart: other organizations and nurses outside the care team get 404, administrators 403', async () => {
+    expect((await startVisit(bob, { patientId: 'pa-1' })).status).toBe(404);
+    expect((await startVisit(nia, { patientId: 'pa-1' })).status).toBe(404);
+    expect((await startVisit(adam, { patientId: 'pa-1' })).status).toBe(403);
+    expect((await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: bob })).status).toBe(404);
+    expect((await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: nia })).body.code).toBe('RPM_ERR_VISIT_NOT_FOUND');
+    expect((await request(`${t.baseUrl}/v1/visits/${visitId}/join`, { token: bob, method: 'POST' })).status).toBe(404);
+    expect((await request(`${t.baseUrl}/v1/visits/${visitId}/end`, { token: bob, method: 'POST', json: {} })).status).toBe(404);
+    expect((await request(`${t.baseUrl}/v1/visits?patientId=pa-1`, { token: bob })).status).toBe(404);
+    // No consent on record: refused before anything is sent.
+    const bobsNurse = await startVisit(bob, { patientId: 'pb-2' });
+    expect(bobsNurse.body.code).toBe('RPM_ERR_VISIT_CONSENT_MISSING');
+    // An alert of another patient cannot be named.
+    expect((await startVisit(ann, { patientId: 'pa-1', alertId: 'no-such-alert' })).body.code).toBe('RPM_ERR_ALERT_NOT_FOUND');
+    expect(twilio.messages).toHaveLength(1);
+  });
+
+  let session: string;
+
+  it('lets the link work once; used again it reveals nothing', async () => {
+    const first = await redeem(tokenOf(linkUrl));
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(Object.keys(first.body).sort()).toEqual(['join', 'modality', 'sessionToken', 'visitId']);
+    expect(first.body).toMatchObject({ visitId, modality: 'video', join: { provider: 'embedded', signalingPath: '/v1/visits/signal' } });
+    // TURN REST credentials for the patient, expiring with the visit's longest duration.
+    const turn = first.body.join.iceServers.find((s: { urls: string[] }) => s.urls[0]?.startsWith('turn:'));
+    expect(turn.username).toMatch(new RegExp(`^\\d+:patient-${visitId}$`));
+    expect(JSON.stringify(first.body)).not.toMatch(/pa-1|Ann|org-a/);
+    session = first.body.sessionToken;
+
+    const again = await redeem(tokenOf(linkUrl));
+    expect(again.status).toBe(404);
+    expect(again.body.code).toBe('RPM_ERR_VISIT_LINK_INVALID');
+    expect(JSON.stringify(again.body)).not.toMatch(new RegExp(`${visitId}|pa-1|Ann|org-a|embedded|video`));
+    const unknown = await redeem(`rpmv_${'A'.repeat(43)}`);
+    // Used and unknown links are answered alike.
+    expect(unknown.body).toEqual(again.body);
+
+    // A reload of the patient's page: the session gives the same entry.
+    const reload = await request(`${t.baseUrl}/v1/visit-session`, { token: session });
+    expect(reload.body).toMatchObject({ visitId, sessionToken: session });
+  });
+
+  it('refuses an expired link with the same answer, and a link redeemed by two at once works for one', async () => {
+    const res = await startVisit(ann, { patientId: 'pa-2', sendSms: false });
+    expect(res.body.link.sms).toBe('not-requested');
+    clock.advance(30 * 60_000);
+    const expired = await redeem(tokenOf(res.body.link.url));
+    expect(expired.status).toBe(404);
+    expect(expired.body.code).toBe('RPM_ERR_VISIT_LINK_INVALID');
+    // A new link for the same visit works (once).
+    const renewed = await request(`${t.baseUrl}/v1/visits/${res.body.visit.id}/link`, { token: ann, json: { sendSms: false } });
+    expect(renewed.status).toBe(200);
+    const both = await Promise.all([redeem(tokenOf(renewed.body.link.url)), redeem(tokenOf(renewed.body.link.url))]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 404]);
+    expect((await request(`${t.baseUrl}/v1/visits/${res.body.visit.id}/end`, { token: ann, json: {} })).body.visit).toMatchObject({ status: 'ended', endReason: 'cancelled', minutes: null });
+  });
+
+  it('authenticates signaling: wrong tokens, other tenants, other scopes and another visit’s session are refused', async () => {
+    const other = await startVisit(ann, { patientId: 'pa-2', sendSms: false });
+    const otherSession = (await redeem(tokenOf(other.body.link.url))).body.sessionToken as string;
+
+    expect(await (await signal(t.baseUrl, { visitId, role: 'staff', token: 'rpms_not-a-session' })).closed).toMatchObject({ code: 4401 });
+    expect(await (await signal(t.baseUrl, 'not json')).closed).toMatchObject({ code: 4401 });
+    expect(await (await signal(t.baseUrl, { visitId, role: 'staff', token: bob })).closed).toMatchObject({ code: 4404 });
+    expect(await (await signal(t.baseUrl, { visitId, role: 'staff', token: nia })).closed).toMatchObject({ code: 4404 });
+    expect(await (await signal(t.baseUrl, { visitId, role: 'staff', token: adam })).closed).toMatchObject({ code: 4404 });
+    // The patient of visit B cannot enter visit A, nor with a staff role.
+    expect(await (await signal(t.baseUrl, { visitId, role: 'patient', token: otherSession })).closed).toMatchObject({ code: 4404 });
+    expect(await (await signal(t.baseUrl, { visitId, role: 'staff', token: session })).closed).toMatchObject({ code: 4401 });
+    expect(await (await signal(t.baseUrl, { visitId: other.body.visit.id, role: 'patient', token: session })).closed).toMatchObject({ code: 4404 });
+    await request(`${t.baseUrl}/v1/visits/${other.body.visit.id}/end`, { token: ann, json: {} });
+  });
+
+  it('relays signals between nurse and patient, records both, and turns the visit into 12 interactive video minutes for the nurse', async () => {
+    const join = await request(`${t.baseUrl}/v1/visits/${visitId}/join`, { token: ann, method: 'POST' });
+    expect(join.body.join).toMatchObject({ provider: 'embedded', signalingPath: '/v1/visits/signal' });
+    expect(join.body.join.iceServers.find((s: { urls: string[] }) => s.urls[0]?.startsWith('turn:')).username).toMatch(new RegExp(`:staff-${annId}$`));
+
+    const nurse = await signal(t.baseUrl, { visitId, role: 'staff', token: ann });
+    expect(await nurse.next('welcome')).toEqual({ type: 'welcome', role: 'staff', visitId, modality: 'video', peerPresent: false });
+    const patient = await signal(t.baseUrl, { visitId, role: 'patient', token: session });
+    expect(await patient.next('welcome')).toMatchObject({ role: 'patient', peerPresent: true });
+    expect(await nurse.next('peer')).toEqual({ type: 'peer', present: true });
+    nurse.send({ type: 'signal', data: { description: { type: 'offer', sdp: 'v=0…' } } });
+    expect(await patient.next('signal')).toEqual({ type: 'signal', data: { description: { type: 'offer', sdp: 'v=0…' } } });
+    patient.send({ type: 'signal', data: { candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.2 5000 typ host', sdpMid: '0' } } });
+    expect((await nurse.next('signal')).data.candidate.sdpMid).toBe('0');
+
+    const during = await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: ann });
+    expect(during.body).toMatchObject({ status: 'in-progress', linkUsed: true });
+    expect(during.body.startedAt).toBe(new Date(clock.now()).toISOString());
+    expect(during.body.participants.map((p: { role: string; leftAt: string | null }) => [p.role, p.leftAt])).toEqual([
+      ['staff', null],
+      ['patient', null],
+    ]);
+
+    clock.advance(12 * 60_000);
+    const ended = await request(`${t.baseUrl}/v1/visits/${visitId}/end`, { token: ann, json: {} });
+    expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+    expect(ended.body.visit).toMatchObject({ status: 'ended', endReason: 'ended', minutes: 12 });
+    expect(ended.body.timeEntry).toMatchObject({ staffId: annId, minutes: 12, interactive: true, modality: 'video' });
+    // Both sides are told, and their connections end.
+    expect(await patient.closed).toMatchObject({ code: 4000 });
+    expect(await nurse.closed).toMatchObject({ code: 4000 });
+
+    const log = await request(`${t.baseUrl}/v1/patients/pa-1/time?month=${new Date(clock.now()).toISOString().slice(0, 7)}`, { token: ann });
+    const entry = log.body.entries.find((e: { id: string }) => e.id === ended.body.timeEntry.id);
+    expect(entry).toMatchObject({ source: 'visit', modality: 'video', interactive: true, minutes: 12, staffId: annId });
+    expect(log.body.interactiveMinutes).toBeGreaterThanOrEqual(12);
+
+    // Ended once; the patient's session is over.
+    expect((await request(`${t.baseUrl}/v1/visits/${visitId}/end`, { token: ann, json: {} })).body.code).toBe('RPM_ERR_VISIT_ENDED');
+    expect((await request(`${t.baseUrl}/v1/visit-session`, { token: session })).body.code).toBe('RPM_ERR_VISIT_LINK_INVALID');
+    expect(await (await signal(t.baseUrl, { visitId, role: 'patient', token: session })).closed).toMatchObject({ code: 4404 });
+  });
+
+  it('ends a nurse’s signaling connection when she signs out; a visit left open ends after its longest duration', async () => {
+    const res = await startVisit(ann, { patientId: 'pa-1', sendSms: false });
+    const id = res.body.visit.id as string;
+    const nurse = await signal(t.baseUrl, { visitId: id, role: 'staff', token: ann });
+    await nurse.next('welcome');
+    const patientSession = (await redeem(tokenOf(res.body.link.url))).body.sessionToken;
+    const patient = await signal(t.baseUrl, { visitId: id, role: 'patient', token: patientSession });
+    await patient.next('welcome');
+    clock.advance(5 * 60_000);
+    patient.ws.close();
+    await patient.closed;
+    await expect.poll(async () => (await request(`${t.baseUrl}/v1/visits/${id}`, { token: ann })).body.participants.find((p: { role: string }) => p.role === 'patient').leftAt).not.toBeNull();
+    const logout = await request(`${t.baseUrl}/v1/auth/logout`, { token: ann, method: 'POST' });
+    expect(logout.status).toBe(204);
+    expect(await nurse.closed).toMatchObject({ code: 4401 });
+    ann = await t.admin.login('ann@a.example');
+
+    clock.advance(121 * 60_000);
+    expect(await t.gw.ctx.visits.sweep()).toBeGreaterThanOrEqual(1);
+    const swept = await request(`${t.baseUrl}/v1/visits/${id}`, { token: ann });
+    // Ended at the patient's leaving: the 5 minutes both were in are logged.
+    expect(swept.body).toMatchObject({ status: 'ended', endReason: 'expired', minutes: 5 });
+    const mine = await request(`${t.baseUrl}/v1/visits?mine=true`, { token: ann });
+    expect(mine.body.visits.map((v: { id: string }) => v.id)).toContain(id);
+    expect((await request(`${t.baseUrl}/v1/visits?patientId=pa-1&open=true`, { token: ann })).body.visits).toEqual([]);
+  });
+});
