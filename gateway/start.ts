@@ -22,6 +22,7 @@ import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
+import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { ensurePrivateDir } from './data-files.js';
@@ -57,7 +58,7 @@ import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { WorklistService } from '../pipeline/worklist/worklist-service.js';
-import { noPatientContacts, type PatientContacts } from '../core/ports/patient-contacts.js';
+import type { PatientContacts } from '../core/ports/patient-contacts.js';
 import type { VideoProvider } from '../core/ports/video-provider.js';
 import type { Notifier } from '../core/ports/notifier.js';
 import { EmbeddedVideoProvider } from '../connectors/video/embedded-video-provider.js';
@@ -94,8 +95,6 @@ export interface StartOptions {
    * distributed mode (`rpm gateway`); the background work goes to workers (`rpm worker`).
    */
   readonly role?: 'all' | 'gateway';
-  /** Where patients' phone numbers and telehealth consent come from (default: none kept). */
-  readonly patientContacts?: PatientContacts;
 }
 
 /** Where the background work runs: here (the single process), or in the workers. */
@@ -215,6 +214,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
+  const identities = new PatientIdentityService({ store: stores.identities, audit, clock });
+  const identityContacts: PatientContacts = {
+    phoneOf: async (patientId) => (await identities.contactOf(patientId))?.phone ?? null,
+    telehealthConsent: async (patientId) => ((await identities.hasTelehealthConsent(patientId)) ? 'given' : 'absent'),
+  };
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
@@ -222,12 +226,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   timerGuard.watch(sessions);
   // SMS: escalations to staff, and patients' visit links.
   const notifier: Notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
-  // Video visits. Patient phone numbers and consent come from the patient identity module once it
-  // is wired here; until then links are handed to the staff member (noPatientContacts).
+  // Video visits: the patient's number (read when sending, never kept elsewhere) and telehealth
+  // consent come from the patient identity module.
   const visits = new VisitService({
     visits: stores.visits,
     provider: await openVideoProvider(config),
-    contacts: options.patientContacts ?? noPatientContacts,
+    contacts: identityContacts,
     notifier,
     staff,
     alerts: stores.alerts,
@@ -424,6 +428,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     forwarding,
     observationView,
     vendors,
+    identities,
     adminToken,
     shuttingDown: () => shuttingDown,
   };

@@ -50,6 +50,10 @@ export const errorCatalogue = {
   // Registry administration
   RPM_ERR_PATIENT_EXISTS: { status: 409, title: 'Patient already exists' },
   RPM_ERR_PATIENT_NOT_FOUND: { status: 404, title: 'Patient not found' },
+  // Patient identity and contact (name, date of birth, MRN, phone): PHI, encrypted at rest.
+  RPM_ERR_PATIENT_IDENTITY_NOT_FOUND: { status: 404, title: 'No identity recorded for this patient' },
+  RPM_ERR_PATIENT_IDENTITY_CONFLICT: { status: 409, title: "The patient's identity changed since you read it" },
+  RPM_ERR_PATIENT_MRN_EXISTS: { status: 409, title: 'Another patient of the organization has this MRN' },
   RPM_ERR_DEVICE_EXISTS: { status: 409, title: 'Device already exists' },
   RPM_ERR_DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
   RPM_ERR_DEVICE_REVOKED: { status: 409, title: 'Device is revoked' },
@@ -80,6 +84,19 @@ export const errorCatalogue = {
   // One answer for a patient link that is unknown, used, expired, or whose visit ended: it says nothing more.
   RPM_ERR_VISIT_LINK_INVALID: { status: 404, title: 'This link is not valid' },
   RPM_ERR_VISIT_CONSENT_MISSING: { status: 409, title: 'No telehealth consent is on record for this patient' },
+  // Scheduling: availability, appointment types, appointments
+  RPM_ERR_APPOINTMENT_NOT_FOUND: { status: 404, title: 'Appointment not found' },
+  RPM_ERR_APPOINTMENT_TYPE_NOT_FOUND: { status: 404, title: 'Appointment type not found' },
+  RPM_ERR_APPOINTMENT_TYPE_EXISTS: { status: 409, title: 'Appointment type already exists' },
+  // Another appointment of the staff member or the patient overlaps (also when two bookings race).
+  RPM_ERR_APPOINTMENT_SLOT_TAKEN: { status: 409, title: 'The time overlaps another appointment' },
+  RPM_ERR_APPOINTMENT_VERSION_CONFLICT: { status: 409, title: 'The appointment changed since you read it' },
+  RPM_ERR_APPOINTMENT_OUTSIDE_HOURS: { status: 422, title: "The time is outside the staff member's working hours" },
+  RPM_ERR_APPOINTMENT_STATE: { status: 409, title: 'The appointment cannot change this way in its current state' },
+  RPM_ERR_AVAILABILITY_VERSION_CONFLICT: { status: 409, title: 'Working hours changed since you read them' },
+  RPM_ERR_AVAILABILITY_NOT_SET: { status: 422, title: 'The staff member has no working hours recorded' },
+  // An inbound Twilio webhook whose X-Twilio-Signature does not verify.
+  RPM_ERR_WEBHOOK_SIGNATURE_INVALID: { status: 403, title: 'Webhook signature does not verify' },
 
   // Upstream services
   RPM_ERR_UPSTREAM_SMS: { status: 502, title: 'The SMS provider refused or failed' },

@@ -1,17 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import type { PatientContacts } from '../../core/ports/patient-contacts.js';
 import { ManualClock } from '../../test/helpers/clock.js';
-import { type FakeTwilio, startFakeTwilio } from '../../test/helpers/fake-twilio.js';
-import { isoMinutesAgo, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
+import { startTwilioDouble, type TwilioDouble } from '../../test/helpers/twilio-double.js';
+import { ADMIN_TOKEN, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 
 const PHONE = '+15551230001';
 
-/** Patient contact details as the identity module will give them (a number for pa-1; pb-1 has not consented). */
-const contacts: PatientContacts = {
-  phoneOf: async (id) => (id === 'pa-1' ? PHONE : null),
-  telehealthConsent: async (id) => (id === 'pb-2' ? 'absent' : 'given'),
-};
 
 interface Signal {
   readonly ws: WebSocket;
@@ -53,7 +47,7 @@ function signal(baseUrl: string, hello: Record<string, unknown> | string): Promi
 
 describe('Video visits through the running gateway (embedded provider)', () => {
   let t: TestGateway;
-  let twilio: FakeTwilio;
+  let twilio: TwilioDouble;
   const clock = new ManualClock();
   let ann: string; // nurse, org-a, on pa-1's care team
   let nia: string; // nurse, org-a, not on it
@@ -62,7 +56,7 @@ describe('Video visits through the running gateway (embedded provider)', () => {
   let annId: string;
 
   beforeAll(async () => {
-    twilio = await startFakeTwilio();
+    twilio = await startTwilioDouble({ accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'secret-token' });
     t = await startTestGateway(
       {
         RPM_SESSION_IDLE_MINUTES: '600',
@@ -74,7 +68,7 @@ describe('Video visits through the running gateway (embedded provider)', () => {
         RPM_VIDEO_ICE_SERVERS: 'stun:stun.clinic.example:3478,turn:turn.clinic.example:3478',
         RPM_VIDEO_TURN_SECRET: 'coturn-shared-secret-0123',
       },
-      { clock, patientContacts: contacts },
+      { clock },
     );
     await t.admin.createOrganization('org-a');
     await t.admin.createOrganization('org-b');
@@ -95,6 +89,16 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     await t.admin.addTeamPatient('team-a2', 'pa-3');
     ann = await t.admin.login('ann@a.example');
     nia = await t.admin.login('nia@a.example');
+    // Identity and telehealth consent (the patient identity module): pa-1 has a number; pb-2 has not consented.
+    const identity = (mrn: string, phone: string | null) => ({ givenName: 'Maria', familyName: 'Gonzalez', birthDate: '1950-03-14', mrn, phone, preferredLanguage: 'es-MX', timeZone: 'America/Chicago' });
+    for (const [p, mrn, phone] of [['pa-1', 'MRN-1001', PHONE], ['pa-2', 'MRN-1002', null], ['pb-1', 'MRN-2001', null], ['pb-2', 'MRN-2002', null]] as const) {
+      const res = await request(`${t.baseUrl}/v1/patients/${p}/identity`, { token: ADMIN_TOKEN, method: 'PUT', json: identity(mrn, phone) });
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+    }
+    for (const p of ['pa-1', 'pa-2', 'pb-1']) {
+      const res = await request(`${t.baseUrl}/v1/patients/${p}/consents/telehealth`, { token: ADMIN_TOKEN, json: { granted: true, method: 'verbal' } });
+      expect(res.status, JSON.stringify(res.body)).toBe(201);
+    }
     adam = await t.admin.login('adam@a.example');
     bob = await t.admin.login('bob@b.example');
   });
@@ -121,13 +125,13 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     expect(Date.parse(res.body.link.expiresAt) - clock.now()).toBe(30 * 60_000);
 
     expect(twilio.messages).toHaveLength(1);
-    const sms = twilio.messages[0]!;
+    const sms = twilio.messages[0]!.form;
     expect(sms.get('To')).toBe(PHONE);
     const body = sms.get('Body') ?? '';
     expect(body).toContain(linkUrl);
     // No PHI: not whom (id, name, number, organization), not why (alerts, readings, conditions).
     const withoutLink = body.replace(linkUrl, '');
-    for (const phi of ['pa-1', PHONE, '5551230001', 'org-a', 'Ann', 'Lee', 'alert', 'blood', 'pressure', 'mmHg', 'SpO', 'glucose', 'weight', 'heart', visitId]) {
+    for (const phi of ['pa-1', PHONE, '5551230001', 'org-a', 'Maria', 'Gonzalez', '1950', 'MRN', 'Ann', 'Lee', 'alert', 'blood', 'pressure', 'mmHg', 'SpO', 'glucose', 'weight', 'heart', visitId]) {
       expect(withoutLink.toLowerCase()).not.toContain(phi.toLowerCase());
     }
     expect(withoutLink).not.toMatch(/\d{3}/);
