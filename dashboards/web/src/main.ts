@@ -9,6 +9,7 @@ import { TimerService } from './timer-service.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
 import { PatientView } from './views/patient.js';
+import { VisitCallView } from './views/visit.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
@@ -135,11 +136,13 @@ class App {
     const s = this.session;
     if (s === null) return;
     const match = /^#\/patients\/([^/]+)$/.exec(location.hash);
+    const visit = /^#\/visits\/([^/]+)$/.exec(location.hash);
     s.view?.destroy();
     s.shell.clearError();
     s.shell.view.replaceChildren();
     let view: View;
     if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
+    else if (visit?.[1] !== undefined) view = new VisitCallView(s.ctx, decodeURIComponent(visit[1]));
     else {
       if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
       view = new WorklistView(s.ctx);
