@@ -140,12 +140,10 @@ export async function visitRoutes(root: FastifyInstance, ctx: GatewayContext): P
     '/v1/visits',
     {
       schema: {
-        summary: 'Visits of a patient, or your own, newest first',
+        summary: 'Your visits (the ones you started), newest first',
         tags: ['visits'],
         security,
         querystring: z.object({
-          patientId: entityId.optional(),
-          mine: z.enum(['true', 'false']).optional().transform((v) => v === 'true'),
           open: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
           limit: z.coerce.number().int().min(1).max(200).default(50),
         }),
@@ -153,8 +151,28 @@ export async function visitRoutes(root: FastifyInstance, ctx: GatewayContext): P
       },
     },
     async (req) => {
-      const q = req.query;
-      const visits = await ctx.visits.list(requester(req), { ...(q.patientId === undefined ? {} : { patientId: q.patientId }), mine: q.mine ?? false, ...(q.open === undefined ? {} : { open: q.open }), limit: q.limit });
+      const visits = await ctx.visits.list(requester(req), { mine: true, ...(req.query.open === undefined ? {} : { open: req.query.open }), limit: req.query.limit });
+      return { visits: visits.map(toVisitView) };
+    },
+  );
+
+  app.get(
+    '/v1/patients/:id/visits',
+    {
+      schema: {
+        summary: 'A patient’s video visits, newest first',
+        tags: ['visits'],
+        security,
+        params: z.object({ id: entityId }),
+        querystring: z.object({
+          open: z.enum(['true', 'false']).optional().transform((v) => (v === undefined ? undefined : v === 'true')),
+          limit: z.coerce.number().int().min(1).max(200).default(50),
+        }),
+        response: { 200: z.object({ visits: z.array(visitView) }) },
+      },
+    },
+    async (req) => {
+      const visits = await ctx.visits.list(requester(req), { patientId: req.params.id, ...(req.query.open === undefined ? {} : { open: req.query.open }), limit: req.query.limit });
       return { visits: visits.map(toVisitView) };
     },
   );

@@ -148,7 +148,7 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     expect((await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: nia })).body.code).toBe('RPM_ERR_VISIT_NOT_FOUND');
     expect((await request(`${t.baseUrl}/v1/visits/${visitId}/join`, { token: bob, method: 'POST' })).status).toBe(404);
     expect((await request(`${t.baseUrl}/v1/visits/${visitId}/end`, { token: bob, method: 'POST', json: {} })).status).toBe(404);
-    expect((await request(`${t.baseUrl}/v1/visits?patientId=pa-1`, { token: bob })).status).toBe(404);
+    expect((await request(`${t.baseUrl}/v1/patients/pa-1/visits`, { token: bob })).status).toBe(404);
     // No consent on record: refused before anything is sent.
     const bobsNurse = await startVisit(bob, { patientId: 'pb-2' });
     expect(bobsNurse.body.code).toBe('RPM_ERR_VISIT_CONSENT_MISSING');
@@ -281,6 +281,6 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     expect(swept.body).toMatchObject({ status: 'ended', endReason: 'expired', minutes: 5 });
     const mine = await request(`${t.baseUrl}/v1/visits?mine=true`, { token: ann });
     expect(mine.body.visits.map((v: { id: string }) => v.id)).toContain(id);
-    expect((await request(`${t.baseUrl}/v1/visits?patientId=pa-1&open=true`, { token: ann })).body.visits).toEqual([]);
+    expect((await request(`${t.baseUrl}/v1/patients/pa-1/visits?open=true`, { token: ann })).body.visits).toEqual([]);
   });
 });

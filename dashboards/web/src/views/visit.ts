@@ -48,7 +48,7 @@ export function visitPanel(patientId: string, ctx: AppContext): { element: HTMLE
   );
   const load = async (): Promise<void> => {
     try {
-      const { visits } = await ctx.api.get<{ visits: VisitView[] }>('/v1/visits', { patientId, limit: 5 });
+      const { visits } = await ctx.api.get<{ visits: VisitView[] }>(`/v1/patients/${seg(patientId)}/visits`, { limit: 5 });
       recent.replaceChildren(
         visits.length === 0
           ? h('p', { class: 'hint' }, 'No video visits yet.')
