@@ -193,6 +193,8 @@ export async function visitRoutes(root: FastifyInstance, ctx: GatewayContext): P
     {
       schema: {
         summary: 'Enter the visit’s room: ICE servers and the signaling path (embedded), or a hosted provider’s room token',
+        description:
+          'Embedded provider: open a WebSocket to `signalingPath` (`/v1/visits/signal`) and send first `{"type":"hello","visitId","role":"staff","token":"<session token>"}` (the patient: `"role":"patient"` with her visit session). The gateway answers `welcome` (`peerPresent`), `peer` (`present`) when the other side comes or goes, relays `{"type":"signal","data":{description|candidate}}` to the other side, and sends `ended` when the visit ends. Close codes: 4401 credentials refused or session ended, 4404 no such open visit for these credentials, 4408 no hello within 10 s, 4409 connected again elsewhere, 4429 too many messages, 4000 visit ended.',
         tags: ['visits'],
         security,
         params,

@@ -283,4 +283,24 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     expect(mine.body.visits.map((v: { id: string }) => v.id)).toContain(id);
     expect((await request(`${t.baseUrl}/v1/patients/pa-1/visits?open=true`, { token: ann })).body.visits).toEqual([]);
   });
+
+  it('documents the routes in OpenAPI', async () => {
+    const spec = (await request(`${t.baseUrl}/docs/json`)).body;
+    for (const [p, method] of [
+      ['/v1/visits', 'post'],
+      ['/v1/visits', 'get'],
+      ['/v1/patients/{id}/visits', 'get'],
+      ['/v1/visits/{id}', 'get'],
+      ['/v1/visits/{id}/join', 'post'],
+      ['/v1/visits/{id}/link', 'post'],
+      ['/v1/visits/{id}/end', 'post'],
+      ['/v1/visit-links/redeem', 'post'],
+      ['/v1/visit-session', 'get'],
+    ] as const) {
+      expect(spec.paths[p]?.[method], `${method} ${p}`).toBeDefined();
+      expect(spec.paths[p][method].tags).toEqual(['visits']);
+    }
+    expect(spec.components.securitySchemes.visitSession).toMatchObject({ type: 'http', scheme: 'bearer' });
+    expect(spec.paths['/v1/visit-links/redeem'].post.security).toBeUndefined();
+  });
 });
