@@ -304,3 +304,29 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     expect(spec.paths['/v1/visit-links/redeem'].post.security).toBeUndefined();
   });
 });
+
+describe('Video visit links without an SMS provider', () => {
+  it('logs that a message would go out, without the link (a credential) or the number', async () => {
+    const lines: string[] = [];
+    const t = await startTestGateway({ RPM_LOG_LEVEL: 'info' }, { logDestination: { write: (line: string) => void lines.push(line) } });
+    try {
+      await t.admin.createOrganization('org-a');
+      await t.admin.createStaff({ email: 'ann@a.example', role: 'nurse', organizationId: 'org-a' });
+      await t.admin.createPatient('pa-1', { organizationId: 'org-a' });
+      const ident = { givenName: 'Maria', familyName: 'Gonzalez', birthDate: '1950-03-14', mrn: 'MRN-1', phone: PHONE, preferredLanguage: 'en', timeZone: 'America/Chicago' };
+      expect((await request(`${t.baseUrl}/v1/patients/pa-1/identity`, { token: ADMIN_TOKEN, method: 'PUT', json: ident })).status).toBe(200);
+      expect((await request(`${t.baseUrl}/v1/patients/pa-1/consents/telehealth`, { token: ADMIN_TOKEN, json: { granted: true, method: 'written' } })).status).toBe(201);
+      const nurse = await t.admin.login('ann@a.example');
+      const res = await request(`${t.baseUrl}/v1/visits`, { token: nurse, json: { patientId: 'pa-1' } });
+      expect(res.body.link.sms).toBe('sent');
+      const token = res.body.link.url.split('#')[1] as string;
+      const logged = lines.join('');
+      expect(logged).toContain('<link>');
+      expect(logged).not.toContain(token);
+      expect(logged).not.toContain(PHONE);
+      expect(logged).not.toContain('Maria');
+    } finally {
+      await t.close();
+    }
+  });
+});
