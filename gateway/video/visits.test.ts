@@ -257,6 +257,20 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     expect(await (await signal(t.baseUrl, { visitId, role: 'patient', token: session })).closed).toMatchObject({ code: 4404 });
   });
 
+  it('audits every step, with the patient among the disclosures', async () => {
+    const trail = await request(`${t.baseUrl}/v1/admin/audit?subject=visit:${visitId}&limit=100`, { token: ADMIN_TOKEN });
+    expect(trail.status).toBe(200);
+    const actions = trail.body.entries.map((e: { action: string; outcome: string }) => `${e.action}:${e.outcome}`);
+    for (const a of ['visit.start:success', 'visit.link.sms:success', 'visit.link.redeem:success', 'visit.join:success', 'visit.read:success', 'visit.end:success']) expect(actions).toContain(a);
+    // The patient's accounting of disclosures finds the visit.
+    const byPatient = await request(`${t.baseUrl}/v1/admin/audit?subject=patient:pa-1&limit=500`, { token: ADMIN_TOKEN });
+    expect(byPatient.body.entries.map((e: { action: string }) => e.action)).toEqual(expect.arrayContaining(['visit.start', 'visit.end', 'visit.link.redeem']));
+    // Refused links are audited too, naming no visit.
+    const refused = await request(`${t.baseUrl}/v1/admin/audit?subject=visit-link&limit=100`, { token: ADMIN_TOKEN });
+    expect(refused.body.entries.some((e: { action: string; outcome: string }) => e.action === 'visit.link.redeem' && e.outcome === 'denied')).toBe(true);
+    expect(JSON.stringify(trail.body)).not.toContain(PHONE);
+  });
+
   it('ends a nurse’s signaling connection when she signs out; a visit left open ends after its longest duration', async () => {
     const res = await startVisit(ann, { patientId: 'pa-1', sendSms: false });
     const id = res.body.visit.id as string;
@@ -325,6 +339,55 @@ describe('Video visit links without an SMS provider', () => {
       expect(logged).not.toContain(token);
       expect(logged).not.toContain(PHONE);
       expect(logged).not.toContain('Maria');
+    } finally {
+      await t.close();
+    }
+  });
+});
+
+describe('Video visits with a hosted provider (LiveKit tokens minted by the gateway)', () => {
+  it('gives staff and patient tokens for the same random room; the visit starts when both have entered', async () => {
+    const { TokenVerifier } = await import('livekit-server-sdk');
+    const secret = 'livekit-test-secret-0123456789abcdef';
+    const clock = new ManualClock();
+    const t = await startTestGateway(
+      { RPM_VIDEO_PROVIDER: 'livekit', RPM_LIVEKIT_URL: 'wss://rpm.livekit.example', RPM_LIVEKIT_API_KEY: 'APIrpm', RPM_LIVEKIT_API_SECRET: secret, RPM_SESSION_IDLE_MINUTES: '600' },
+      { clock },
+    );
+    try {
+      await t.admin.createOrganization('org-a');
+      const annId = (await t.admin.createStaff({ email: 'ann@a.example', role: 'nurse', organizationId: 'org-a', displayName: 'Ann Lee, RN' })).id;
+      await t.admin.createPatient('pa-1', { organizationId: 'org-a' });
+      expect((await request(`${t.baseUrl}/v1/patients/pa-1/consents/telehealth`, { token: ADMIN_TOKEN, json: { granted: true, method: 'written' } })).status).toBe(201);
+      const nurse = await t.admin.login('ann@a.example');
+      const started = await request(`${t.baseUrl}/v1/visits`, { token: nurse, json: { patientId: 'pa-1', modality: 'audio' } });
+      expect(started.status, JSON.stringify(started.body)).toBe(201);
+      // No identity on record: no number to text; the link comes back to the nurse.
+      expect(started.body.link.sms).toBe('no-phone');
+      const id = started.body.visit.id as string;
+
+      const staffJoin = await request(`${t.baseUrl}/v1/visits/${id}/join`, { token: nurse, method: 'POST' });
+      expect(staffJoin.body.join).toMatchObject({ provider: 'livekit', serverUrl: 'wss://rpm.livekit.example', joinUrl: null });
+      const verifier = new TokenVerifier('APIrpm', secret);
+      const staffClaims = await verifier.verify(staffJoin.body.join.token);
+      expect(staffClaims).toMatchObject({ sub: `staff-${annId}`, name: 'Ann Lee, RN', video: { roomJoin: true, roomAdmin: true } });
+      const room = staffClaims.video?.room ?? '';
+      expect(room).toMatch(/^rpm-[0-9a-f]{24}$/);
+      expect((await request(`${t.baseUrl}/v1/visits/${id}`, { token: nurse })).body.status).toBe('waiting');
+
+      clock.advance(60_000);
+      const patient = await request(`${t.baseUrl}/v1/visit-links/redeem`, { json: { token: started.body.link.url.split('#')[1] } });
+      const patientClaims = await verifier.verify(patient.body.join.token);
+      expect(patientClaims).toMatchObject({ sub: `patient-${id}`, name: 'Patient', video: { room, roomJoin: true, roomAdmin: false } });
+      expect((await request(`${t.baseUrl}/v1/visits/${id}`, { token: nurse })).body).toMatchObject({ status: 'in-progress', startedAt: new Date(clock.now()).toISOString() });
+
+      clock.advance(7 * 60_000);
+      const ended = await request(`${t.baseUrl}/v1/visits/${id}/end`, { token: nurse, json: {} });
+      expect(ended.body.timeEntry).toMatchObject({ minutes: 7, modality: 'audio', interactive: true, staffId: annId });
+      // No signaling endpoint with a hosted provider.
+      const ws = new WebSocket(`${t.baseUrl.replace(/^http/, 'ws')}/v1/visits/signal`);
+      const outcome = await new Promise<string>((resolve) => ws.once('open', () => resolve('open')).once('error', () => resolve('refused')));
+      expect(outcome).toBe('refused');
     } finally {
       await t.close();
     }
