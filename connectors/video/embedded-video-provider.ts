@@ -33,6 +33,6 @@ export class EmbeddedVideoProvider implements VideoProvider {
       else if (turn?.kind === 'static') iceServers.push({ urls: relay, username: turn.username, credential: turn.credential });
       else iceServers.push({ urls: relay });
     }
-    return { provider: 'embedded', signalingPath: this.options.signalingPath, iceServers };
+    return { provider: 'embedded', signalingPath: this.options.signalingPath, iceServers, iceTransportPolicy: this.options.ice.transportPolicy };
   }
 }

@@ -135,9 +135,11 @@ describe('Embedded provider: ICE servers from the configuration', () => {
   it('gives fixed TURN credentials when configured, and nothing when no ICE servers are set (same network only)', async () => {
     const fixed = loadConfig({ RPM_VIDEO_ICE_SERVERS: 'turn:turn.clinic.example:3478', RPM_VIDEO_TURN_USERNAME: 'rpm', RPM_VIDEO_TURN_CREDENTIAL: 'pw' });
     const join = await new EmbeddedVideoProvider({ ice: fixed.video.ice, signalingPath: '/s' }).join(grant(), NOW);
-    expect(join).toEqual({ provider: 'embedded', signalingPath: '/s', iceServers: [{ urls: ['turn:turn.clinic.example:3478'], username: 'rpm', credential: 'pw' }] });
+    expect(join).toEqual({ provider: 'embedded', signalingPath: '/s', iceServers: [{ urls: ['turn:turn.clinic.example:3478'], username: 'rpm', credential: 'pw' }], iceTransportPolicy: 'all' });
     const none = await new EmbeddedVideoProvider({ ice: loadConfig({}).video.ice, signalingPath: '/s' }).join(grant(), NOW);
-    expect(none).toEqual({ provider: 'embedded', signalingPath: '/s', iceServers: [] });
+    expect(none).toEqual({ provider: 'embedded', signalingPath: '/s', iceServers: [], iceTransportPolicy: 'all' });
+    const relay = loadConfig({ RPM_VIDEO_ICE_SERVERS: 'turns:turn.clinic.example:5349', RPM_VIDEO_TURN_SECRET: 's'.repeat(16), RPM_VIDEO_ICE_TRANSPORT_POLICY: 'relay' });
+    expect(await new EmbeddedVideoProvider({ ice: relay.video.ice, signalingPath: '/s' }).join(grant(), NOW)).toMatchObject({ iceTransportPolicy: 'relay' });
   });
 
   it('refuses configurations that cannot work, all problems at once', () => {
@@ -146,5 +148,6 @@ describe('Embedded provider: ICE servers from the configuration', () => {
     expect(() => loadConfig({ RPM_VIDEO_ICE_SERVERS: 'http://turn.example' })).toThrow(/RPM_VIDEO_ICE_SERVERS/);
     expect(() => loadConfig({ RPM_VIDEO_TURN_SECRET: 'x'.repeat(16), RPM_VIDEO_TURN_USERNAME: 'u', RPM_VIDEO_TURN_CREDENTIAL: 'p' })).toThrow(/not both/);
     expect(() => loadConfig({ RPM_VIDEO_PROVIDER: 'zoom' })).toThrow(/RPM_VIDEO_PROVIDER/);
+    expect(() => loadConfig({ RPM_VIDEO_ICE_TRANSPORT_POLICY: 'relay', RPM_VIDEO_ICE_SERVERS: 'stun:stun.example:3478' })).toThrow(/relay needs a turn/);
   });
 });

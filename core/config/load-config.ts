@@ -90,6 +90,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxDurationMs: e.RPM_VISIT_MAX_MINUTES * 60_000,
       ice: {
         urls: iceUrls(e.RPM_VIDEO_ICE_SERVERS),
+        transportPolicy: e.RPM_VIDEO_ICE_TRANSPORT_POLICY,
         turn:
           e.RPM_VIDEO_TURN_SECRET !== undefined
             ? { kind: 'rest', secret: e.RPM_VIDEO_TURN_SECRET }

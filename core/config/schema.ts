@@ -120,6 +120,8 @@ export const envSchema = z
     // TURN credentials: the shared secret of a TURN server with the TURN REST API (coturn
     // `use-auth-secret` + `static-auth-secret`): each join gets its own expiring username and
     // password. Or one fixed username and password (long-term credentials).
+    // relay: browsers use only the TURN server (neither side learns the other's IP address; needs TURN).
+    RPM_VIDEO_ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
     RPM_VIDEO_TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
     RPM_VIDEO_TURN_USERNAME: z.string().min(1).optional(),
     RPM_VIDEO_TURN_CREDENTIAL: z.string().min(1).optional(),
@@ -241,6 +243,9 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
     const rs = env.RPM_JITSI_PRIVATE_KEY_FILE !== undefined || env.RPM_JITSI_KID !== undefined;
     if (hs === rs) problems.push('RPM_JITSI_APP_SECRET: set either RPM_JITSI_APP_SECRET (self-hosted) or RPM_JITSI_KID and RPM_JITSI_PRIVATE_KEY_FILE (JaaS)');
     else if (rs && (env.RPM_JITSI_PRIVATE_KEY_FILE === undefined || env.RPM_JITSI_KID === undefined)) problems.push('RPM_JITSI_KID: RPM_JITSI_KID and RPM_JITSI_PRIVATE_KEY_FILE must be set together');
+  }
+  if (env.RPM_VIDEO_ICE_TRANSPORT_POLICY === 'relay' && !iceUrls(env.RPM_VIDEO_ICE_SERVERS ?? '').some((u) => u.startsWith('turn'))) {
+    problems.push('RPM_VIDEO_ICE_TRANSPORT_POLICY: relay needs a turn: or turns: server in RPM_VIDEO_ICE_SERVERS');
   }
   if ((env.RPM_VIDEO_TURN_USERNAME === undefined) !== (env.RPM_VIDEO_TURN_CREDENTIAL === undefined)) {
     problems.push('RPM_VIDEO_TURN_USERNAME: RPM_VIDEO_TURN_USERNAME and RPM_VIDEO_TURN_CREDENTIAL must be set together');
@@ -369,6 +374,8 @@ export interface VideoConfig {
   /** The embedded provider's ICE servers and how TURN credentials are given. */
   readonly ice: {
     readonly urls: readonly string[];
+    /** `relay`: only TURN relays (the peers never see each other's addresses). */
+    readonly transportPolicy: 'all' | 'relay';
     readonly turn: { readonly kind: 'rest'; readonly secret: string } | { readonly kind: 'static'; readonly username: string; readonly credential: string } | undefined;
   };
   readonly livekit: { readonly url: string; readonly apiKey: string; readonly apiSecret: string; readonly joinUrl: string | undefined } | undefined;

@@ -21,7 +21,7 @@ export interface VideoRoomGrant {
 /** What a browser needs to enter the room. */
 export type VideoJoin =
   /** One-to-one WebRTC, signaled by the gateway's WebSocket (`signalingPath`). */
-  | { readonly provider: 'embedded'; readonly signalingPath: string; readonly iceServers: readonly IceServer[] }
+  | { readonly provider: 'embedded'; readonly signalingPath: string; readonly iceServers: readonly IceServer[]; readonly iceTransportPolicy: 'all' | 'relay' }
   /** A LiveKit room: the server URL and an access token (JWT) the LiveKit client connects with. */
   | { readonly provider: 'livekit'; readonly serverUrl: string; readonly token: string; readonly joinUrl: string | null }
   /** A Jitsi Meet room: the meeting URL carrying the signed JWT (`?jwt=`). */

@@ -67,13 +67,20 @@ const toLinkView = (l: IssuedLink): z.infer<typeof linkView> => ({ url: l.url, e
 const iceServer = z.object({ urls: z.array(z.string()), username: z.string().optional(), credential: z.string().optional() });
 const joinView = z
   .discriminatedUnion('provider', [
-    z.object({ provider: z.literal('embedded'), signalingPath: z.string().describe('WebSocket path of the signaling server'), iceServers: z.array(iceServer) }),
+    z.object({
+      provider: z.literal('embedded'),
+      signalingPath: z.string().describe('WebSocket path of the signaling server'),
+      iceServers: z.array(iceServer),
+      iceTransportPolicy: z.enum(['all', 'relay']).describe('relay: use only the TURN relays (RTCPeerConnection iceTransportPolicy)'),
+    }),
     z.object({ provider: z.literal('livekit'), serverUrl: z.string(), token: z.string().describe('LiveKit access token (JWT)'), joinUrl: z.string().nullable() }),
     z.object({ provider: z.literal('jitsi'), joinUrl: z.string().describe('The meeting URL with its JWT'), token: z.string() }),
   ])
   .describe('How to enter the room');
 const toJoinView = (j: VideoJoin): z.infer<typeof joinView> =>
-  j.provider === 'embedded' ? { provider: 'embedded', signalingPath: j.signalingPath, iceServers: j.iceServers.map((s) => ({ ...s, urls: [...s.urls] })) } : { ...j };
+  j.provider === 'embedded'
+    ? { provider: 'embedded', signalingPath: j.signalingPath, iceServers: j.iceServers.map((s) => ({ ...s, urls: [...s.urls] })), iceTransportPolicy: j.iceTransportPolicy }
+    : { ...j };
 
 const entryView = z.object({
   visitId: z.uuid(),

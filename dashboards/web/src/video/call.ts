@@ -17,6 +17,8 @@ export interface CallOptions {
   /** Staff: the session token; patient: the visit session. */
   readonly token: string;
   readonly iceServers: readonly { readonly urls: readonly string[]; readonly username?: string; readonly credential?: string }[];
+  /** relay: only through the TURN server (neither side learns the other's address). */
+  readonly iceTransportPolicy: 'all' | 'relay';
   readonly audioOnly: boolean;
   readonly localVideo: HTMLVideoElement;
   readonly remoteVideo: HTMLVideoElement;
@@ -192,7 +194,7 @@ export class VideoCall {
   }
 
   private newPeer(): RTCPeerConnection {
-    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers.map((s) => ({ ...s, urls: [...s.urls] })) });
+    const pc = new RTCPeerConnection({ iceServers: this.options.iceServers.map((s) => ({ ...s, urls: [...s.urls] })), iceTransportPolicy: this.options.iceTransportPolicy });
     this.pc = pc;
     for (const track of this.local?.getTracks() ?? []) pc.addTrack(track, this.local as MediaStream);
     pc.onicecandidate = (ev) => {

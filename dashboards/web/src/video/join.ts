@@ -78,6 +78,7 @@ function ready(e: PatientEntryView): void {
       role: 'patient',
       token: e.sessionToken,
       iceServers: join.iceServers,
+      iceTransportPolicy: join.iceTransportPolicy,
       audioOnly,
       localVideo: local,
       remoteVideo: remote,

@@ -7,7 +7,7 @@ export interface IceServerView {
 }
 
 export type JoinView =
-  | { readonly provider: 'embedded'; readonly signalingPath: string; readonly iceServers: IceServerView[] }
+  | { readonly provider: 'embedded'; readonly signalingPath: string; readonly iceServers: IceServerView[]; readonly iceTransportPolicy: 'all' | 'relay' }
   | { readonly provider: 'livekit'; readonly serverUrl: string; readonly token: string; readonly joinUrl: string | null }
   | { readonly provider: 'jitsi'; readonly joinUrl: string; readonly token: string };
 

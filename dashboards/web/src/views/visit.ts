@@ -145,6 +145,7 @@ export class VisitCallView implements View {
       role: 'staff',
       token: tokenStore.get() ?? '',
       iceServers: join.iceServers,
+      iceTransportPolicy: join.iceTransportPolicy,
       audioOnly: visit.modality === 'audio',
       localVideo: local,
       remoteVideo: remote,
