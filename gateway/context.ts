@@ -10,6 +10,8 @@ import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
 import type { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import type { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import type { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import type { CredentialGuard } from './auth/credential-guard.js';
 import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
@@ -81,6 +83,12 @@ export interface GatewayContext {
   readonly vendors: VendorService;
   /** Patient identity and contact (PHI, encrypted, every staff read audited) and telehealth consent. */
   readonly identities: PatientIdentityService;
+  /** Working hours, appointment types, visits, the patient's SMS replies. */
+  readonly scheduling: SchedulingService;
+  /** Sends visit reminders from the durable job table (undefined where another process does). */
+  readonly reminders: ReminderWorker | undefined;
+  /** Whether an inbound webhook really comes from Twilio (X-Twilio-Signature); false without Twilio configured. */
+  readonly verifyTwilio: (signature: string | undefined, url: string, params: Record<string, string>) => boolean;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

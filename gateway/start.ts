@@ -14,7 +14,7 @@ import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
 import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
-import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
+import { TwilioSmsNotifier, validTwilioSignature } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
@@ -23,6 +23,8 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { ensurePrivateDir } from './data-files.js';
@@ -60,7 +62,6 @@ import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { WorklistService } from '../pipeline/worklist/worklist-service.js';
 import type { PatientContacts } from '../core/ports/patient-contacts.js';
 import type { VideoProvider } from '../core/ports/video-provider.js';
-import type { Notifier } from '../core/ports/notifier.js';
 import { EmbeddedVideoProvider } from '../connectors/video/embedded-video-provider.js';
 import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js';
 import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
@@ -219,13 +220,31 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     phoneOf: async (patientId) => (await identities.contactOf(patientId))?.phone ?? null,
     telehealthConsent: async (patientId) => ((await identities.hasTelehealthConsent(patientId)) ? 'given' : 'absent'),
   };
+  // SMS to staff (escalations) and patients (visit reminders, video visit links): Twilio when configured, else the log (no PHI either way; links left out).
+  const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
+  const scheduling = new SchedulingService({ store: stores.scheduling, patients: stores.registry, staff: stores.staff, identities, audit, clock, log, newId: randomUUID });
+  const reminders = new ReminderWorker({
+    jobs: stores.jobs,
+    store: stores.scheduling,
+    identities,
+    notifier,
+    audit,
+    clock,
+    log,
+    owner: `${config.nodeName}:${process.pid}:${randomUUID()}`,
+    leaseMs: config.scheduling.jobLeaseMs,
+    pollMs: config.scheduling.jobPollMs,
+  });
+  // A booking or a change may bring a reminder due sooner than the worker's next look.
+  scheduling.onChanged(() => reminders.kick());
+  const twilioAuthToken = config.twilio?.authToken;
+  const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
+    twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
-  // SMS: escalations to staff, and patients' visit links.
-  const notifier: Notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   // Video visits: the patient's number (read when sending, never kept elsewhere) and telehealth
   // consent come from the patient identity module.
   const visits = new VisitService({
@@ -429,6 +448,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     observationView,
     vendors,
     identities,
+    scheduling,
+    reminders,
+    verifyTwilio,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
@@ -513,10 +535,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     missingSweep.unref();
     // Pulls queued before a crash or restart run now.
     withingsPuller.start();
+    // Reminders held when the process died run again at once; the rest when due.
+    await reminders.start({ recover: true });
   } else if (cluster !== undefined) {
     // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
     // is single-use): whichever holds the lease.
     cluster.singleton('vendor-pulls', () => withingsPuller.start(), () => withingsPuller.stop());
+    // Reminders: leases keep two gateways from sending one job; one sender at a time is enough.
+    cluster.singleton('visit-reminders', () => void reminders.start({ recover: false }), () => reminders.stop());
   }
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
@@ -560,10 +586,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('fhir-delivery', () => deliveries.stop());
         // A pull in flight finishes its page (its commit is durable); what remains stays queued.
         await step('withings-pulls', () => withingsPuller.stop());
+        await step('visit-reminders', () => reminders.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
+        await step('visit-reminders', () => reminders.stop());
         // Nudges already posted stay with Redis; the cluster connections end after the last commit.
       }
       await broker.close();

@@ -114,6 +114,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
                   : { kind: 'rs256', kid: e.RPM_JITSI_KID ?? '', privateKeyFile: path.resolve(e.RPM_JITSI_PRIVATE_KEY_FILE ?? '') },
             },
     },
+    scheduling: { publicUrl: e.RPM_PUBLIC_URL?.replace(/\/+$/, ''), jobLeaseMs: e.RPM_JOB_LEASE_S * 1000, jobPollMs: e.RPM_JOB_POLL_S * 1000 },
     shutdownTimeoutMs: e.RPM_SHUTDOWN_TIMEOUT_MS,
     dashboardDir: e.RPM_DASHBOARD_DIR === undefined ? undefined : path.resolve(e.RPM_DASHBOARD_DIR),
     fhir: {

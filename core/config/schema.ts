@@ -107,8 +107,9 @@ export const envSchema = z
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     RPM_TWILIO_FROM: z.string().min(1).optional().describe('E.164 sender number or Messaging Service SID'),
     RPM_TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
-    // Video visits (README "Video visits and scheduling"). The gateway's public address: patient
-    // links sent by SMS start with it (unset: the address the staff member's request came to).
+    // The gateway's public base URL (https://gw.example.org): patient visit links sent by SMS start
+    // with it (unset: the address the staff member's request came to), and the inbound SMS webhook's
+    // X-Twilio-Signature is computed over it as Twilio calls it (unset: inbound SMS are refused).
     RPM_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
     // embedded: one-to-one WebRTC signaled by the gateway; livekit / jitsi: hosted rooms, tokens minted here.
     RPM_VIDEO_PROVIDER: z.enum(VIDEO_PROVIDERS).default('embedded'),
@@ -142,6 +143,10 @@ export const envSchema = z
     RPM_JITSI_APP_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 key)').optional(),
     RPM_JITSI_KID: z.string().min(1).optional(),
     RPM_JITSI_PRIVATE_KEY_FILE: z.string().min(1).optional(),
+    // Scheduling: how long a reminder job is held by the process sending it before another may
+    // take it over (seconds), and the longest wait between looks at the job table.
+    RPM_JOB_LEASE_S: positiveInt.max(3600).default(60),
+    RPM_JOB_POLL_S: positiveInt.max(3600).default(30),
     // FHIR forwarding. The system base names our identifier systems (Observation and Device
     // identifiers, meta.source): set it to a URL you control before the first delivery and never
     // change it, because EHRs deduplicate on those identifiers.
@@ -324,6 +329,7 @@ export interface Config {
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly video: VideoConfig;
   readonly fhir: FhirForwardingConfig;
+  readonly scheduling: { readonly publicUrl: string | undefined; readonly jobLeaseMs: number; readonly jobPollMs: number };
   readonly vendors: {
     readonly withingsApiUrl: string;
     readonly pullRetry: { readonly baseMs: number; readonly maxMs: number };

@@ -23,6 +23,8 @@ import { ingestRoutes } from './ingest-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
 import { patientIdentityRoutes } from './patient-identity-routes.js';
+import { calendarFeedRoutes, schedulingRoutes } from './scheduling-routes.js';
+import { smsWebhookRoutes } from './sms-webhook-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
 import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
@@ -106,6 +108,10 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(auditRoutes, ctx);
   await app.register(patientRoutes, ctx);
   await app.register(patientIdentityRoutes, ctx);
+  await app.register(schedulingRoutes, ctx);
+  await app.register(calendarFeedRoutes, ctx);
+  // Twilio's form-encoded webhook: its own body parser, scoped.
+  await app.register(async (scope) => smsWebhookRoutes(scope, ctx, ctx.verifyTwilio));
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
   await app.register(worklistRoutes, ctx);

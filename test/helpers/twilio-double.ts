@@ -17,6 +17,13 @@ export interface TwilioDouble {
   readonly messages: SentSms[];
   /** The next n sends answer 503 with Twilio's error body. */
   readonly failNext: { n: number };
+  /**
+   * The next n sends are accepted (recorded, as Twilio would send them) but never answered: the
+   * sender dies or times out not knowing it was sent.
+   */
+  readonly stallNext: { n: number };
+  /** Requests received, repeats with a known idempotency token included. */
+  readonly requests: { count: number };
   close(): Promise<void>;
 }
 
@@ -31,6 +38,8 @@ export function startTwilioDouble(credentials: { accountSid: string; authToken: 
   const messages: SentSms[] = [];
   const byToken = new Map<string, SentSms>();
   const failNext = { n: 0 };
+  const stallNext = { n: 0 };
+  const requests = { count: 0 };
   const expectedAuth = `Basic ${Buffer.from(`${credentials.accountSid}:${credentials.authToken}`).toString('base64')}`;
   const server = http.createServer((req, res) => {
     let body = '';
@@ -47,6 +56,7 @@ export function startTwilioDouble(credentials: { accountSid: string; authToken: 
         failNext.n--;
         return error(503, 20503, 'Service unavailable');
       }
+      requests.count++;
       const form = new URLSearchParams(body);
       const to = form.get('To') ?? '';
       if (!/^\+[1-9]\d{6,14}$/.test(to)) return error(400, 21211, `The 'To' number ${to} is not a valid phone number.`);
@@ -63,6 +73,10 @@ export function startTwilioDouble(credentials: { accountSid: string; authToken: 
       if (seen === undefined) {
         messages.push(sms);
         if (token !== undefined) byToken.set(token, sms);
+      }
+      if (stallNext.n > 0) {
+        stallNext.n--;
+        return;
       }
       res.writeHead(201).end(
         JSON.stringify({
@@ -84,7 +98,18 @@ export function startTwilioDouble(credentials: { accountSid: string; authToken: 
   });
   return new Promise((resolve) =>
     server.listen(0, '127.0.0.1', () =>
-      resolve({ url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, messages, failNext, close: () => new Promise((r) => server.close(() => r())) }),
+      resolve({
+        url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+        messages,
+        failNext,
+        stallNext,
+        requests,
+        close: () =>
+          new Promise((r) => {
+            server.closeAllConnections();
+            server.close(() => r());
+          }),
+      }),
     ),
   );
 }

@@ -351,3 +351,33 @@ export interface PatientHeader {
   readonly careTeams: readonly { readonly id: string; readonly name: string; readonly members: readonly { readonly id: string; readonly displayName: string | null; readonly role: string }[] }[];
   readonly telehealthConsent: TelehealthConsent | null;
 }
+
+export type AppointmentStatus = 'booked' | 'cancelled' | 'completed' | 'no-show';
+
+/** A visit (GET /v1/appointments/{id}). */
+export interface Appointment {
+  readonly id: string;
+  readonly patientId: string;
+  readonly staffId: string;
+  readonly typeId: string;
+  readonly modality: 'video' | 'phone' | 'in-person';
+  readonly start: string;
+  readonly end: string;
+  readonly durationMinutes: number;
+  readonly status: AppointmentStatus;
+  readonly version: number;
+  readonly patientResponse: 'confirmed' | 'reschedule-requested' | null;
+}
+
+/** A row of my day: the visit and the patient's two identifiers. */
+export interface DayVisit extends Appointment {
+  readonly typeName: string;
+  readonly patient: { readonly name: string | null; readonly birthDate: string | null; readonly age: { readonly value: number; readonly unit: 'a' } | null; readonly mrn: string | null };
+}
+
+export interface AppointmentType {
+  readonly id: string;
+  readonly name: string;
+  readonly durationMinutes: number;
+  readonly modality: 'video' | 'phone' | 'in-person';
+}

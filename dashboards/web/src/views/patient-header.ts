@@ -54,7 +54,7 @@ export function patientHeader(ctx: AppContext, patientId: string, headingLevel: 
       return header;
     } catch (err) {
       if (err instanceof ApiError && err.status === 404) {
-        facts.replaceChildren(...fact('Identity', 'This patient does not exist or is not in your care.'));
+        facts.replaceChildren(...fact('Identity', 'Not available'));
         return null;
       }
       throw err;

@@ -8,6 +8,7 @@ import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, seve
 import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
 import { type ObservationPanels, observationPanels } from './observations.js';
 import { patientHeader } from './patient-header.js';
+import { patientVisits } from './patient-visits.js';
 import { timerPanel } from './timer-panel.js';
 import { startVisit, visitPanel } from './visit.js';
 import type { View } from './view.js';
@@ -41,6 +42,7 @@ export class PatientView implements View {
   private readonly historyEl = h('div', { class: 'history' });
   private observations: ObservationPanels | null = null;
   private header: ReturnType<typeof patientHeader> | null = null;
+  private visits: ReturnType<typeof patientVisits> | null = null;
   private refreshTimer = 0;
   /** When the first stream event of the pending refresh arrived (performance.now), for the live-update measure. */
   private liveSince: number | null = null;
@@ -68,8 +70,10 @@ export class PatientView implements View {
     this.observations = observations;
     const header = patientHeader(this.ctx, id);
     this.header = header;
-    const visits = visitPanel(id, this.ctx);
-    void visits.load();
+    const videoVisits = visitPanel(id, this.ctx);
+    void videoVisits.load();
+    const visits = patientVisits(this.ctx, id, () => header.element.querySelector('.patient-name')?.textContent ?? `patient ${id}`);
+    this.visits = visits;
     main.append(
       h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), header.element),
       h(
@@ -90,6 +94,7 @@ export class PatientView implements View {
         h(
           'div',
           { class: 'col-side' },
+          videoVisits.element,
           visits.element,
           observations.news2,
           observations.form,
@@ -130,6 +135,7 @@ export class PatientView implements View {
         this.loadDevices(),
         this.observations?.reloadNews2(),
         this.header?.load(),
+        this.visits?.load(),
       ]);
       this.carePlan = plan;
       await this.loadReadings();

@@ -29,6 +29,24 @@ export async function startVisit(ctx: AppContext, patientId: string, options: { 
   }
 }
 
+/**
+ * A booked video appointment's "Join" (my day, the patient's visits): back into her open video
+ * visit with the patient if she has one, else a new one (the patient gets her link by SMS).
+ */
+export async function joinAppointment(ctx: AppContext, appointment: { readonly patientId: string }): Promise<void> {
+  try {
+    const { visits } = await ctx.api.get<{ visits: VisitView[] }>(`/v1/patients/${seg(appointment.patientId)}/visits`, { open: true, limit: 20 });
+    const mine = visits.find((v) => v.staffId === ctx.me.id);
+    if (mine !== undefined) {
+      location.hash = `#/visits/${seg(mine.id)}`;
+      return;
+    }
+  } catch (err) {
+    if (err instanceof ApiError && err.sessionEnded) return;
+  }
+  await startVisit(ctx, appointment.patientId, { modality: 'video' });
+}
+
 /** The patient page's panel: start a visit (video, or audio only) and this patient's recent visits. */
 export function visitPanel(patientId: string, ctx: AppContext): { element: HTMLElement; load(): Promise<void> } {
   const audioOnly = h('input', { type: 'checkbox', id: `visit-audio-${patientId}` });
@@ -37,11 +55,11 @@ export function visitPanel(patientId: string, ctx: AppContext): { element: HTMLE
     { type: 'button', class: 'primary', 'data-key': 'start-visit', onclick: () => void startVisit(ctx, patientId, { modality: audioOnly.checked ? 'audio' : 'video' }) },
     'Start video visit',
   );
-  const recent = h('div', { class: 'visit-list' });
+  const recent = h('div', { class: 'video-visit-list' });
   const element = h(
     'section',
-    { class: 'panel visits', 'aria-labelledby': 'visits-heading' },
-    h('h2', { id: 'visits-heading' }, 'Video visits'),
+    { class: 'panel video-visits', 'aria-labelledby': 'video-visits-heading' },
+    h('h2', { id: 'video-visits-heading' }, 'Video visits'),
     h('div', { class: 'timer-controls' }, start, h('label', { for: audioOnly.id }, audioOnly, ' Audio only')),
     h('p', { class: 'hint' }, 'The patient gets a link by text message that works once. Minutes count as interactive time.'),
     recent,
@@ -85,7 +103,7 @@ export class VisitCallView implements View {
   readonly title = 'Video visit';
   private call: VideoCall | null = null;
   private readonly status = h('p', { class: 'call-status', role: 'status', 'aria-live': 'polite', 'data-state': 'loading' }, 'Loading the visit…');
-  private readonly linkBox = h('div', { class: 'visit-link' });
+  private readonly linkBox = h('div', { class: 'video-visit-link' });
   private readonly stage = h('div', { class: 'call-stage' });
   private readonly controls = h('div', { class: 'call-controls' });
   private readonly summary = h('div', { class: 'visit-summary' });
