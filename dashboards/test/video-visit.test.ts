@@ -91,7 +91,8 @@ describe('Video visit in Chromium (embedded WebRTC, fake media devices)', () => 
     t = await startTestGateway(
       {
         RPM_DASHBOARD_DIR: build.dir,
-        RPM_SESSION_IDLE_MINUTES: '600',
+        // Automatic logoff after 20 minutes (the manual clock moves the server past 3 and 31 minutes).
+        RPM_SESSION_IDLE_MINUTES: '20',
         RPM_TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
         RPM_TWILIO_AUTH_TOKEN: 'secret-token',
         RPM_TWILIO_FROM: '+15550001111',
@@ -124,8 +125,10 @@ describe('Video visit in Chromium (embedded WebRTC, fake media devices)', () => 
 
   let usedLink: string;
 
-  it('connects nurse and patient: each receives the other’s video; ending logs the minutes', async () => {
+  it('connects nurse and patient: each receives the other’s video; ending logs the minutes', { timeout: 90_000 }, async () => {
     const staff = await newPage();
+    // The page's clock, so the test can let 16 minutes pass during the call (time still flows by itself).
+    await staff.clock.install();
     await signIn(staff, t.baseUrl, nurse.email);
     await staff.goto(`${t.baseUrl}/#/patients/pa-1`);
     // From the alert: "Video visit" on the open alert.
@@ -167,6 +170,14 @@ describe('Video visit in Chromium (embedded WebRTC, fake media devices)', () => 
 
     expect(await seriousViolations(staff), 'nurse call view').toEqual([]);
     expect(await seriousViolations(patient), 'patient visit page').toEqual([]);
+
+    // A connected call is an attended screen: longer than the automatic logoff (20 minutes here)
+    // without a key press or a click does not sign the nurse out, and the call goes on.
+    await staff.clock.runFor('21:00');
+    expect(await staff.getByRole('button', { name: 'Sign in' }).count()).toBe(0);
+    await expect.poll(() => staff.locator('.call-status').getAttribute('data-state')).toBe('connected');
+    const before = (await media(patient)).videoBytes;
+    await expect.poll(async () => (await media(patient)).videoBytes).toBeGreaterThan(before);
 
     clock.advance(3 * 60_000);
     await staff.getByRole('button', { name: 'End visit' }).click();

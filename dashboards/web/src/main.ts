@@ -109,6 +109,7 @@ class App {
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
       staffName: (id) => (id === null ? 'nobody' : id === me.id ? 'You' : (colleagues.get(id) ?? 'another staff member')),
+      inCall: () => idle.attended(),
     };
     const shell = new Shell(this.root, ctx, () => void this.signOut('user'));
     const idle = new IdleWatch({

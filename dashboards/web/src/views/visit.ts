@@ -109,6 +109,8 @@ export class VisitCallView implements View {
   private readonly summary = h('div', { class: 'visit-summary' });
   private visit: VisitView | null = null;
   private cameraWasOn = false;
+  /** While connected: the call counts as activity for automatic logoff (the server session is kept by the dashboard's keep-alive). */
+  private attendedTimer = 0;
 
   constructor(
     private readonly ctx: AppContext,
@@ -126,6 +128,7 @@ export class VisitCallView implements View {
   }
 
   destroy(): void {
+    window.clearInterval(this.attendedTimer);
     this.call?.hangUp();
     this.call = null;
   }
@@ -169,7 +172,12 @@ export class VisitCallView implements View {
       remoteVideo: remote,
       onState: (state) => {
         this.setStatus(state, callStateText(state, 'staff'));
-        if (state === 'connected') this.ctx.announce('The patient has joined.');
+        window.clearInterval(this.attendedTimer);
+        if (state === 'connected') {
+          this.ctx.announce('The patient has joined.');
+          this.ctx.inCall();
+          this.attendedTimer = window.setInterval(() => this.ctx.inCall(), 30_000);
+        }
         if (state === 'ended') void this.showEnded();
       },
     });
