@@ -145,18 +145,13 @@ export class VisitSignaling {
     let room = this.rooms.get(visit.id);
     if (room === undefined) this.rooms.set(visit.id, (room = {}));
     const previous = room[peer.role];
-    if (previous !== undefined) {
-      // Take the place first, so the old connection's close does not announce a leaving.
-      room[peer.role] = peer;
-      previous.ws.close(SIGNAL_CLOSE.replaced, 'connected again elsewhere');
-      await this.deps.visits.participantLeft(visit.id, previous.actor);
-    }
+    // Take the place first, so the old connection's close does not announce a leaving.
     room[peer.role] = peer;
+    if (previous !== undefined) previous.ws.close(SIGNAL_CLOSE.replaced, 'connected again elsewhere');
     const other = room[peer.role === 'staff' ? 'patient' : 'staff'];
-    send(ws, { type: 'welcome', role: peer.role, visitId: visit.id, modality: visit.modality, peerPresent: other !== undefined });
-    if (other !== undefined) send(other.ws, { type: 'peer', present: true });
-    await this.deps.visits.participantJoined(visit, peer.role, peer.actor, other !== undefined);
 
+    // Listen before saying welcome: whatever the peer sends after it must find a listener, however
+    // long the store takes to record the joining below.
     let windowStart = Date.now();
     let count = 0;
     ws.on('message', (data) => {
@@ -181,6 +176,12 @@ export class VisitSignaling {
         if (r?.[peer.role] === peer && to !== undefined) send(to.ws, { type: 'signal', data: message.data });
       } else if (message.type === 'ping') send(ws, { type: 'pong' });
     });
+
+    // The visit's record, in order per connection: the replaced connection's leaving, this joining,
+    // then (below) this leaving, so a quick close never leaves a presence open.
+    const recorded = (previous === undefined ? Promise.resolve() : this.deps.visits.participantLeft(visit.id, previous.actor))
+      .then(() => this.deps.visits.participantJoined(visit, peer.role, peer.actor, other !== undefined))
+      .catch((err: unknown) => this.deps.log.error({ err }, 'could not record a participant joining'));
     ws.on('close', () => {
       const r = this.rooms.get(peer.visitId);
       if (r === undefined || r[peer.role] !== peer) return;
@@ -188,8 +189,13 @@ export class VisitSignaling {
       const remaining = r[peer.role === 'staff' ? 'patient' : 'staff'];
       if (remaining === undefined) this.rooms.delete(peer.visitId);
       else send(remaining.ws, { type: 'peer', present: false });
-      this.deps.visits.participantLeft(peer.visitId, peer.actor).catch((err: unknown) => this.deps.log.error({ err }, 'could not record a participant leaving'));
+      void recorded
+        .then(() => this.deps.visits.participantLeft(peer.visitId, peer.actor))
+        .catch((err: unknown) => this.deps.log.error({ err }, 'could not record a participant leaving'));
     });
+
+    send(ws, { type: 'welcome', role: peer.role, visitId: visit.id, modality: visit.modality, peerPresent: other !== undefined });
+    if (other !== undefined) send(other.ws, { type: 'peer', present: true });
   }
 
   private sessionEnded(end: SessionEnd): void {

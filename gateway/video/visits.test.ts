@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ManualClock } from '../../test/helpers/clock.js';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js';
 import { startTwilioDouble, type TwilioDouble } from '../../test/helpers/twilio-double.js';
 import { ADMIN_TOKEN, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 
@@ -45,7 +46,8 @@ function signal(baseUrl: string, hello: Record<string, unknown> | string): Promi
   });
 }
 
-describe('Video visits through the running gateway (embedded provider)', () => {
+for (const store of ['sqlite', 'postgres'] as const)
+describe(`Video visits through the running gateway (embedded provider, ${store})`, () => {
   let t: TestGateway;
   let twilio: TwilioDouble;
   const clock = new ManualClock();
@@ -55,10 +57,14 @@ describe('Video visits through the running gateway (embedded provider)', () => {
   let bob: string; // nurse, org-b
   let annId: string;
 
+  let db: TestDatabase | undefined;
+
   beforeAll(async () => {
     twilio = await startTwilioDouble({ accountSid: 'AC0123456789abcdef0123456789abcdef', authToken: 'secret-token' });
+    if (store === 'postgres') db = await createTestDatabase();
     t = await startTestGateway(
       {
+        ...(db === undefined ? {} : { RPM_STORE: 'postgres', RPM_DATABASE_URL: db.url, RPM_DATABASE_POOL_SIZE: '4' }),
         RPM_SESSION_IDLE_MINUTES: '600',
         RPM_TWILIO_ACCOUNT_SID: 'AC0123456789abcdef0123456789abcdef',
         RPM_TWILIO_AUTH_TOKEN: 'secret-token',
@@ -105,6 +111,7 @@ describe('Video visits through the running gateway (embedded provider)', () => {
   afterAll(async () => {
     await t.close();
     await twilio.close();
+    await db?.drop();
   });
 
   const startVisit = (token: string, body: Record<string, unknown>) => request(`${t.baseUrl}/v1/visits`, { token, json: body });
@@ -229,6 +236,8 @@ describe('Video visits through the running gateway (embedded provider)', () => {
     patient.send({ type: 'signal', data: { candidate: { candidate: 'candidate:1 1 udp 1 10.0.0.2 5000 typ host', sdpMid: '0' } } });
     expect((await nurse.next('signal')).data.candidate.sdpMid).toBe('0');
 
+    // Recorded as the second one enters (the store write follows the welcome).
+    await expect.poll(async () => (await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: ann })).body.status).toBe('in-progress');
     const during = await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: ann });
     expect(during.body).toMatchObject({ status: 'in-progress', linkUsed: true });
     expect(during.body.startedAt).toBe(new Date(clock.now()).toISOString());
