@@ -26,6 +26,7 @@ import type { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import type { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import type { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import type { WorklistService } from '../pipeline/worklist/worklist-service.js';
+import type { VisitService } from '../pipeline/video/visit-service.js';
 
 /**
  * A reading as a FHIR R4 Observation with the given id (FHIR in's read-back), mapped as the FHIR
@@ -72,6 +73,8 @@ export interface GatewayContext {
   /** Publishes a command to a device's MQTT commands topic (QoS 1); resolves with the topic once the broker took it. */
   readonly deviceCommands: { send(deviceId: string, body: Readonly<Record<string, unknown>>): Promise<string> };
   readonly worklist: WorklistService;
+  /** Video visits: patient links, the embedded provider's signaling, minutes into the time log. */
+  readonly visits: VisitService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;

@@ -64,6 +64,13 @@ import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { WorklistService } from '../pipeline/worklist/worklist-service.js';
+import type { PatientContacts } from '../core/ports/patient-contacts.js';
+import type { VideoProvider } from '../core/ports/video-provider.js';
+import { EmbeddedVideoProvider } from '../connectors/video/embedded-video-provider.js';
+import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js';
+import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
+import { VisitService } from '../pipeline/video/visit-service.js';
+import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
@@ -130,6 +137,19 @@ function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
 
+/** The video provider named by RPM_VIDEO_PROVIDER (load-config checked that its settings are there). */
+async function openVideoProvider(config: Config): Promise<VideoProvider> {
+  const video = config.video;
+  if (video.provider === 'livekit' && video.livekit !== undefined) return new LiveKitVideoProvider(video.livekit);
+  if (video.provider === 'jitsi' && video.jitsi !== undefined) {
+    const jitsi = new JitsiVideoProvider(video.jitsi);
+    // A JaaS key file that cannot be read stops the start here, not at the first visit.
+    await jitsi.ready();
+    return jitsi;
+  }
+  return new EmbeddedVideoProvider({ ice: video.ice, signalingPath: SIGNALING_PATH });
+}
+
 /**
  * The composition root: picks the adapters named by the configuration, wires them into the
  * pipeline and the protocol edges, and starts listening. The only module that imports
@@ -187,7 +207,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       organizationOf: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
     },
   });
-  // SMS to staff (escalations) and patients (visit reminders): Twilio when configured, else the log (no PHI either way).
+  const identityContacts: PatientContacts = {
+    phoneOf: async (patientId) => (await identities.contactOf(patientId))?.phone ?? null,
+    telehealthConsent: async (patientId) => ((await identities.hasTelehealthConsent(patientId)) ? 'given' : 'absent'),
+  };
+  // SMS to staff (escalations) and patients (visit reminders, video visit links): Twilio when configured, else the log (no PHI either way; links left out).
   const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
   const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
@@ -225,6 +249,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
+  // Video visits: the patient's number (read when sending, never kept elsewhere) and telehealth
+  // consent come from the patient identity module.
+  const visits = new VisitService({
+    visits: stores.visits,
+    provider: await openVideoProvider(config),
+    contacts: identityContacts,
+    notifier,
+    staff,
+    alerts: stores.alerts,
+    audit,
+    clock,
+    log,
+    options: { linkTtlMs: config.video.linkTtlMs, maxDurationMs: config.video.maxDurationMs, publicUrl: config.video.publicUrl },
+  });
+  const signaling = config.video.provider === 'embedded' ? new VisitSignaling({ visits, sessions, credentialGuard, log }) : undefined;
 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
   // of the distributed mode hands it to the workers (README "Distributed mode").
@@ -423,6 +462,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     },
     worklist,
+    visits,
     worklistHub,
     metrics,
     forwarding,
@@ -455,19 +495,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 
   const wss = config.mqtt.ws.enabled ? new WebSocketServer({ noServer: true, maxPayload: config.http.bodyLimitBytes }) : undefined;
-  if (wss !== undefined) {
-    wss.on('connection', (socket, req) => {
-      broker.handle(guarded(createWebSocketStream(socket)), req);
-    });
-    app.server.on('upgrade', (req, socket, head) => {
-      const pathname = (req.url ?? '').split('?')[0];
-      if (pathname !== config.mqtt.ws.path || shuttingDown) {
-        socket.destroy();
-        return;
-      }
-      wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
-    });
-  }
+  wss?.on('connection', (socket, req) => {
+    broker.handle(guarded(createWebSocketStream(socket)), req);
+  });
+  // WebSockets on the HTTP port: MQTT (RPM_MQTT_WS_PATH) and the video visits' signaling.
+  app.server.on('upgrade', (req, socket, head) => {
+    const pathname = (req.url ?? '').split('?')[0];
+    if (shuttingDown) socket.destroy();
+    else if (wss !== undefined && pathname === config.mqtt.ws.path) wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+    else if (signaling !== undefined && pathname === SIGNALING_PATH) signaling.handleUpgrade(req, socket, head);
+    else socket.destroy();
+  });
 
   await app.listen({ host: config.http.host, port: config.http.port });
   const httpPort = (app.server.address() as net.AddressInfo).port;
@@ -491,6 +529,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
 
   presence.start();
+  // Open visits past RPM_VISIT_MAX_MINUTES end (safe in every gateway: a visit ends once).
+  visits.startSweep(60_000);
   // The single process's background work; a gateway of the distributed mode has none (workers do it).
   let clockSweep: NodeJS.Timeout | undefined;
   let missingSweep: NodeJS.Timeout | undefined;
@@ -560,6 +600,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       if (missingSweep !== undefined) clearInterval(missingSweep);
       if (clockSweep !== undefined) clearInterval(clockSweep);
       worklistHub.closeAll();
+      signaling?.close();
       await broker.drained();
       await committer.close();
       if (background.kind === 'embedded') {
@@ -589,6 +630,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         const { unsaved } = await presence.stop();
         if (unsaved > 0) throw new Error(`${unsaved} devices' presence not written`);
       });
+      await step('visits', () => visits.stop());
       await step('credential guard', () => credentialGuard.stop());
       loop.stop();
       storeHealth.stop();

@@ -11,6 +11,7 @@ import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
+import type { VisitStore } from '../../core/ports/visit-store.js';
 import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
@@ -22,6 +23,7 @@ import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
 import { PostgresVendorStore } from './postgres-vendor-store.js';
+import { PostgresVisitStore } from './postgres-visit-store.js';
 
 export type { PostgresOptions, ServerDurability } from './database.js';
 
@@ -37,6 +39,8 @@ export interface PostgresStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …), credentials encrypted. */
   readonly vendors: VendorStore;
+  /** Video visits, their patient links and participants (a visit's end writes its time-log entry). */
+  readonly visits: VisitStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
   /** Working hours, appointment types, appointments. */
@@ -100,6 +104,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,
+    visits: new PostgresVisitStore(pool),
     identities,
     scheduling,
     jobs: scheduling,

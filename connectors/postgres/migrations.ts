@@ -815,4 +815,46 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE fhir_destinations ADD COLUMN appointments boolean NOT NULL DEFAULT false;
     `,
   },
+  {
+    version: 14,
+    name: 'video visits, their patient links and participants; modality of time entries',
+    sql: `
+      -- How an interactive contact was held ('video' | 'audio'); NULL for timers and typed-in time.
+      ALTER TABLE time_entries ADD COLUMN modality text;
+      -- Video visits. Link and patient-session secrets are kept only as SHA-256 hashes (hex).
+      CREATE TABLE visits (
+        id text COLLATE "C" PRIMARY KEY,
+        organization_id text COLLATE "C" NOT NULL,
+        patient_id text COLLATE "C" NOT NULL,
+        staff_id text COLLATE "C" NOT NULL,
+        alert_id text,
+        provider text NOT NULL,
+        room text NOT NULL,
+        modality text NOT NULL,
+        created_at_ms bigint NOT NULL,
+        started_at_ms bigint,
+        ended_at_ms bigint,
+        end_reason text,
+        link_hash text NOT NULL,
+        link_expires_at_ms bigint NOT NULL,
+        link_used_at_ms bigint,
+        patient_session_hash text,
+        time_entry_id text
+      );
+      CREATE UNIQUE INDEX visits_link ON visits (link_hash);
+      CREATE UNIQUE INDEX visits_patient_session ON visits (patient_session_hash) WHERE patient_session_hash IS NOT NULL;
+      CREATE INDEX visits_by_patient ON visits (organization_id, patient_id, created_at_ms);
+      CREATE INDEX visits_by_staff ON visits (organization_id, staff_id, created_at_ms);
+      CREATE INDEX visits_open ON visits (created_at_ms) WHERE ended_at_ms IS NULL;
+      CREATE TABLE visit_participants (
+        seq bigserial PRIMARY KEY,
+        visit_id text COLLATE "C" NOT NULL,
+        role text NOT NULL,
+        actor text NOT NULL,
+        joined_at_ms bigint NOT NULL,
+        left_at_ms bigint
+      );
+      CREATE INDEX visit_participants_by_visit ON visit_participants (visit_id, seq);
+    `,
+  },
 ];

@@ -1,3 +1,4 @@
+import type { VisitModality } from '../../core/model/visit.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
@@ -221,9 +222,10 @@ interface TimeRow {
   note: string | null;
   source: string;
   stop_reason: string | null;
+  modality: string | null;
 }
 
-const TIME_COLUMNS = 'id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, stop_reason';
+const TIME_COLUMNS = 'id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, stop_reason, modality';
 
 const toTime = (r: TimeRow): TimeEntry => ({
   id: r.id,
@@ -236,6 +238,7 @@ const toTime = (r: TimeRow): TimeEntry => ({
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
+  ...(r.modality === null ? {} : { modality: r.modality as VisitModality }),
 });
 
 interface CarePlanRow {
@@ -579,13 +582,18 @@ export class PostgresAlertStore implements AlertStore {
   }
 
   private async insertTime(e: NewTimeEntry & { endedAtMs: number | null }): Promise<void> {
-    await this.pool.query(
-      'INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-      [e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive, e.note, e.source],
-    );
+    await insertTimeEntry(this.pool, e);
   }
 }
 
 async function insertEvents(client: PoolClient, events: readonly AlertEvent[]): Promise<void> {
   await client.query({ name: 'rpm_insert_events', text: INSERT_EVENTS, values: [JSON.stringify(events.map(eventRecord))] });
+}
+
+/** One time-log row (shared with the visit store, whose `end` writes a visit's entry in its own transaction). */
+export async function insertTimeEntry(db: Pick<Pool, 'query'> | PoolClient, e: NewTimeEntry & { endedAtMs: number | null }): Promise<void> {
+  await db.query(
+    'INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, modality) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+    [e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive, e.note, e.source, e.modality ?? null],
+  );
 }

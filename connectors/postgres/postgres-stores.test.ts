@@ -6,6 +6,7 @@ import { readingStoreContract } from '../../core/contract/reading-store.contract
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
 import { vendorStoreContract } from '../../core/contract/vendor-store.contract.js';
+import { visitStoreContract } from '../../core/contract/visit-store.contract.js';
 import { randomBytes } from 'node:crypto';
 import { FieldCipher as FieldCipherImpl, type FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { Reading } from '../../core/model/reading.js';
@@ -117,6 +118,11 @@ vendorStoreContract('PostgresVendorStore', async () => {
 alertStoreContract('PostgresAlertStore', async () => {
   const { stores, dispose } = await fresh();
   return { store: stores.alerts, progress: stores.progress, dispose };
+});
+
+visitStoreContract('PostgresVisitStore', async () => {
+  const { stores, dispose } = await fresh();
+  return { visits: stores.visits, alerts: stores.alerts, dispose };
 });
 
 auditLogContract('PostgresAuditLog', async () => {

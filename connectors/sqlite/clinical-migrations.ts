@@ -230,4 +230,46 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       );
     `,
   },
+  {
+    version: 6,
+    name: 'video visits, their patient links and participants; modality of time entries',
+    sql: `
+      -- How an interactive contact was held ('video' | 'audio'); NULL for timers and typed-in time.
+      ALTER TABLE time_entries ADD COLUMN modality TEXT;
+      -- Video visits. Link and patient-session secrets are kept only as SHA-256 hashes (hex).
+      CREATE TABLE visits (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        alert_id TEXT,
+        provider TEXT NOT NULL,
+        room TEXT NOT NULL,
+        modality TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        started_at_ms INTEGER,
+        ended_at_ms INTEGER,
+        end_reason TEXT,
+        link_hash TEXT NOT NULL,
+        link_expires_at_ms INTEGER NOT NULL,
+        link_used_at_ms INTEGER,
+        patient_session_hash TEXT,
+        time_entry_id TEXT
+      );
+      CREATE UNIQUE INDEX visits_link ON visits(link_hash);
+      CREATE UNIQUE INDEX visits_patient_session ON visits(patient_session_hash) WHERE patient_session_hash IS NOT NULL;
+      CREATE INDEX visits_by_patient ON visits(organization_id, patient_id, created_at_ms);
+      CREATE INDEX visits_by_staff ON visits(organization_id, staff_id, created_at_ms);
+      CREATE INDEX visits_open ON visits(created_at_ms) WHERE ended_at_ms IS NULL;
+      CREATE TABLE visit_participants (
+        visit_id TEXT NOT NULL,
+        seq INTEGER NOT NULL,
+        role TEXT NOT NULL,
+        actor TEXT NOT NULL,
+        joined_at_ms INTEGER NOT NULL,
+        left_at_ms INTEGER,
+        PRIMARY KEY (visit_id, seq)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];

@@ -11,6 +11,7 @@ import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
+import type { VisitStore } from '../../core/ports/visit-store.js';
 import { prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
 import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
@@ -24,6 +25,7 @@ import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
 import { SqliteVendorStore } from './sqlite-vendor-store.js';
+import { SqliteVisitStore } from './sqlite-visit-store.js';
 import { WorkerWriter } from './worker-writer.js';
 
 export interface SqliteStores {
@@ -38,6 +40,8 @@ export interface SqliteStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …). */
   readonly vendors: VendorStore;
+  /** Video visits, their patient links and participants, in clinical.sqlite beside the time log their minutes go to. */
+  readonly visits: VisitStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
   /** Working hours, appointment types, appointments (clinical.sqlite). */
@@ -96,6 +100,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     progress: new SqliteProgressStore(clinical),
     forwarding,
     vendors,
+    visits: new SqliteVisitStore(clinical),
     identities,
     scheduling,
     jobs: scheduling,

@@ -1,3 +1,4 @@
+import type { VisitModality } from '../../core/model/visit.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
@@ -135,6 +136,7 @@ interface TimeRow {
   note: string | null;
   source: string;
   stop_reason: string | null;
+  modality: string | null;
 }
 
 const toTime = (r: TimeRow): TimeEntry => ({
@@ -148,6 +150,7 @@ const toTime = (r: TimeRow): TimeEntry => ({
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
+  ...(r.modality === null ? {} : { modality: r.modality as VisitModality }),
 });
 
 /** AlertStore on the clinical SQLite database. Writes are small and run on this thread. */
@@ -428,8 +431,7 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   private insertTime(e: NewTimeEntry & { endedAtMs: number | null }): void {
-    this.sql('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive ? 1 : 0, e.note, e.source);
+    insertTimeEntry(this.db, e);
   }
 }
 
@@ -448,3 +450,19 @@ const toCarePlan = (r: CarePlanRow): StoredCarePlan => ({
   savedBy: r.saved_by,
   savedAtMs: r.saved_at_ms,
 });
+
+/** One time-log row (shared with the visit store, whose `end` writes a visit's entry in its own transaction). */
+export function insertTimeEntry(db: SqliteDatabase, e: NewTimeEntry & { endedAtMs: number | null }): void {
+  db.prepare('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, modality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)').run(
+    e.id,
+    e.organizationId,
+    e.patientId,
+    e.staffId,
+    e.startedAtMs,
+    e.endedAtMs,
+    e.interactive ? 1 : 0,
+    e.note,
+    e.source,
+    e.modality ?? null,
+  );
+}

@@ -1,7 +1,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../errors/rpm-error.js';
-import { type Config, crossFieldProblems, envSchema } from './schema.js';
+import { type Config, crossFieldProblems, envSchema, iceUrls } from './schema.js';
 
 function deepFreeze<T>(value: T): T {
   if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
@@ -84,6 +84,37 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined
         ? { accountSid: e.RPM_TWILIO_ACCOUNT_SID, authToken: e.RPM_TWILIO_AUTH_TOKEN, from: e.RPM_TWILIO_FROM, baseUrl: e.RPM_TWILIO_BASE_URL }
         : undefined,
+    video: {
+      provider: e.RPM_VIDEO_PROVIDER,
+      publicUrl: e.RPM_PUBLIC_URL?.replace(/\/+$/, ''),
+      linkTtlMs: e.RPM_VISIT_LINK_TTL_MINUTES * 60_000,
+      maxDurationMs: e.RPM_VISIT_MAX_MINUTES * 60_000,
+      ice: {
+        urls: iceUrls(e.RPM_VIDEO_ICE_SERVERS),
+        transportPolicy: e.RPM_VIDEO_ICE_TRANSPORT_POLICY,
+        turn:
+          e.RPM_VIDEO_TURN_SECRET !== undefined
+            ? { kind: 'rest', secret: e.RPM_VIDEO_TURN_SECRET }
+            : e.RPM_VIDEO_TURN_USERNAME !== undefined && e.RPM_VIDEO_TURN_CREDENTIAL !== undefined
+              ? { kind: 'static', username: e.RPM_VIDEO_TURN_USERNAME, credential: e.RPM_VIDEO_TURN_CREDENTIAL }
+              : undefined,
+      },
+      livekit:
+        e.RPM_LIVEKIT_URL !== undefined && e.RPM_LIVEKIT_API_KEY !== undefined && e.RPM_LIVEKIT_API_SECRET !== undefined
+          ? { url: e.RPM_LIVEKIT_URL, apiKey: e.RPM_LIVEKIT_API_KEY, apiSecret: e.RPM_LIVEKIT_API_SECRET, joinUrl: e.RPM_LIVEKIT_JOIN_URL }
+          : undefined,
+      jitsi:
+        e.RPM_JITSI_URL === undefined || e.RPM_JITSI_APP_ID === undefined
+          ? undefined
+          : {
+              url: e.RPM_JITSI_URL.replace(/\/+$/, ''),
+              appId: e.RPM_JITSI_APP_ID,
+              signing:
+                e.RPM_JITSI_APP_SECRET !== undefined
+                  ? { kind: 'hs256', secret: e.RPM_JITSI_APP_SECRET }
+                  : { kind: 'rs256', kid: e.RPM_JITSI_KID ?? '', privateKeyFile: path.resolve(e.RPM_JITSI_PRIVATE_KEY_FILE ?? '') },
+            },
+    },
     scheduling: { publicUrl: e.RPM_PUBLIC_URL?.replace(/\/+$/, ''), jobLeaseMs: e.RPM_JOB_LEASE_S * 1000, jobPollMs: e.RPM_JOB_POLL_S * 1000 },
     shutdownTimeoutMs: e.RPM_SHUTDOWN_TIMEOUT_MS,
     dashboardDir: e.RPM_DASHBOARD_DIR === undefined ? undefined : path.resolve(e.RPM_DASHBOARD_DIR),

@@ -1,5 +1,14 @@
 import { z } from 'zod';
 import { parseFieldKeys } from '../crypto/field-encryption.js';
+import { VIDEO_PROVIDERS, type VideoProviderKind } from '../model/visit.js';
+
+/** The URLs of RPM_VIDEO_ICE_SERVERS. */
+export function iceUrls(text: string): string[] {
+  return text
+    .split(',')
+    .map((u) => u.trim())
+    .filter((u) => u !== '');
+}
 
 const port = z.coerce.number().int().min(0).max(65_535);
 const bool = z
@@ -98,9 +107,42 @@ export const envSchema = z
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     RPM_TWILIO_FROM: z.string().min(1).optional().describe('E.164 sender number or Messaging Service SID'),
     RPM_TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
-    // The gateway's public base URL as Twilio calls it (https://gw.example.org): the inbound SMS
-    // webhook's X-Twilio-Signature is computed over it. Without it, inbound SMS are refused.
-    RPM_PUBLIC_URL: z.url().optional(),
+    // The gateway's public base URL (https://gw.example.org): patient visit links sent by SMS start
+    // with it (unset: the address the staff member's request came to), and the inbound SMS webhook's
+    // X-Twilio-Signature is computed over it as Twilio calls it (unset: inbound SMS are refused).
+    RPM_PUBLIC_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // embedded: one-to-one WebRTC signaled by the gateway; livekit / jitsi: hosted rooms, tokens minted here.
+    RPM_VIDEO_PROVIDER: z.enum(VIDEO_PROVIDERS).default('embedded'),
+    // ICE servers for the embedded provider, comma-separated: stun:host:port, turn:host:port?transport=udp, turns:host:5349.
+    RPM_VIDEO_ICE_SERVERS: z
+      .string()
+      .refine((text) => iceUrls(text).every((u) => /^(stun|stuns|turn|turns):[^\s,]+$/.test(u)), 'comma-separated stun:, stuns:, turn: or turns: URLs')
+      .default(''),
+    // TURN credentials: the shared secret of a TURN server with the TURN REST API (coturn
+    // `use-auth-secret` + `static-auth-secret`): each join gets its own expiring username and
+    // password. Or one fixed username and password (long-term credentials).
+    // relay: browsers use only the TURN server (neither side learns the other's IP address; needs TURN).
+    RPM_VIDEO_ICE_TRANSPORT_POLICY: z.enum(['all', 'relay']).default('all'),
+    RPM_VIDEO_TURN_SECRET: z.string().min(16, 'must be at least 16 characters').optional(),
+    RPM_VIDEO_TURN_USERNAME: z.string().min(1).optional(),
+    RPM_VIDEO_TURN_CREDENTIAL: z.string().min(1).optional(),
+    // Minutes a patient link works (it works once); minutes after which an open visit is ended by the gateway.
+    RPM_VISIT_LINK_TTL_MINUTES: positiveInt.max(7 * 24 * 60).default(30),
+    RPM_VISIT_MAX_MINUTES: positiveInt.max(24 * 60).default(120),
+    // LiveKit (RPM_VIDEO_PROVIDER=livekit): the server's WebSocket URL and an API key and secret;
+    // optionally a web client that takes ?liveKitUrl=&token= (e.g. https://meet.livekit.io/custom).
+    RPM_LIVEKIT_URL: z.url({ protocol: /^(wss?|https?)$/ }).optional(),
+    RPM_LIVEKIT_API_KEY: z.string().min(1).optional(),
+    RPM_LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 key)').optional(),
+    RPM_LIVEKIT_JOIN_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // Jitsi Meet (RPM_VIDEO_PROVIDER=jitsi): the meeting site and the app id of its token auth.
+    // Self-hosted (prosody token auth): the app secret (HS256). 8x8 JaaS: the app id
+    // (vpaas-magic-cookie-…), the API key id and its private key file (RS256).
+    RPM_JITSI_URL: z.url({ protocol: /^https?$/ }).optional(),
+    RPM_JITSI_APP_ID: z.string().min(1).optional(),
+    RPM_JITSI_APP_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 key)').optional(),
+    RPM_JITSI_KID: z.string().min(1).optional(),
+    RPM_JITSI_PRIVATE_KEY_FILE: z.string().min(1).optional(),
     // Scheduling: how long a reminder job is held by the process sending it before another may
     // take it over (seconds), and the longest wait between looks at the job table.
     RPM_JOB_LEASE_S: positiveInt.max(3600).default(60),
@@ -200,6 +242,25 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
   if (Number.isFinite(pullBase) && Number.isFinite(pullMax) && pullMax < pullBase) {
     problems.push('RPM_VENDOR_PULL_RETRY_MAX_MS: must not be below RPM_VENDOR_PULL_RETRY_BASE_MS');
   }
+  if (env.RPM_VIDEO_PROVIDER === 'livekit') {
+    for (const k of ['RPM_LIVEKIT_URL', 'RPM_LIVEKIT_API_KEY', 'RPM_LIVEKIT_API_SECRET'] as const) if (env[k] === undefined) problems.push(`${k}: required when RPM_VIDEO_PROVIDER=livekit`);
+  }
+  if (env.RPM_VIDEO_PROVIDER === 'jitsi') {
+    for (const k of ['RPM_JITSI_URL', 'RPM_JITSI_APP_ID'] as const) if (env[k] === undefined) problems.push(`${k}: required when RPM_VIDEO_PROVIDER=jitsi`);
+    const hs = env.RPM_JITSI_APP_SECRET !== undefined;
+    const rs = env.RPM_JITSI_PRIVATE_KEY_FILE !== undefined || env.RPM_JITSI_KID !== undefined;
+    if (hs === rs) problems.push('RPM_JITSI_APP_SECRET: set either RPM_JITSI_APP_SECRET (self-hosted) or RPM_JITSI_KID and RPM_JITSI_PRIVATE_KEY_FILE (JaaS)');
+    else if (rs && (env.RPM_JITSI_PRIVATE_KEY_FILE === undefined || env.RPM_JITSI_KID === undefined)) problems.push('RPM_JITSI_KID: RPM_JITSI_KID and RPM_JITSI_PRIVATE_KEY_FILE must be set together');
+  }
+  if (env.RPM_VIDEO_ICE_TRANSPORT_POLICY === 'relay' && !iceUrls(env.RPM_VIDEO_ICE_SERVERS ?? '').some((u) => u.startsWith('turn'))) {
+    problems.push('RPM_VIDEO_ICE_TRANSPORT_POLICY: relay needs a turn: or turns: server in RPM_VIDEO_ICE_SERVERS');
+  }
+  if ((env.RPM_VIDEO_TURN_USERNAME === undefined) !== (env.RPM_VIDEO_TURN_CREDENTIAL === undefined)) {
+    problems.push('RPM_VIDEO_TURN_USERNAME: RPM_VIDEO_TURN_USERNAME and RPM_VIDEO_TURN_CREDENTIAL must be set together');
+  }
+  if (env.RPM_VIDEO_TURN_SECRET !== undefined && env.RPM_VIDEO_TURN_USERNAME !== undefined) {
+    problems.push('RPM_VIDEO_TURN_SECRET: set the TURN REST secret or a fixed username and credential, not both');
+  }
   if (env.RPM_SECRET_KEYS !== undefined && env.RPM_SECRET_KEYS_FILE !== undefined) {
     problems.push('RPM_SECRET_KEYS_FILE: set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE, not both');
   }
@@ -271,6 +332,7 @@ export interface Config {
   readonly timeSeries: { readonly url: string; readonly org: string; readonly bucket: string; readonly token: string | undefined } | undefined;
   readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
+  readonly video: VideoConfig;
   readonly fhir: FhirForwardingConfig;
   readonly scheduling: { readonly publicUrl: string | undefined; readonly jobLeaseMs: number; readonly jobPollMs: number };
   readonly vendors: {
@@ -312,4 +374,27 @@ export interface FhirForwardingConfig {
   readonly pollMs: number;
   /** How often unknown patients are looked up again at the EHR. */
   readonly patientRecheckMs: number;
+}
+
+export interface VideoConfig {
+  readonly provider: VideoProviderKind;
+  /** Where patient links point (no trailing slash); undefined: the staff request's own origin. */
+  readonly publicUrl: string | undefined;
+  readonly linkTtlMs: number;
+  readonly maxDurationMs: number;
+  /** The embedded provider's ICE servers and how TURN credentials are given. */
+  readonly ice: {
+    readonly urls: readonly string[];
+    /** `relay`: only TURN relays (the peers never see each other's addresses). */
+    readonly transportPolicy: 'all' | 'relay';
+    readonly turn: { readonly kind: 'rest'; readonly secret: string } | { readonly kind: 'static'; readonly username: string; readonly credential: string } | undefined;
+  };
+  readonly livekit: { readonly url: string; readonly apiKey: string; readonly apiSecret: string; readonly joinUrl: string | undefined } | undefined;
+  readonly jitsi:
+    | {
+        readonly url: string;
+        readonly appId: string;
+        readonly signing: { readonly kind: 'hs256'; readonly secret: string } | { readonly kind: 'rs256'; readonly kid: string; readonly privateKeyFile: string };
+      }
+    | undefined;
 }

@@ -78,6 +78,12 @@ export const errorCatalogue = {
   RPM_ERR_TIME_ENTRY_NOT_FOUND: { status: 404, title: 'Time entry not found' },
   RPM_ERR_TIME_ENTRY_RUNNING: { status: 409, title: 'A timer is already running' },
 
+  // Video visits
+  RPM_ERR_VISIT_NOT_FOUND: { status: 404, title: 'Visit not found' },
+  RPM_ERR_VISIT_ENDED: { status: 409, title: 'The visit has ended' },
+  // One answer for a patient link that is unknown, used, expired, or whose visit ended: it says nothing more.
+  RPM_ERR_VISIT_LINK_INVALID: { status: 404, title: 'This link is not valid' },
+  RPM_ERR_VISIT_CONSENT_MISSING: { status: 409, title: 'No telehealth consent is on record for this patient' },
   // Scheduling: availability, appointment types, appointments
   RPM_ERR_APPOINTMENT_NOT_FOUND: { status: 404, title: 'Appointment not found' },
   RPM_ERR_APPOINTMENT_TYPE_NOT_FOUND: { status: 404, title: 'Appointment type not found' },

@@ -1,3 +1,4 @@
+import type { VisitModality } from '../model/visit.js';
 import type { RulePartition } from '../cluster/partitions.js';
 import type { Alert, AlertEvent } from '../model/alert.js';
 
@@ -99,7 +100,10 @@ export interface NewTimeEntry {
   /** Interactive communication (a live call or video) counts differently for billing. */
   readonly interactive: boolean;
   readonly note: string | null;
-  readonly source: 'timer' | 'manual';
+  /** A timer, typed in afterwards, or a video visit's minutes (written when the visit ends). */
+  readonly source: 'timer' | 'manual' | 'visit';
+  /** How an interactive contact was held (absent: not recorded, as for timers and typed-in time). */
+  readonly modality?: VisitModality;
 }
 
 /** Why a timer stopped: the staff member stopped it, or her session ended with it running. */

@@ -15,15 +15,28 @@ export const REPO = fileURLToPath(new URL('../..', import.meta.url));
  * A missing browser fails the test: CI installs it (.ci/run), and a skipped browser test would
  * report green without having tested anything.
  */
-export async function launchChromium(): Promise<Browser> {
+export async function launchChromium(extraArgs: readonly string[] = []): Promise<Browser> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`Chromium not found at ${CHROMIUM}: install it (apt-get install -y chromium; .ci/run does this)`);
   }
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', ...extraArgs],
   });
 }
+
+/**
+ * Chromium with a fake camera and microphone (a test pattern and a tone) that it uses without
+ * asking, for WebRTC tests; host ICE candidates as plain addresses (not mDNS names, which need
+ * multicast), loopback included.
+ */
+export const FAKE_MEDIA_ARGS = [
+  '--use-fake-ui-for-media-stream',
+  '--use-fake-device-for-media-stream',
+  '--allow-loopback-in-peer-connection',
+  '--disable-features=WebRtcHideLocalIpsWithMdns',
+  '--autoplay-policy=no-user-gesture-required',
+] as const;
 
 /**
  * Builds the dashboard from the current sources into a temporary folder (about a second), so

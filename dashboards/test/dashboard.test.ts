@@ -269,9 +269,10 @@ describe('Nurse dashboard in headless Chromium', () => {
     await open.getByRole('button', { name: /^Acknowledge/ }).click();
     await expect.poll(() => open.textContent()).toContain('Held by You');
     expect(await current()).toMatchObject({ status: 'acknowledged', acknowledgedBy: ann.id });
-    expect(await open.getByRole('button').allTextContents()).toEqual(
-      ['Release', 'Resolve…', 'Snooze…', 'Escalate…'].map((b) => `${b}: Low oxygen saturation`),
-    );
+    expect(await open.getByRole('button').allTextContents()).toEqual([
+      ...['Release', 'Resolve…', 'Snooze…', 'Escalate…'].map((b) => `${b}: Low oxygen saturation`),
+      'Video visit: about Low oxygen saturation',
+    ]);
 
     const dialog = page.getByRole('dialog');
     await open.getByRole('button', { name: /^Snooze…/ }).click();

@@ -132,9 +132,14 @@ describe('Dashboard: patient header, booking, visits, my day (Chromium)', () => 
     expect(await unnamed.textContent()).toContain('Identity not recorded');
     expect(await page.getByRole('button', { name: /^Join video visit with/ }).count()).toBe(2);
     expect(await seriousViolations(page), 'my day').toEqual([]);
-    // The join button is a placeholder until the video module wires it: it says so.
+    // Join starts a video visit with the patient (the video module) and opens its call view.
     await annabelle.getByRole('button', { name: /^Join/ }).click();
-    await page.getByRole('alert').filter({ hasText: 'Video visits are not set up' }).waitFor();
+    await page.waitForURL(/#\/visits\/[0-9a-f-]{36}$/);
+    await page.getByRole('heading', { level: 1, name: 'Video visit · patient pa-1' }).waitFor();
+    const visitId = /#\/visits\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? '';
+    expect((await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: nurse.token })).body).toMatchObject({ patientId: 'pa-1', staffId: nurse.id, status: 'waiting' });
+    await page.goBack();
+    await page.getByRole('heading', { level: 1, name: `My day: ${tomorrowUtc()}` }).waitFor();
     // From my day to the patient page: the visit is upcoming, nothing past yet.
     await annabelle.getByRole('link').click();
     await page.getByRole('heading', { level: 1, name: 'Quintero-Vasquez, Annabelle' }).waitFor();

@@ -18,6 +18,13 @@ export default defineConfig({
     sourcemap: true,
     // uPlot is ~50 kB; one chunk keeps the first paint to two requests (JS + CSS).
     chunkSizeWarningLimit: 300,
+    // Two pages: the dashboard, and the patient's visit page (GET /visit), which loads no dashboard code.
+    rollupOptions: {
+      input: {
+        main: fileURLToPath(new URL('index.html', import.meta.url)),
+        visit: fileURLToPath(new URL('visit.html', import.meta.url)),
+      },
+    },
   },
   server: { proxy: { '/v1': 'http://127.0.0.1:8080' } },
 });

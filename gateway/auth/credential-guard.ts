@@ -8,13 +8,15 @@ import { sourceKey } from './source-address.js';
  * The credentials the gateway checks; each is throttled on its own. Passwords are throttled per
  * account instead (login-throttle.ts); only their refusals are aggregated here.
  */
-export type CredentialKind = 'admin-token' | 'session-token' | 'device-secret' | 'password';
+export type CredentialKind = 'admin-token' | 'session-token' | 'device-secret' | 'password' | 'visit-link';
 
 const SUBJECT: Readonly<Record<CredentialKind, string>> = {
   'admin-token': 'admin-api',
   'session-token': 'staff-api',
   'device-secret': 'device-api',
   password: 'staff-login',
+  // Patient visit links and the visit sessions they give.
+  'visit-link': 'visit-join',
 };
 
 export interface CredentialGuardOptions {

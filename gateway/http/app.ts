@@ -30,6 +30,8 @@ import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
 import { vendorRoutes } from './vendor-routes.js';
 import { readingUserRoutes } from '../worklist/reading-user-routes.js';
+import { visitPatientRoutes, visitRoutes } from '../video/visit-routes.js';
+import { visitPageRoutes } from '../video/visit-page-routes.js';
 
 /** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
 export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
@@ -92,6 +94,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
           deviceSecret: { type: 'http', scheme: 'bearer', description: 'The device secret issued at registration' },
           adminToken: { type: 'http', scheme: 'bearer', description: 'RPM_ADMIN_TOKEN' },
           staffSession: { type: 'http', scheme: 'bearer', description: 'The session token from POST /v1/auth/login' },
+          visitSession: { type: 'http', scheme: 'bearer', description: 'A patient’s visit session from POST /v1/visit-links/redeem' },
         },
       },
     },
@@ -121,6 +124,9 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(fhirAdminRoutes, ctx);
   await app.register(vendorAdminRoutes, ctx);
   await app.register(readingUserRoutes, ctx);
+  await app.register(visitRoutes, ctx);
+  await app.register(visitPatientRoutes, ctx);
+  await app.register(visitPageRoutes, ctx);
   // Vendor formats: their own raw-body parser, scoped to /vendors.
   await app.register(async (scope) => vendorRoutes(scope, ctx), { prefix: '/vendors' });
   // FHIR in: its own error handler and parsers (OperationOutcome, application/fhir+json).

@@ -1,3 +1,4 @@
+import { VISIT_MODALITIES } from '../../core/model/visit.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -78,7 +79,8 @@ const timeEntryView = z.object({
   minutes: z.number().nullable(),
   interactive: z.boolean(),
   note: z.string().nullable(),
-  source: z.enum(['timer', 'manual']),
+  source: z.enum(['timer', 'manual', 'visit']).describe("'visit': a video visit's minutes, logged when it ended"),
+  modality: z.enum(VISIT_MODALITIES).nullable().describe('How an interactive contact was held (video visits); null for timers and typed-in time'),
   stopReason: z
     .enum(['stopped', 'signed-out', 'session-expired'])
     .nullable()
@@ -96,6 +98,7 @@ function toTimeView(e: TimeEntry): z.infer<typeof timeEntryView> {
     interactive: e.interactive,
     note: e.note,
     source: e.source,
+    modality: e.modality ?? null,
     stopReason: e.stopReason,
   };
 }

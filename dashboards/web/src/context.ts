@@ -22,4 +22,9 @@ export interface AppContext {
   clearError(): void;
   /** "You", a colleague's name, or a neutral stand-in for an unknown id. */
   staffName(id: string | null): string;
+  /**
+   * A video call with a patient is connected: the screen is attended (she is talking with the
+   * patient), so it counts as activity for automatic logoff. Called while the call stays connected.
+   */
+  inCall(): void;
 }

@@ -11,6 +11,8 @@ import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js'
 import { renderLogin } from './views/login.js';
 import { MyDayView } from './views/my-day.js';
 import { PatientView } from './views/patient.js';
+import { joinAppointment, VisitCallView } from './views/visit.js';
+import { setJoinHandler } from './views/visit-join.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
@@ -109,6 +111,7 @@ class App {
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
       staffName: (id) => (id === null ? 'nobody' : id === me.id ? 'You' : (colleagues.get(id) ?? 'another staff member')),
+      inCall: () => idle.attended(),
     };
     const shell = new Shell(this.root, ctx, () => void this.signOut('user'));
     const idle = new IdleWatch({
@@ -138,12 +141,14 @@ class App {
     const s = this.session;
     if (s === null) return;
     const match = /^#\/patients\/([^/]+)$/.exec(location.hash);
+    const visit = /^#\/visits\/([^/]+)$/.exec(location.hash);
     s.view?.destroy();
     s.shell.clearError();
     s.shell.view.replaceChildren();
     let view: View;
     const day = /^#\/day(?:\/(\d{4}-\d{2}-\d{2}))?$/.exec(location.hash);
     if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
+    else if (visit?.[1] !== undefined) view = new VisitCallView(s.ctx, decodeURIComponent(visit[1]));
     else if (day !== null) view = new MyDayView(s.ctx, day[1]);
     else {
       if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
@@ -226,6 +231,9 @@ function announceNewAlerts(ctx: AppContext): void {
     }, 1000);
   });
 }
+
+// A booked video appointment's "Join" starts (or returns to) a video visit with its patient.
+setJoinHandler((ctx, appointment) => void joinAppointment(ctx, appointment));
 
 const root = document.getElementById('app');
 if (root !== null) void new App(root).boot();

@@ -94,6 +94,18 @@ export class IdleWatch {
     window.clearInterval(this.timer);
   }
 
+  /**
+   * Activity that is not input: a connected video call with a patient (the nurse is talking, not
+   * typing). Never network activity alone: the caller vouches that a person is there.
+   */
+  attended(): void {
+    this.lastActivity = Date.now();
+    if (this.warned) {
+      this.warned = false;
+      this.cb.unwarn();
+    }
+  }
+
   /** Every API call reports here: the server's idle expiry moved. */
   requested(): void {
     this.lastRequest = Date.now();

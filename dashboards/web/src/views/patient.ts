@@ -1,6 +1,6 @@
 import { ApiError, seg } from '../api.js';
 import type { AppContext } from '../context.js';
-import { focusHeading, h } from '../dom.js';
+import { focusHeading, h, srOnly } from '../dom.js';
 import { ago, dateAndTime, KIND_LABEL, OUTCOME_LABEL, readingValue, settingLabel, STATUS_LABEL, when } from '../format.js';
 import type { Alert, AlertEvent, CarePlan, PatientDevice, Reading, ReadingsPage } from '../types.js';
 import { actionButtons } from './actions.js';
@@ -10,6 +10,7 @@ import { type ObservationPanels, observationPanels } from './observations.js';
 import { patientHeader } from './patient-header.js';
 import { patientVisits } from './patient-visits.js';
 import { timerPanel } from './timer-panel.js';
+import { startVisit, visitPanel } from './visit.js';
 import type { View } from './view.js';
 import { waitCell } from './worklist.js';
 
@@ -69,6 +70,8 @@ export class PatientView implements View {
     this.observations = observations;
     const header = patientHeader(this.ctx, id);
     this.header = header;
+    const videoVisits = visitPanel(id, this.ctx);
+    void videoVisits.load();
     const visits = patientVisits(this.ctx, id, () => header.element.querySelector('.patient-name')?.textContent ?? `patient ${id}`);
     this.visits = visits;
     main.append(
@@ -91,6 +94,7 @@ export class PatientView implements View {
         h(
           'div',
           { class: 'col-side' },
+          videoVisits.element,
           visits.element,
           observations.news2,
           observations.form,
@@ -272,6 +276,12 @@ export class PatientView implements View {
             actionLine(a),
             h('div', { class: 'meta' }, waitCell(a, now), ` · ${a.claimedBy === null ? 'Unclaimed' : `Held by ${this.ctx.staffName(a.claimedBy)}`}`),
             actionButtons(a, this.ctx, a.name),
+            h(
+              'button',
+              { type: 'button', class: 'small', 'data-key': `${a.id}:visit`, onclick: () => void startVisit(this.ctx, this.patientId, { alertId: a.id, modality: 'video' }) },
+              'Video visit',
+              srOnly(`: about ${a.name}`),
+            ),
           ),
         ),
       ),
