@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import pg from 'pg';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { ChildGateway, sleep } from '../../test/helpers/child-gateway.js';
@@ -52,6 +53,8 @@ function withChildren(ppid: number): number[] {
 
 interface Setup {
   readonly name: string;
+  /** Bytes the primary store spends per stored reading (table and indexes), when it can say. */
+  bytesPerReading?(): Promise<number | undefined>;
   readonly baseUrl: string;
   /** Processes whose CPU counts, read at each sample (PostgreSQL backends come and go). */
   pids(): number[];
@@ -66,6 +69,7 @@ interface Result {
   readonly alertP50Ms: number;
   readonly alertP99Ms: number;
   readonly alerts: number;
+  readonly bytesPerReading: number | undefined;
 }
 
 async function embedded(): Promise<Setup & { roles(): Record<string, number[]> }> {
@@ -127,6 +131,16 @@ async function distributed(gateways: number): Promise<Setup & { roles(): Record<
     baseUrl: `http://127.0.0.1:${lb.port}`,
     roles,
     pids: () => Object.values(roles()).flat(),
+    async bytesPerReading() {
+      const client = new pg.Client({ connectionString: postgres.url });
+      await client.connect();
+      try {
+        const row = (await client.query<{ bytes: string; n: string }>("SELECT pg_total_relation_size('readings') AS bytes, (SELECT count(*) FROM readings) AS n")).rows[0];
+        return row === undefined || Number(row.n) === 0 ? undefined : Math.round(Number(row.bytes) / Number(row.n));
+      } finally {
+        await client.end();
+      }
+    },
     async close() {
       await lb.close();
       for (const p of [...workers, ...gws]) await p.stop('SIGTERM', 30_000).catch(() => undefined);
@@ -253,6 +267,7 @@ async function measure(setup: Setup & { roles(): Record<string, number[]> }, o: 
     alertP50Ms: Math.round(pct(latencies, 50)),
     alertP99Ms: Math.round(pct(latencies, 99)),
     alerts: latencies.length,
+    bytesPerReading: await setup.bytesPerReading?.(),
   };
 }
 
@@ -273,7 +288,7 @@ export async function runDistributedBench(root: string, o: { seconds: number; pa
     (r) =>
       `| ${r.name} | ${r.readingsPerSec.toLocaleString('en-US')} | ${r.cpuUsPerReading} | ${Object.entries(r.cpuByRole)
         .map(([k, v]) => `${k} ${v}`)
-        .join(', ')} | ${r.alertP50Ms} / ${r.alertP99Ms} (${r.alerts}) |`,
+        .join(', ')} | ${r.alertP50Ms} / ${r.alertP99Ms} (${r.alerts}) | ${r.bytesPerReading ?? '–'} |`,
   );
   const md = `# Distributed mode against the single process
 
@@ -285,8 +300,8 @@ program. CPU is user + system time of every process of the setup (PostgreSQL: th
 backends), per durable reading, including 3 s after the load for the workers to finish. Alert latency:
 one crisis reading at a time during the load, from its POST to the alert on a nurse's worklist stream.
 
-| setup | durable readings/s | CPU µs per reading (all processes) | CPU µs per reading by role | reading → alert p50 / p99 ms (n) |
-|---|---|---|---|---|
+| setup | durable readings/s | CPU µs per reading (all processes) | CPU µs per reading by role | reading → alert p50 / p99 ms (n) | PostgreSQL bytes per reading (table + indexes) |
+|---|---|---|---|---|---|
 ${rows.join('\n')}
 `;
   writeFileSync(path.join(root, 'benchmarks', 'DISTRIBUTED.md'), md);
