@@ -190,18 +190,43 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         chargeNurses: async (organizationId) => (await stores.staff.listStaff(organizationId, { role: 'nurse' })).filter((s) => s.isChargeNurse && s.status === 'active'),
         phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
       });
-      escalator.start(config.rules.slaSweepMs);
       // Timers of nurses whose sessions ended without a logout (idle, absolute expiry); a logout at a
       // gateway stops her timer there at once.
       const timerGuard = new TimerGuard(stores.alerts, new StoredSessionLiveness(stores.staff, clock, config.sessions.idleMs), clock, log);
-      const stopSweep = every(config.rules.slaSweepMs, () => timerGuard.sweep(), log, 'timer sweep');
+      // The clock work runs as BullMQ repeatable jobs on this unit's queue (once per tick across the
+      // cluster, here in its holder). Escalation must never wait for Redis: if no tick arrived for two
+      // intervals (Redis away or restarted without its schedulers), the holder runs it itself.
+      let lastRun = performance.now();
+      const run = async (what: string): Promise<void> => {
+        lastRun = performance.now();
+        if (what === JOBS.sla) await escalator.runOnce();
+        else if (what === JOBS.timerSweep) await timerGuard.sweep();
+      };
+      const stopConsuming = await bus.consume(unit, (job) => run(job.name));
+      const registerRepeats = async (): Promise<void> => {
+        await bus.repeat(unit, JOBS.sla, { name: JOBS.sla, data: {} }, config.rules.slaSweepMs);
+        await bus.repeat(unit, JOBS.timerSweep, { name: JOBS.timerSweep, data: {} }, config.rules.slaSweepMs);
+      };
+      await registerRepeats().catch((err: unknown) => log.warn({ err, unit }, 'could not register the cluster timers; running them here until Redis is back'));
+      const stopFallback = every(
+        config.rules.slaSweepMs,
+        async () => {
+          if (performance.now() - lastRun < 2 * config.rules.slaSweepMs) return;
+          await run(JOBS.sla);
+          await run(JOBS.timerSweep);
+          await registerRepeats().catch(() => undefined);
+        },
+        log,
+        'cluster timers fallback',
+      );
       return {
         async timers(escalate: boolean) {
           if (escalate) await escalator.runOnce();
           await timerGuard.sweep();
         },
         async stop() {
-          await stopSweep();
+          await stopFallback();
+          await stopConsuming();
           await escalator.stop();
         },
       };
