@@ -2,6 +2,7 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
@@ -12,6 +13,7 @@ import { createPool, describeTarget, migrate, type PostgresOptions, readDurabili
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
+import { PostgresBillingStore } from './postgres-billing-store.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
@@ -32,6 +34,8 @@ export interface PostgresStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …), credentials encrypted. */
   readonly vendors: VendorStore;
+  /** RPM billing episodes, sign-offs and amendments. */
+  readonly billing: BillingStore;
   /** What the server promises about a COMMIT, as read at open. */
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
@@ -87,6 +91,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,
+    billing: new PostgresBillingStore(pool),
     durability,
     migrated,
     sealedSecrets,

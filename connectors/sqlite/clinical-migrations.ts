@@ -156,4 +156,65 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'RPM billing: episodes, sign-offs, amendments',
+    sql: `
+      -- Each patient's RPM episode (rules/billing/ledger.ts BillingEpisode), the current one and every save.
+      CREATE TABLE billing_episodes (
+        patient_id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT,
+        time_zone TEXT NOT NULL,
+        billing_practitioner_id TEXT,
+        saved_by TEXT NOT NULL,
+        saved_at_ms INTEGER NOT NULL,
+        reason TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX billing_episodes_by_organization ON billing_episodes(organization_id, patient_id);
+      CREATE TABLE billing_episode_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        patient_id TEXT NOT NULL,
+        organization_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT,
+        time_zone TEXT NOT NULL,
+        billing_practitioner_id TEXT,
+        saved_by TEXT NOT NULL,
+        saved_at_ms INTEGER NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX billing_episode_history_by_patient ON billing_episode_history(patient_id, seq);
+
+      -- A physician's sign-off freezes a period: one per (organization, period), never rewritten.
+      CREATE TABLE billing_sign_offs (
+        organization_id TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        signed_by TEXT NOT NULL,
+        signed_at_ms INTEGER NOT NULL,
+        line TEXT NOT NULL,
+        line_sha256 TEXT NOT NULL,
+        PRIMARY KEY (organization_id, period_key)
+      ) WITHOUT ROWID;
+      CREATE INDEX billing_sign_offs_by_patient ON billing_sign_offs(organization_id, patient_id);
+      CREATE TABLE billing_amendments (
+        organization_id TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        revision INTEGER NOT NULL CHECK (revision >= 1),
+        amended_by TEXT NOT NULL,
+        amended_at_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        line TEXT NOT NULL,
+        line_sha256 TEXT NOT NULL,
+        PRIMARY KEY (organization_id, period_key, revision),
+        FOREIGN KEY (organization_id, period_key) REFERENCES billing_sign_offs(organization_id, period_key)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER billing_sign_offs_no_update BEFORE UPDATE ON billing_sign_offs BEGIN SELECT RAISE(ABORT, 'billing_sign_offs is append-only'); END;
+      CREATE TRIGGER billing_sign_offs_no_delete BEFORE DELETE ON billing_sign_offs BEGIN SELECT RAISE(ABORT, 'billing_sign_offs is append-only'); END;
+      CREATE TRIGGER billing_amendments_no_update BEFORE UPDATE ON billing_amendments BEGIN SELECT RAISE(ABORT, 'billing_amendments is append-only'); END;
+      CREATE TRIGGER billing_amendments_no_delete BEFORE DELETE ON billing_amendments BEGIN SELECT RAISE(ABORT, 'billing_amendments is append-only'); END;
+    `,
+  },
 ];

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
@@ -13,6 +14,7 @@ import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
+import { SqliteBillingStore } from './sqlite-billing-store.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
@@ -33,6 +35,8 @@ export interface SqliteStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …). */
   readonly vendors: VendorStore;
+  /** RPM billing episodes, sign-offs and amendments (clinical database). */
+  readonly billing: BillingStore;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
   readonly sealedSecrets: number;
   close(): Promise<void>;
@@ -81,6 +85,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     staff: new SqliteStaffStore(db),
     alerts: new SqliteAlertStore(clinical),
     progress: new SqliteProgressStore(clinical),
+    billing: new SqliteBillingStore(clinical),
     forwarding,
     vendors,
     sealedSecrets,
