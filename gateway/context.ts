@@ -6,6 +6,7 @@ import type { Clock } from '../core/ports/clock.js';
 import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
+import type { BillingService } from '../pipeline/billing/billing-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
@@ -67,6 +68,8 @@ export interface GatewayContext {
    */
   readonly lateReadings: { confirmed(patientId: string): Promise<void> };
   readonly worklist: WorklistService;
+  /** The RPM billing ledger: monthly report, sign-offs, amendments, episodes. */
+  readonly billing: BillingService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;

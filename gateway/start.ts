@@ -57,6 +57,8 @@ import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { WorklistService } from '../pipeline/worklist/worklist-service.js';
+import { BillingService } from '../pipeline/billing/billing-service.js';
+import { BILLING_SCHEDULES } from '../rules/billing/schedules/index.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
@@ -193,6 +195,21 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
+  const billing = new BillingService({
+    store: stores.billing,
+    readings: stores.readings,
+    registry: stores.registry,
+    timeLog: stores.alerts,
+    staff: {
+      canSeePatient: (s, patientId) => staff.canSeePatient(s, patientId),
+      visiblePatientIds: (s, options) => staff.visiblePatientIds(s, options),
+      getStaffRecord: (id) => stores.staff.getStaff(id),
+      organizationTimeZone: async (organizationId) => (await stores.staff.displaySettings(organizationId, null)).organization?.timeZone ?? 'UTC',
+    },
+    schedules: BILLING_SCHEDULES,
+    audit,
+    clock,
+  });
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
@@ -378,6 +395,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       },
     },
     worklist,
+    billing,
     worklistHub,
     metrics,
     forwarding,
