@@ -10,6 +10,7 @@ import type { BillingService } from '../pipeline/billing/billing-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
+import type { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
 import type { CredentialGuard } from './auth/credential-guard.js';
 import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
@@ -78,6 +79,8 @@ export interface GatewayContext {
   readonly observationView: ObservationView;
   /** Vendor integrations (Tenovi, Withings, BodyTrace, Open mHealth, Validic, Nightscout). */
   readonly vendors: VendorService;
+  /** Patient identity and contact (PHI, encrypted, every staff read audited) and telehealth consent. */
+  readonly identities: PatientIdentityService;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

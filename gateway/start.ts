@@ -22,6 +22,7 @@ import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
+import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from './admin-token-file.js';
 import { ensurePrivateDir } from './data-files.js';
@@ -194,6 +195,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
+  const identities = new PatientIdentityService({ store: stores.identities, audit, clock });
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const billing = new BillingService({
     store: stores.billing,
@@ -401,6 +403,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     forwarding,
     observationView,
     vendors,
+    identities,
     adminToken,
     shuttingDown: () => shuttingDown,
   };

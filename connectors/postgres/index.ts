@@ -5,6 +5,7 @@ import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
+import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
@@ -15,6 +16,7 @@ import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
 import { PostgresBillingStore } from './postgres-billing-store.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
+import { PostgresPatientIdentityStore } from './postgres-patient-identity-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
@@ -36,6 +38,8 @@ export interface PostgresStores {
   readonly vendors: VendorStore;
   /** RPM billing episodes, sign-offs and amendments. */
   readonly billing: BillingStore;
+  /** Patients' identity and contact (encrypted) and telehealth consents. */
+  readonly identities: PatientIdentityStore;
   /** What the server promises about a COMMIT, as read at open. */
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
@@ -72,11 +76,12 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
   }
   const forwarding = new PostgresForwardingStore(pool, options.secrets);
   const vendors = new PostgresVendorStore(pool, options.secrets);
+  const identities = new PostgresPatientIdentityStore(pool, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first
     // delivery or the first vendor webhook.
-    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets());
+    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets()) + (await identities.sealSecrets());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -92,6 +97,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     forwarding,
     vendors,
     billing: new PostgresBillingStore(pool),
+    identities,
     durability,
     migrated,
     sealedSecrets,

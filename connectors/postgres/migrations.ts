@@ -698,6 +698,42 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     version: 11,
+    name: 'patient identity (encrypted) and telehealth consent',
+    sql: `
+      -- PHI, encrypted by the adapter (core/crypto/identity-secrets.ts): the identity column is
+      -- AES-256-GCM bound to the row; MRN and phone are findable only by keyed blind index.
+      CREATE TABLE patient_identities (
+        patient_id text COLLATE "C" PRIMARY KEY REFERENCES patients (id),
+        organization_id text COLLATE "C",
+        identity text NOT NULL,
+        mrn_index text COLLATE "C" NOT NULL,
+        phone_index text COLLATE "C",
+        version integer NOT NULL,
+        updated_at_ms bigint NOT NULL,
+        updated_by text NOT NULL
+      );
+      CREATE UNIQUE INDEX patient_identities_mrn ON patient_identities (organization_id, mrn_index);
+      CREATE INDEX patient_identities_phone ON patient_identities (phone_index);
+
+      -- Append-only: who recorded a patient's telehealth consent (or its withdrawal), when, how.
+      CREATE TABLE telehealth_consents (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        patient_id text COLLATE "C" NOT NULL REFERENCES patients (id),
+        granted boolean NOT NULL,
+        method text NOT NULL CHECK (method IN ('verbal', 'written', 'electronic')),
+        obtained_at_ms bigint NOT NULL,
+        recorded_by text NOT NULL,
+        recorded_at_ms bigint NOT NULL
+      );
+      CREATE INDEX telehealth_consents_by_patient ON telehealth_consents (patient_id, obtained_at_ms);
+      CREATE FUNCTION rpm_consents_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'consents are append-only'; END $$;
+      CREATE TRIGGER telehealth_consents_append_only BEFORE UPDATE OR DELETE ON telehealth_consents
+        FOR EACH ROW EXECUTE FUNCTION rpm_consents_append_only();
+    `,
+  },
+  {
+    version: 12,
     name: 'RPM billing: episodes, sign-offs, amendments',
     sql: `
       -- Each patient's RPM episode (rules/billing/ledger.ts BillingEpisode), the current one and every save.

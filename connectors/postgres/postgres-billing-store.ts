@@ -51,7 +51,7 @@ function episodeOf(r: EpisodeRow): StoredEpisode {
   };
 }
 
-/** BillingStore on PostgreSQL; sign-offs and amendments append-only by trigger (migration 11). */
+/** BillingStore on PostgreSQL; sign-offs and amendments append-only by trigger (migration 12). */
 export class PostgresBillingStore implements BillingStore {
   constructor(private readonly pool: Pool) {}
 

@@ -4,6 +4,7 @@ import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
+import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
@@ -16,6 +17,7 @@ import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SqliteBillingStore } from './sqlite-billing-store.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
+import { SqlitePatientIdentityStore } from './sqlite-patient-identity-store.js';
 import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -37,6 +39,8 @@ export interface SqliteStores {
   readonly vendors: VendorStore;
   /** RPM billing episodes, sign-offs and amendments (clinical database). */
   readonly billing: BillingStore;
+  /** Patients' identity and contact (encrypted) and telehealth consents. */
+  readonly identities: PatientIdentityStore;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
   readonly sealedSecrets: number;
   close(): Promise<void>;
@@ -67,10 +71,11 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   const forwarding = new SqliteForwardingStore(db, options.secrets);
   const vendors = new SqliteVendorStore(db, options.secrets);
+  const identities = new SqlitePatientIdentityStore(db, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets();
+    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets() + identities.sealSecrets();
   } catch (err) {
     void worker?.close();
     db.close();
@@ -88,6 +93,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     billing: new SqliteBillingStore(clinical),
     forwarding,
     vendors,
+    identities,
     sealedSecrets,
     async close() {
       if (closed) return;

@@ -50,6 +50,10 @@ export const errorCatalogue = {
   // Registry administration
   RPM_ERR_PATIENT_EXISTS: { status: 409, title: 'Patient already exists' },
   RPM_ERR_PATIENT_NOT_FOUND: { status: 404, title: 'Patient not found' },
+  // Patient identity and contact (name, date of birth, MRN, phone): PHI, encrypted at rest.
+  RPM_ERR_PATIENT_IDENTITY_NOT_FOUND: { status: 404, title: 'No identity recorded for this patient' },
+  RPM_ERR_PATIENT_IDENTITY_CONFLICT: { status: 409, title: "The patient's identity changed since you read it" },
+  RPM_ERR_PATIENT_MRN_EXISTS: { status: 409, title: 'Another patient of the organization has this MRN' },
   RPM_ERR_DEVICE_EXISTS: { status: 409, title: 'Device already exists' },
   RPM_ERR_DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
   RPM_ERR_DEVICE_REVOKED: { status: 409, title: 'Device is revoked' },

@@ -23,6 +23,7 @@ import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
+import { patientIdentityRoutes } from './patient-identity-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
 import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
@@ -102,6 +103,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(adminRoutes, ctx);
   await app.register(auditRoutes, ctx);
   await app.register(patientRoutes, ctx);
+  await app.register(patientIdentityRoutes, ctx);
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
   await app.register(worklistRoutes, ctx);

@@ -319,3 +319,35 @@ export interface Problem {
   /** Extensions, e.g. on 409 RPM_ERR_ALERT_CONFLICT: version, alertStatus, claimedBy. */
   readonly [extension: string]: unknown;
 }
+
+/** A patient's identity (PHI; GET /v1/patients/{id}/identity). */
+export interface PatientIdentity {
+  readonly patientId: string;
+  readonly givenName: string;
+  readonly familyName: string;
+  readonly birthDate: string;
+  readonly age: { readonly value: number; readonly unit: 'a' };
+  readonly mrn: string;
+  readonly phone: string | null;
+  readonly preferredLanguage: string;
+  readonly timeZone: string;
+  readonly version: number;
+}
+
+export interface TelehealthConsent {
+  readonly id: number;
+  readonly granted: boolean;
+  readonly method: 'verbal' | 'written' | 'electronic';
+  readonly obtainedAt: string;
+  readonly recordedBy: string;
+  readonly recordedAt: string;
+}
+
+/** GET /v1/patients/{id}/header: two identifiers, contact, programs, care team. */
+export interface PatientHeader {
+  readonly patientId: string;
+  readonly identity: PatientIdentity | null;
+  readonly programs: readonly string[];
+  readonly careTeams: readonly { readonly id: string; readonly name: string; readonly members: readonly { readonly id: string; readonly displayName: string | null; readonly role: string }[] }[];
+  readonly telehealthConsent: TelehealthConsent | null;
+}

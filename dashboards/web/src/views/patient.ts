@@ -7,6 +7,7 @@ import { actionButtons } from './actions.js';
 import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, severityBadge, tags } from './alert-parts.js';
 import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
 import { type ObservationPanels, observationPanels } from './observations.js';
+import { patientHeader } from './patient-header.js';
 import { timerPanel } from './timer-panel.js';
 import type { View } from './view.js';
 import { waitCell } from './worklist.js';
@@ -38,6 +39,7 @@ export class PatientView implements View {
   private readonly devicesEl = h('div', { class: 'devices' });
   private readonly historyEl = h('div', { class: 'history' });
   private observations: ObservationPanels | null = null;
+  private header: ReturnType<typeof patientHeader> | null = null;
   private refreshTimer = 0;
   /** When the first stream event of the pending refresh arrived (performance.now), for the live-update measure. */
   private liveSince: number | null = null;
@@ -63,8 +65,10 @@ export class PatientView implements View {
     // A nurse's observations are readings: charts, latest readings and NEWS2 follow at once.
     const observations = observationPanels(id, this.ctx, () => void this.refresh());
     this.observations = observations;
+    const header = patientHeader(this.ctx, id);
+    this.header = header;
     main.append(
-      h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), h('h1', null, `Patient ${id}`)),
+      h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), header.element),
       h(
         'div',
         { class: 'patient-grid' },
@@ -121,6 +125,7 @@ export class PatientView implements View {
         this.loadHistory(),
         this.loadDevices(),
         this.observations?.reloadNews2(),
+        this.header?.load(),
       ]);
       this.carePlan = plan;
       await this.loadReadings();
