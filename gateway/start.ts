@@ -208,6 +208,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       getStaffRecord: (id) => stores.staff.getStaff(id),
       organizationTimeZone: async (organizationId) => (await stores.staff.displaySettings(organizationId, null)).organization?.timeZone ?? 'UTC',
     },
+    patientTimeZone: async (patientId) => (await identities.contactOf(patientId))?.timeZone,
     schedules: BILLING_SCHEDULES,
     audit,
     clock,

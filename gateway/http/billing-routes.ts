@@ -97,7 +97,7 @@ const episodeView = z.object({
   endDate: z.string().nullable(),
   timeZone: z.string(),
   billingPractitionerId: z.string().nullable(),
-  recorded: z.boolean().describe('false: derived from the first device assignment, in the organization’s time zone'),
+  recorded: z.boolean().describe('false: derived from the first device assignment, in the patient’s time zone (identity) or else the organization’s'),
   history: z.array(z.object({ startDate: z.string(), endDate: z.string().nullable(), timeZone: z.string(), billingPractitionerId: z.string().nullable(), savedBy: z.string(), savedAt: z.string(), reason: z.string().nullable() })),
 });
 

@@ -152,6 +152,17 @@ describe('RPM billing report, sign-off and amendment', () => {
     });
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(put.body).toMatchObject({ recorded: true, billingPractitionerId: physicianId, history: [{ reason: 'enrolled' }] });
+    // A patient whose identity names a zone: the derived episode counts days there.
+    await t.admin.createPatient('p-2', { organizationId: 'org-a' });
+    await t.admin.createDevice({ id: 'scale-2', kind: 'scale', patientId: 'p-2', assignedFrom: '2026-04-01T02:00:00Z' });
+    const identity = await request(`${t.baseUrl}/v1/patients/p-2/identity`, {
+      method: 'PUT',
+      token: admin,
+      json: { givenName: 'Lee', familyName: 'Park', birthDate: '1950-02-03', mrn: 'MRN-2', phone: null, preferredLanguage: 'en', timeZone: 'America/Los_Angeles' },
+    });
+    expect(identity.status, JSON.stringify(identity.body)).toBe(200);
+    // 02:00Z on 04-01 is still 03-31 in Los Angeles.
+    expect((await get('/v1/patients/p-2/billing-episode', physician)).body).toMatchObject({ startDate: '2026-03-31', timeZone: 'America/Los_Angeles', recorded: false });
     // Now only that practitioner signs the patient's periods.
     const other = await post('/v1/billing/sign-offs', otherPhysician, { periodKey: 'p-1/management/2026-04' });
     expect(other.status).toBe(403);

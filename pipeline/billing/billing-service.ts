@@ -42,9 +42,11 @@ export interface BillingDeps {
     canSeePatient(staff: Staff, patientId: string): Promise<boolean>;
     visiblePatientIds(staff: Staff, options: { limit: number; afterId?: string }): Promise<string[]>;
     getStaffRecord(id: string): Promise<Staff | undefined>;
-    /** The organization's time zone (display settings): patients without an episode of their own live there. */
+    /** The organization's time zone (display settings): patients without an episode or identity of their own live there. */
     organizationTimeZone(organizationId: string): Promise<string>;
   };
+  /** The patient's own time zone (identity), when recorded. A system read: not a staff disclosure. */
+  readonly patientTimeZone: (patientId: string) => Promise<string | undefined>;
   readonly schedules: readonly BillingSchedule[];
   readonly audit: AuditLog;
   readonly clock: Clock;
@@ -100,7 +102,7 @@ const PAGE = 5000;
 export class BillingService {
   constructor(private readonly deps: BillingDeps) {}
 
-  /** The patient's episode: the one recorded, else one from the first device assignment in the organization's zone. */
+  /** The patient's episode: the one recorded, else one from the first device assignment, in the patient's zone (identity) or else the organization's. */
   async episodeOf(patientId: string, organizationId: string): Promise<{ episode: BillingEpisode; stored: StoredEpisode | null } | null> {
     const stored = await this.deps.store.episode(patientId);
     if (stored !== undefined && stored.organizationId === organizationId) {
@@ -112,7 +114,7 @@ export class BillingService {
     const assignments = await this.deps.registry.assignmentsOfPatient(patientId);
     const first = assignments.filter((a) => !a.deviceId.startsWith('manual:')).sort((a, b) => a.fromMs - b.fromMs)[0];
     if (first === undefined) return null;
-    const timeZone = await this.deps.staff.organizationTimeZone(organizationId);
+    const timeZone = (await this.deps.patientTimeZone(patientId)) ?? (await this.deps.staff.organizationTimeZone(organizationId));
     return { episode: { patientId, startDate: localDate(first.fromMs, timeZone), endDate: null, timeZone, billingPractitionerId: null }, stored: null };
   }
 
