@@ -7,6 +7,7 @@ import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { BillingService } from '../pipeline/billing/billing-service.js';
+import type { RosterService } from '../pipeline/roster/roster-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
@@ -71,6 +72,8 @@ export interface GatewayContext {
   readonly worklist: WorklistService;
   /** The RPM billing ledger: monthly report, sign-offs, amendments, episodes. */
   readonly billing: BillingService;
+  /** The nurse's whole panel. */
+  readonly roster: RosterService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;

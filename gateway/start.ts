@@ -59,6 +59,7 @@ import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { WorklistService } from '../pipeline/worklist/worklist-service.js';
 import { BillingService } from '../pipeline/billing/billing-service.js';
+import { RosterService } from '../pipeline/roster/roster-service.js';
 import { BILLING_SCHEDULES } from '../rules/billing/schedules/index.js';
 
 export interface RunningGateway {
@@ -210,6 +211,27 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     },
     patientTimeZone: async (patientId) => (await identities.contactOf(patientId))?.timeZone,
     schedules: BILLING_SCHEDULES,
+    audit,
+    clock,
+  });
+  const roster = new RosterService({
+    staff: {
+      visiblePatientIds: (s, options) => staff.visiblePatientIds(s, options),
+      teamsOfPatient: (patientId) => stores.staff.teamsOfPatient(patientId),
+      teamsOfStaff: (staffId) => staff.teamsOfStaff(staffId),
+      displayPrefs: (s) => staff.displayPrefs(s),
+    },
+    carePlan: async (patientId) => (await carePlans.get(patientId)).plan,
+    readings: stores.readings,
+    registry: stores.registry,
+    presence,
+    alerts: stores.alerts,
+    priorityOf: async (alert, nowMs) => (await worklist.rank(alert, nowMs)).priority.score,
+    billing,
+    identities: async (patientIds, by) => {
+      const found = await identities.readMany(patientIds, { actor: `staff:${by.staff.id}`, sourceIp: by.sourceIp }, `organization:${by.staff.organizationId}`);
+      return new Map([...found].map(([id, i]) => [id, { name: `${i.givenName} ${i.familyName}`, birthDate: i.birthDate, ageYears: i.ageYears, mrn: i.mrn }]));
+    },
     audit,
     clock,
   });
@@ -399,6 +421,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     },
     worklist,
     billing,
+    roster,
     worklistHub,
     metrics,
     forwarding,

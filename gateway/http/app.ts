@@ -9,6 +9,7 @@ import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { billingRoutes } from './billing-routes.js';
+import { rosterRoutes } from './roster-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { observationRoutes } from '../worklist/observation-routes.js';
@@ -109,6 +110,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(worklistRoutes, ctx);
   await app.register(careRoutes, ctx);
   await app.register(billingRoutes, ctx);
+  await app.register(rosterRoutes, ctx);
   await app.register(observationRoutes, ctx);
   await app.register(preferencesRoutes, ctx);
   await app.register(staffReadRoutes, ctx);

@@ -14,6 +14,7 @@ import {
   managementMonth,
   monthBounds,
   periodBounds,
+  periodIndexOn,
   periodsEndingIn,
   type BillingEpisode,
   type DevicePeriodLine,
@@ -22,7 +23,7 @@ import {
   type ReadingFact,
   type TimeFact,
 } from '../../rules/billing/ledger.js';
-import type { BillingSchedule } from '../../rules/billing/schedule.js';
+import { scheduleOn, type BillingSchedule } from '../../rules/billing/schedule.js';
 
 export interface BillingRequester {
   readonly staff: Staff;
@@ -162,14 +163,30 @@ export class BillingService {
     return { periods, management };
   }
 
-  /** Today's device period and this month's management time for a patient (the roster), unaudited: the caller audits its read. */
+  /**
+   * Today's device period and this month's management time for a patient (the roster), unaudited:
+   * the caller audits its read. Reads only the current period's readings (the set-up code, which
+   * needs the episode's history, is the report's business).
+   */
   async now(patientId: string, organizationId: string): Promise<PatientBillingNow> {
     const e = await this.episodeOf(patientId, organizationId);
     if (e === null) return { episode: null, devicePeriod: null, month: null };
-    const today = localDate(this.deps.clock.now(), e.episode.timeZone);
-    if (today < e.episode.startDate) return { episode: e.episode, devicePeriod: null, month: null };
-    const { periods, management } = await this.ledger(e.episode, today.slice(0, 7));
-    return { episode: e.episode, devicePeriod: periods[periods.length - 1] ?? null, month: management };
+    const ep = e.episode;
+    const today = localDate(this.deps.clock.now(), ep.timeZone);
+    if (today < ep.startDate || (ep.endDate !== null && ep.endDate < today)) return { episode: ep, devicePeriod: null, month: null };
+    const schedule = scheduleOn(this.deps.schedules, today);
+    if (schedule === undefined) return { episode: ep, devicePeriod: null, month: null };
+    const index = periodIndexOn(ep, today, schedule.deviceSupply.periodDays) ?? 0;
+    const current: BillingEpisode = { ...ep, startDate: addDays(ep.startDate, index * schedule.deviceSupply.periodDays) };
+    const bounds = periodBounds(current.startDate, today, ep.timeZone);
+    const [period] = devicePeriods(current, await this.readingFacts(patientId, bounds.fromMs, bounds.toMs), this.deps.schedules, today);
+    const month = managementMonth(ep, today.slice(0, 7), await this.timeFacts(patientId, today.slice(0, 7), ep.timeZone), this.deps.schedules, today);
+    return { episode: ep, devicePeriod: period === undefined ? null : { ...period, index }, month };
+  }
+
+  /** The management-time thresholds in force on a date (10 and 20 min in CY2026), for the roster's marks. */
+  managementMarks(date: string): readonly number[] {
+    return scheduleOn(this.deps.schedules, date)?.management.tiers.map((t) => t.minMinutes) ?? [];
   }
 
   /**
