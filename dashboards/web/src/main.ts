@@ -12,6 +12,10 @@ import { PatientView } from './views/patient.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
+import { RosterView } from './views/roster.js';
+import { BillingView } from './views/billing.js';
+import { AdminView } from './views/admin.js';
+import { hashRoute } from './url-state.js';
 import { minutes, SEVERITY_LABEL } from './format.js';
 
 type SignOutReason = 'user' | 'idle' | 'expired';
@@ -134,16 +138,22 @@ class App {
   private readonly route = (): void => {
     const s = this.session;
     if (s === null) return;
-    const match = /^#\/patients\/([^/]+)$/.exec(location.hash);
+    const { path } = hashRoute();
+    const match = /^\/patients\/([^/]+)$/.exec(path);
     s.view?.destroy();
     s.shell.clearError();
     s.shell.view.replaceChildren();
     let view: View;
+    const role = s.ctx.me.role;
     if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
+    else if (path === '/roster') view = new RosterView(s.ctx);
+    else if (path === '/billing' && (role === 'physician' || role === 'admin')) view = new BillingView(s.ctx);
+    else if (path.startsWith('/admin') && role === 'admin') view = new AdminView(s.ctx, path.slice('/admin'.length).replace(/^\//, ''));
     else {
       if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
       view = new WorklistView(s.ctx);
     }
+    s.shell.setCurrent(path);
     s.view = view;
     document.title = `${view.title} · RPM nurse dashboard`;
     view.mount(s.shell.view);

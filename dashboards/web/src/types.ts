@@ -351,3 +351,43 @@ export interface PatientHeader {
   readonly careTeams: readonly { readonly id: string; readonly name: string; readonly members: readonly { readonly id: string; readonly displayName: string | null; readonly role: string }[] }[];
   readonly telehealthConsent: TelehealthConsent | null;
 }
+
+/** GET /v1/roster: every patient in scope. */
+export interface RosterRow {
+  readonly patientId: string;
+  readonly identity: { readonly name: string; readonly birthDate: string; readonly ageYears: number; readonly mrn: string } | null;
+  readonly programs: readonly string[];
+  readonly riskTier: number;
+  readonly careTeams: readonly { readonly id: string; readonly name: string }[];
+  readonly mine: boolean;
+  readonly lastReadings: readonly { readonly kind: string; readonly text: string; readonly measuredAt: string; readonly measuredAtText: string; readonly manual: boolean }[];
+  readonly devicePeriod: {
+    readonly start: string;
+    readonly end: string;
+    readonly days: number;
+    readonly target: number;
+    readonly daysToGo: number;
+    readonly daysLeft: number;
+    readonly codeSoFar: string | null;
+  } | null;
+  readonly management: { readonly month: string; readonly minutes: number; readonly interactiveContacts: number; readonly marks: readonly number[]; readonly codeSoFar: string | null } | null;
+  readonly openAlerts: number;
+  readonly topSeverity: Severity | null;
+  readonly priority: number;
+  readonly devices: readonly {
+    readonly id: string;
+    readonly kind: string;
+    readonly transmission: 'transmitting' | 'not-transmitting' | 'never-seen' | 'revoked';
+    readonly lastContactAt: string | null;
+    readonly lowBattery: boolean;
+    readonly batteryPercent: number | null;
+    readonly viaHub: string | null;
+  }[];
+  readonly deviceProblem: boolean;
+}
+
+export interface RosterResponse {
+  readonly generatedAt: string;
+  readonly total: number;
+  readonly rows: readonly RosterRow[];
+}

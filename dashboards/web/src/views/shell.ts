@@ -18,6 +18,7 @@ export class Shell {
   private readonly timer: TimerService;
   private tick = 0;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly nav: HTMLAnchorElement[] = [];
 
   constructor(root: HTMLElement, ctx: AppContext, onSignOut: () => void) {
     const me = ctx.me;
@@ -35,7 +36,15 @@ export class Shell {
         'header',
         { class: 'top' },
         h('span', { class: 'brand' }, 'RPM nurse dashboard'),
-        h('nav', { 'aria-label': 'Main' }, h('a', { href: '#/worklist' }, 'Worklist')),
+        h(
+          'nav',
+          { 'aria-label': 'Main' },
+          this.navLinks(me.role).map(([href, text]) => {
+            const a = h('a', { href }, text);
+            this.nav.push(a);
+            return a;
+          }),
+        ),
         this.timerLink,
         h(
           'div',
@@ -68,6 +77,27 @@ export class Shell {
     this.updateTimer();
     this.clearError();
     this.unwarnIdle();
+  }
+
+  /** The pages a role has: billing for physicians and admins, administration for admins. */
+  private navLinks(role: string): [string, string][] {
+    const links: [string, string][] = [
+      ['#/worklist', 'Worklist'],
+      ['#/roster', 'Roster'],
+    ];
+    if (role === 'physician' || role === 'admin') links.push(['#/billing', 'Billing']);
+    if (role === 'admin') links.push(['#/admin', 'Administration']);
+    return links;
+  }
+
+  /** Marks the current page's link (aria-current), e.g. `/roster` or `/admin/staff`. */
+  setCurrent(path: string): void {
+    for (const a of this.nav) {
+      const target = (a.getAttribute('href') ?? '').slice(1);
+      const current = path === target || (target !== '/worklist' && path.startsWith(`${target}/`)) || (target === '/worklist' && !this.nav.some((b) => (b.getAttribute('href') ?? '').slice(1) === path) && !path.startsWith('/admin/') && !path.startsWith('/patients/'));
+      if (current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
   }
 
   showError(message: string): void {
