@@ -20,6 +20,7 @@ import type { ForwardingService } from '../pipeline/forwarding/forwarding-servic
 import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
+import type { OrgRegistryService } from './org-registry-service.js';
 import type { StaffService } from './staff-service.js';
 import type { VendorService } from './vendors/vendor-service.js';
 import type { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
@@ -74,6 +75,8 @@ export interface GatewayContext {
   readonly billing: BillingService;
   /** The nurse's whole panel. */
   readonly roster: RosterService;
+  /** An organization admin's patients and devices. */
+  readonly orgRegistry: OrgRegistryService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;

@@ -49,6 +49,7 @@ import { EdgeEvents } from './cluster/edge-events.js';
 import { type GatewayCluster, gatewayCluster, requireClusterConfig } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
+import { OrgRegistryService } from './org-registry-service.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
@@ -422,6 +423,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     worklist,
     billing,
     roster,
+    orgRegistry: new OrgRegistryService({ registry, store: stores.registry, readings: stores.readings, staff, presence, clock }),
     worklistHub,
     metrics,
     forwarding,

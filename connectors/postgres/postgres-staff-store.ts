@@ -1,7 +1,7 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffPatch, StaffStore } from '../../core/ports/staff-store.js';
 import { inTransaction, isForeignKeyViolation, isUniqueViolation, type Pool, type PoolClient } from './database.js';
 
 /**
@@ -174,6 +174,24 @@ export class PostgresStaffStore implements StaffStore {
     return row === undefined ? undefined : toStaff(row);
   }
 
+  async updateStaff(id: string, patch: StaffPatch): Promise<Staff | undefined> {
+    const sets: string[] = [];
+    const values: (string | boolean | null)[] = [];
+    const add = (column: string, value: string | boolean | null): void => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    if (patch.role !== undefined) add('role', patch.role);
+    if (patch.isChargeNurse !== undefined) add('is_charge_nurse', patch.isChargeNurse);
+    if (patch.phone !== undefined) add('phone', patch.phone);
+    if (patch.displayName !== undefined) add('display_name', patch.displayName);
+    if (sets.length === 0) return this.getStaff(id);
+    values.push(id);
+    const { rows } = await this.pool.query<StaffRow>(`UPDATE staff s SET ${sets.join(', ')} WHERE s.id = $${values.length} RETURNING ${STAFF_COLUMNS}`, values);
+    const row = rows[0];
+    return row === undefined ? undefined : toStaff(row);
+  }
+
   async recordLoginFailure(staffId: string, atMs: number): Promise<number> {
     const { rows } = await this.pool.query<{ count: number }>(
       `INSERT INTO staff_login_failures (staff_id, count, first_at_ms, last_at_ms) VALUES ($1, 1, $2, $2)
@@ -271,6 +289,16 @@ export class PostgresStaffStore implements StaffStore {
     const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.organization_id = $1 AND t.id = $2`, [team.organizationId, team.id]);
     const row = rows[0];
     return row === undefined ? undefined : toTeam(row);
+  }
+
+  async listCareTeams(organizationId: string): Promise<CareTeam[]> {
+    const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.organization_id = $1 ORDER BY t.id`, [organizationId]);
+    return rows.map(toTeam);
+  }
+
+  async teamPatients(team: CareTeamKey): Promise<string[]> {
+    const { rows } = await this.pool.query<{ patient_id: string }>('SELECT patient_id FROM care_team_patients WHERE organization_id = $1 AND team_id = $2 ORDER BY patient_id', [team.organizationId, team.id]);
+    return rows.map((r) => r.patient_id);
   }
 
   async findCareTeams(id: string): Promise<CareTeam[]> {

@@ -1,7 +1,7 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffPatch, StaffStore } from '../../core/ports/staff-store.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 /**
@@ -178,6 +178,17 @@ export class SqliteStaffStore implements StaffStore {
     return this.getStaff(id);
   }
 
+  async updateStaff(id: string, patch: StaffPatch): Promise<Staff | undefined> {
+    const sets: string[] = [];
+    const values: (string | number | null)[] = [];
+    if (patch.role !== undefined) (sets.push('role = ?'), values.push(patch.role));
+    if (patch.isChargeNurse !== undefined) (sets.push('is_charge_nurse = ?'), values.push(patch.isChargeNurse ? 1 : 0));
+    if (patch.phone !== undefined) (sets.push('phone = ?'), values.push(patch.phone));
+    if (patch.displayName !== undefined) (sets.push('display_name = ?'), values.push(patch.displayName));
+    if (sets.length > 0) this.sql(`UPDATE staff SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
+    return this.getStaff(id);
+  }
+
   async recordLoginFailure(staffId: string, atMs: number): Promise<number> {
     const row = this.sql(
       `INSERT INTO staff_login_failures (staff_id, count, first_at_ms, last_at_ms) VALUES (?, 1, ?, ?)
@@ -254,6 +265,14 @@ export class SqliteStaffStore implements StaffStore {
   async getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined> {
     const row = this.sql('SELECT * FROM care_teams WHERE organization_id = ? AND id = ?').get(team.organizationId, team.id) as TeamRow | undefined;
     return row === undefined ? undefined : toTeam(row);
+  }
+
+  async listCareTeams(organizationId: string): Promise<CareTeam[]> {
+    return (this.sql('SELECT * FROM care_teams WHERE organization_id = ? ORDER BY id').all(organizationId) as TeamRow[]).map(toTeam);
+  }
+
+  async teamPatients(team: CareTeamKey): Promise<string[]> {
+    return (this.sql('SELECT patient_id FROM care_team_patients WHERE organization_id = ? AND team_id = ? ORDER BY patient_id').all(team.organizationId, team.id) as { patient_id: string }[]).map((r) => r.patient_id);
   }
 
   async findCareTeams(id: string): Promise<CareTeam[]> {

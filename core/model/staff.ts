@@ -51,6 +51,15 @@ export const createStaffInput = z.object({
 });
 export type CreateStaffInput = z.infer<typeof createStaffInput>;
 
+export const staffPatchInput = z
+  .object({
+    role: z.enum(STAFF_ROLES).optional(),
+    isChargeNurse: z.boolean().optional().describe('Receives escalations for the organization'),
+    phone: e164Phone.nullable().optional().describe('E.164 number for SMS escalation; null removes it'),
+    displayName: z.string().trim().min(1).max(200).nullable().optional(),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'change at least one field');
+
 export const createCareTeamInput = z.object({
   id: entityId,
   organizationId: entityId,

@@ -55,6 +55,8 @@ export interface StaffStore {
   findLogin(email: string, organizationId?: string): Promise<{ staff: Staff; passwordHash: string } | undefined>;
   /** Returns the updated account, or undefined if there is none. */
   setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined>;
+  /** Changes role, charge-nurse flag, phone (null removes it) or display name; the rest is kept. Undefined if there is no such account. */
+  updateStaff(id: string, patch: StaffPatch): Promise<Staff | undefined>;
 
   /** A wrong password for the account; returns how many since its last sign-in. */
   recordLoginFailure(staffId: string, atMs: number): Promise<number>;
@@ -81,6 +83,10 @@ export interface StaffStore {
 
   createCareTeam(team: NewCareTeam): Promise<CareTeam>;
   getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined>;
+  /** The organization's care teams, by id. */
+  listCareTeams(organizationId: string): Promise<CareTeam[]>;
+  /** Patients on the team, by id. */
+  teamPatients(team: CareTeamKey): Promise<string[]>;
   /** Every organization's team with this id, by organization (the operator names teams by id alone). */
   findCareTeams(id: string): Promise<CareTeam[]>;
   addTeamMember(team: CareTeamKey, staffId: string, atMs: number): Promise<void>;
@@ -102,6 +108,13 @@ export interface StaffStore {
   visiblePatientIds(staffId: string, options: { limit: number; afterId?: string }): Promise<string[]>;
 
   close(): Promise<void>;
+}
+
+export interface StaffPatch {
+  readonly role?: StaffRole;
+  readonly isChargeNurse?: boolean;
+  readonly phone?: string | null;
+  readonly displayName?: string | null;
 }
 
 export interface NewOrganization {

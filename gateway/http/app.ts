@@ -10,6 +10,7 @@ import { adminRoutes } from './admin-routes.js';
 import { auditRoutes } from './audit-routes.js';
 import { billingRoutes } from './billing-routes.js';
 import { rosterRoutes } from './roster-routes.js';
+import { orgAdminRoutes } from './org-admin-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { observationRoutes } from '../worklist/observation-routes.js';
@@ -111,6 +112,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(careRoutes, ctx);
   await app.register(billingRoutes, ctx);
   await app.register(rosterRoutes, ctx);
+  await app.register(orgAdminRoutes, ctx);
   await app.register(observationRoutes, ctx);
   await app.register(preferencesRoutes, ctx);
   await app.register(staffReadRoutes, ctx);
