@@ -1,23 +1,11 @@
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
-import { buildDashboard, launchChromium, REPO } from './browser.js';
+import { seriousViolations } from './axe.js';
+import { buildDashboard, launchChromium } from './browser.js';
 import { signIn } from './scenario.js';
 
 const DAY = 86_400_000;
-const AXE = path.join(REPO, 'node_modules/axe-core/axe.min.js');
-
-/** axe-core's serious and critical violations on the page, readable in a failure message. */
-export async function seriousViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return (await axe.run(document)).violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
-
 /** No part of the page wider than the viewport: nothing scrolls sideways. */
 async function scrollsSideways(page: Page): Promise<boolean> {
   return page.evaluate(() => document.documentElement.scrollWidth > document.documentElement.clientWidth + 1);
@@ -94,45 +82,45 @@ describe('Roster and billing pages in headless Chromium', () => {
     await page.getByRole('link', { name: 'Roster' }).click();
     await page.getByRole('heading', { level: 1, name: 'Roster' }).waitFor();
     const rows = page.locator('table.roster tbody tr');
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
     const pt1 = page.locator('tr[data-row="pt-1"]');
-    await expect.poll(() => pt1.innerText()).toMatch(/6 of 16 days · 10 to go/);
+    await expect.poll(() => pt1.innerText(), { timeout: 10_000 }).toMatch(/6 of 16 days · 10 to go/);
     const pt2 = page.locator('tr[data-row="pt-2"]');
     expect(await pt2.innerText()).toMatch(/scale-2: Never seen/);
     // Filters: device problems, then program; both in the address, and a reload keeps them.
     await page.getByLabel('Device problems').check();
-    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
     expect(page.url()).toContain('#/roster?notTransmitting=true');
     await page.getByLabel('Program').selectOption('diabetes');
-    await expect.poll(() => page.url()).toContain('program=diabetes');
+    await expect.poll(() => page.url(), { timeout: 10_000 }).toContain('program=diabetes');
     await page.reload();
     await page.getByRole('heading', { level: 1, name: 'Roster' }).waitFor();
-    await expect.poll(() => page.locator('table.roster tbody tr').count()).toBe(1);
+    await expect.poll(() => page.locator('table.roster tbody tr').count(), { timeout: 10_000 }).toBe(1);
     expect(await page.getByLabel('Device problems').isChecked()).toBe(true);
     await page.getByLabel('Device problems').uncheck();
     await page.getByLabel('Program').selectOption('');
     await page.getByLabel('Below 16 days, days left ≤').fill('30');
     await page.getByLabel('Below 16 days, days left ≤').press('Tab');
     // pt-1 (6 days, 20 left) and pt-2 (a scale with no reading, 25 left); pt-3 has no device period.
-    await expect.poll(() => page.locator('table.roster tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('table.roster tbody tr').count(), { timeout: 10_000 }).toBe(2);
     expect(page.url()).toContain('atRiskDaysLeft=30');
     await page.getByLabel('Below 16 days, days left ≤').fill('');
     await page.getByLabel('Below 16 days, days left ≤').press('Tab');
-    await expect.poll(() => rows.count()).toBe(3);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(3);
     // Search stays in the page, never in the address (it may be a name).
     await page.getByLabel('Search').fill('pt-3');
-    await expect.poll(() => rows.count()).toBe(1);
+    await expect.poll(() => rows.count(), { timeout: 10_000 }).toBe(1);
     expect(page.url()).not.toContain('pt-3');
     await page.getByLabel('Search').fill('');
     await page.getByLabel('Sort by').selectOption('days');
-    await expect.poll(() => page.url()).toContain('sort=days');
+    await expect.poll(() => page.url(), { timeout: 10_000 }).toContain('sort=days');
   });
 
   it('keeps a nurse to her care team and offers "mine"', async () => {
     const page = await open('ann@a.example');
     await page.goto(`${t.baseUrl}/#/roster?mine=true`);
     await page.getByRole('heading', { level: 1, name: 'Roster' }).waitFor();
-    await expect.poll(() => page.locator('table.roster tbody tr').count()).toBe(2);
+    await expect.poll(() => page.locator('table.roster tbody tr').count(), { timeout: 10_000 }).toBe(2);
     expect(await page.getByRole('link', { name: 'Billing' }).count()).toBe(0);
   });
 
@@ -146,7 +134,7 @@ describe('Roster and billing pages in headless Chromium', () => {
       const page = await context.newPage();
       await signIn(page, t.baseUrl, 'dr@a.example');
       await page.goto(`${t.baseUrl}/#/roster`);
-      await expect.poll(() => page.locator('table.roster tbody tr').count()).toBe(3);
+      await expect.poll(() => page.locator('table.roster tbody tr').count(), { timeout: 10_000 }).toBe(3);
       expect(await seriousViolations(page)).toEqual([]);
       expect(await scrollsSideways(page)).toBe(false);
       // The measured values are visible, not cut off.
@@ -168,7 +156,7 @@ describe('Roster and billing pages in headless Chromium', () => {
     expect(await device.innerText()).toMatch(/99453 \+ 99454/);
     expect(await device.innerText()).toMatch(/18 days with automated readings/);
     await device.getByRole('button', { name: /Sign off/ }).click();
-    await expect.poll(() => device.innerText()).toMatch(/Signed by Dr Omar Haddad/);
+    await expect.poll(() => device.innerText(), { timeout: 10_000 }).toMatch(/Signed by Dr Omar Haddad/);
     expect(page.url()).toContain(`#/billing?month=${reportMonth}`);
     const [download] = await Promise.all([page.waitForEvent('download'), page.getByRole('button', { name: 'Download CSV' }).click()]);
     const file = await download.path();

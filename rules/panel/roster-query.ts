@@ -14,7 +14,7 @@ export const rosterQuery = z.object({
   q: z.string().trim().max(100).optional().describe('Search: patient id, name or MRN (case-insensitive)'),
   program: z.string().max(64).optional().describe('Enrolled in this program'),
   careTeam: z.string().max(128).optional().describe('On this care team (id)'),
-  risk: z.coerce.number().int().min(1).max(5).optional().describe('Risk tier'),
+  risk: z.coerce.number().int().min(1).max(3).optional().describe('Risk tier'),
   mine: flag.optional().describe('Only patients of my care teams'),
   notTransmitting: flag.optional().describe('A device not transmitting, never seen, or with a low battery'),
   atRiskDaysLeft: z.coerce

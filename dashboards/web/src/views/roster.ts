@@ -83,7 +83,7 @@ export class RosterView implements View {
       h('div', { class: 'field' }, h('label', { for: 'roster-search' }, 'Search'), this.search, h('span', { id: 'roster-search-hint', class: 'hint' }, 'Name, MRN or patient id (not kept in the address)')),
       select('f-program', 'program', 'Program', [['', 'Any program'], ...PROGRAMS.map((x): [string, string] => [x, x])]),
       h('div', { class: 'field' }, h('label', { for: 'f-team' }, 'Care team'), this.teamSelect),
-      select('f-risk', 'risk', 'Risk tier', [['', 'Any tier'], ...[1, 2, 3, 4, 5].map((n): [string, string] => [String(n), `Tier ${n}`])]),
+      select('f-risk', 'risk', 'Risk tier', [['', 'Any tier'], ...[1, 2, 3].map((n): [string, string] => [String(n), `Tier ${n}`])]),
       h(
         'div',
         { class: 'field' },
