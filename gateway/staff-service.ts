@@ -9,6 +9,7 @@ import {
   type CreateStaffInput,
   normalizeEmail,
   type Organization,
+  type AlertSettings,
   type Staff,
   type StaffStatus,
 } from '../core/model/staff.js';
@@ -104,6 +105,14 @@ export class StaffService {
     if (updated === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${id}' not found`);
     if (status === 'disabled') await this.sessions.revokeAll(id);
     return updated;
+  }
+
+  alertSettings(staff: Staff): Promise<AlertSettings | null> {
+    return this.store.alertSettings(staff.id);
+  }
+
+  async setAlertSettings(staff: Staff, settings: AlertSettings): Promise<void> {
+    await this.store.setAlertSettings(staff.id, settings);
   }
 
   /** An organization's staff accounts, active and disabled, by id (organization admins: their own). */

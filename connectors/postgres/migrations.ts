@@ -802,4 +802,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
         FOR EACH STATEMENT EXECUTE FUNCTION rpm_billing_is_append_only();
     `,
   },
+  {
+    version: 13,
+    name: 'staff alert notification settings',
+    sql: `
+      -- A staff member's choice of title badge, desktop notification and sound (core/model/staff.ts AlertSettings).
+      ALTER TABLE staff ADD COLUMN alert_settings jsonb;
+    `,
+  },
 ];

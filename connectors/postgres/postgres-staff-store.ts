@@ -1,4 +1,5 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
+import { type AlertSettings, alertSettingsInput } from '../../core/model/staff.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
 import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffPatch, StaffStore } from '../../core/ports/staff-store.js';
@@ -116,6 +117,17 @@ export class PostgresStaffStore implements StaffStore {
 
   async setStaffDisplay(staffId: string, display: DisplayPrefsPatch): Promise<boolean> {
     const res = await this.pool.query('UPDATE staff SET display = $1 WHERE id = $2', [Object.keys(display).length === 0 ? null : JSON.stringify(display), staffId]);
+    return res.rowCount === 1;
+  }
+
+  async alertSettings(staffId: string): Promise<AlertSettings | null> {
+    const { rows } = await this.pool.query<{ alert_settings: unknown }>('SELECT alert_settings FROM staff WHERE id = $1', [staffId]);
+    const v = rows[0]?.alert_settings;
+    return v === undefined || v === null ? null : alertSettingsInput.parse(v);
+  }
+
+  async setAlertSettings(staffId: string, settings: AlertSettings): Promise<boolean> {
+    const res = await this.pool.query('UPDATE staff SET alert_settings = $1 WHERE id = $2', [JSON.stringify(settings), staffId]);
     return res.rowCount === 1;
   }
 

@@ -522,4 +522,12 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER telehealth_consents_no_delete BEFORE DELETE ON telehealth_consents BEGIN SELECT RAISE(ABORT, 'consents are append-only'); END;
     `,
   },
+  {
+    version: 14,
+    name: 'staff alert notification settings',
+    sql: `
+      -- A staff member's choice of title badge, desktop notification and sound (core/model/staff.ts AlertSettings), JSON.
+      ALTER TABLE staff ADD COLUMN alert_settings TEXT;
+    `,
+  },
 ];

@@ -1,4 +1,5 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
+import { type AlertSettings, alertSettingsInput } from '../../core/model/staff.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
 import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffPatch, StaffStore } from '../../core/ports/staff-store.js';
@@ -120,6 +121,15 @@ export class SqliteStaffStore implements StaffStore {
 
   async setStaffDisplay(staffId: string, display: DisplayPrefsPatch): Promise<boolean> {
     return this.sql('UPDATE staff SET display = ? WHERE id = ?').run(Object.keys(display).length === 0 ? null : JSON.stringify(display), staffId).changes === 1;
+  }
+
+  async alertSettings(staffId: string): Promise<AlertSettings | null> {
+    const row = this.sql('SELECT alert_settings FROM staff WHERE id = ?').get(staffId) as { alert_settings: string | null } | undefined;
+    return row?.alert_settings == null ? null : alertSettingsInput.parse(JSON.parse(row.alert_settings));
+  }
+
+  async setAlertSettings(staffId: string, settings: AlertSettings): Promise<boolean> {
+    return this.sql('UPDATE staff SET alert_settings = ? WHERE id = ?').run(JSON.stringify(settings), staffId).changes === 1;
   }
 
   async createStaff(s: NewStaff, passwordHash: string): Promise<Staff> {

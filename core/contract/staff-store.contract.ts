@@ -96,6 +96,15 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       expect(await store.setStaffStatus('nobody', 'disabled')).toBeUndefined();
     });
 
+    it('keeps each staff member\'s alert notification settings', async () => {
+      await twoOrganizations();
+      expect(await store.alertSettings('nurse-org-a')).toBeNull();
+      expect(await store.setAlertSettings('nurse-org-a', { titleBadge: false, desktopNotifications: true, sound: true })).toBe(true);
+      expect(await store.alertSettings('nurse-org-a')).toEqual({ titleBadge: false, desktopNotifications: true, sound: true });
+      expect(await store.alertSettings('nurse-org-b')).toBeNull();
+      expect(await store.setAlertSettings('nobody', { titleBadge: true, desktopNotifications: false, sound: false })).toBe(false);
+    });
+
     it('changes role, charge-nurse flag, phone and name, keeping the rest', async () => {
       await twoOrganizations();
       const changed = await store.updateStaff('nurse-org-a', { role: 'physician', isChargeNurse: true, phone: '+15551234567', displayName: 'Ann' });

@@ -1,5 +1,5 @@
 import type { DisplayPrefsPatch } from '../display/units.js';
-import type { CareTeam, CareTeamKey, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
+import type { AlertSettings, CareTeam, CareTeamKey, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
 
 /**
  * Organizations (tenants), staff accounts with their password hashes, login sessions, care
@@ -42,6 +42,10 @@ export interface StaffStore {
   setOrganizationDisplay(organizationId: string, display: DisplayPrefsPatch): Promise<boolean>;
   /** Replaces the staff member's own choice (an empty object = follow the organization). */
   setStaffDisplay(staffId: string, display: DisplayPrefsPatch): Promise<boolean>;
+  /** The staff member's alert notification settings, null while never saved. */
+  alertSettings(staffId: string): Promise<AlertSettings | null>;
+  /** Replaces them; false if there is no such account. */
+  setAlertSettings(staffId: string, settings: AlertSettings): Promise<boolean>;
 
   /** Creates the account and its password hash atomically. */
   createStaff(staff: NewStaff, passwordHash: string): Promise<Staff>;
