@@ -1,4 +1,5 @@
 import type { Api } from './api.js';
+import type { AlertSignals } from './alert-signals.js';
 import type { DisplayService } from './display.js';
 import type { LiveWorklist } from './live.js';
 import type { TimerService } from './timer-service.js';
@@ -10,6 +11,8 @@ export interface AppContext {
   readonly me: StaffSelf;
   readonly live: LiveWorklist;
   readonly timer: TimerService;
+  /** New critical alerts outside the tab: title badge, desktop notification, sound (her settings). */
+  readonly signals: AlertSignals;
   /** Units and time zone this nurse reads values in. */
   readonly display: DisplayService;
   /** Polite screen-reader announcement (the live region in the shell). */

@@ -6,6 +6,7 @@ import { DisplayService, resetDisplay } from './display.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
+import { AlertSignals } from './alert-signals.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
 import { PatientView } from './views/patient.js';
@@ -100,12 +101,15 @@ class App {
       }),
     ]);
     const live = new LiveWorklist(this.api, () => tokenStore.get(), () => void this.signOut('expired'));
+    const signals = new AlertSignals(this.api, live);
+    await signals.load().catch(() => undefined);
     const ctx: AppContext = {
       api: this.api,
       me,
       live,
       timer,
       display,
+      signals,
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
@@ -155,7 +159,7 @@ class App {
     }
     s.shell.setCurrent(path);
     s.view = view;
-    document.title = `${view.title} · RPM nurse dashboard`;
+    s.ctx.signals.setBaseTitle(`${view.title} · RPM nurse dashboard`);
     view.mount(s.shell.view);
   };
 
@@ -174,6 +178,7 @@ class App {
       for (const u of s.unsubscribe) u();
       s.idle.stop();
       s.live.stop();
+      s.ctx.signals.destroy();
       s.view?.destroy();
       s.shell.destroy();
     }

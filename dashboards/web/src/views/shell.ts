@@ -3,6 +3,7 @@ import { Announcer, h } from '../dom.js';
 import { stopwatch } from '../format.js';
 import type { TimerService } from '../timer-service.js';
 import { displaySummary, openDisplaySettings } from './display-settings.js';
+import { openAlertSignals } from './alert-signals-dialog.js';
 
 /**
  * The signed-in frame: a banner with navigation, the running timer and sign-out; <main> with
@@ -50,6 +51,7 @@ export class Shell {
           'div',
           { class: 'display' },
           h('button', { type: 'button', class: 'small', onclick: () => openDisplaySettings(ctx), 'aria-describedby': 'display-summary' }, 'Display settings'),
+          h('button', { type: 'button', class: 'small', onclick: () => openAlertSignals(ctx) }, 'Alert signals'),
           this.displayNote,
         ),
         h(
