@@ -163,6 +163,10 @@ describe('RPM billing report, sign-off and amendment', () => {
     expect(identity.status, JSON.stringify(identity.body)).toBe(200);
     // 02:00Z on 04-01 is still 03-31 in Los Angeles.
     expect((await get('/v1/patients/p-2/billing-episode', physician)).body).toMatchObject({ startDate: '2026-03-31', timeZone: 'America/Los_Angeles', recorded: false });
+    // A device registered with its patient and no start is assigned "from the beginning": monitoring starts when it was registered.
+    await t.admin.createPatient('p-3', { organizationId: 'org-a' });
+    await t.admin.createDevice({ id: 'ox-3', kind: 'pulse-oximeter', patientId: 'p-3' });
+    expect((await get('/v1/patients/p-3/billing-episode', physician)).body).toMatchObject({ startDate: '2026-05-12', timeZone: 'America/New_York' });
     // Now only that practitioner signs the patient's periods.
     const other = await post('/v1/billing/sign-offs', otherPhysician, { periodKey: 'p-1/management/2026-04' });
     expect(other.status).toBe(403);

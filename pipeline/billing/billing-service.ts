@@ -113,10 +113,17 @@ export class BillingService {
       };
     }
     const assignments = await this.deps.registry.assignmentsOfPatient(patientId);
-    const first = assignments.filter((a) => !a.deviceId.startsWith('manual:')).sort((a, b) => a.fromMs - b.fromMs)[0];
-    if (first === undefined) return null;
+    // A device registered with its patient and no start is assigned "from the beginning" (0):
+    // monitoring started no earlier than the device was registered.
+    let startMs: number | undefined;
+    for (const a of assignments) {
+      if (a.deviceId.startsWith('manual:')) continue;
+      const from = a.fromMs > 0 ? a.fromMs : ((await this.deps.registry.getDevice(a.deviceId))?.createdAtMs ?? a.fromMs);
+      if (startMs === undefined || from < startMs) startMs = from;
+    }
+    if (startMs === undefined) return null;
     const timeZone = (await this.deps.patientTimeZone(patientId)) ?? (await this.deps.staff.organizationTimeZone(organizationId));
-    return { episode: { patientId, startDate: localDate(first.fromMs, timeZone), endDate: null, timeZone, billingPractitionerId: null }, stored: null };
+    return { episode: { patientId, startDate: localDate(startMs, timeZone), endDate: null, timeZone, billingPractitionerId: null }, stored: null };
   }
 
   async saveEpisode(
