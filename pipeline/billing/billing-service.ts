@@ -211,7 +211,9 @@ export class BillingService {
       if (e.episode.startDate > monthDates(month).last) continue;
       if (e.episode.endDate !== null && e.episode.endDate < monthDates(month).first && !(await this.hasPeriodEndingIn(e.episode, month))) continue;
       const { periods, management } = await this.ledger(e.episode, month);
-      lines.push(...periodsEndingIn(periods, month), management);
+      lines.push(...periodsEndingIn(periods, month));
+      // A month without any time logged has nothing to bill or to show.
+      if (management.entries.length > 0) lines.push(management);
     }
     const signOffs = await this.deps.store.signOffs(organizationId, { periodKeys: lines.map((l) => l.periodKey) });
     const byKey = new Map(signOffs.map((s) => [s.periodKey, s]));
