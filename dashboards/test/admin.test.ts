@@ -139,6 +139,14 @@ describe('Administration screens in headless Chromium', () => {
     await expect.poll(() => row.innerText(), { timeout: 10_000 }).toMatch(/Why: Lives alone; call back sooner/);
     expect(await row.innerText()).toContain(ruleId);
     expect(await row.innerText()).toMatch(/You, .* \(version 1\)/);
+    // A nurse of the patient's team reads the override, why, who and when on the patient page.
+    const context = await browser.newContext({ viewport: { width: 1366, height: 768 } });
+    contexts.push(context);
+    const nursePage = await context.newPage();
+    await signIn(nursePage, t.baseUrl, 'cara@a.example', 'a long first passphrase');
+    await nursePage.goto(`${t.baseUrl}/#/patients/pt-1`);
+    const plan = nursePage.locator('section[aria-labelledby="plan-heading"]');
+    await expect.poll(() => plan.innerText(), { timeout: 10_000 }).toMatch(/Why: Lives alone; call back sooner[\s\S]*Saved by Ada Admin, .* \(version 1\)/);
   });
 
   for (const viewport of [

@@ -217,7 +217,9 @@ export interface CarePlan {
   readonly patientId: string;
   readonly version: number;
   readonly rules: readonly Rule[];
-  readonly plan: { readonly programs: readonly string[]; readonly riskTier?: number };
+  readonly savedBy?: string | null;
+  readonly savedAt?: string | null;
+  readonly plan: { readonly programs: readonly string[]; readonly riskTier?: number; readonly overrides?: Readonly<Record<string, unknown>> };
   readonly display: {
     readonly rules: readonly {
       readonly id: string;
