@@ -810,4 +810,12 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE staff ADD COLUMN alert_settings jsonb;
     `,
   },
+  {
+    version: 14,
+    name: 'time entries: modality of the interaction',
+    sql: `
+      -- audio, audio-video or secure-message (billing: secure messaging alone is not real-time interactive); null = not recorded.
+      ALTER TABLE time_entries ADD COLUMN modality text CHECK (modality IN ('audio', 'audio-video', 'secure-message'));
+    `,
+  },
 ];

@@ -221,9 +221,10 @@ interface TimeRow {
   note: string | null;
   source: string;
   stop_reason: string | null;
+  modality: string | null;
 }
 
-const TIME_COLUMNS = 'id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, stop_reason';
+const TIME_COLUMNS = 'id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, stop_reason, modality';
 
 const toTime = (r: TimeRow): TimeEntry => ({
   id: r.id,
@@ -233,6 +234,7 @@ const toTime = (r: TimeRow): TimeEntry => ({
   startedAtMs: r.started_at_ms,
   endedAtMs: r.ended_at_ms,
   interactive: r.interactive,
+  modality: r.modality as TimeEntry['modality'],
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
@@ -480,7 +482,7 @@ export class PostgresAlertStore implements AlertStore {
       }
       throw err;
     }
-    return { ...e, endedAtMs: null, stopReason: null };
+    return { ...e, modality: e.modality ?? null, endedAtMs: null, stopReason: null };
   }
 
   async stopTime(id: string, endedAtMs: number, reason: TimeStopReason = 'stopped'): Promise<TimeEntry | undefined> {
@@ -496,7 +498,7 @@ export class PostgresAlertStore implements AlertStore {
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     await this.insertTime(e);
-    return { ...e, stopReason: null };
+    return { ...e, modality: e.modality ?? null, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {
@@ -580,8 +582,8 @@ export class PostgresAlertStore implements AlertStore {
 
   private async insertTime(e: NewTimeEntry & { endedAtMs: number | null }): Promise<void> {
     await this.pool.query(
-      'INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-      [e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive, e.note, e.source],
+      'INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, modality) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)',
+      [e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive, e.note, e.source, e.modality ?? null],
     );
   }
 }

@@ -217,4 +217,12 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       CREATE TRIGGER billing_amendments_no_delete BEFORE DELETE ON billing_amendments BEGIN SELECT RAISE(ABORT, 'billing_amendments is append-only'); END;
     `,
   },
+  {
+    version: 6,
+    name: 'time entries: modality of the interaction',
+    sql: `
+      -- audio, audio-video or secure-message (billing: secure messaging alone is not real-time interactive); null = not recorded.
+      ALTER TABLE time_entries ADD COLUMN modality TEXT CHECK (modality IN ('audio', 'audio-video', 'secure-message'));
+    `,
+  },
 ];

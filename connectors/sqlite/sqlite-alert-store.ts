@@ -135,6 +135,7 @@ interface TimeRow {
   note: string | null;
   source: string;
   stop_reason: string | null;
+  modality: string | null;
 }
 
 const toTime = (r: TimeRow): TimeEntry => ({
@@ -145,6 +146,7 @@ const toTime = (r: TimeRow): TimeEntry => ({
   startedAtMs: r.started_at_ms,
   endedAtMs: r.ended_at_ms,
   interactive: r.interactive === 1,
+  modality: r.modality as TimeEntry['modality'],
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
@@ -347,7 +349,7 @@ export class SqliteAlertStore implements AlertStore {
         const running = this.sql('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
         if (running !== undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_RUNNING', 'stop the running timer first');
         this.insertTime({ ...e, endedAtMs: null });
-        return { ...e, endedAtMs: null, stopReason: null };
+        return { ...e, modality: e.modality ?? null, endedAtMs: null, stopReason: null };
       })
       .immediate();
   }
@@ -360,7 +362,7 @@ export class SqliteAlertStore implements AlertStore {
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     this.insertTime(e);
-    return { ...e, stopReason: null };
+    return { ...e, modality: e.modality ?? null, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {
@@ -428,8 +430,8 @@ export class SqliteAlertStore implements AlertStore {
   }
 
   private insertTime(e: NewTimeEntry & { endedAtMs: number | null }): void {
-    this.sql('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)')
-      .run(e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive ? 1 : 0, e.note, e.source);
+    this.sql('INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source, modality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)')
+      .run(e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive ? 1 : 0, e.note, e.source, e.modality ?? null);
   }
 }
 

@@ -98,6 +98,11 @@ export interface NewTimeEntry {
   readonly startedAtMs: number;
   /** Interactive communication (a live call or video) counts differently for billing. */
   readonly interactive: boolean;
+  /**
+   * How the interaction happened (billing.md §3.2 rule 5: real-time audio, with or without video;
+   * secure messaging alone is not a real-time interactive contact). Null: not recorded.
+   */
+  readonly modality?: TimeModality | null;
   readonly note: string | null;
   readonly source: 'timer' | 'manual';
 }
@@ -105,7 +110,11 @@ export interface NewTimeEntry {
 /** Why a timer stopped: the staff member stopped it, or her session ended with it running. */
 export type TimeStopReason = 'stopped' | 'signed-out' | 'session-expired';
 
+export const TIME_MODALITIES = ['audio', 'audio-video', 'secure-message'] as const;
+export type TimeModality = (typeof TIME_MODALITIES)[number];
+
 export interface TimeEntry extends NewTimeEntry {
+  readonly modality: TimeModality | null;
   readonly endedAtMs: number | null;
   /** null while running and for entries typed in afterwards. */
   readonly stopReason: TimeStopReason | null;

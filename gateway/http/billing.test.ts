@@ -177,4 +177,15 @@ describe('RPM billing report, sign-off and amendment', () => {
     const res = await request(`${t.baseUrl}/docs/json`);
     expect(Object.keys(res.body.paths)).toEqual(expect.arrayContaining(['/v1/billing/report', '/v1/billing/report.csv', '/v1/billing/sign-offs', '/v1/billing/amendments', '/v1/patients/{id}/billing-episode']));
   });
+
+  it('counts only a real-time call as the month\'s interactive contact, never secure messaging alone', async () => {
+    expect((await post('/v1/patients/p-1/time', nurse, { startedAt: '2026-05-04T10:00:00-04:00', minutes: 25, interactive: true, modality: 'secure-message' })).status).toBe(201);
+    const before = (await get('/v1/billing/report?month=2026-05', physician)).body.lines.find((l: { kind: string; patientId: string }) => l.kind === 'management-month' && l.patientId === 'p-1');
+    expect(before).toMatchObject({ status: 'in-progress', codes: [], evidence: { minutes: 25, interactiveContacts: 0 } });
+    expect(before.evidence.timeEntries[0]).toMatchObject({ interactive: true, modality: 'secure-message' });
+    expect(before.notes.join(' ')).toContain('no real-time interactive audio/video contact');
+    expect((await post('/v1/patients/p-1/time', nurse, { startedAt: '2026-05-05T10:00:00-04:00', minutes: 3, interactive: true, modality: 'audio' })).status).toBe(201);
+    const after = (await get('/v1/billing/report?month=2026-05', physician)).body.lines.find((l: { kind: string; patientId: string }) => l.kind === 'management-month' && l.patientId === 'p-1');
+    expect(after).toMatchObject({ codes: [{ code: '99457', units: 1 }], evidence: { minutes: 28, interactiveContacts: 1 } });
+  });
 });

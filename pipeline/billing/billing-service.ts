@@ -328,7 +328,7 @@ export class BillingService {
     for (const e of entries) {
       let role = roles.get(e.staffId);
       if (role === undefined) roles.set(e.staffId, (role = (await this.deps.staff.getStaffRecord(e.staffId))?.role ?? 'admin'));
-      facts.push({ entryId: e.id, staffId: e.staffId, staffRole: role, startedAtMs: e.startedAtMs, endedAtMs: e.endedAtMs, interactive: e.interactive });
+      facts.push({ entryId: e.id, staffId: e.staffId, staffRole: role, startedAtMs: e.startedAtMs, endedAtMs: e.endedAtMs, interactive: e.interactive, modality: e.modality });
     }
     return facts;
   }
