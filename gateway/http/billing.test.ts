@@ -2,15 +2,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_TOKEN, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 import { ManualClock } from '../../test/helpers/clock.js';
 import { addDays } from '../../rules/billing/calendar.js';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js';
 
 /**
  * The billing ledger through the API on the embedded store: a New York patient monitored from
  * 2026-03-10 (device period 0: 03-10 … 04-08), the April report in JSON and CSV, a physician's
  * sign-off that freezes the period, a late reading that changes the ledger, and the amendment.
  */
-describe('RPM billing report, sign-off and amendment', () => {
+for (const store of ['sqlite', 'postgres'] as const) describe(`RPM billing report, sign-off and amendment (${store})`, () => {
   const clock = new ManualClock(Date.parse('2026-05-12T16:00:00Z'));
   let t: TestGateway;
+  let db: TestDatabase | undefined;
   let physician: string;
   let physicianId: string;
   let otherPhysician: string;
@@ -25,7 +27,8 @@ describe('RPM billing report, sign-off and amendment', () => {
   const bp = (localIso: string) => ({ kind: 'blood-pressure', systolic: 128, diastolic: 82, unit: 'mmHg', measuredAt: `${localIso}-04:00` });
 
   beforeAll(async () => {
-    t = await startTestGateway({}, { clock });
+    if (store === 'postgres') db = await createTestDatabase();
+    t = await startTestGateway(db === undefined ? {} : { RPM_STORE: 'postgres', RPM_DATABASE_URL: db.url }, { clock });
     await t.admin.createOrganization('org-a');
     await t.admin.createOrganization('org-b');
     physicianId = (await t.admin.createStaff({ email: 'dr@a.example', role: 'physician', organizationId: 'org-a', displayName: 'Dr Ames' })).id;
@@ -51,7 +54,10 @@ describe('RPM billing report, sign-off and amendment', () => {
     expect((await post('/v1/patients/p-1/time', nurse, { startedAt: '2026-04-03T10:00:00-04:00', minutes: 5, interactive: true })).status).toBe(201);
     expect((await post('/v1/patients/p-1/time', nurse, { startedAt: '2026-04-20T14:00:00-04:00', minutes: 18, interactive: false })).status).toBe(201);
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
 
   it('reports April: the device period ending 04-08 and April\'s management time, with their evidence', async () => {
     const res = await get('/v1/billing/report?month=2026-04', physician);

@@ -1,13 +1,15 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js';
 
 /**
  * What an organization admin manages with a session (issue 17's admin screens): staff (list,
  * role, charge nurse, phone), care teams with members and patients, patients, the device fleet
  * and assignments with time ranges; always within her own organization (others answer 404).
  */
-describe('Organization admin: staff, teams, patients and devices', () => {
+for (const store of ['sqlite', 'postgres'] as const) describe(`Organization admin: staff, teams, patients and devices (${store})`, () => {
   let t: TestGateway;
+  let db: TestDatabase | undefined;
   let admin: string;
   let adminId: string;
   let nurse: string;
@@ -18,7 +20,8 @@ describe('Organization admin: staff, teams, patients and devices', () => {
   const call = (method: string, path: string, token: string, json?: unknown) => request(`${t.baseUrl}${path}`, { method, token, ...(json === undefined ? {} : { json }) });
 
   beforeAll(async () => {
-    t = await startTestGateway();
+    if (store === 'postgres') db = await createTestDatabase();
+    t = await startTestGateway(db === undefined ? {} : { RPM_STORE: 'postgres', RPM_DATABASE_URL: db.url });
     await t.admin.createOrganization('org-a');
     await t.admin.createOrganization('org-b');
     adminId = (await t.admin.createStaff({ email: 'ada@a.example', role: 'admin', organizationId: 'org-a' })).id;
@@ -29,7 +32,10 @@ describe('Organization admin: staff, teams, patients and devices', () => {
     nurse = await t.admin.login('nia@a.example');
     otherAdmin = await t.admin.login('bea@b.example');
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
 
   it('lists and changes staff: role, charge nurse, phone; never her own admin role, never another tenant', async () => {
     const list = await call('GET', '/v1/admin/organizations/org-a/staff', admin);

@@ -2,6 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { addDays } from '../../rules/billing/calendar.js';
 import { ManualClock } from '../../test/helpers/clock.js';
 import { request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
+import { createTestDatabase, type TestDatabase } from '../../test/helpers/postgres.js';
 
 /**
  * The roster through the API: every patient in scope (not only those with alerts), the identity
@@ -9,9 +10,10 @@ import { request, startTestGateway, type TestGateway } from '../../test/helpers/
  * device problems (a hub-relayed device reporting battery is not "never seen"), filters and sort.
  * Today is 2026-05-12 in New York.
  */
-describe('Roster', () => {
+for (const store of ['sqlite', 'postgres'] as const) describe(`Roster (${store})`, () => {
   const clock = new ManualClock(Date.parse('2026-05-12T16:00:00Z'));
   let t: TestGateway;
+  let db: TestDatabase | undefined;
   let nurse: string;
   let physician: string;
 
@@ -19,7 +21,8 @@ describe('Roster', () => {
   const bp = (localIso: string, systolic = 128, diastolic = 82) => ({ kind: 'blood-pressure', systolic, diastolic, unit: 'mmHg', measuredAt: `${localIso}-04:00` });
 
   beforeAll(async () => {
-    t = await startTestGateway({}, { clock });
+    if (store === 'postgres') db = await createTestDatabase();
+    t = await startTestGateway(db === undefined ? {} : { RPM_STORE: 'postgres', RPM_DATABASE_URL: db.url }, { clock });
     await t.admin.createOrganization('org-a');
     await t.admin.createOrganization('org-b');
     const nurseId = (await t.admin.createStaff({ email: 'nia@a.example', role: 'nurse', organizationId: 'org-a' })).id;
@@ -60,7 +63,10 @@ describe('Roster', () => {
     expect(relayed.body.outcomes[0].status).toBe('accepted');
     await t.gw.ctx.alerting!.drain();
   });
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await db?.drop();
+  });
 
   it('lists every patient in scope, with header, readings in units, days toward 16 and minutes toward 10/20', async () => {
     const res = await get('?sort=patient');
