@@ -135,7 +135,7 @@ describe('Worklist fixes in headless Chromium', () => {
     await page.getByRole('button', { name: 'Acknowledge selected (2 patients)' }).click();
     await expect.poll(() => page.locator('tr[data-row="pt-1"]').innerText(), { timeout: 10_000 }).toMatch(/Acknowledged/);
     await expect.poll(() => page.locator('tr[data-row="pt-2"]').innerText(), { timeout: 10_000 }).toMatch(/Acknowledged/);
-    expect(await page.locator('#announcer').innerText()).toMatch(/2 alerts acknowledged/);
+    await expect.poll(() => page.locator('#announcer').innerText(), { timeout: 10_000 }).toMatch(/2 alerts acknowledged/);
   });
 
   it('works from the keyboard: j/k move between patients, a acknowledges, ? lists the shortcuts', async () => {
