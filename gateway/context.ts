@@ -6,6 +6,8 @@ import type { Clock } from '../core/ports/clock.js';
 import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
+import type { BillingService } from '../pipeline/billing/billing-service.js';
+import type { RosterService } from '../pipeline/roster/roster-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
@@ -20,6 +22,7 @@ import type { ForwardingService } from '../pipeline/forwarding/forwarding-servic
 import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
 import type { RegistryService } from './registry-service.js';
+import type { OrgRegistryService } from './org-registry-service.js';
 import type { StaffService } from './staff-service.js';
 import type { VendorService } from './vendors/vendor-service.js';
 import type { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
@@ -75,6 +78,12 @@ export interface GatewayContext {
   readonly worklist: WorklistService;
   /** Video visits: patient links, the embedded provider's signaling, minutes into the time log. */
   readonly visits: VisitService;
+  /** The RPM billing ledger: monthly report, sign-offs, amendments, episodes. */
+  readonly billing: BillingService;
+  /** The nurse's whole panel. */
+  readonly roster: RosterService;
+  /** An organization admin's patients and devices. */
+  readonly orgRegistry: OrgRegistryService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;

@@ -9,11 +9,12 @@ import {
   type CreateStaffInput,
   normalizeEmail,
   type Organization,
+  type AlertSettings,
   type Staff,
   type StaffStatus,
 } from '../core/model/staff.js';
 import type { Clock } from '../core/ports/clock.js';
-import type { StaffStore } from '../core/ports/staff-store.js';
+import type { StaffPatch, StaffStore } from '../core/ports/staff-store.js';
 import { hashPassword } from './auth/password.js';
 import type { SessionService } from './auth/session-service.js';
 
@@ -104,6 +105,39 @@ export class StaffService {
     if (updated === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${id}' not found`);
     if (status === 'disabled') await this.sessions.revokeAll(id);
     return updated;
+  }
+
+  alertSettings(staff: Staff): Promise<AlertSettings | null> {
+    return this.store.alertSettings(staff.id);
+  }
+
+  async setAlertSettings(staff: Staff, settings: AlertSettings): Promise<void> {
+    await this.store.setAlertSettings(staff.id, settings);
+  }
+
+  /** An organization's staff accounts, active and disabled, by id (organization admins: their own). */
+  async listStaff(organizationId: string, by: AdminActor): Promise<Staff[]> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    return this.store.listStaff(organizationId);
+  }
+
+  /** Role, charge nurse, phone, name. A role change can change a nurse's scope: live streams re-check at once. */
+  async updateStaff(id: string, patch: StaffPatch, by: AdminActor): Promise<Staff> {
+    const before = await this.getStaff(id, by);
+    if (by.kind === 'staff' && by.staff.id === id && patch.role !== undefined && patch.role !== 'admin') {
+      throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'you cannot take away your own administration role');
+    }
+    const updated = await this.store.updateStaff(id, patch);
+    if (updated === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${id}' not found`);
+    if (before.role !== updated.role) this.scopeChanged(updated.organizationId);
+    return updated;
+  }
+
+  /** An organization's care teams with their members and patients (organization admins: their own). */
+  async listCareTeams(organizationId: string, by: AdminActor): Promise<{ team: CareTeam; members: Staff[]; patients: string[] }[]> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    const teams = await this.store.listCareTeams(organizationId);
+    return Promise.all(teams.map(async (team) => ({ team, members: await this.store.teamMembers(team), patients: await this.store.teamPatients(team) })));
   }
 
   /**

@@ -55,6 +55,7 @@ import { requireClusterConfig } from '../core/config/cluster.js';
 import { type GatewayCluster, gatewayCluster } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
+import { OrgRegistryService } from './org-registry-service.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
@@ -71,6 +72,9 @@ import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js'
 import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
 import { VisitService } from '../pipeline/video/visit-service.js';
 import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
+import { BillingService } from '../pipeline/billing/billing-service.js';
+import { RosterService } from '../pipeline/roster/roster-service.js';
+import { BILLING_SCHEDULES } from '../rules/billing/schedules/index.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
@@ -246,6 +250,43 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
     twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
+  const billing = new BillingService({
+    store: stores.billing,
+    readings: stores.readings,
+    registry: stores.registry,
+    timeLog: stores.alerts,
+    staff: {
+      canSeePatient: (s, patientId) => staff.canSeePatient(s, patientId),
+      visiblePatientIds: (s, options) => staff.visiblePatientIds(s, options),
+      getStaffRecord: (id) => stores.staff.getStaff(id),
+      organizationTimeZone: async (organizationId) => (await stores.staff.displaySettings(organizationId, null)).organization?.timeZone ?? 'UTC',
+    },
+    patientTimeZone: async (patientId) => (await identities.contactOf(patientId))?.timeZone,
+    schedules: BILLING_SCHEDULES,
+    audit,
+    clock,
+  });
+  const roster = new RosterService({
+    staff: {
+      visiblePatientIds: (s, options) => staff.visiblePatientIds(s, options),
+      teamsOfPatient: (patientId) => stores.staff.teamsOfPatient(patientId),
+      teamsOfStaff: (staffId) => staff.teamsOfStaff(staffId),
+      displayPrefs: (s) => staff.displayPrefs(s),
+    },
+    carePlan: async (patientId) => (await carePlans.get(patientId)).plan,
+    readings: stores.readings,
+    registry: stores.registry,
+    presence,
+    alerts: stores.alerts,
+    priorityOf: async (alert, nowMs) => (await worklist.rank(alert, nowMs)).priority.score,
+    billing,
+    identities: async (patientIds, by) => {
+      const found = await identities.readMany(patientIds, { actor: `staff:${by.staff.id}`, sourceIp: by.sourceIp }, `organization:${by.staff.organizationId}`);
+      return new Map([...found].map(([id, i]) => [id, { name: `${i.givenName} ${i.familyName}`, birthDate: i.birthDate, ageYears: i.ageYears, mrn: i.mrn }]));
+    },
+    audit,
+    clock,
+  });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
@@ -463,6 +504,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     },
     worklist,
     visits,
+    billing,
+    roster,
+    orgRegistry: new OrgRegistryService({ registry, store: stores.registry, readings: stores.readings, staff, presence, clock }),
     worklistHub,
     metrics,
     forwarding,

@@ -2,6 +2,7 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
@@ -16,6 +17,7 @@ import { createPool, describeTarget, migrate, type PostgresOptions, readDurabili
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
+import { PostgresBillingStore } from './postgres-billing-store.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresPatientIdentityStore } from './postgres-patient-identity-store.js';
 import { PostgresSchedulingStore } from './postgres-scheduling-store.js';
@@ -41,6 +43,8 @@ export interface PostgresStores {
   readonly vendors: VendorStore;
   /** Video visits, their patient links and participants (a visit's end writes its time-log entry). */
   readonly visits: VisitStore;
+  /** RPM billing episodes, sign-offs and amendments. */
+  readonly billing: BillingStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
   /** Working hours, appointment types, appointments. */
@@ -105,6 +109,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     forwarding,
     vendors,
     visits: new PostgresVisitStore(pool),
+    billing: new PostgresBillingStore(pool),
     identities,
     scheduling,
     jobs: scheduling,

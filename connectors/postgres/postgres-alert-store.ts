@@ -1,4 +1,3 @@
-import type { VisitModality } from '../../core/model/visit.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
@@ -235,10 +234,10 @@ const toTime = (r: TimeRow): TimeEntry => ({
   startedAtMs: r.started_at_ms,
   endedAtMs: r.ended_at_ms,
   interactive: r.interactive,
+  modality: r.modality as TimeEntry['modality'],
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
-  ...(r.modality === null ? {} : { modality: r.modality as VisitModality }),
 });
 
 interface CarePlanRow {
@@ -483,7 +482,7 @@ export class PostgresAlertStore implements AlertStore {
       }
       throw err;
     }
-    return { ...e, endedAtMs: null, stopReason: null };
+    return { ...e, modality: e.modality ?? null, endedAtMs: null, stopReason: null };
   }
 
   async stopTime(id: string, endedAtMs: number, reason: TimeStopReason = 'stopped'): Promise<TimeEntry | undefined> {
@@ -499,7 +498,7 @@ export class PostgresAlertStore implements AlertStore {
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     await this.insertTime(e);
-    return { ...e, stopReason: null };
+    return { ...e, modality: e.modality ?? null, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {

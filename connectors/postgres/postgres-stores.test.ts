@@ -1,6 +1,7 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertStoreContract } from '../../core/contract/alert-store.contract.js';
 import { auditLogContract } from '../../core/contract/audit-log.contract.js';
+import { billingStoreContract } from '../../core/contract/billing-store.contract.js';
 import { forwardingStoreContract } from '../../core/contract/forwarding-store.contract.js';
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
@@ -123,6 +124,11 @@ alertStoreContract('PostgresAlertStore', async () => {
 visitStoreContract('PostgresVisitStore', async () => {
   const { stores, dispose } = await fresh();
   return { visits: stores.visits, alerts: stores.alerts, dispose };
+});
+
+billingStoreContract('PostgresBillingStore', async () => {
+  const { stores, dispose } = await fresh();
+  return { store: stores.billing, dispose };
 });
 
 auditLogContract('PostgresAuditLog', async () => {

@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
 import type { DelayedJobs } from '../../core/ports/delayed-jobs.js';
@@ -17,6 +18,7 @@ import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
+import { SqliteBillingStore } from './sqlite-billing-store.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqlitePatientIdentityStore } from './sqlite-patient-identity-store.js';
 import { SqliteSchedulingStore } from './sqlite-scheduling-store.js';
@@ -42,6 +44,8 @@ export interface SqliteStores {
   readonly vendors: VendorStore;
   /** Video visits, their patient links and participants, in clinical.sqlite beside the time log their minutes go to. */
   readonly visits: VisitStore;
+  /** RPM billing episodes, sign-offs and amendments (clinical database). */
+  readonly billing: BillingStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
   /** Working hours, appointment types, appointments (clinical.sqlite). */
@@ -98,6 +102,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     staff: new SqliteStaffStore(db),
     alerts: new SqliteAlertStore(clinical),
     progress: new SqliteProgressStore(clinical),
+    billing: new SqliteBillingStore(clinical),
     forwarding,
     vendors,
     visits: new SqliteVisitStore(clinical),

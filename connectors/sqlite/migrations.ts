@@ -530,4 +530,12 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE fhir_destinations ADD COLUMN appointments INTEGER NOT NULL DEFAULT 0 CHECK (appointments IN (0, 1));
     `,
   },
+  {
+    version: 15,
+    name: 'staff alert notification settings',
+    sql: `
+      -- A staff member's choice of title badge, desktop notification and sound (core/model/staff.ts AlertSettings), JSON.
+      ALTER TABLE staff ADD COLUMN alert_settings TEXT;
+    `,
+  },
 ];

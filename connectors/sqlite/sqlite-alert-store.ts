@@ -1,4 +1,3 @@
-import type { VisitModality } from '../../core/model/visit.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
@@ -147,10 +146,10 @@ const toTime = (r: TimeRow): TimeEntry => ({
   startedAtMs: r.started_at_ms,
   endedAtMs: r.ended_at_ms,
   interactive: r.interactive === 1,
+  modality: r.modality as TimeEntry['modality'],
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
-  ...(r.modality === null ? {} : { modality: r.modality as VisitModality }),
 });
 
 /** AlertStore on the clinical SQLite database. Writes are small and run on this thread. */
@@ -350,7 +349,7 @@ export class SqliteAlertStore implements AlertStore {
         const running = this.sql('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
         if (running !== undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_RUNNING', 'stop the running timer first');
         this.insertTime({ ...e, endedAtMs: null });
-        return { ...e, endedAtMs: null, stopReason: null };
+        return { ...e, modality: e.modality ?? null, endedAtMs: null, stopReason: null };
       })
       .immediate();
   }
@@ -363,7 +362,7 @@ export class SqliteAlertStore implements AlertStore {
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     this.insertTime(e);
-    return { ...e, stopReason: null };
+    return { ...e, modality: e.modality ?? null, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {

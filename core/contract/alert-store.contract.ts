@@ -333,11 +333,16 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
         staffId: 'n-1',
         startedAtMs: 10_000,
         interactive: false,
+        modality: null,
         note: null,
         source: 'timer',
         ...overrides,
       });
-      expect(await store.startTime(entry('t-1', { interactive: true, note: 'call' }))).toEqual({ ...entry('t-1', { interactive: true, note: 'call' }), endedAtMs: null, stopReason: null });
+      expect(await store.startTime(entry('t-1', { interactive: true, modality: 'video', note: 'call' }))).toEqual({
+        ...entry('t-1', { interactive: true, modality: 'video', note: 'call' }),
+        endedAtMs: null,
+        stopReason: null,
+      });
       await expect(store.startTime(entry('t-2', { patientId: 'p-other' }))).rejects.toMatchObject({ code: 'RPM_ERR_TIME_ENTRY_RUNNING' });
       // Another staff member's timer is hers alone.
       await store.startTime(entry('t-3', { staffId: 'n-2', startedAtMs: 11_000 }));
@@ -360,7 +365,8 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       // Once stopped, a new timer may start.
       await store.startTime(entry('t-4', { startedAtMs: 30_000 }));
       const manual = await store.addTime({ ...entry('t-5', { source: 'manual', startedAtMs: 5_000, note: 'chart review' }), endedAtMs: 8_000 });
-      expect(manual).toMatchObject({ endedAtMs: 8_000, stopReason: null, source: 'manual' });
+      expect(manual).toMatchObject({ endedAtMs: 8_000, stopReason: null, source: 'manual', modality: null });
+      expect((await store.timeEntries({ staffId: 'n-1' })).find((e) => e.id === 't-1')?.modality).toBe('video');
 
       expect((await store.timeEntries({ patientId: 'p-t' })).map((e) => e.id)).toEqual(['t-5', 't-1', 't-3', 't-4']);
       expect((await store.timeEntries({ staffId: 'n-1' })).map((e) => e.id)).toEqual(['t-5', 't-1', 't-4']);

@@ -98,6 +98,14 @@ export const errorCatalogue = {
   // An inbound Twilio webhook whose X-Twilio-Signature does not verify.
   RPM_ERR_WEBHOOK_SIGNATURE_INVALID: { status: 403, title: 'Webhook signature does not verify' },
 
+  // RPM billing: episodes, sign-offs and amendments
+  RPM_ERR_BILLING_PERIOD_SIGNED: { status: 409, title: 'This billing period is already signed off; change it with an amendment' },
+  RPM_ERR_BILLING_NOT_SIGNED: { status: 409, title: 'This billing period is not signed off; there is nothing to amend' },
+  RPM_ERR_BILLING_AMENDMENT_CONFLICT: { status: 409, title: 'The billing period was amended since you read it' },
+  RPM_ERR_BILLING_PERIOD_NOT_FOUND: { status: 404, title: 'Billing period not found' },
+  RPM_ERR_BILLING_PERIOD_OPEN: { status: 409, title: 'The billing period is still in progress; sign it off once it is complete' },
+  RPM_ERR_BILLING_EPISODE_INVALID: { status: 422, title: 'The RPM episode is invalid' },
+
   // Upstream services
   RPM_ERR_UPSTREAM_SMS: { status: 502, title: 'The SMS provider refused or failed' },
   // FHIR forwarding to EHRs. Retried: UPSTREAM_FHIR (unreachable, timeout, 5xx, 429, garbled answer)

@@ -1,4 +1,4 @@
-import type { VisitModality } from '../model/visit.js';
+import { TIME_MODALITIES, type TimeModality } from '../model/visit.js';
 import type { RulePartition } from '../cluster/partitions.js';
 import type { Alert, AlertEvent } from '../model/alert.js';
 
@@ -99,17 +99,25 @@ export interface NewTimeEntry {
   readonly startedAtMs: number;
   /** Interactive communication (a live call or video) counts differently for billing. */
   readonly interactive: boolean;
+  /**
+   * How the interaction happened (billing.md §3.2 rule 5: real-time audio, with or without video;
+   * secure messaging alone is not a real-time interactive contact). A video visit writes its own
+   * modality ('video' or 'audio'). Null or absent: not recorded.
+   */
+  readonly modality?: TimeModality | null;
   readonly note: string | null;
   /** A timer, typed in afterwards, or a video visit's minutes (written when the visit ends). */
   readonly source: 'timer' | 'manual' | 'visit';
-  /** How an interactive contact was held (absent: not recorded, as for timers and typed-in time). */
-  readonly modality?: VisitModality;
 }
 
 /** Why a timer stopped: the staff member stopped it, or her session ended with it running. */
 export type TimeStopReason = 'stopped' | 'signed-out' | 'session-expired';
 
+/** One list of modalities for time entries, shared with video visits (core/model/visit.ts). */
+export { TIME_MODALITIES, type TimeModality };
+
 export interface TimeEntry extends NewTimeEntry {
+  readonly modality: TimeModality | null;
   readonly endedAtMs: number | null;
   /** null while running and for entries typed in afterwards. */
   readonly stopReason: TimeStopReason | null;

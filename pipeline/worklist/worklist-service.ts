@@ -3,7 +3,7 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Logger } from '../../core/logging.js';
 import type { Alert, AlertAction, AlertActionBody } from '../../core/model/alert.js';
 import type { Staff } from '../../core/model/staff.js';
-import type { AlertStore, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
+import type { AlertStore, StoredCarePlan, TimeEntry, TimeModality, TimeStopReason } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { CarePlans } from '../care-plans.js';
@@ -164,7 +164,7 @@ export class WorklistService {
     return { ...plan, hypercapnicRisk: { reason: decision.reason, decidedBy: `staff:${req.staff.id}`, decidedAt: new Date(this.clock.now()).toISOString() } };
   }
 
-  async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null): Promise<TimeEntry> {
+  async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null, modality: TimeModality | null = null): Promise<TimeEntry> {
     await this.requirePatient(req, patientId);
     const entry = await this.alerts.startTime({
       id: randomUUID(),
@@ -173,6 +173,7 @@ export class WorklistService {
       staffId: req.staff.id,
       startedAtMs: this.clock.now(),
       interactive,
+      modality,
       note,
       source: 'timer',
     });
@@ -192,7 +193,7 @@ export class WorklistService {
     return stopped;
   }
 
-  async addTime(req: Requester, patientId: string, startedAtMs: number, minutes: number, interactive: boolean, note: string | null): Promise<TimeEntry> {
+  async addTime(req: Requester, patientId: string, startedAtMs: number, minutes: number, interactive: boolean, note: string | null, modality: TimeModality | null = null): Promise<TimeEntry> {
     await this.requirePatient(req, patientId);
     if (startedAtMs > this.clock.now()) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'time cannot be logged in the future', { path: '/startedAt' });
     const entry = await this.alerts.addTime({
@@ -203,6 +204,7 @@ export class WorklistService {
       startedAtMs,
       endedAtMs: startedAtMs + minutes * 60_000,
       interactive,
+      modality,
       note,
       source: 'manual',
     });

@@ -7,6 +7,7 @@ import { IdentityDirectory } from './identities.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
+import { AlertSignals } from './alert-signals.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
 import { MyDayView } from './views/my-day.js';
@@ -16,6 +17,10 @@ import { setJoinHandler } from './views/visit-join.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
+import { RosterView } from './views/roster.js';
+import { BillingView } from './views/billing.js';
+import { AdminView } from './views/admin.js';
+import { hashRoute } from './url-state.js';
 import { minutes, SEVERITY_LABEL } from './format.js';
 
 type SignOutReason = 'user' | 'idle' | 'expired';
@@ -100,6 +105,8 @@ class App {
       }),
     ]);
     const live = new LiveWorklist(this.api, () => tokenStore.get(), () => void this.signOut('expired'));
+    const signals = new AlertSignals(this.api, live);
+    await signals.load().catch(() => undefined);
     const ctx: AppContext = {
       api: this.api,
       me,
@@ -107,6 +114,7 @@ class App {
       timer,
       display,
       identities: new IdentityDirectory(this.api),
+      signals,
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
@@ -140,22 +148,28 @@ class App {
   private readonly route = (): void => {
     const s = this.session;
     if (s === null) return;
-    const match = /^#\/patients\/([^/]+)$/.exec(location.hash);
-    const visit = /^#\/visits\/([^/]+)$/.exec(location.hash);
+    const { path } = hashRoute();
+    const match = /^\/patients\/([^/]+)$/.exec(path);
+    const visit = /^\/visits\/([^/]+)$/.exec(path);
     s.view?.destroy();
     s.shell.clearError();
     s.shell.view.replaceChildren();
     let view: View;
-    const day = /^#\/day(?:\/(\d{4}-\d{2}-\d{2}))?$/.exec(location.hash);
+    const day = /^\/day(?:\/(\d{4}-\d{2}-\d{2}))?$/.exec(path);
+    const role = s.ctx.me.role;
     if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
     else if (visit?.[1] !== undefined) view = new VisitCallView(s.ctx, decodeURIComponent(visit[1]));
     else if (day !== null) view = new MyDayView(s.ctx, day[1]);
+    else if (path === '/roster') view = new RosterView(s.ctx);
+    else if (path === '/billing' && (role === 'physician' || role === 'admin')) view = new BillingView(s.ctx);
+    else if (path.startsWith('/admin') && role === 'admin') view = new AdminView(s.ctx, path.slice('/admin'.length).replace(/^\//, ''));
     else {
       if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
       view = new WorklistView(s.ctx);
     }
+    s.shell.setCurrent(path);
     s.view = view;
-    document.title = `${view.title} · RPM nurse dashboard`;
+    s.ctx.signals.setBaseTitle(`${view.title} · RPM nurse dashboard`);
     view.mount(s.shell.view);
   };
 
@@ -174,6 +188,7 @@ class App {
       for (const u of s.unsubscribe) u();
       s.idle.stop();
       s.live.stop();
+      s.ctx.signals.destroy();
       s.view?.destroy();
       s.shell.destroy();
     }

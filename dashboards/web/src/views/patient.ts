@@ -40,6 +40,7 @@ export class PatientView implements View {
   private readonly latestEl = h('div', { class: 'latest' });
   private readonly devicesEl = h('div', { class: 'devices' });
   private readonly historyEl = h('div', { class: 'history' });
+  private readonly planEl = h('div', { class: 'care-plan' });
   private observations: ObservationPanels | null = null;
   private header: ReturnType<typeof patientHeader> | null = null;
   private visits: ReturnType<typeof patientVisits> | null = null;
@@ -99,6 +100,7 @@ export class PatientView implements View {
           observations.news2,
           observations.form,
           timer.element,
+          h('section', { class: 'panel', 'aria-labelledby': 'plan-heading' }, h('h2', { id: 'plan-heading' }, 'Care plan'), this.planEl),
           h('section', { class: 'panel', 'aria-labelledby': 'devices-heading' }, h('h2', { id: 'devices-heading' }, 'Devices'), this.devicesEl),
           h('section', { class: 'panel', 'aria-labelledby': 'history-heading' }, h('h2', { id: 'history-heading' }, 'Alert history'), this.historyEl),
         ),
@@ -138,6 +140,7 @@ export class PatientView implements View {
         this.visits?.load(),
       ]);
       this.carePlan = plan;
+      this.renderPlan(plan);
       await this.loadReadings();
       performance.measure('patient:charts-rendered', { start: 'patient:mount', end: performance.now() });
     } catch (err) {
@@ -195,6 +198,28 @@ export class PatientView implements View {
     }
     performance.mark('patient:data');
     return readings;
+  }
+
+  /** Programs, risk tier, and every rule changed for this patient with why, who saved the plan and when. */
+  private renderPlan(plan: CarePlan): void {
+    const changed = plan.display.rules.filter((r) => r.overrideReason !== null);
+    const overridden = Object.keys(plan.plan.overrides ?? {}).filter((id) => !changed.some((r) => r.id === id));
+    this.planEl.replaceChildren(
+      h(
+      'div',
+      null,
+      h('p', null, `Programs: ${plan.plan.programs.join(', ')} · risk tier ${plan.plan.riskTier ?? 1}`),
+      changed.length + overridden.length === 0
+        ? h('p', { class: 'muted' }, 'Program defaults: no rule changed for this patient.')
+        : h(
+            'ul',
+            { class: 'plain' },
+            changed.map((r) => h('li', null, h('strong', null, r.title), h('div', { class: 'small' }, `Why: ${r.overrideReason ?? ''}`))),
+            overridden.map((id) => h('li', null, h('strong', null, id), h('div', { class: 'small muted' }, 'Changed for this patient (no reason recorded)'))),
+          ),
+      plan.savedAt === null || plan.savedAt === undefined ? null : h('p', { class: 'muted small' }, `Saved by ${this.ctx.staffName(plan.savedBy?.replace(/^staff:/, '') ?? null)}, ${new Date(plan.savedAt).toLocaleString()} (version ${plan.version})`),
+      ),
+    );
   }
 
   private showReadings(readings: readonly Reading[]): void {

@@ -3,6 +3,7 @@ import { Announcer, h } from '../dom.js';
 import { stopwatch } from '../format.js';
 import type { TimerService } from '../timer-service.js';
 import { displaySummary, openDisplaySettings } from './display-settings.js';
+import { openAlertSignals } from './alert-signals-dialog.js';
 
 /**
  * The signed-in frame: a banner with navigation, the running timer and sign-out; <main> with
@@ -18,6 +19,7 @@ export class Shell {
   private readonly timer: TimerService;
   private tick = 0;
   private readonly unsubscribe: (() => void)[] = [];
+  private readonly nav: HTMLAnchorElement[] = [];
 
   constructor(root: HTMLElement, ctx: AppContext, onSignOut: () => void) {
     const me = ctx.me;
@@ -35,12 +37,21 @@ export class Shell {
         'header',
         { class: 'top' },
         h('span', { class: 'brand' }, 'RPM nurse dashboard'),
-        h('nav', { 'aria-label': 'Main' }, h('a', { href: '#/worklist' }, 'Worklist'), ' ', h('a', { href: '#/day' }, 'My day')),
+        h(
+          'nav',
+          { 'aria-label': 'Main' },
+          this.navLinks(me.role).map(([href, text]) => {
+            const a = h('a', { href }, text);
+            this.nav.push(a);
+            return a;
+          }),
+        ),
         this.timerLink,
         h(
           'div',
           { class: 'display' },
           h('button', { type: 'button', class: 'small', onclick: () => openDisplaySettings(ctx), 'aria-describedby': 'display-summary' }, 'Display settings'),
+          h('button', { type: 'button', class: 'small', onclick: () => openAlertSignals(ctx) }, 'Alert signals'),
           this.displayNote,
         ),
         h(
@@ -68,6 +79,28 @@ export class Shell {
     this.updateTimer();
     this.clearError();
     this.unwarnIdle();
+  }
+
+  /** The pages a role has: billing for physicians and admins, administration for admins. */
+  private navLinks(role: string): [string, string][] {
+    const links: [string, string][] = [
+      ['#/worklist', 'Worklist'],
+      ['#/day', 'My day'],
+      ['#/roster', 'Roster'],
+    ];
+    if (role === 'physician' || role === 'admin') links.push(['#/billing', 'Billing']);
+    if (role === 'admin') links.push(['#/admin', 'Administration']);
+    return links;
+  }
+
+  /** Marks the current page's link (aria-current), e.g. `/roster` or `/admin/staff`. */
+  setCurrent(path: string): void {
+    for (const a of this.nav) {
+      const target = (a.getAttribute('href') ?? '').slice(1);
+      const current = path === target || (target !== '/worklist' && path.startsWith(`${target}/`)) || (target === '/worklist' && !this.nav.some((b) => (b.getAttribute('href') ?? '').slice(1) === path) && !path.startsWith('/admin/') && !path.startsWith('/patients/') && !path.startsWith('/visits/'));
+      if (current) a.setAttribute('aria-current', 'page');
+      else a.removeAttribute('aria-current');
+    }
   }
 
   showError(message: string): void {
