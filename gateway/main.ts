@@ -1,5 +1,5 @@
 import { loadConfig } from '../core/config/load-config.js';
-import { ConfigError, RpmError } from '../core/errors/rpm-error.js';
+import { ConfigError, PortUnavailableError, RpmError } from '../core/errors/rpm-error.js';
 import { createLogger } from '../core/logging.js';
 import { onParentExit } from '../core/parent-watch.js';
 import { EXIT_CODES } from './exit-codes.js';
@@ -23,9 +23,14 @@ async function main(): Promise<void> {
     gateway = await startGateway(config, { log });
   } catch (err) {
     // Keys that are missing or unreadable, or that do not open the stored secrets: configuration.
-    if (err instanceof ConfigError || (err instanceof RpmError && (err.code === 'RPM_ERR_SECRET_KEY_UNKNOWN' || err.code === 'RPM_ERR_SECRET_UNREADABLE'))) {
+    // A port another process holds (RPM_HTTP_PORT, RPM_MQTT_PORT…): one line, no stack trace.
+    if (
+      err instanceof ConfigError ||
+      err instanceof PortUnavailableError ||
+      (err instanceof RpmError && (err.code === 'RPM_ERR_SECRET_KEY_UNKNOWN' || err.code === 'RPM_ERR_SECRET_UNREADABLE'))
+    ) {
       process.stderr.write(`${err.message}\n`);
-      process.exit(78); // EX_CONFIG
+      process.exit(EXIT_CODES.config); // EX_CONFIG
     }
     throw err;
   }

@@ -5,6 +5,7 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
+import { PortUnavailableError } from '../core/errors/rpm-error.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -117,6 +118,18 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
       resolve((server.address() as net.AddressInfo).port);
     });
   });
+}
+
+/** Runs a listen; a port in use or not ours to open becomes a PortUnavailableError (exit 78). */
+async function bindOrExplain<T>(bind: () => Promise<T>, what: string, host: string, port: number, variable: string): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PortUnavailableError(what, host, port, variable, 'in-use', err);
+    if (code === 'EACCES') throw new PortUnavailableError(what, host, port, variable, 'not-allowed', err);
+    throw err;
+  }
 }
 
 function closeServer(server: net.Server): Promise<void> {
@@ -419,25 +432,44 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     });
   }
 
-  await app.listen({ host: config.http.host, port: config.http.port });
-  const httpPort = (app.server.address() as net.AddressInfo).port;
-
+  // A port another process holds (a system Mosquitto on 1883 is common) is a configuration
+  // problem: one line naming the port and its variable, exit 78 (gateway/main.ts), nothing left open.
   const tcp = net.createServer(handleMqtt);
-  const mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
-
   let tlsServer: tls.Server | undefined;
+  let httpPort: number;
+  let mqttPort: number;
   let mqttTlsPort: number | undefined;
-  if (config.mqtt.tls !== undefined) {
-    const t = config.mqtt.tls;
-    tlsServer = tls.createServer(
-      {
-        cert: fs.readFileSync(t.certFile),
-        key: fs.readFileSync(t.keyFile),
-        ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
-      },
-      handleMqtt,
-    );
-    mqttTlsPort = await listen(tlsServer, t.port, config.mqtt.host);
+  try {
+    await bindOrExplain(() => app.listen({ host: config.http.host, port: config.http.port }), 'HTTP', config.http.host, config.http.port, 'RPM_HTTP_PORT');
+    httpPort = (app.server.address() as net.AddressInfo).port;
+    mqttPort = await bindOrExplain(() => listen(tcp, config.mqtt.port, config.mqtt.host), 'MQTT', config.mqtt.host, config.mqtt.port, 'RPM_MQTT_PORT');
+    if (config.mqtt.tls !== undefined) {
+      const t = config.mqtt.tls;
+      tlsServer = tls.createServer(
+        {
+          cert: fs.readFileSync(t.certFile),
+          key: fs.readFileSync(t.keyFile),
+          ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
+        },
+        handleMqtt,
+      );
+      const server = tlsServer;
+      mqttTlsPort = await bindOrExplain(() => listen(server, t.port, config.mqtt.host), 'MQTT TLS', config.mqtt.host, t.port, 'RPM_MQTT_TLS_PORT');
+    }
+  } catch (err) {
+    // Nothing has run yet but the stores and the broker: close them so the process can exit cleanly.
+    shuttingDown = true;
+    await app.close().catch(() => undefined);
+    if (tcp.listening) await closeServer(tcp);
+    if (tlsServer?.listening === true) await closeServer(tlsServer);
+    await broker.close().catch(() => undefined);
+    await committer.close().catch(() => undefined);
+    await credentialGuard.stop().catch(() => undefined);
+    loop.stop();
+    storeHealth.stop();
+    await cluster?.close().catch(() => undefined);
+    await stores.close().catch(() => undefined);
+    throw err;
   }
 
   presence.start();

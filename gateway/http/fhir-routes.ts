@@ -92,7 +92,7 @@ export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Pro
     hook: 'preParsing',
     keyGenerator: (req) => req.device?.device.id ?? req.ip,
     errorResponseBuilder: (_req, context) =>
-      new RpmError('RPM_ERR_RATE_LIMITED', `at most ${context.max} requests per ${context.after} per device`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
+      new RpmError('RPM_ERR_RATE_LIMITED', `at most ${context.max} requests per minute per device; retry in ${Math.ceil(context.ttl / 1000)} s`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
   });
 
   const startedAt = new Date(ctx.clock.now()).toISOString();
