@@ -49,6 +49,7 @@ import { EdgeEvents } from './cluster/edge-events.js';
 import { type GatewayCluster, gatewayCluster, requireClusterConfig } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
+import { PatientTransfer } from './patient-transfer.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
@@ -363,6 +364,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return anonymous;
   };
 
+  const patientTransfer = new PatientTransfer({
+    registry: stores.registry,
+    teams: stores.staff,
+    alerts: stores.alerts,
+    staff,
+    forget: [
+      (id) => forwardingRoutes.forgetPatient(id),
+      ...(background.kind === 'embedded' ? [(id: string) => background.alerting.forgetOrganization(id)] : []),
+    ],
+    alertMoved: (alert) => worklistHub.publish({ type: 'alert', change: 'updated', alert }),
+  });
+
   let shuttingDown = false;
   const ctx: GatewayContext = {
     config,
@@ -374,6 +387,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     authenticator,
     credentialGuard,
     registry,
+    patientTransfer,
     readings: stores.readings,
     audit,
     presence,

@@ -141,6 +141,11 @@ export class AlertingService {
     return this.history.size;
   }
 
+  /** The patient moved to another organization: alerts raised from now name the new one. */
+  forgetOrganization(patientId: string): void {
+    this.organizations.delete(patientId);
+  }
+
   onAlertChange(listener: AlertChangeListener): void {
     this.listeners.push(listener);
   }

@@ -244,6 +244,11 @@ export class SqliteAlertStore implements AlertStore {
     return rows.map(toAlert);
   }
 
+  async moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]> {
+    this.sql("UPDATE alerts SET organization_id = ? WHERE patient_id = ? AND status <> 'resolved'").run(organizationId, patientId);
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND status <> 'resolved'`).all(patientId) as AlertRow[]).map(toAlert);
+  }
+
   async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
     const rows = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC LIMIT ?`)
       .all(patientId, options.limit) as AlertRow[];

@@ -31,6 +31,13 @@ export interface AlertStore {
   /** Unresolved alerts, optionally limited to some organizations or patients. */
   unresolvedAlerts(filter: { organizationId?: string; patientIds?: readonly string[] }): Promise<Alert[]>;
   alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]>;
+  /**
+   * The patient moved to another organization: its unresolved alerts go with it (the new
+   * organization's nurses work them, its charge nurses are escalated to); resolved ones stay the
+   * record of the organization that resolved them. Not a lifecycle transition: versions unchanged.
+   * Answers the alerts as they are now.
+   */
+  moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]>;
   events(alertId: string): Promise<AlertEvent[]>;
   /** Store `next` if the alert is still at `expectedVersion`; false when someone else won. */
   saveTransition(next: Alert, expectedVersion: number, event: AlertEvent): Promise<boolean>;
