@@ -533,6 +533,13 @@ export class PostgresAlertStore implements AlertStore {
     ]);
   }
 
+  async openAlertCounts(): Promise<{ severity: AlertSeverity; status: AlertStatus; count: number }[]> {
+    const { rows } = await this.pool.query<{ severity: AlertSeverity; status: AlertStatus; count: string }>(
+      "SELECT severity, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY severity, status ORDER BY severity, status",
+    );
+    return rows.map((r) => ({ severity: r.severity, status: r.status, count: Number(r.count) }));
+  }
+
   async pendingNotifications(limit: number): Promise<Notification[]> {
     const { rows } = await this.pool.query<{
       id: string;

@@ -397,6 +397,14 @@ export class SqliteAlertStore implements AlertStore {
       .run(n.id, n.alertId, n.channel, n.recipientStaffId, n.body, n.createdAtMs);
   }
 
+  async openAlertCounts(): Promise<{ severity: AlertSeverity; status: AlertStatus; count: number }[]> {
+    return this.sql("SELECT severity, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY severity, status ORDER BY severity, status").all() as {
+      severity: AlertSeverity;
+      status: AlertStatus;
+      count: number;
+    }[];
+  }
+
   async pendingNotifications(limit: number): Promise<Notification[]> {
     const rows = this.sql("SELECT * FROM notifications WHERE status = 'pending' ORDER BY created_at_ms LIMIT ?").all(limit) as {
       id: string;

@@ -1,5 +1,5 @@
 import type { RulePartition } from '../cluster/partitions.js';
-import type { Alert, AlertEvent } from '../model/alert.js';
+import type { Alert, AlertEvent, AlertSeverity, AlertStatus } from '../model/alert.js';
 
 /**
  * Clinical state derived from readings: alerts with their versioned history, the rule engine's
@@ -65,6 +65,8 @@ export interface AlertStore {
 
   enqueueNotification(n: NewNotification): Promise<void>;
   pendingNotifications(limit: number): Promise<Notification[]>;
+  /** Unresolved alerts counted by severity and status (metrics; one grouped query). */
+  openAlertCounts(): Promise<{ readonly severity: AlertSeverity; readonly status: AlertStatus; readonly count: number }[]>;
   /** 'pending' records a failed attempt that will be retried. */
   markNotification(id: string, status: 'pending' | 'sent' | 'failed', atMs: number, error: string | null): Promise<void>;
   close(): Promise<void>;
