@@ -6,6 +6,7 @@ import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
 import { PortUnavailableError } from '../core/errors/rpm-error.js';
+import { configSummary } from '../core/config/summary.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -180,6 +181,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
     log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
   }
+  // What an operator checks first, from an allow-list: never a secret (core/config/summary.ts).
+  log.info({ config: configSummary(config), role }, 'configuration');
   const stores = await openStores(config, secretKeys.cipher, log);
   if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
@@ -230,6 +233,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       historyBudget: config.rules.history,
     });
     alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
+    // Ids only (alert, rule, organization): never the patient or the values.
+    alerting.onAlertChange((alert, change) => {
+      if (change === 'created') {
+        log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
+      }
+    });
     // Rules run after each commit, beside ingest, never in front of an acknowledgement.
     committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
     registry.onAttributed((a) =>
@@ -246,6 +255,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       log,
       chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
       phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
+      // Counted on /metrics (created below, before the first sweep).
+      observer: {
+        escalated: (level, severity) => metrics.escalated(level, severity),
+        notification: (channel, outcome, reason) => metrics.notification(channel, outcome, reason),
+        undeliverable: (reason) => metrics.undeliverable(reason),
+      },
     });
     const deliveries = new DeliveryWorker({
       store: stores.forwarding,
@@ -301,6 +316,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     maxPendingRows: config.commit.maxPending,
     loop,
     storeHealth,
+    liveSessions: () => stores.staff.countLiveSessions(clock.now(), clock.now() - config.sessions.idleMs),
   });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
   metrics.watchBacklog('fhir', async (cap) => ({

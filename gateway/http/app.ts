@@ -15,6 +15,7 @@ import { preferencesRoutes } from './preferences-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
+import { installRequestObserver } from './request-observer.js';
 import { clientErrorHandler, DOCS_CSP, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
 import { fhirAdminRoutes } from './fhir-admin-routes.js';
 import { fhirRoutes } from './fhir-routes.js';
@@ -73,6 +74,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installRequestObserver(app, ctx.metrics);
   installSecurityHeaders(app, { hstsMaxAgeS: ctx.config.http.hstsMaxAgeS });
 
   await app.register(swagger, {

@@ -67,6 +67,8 @@ export interface MqttClusterParts {
 
 export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttClusterParts): Promise<MqttBroker> {
   const sessions = new WeakMap<Client, Session>();
+  /** Sessions a new connection with the same client id is replacing (a takeover, logged as such). */
+  const replaced = new WeakSet<Client>();
   const byDevice = new Map<string, Set<Client>>();
   /** Count of credential changes per device, to catch changes that race a connect. */
   const changes = new Map<string, number>();
@@ -150,6 +152,9 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
         // Namespace the MQTT client id by device, so one device can never take over
         // (and disconnect) another device's session by reusing its client id.
         (client as { id: string }).id = `${auth.device.id}|${client.id}`;
+        // Same device and client id as a live session: aedes closes that one for this (MQTT-3.1.4-2).
+        const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+        if (previous !== undefined && previous !== client) replaced.add(previous);
         const session: Session = {
           deviceId: auth.device.id,
           credentialId: auth.credentialId,
@@ -345,6 +350,8 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   aedes.on('client', (client) => {
     const s = sessions.get(client);
     if (s === undefined) return;
+    ctx.log.info({ deviceId: s.deviceId }, 'device connected');
+    ctx.metrics.mqttSession('connected');
     let set = byDevice.get(s.deviceId);
     if (set === undefined) {
       set = new Set();
@@ -359,6 +366,13 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   aedes.on('clientDisconnect', (client) => {
     const s = sessions.get(client);
     if (s === undefined) return;
+    if (replaced.has(client)) {
+      ctx.log.info({ deviceId: s.deviceId }, 'device session taken over by a new connection with the same client id');
+      ctx.metrics.mqttSession('taken-over');
+    } else {
+      ctx.log.info({ deviceId: s.deviceId }, 'device disconnected');
+    }
+    ctx.metrics.mqttSession('disconnected');
     forget(client);
     ctx.presence.disconnected(s.deviceId, ctx.clock.now());
   });
