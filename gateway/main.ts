@@ -1,9 +1,11 @@
 import { loadConfig } from '../core/config/load-config.js';
+import { safeUrl } from '../core/config/summary.js';
 import { ConfigError, PortUnavailableError, RpmError } from '../core/errors/rpm-error.js';
 import { createLogger } from '../core/logging.js';
 import { onParentExit } from '../core/parent-watch.js';
 import { EXIT_CODES } from './exit-codes.js';
 import { startGateway } from './start.js';
+import { startTracing, tracingConfigured } from './tracing.js';
 
 /** Process entry point: `npm start`. */
 async function main(): Promise<void> {
@@ -18,6 +20,9 @@ async function main(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // OpenTelemetry traces when an OTLP endpoint is configured (OTEL_EXPORTER_OTLP_ENDPOINT); off otherwise.
+  const tracing = tracingConfigured(process.env) ? startTracing() : undefined;
+  if (tracing !== undefined) log.info({ endpoint: safeUrl(process.env.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ?? process.env.OTEL_EXPORTER_OTLP_ENDPOINT ?? ''), serviceName: process.env.OTEL_SERVICE_NAME ?? 'rpm-gateway' }, 'tracing on (OTLP)');
   let gateway;
   try {
     gateway = await startGateway(config, { log });
@@ -49,7 +54,11 @@ async function main(): Promise<void> {
     }, config.shutdownTimeoutMs);
     timer.unref();
     gateway.close().then(
-      (report) => process.exit(report.complete ? EXIT_CODES.ok : EXIT_CODES.stateNotSaved),
+      async (report) => {
+        // The spans of the shutdown itself, and any still buffered, go out before the exit.
+        await tracing?.shutdown().catch(() => undefined);
+        process.exit(report.complete ? EXIT_CODES.ok : EXIT_CODES.stateNotSaved);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(EXIT_CODES.failed);

@@ -4,6 +4,9 @@ import type { Staff } from '../../core/model/staff.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { Notifier } from '../../core/ports/notifier.js';
+import type { Notification } from '../../core/ports/alert-store.js';
+import { ROOT_CONTEXT, type Span } from '@opentelemetry/api';
+import { alertTraces, contextOf, failSpan, inSpan, SpanKind } from '../../core/tracing.js';
 import { SLA_MINUTES, slaMs } from '../../rules/priority.js';
 import type { WorklistHub } from './worklist-hub.js';
 
@@ -169,18 +172,32 @@ export class SlaEscalator {
 
   private async dispatch(): Promise<void> {
     for (const n of await this.deps.alerts.pendingNotifications(100)) {
+      // The SMS continues the trace of the request whose reading raised the alert (when this process raised it).
+      const origin = alertTraces.get(n.alertId);
+      await inSpan('rpm.sms.send', { 'rpm.alert.id': n.alertId, 'rpm.notification.channel': n.channel, 'rpm.notification.attempt': n.attempts + 1 }, (span) => this.send(n, span), {
+        kind: SpanKind.CLIENT,
+        parent: origin === undefined ? ROOT_CONTEXT : contextOf(origin),
+      });
+    }
+  }
+
+  private async send(n: Notification, span: Span): Promise<void> {
+    {
       const now = this.deps.clock.now();
       const phone = await this.deps.phoneOf(n.recipientStaffId);
       if (phone === null) {
+        span.setAttribute('rpm.notification.outcome', 'failed');
+        span.setAttribute('rpm.error.code', 'no-phone');
         await this.deps.alerts.markNotification(n.id, 'failed', now, 'recipient has no phone number');
         this.deps.observer?.notification(n.channel, 'failed', 'no-phone');
         this.deps.log.warn({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, reason: 'no-phone' }, 'SMS escalation failed: the recipient has no phone number');
-        continue;
+        return;
       }
       try {
         await this.deps.notifier.sendSms(phone, n.body, n.id);
         await this.deps.alerts.markNotification(n.id, 'sent', now, null);
         this.deps.observer?.notification(n.channel, 'sent', 'ok');
+        span.setAttribute('rpm.notification.outcome', 'sent');
         this.deps.log.info({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId }, 'SMS escalation sent');
       } catch (err) {
         const message = err instanceof Error ? err.message : String(err);
@@ -188,6 +205,8 @@ export class SlaEscalator {
         await this.deps.alerts.markNotification(n.id, final ? 'failed' : 'pending', now, message);
         const reason = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'provider-error';
         this.deps.observer?.notification(n.channel, final ? 'failed' : 'retry', reason);
+        span.setAttribute('rpm.notification.outcome', final ? 'failed' : 'retry');
+        failSpan(span, err);
         this.deps.log.warn(
           { err: message, notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, attempt: n.attempts + 1, final, reason },
           final ? 'SMS escalation failed; giving up' : 'SMS escalation failed; will retry',
