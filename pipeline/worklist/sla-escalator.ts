@@ -182,36 +182,34 @@ export class SlaEscalator {
   }
 
   private async send(n: Notification, span: Span): Promise<void> {
-    {
-      const now = this.deps.clock.now();
-      const phone = await this.deps.phoneOf(n.recipientStaffId);
-      if (phone === null) {
-        span.setAttribute('rpm.notification.outcome', 'failed');
-        span.setAttribute('rpm.error.code', 'no-phone');
-        await this.deps.alerts.markNotification(n.id, 'failed', now, 'recipient has no phone number');
-        this.deps.observer?.notification(n.channel, 'failed', 'no-phone');
-        this.deps.log.warn({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, reason: 'no-phone' }, 'SMS escalation failed: the recipient has no phone number');
-        return;
-      }
-      try {
-        await this.deps.notifier.sendSms(phone, n.body, n.id);
-        await this.deps.alerts.markNotification(n.id, 'sent', now, null);
-        this.deps.observer?.notification(n.channel, 'sent', 'ok');
-        span.setAttribute('rpm.notification.outcome', 'sent');
-        this.deps.log.info({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId }, 'SMS escalation sent');
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        const final = n.attempts + 1 >= MAX_ATTEMPTS;
-        await this.deps.alerts.markNotification(n.id, final ? 'failed' : 'pending', now, message);
-        const reason = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'provider-error';
-        this.deps.observer?.notification(n.channel, final ? 'failed' : 'retry', reason);
-        span.setAttribute('rpm.notification.outcome', final ? 'failed' : 'retry');
-        failSpan(span, err);
-        this.deps.log.warn(
-          { err: message, notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, attempt: n.attempts + 1, final, reason },
-          final ? 'SMS escalation failed; giving up' : 'SMS escalation failed; will retry',
-        );
-      }
+    const now = this.deps.clock.now();
+    const phone = await this.deps.phoneOf(n.recipientStaffId);
+    if (phone === null) {
+      span.setAttribute('rpm.notification.outcome', 'failed');
+      span.setAttribute('rpm.error.code', 'no-phone');
+      await this.deps.alerts.markNotification(n.id, 'failed', now, 'recipient has no phone number');
+      this.deps.observer?.notification(n.channel, 'failed', 'no-phone');
+      this.deps.log.warn({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, reason: 'no-phone' }, 'SMS escalation failed: the recipient has no phone number');
+      return;
+    }
+    try {
+      await this.deps.notifier.sendSms(phone, n.body, n.id);
+      await this.deps.alerts.markNotification(n.id, 'sent', now, null);
+      this.deps.observer?.notification(n.channel, 'sent', 'ok');
+      span.setAttribute('rpm.notification.outcome', 'sent');
+      this.deps.log.info({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId }, 'SMS escalation sent');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const final = n.attempts + 1 >= MAX_ATTEMPTS;
+      await this.deps.alerts.markNotification(n.id, final ? 'failed' : 'pending', now, message);
+      const reason = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'provider-error';
+      this.deps.observer?.notification(n.channel, final ? 'failed' : 'retry', reason);
+      span.setAttribute('rpm.notification.outcome', final ? 'failed' : 'retry');
+      failSpan(span, err);
+      this.deps.log.warn(
+        { err: message, notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, attempt: n.attempts + 1, final, reason },
+        final ? 'SMS escalation failed; giving up' : 'SMS escalation failed; will retry',
+      );
     }
   }
 }
