@@ -21,6 +21,7 @@ import type { SessionService } from './auth/session-service.js';
 import type { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
+import type { PatientTransfer } from './patient-transfer.js';
 import type { RegistryService } from './registry-service.js';
 import type { OrgRegistryService } from './org-registry-service.js';
 import type { StaffService } from './staff-service.js';
@@ -50,6 +51,8 @@ export interface GatewayContext {
   /** Wrong credentials by source: throttle and aggregated audit. */
   readonly credentialGuard: CredentialGuard;
   readonly registry: RegistryService;
+  /** Moving a patient to another organization (operator, audited by the route). */
+  readonly patientTransfer: PatientTransfer;
   readonly readings: ReadingStore;
   readonly audit: AuditLog;
   readonly presence: PresenceTracker;

@@ -54,6 +54,11 @@ export class StaffService {
     this.scopeChanged(organizationId);
   }
 
+  /** A patient moved between organizations: both organizations' streams re-check their scope. */
+  patientMoved(from: string | null, to: string | null): void {
+    for (const org of new Set([from, to])) if (org !== null) this.scopeChanged(org);
+  }
+
   private scopeChanged(organizationId: string): void {
     for (const l of [...this.scopeListeners]) l(organizationId);
   }

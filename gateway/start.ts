@@ -5,7 +5,8 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
-import { RpmError } from '../core/errors/rpm-error.js';
+import { PortUnavailableError, RpmError } from '../core/errors/rpm-error.js';
+import { configSummary } from '../core/config/summary.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -56,6 +57,7 @@ import { type GatewayCluster, gatewayCluster } from './cluster/gateway-cluster.j
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { OrgRegistryService } from './org-registry-service.js';
+import { PatientTransfer } from './patient-transfer.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
@@ -137,6 +139,18 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
   });
 }
 
+/** Runs a listen; a port in use or not ours to open becomes a PortUnavailableError (exit 78). */
+async function bindOrExplain<T>(bind: () => Promise<T>, what: string, host: string, port: number, variable: string): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PortUnavailableError(what, host, port, variable, 'in-use', err);
+    if (code === 'EACCES') throw new PortUnavailableError(what, host, port, variable, 'not-allowed', err);
+    throw err;
+  }
+}
+
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -173,6 +187,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
     log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
   }
+  // What an operator checks first, from an allow-list: never a secret (core/config/summary.ts).
+  log.info({ config: configSummary(config), role }, 'configuration');
   const stores = await openStores(config, secretKeys.cipher, log);
   if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
@@ -324,6 +340,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       historyBudget: config.rules.history,
     });
     alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
+    // Ids only (alert, rule, organization): never the patient or the values.
+    alerting.onAlertChange((alert, change) => {
+      if (change === 'created') {
+        log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
+      }
+    });
     // Rules run after each commit, beside ingest, never in front of an acknowledgement.
     committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
     registry.onAttributed((a) =>
@@ -340,6 +362,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       log,
       chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
       phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
+      // Counted on /metrics (created below, before the first sweep).
+      observer: {
+        escalated: (level, severity) => metrics.escalated(level, severity),
+        notification: (channel, outcome, reason) => metrics.notification(channel, outcome, reason),
+        undeliverable: (reason) => metrics.undeliverable(reason),
+      },
     });
     const deliveries = new DeliveryWorker({
       store: stores.forwarding,
@@ -404,6 +432,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     maxPendingRows: config.commit.maxPending,
     loop,
     storeHealth,
+    liveSessions: () => stores.staff.countLiveSessions(clock.now(), clock.now() - config.sessions.idleMs),
   });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
   metrics.watchBacklog('fhir', async (cap) => ({
@@ -467,6 +496,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return anonymous;
   };
 
+  const patientTransfer = new PatientTransfer({
+    registry: stores.registry,
+    teams: stores.staff,
+    alerts: stores.alerts,
+    staff,
+    forget: [
+      (id) => forwardingRoutes.forgetPatient(id),
+      ...(background.kind === 'embedded' ? [(id: string) => background.alerting.forgetOrganization(id)] : []),
+    ],
+    alertMoved: (alert) => worklistHub.publish({ type: 'alert', change: 'updated', alert }),
+  });
+
   let shuttingDown = false;
   // The broker is created after the HTTP app (it needs the context); commands wait for it.
   let brokerRef: MqttBroker | undefined;
@@ -480,6 +521,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     authenticator,
     credentialGuard,
     registry,
+    patientTransfer,
     readings: stores.readings,
     audit,
     presence,
@@ -551,25 +593,45 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     else socket.destroy();
   });
 
-  await app.listen({ host: config.http.host, port: config.http.port });
-  const httpPort = (app.server.address() as net.AddressInfo).port;
-
+  // A port another process holds (a system Mosquitto on 1883 is common) is a configuration
+  // problem: one line naming the port and its variable, exit 78 (core/process-runner.ts), nothing left open.
   const tcp = net.createServer(handleMqtt);
-  const mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
-
   let tlsServer: tls.Server | undefined;
+  let httpPort: number;
+  let mqttPort: number;
   let mqttTlsPort: number | undefined;
-  if (config.mqtt.tls !== undefined) {
-    const t = config.mqtt.tls;
-    tlsServer = tls.createServer(
-      {
-        cert: fs.readFileSync(t.certFile),
-        key: fs.readFileSync(t.keyFile),
-        ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
-      },
-      handleMqtt,
-    );
-    mqttTlsPort = await listen(tlsServer, t.port, config.mqtt.host);
+  try {
+    await bindOrExplain(() => app.listen({ host: config.http.host, port: config.http.port }), 'HTTP', config.http.host, config.http.port, 'RPM_HTTP_PORT');
+    httpPort = (app.server.address() as net.AddressInfo).port;
+    mqttPort = await bindOrExplain(() => listen(tcp, config.mqtt.port, config.mqtt.host), 'MQTT', config.mqtt.host, config.mqtt.port, 'RPM_MQTT_PORT');
+    if (config.mqtt.tls !== undefined) {
+      const t = config.mqtt.tls;
+      tlsServer = tls.createServer(
+        {
+          cert: fs.readFileSync(t.certFile),
+          key: fs.readFileSync(t.keyFile),
+          ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
+        },
+        handleMqtt,
+      );
+      const server = tlsServer;
+      mqttTlsPort = await bindOrExplain(() => listen(server, t.port, config.mqtt.host), 'MQTT TLS', config.mqtt.host, t.port, 'RPM_MQTT_TLS_PORT');
+    }
+  } catch (err) {
+    // Nothing has run yet but the stores and the broker: close them so the process can exit cleanly.
+    shuttingDown = true;
+    await app.close().catch(() => undefined);
+    if (tcp.listening) await closeServer(tcp);
+    if (tlsServer?.listening === true) await closeServer(tlsServer);
+    signaling?.close();
+    await broker.close().catch(() => undefined);
+    await committer.close().catch(() => undefined);
+    await credentialGuard.stop().catch(() => undefined);
+    loop.stop();
+    storeHealth.stop();
+    await cluster?.close().catch(() => undefined);
+    await stores.close().catch(() => undefined);
+    throw err;
   }
 
   presence.start();

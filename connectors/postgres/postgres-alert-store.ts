@@ -358,6 +358,10 @@ export class PostgresAlertStore implements AlertStore {
     return this.many(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY seq`, params);
   }
 
+  async moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]> {
+    return this.many(`UPDATE alerts SET organization_id = $2 WHERE patient_id = $1 AND status <> 'resolved' RETURNING ${COLUMNS}`, [patientId, organizationId]);
+  }
+
   async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
     return this.many(
       `SELECT ${COLUMNS} FROM alerts WHERE patient_id = $1 ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC, seq DESC LIMIT $2`,
@@ -529,6 +533,13 @@ export class PostgresAlertStore implements AlertStore {
       n.body,
       n.createdAtMs,
     ]);
+  }
+
+  async openAlertCounts(): Promise<{ severity: AlertSeverity; status: AlertStatus; count: number }[]> {
+    const { rows } = await this.pool.query<{ severity: AlertSeverity; status: AlertStatus; count: string }>(
+      "SELECT severity, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY severity, status ORDER BY severity, status",
+    );
+    return rows.map((r) => ({ severity: r.severity, status: r.status, count: Number(r.count) }));
   }
 
   async pendingNotifications(limit: number): Promise<Notification[]> {

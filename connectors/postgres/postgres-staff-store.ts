@@ -279,6 +279,14 @@ export class PostgresStaffStore implements StaffStore {
     return res.rowCount ?? 0;
   }
 
+  async countLiveSessions(nowMs: number, idleSinceMs: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM staff_sessions WHERE expires_at_ms > $1 AND revoked_at_ms IS NULL AND last_active_at_ms > $2',
+      [nowMs, idleSinceMs],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async pruneSessions(beforeMs: number): Promise<number> {
     const res = await this.pool.query('DELETE FROM staff_sessions WHERE expires_at_ms < $1 OR revoked_at_ms < $1', [beforeMs]);
     return res.rowCount ?? 0;

@@ -246,6 +246,11 @@ export class SqliteAlertStore implements AlertStore {
     return rows.map(toAlert);
   }
 
+  async moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]> {
+    this.sql("UPDATE alerts SET organization_id = ? WHERE patient_id = ? AND status <> 'resolved'").run(organizationId, patientId);
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND status <> 'resolved'`).all(patientId) as AlertRow[]).map(toAlert);
+  }
+
   async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
     const rows = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC LIMIT ?`)
       .all(patientId, options.limit) as AlertRow[];
@@ -392,6 +397,14 @@ export class SqliteAlertStore implements AlertStore {
   async enqueueNotification(n: NewNotification): Promise<void> {
     this.sql('INSERT INTO notifications (id, alert_id, channel, recipient_staff_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
       .run(n.id, n.alertId, n.channel, n.recipientStaffId, n.body, n.createdAtMs);
+  }
+
+  async openAlertCounts(): Promise<{ severity: AlertSeverity; status: AlertStatus; count: number }[]> {
+    return this.sql("SELECT severity, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY severity, status ORDER BY severity, status").all() as {
+      severity: AlertSeverity;
+      status: AlertStatus;
+      count: number;
+    }[];
   }
 
   async pendingNotifications(limit: number): Promise<Notification[]> {

@@ -255,6 +255,11 @@ export class SqliteStaffStore implements StaffStore {
     return this.sql('UPDATE staff_sessions SET revoked_at_ms = ? WHERE staff_id = ? AND revoked_at_ms IS NULL').run(atMs, staffId).changes;
   }
 
+  async countLiveSessions(nowMs: number, idleSinceMs: number): Promise<number> {
+    const row = this.sql('SELECT count(*) AS n FROM staff_sessions WHERE expires_at_ms > ? AND revoked_at_ms IS NULL AND last_active_at_ms > ?').get(nowMs, idleSinceMs) as { n: number };
+    return row.n;
+  }
+
   async pruneSessions(beforeMs: number): Promise<number> {
     return this.sql('DELETE FROM staff_sessions WHERE expires_at_ms < ? OR revoked_at_ms < ?').run(beforeMs, beforeMs).changes;
   }

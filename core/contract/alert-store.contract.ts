@@ -91,6 +91,35 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       expect(await store.getAlert('ghost')).toBeUndefined();
     });
 
+    it('moves the unresolved alerts of a patient to another organization, leaving resolved ones and other patients alone', async () => {
+      const open = await raise(alert({ ruleId: 'r-open', patientId: 'p-mv' }));
+      const resolved = await raise(alert({ ruleId: 'r-done', patientId: 'p-mv' }));
+      const done = transition(resolved, { status: 'resolved', resolvedBy: 'staff-1', resolvedAtMs: 3_000, outcome: 'contacted-patient' }, 3_000);
+      expect(await store.saveTransition(done, resolved.version, event(done, 'resolve', 'open'))).toBe(true);
+      const other = await raise(alert({ ruleId: 'r-other', patientId: 'p-other' }));
+      const moved = await store.moveUnresolvedAlerts('p-mv', 'org-2');
+      expect(moved).toEqual([{ ...open, organizationId: 'org-2' }]);
+      expect(await store.getAlert(open.id)).toEqual({ ...open, organizationId: 'org-2' });
+      expect(await store.getAlert(resolved.id)).toEqual(done);
+      expect(await store.getAlert(other.id)).toEqual(other);
+      expect((await store.unresolvedAlerts({ organizationId: 'org-2' })).map((a) => a.id)).toEqual([open.id]);
+      expect(await store.moveUnresolvedAlerts('nobody', 'org-2')).toEqual([]);
+    });
+
+    it('counts unresolved alerts by severity and status', async () => {
+      expect(await store.openAlertCounts()).toEqual([]);
+      await raise(alert({ severity: 'high' }));
+      await raise(alert({ severity: 'high' }));
+      const c = await raise(alert({ severity: 'critical' }));
+      const claimed = transition(c, { status: 'claimed', claimedBy: 's-1', claimedAtMs: 3_000 }, 3_000);
+      expect(await store.saveTransition(claimed, c.version, event(claimed, 'claim', 'open'))).toBe(true);
+      const r = await raise(alert({ severity: 'low' }));
+      const done = transition(r, { status: 'resolved', resolvedBy: 's-1', resolvedAtMs: 3_000, outcome: 'contacted-patient' }, 3_000);
+      expect(await store.saveTransition(done, r.version, event(done, 'resolve', 'open'))).toBe(true);
+      const counts = await store.openAlertCounts();
+      expect(new Set(counts.map((x) => `${x.severity}/${x.status}=${x.count}`))).toEqual(new Set(['high/open=2', 'critical/claimed=1']));
+    });
+
     it('applies an evaluation atomically: cursor, condition states, new and updated alerts and events together', async () => {
       expect(await store.evaluationCursor()).toBe(0);
       const a = alert({ ruleId: 'spo2-low' });

@@ -147,6 +147,10 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       await store.createSession({ tokenSha256: 'b1', staffId: 'doc-org-a', createdAtMs: 1000, expiresAtMs: 9000 });
       await store.createSession({ tokenSha256: 'b2', staffId: 'doc-org-a', createdAtMs: 1000, expiresAtMs: 5000 });
       await store.createSession({ tokenSha256: 'c1', staffId: 'doc-org-b', createdAtMs: 1000, expiresAtMs: 9000 });
+      // Live: not revoked (aa is), before the absolute end (b2 ends at 5000), active since the idle cut-off.
+      expect(await store.countLiveSessions(4000, 500)).toBe(3);
+      expect(await store.countLiveSessions(6000, 500)).toBe(2);
+      expect(await store.countLiveSessions(6000, 1000)).toBe(0);
       expect(await store.revokeSessionsOf('doc-org-a', 4000)).toBe(2);
       expect(await store.findSession('c1')).toMatchObject({ revokedAtMs: null });
 

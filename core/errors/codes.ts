@@ -7,6 +7,7 @@
 export const errorCatalogue = {
   // Configuration (fatal at start-up)
   RPM_ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  RPM_ERR_CONFIG_PORT_UNAVAILABLE: { status: 500, title: 'A configured port is in use or not allowed' },
 
   // Authentication and authorization
   RPM_ERR_AUTH_MISSING: { status: 401, title: 'Credentials required' },

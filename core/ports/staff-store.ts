@@ -84,6 +84,8 @@ export interface StaffStore {
   revokeSessionsOf(staffId: string, atMs: number): Promise<number>;
   /** Deletes sessions that ended (absolute expiry or revocation) before `beforeMs`; returns how many. */
   pruneSessions(beforeMs: number): Promise<number>;
+  /** Sessions live at `nowMs`: not revoked, before their absolute end, active since `idleSinceMs` (metrics). */
+  countLiveSessions(nowMs: number, idleSinceMs: number): Promise<number>;
 
   createCareTeam(team: NewCareTeam): Promise<CareTeam>;
   getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined>;

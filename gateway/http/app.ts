@@ -1,6 +1,5 @@
 import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type https from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -18,7 +17,9 @@ import { preferencesRoutes } from './preferences-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
-import { clientErrorHandler, DOCS_CSP, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
+import { installRequestObserver } from './request-observer.js';
+import { clientErrorHandler, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
+import { docsRoutes } from './docs-routes.js';
 import { fhirAdminRoutes } from './fhir-admin-routes.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -81,6 +82,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installRequestObserver(app, ctx.metrics);
   installSecurityHeaders(app, { hstsMaxAgeS: ctx.config.http.hstsMaxAgeS });
 
   await app.register(swagger, {
@@ -103,7 +105,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+  await app.register(docsRoutes);
 
   await app.register(healthRoutes, ctx);
   await app.register(ingestRoutes, ctx);

@@ -1,3 +1,4 @@
+import { inSpan } from '../../core/tracing.js';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AuthenticatedDevice } from '../auth/device-authenticator.js';
@@ -27,7 +28,11 @@ export function deviceAuthHook(ctx: GatewayContext) {
     // A device this process already verified keeps working while its address is throttled.
     if (!ctx.authenticator.recognizes(secret)) ctx.credentialGuard.check('device-secret', req.ip);
     try {
-      req.device = await ctx.authenticator.authenticate(secret);
+      req.device = await inSpan('rpm.auth.device', {}, async (span) => {
+        const device = await ctx.authenticator.authenticate(secret);
+        span.setAttribute('rpm.device.id', device.device.id);
+        return device;
+      });
     } catch (err) {
       if (isWrongCredential(err)) await ctx.credentialGuard.denied('device-secret', req.ip, routeOf(req));
       throw err;

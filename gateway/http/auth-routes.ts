@@ -76,10 +76,16 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         outcome = await ctx.sessions.login({ ...req.body, source: req.ip });
       } catch (err) {
         // Refused before any password check (the account is delayed): counted, audited in aggregate.
-        if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_LOGIN_DELAYED') await ctx.credentialGuard.denied('password', req.ip, 'auth.login.delayed', { throttle: false });
+        if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_LOGIN_DELAYED') {
+          ctx.metrics.login('delayed');
+          await ctx.credentialGuard.denied('password', req.ip, 'auth.login.delayed', { throttle: false });
+        }
         throw err;
       }
       if (!outcome.ok) {
+        ctx.metrics.login('failure');
+        // Staff id only (never the email): an unknown email has none.
+        req.log.info({ staffId: outcome.staffId, reason: outcome.staffId === null ? 'unknown-account' : outcome.reason, client: req.ip }, 'login failed');
         if (outcome.staffId === null) {
           // Unknown emails (spraying) are counted per address in aggregate; the audit names no email.
           await ctx.credentialGuard.denied('password', req.ip, 'auth.login.unknown-account', { throttle: false });
@@ -93,6 +99,8 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong email or password');
       }
       const failed = outcome.failedSinceLastLogin;
+      ctx.metrics.login('success');
+      req.log.info({ staffId: outcome.staff.id, role: outcome.staff.role, organizationId: outcome.staff.organizationId, client: req.ip }, 'login');
       await audit(req, {
         actor: `staff:${outcome.staff.id}`,
         action: 'auth.login',
@@ -129,6 +137,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
       const session = req.staffSession;
       if (session === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
       await ctx.sessions.logout(session.tokenSha256);
+      req.log.info({ staffId: session.staff.id }, 'logout');
       await audit(req, { actor: `staff:${session.staff.id}`, action: 'auth.logout', subject: `staff:${session.staff.id}`, outcome: 'success', details: null });
       return reply.code(204).send();
     },

@@ -1,3 +1,5 @@
+import { context, trace } from '@opentelemetry/api';
+import { failSpan, SpanKind, tracer } from '../../core/tracing.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
@@ -72,6 +74,8 @@ export interface MqttClusterParts {
 
 export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttClusterParts): Promise<MqttBroker> {
   const sessions = new WeakMap<Client, Session>();
+  /** Sessions a new connection with the same client id is replacing (a takeover, logged as such). */
+  const replaced = new WeakSet<Client>();
   const byDevice = new Map<string, Set<Client>>();
   /** Count of credential changes per device, to catch changes that race a connect. */
   const changes = new Map<string, number>();
@@ -155,6 +159,9 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
         // Namespace the MQTT client id by device, so one device can never take over
         // (and disconnect) another device's session by reusing its client id.
         (client as { id: string }).id = `${auth.device.id}|${client.id}`;
+        // Same device and client id as a live session: aedes closes that one for this (MQTT-3.1.4-2).
+        const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+        if (previous !== undefined && previous !== client) replaced.add(previous);
         const session: Session = {
           deviceId: auth.device.id,
           credentialId: auth.credentialId,
@@ -266,7 +273,18 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
       done(null);
       return;
     }
+    // One trace per publish: the topic check, then ingest (normalization, commit) under this span.
+    const span = tracer.startSpan('MQTT PUBLISH devices/{id}/readings', {
+      kind: SpanKind.SERVER,
+      attributes: { 'messaging.system': 'mqtt', 'messaging.operation.type': 'process', 'rpm.device.id': session.deviceId, 'mqtt.qos': packet.qos },
+    });
+    // The session's credentials were checked at CONNECT (and follow rotation and revocation); here the topic and the rate.
+    const auth = tracer.startSpan('rpm.auth.publish', { attributes: { 'rpm.device.id': session.deviceId } }, trace.setSpan(context.active(), span));
     if (!mayPublish(session.deviceId, packet.topic)) {
+      auth.setAttribute('rpm.error.code', 'RPM_ERR_AUTH_TOPIC_MISMATCH');
+      auth.end();
+      span.setAttribute('rpm.error.code', 'RPM_ERR_AUTH_TOPIC_MISMATCH');
+      span.end();
       // MQTT 3.1.1 cannot refuse a PUBLISH; [MQTT-3.3.5-2] leaves acking-and-dropping or closing.
       // Dropping would look like success to the device, so we close the connection.
       ctx.log.info({ deviceId: session.deviceId }, 'publish to a topic outside the device namespace refused');
@@ -274,19 +292,25 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
       return;
     }
     const rate = limiter.take(session.deviceId);
+    auth.end();
     if (!rate.allowed) {
+      span.setAttribute('rpm.error.code', 'RPM_ERR_RATE_LIMITED');
+      span.end();
       refuseOverLimit(session.deviceId, packet, rate.retryAfterMs, rate.firstRefusal, done);
       return;
     }
     // Readings are history, not state: never keep one as a retained message.
     packet.retain = false;
     inFlight++;
-    ingest(session, packet).then(
+    context.with(trace.setSpan(context.active(), span), () => ingest(session, packet)).then(
       () => {
+        span.end();
         settle();
         done(null);
       },
       (err: unknown) => {
+        failSpan(span, err);
+        span.end();
         settle();
         // No PUBACK: aedes closes the connection and the device redelivers after reconnecting.
         if (!isRpmError(err) || (err.code !== 'RPM_ERR_SHUTTING_DOWN' && err.code !== 'RPM_ERR_STORE_FAILURE')) {
@@ -350,6 +374,8 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   aedes.on('client', (client) => {
     const s = sessions.get(client);
     if (s === undefined) return;
+    ctx.log.info({ deviceId: s.deviceId }, 'device connected');
+    ctx.metrics.mqttSession('connected');
     let set = byDevice.get(s.deviceId);
     if (set === undefined) {
       set = new Set();
@@ -364,6 +390,13 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   aedes.on('clientDisconnect', (client) => {
     const s = sessions.get(client);
     if (s === undefined) return;
+    if (replaced.has(client)) {
+      ctx.log.info({ deviceId: s.deviceId }, 'device session taken over by a new connection with the same client id');
+      ctx.metrics.mqttSession('taken-over');
+    } else {
+      ctx.log.info({ deviceId: s.deviceId }, 'device disconnected');
+    }
+    ctx.metrics.mqttSession('disconnected');
     forget(client);
     ctx.presence.disconnected(s.deviceId, ctx.clock.now());
   });

@@ -14,6 +14,9 @@ export class Shell {
   readonly view = h('div', { class: 'view' });
   private readonly error = h('div', { class: 'banner error-banner', role: 'alert' });
   private readonly idleWarning = h('div', { class: 'banner idle-banner', role: 'alert' });
+  /** Charge nurses and admins: escalations of the organization reach nobody (GET /v1/escalations/reach). */
+  private readonly escalationWarning = h('div', { class: 'banner escalation-banner', role: 'alert' });
+  private reachPoll = 0;
   private readonly timerLink = h('a', { class: 'timer-indicator', hidden: true, href: '#/worklist' });
   private readonly displayNote = h('span', { class: 'display-summary' });
   private readonly timer: TimerService;
@@ -24,7 +27,7 @@ export class Shell {
   constructor(root: HTMLElement, ctx: AppContext, onSignOut: () => void) {
     const me = ctx.me;
     this.timer = ctx.timer;
-    const main = h('main', { id: 'main', tabindex: -1 }, this.error, this.idleWarning, this.view);
+    const main = h('main', { id: 'main', tabindex: -1 }, this.escalationWarning, this.error, this.idleWarning, this.view);
     const skip = h('a', { class: 'skip-link', href: '#main' }, 'Skip to main content');
     // Hash routes own the fragment: move focus without touching the URL.
     skip.addEventListener('click', (ev) => {
@@ -79,6 +82,31 @@ export class Shell {
     this.updateTimer();
     this.clearError();
     this.unwarnIdle();
+    this.escalationWarning.hidden = true;
+    if (me.role === 'admin' || me.isChargeNurse) {
+      const check = (): void => {
+        ctx.api
+          .get<{ deliverable: boolean; message: string | null }>('/v1/escalations/reach')
+          .then((r) => this.showEscalationReach(r.deliverable ? null : r.message))
+          .catch(() => undefined);
+      };
+      check();
+      // Someone may add a phone number (or break the last one) while the dashboard stays open.
+      this.reachPoll = window.setInterval(check, 60_000);
+    }
+  }
+
+  private showEscalationReach(message: string | null): void {
+    if (message === null) {
+      this.escalationWarning.replaceChildren();
+      this.escalationWarning.hidden = true;
+      return;
+    }
+    const text = message.charAt(0).toUpperCase() + message.slice(1);
+    this.escalationWarning.replaceChildren(
+      h('p', null, h('strong', null, `${text}.`), ' Overdue alerts escalate on the worklist but no SMS goes out. An admin adds a phone number to a charge nurse (or makes a nurse with one charge nurse).'),
+    );
+    this.escalationWarning.hidden = false;
   }
 
   /** The pages a role has: billing for physicians and admins, administration for admins. */
@@ -129,6 +157,7 @@ export class Shell {
 
   destroy(): void {
     window.clearInterval(this.tick);
+    window.clearInterval(this.reachPoll);
     for (const u of this.unsubscribe) u();
   }
 
