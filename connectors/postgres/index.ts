@@ -7,6 +7,7 @@ import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { StaffSecurityStore } from '../../core/ports/staff-security-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
 import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
@@ -16,6 +17,7 @@ import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
+import { PostgresStaffSecurityStore } from './postgres-staff-security-store.js';
 import { PostgresVendorStore } from './postgres-vendor-store.js';
 
 export type { PostgresOptions, ServerDurability } from './database.js';
@@ -25,6 +27,8 @@ export interface PostgresStores {
   readonly registry: RegistryStore;
   readonly audit: AuditLog;
   readonly staff: StaffStore;
+  /** Second factors, access policies, password changes, break-glass grants. */
+  readonly staffSecurity: StaffSecurityStore;
   readonly alerts: AlertStore;
   /** Positions of the reading log's followers (time-series writer, the rules engine's place in the attribution log). */
   readonly progress: ProgressStore;
@@ -83,6 +87,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     registry: new PostgresRegistryStore(pool),
     audit: new PostgresAuditLog(pool),
     staff: new PostgresStaffStore(pool),
+    staffSecurity: new PostgresStaffSecurityStore(pool),
     alerts: new PostgresAlertStore(pool),
     progress: new PostgresProgressStore(pool),
     forwarding,

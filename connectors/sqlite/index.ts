@@ -7,6 +7,7 @@ import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { StaffSecurityStore } from '../../core/ports/staff-security-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
 import { prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
 import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
@@ -18,6 +19,7 @@ import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
+import { SqliteStaffSecurityStore } from './sqlite-staff-security-store.js';
 import { SqliteVendorStore } from './sqlite-vendor-store.js';
 import { WorkerWriter } from './worker-writer.js';
 
@@ -26,6 +28,8 @@ export interface SqliteStores {
   readonly registry: RegistryStore;
   readonly audit: AuditLog;
   readonly staff: StaffStore;
+  /** Second factors, access policies, password changes, break-glass grants. */
+  readonly staffSecurity: StaffSecurityStore;
   readonly alerts: AlertStore;
   /** Positions of the reading log's followers (the time-series writer). */
   readonly progress: ProgressStore;
@@ -79,6 +83,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     registry: new SqliteRegistryStore(db),
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
+    staffSecurity: new SqliteStaffSecurityStore(db),
     alerts: new SqliteAlertStore(clinical),
     progress: new SqliteProgressStore(clinical),
     forwarding,
