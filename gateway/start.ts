@@ -53,6 +53,8 @@ import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
 import { WithingsPuller } from './vendors/withings-puller.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
+import { MfaService } from './auth/mfa-service.js';
+import { BreakGlassService } from './break-glass-service.js';
 import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
@@ -185,13 +187,27 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
-  const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const mfa = new MfaService(stores.staffSecurity, secretKeys.cipher, clock);
+  const sessions = new SessionService(stores.staff, clock, config.sessions, { secondFactor: mfa, passwords: stores.staffSecurity });
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
-  const staff = new StaffService(stores.staff, sessions, clock);
+  const staff = new StaffService(stores.staff, sessions, clock, stores.staffSecurity, mfa);
+  // SMS to staff (escalations, break-glass notices to admins): Twilio, or the log.
+  const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   const carePlans = new CarePlans(stores.alerts);
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
+  const breakGlass = new BreakGlassService({
+    store: stores.staffSecurity,
+    staff,
+    patientOrganization: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
+    audit,
+    notifier,
+    clock,
+    log,
+    options: config.breakGlass,
+  });
+  staff.useEmergencyAccess(breakGlass);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
@@ -227,7 +243,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     const escalator = new SlaEscalator({
       alerts: stores.alerts,
       hub: worklistHub,
-      notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
+      notifier,
       clock,
       log,
       chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
@@ -366,6 +382,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     presence,
     staff,
     sessions,
+    mfa,
+    breakGlass,
     alerts: stores.alerts,
     carePlans,
     alerting: background.kind === 'embedded' ? background.alerting : undefined,

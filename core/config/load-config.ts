@@ -66,6 +66,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000,
       loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
     },
+    breakGlass: { defaultMinutes: Math.min(e.RPM_BREAK_GLASS_DEFAULT_MINUTES, e.RPM_BREAK_GLASS_MAX_MINUTES), maxMinutes: e.RPM_BREAK_GLASS_MAX_MINUTES },
     rules: {
       slaSweepMs: e.RPM_SLA_SWEEP_S * 1000,
       missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000,

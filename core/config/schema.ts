@@ -82,6 +82,10 @@ export const envSchema = z
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
     RPM_SESSION_MAX_HOURS: positiveInt.max(7 * 24).default(12),
+    // Break-glass (emergency access to a patient outside one's care teams): the default and the
+    // longest duration a clinician may ask for, in minutes (HIPAA §164.312(a)(2)(ii)).
+    RPM_BREAK_GLASS_DEFAULT_MINUTES: positiveInt.max(24 * 60).default(60),
+    RPM_BREAK_GLASS_MAX_MINUTES: positiveInt.max(24 * 60).default(240),
     // How often an open worklist stream reads its session and scope again (seconds): the safety net
     // for expiry and for changes made by another process (logout and scope changes here end it at once).
     RPM_STREAM_RECHECK_S: positiveInt.max(3600).default(30),
@@ -244,6 +248,7 @@ export interface Config {
     readonly maxMs: number;
     readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   };
+  readonly breakGlass: { readonly defaultMinutes: number; readonly maxMinutes: number };
   readonly rules: {
     readonly slaSweepMs: number;
     readonly missingDataSweepMs: number;

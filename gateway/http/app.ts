@@ -23,6 +23,7 @@ import { ingestRoutes } from './ingest-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
+import { securityRoutes } from './security-routes.js';
 import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
 import { vendorRoutes } from './vendor-routes.js';
@@ -103,6 +104,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(patientRoutes, ctx);
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
+  await app.register(securityRoutes, ctx);
   await app.register(worklistRoutes, ctx);
   await app.register(careRoutes, ctx);
   await app.register(observationRoutes, ctx);

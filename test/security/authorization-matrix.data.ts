@@ -16,7 +16,8 @@
  *
  * Outcomes:
  *   ok      reached the operation: any answer but 400, 401, 403, 404 and 5xx (a 409 from a second
- *           claim still proves the gate let the caller through)
+ *           claim still proves the gate let the caller through; so does a 401 whose code is the
+ *           operation's own, RPM_ERR_AUTH_MFA_INVALID for a one-time code the matrix cannot know)
  *   pass    like ok, but 400 and 404 allowed too (the operator's routes, where the matrix does not build
  *           a real resource or body: what is checked is that the gate opens, and that everyone else's
  *           is shut)
@@ -80,6 +81,19 @@ const FHIR_READ: Row = {
 };
 /** Any staff session, about the caller herself (no other organization's resource named). */
 const SESSION: Row = { own: withStaff('401', 'ok') };
+/**
+ * Break-glass: nurses and physicians open a patient of their organization outside their scope
+ * (201), or learn it is in scope (409); administrators are refused; another tenant's is 404.
+ */
+const BREAK_GLASS: Row = {
+  own: withStaff('401', 'ok', { orgAdmin: '403' }),
+  other: withStaff('401', '404', { orgAdmin: '403' }),
+};
+/** Ending one's own grant: only those holding one (the nurses off the patient's team) find it. */
+const END_BREAK_GLASS: Row = {
+  own: withStaff('401', '404', { nurse: 'ok', nurseOtherTeam: 'ok' }),
+  other: withStaff('401', '404'),
+};
 /** A staff member's own running timer (own) or another organization's nurse's (other). */
 const OWN_TIMER: Row = { own: withStaff('401', 'ok'), other: withStaff('401', '404') };
 
@@ -144,6 +158,12 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
   'POST /v1/admin/care-teams/{id}/members': ORG_ADMIN,
   'DELETE /v1/admin/care-teams/{id}/members/{staffId}': ORG_ADMIN,
   'POST /v1/admin/care-teams/{id}/patients': ORG_ADMIN,
+  'GET /v1/admin/organizations/{id}/access-policy': ORG_ADMIN,
+  'PUT /v1/admin/organizations/{id}/access-policy': ORG_ADMIN,
+  'POST /v1/admin/staff/{id}/password': ORG_ADMIN,
+  'POST /v1/admin/staff/{id}/mfa/reset': ORG_ADMIN,
+  'GET /v1/admin/organizations/{id}/break-glass': ORG_ADMIN,
+  'POST /v1/admin/organizations/{id}/break-glass/{grantId}/review': ORG_ADMIN,
   'DELETE /v1/admin/care-teams/{id}/patients/{patientId}': ORG_ADMIN,
 
   'GET /v1/patients/{id}/readings': READINGS,
@@ -165,6 +185,8 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
   'POST /v1/alerts/{id}/escalate': CLINICAL,
   'POST /v1/alerts/{id}/release': CLINICAL,
   'POST /v1/time/{entryId}/stop': OWN_TIMER,
+  'POST /v1/patients/{id}/break-glass': BREAK_GLASS,
+  'POST /v1/break-glass/{grantId}/end': END_BREAK_GLASS,
 
   'POST /v1/auth/logout': SESSION,
   'GET /v1/auth/me': SESSION,
@@ -174,6 +196,11 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
   'GET /v1/worklist': SESSION,
   'GET /v1/worklist/stream': SESSION,
   'GET /v1/time/running': SESSION,
+  'POST /v1/auth/password': SESSION,
+  'POST /v1/auth/mfa/totp': SESSION,
+  'POST /v1/auth/mfa/totp/activate': SESSION,
+  'POST /v1/auth/mfa/recovery-codes': SESSION,
+  'POST /v1/auth/mfa/disable': SESSION,
 
   'POST /vendors/tenovi/{org}/measurements': VENDOR,
   'POST /vendors/withings/{org}/notify/{token}': VENDOR,

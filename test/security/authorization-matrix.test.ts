@@ -21,6 +21,9 @@ interface OrgWorld {
   readonly spareDevice: string;
   readonly cuffSecret: string;
   readonly alertId: string;
+  /** A patient on no care team (break-glass), and a break-glass grant of the organization. */
+  readonly glassPatient: string;
+  readonly grantId: string;
   readonly observationId: string;
   readonly readingId: string;
 }
@@ -78,6 +81,9 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     const alertId = alerts.body.alerts?.[0]?.id;
     if (typeof alertId !== 'string') throw new Error(`no alert for p-${o}: ${JSON.stringify(alerts.body)}`);
     const readings = await t.admin.readings(`p-${o}`);
+    await t.admin.createPatient(`p-${o}-glass`, { organizationId: org });
+    const grant = await request(`${t.baseUrl}/v1/patients/p-${o}-glass/break-glass`, { token: nurseToken, json: { reason: 'matrix: covering a colleague', minutes: 5 } });
+    if (grant.status !== 201) throw new Error(`break-glass: ${grant.status} ${JSON.stringify(grant.body)}`);
     return {
       org,
       patient: `p-${o}`,
@@ -89,6 +95,8 @@ describe('authorization matrix: every route of /docs/json × every caller × own
       alertId,
       observationId,
       readingId: readings[0].id,
+      glassPatient: `p-${o}-glass`,
+      grantId: grant.body.id,
     };
   }
 
@@ -120,7 +128,7 @@ describe('authorization matrix: every route of /docs/json × every caller × own
   async function callFor(key: string, tenant: Tenant, principal: Principal): Promise<Call> {
     const o = tenant === 'own' ? w.a : w.b;
     const [, template = ''] = key.split(' ');
-    const params: Record<string, string> = { org: o.org, vendor: 'tenovi', externalId: 'ext-1', token: 'not-a-token', user: 'u-1', site: 's-1', staffId: o.victimStaff, patientId: o.patient, readingId: o.readingId };
+    const params: Record<string, string> = { grantId: o.grantId, org: o.org, vendor: 'tenovi', externalId: 'ext-1', token: 'not-a-token', user: 'u-1', site: 's-1', staffId: o.victimStaff, patientId: o.patient, readingId: o.readingId };
     let id = '';
     if (template.startsWith('/v1/patients/') || template.startsWith('/v1/admin/patients/')) id = o.patient;
     else if (template.startsWith('/v1/alerts/')) id = o.alertId;
@@ -199,13 +207,32 @@ describe('authorization matrix: every route of /docs/json × every caller × own
       }
       case 'PUT /v1/me/display':
         return { path: template, body: {} };
+      case 'PUT /v1/admin/organizations/{id}/access-policy':
+        return { path: fill(template), body: { mfaRequired: false } };
+      case 'POST /v1/admin/staff/{id}/password':
+        return { path: fill(template), body: { password: STAFF_PASSWORD } };
+      case 'POST /v1/auth/password':
+        // The same password again: the route runs (and ends the caller's sessions; the matrix signs her in again).
+        return { path: template, body: { currentPassword: STAFF_PASSWORD, newPassword: STAFF_PASSWORD } };
+      case 'POST /v1/auth/mfa/totp/activate':
+      case 'POST /v1/auth/mfa/recovery-codes':
+      case 'POST /v1/auth/mfa/disable':
+        return { path: template, body: { otp: '000000' } };
+      case 'POST /v1/patients/{id}/break-glass':
+        return { path: fill(template, { id: o.glassPatient }), body: { reason: 'matrix: emergency cover', minutes: 5 } };
+      case 'POST /v1/break-glass/{grantId}/end': {
+        if (tenant === 'other') return { path: fill(template) };
+        const token = tokens[principal];
+        const mine = token === undefined || !(principal in emails) ? [] : ((await request(`${t.baseUrl}/v1/auth/me`, { token })).body.breakGlass ?? []);
+        return { path: fill(template, { grantId: mine[0]?.id ?? randomUUID() }) };
+      }
       default:
         return { path: fill(template) };
     }
   }
 
-  /** The status of one call; an event stream is read up to its headers only. */
-  async function status(method: string, call: Call, token: string | undefined): Promise<number> {
+  /** The status and error code of one call; an event stream is read up to its headers only. */
+  async function status(method: string, call: Call, token: string | undefined): Promise<{ status: number; code: string | undefined }> {
     const headers: Record<string, string> = {};
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
     const init: RequestInit = { method, headers };
@@ -216,13 +243,22 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     }
     const abort = new AbortController();
     const res = await fetch(`${t.baseUrl}${call.path}`, { ...init, signal: abort.signal });
+    let code: string | undefined;
     if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) abort.abort();
-    else await res.arrayBuffer();
-    return res.status;
+    else {
+      const text = await res.text();
+      if ((res.headers.get('content-type') ?? '').includes('json') && text !== '') code = (JSON.parse(text) as { code?: string }).code;
+    }
+    return { status: res.status, code };
   }
 
-  const matches = (outcome: Outcome, s: number): boolean => {
+  /** Answers the operation itself gives after the gate opened (a one-time code it checked). */
+  const REACHED = new Set(['RPM_ERR_AUTH_MFA_INVALID']);
+
+  const matches = (outcome: Outcome, answer: { status: number; code: string | undefined }): boolean => {
+    const s = answer.status;
     if (s >= 500) return false;
+    if ((outcome === 'ok' || outcome === 'pass') && answer.code !== undefined && REACHED.has(answer.code)) return true;
     switch (outcome) {
       case 'ok':
         // 400 would mean the request never reached the operation (its tenant check included).
@@ -261,9 +297,11 @@ describe('authorization matrix: every route of /docs/json × every caller × own
         for (const principal of PRINCIPALS) {
           const call = await callFor(key, tenant, principal);
           const token = call.token ?? tokens[principal];
-          const s = await status(method, call, token);
+          const answer = await status(method, call, token);
           cells++;
-          if (!matches(expected[principal], s)) wrong.push(`${key} [${tenant}] ${principal}: expected ${expected[principal]}, got ${s}`);
+          if (!matches(expected[principal], answer)) wrong.push(`${key} [${tenant}] ${principal}: expected ${expected[principal]}, got ${answer.status} ${answer.code ?? ''}`);
+          // A password change ends the caller's sessions: sign her in again for the next cells.
+          if (key === 'POST /v1/auth/password' && principal in emails) tokens[principal] = await login(emails[principal]);
         }
       }
     }
