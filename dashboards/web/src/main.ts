@@ -8,6 +8,7 @@ import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
+import { renderMfaEnrolment } from './views/mfa-enrol.js';
 import { PatientView } from './views/patient.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
@@ -49,6 +50,7 @@ class App {
     if (tokenStore.get() === null) return this.showLogin(null);
     try {
       const me = await this.api.get<Me>('/v1/auth/me');
+      if (me.mfaEnrollmentRequired === true) return this.enrol(me.staff);
       await this.enter(me.staff);
     } catch {
       tokenStore.clear();
@@ -60,6 +62,7 @@ class App {
     document.title = 'Sign in · RPM nurse dashboard';
     renderLogin(this.root, this.api, message, (res: LoginResponse) => {
       tokenStore.set(res.token);
+      if (res.mfaEnrollmentRequired === true) return void this.enrol(res.staff);
       void this.enter(res.staff).then(() => {
         // Someone may have been guessing her password: she should know (issue 11).
         const n = res.notice?.failedLoginsSinceLastSignIn ?? 0;
@@ -70,6 +73,22 @@ class App {
         }
       });
     });
+  }
+
+  /** The organization requires a second factor: nothing else opens until one is set up. */
+  private async enrol(me: StaffSelf): Promise<void> {
+    document.title = 'Set up two-step sign-in · RPM nurse dashboard';
+    await renderMfaEnrolment(
+      this.root,
+      this.api,
+      () => void this.enter(me),
+      () => {
+        const token = tokenStore.get();
+        tokenStore.clear();
+        if (token !== null) void fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
+        this.showLogin(SIGNED_OUT_MESSAGE.user);
+      },
+    );
   }
 
   private async enter(me: StaffSelf): Promise<void> {
