@@ -53,6 +53,11 @@ async function main(): Promise<void> {
   };
   process.on('SIGTERM', shutdown);
   process.on('SIGINT', shutdown);
+  // New TLS certificates without a restart (they are also picked up when the files change).
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading TLS certificates');
+    gateway.reloadTls('SIGHUP');
+  });
   onParentExit(() => {
     log.info('npm, which started this process, is gone');
     shutdown('SIGTERM');

@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -55,6 +54,7 @@ import { WithingsPuller } from './vendors/withings-puller.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
 import { MfaService } from './auth/mfa-service.js';
 import { BreakGlassService } from './break-glass-service.js';
+import { TlsReloader } from './tls/tls-reloader.js';
 import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
@@ -65,6 +65,8 @@ export interface RunningGateway {
   readonly httpPort: number;
   readonly mqttPort: number;
   readonly mqttTlsPort: number | undefined;
+  /** Reads the TLS certificate files again and applies them to the HTTPS and MQTT-over-TLS listeners (SIGHUP); false if one could not be applied. */
+  reloadTls(why?: string): boolean;
   /**
    * Graceful: stop accepting, drain in-flight requests and publishes, flush commits, close stores.
    * A step that fails (a store that cannot write) is logged and the shutdown goes on; the report
@@ -405,7 +407,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     shuttingDown: () => shuttingDown,
   };
 
-  const app = await buildApp(ctx);
+  // TLS material read now and again when the files change or on SIGHUP (tls-reloader.ts).
+  const reloaders: TlsReloader[] = [];
+  const httpTls = config.http.tls === undefined ? undefined : new TlsReloader('https', config.http.tls, log, config.tls.reloadCheckMs);
+  if (httpTls !== undefined) reloaders.push(httpTls);
+  const app = await buildApp(ctx, httpTls?.initial());
+  if (httpTls !== undefined) httpTls.attach(app.server as unknown as tls.Server);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
   metrics.watchMqtt(broker);
 
@@ -447,14 +454,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   let mqttTlsPort: number | undefined;
   if (config.mqtt.tls !== undefined) {
     const t = config.mqtt.tls;
-    tlsServer = tls.createServer(
-      {
-        cert: fs.readFileSync(t.certFile),
-        key: fs.readFileSync(t.keyFile),
-        ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
-      },
-      handleMqtt,
-    );
+    const mqttTls = new TlsReloader('mqtts', t, log, config.tls.reloadCheckMs);
+    reloaders.push(mqttTls);
+    const material = mqttTls.initial();
+    // Device certificates are asked for when configured; unverified ones name no device (certifiedDeviceIds).
+    const askClientCert = material.ca !== undefined && config.tls.deviceCerts !== 'off';
+    tlsServer = tls.createServer({ ...material, minVersion: 'TLSv1.2', requestCert: askClientCert, rejectUnauthorized: false }, handleMqtt);
+    mqttTls.attach(tlsServer);
     mqttTlsPort = await listen(tlsServer, t.port, config.mqtt.host);
   }
 
@@ -511,6 +517,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       };
       log.info('shutting down: no new connections; draining in-flight work');
       const stopTcp = closeServer(tcp);
+      for (const r of reloaders) r.close();
       const stopTls = tlsServer === undefined ? Promise.resolve() : closeServer(tlsServer);
       // Stops listening and waits for in-flight HTTP requests (which need the committer).
       const stopHttp = app.close();
@@ -561,5 +568,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return closing;
   };
 
-  return { ctx, httpPort, mqttPort, mqttTlsPort, close };
+  const reloadTls = (why = 'SIGHUP'): boolean => reloaders.map((r) => r.reload(why)).every(Boolean);
+  return { ctx, httpPort, mqttPort, mqttTlsPort, reloadTls, close };
 }
