@@ -6,6 +6,8 @@ import type { AuditLog } from '../core/ports/audit-log.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { Notifier } from '../core/ports/notifier.js';
 import type { BreakGlassGrant, StaffSecurityStore } from '../core/ports/staff-security-store.js';
+import { breakGlassReasonContext, ClinicalText } from '../core/crypto/clinical-text.js';
+import type { FieldCipher } from '../core/crypto/field-encryption.js';
 import type { AdminActor, EmergencyAccess, StaffService } from './staff-service.js';
 
 export interface BreakGlassOptions {
@@ -25,6 +27,8 @@ export interface BreakGlassDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options: BreakGlassOptions;
+  /** Seals the reasons at rest (they may describe the patient). */
+  readonly cipher?: FieldCipher | undefined;
 }
 
 /**
@@ -37,7 +41,14 @@ export interface BreakGlassDeps {
  * 404 as ever: break-glass never crosses a tenant.
  */
 export class BreakGlassService implements EmergencyAccess {
-  constructor(private readonly deps: BreakGlassDeps) {}
+  private readonly text: ClinicalText;
+
+  constructor(private readonly deps: BreakGlassDeps) {
+    this.text = new ClinicalText(deps.cipher);
+  }
+
+  /** The grant as people read it: its reason opened. */
+  private opened = (g: BreakGlassGrant): BreakGlassGrant => ({ ...g, reason: this.text.open(g.reason, breakGlassReasonContext(g.id)) ?? '' });
 
   async open(staff: Staff, patientId: string, reason: string, minutes: number | undefined, sourceIp: string | null): Promise<BreakGlassGrant> {
     const { store, clock, options } = this.deps;
@@ -46,15 +57,18 @@ export class BreakGlassService implements EmergencyAccess {
     if (await this.deps.staff.patientInOwnScope(staff, patientId)) throw new RpmError('RPM_ERR_BREAK_GLASS_NOT_NEEDED');
     const now = clock.now();
     const lasting = Math.min(minutes ?? options.defaultMinutes, options.maxMinutes);
-    const grant = await store.createBreakGlass({
-      id: randomUUID(),
-      staffId: staff.id,
-      organizationId: staff.organizationId,
-      patientId,
-      reason,
-      grantedAtMs: now,
-      expiresAtMs: now + lasting * 60_000,
-    });
+    const id = randomUUID();
+    const grant = this.opened(
+      await store.createBreakGlass({
+        id,
+        staffId: staff.id,
+        organizationId: staff.organizationId,
+        patientId,
+        reason: this.text.seal(reason, breakGlassReasonContext(id)) ?? '',
+        grantedAtMs: now,
+        expiresAtMs: now + lasting * 60_000,
+      }),
+    );
     await this.deps.audit.record({
       atMs: now,
       actor: `staff:${staff.id}`,
@@ -62,7 +76,8 @@ export class BreakGlassService implements EmergencyAccess {
       subject: `patient:${patientId}`,
       outcome: 'success',
       sourceIp,
-      details: { grantId: grant.id, reason, minutes: lasting, expiresAt: new Date(grant.expiresAtMs).toISOString() },
+      // The reason stays in the grant, sealed: it may describe the patient, and the audit log holds references only.
+      details: { grantId: grant.id, minutes: lasting, expiresAt: new Date(grant.expiresAtMs).toISOString() },
     });
     await this.raise(grant);
     return grant;
@@ -87,15 +102,15 @@ export class BreakGlassService implements EmergencyAccess {
   }
 
   /** The staff member's grants in force now (the dashboard's banner). */
-  active(staff: Staff): Promise<BreakGlassGrant[]> {
-    return this.deps.store.activeBreakGlassOf(staff.id, this.deps.clock.now());
+  async active(staff: Staff): Promise<BreakGlassGrant[]> {
+    return (await this.deps.store.activeBreakGlassOf(staff.id, this.deps.clock.now())).map(this.opened);
   }
 
   /** Ends her own grant before it expires. */
   async end(staff: Staff, grantId: string, sourceIp: string | null): Promise<BreakGlassGrant> {
     const now = this.deps.clock.now();
     if (!(await this.deps.store.endBreakGlass(grantId, staff.id, now))) throw new RpmError('RPM_ERR_BREAK_GLASS_NOT_FOUND');
-    const grant = (await this.deps.store.getBreakGlass(grantId)) as BreakGlassGrant;
+    const grant = this.opened((await this.deps.store.getBreakGlass(grantId)) as BreakGlassGrant);
     await this.deps.audit.record({ atMs: now, actor: `staff:${staff.id}`, action: 'break-glass.end', subject: `patient:${grant.patientId}`, outcome: 'success', sourceIp, details: { grantId } });
     return grant;
   }
@@ -103,7 +118,7 @@ export class BreakGlassService implements EmergencyAccess {
   /** The organization's grants for its admins to review, newest first. */
   async list(organizationId: string, by: AdminActor, unreviewedOnly: boolean): Promise<BreakGlassGrant[]> {
     await this.deps.staff.requireOrganization(organizationId, by);
-    return this.deps.store.listBreakGlass(organizationId, { unreviewedOnly, limit: 500 });
+    return (await this.deps.store.listBreakGlass(organizationId, { unreviewedOnly, limit: 500 })).map(this.opened);
   }
 
   /** An admin records that she reviewed the grant. */
@@ -113,9 +128,9 @@ export class BreakGlassService implements EmergencyAccess {
     if (grant === undefined || grant.organizationId !== organizationId) throw new RpmError('RPM_ERR_BREAK_GLASS_NOT_FOUND');
     const reviewer = by.kind === 'staff' ? `staff:${by.staff.id}` : 'admin';
     const now = this.deps.clock.now();
-    if (!(await this.deps.store.reviewBreakGlass(grantId, reviewer, now))) return grant;
+    if (!(await this.deps.store.reviewBreakGlass(grantId, reviewer, now))) return this.opened(grant);
     await this.deps.audit.record({ atMs: now, actor: reviewer, action: 'break-glass.review', subject: `patient:${grant.patientId}`, outcome: 'success', sourceIp, details: { grantId } });
-    return (await this.deps.store.getBreakGlass(grantId)) as BreakGlassGrant;
+    return this.opened((await this.deps.store.getBreakGlass(grantId)) as BreakGlassGrant);
   }
 
   /** Tells the organization's admins: an SMS without PHI to each with a phone, best effort (the review list has it anyway). */

@@ -208,6 +208,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     clock,
     log,
     options: config.breakGlass,
+    cipher: secretKeys.cipher,
   });
   staff.useEmergencyAccess(breakGlass);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);

@@ -88,7 +88,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     audit: new PostgresAuditLog(pool),
     staff: new PostgresStaffStore(pool),
     staffSecurity: new PostgresStaffSecurityStore(pool),
-    alerts: new PostgresAlertStore(pool),
+    alerts: new PostgresAlertStore(pool, options.secrets),
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,

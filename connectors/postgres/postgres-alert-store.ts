@@ -1,3 +1,5 @@
+import { AlertNotes } from '../../core/crypto/clinical-text.js';
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
@@ -266,7 +268,15 @@ const PARTITION_CURSOR = `SELECT COALESCE(
 const cursorMoved = (): RpmError => new RpmError('RPM_ERR_CURSOR_MOVED', 'the rules cursor moved since this pass started; another worker holds the partition');
 
 export class PostgresAlertStore implements AlertStore {
-  constructor(private readonly pool: Pool) {}
+  /** Nurses' notes sealed at rest (core/crypto/clinical-text.ts), as in the SQLite twin. */
+  private readonly notes: AlertNotes;
+
+  constructor(
+    private readonly pool: Pool,
+    cipher?: FieldCipher,
+  ) {
+    this.notes = new AlertNotes(cipher);
+  }
 
   async evaluationCursor(partition?: RulePartition): Promise<number> {
     if (partition === undefined) {
@@ -327,9 +337,9 @@ export class PostgresAlertStore implements AlertStore {
         const rows = conditions.map((c) => ({ patient_id: c.patientId, rule_id: c.ruleId, state: c.state }));
         await client.query({ name: 'rpm_upsert_conditions', text: UPSERT_CONDITIONS, values: [JSON.stringify(rows)] });
       }
-      if (w.created.length > 0) await client.query({ name: 'rpm_insert_alerts', text: INSERT_ALERTS, values: [JSON.stringify(w.created.map(alertRecord))] });
-      if (updated.length > 0) await client.query({ name: 'rpm_update_alerts', text: UPDATE_ALERTS, values: [JSON.stringify(updated.map((a) => alertRecord(a)))] });
-      if (w.events.length > 0) await insertEvents(client, w.events);
+      if (w.created.length > 0) await client.query({ name: 'rpm_insert_alerts', text: INSERT_ALERTS, values: [JSON.stringify(w.created.map((a) => alertRecord(this.notes.sealAlert(a))))] });
+      if (updated.length > 0) await client.query({ name: 'rpm_update_alerts', text: UPDATE_ALERTS, values: [JSON.stringify(updated.map((a) => alertRecord(this.notes.sealAlert(a))))] });
+      if (w.events.length > 0) await insertEvents(client, w.events.map((e) => this.notes.sealEvent(e)));
     });
   }
 
@@ -376,7 +386,7 @@ export class PostgresAlertStore implements AlertStore {
       note: string | null;
       finding: Finding | null;
     }>(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE alert_id = $1 ORDER BY version`, [alertId]);
-    return rows.map((r) => ({
+    return rows.map((r) => this.notes.openEvent({
       alertId: r.alert_id,
       version: r.version,
       atMs: r.at_ms,
@@ -394,9 +404,9 @@ export class PostgresAlertStore implements AlertStore {
     return inTransaction(this.pool, async (client) => {
       // Under READ COMMITTED a racing transition waits for the row lock, then re-checks the
       // version on the row as the winner left it, finds it changed and updates nothing.
-      const res = await client.query({ name: 'rpm_alert_transition', text: TRANSITION, values: [JSON.stringify([alertRecord(next)]), expectedVersion] });
+      const res = await client.query({ name: 'rpm_alert_transition', text: TRANSITION, values: [JSON.stringify([alertRecord(this.notes.sealAlert(next))]), expectedVersion] });
       if (res.rowCount !== 1) return false;
-      await insertEvents(client, [event]);
+      await insertEvents(client, [this.notes.sealEvent(event)]);
       return true;
     });
   }
@@ -491,7 +501,7 @@ export class PostgresAlertStore implements AlertStore {
     ]);
     const { rows } = await this.pool.query<TimeRow>(`SELECT ${TIME_COLUMNS} FROM time_entries WHERE id = $1`, [id]);
     const row = rows[0];
-    return row === undefined ? undefined : toTime(row);
+    return row === undefined ? undefined : this.notes.openTime(toTime(row));
   }
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
@@ -515,7 +525,7 @@ export class PostgresAlertStore implements AlertStore {
       `SELECT ${TIME_COLUMNS} FROM time_entries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at_ms, seq`,
       params,
     );
-    return rows.map(toTime);
+    return rows.map((r) => this.notes.openTime(toTime(r)));
   }
 
   async enqueueNotification(n: NewNotification): Promise<void> {
@@ -570,18 +580,18 @@ export class PostgresAlertStore implements AlertStore {
   private async one(sql: string, params: unknown[]): Promise<Alert | undefined> {
     const { rows } = await this.pool.query<AlertRow>(sql, params);
     const row = rows[0];
-    return row === undefined ? undefined : toAlert(row);
+    return row === undefined ? undefined : this.notes.openAlert(toAlert(row));
   }
 
   private async many(sql: string, params: unknown[]): Promise<Alert[]> {
     const { rows } = await this.pool.query<AlertRow>(sql, params);
-    return rows.map(toAlert);
+    return rows.map((r) => this.notes.openAlert(toAlert(r)));
   }
 
   private async insertTime(e: NewTimeEntry & { endedAtMs: number | null }): Promise<void> {
     await this.pool.query(
       'INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',
-      [e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive, e.note, e.source],
+      [e.id, e.organizationId, e.patientId, e.staffId, e.startedAtMs, e.endedAtMs, e.interactive, this.notes.sealTimeNote(e.id, e.note), e.source],
     );
   }
 }

@@ -84,7 +84,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
     staffSecurity: new SqliteStaffSecurityStore(db),
-    alerts: new SqliteAlertStore(clinical),
+    alerts: new SqliteAlertStore(clinical, options.secrets),
     progress: new SqliteProgressStore(clinical),
     forwarding,
     vendors,
