@@ -243,15 +243,17 @@ export class StaffService {
 
   async accessPolicy(organizationId: string, by: AdminActor): Promise<OrganizationAccessPolicy> {
     await this.requireOrganization(organizationId, this.admin(by));
-    if (this.security === undefined) return { organizationId, mfaRequired: false };
+    if (this.security === undefined) return { organizationId, mfaRequired: false, sso: null };
     return this.security.policy(organizationId);
   }
 
-  async setAccessPolicy(policy: OrganizationAccessPolicy, by: AdminActor): Promise<OrganizationAccessPolicy> {
-    await this.requireOrganization(policy.organizationId, this.admin(by));
+  /** Changes what the patch names and keeps the rest (SSO settings are SsoService's). */
+  async setAccessPolicy(organizationId: string, patch: Partial<Omit<OrganizationAccessPolicy, 'organizationId'>>, by: AdminActor): Promise<OrganizationAccessPolicy> {
+    await this.requireOrganization(organizationId, this.admin(by));
     if (this.security === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'access policies are not available');
-    await this.security.setPolicy(policy);
-    return policy;
+    const next = { ...(await this.security.policy(organizationId)), ...patch, organizationId };
+    await this.security.setPolicy(next);
+    return next;
   }
 
   /** Active administrators of the organization: who reviews break-glass access. */

@@ -53,6 +53,8 @@ import { VendorService } from './vendors/vendor-service.js';
 import { WithingsPuller } from './vendors/withings-puller.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
 import { MfaService } from './auth/mfa-service.js';
+import { SsoService } from './auth/sso-service.js';
+import { OpenIdClientProvider } from '../connectors/oidc/openid-client-provider.js';
 import { BreakGlassService } from './break-glass-service.js';
 import { TlsReloader } from './tls/tls-reloader.js';
 import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
@@ -211,6 +213,17 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     cipher: secretKeys.cipher,
   });
   staff.useEmergencyAccess(breakGlass);
+  const sso = new SsoService({
+    security: stores.staffSecurity,
+    accounts: stores.staff,
+    staff,
+    sessions,
+    provider: new OpenIdClientProvider(),
+    cipher: secretKeys.cipher,
+    audit,
+    clock,
+    hasOwnFactor: (staffId) => mfa.enrolled(staffId),
+  });
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
   const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
@@ -386,6 +399,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     staff,
     sessions,
     mfa,
+    sso,
     breakGlass,
     alerts: stores.alerts,
     carePlans,

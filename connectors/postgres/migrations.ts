@@ -719,7 +719,11 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       );
       CREATE TABLE organization_access_policies (
         organization_id text COLLATE "C" PRIMARY KEY REFERENCES organizations (id),
-        mfa_required boolean NOT NULL
+        mfa_required boolean NOT NULL,
+        -- OpenID Connect single sign-on; the client secret sealed by the gateway's field cipher.
+        sso_issuer text,
+        sso_client_id text,
+        sso_client_secret_sealed text
       );
       -- Emergency access to one patient outside the staff member's scope; never deleted.
       CREATE TABLE break_glass_grants (

@@ -109,15 +109,24 @@ export class PostgresStaffSecurityStore implements StaffSecurityStore {
   }
 
   async policy(organizationId: string): Promise<OrganizationAccessPolicy> {
-    const { rows } = await this.pool.query<{ mfa_required: boolean }>('SELECT mfa_required FROM organization_access_policies WHERE organization_id = $1', [organizationId]);
-    return { organizationId, mfaRequired: rows[0]?.mfa_required === true };
+    const { rows } = await this.pool.query<{ mfa_required: boolean; sso_issuer: string | null; sso_client_id: string | null; sso_client_secret_sealed: string | null }>(
+      'SELECT mfa_required, sso_issuer, sso_client_id, sso_client_secret_sealed FROM organization_access_policies WHERE organization_id = $1',
+      [organizationId],
+    );
+    const row = rows[0];
+    const sso =
+      row?.sso_issuer == null || row.sso_client_id === null || row.sso_client_secret_sealed === null
+        ? null
+        : { issuer: row.sso_issuer, clientId: row.sso_client_id, clientSecretSealed: row.sso_client_secret_sealed };
+    return { organizationId, mfaRequired: row?.mfa_required === true, sso };
   }
 
   async setPolicy(policy: OrganizationAccessPolicy): Promise<void> {
     await this.pool.query(
-      `INSERT INTO organization_access_policies (organization_id, mfa_required) VALUES ($1, $2)
-       ON CONFLICT (organization_id) DO UPDATE SET mfa_required = excluded.mfa_required`,
-      [policy.organizationId, policy.mfaRequired],
+      `INSERT INTO organization_access_policies (organization_id, mfa_required, sso_issuer, sso_client_id, sso_client_secret_sealed) VALUES ($1, $2, $3, $4, $5)
+       ON CONFLICT (organization_id) DO UPDATE SET mfa_required = excluded.mfa_required, sso_issuer = excluded.sso_issuer,
+         sso_client_id = excluded.sso_client_id, sso_client_secret_sealed = excluded.sso_client_secret_sealed`,
+      [policy.organizationId, policy.mfaRequired, policy.sso?.issuer ?? null, policy.sso?.clientId ?? null, policy.sso?.clientSecretSealed ?? null],
     );
   }
 

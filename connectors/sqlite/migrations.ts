@@ -511,7 +511,11 @@ export const MIGRATIONS: readonly Migration[] = [
       );
       CREATE TABLE organization_access_policies (
         organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
-        mfa_required INTEGER NOT NULL CHECK (mfa_required IN (0, 1))
+        mfa_required INTEGER NOT NULL CHECK (mfa_required IN (0, 1)),
+        -- OpenID Connect single sign-on; the client secret sealed by the gateway's field cipher.
+        sso_issuer TEXT,
+        sso_client_id TEXT,
+        sso_client_secret_sealed TEXT
       );
       -- Emergency access to one patient outside the staff member's scope; never deleted.
       CREATE TABLE break_glass_grants (

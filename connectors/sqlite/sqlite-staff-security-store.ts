@@ -119,15 +119,22 @@ export class SqliteStaffSecurityStore implements StaffSecurityStore {
   }
 
   async policy(organizationId: string): Promise<OrganizationAccessPolicy> {
-    const row = this.sql('SELECT mfa_required FROM organization_access_policies WHERE organization_id = ?').get(organizationId) as { mfa_required: number } | undefined;
-    return { organizationId, mfaRequired: row?.mfa_required === 1 };
+    const row = this.sql('SELECT mfa_required, sso_issuer, sso_client_id, sso_client_secret_sealed FROM organization_access_policies WHERE organization_id = ?').get(organizationId) as
+      | { mfa_required: number; sso_issuer: string | null; sso_client_id: string | null; sso_client_secret_sealed: string | null }
+      | undefined;
+    const sso =
+      row?.sso_issuer == null || row.sso_client_id === null || row.sso_client_secret_sealed === null
+        ? null
+        : { issuer: row.sso_issuer, clientId: row.sso_client_id, clientSecretSealed: row.sso_client_secret_sealed };
+    return { organizationId, mfaRequired: row?.mfa_required === 1, sso };
   }
 
   async setPolicy(policy: OrganizationAccessPolicy): Promise<void> {
     this.sql(
-      `INSERT INTO organization_access_policies (organization_id, mfa_required) VALUES (?, ?)
-       ON CONFLICT (organization_id) DO UPDATE SET mfa_required = excluded.mfa_required`,
-    ).run(policy.organizationId, policy.mfaRequired ? 1 : 0);
+      `INSERT INTO organization_access_policies (organization_id, mfa_required, sso_issuer, sso_client_id, sso_client_secret_sealed) VALUES (?, ?, ?, ?, ?)
+       ON CONFLICT (organization_id) DO UPDATE SET mfa_required = excluded.mfa_required, sso_issuer = excluded.sso_issuer,
+         sso_client_id = excluded.sso_client_id, sso_client_secret_sealed = excluded.sso_client_secret_sealed`,
+    ).run(policy.organizationId, policy.mfaRequired ? 1 : 0, policy.sso?.issuer ?? null, policy.sso?.clientId ?? null, policy.sso?.clientSecretSealed ?? null);
   }
 
   async setPasswordHash(staffId: string, passwordHash: string, atMs: number): Promise<boolean> {

@@ -62,12 +62,15 @@ export function staffSecurityStoreContract(name: string, make: () => Promise<Sta
       expect(await f.security.totpFactor('s-1')).toBeUndefined();
     });
 
-    it('answers the default policy until one is stored', async () => {
-      expect(await f.security.policy('org-1')).toEqual({ organizationId: 'org-1', mfaRequired: false });
-      await f.security.setPolicy({ organizationId: 'org-1', mfaRequired: true });
-      expect(await f.security.policy('org-1')).toEqual({ organizationId: 'org-1', mfaRequired: true });
-      await f.security.setPolicy({ organizationId: 'org-1', mfaRequired: false });
-      expect((await f.security.policy('org-1')).mfaRequired).toBe(false);
+    it('answers the default policy until one is stored, and keeps what is stored (SSO included)', async () => {
+      expect(await f.security.policy('org-1')).toEqual({ organizationId: 'org-1', mfaRequired: false, sso: null });
+      await f.security.setPolicy({ organizationId: 'org-1', mfaRequired: true, sso: null });
+      expect(await f.security.policy('org-1')).toEqual({ organizationId: 'org-1', mfaRequired: true, sso: null });
+      const sso = { issuer: 'https://idp.example.org', clientId: 'rpm', clientSecretSealed: 'sealed-secret' };
+      await f.security.setPolicy({ organizationId: 'org-1', mfaRequired: false, sso });
+      expect(await f.security.policy('org-1')).toEqual({ organizationId: 'org-1', mfaRequired: false, sso });
+      await f.security.setPolicy({ organizationId: 'org-1', mfaRequired: false, sso: null });
+      expect((await f.security.policy('org-1')).sso).toBeNull();
     });
 
     it('replaces the password hash of an existing account only', async () => {

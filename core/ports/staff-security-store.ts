@@ -12,7 +12,7 @@
  *   a code seen over someone's shoulder cannot be replayed within its 30 s.
  * - Recovery codes are stored as SHA-256 only, and each opens one sign-in: `useRecoveryCode`
  *   succeeds once per code. Activation replaces every earlier code.
- * - An organization without a stored policy has the default one (MFA not required).
+ * - An organization without a stored policy has the default one (MFA not required, no SSO).
  * - Break-glass grants are never deleted (they are the review trail); ending one is an instant,
  *   set once; a grant is in force from `grantedAtMs` until the earlier of `expiresAtMs` and
  *   `endedAtMs`. An administrator's review is an instant and a reviewer, set once.
@@ -73,6 +73,15 @@ export interface OrganizationAccessPolicy {
   readonly organizationId: string;
   /** Every staff member must sign in with a second factor (enrolment is forced at the next sign-in). */
   readonly mfaRequired: boolean;
+  /** OpenID Connect single sign-on through the organization's identity provider, or none. */
+  readonly sso: OrganizationSso | null;
+}
+
+export interface OrganizationSso {
+  readonly issuer: string;
+  readonly clientId: string;
+  /** Sealed by the caller (FieldCipher); never in clear. */
+  readonly clientSecretSealed: string;
 }
 
 export interface NewBreakGlassGrant {

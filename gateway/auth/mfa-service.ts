@@ -67,8 +67,15 @@ export class MfaService {
 
   /** Whether the account must enrol before doing anything else: its organization requires MFA and it has none. */
   async enrollmentRequired(staff: Staff): Promise<boolean> {
-    if (!(await this.store.policy(staff.organizationId)).mfaRequired) return false;
+    const policy = await this.store.policy(staff.organizationId);
+    // With single sign-on the identity provider asks for the second factor (SsoService checks its `amr`).
+    if (!policy.mfaRequired || policy.sso !== null) return false;
     return !(await this.enrolled(staff.id));
+  }
+
+  /** The organization signs its staff in through its identity provider only: no password logins. */
+  async ssoOnly(staff: Staff): Promise<boolean> {
+    return (await this.store.policy(staff.organizationId)).sso !== null;
   }
 
   async status(staffId: string): Promise<{ enabled: boolean; pending: boolean; recoveryCodesLeft: number }> {

@@ -29,7 +29,7 @@ export interface SessionOptions {
   readonly knownSourceMs?: number;
 }
 
-export type LoginFailure = 'unknown-email' | 'wrong-password' | 'disabled' | 'mfa-required' | 'mfa-invalid';
+export type LoginFailure = 'unknown-email' | 'wrong-password' | 'disabled' | 'mfa-required' | 'mfa-invalid' | 'sso-required';
 
 /** The second factor as the login sees it (MfaService). */
 export interface SecondFactorCheck {
@@ -38,6 +38,8 @@ export interface SecondFactorCheck {
   verify(staff: Staff, input: SecondFactorInput): Promise<SecondFactorUsed | undefined>;
   /** The organization requires a second factor and the account has none yet. */
   enrollmentRequired(staff: Staff): Promise<boolean>;
+  /** The organization signs in through its identity provider only. */
+  ssoOnly(staff: Staff): Promise<boolean>;
 }
 
 export interface SessionExtras {
@@ -161,6 +163,7 @@ export class SessionService {
     // (the per-account delay), so a stolen password does not open a million guesses at the code.
     let secondFactor: SecondFactorUsed | null = null;
     const factors = this.extras.secondFactor;
+    if (factors !== undefined && (await factors.ssoOnly(found.staff))) return { ok: false, reason: 'sso-required', staffId: found.staff.id, delayStarted: false };
     if (factors !== undefined && (await factors.enrolled(found.staff.id))) {
       if (attempt.otp === undefined && attempt.recoveryCode === undefined) return { ok: false, reason: 'mfa-required', staffId: found.staff.id, delayStarted: false };
       const used = await factors.verify(found.staff, attempt);
@@ -180,6 +183,19 @@ export class SessionService {
     const session = await this.store.createSession({ tokenSha256, staffId: found.staff.id, createdAtMs: after, expiresAtMs: after + this.options.maxMs });
     const mfaEnrollmentRequired = secondFactor === null && factors !== undefined && (await factors.enrollmentRequired(found.staff));
     return { ok: true, token, session, staff: found.staff, failedSinceLastLogin, secondFactor, mfaEnrollmentRequired };
+  }
+
+  /**
+   * A session for an account someone else authenticated (the organization's identity provider,
+   * single sign-on): recorded as a sign-in from `source`, like a password login.
+   */
+  async openSession(staff: Staff, source: string): Promise<Extract<LoginOutcome, { ok: true }>> {
+    const now = this.clock.now();
+    await this.pruneNow(now);
+    const failedSinceLastLogin = await this.store.recordLoginSuccess(staff.id, sourceKey(source), now, now - this.knownSourceMs);
+    const { token, tokenSha256 } = issueSessionToken();
+    const session = await this.store.createSession({ tokenSha256, staffId: staff.id, createdAtMs: now, expiresAtMs: now + this.options.maxMs });
+    return { ok: true, token, session, staff, failedSinceLastLogin, secondFactor: null, mfaEnrollmentRequired: false };
   }
 
   /**

@@ -23,6 +23,7 @@ import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
 import { securityRoutes } from './security-routes.js';
+import { ssoRoutes } from './sso-routes.js';
 import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
 import { vendorRoutes } from './vendor-routes.js';
@@ -112,6 +113,7 @@ export async function buildApp(ctx: GatewayContext, tls?: TlsMaterial): Promise<
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
   await app.register(securityRoutes, ctx);
+  await app.register(ssoRoutes, ctx);
   await app.register(worklistRoutes, ctx);
   await app.register(careRoutes, ctx);
   await app.register(observationRoutes, ctx);

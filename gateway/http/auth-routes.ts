@@ -95,6 +95,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         }
         if (outcome.reason === 'mfa-required') throw new RpmError('RPM_ERR_AUTH_MFA_REQUIRED', 'enter the code from your authenticator app');
         if (outcome.reason === 'mfa-invalid') throw new RpmError('RPM_ERR_AUTH_MFA_INVALID', 'wrong or already used code');
+        if (outcome.reason === 'sso-required') throw new RpmError('RPM_ERR_AUTH_SSO_REQUIRED', 'your organization signs in through its identity provider: GET /v1/auth/sso/{organizationId}/start');
         throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong email or password');
       }
       const failed = outcome.failedSinceLastLogin;

@@ -192,7 +192,10 @@ export async function securityRoutes(root: FastifyInstance, ctx: GatewayContext)
     app.get(
       '/v1/admin/organizations/:id/access-policy',
       { schema: { summary: "The organization's access policy (second factor required or not)", description: ORG_ADMIN_NOTE, tags, security: adminSecurity, params: idParams, response: { 200: policyView } } },
-      async (req) => ctx.staff.accessPolicy(req.params.id, adminActor(req)),
+      async (req) => {
+        const policy = await ctx.staff.accessPolicy(req.params.id, adminActor(req));
+        return { organizationId: policy.organizationId, mfaRequired: policy.mfaRequired };
+      },
     );
 
     app.put(
@@ -209,9 +212,9 @@ export async function securityRoutes(root: FastifyInstance, ctx: GatewayContext)
         },
       },
       async (req) => {
-        const policy = await ctx.staff.setAccessPolicy({ organizationId: req.params.id, mfaRequired: req.body.mfaRequired }, adminActor(req));
+        const policy = await ctx.staff.setAccessPolicy(req.params.id, { mfaRequired: req.body.mfaRequired }, adminActor(req));
         await audit(req, { action: 'organization.access-policy', subject: `organization:${req.params.id}`, details: { mfaRequired: policy.mfaRequired } });
-        return policy;
+        return { organizationId: policy.organizationId, mfaRequired: policy.mfaRequired };
       },
     );
 

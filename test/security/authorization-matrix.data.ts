@@ -17,7 +17,8 @@
  * Outcomes:
  *   ok      reached the operation: any answer but 400, 401, 403, 404 and 5xx (a 409 from a second
  *           claim still proves the gate let the caller through; so does a 401 whose code is the
- *           operation's own, RPM_ERR_AUTH_MFA_INVALID for a one-time code the matrix cannot know)
+ *           operation's own: RPM_ERR_AUTH_MFA_INVALID for a one-time code the matrix cannot know,
+ *           RPM_ERR_SSO_FAILED for a single sign-on hand-off code it cannot have)
  *   pass    like ok, but 400 and 404 allowed too (the operator's routes, where the matrix does not build
  *           a real resource or body: what is checked is that the gate opens, and that everyone else's
  *           is shut)
@@ -97,7 +98,16 @@ const END_BREAK_GLASS: Row = {
 /** A staff member's own running timer (own) or another organization's nurse's (other). */
 const OWN_TIMER: Row = { own: withStaff('401', 'ok'), other: withStaff('401', '404') };
 
+/** Starting single sign-on is public; no organization of the matrix has SSO, so it is 404 for everyone. */
+const SSO_START: Row = { own: all('404') };
+
 export const EXPECTED: Readonly<Record<string, Row>> = {
+  'GET /v1/auth/sso/{organizationId}/start': SSO_START,
+  'GET /v1/auth/sso/callback': PUBLIC,
+  'POST /v1/auth/sso/exchange': PUBLIC,
+  'GET /v1/admin/organizations/{id}/sso': ORG_ADMIN,
+  'PUT /v1/admin/organizations/{id}/sso': ORG_ADMIN,
+  'DELETE /v1/admin/organizations/{id}/sso': ORG_ADMIN,
   'GET /healthz': PUBLIC,
   'GET /readyz': PUBLIC,
   'GET /metrics': PUBLIC,

@@ -207,6 +207,13 @@ describe('authorization matrix: every route of /docs/json × every caller × own
       }
       case 'PUT /v1/me/display':
         return { path: template, body: {} };
+      case 'PUT /v1/admin/organizations/{id}/sso':
+        // Turned off again by the DELETE row that follows it in the document.
+        return { path: fill(template), body: { issuer: 'https://idp.example.org', clientId: 'rpm', clientSecret: 'matrix-secret' } };
+      case 'POST /v1/auth/sso/exchange':
+        return { path: template, body: { code: 'not-a-hand-off-code' } };
+      case 'GET /v1/auth/sso/{organizationId}/start':
+        return { path: fill(template, { organizationId: o.org }) };
       case 'PUT /v1/admin/organizations/{id}/access-policy':
         return { path: fill(template), body: { mfaRequired: false } };
       case 'POST /v1/admin/staff/{id}/password':
@@ -242,7 +249,7 @@ describe('authorization matrix: every route of /docs/json × every caller × own
       init.body = JSON.stringify(body);
     }
     const abort = new AbortController();
-    const res = await fetch(`${t.baseUrl}${call.path}`, { ...init, signal: abort.signal });
+    const res = await fetch(`${t.baseUrl}${call.path}`, { ...init, redirect: 'manual', signal: abort.signal });
     let code: string | undefined;
     if ((res.headers.get('content-type') ?? '').startsWith('text/event-stream')) abort.abort();
     else {
@@ -253,7 +260,7 @@ describe('authorization matrix: every route of /docs/json × every caller × own
   }
 
   /** Answers the operation itself gives after the gate opened (a one-time code it checked). */
-  const REACHED = new Set(['RPM_ERR_AUTH_MFA_INVALID']);
+  const REACHED = new Set(['RPM_ERR_AUTH_MFA_INVALID', 'RPM_ERR_SSO_FAILED']);
 
   const matches = (outcome: Outcome, answer: { status: number; code: string | undefined }): boolean => {
     const s = answer.status;
