@@ -47,6 +47,27 @@ class App {
   constructor(private readonly root: HTMLElement) {}
 
   async boot(): Promise<void> {
+    // Back from single sign-on: a one-time hand-off code in the fragment, swapped for the session,
+    // and taken out of the address bar and the history at once.
+    const sso = /^#\/sso\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+    const ssoFailed = /^#\/sso-failed\/([A-Z_]+)$/.exec(location.hash);
+    if (sso !== null || ssoFailed !== null) history.replaceState(null, '', '#/worklist');
+    if (ssoFailed !== null) {
+      return this.showLogin(
+        ssoFailed[1] === 'RPM_ERR_AUTH_MFA_REQUIRED'
+          ? 'Your identity provider did not confirm a second factor, which your organization requires. Sign in there with it, then try again.'
+          : 'Single sign-on did not complete. Check with your administrator that your account exists here with the same email.',
+      );
+    }
+    if (sso?.[1] !== undefined) {
+      try {
+        const res = await this.api.post<LoginResponse>('/v1/auth/sso/exchange', { code: sso[1] });
+        tokenStore.set(res.token);
+        return await this.enter(res.staff);
+      } catch {
+        return this.showLogin('Single sign-on did not complete (the sign-in took too long, or was already used). Please try again.');
+      }
+    }
     if (tokenStore.get() === null) return this.showLogin(null);
     try {
       const me = await this.api.get<Me>('/v1/auth/me');

@@ -71,7 +71,51 @@ export function renderLogin(root: HTMLElement, api: Api, message: string | null,
       h('p', { class: 'lede' }, 'Sign in with your staff account.'),
       message === null ? null : h('p', { class: 'notice', role: 'status' }, message),
       form,
+      ssoForm(),
     ),
   );
   email.focus();
+}
+
+/**
+ * Single sign-on: the organization's identity provider signs her in (OpenID Connect). The
+ * gateway answers 302 to the provider for an organization that has one; the page checks that
+ * first (a manual-redirect fetch) so that an organization without SSO gets a sentence, not JSON.
+ */
+function ssoForm(): HTMLElement {
+  const org = h('input', { id: 'sso-org', name: 'organization', type: 'text', autocomplete: 'organization', spellcheck: 'false', required: true });
+  // role="alert" only while it says something: the password form's alert stays the page's one.
+  const error = h('p', { class: 'error', id: 'sso-error' });
+  const say = (text: string): void => {
+    error.setAttribute('role', 'alert');
+    error.textContent = text;
+  };
+  const submit = h('button', { type: 'submit' }, 'Continue with single sign-on');
+  const form = h(
+    'form',
+    { class: 'login-form sso-form', 'aria-labelledby': 'sso-heading', 'aria-describedby': 'sso-error' },
+    h('h2', { id: 'sso-heading' }, 'Single sign-on'),
+    h('div', { class: 'field' }, h('label', { for: 'sso-org' }, 'Organization id'), org),
+    submit,
+    error,
+  );
+  form.addEventListener('submit', (ev) => {
+    ev.preventDefault();
+    error.textContent = '';
+    error.removeAttribute('role');
+    const url = `/v1/auth/sso/${encodeURIComponent(org.value.trim())}/start`;
+    submit.disabled = true;
+    fetch(url, { redirect: 'manual', cache: 'no-store', credentials: 'omit' })
+      .then((res) => {
+        if (res.type === 'opaqueredirect' || (res.status >= 300 && res.status < 400)) window.location.assign(url);
+        else say('This organization does not use single sign-on here. Sign in with your email and password.');
+      })
+      .catch(() => {
+        say('The gateway cannot be reached. Check the network connection and try again.');
+      })
+      .finally(() => {
+        submit.disabled = false;
+      });
+  });
+  return form;
 }
