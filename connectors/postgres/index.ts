@@ -72,11 +72,12 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
   }
   const forwarding = new PostgresForwardingStore(pool, options.secrets);
   const vendors = new PostgresVendorStore(pool, options.secrets);
+  const alerts = new PostgresAlertStore(pool, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first
     // delivery or the first vendor webhook.
-    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets());
+    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets()) + (await alerts.sealNotes());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -88,7 +89,7 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     audit: new PostgresAuditLog(pool),
     staff: new PostgresStaffStore(pool),
     staffSecurity: new PostgresStaffSecurityStore(pool),
-    alerts: new PostgresAlertStore(pool, options.secrets),
+    alerts,
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,

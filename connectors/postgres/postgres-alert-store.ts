@@ -588,6 +588,20 @@ export class PostgresAlertStore implements AlertStore {
     return rows.map((r) => this.notes.openAlert(toAlert(r)));
   }
 
+  /** Notes written before they were sealed (older installs) are sealed now, in one transaction. Answers how many. */
+  async sealNotes(): Promise<number> {
+    if (!this.notes.sealing) return 0;
+    return inTransaction(this.pool, async (client) => {
+      const alerts = (await client.query<{ id: string; note: string }>('SELECT id, note FROM alerts WHERE note IS NOT NULL FOR UPDATE')).rows.filter((r) => AlertNotes.isPlain(r.note));
+      const events = (await client.query<{ alert_id: string; version: number; note: string }>('SELECT alert_id, version, note FROM alert_events WHERE note IS NOT NULL FOR UPDATE')).rows.filter((r) => AlertNotes.isPlain(r.note));
+      const times = (await client.query<{ id: string; note: string }>('SELECT id, note FROM time_entries WHERE note IS NOT NULL FOR UPDATE')).rows.filter((r) => AlertNotes.isPlain(r.note));
+      for (const r of alerts) await client.query('UPDATE alerts SET note = $1 WHERE id = $2', [this.notes.sealAlertNote(r.id, r.note), r.id]);
+      for (const r of events) await client.query('UPDATE alert_events SET note = $1 WHERE alert_id = $2 AND version = $3', [this.notes.sealEventNote(r.alert_id, r.version, r.note), r.alert_id, r.version]);
+      for (const r of times) await client.query('UPDATE time_entries SET note = $1 WHERE id = $2', [this.notes.sealTimeNote(r.id, r.note), r.id]);
+      return alerts.length + events.length + times.length;
+    });
+  }
+
   private async insertTime(e: NewTimeEntry & { endedAtMs: number | null }): Promise<void> {
     await this.pool.query(
       'INSERT INTO time_entries (id, organization_id, patient_id, staff_id, started_at_ms, ended_at_ms, interactive, note, source) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)',

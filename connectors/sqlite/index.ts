@@ -67,10 +67,11 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   const forwarding = new SqliteForwardingStore(db, options.secrets);
   const vendors = new SqliteVendorStore(db, options.secrets);
+  const alerts = new SqliteAlertStore(clinical, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets();
+    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets() + alerts.sealNotes();
   } catch (err) {
     void worker?.close();
     db.close();
@@ -84,7 +85,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
     staffSecurity: new SqliteStaffSecurityStore(db),
-    alerts: new SqliteAlertStore(clinical, options.secrets),
+    alerts,
     progress: new SqliteProgressStore(clinical),
     forwarding,
     vendors,

@@ -428,6 +428,29 @@ export class SqliteAlertStore implements AlertStore {
     this.sql('UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at_ms = ?, error = ? WHERE id = ?').run(status, status === 'sent' ? atMs : null, error, id);
   }
 
+  /**
+   * Notes written before they were sealed (older installs) are sealed now, in one transaction;
+   * secure_delete overwrites the old cells. Answers how many.
+   */
+  sealNotes(): number {
+    if (!this.notes.sealing) return 0;
+    const alerts = (this.sql('SELECT id, note FROM alerts WHERE note IS NOT NULL').all() as { id: string; note: string }[]).filter((r) => AlertNotes.isPlain(r.note));
+    const events = (this.sql('SELECT alert_id, version, note FROM alert_events WHERE note IS NOT NULL').all() as { alert_id: string; version: number; note: string }[]).filter((r) => AlertNotes.isPlain(r.note));
+    const times = (this.sql('SELECT id, note FROM time_entries WHERE note IS NOT NULL').all() as { id: string; note: string }[]).filter((r) => AlertNotes.isPlain(r.note));
+    const n = alerts.length + events.length + times.length;
+    if (n === 0) return 0;
+    this.db.pragma('secure_delete = ON');
+    this.db
+      .transaction(() => {
+        for (const r of alerts) this.sql('UPDATE alerts SET note = ? WHERE id = ?').run(this.notes.sealAlertNote(r.id, r.note), r.id);
+        for (const r of events) this.sql('UPDATE alert_events SET note = ? WHERE alert_id = ? AND version = ?').run(this.notes.sealEventNote(r.alert_id, r.version, r.note), r.alert_id, r.version);
+        for (const r of times) this.sql('UPDATE time_entries SET note = ? WHERE id = ?').run(this.notes.sealTimeNote(r.id, r.note), r.id);
+      })
+      .immediate();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
+  }
+
   async close(): Promise<void> {
     // The handle is owned by SqliteStores.
   }

@@ -10,6 +10,10 @@ import { FieldCipher } from './field-encryption.js';
 export class ClinicalText {
   constructor(private readonly cipher: FieldCipher | undefined) {}
 
+  get sealing(): boolean {
+    return this.cipher !== undefined;
+  }
+
   seal(text: string | null, context: string): string | null {
     if (text === null || this.cipher === undefined) return text;
     return this.cipher.encrypt(text, `clinical-text:${context}`);
@@ -57,6 +61,24 @@ export class AlertNotes {
 
   openEvent<T extends WithNote & { readonly alertId: string; readonly version: number }>(e: T): T {
     return e.note === null ? e : { ...e, note: this.text.open(e.note, alertEventNoteContext(e.alertId, e.version)) };
+  }
+
+  /** Whether this process seals (has a cipher); without one nothing is re-sealed at open. */
+  get sealing(): boolean {
+    return this.text.sealing;
+  }
+
+  /** A stored note in plain text (an install from before sealing), to seal at open. */
+  static isPlain(value: string | null): value is string {
+    return value !== null && FieldCipher.keyIdOf(value) === undefined;
+  }
+
+  sealAlertNote(alertId: string, note: string): string | null {
+    return this.text.seal(note, alertNoteContext(alertId));
+  }
+
+  sealEventNote(alertId: string, version: number, note: string): string | null {
+    return this.text.seal(note, alertEventNoteContext(alertId, version));
   }
 
   sealTimeNote(entryId: string, note: string | null): string | null {

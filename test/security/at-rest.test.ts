@@ -3,6 +3,8 @@ import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStores } from '../../connectors/postgres/index.js';
+import { createSqliteStores } from '../../connectors/sqlite/index.js';
+import { tempDir } from '../helpers/gateway.js';
 import { isoMinutesAgo, request, startTestGateway, type TestGateway } from '../helpers/gateway.js';
 import { createTestDatabase, freshSchemaName, type TestDatabase } from '../helpers/postgres.js';
 import { testCipher } from '../helpers/secrets.js';
@@ -76,6 +78,28 @@ describe('PHI text at rest in the embedded store', () => {
   it('keeps it out of the files after a clean shutdown (WAL checkpointed) too', async () => {
     await t.gw.close();
     expect(markers()).toEqual([]);
+  });
+});
+
+describe('notes stored in clear by an older install', () => {
+  it('are sealed when the SQLite store opens with a key, and still read back', async () => {
+    const dir = tempDir('rpm-seal-notes-');
+    const file = path.join(dir, 'rpm.sqlite');
+    const entry = { id: '00000000-0000-4000-8000-000000000002', organizationId: null, patientId: 'p-1', staffId: 's-1', startedAtMs: 1000, endedAtMs: 61_000, interactive: false, note: TIME_NOTE, source: 'manual' as const };
+    const plain = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline' });
+    await plain.alerts.addTime(entry);
+    await plain.close();
+    const clinical = (): Buffer => Buffer.concat(readdirSync(dir).filter((f) => f.startsWith('clinical.sqlite')).map((f) => readFileSync(path.join(dir, f))));
+    expect(clinical().includes(Buffer.from('TIMEMARK'))).toBe(true);
+
+    const sealed = createSqliteStores({ path: file, synchronous: 'FULL', writer: 'inline', secrets: testCipher() });
+    try {
+      expect(sealed.sealedSecrets).toBe(1);
+      expect((await sealed.alerts.timeEntries({ patientId: 'p-1' }))[0]?.note).toBe(TIME_NOTE);
+      expect(clinical().includes(Buffer.from('TIMEMARK'))).toBe(false);
+    } finally {
+      await sealed.close();
+    }
   });
 });
 
