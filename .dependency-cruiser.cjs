@@ -1,7 +1,8 @@
 /**
  * Module boundaries (DEVELOPERS.md, ARCHITECTURE.md):
  *   gateway → pipeline → rules → core ← connectors
- * Only process entry points (the composition root gateway/start.ts) wire connectors in.
+ *   worker  → pipeline (the distributed mode's background role; never the edge)
+ * Only the composition roots (gateway/start.ts, worker/start.ts) wire connectors in.
  */
 module.exports = {
   // Tests may wire real adapters (tests talk to real things); production code may not.
@@ -12,32 +13,45 @@ module.exports = {
       comment: 'core imports nothing of ours',
       severity: 'error',
       from: { path: '^core/', pathNot: '\\.(test|contract)\\.ts$' },
-      to: { path: '^(gateway|pipeline|rules|connectors|dashboards|simulators|benchmarks|cli)/' },
+      to: { path: '^(gateway|worker|pipeline|rules|connectors|dashboards|simulators|benchmarks|cli)/' },
     },
     {
       name: 'rules-are-pure',
       comment: 'rules depend only on core',
       severity: 'error',
       from: { path: '^rules/', pathNot: '\\.test\\.ts$' },
-      to: { path: '^(gateway|pipeline|connectors|dashboards|simulators|benchmarks|cli)/' },
+      to: { path: '^(gateway|worker|pipeline|connectors|dashboards|simulators|benchmarks|cli)/' },
     },
     {
       name: 'pipeline-below-gateway',
       severity: 'error',
       from: { path: '^pipeline/', pathNot: '\\.test\\.ts$' },
-      to: { path: '^(gateway|connectors|dashboards|simulators|benchmarks|cli)/' },
+      to: { path: '^(gateway|worker|connectors|dashboards|simulators|benchmarks|cli)/' },
     },
     {
       name: 'connectors-implement-core-ports',
       severity: 'error',
       from: { path: '^connectors/', pathNot: '\\.test\\.ts$' },
-      to: { path: '^(gateway|pipeline|rules|dashboards|simulators|benchmarks|cli)/' },
+      to: { path: '^(gateway|worker|pipeline|rules|dashboards|simulators|benchmarks|cli)/' },
     },
     {
       name: 'only-the-composition-root-wires-connectors',
       severity: 'error',
-      from: { path: '^(gateway|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/start\\.ts$', '\\.test\\.ts$'] },
+      from: { path: '^(gateway|worker|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/start\\.ts$', '^worker/start\\.ts$', '\\.test\\.ts$'] },
       to: { path: '^connectors/' },
+    },
+    {
+      name: 'roles-apart',
+      comment: 'the edge (gateway/) and the background role (worker/) share pipeline/, never each other',
+      severity: 'error',
+      from: { path: '^worker/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^(gateway|dashboards|simulators|benchmarks|cli)/' },
+    },
+    {
+      name: 'the-edge-is-not-a-worker',
+      severity: 'error',
+      from: { path: '^gateway/', pathNot: '\\.test\\.ts$' },
+      to: { path: '^worker/' },
     },
     {
       name: 'simulators-are-devices',

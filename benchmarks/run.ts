@@ -13,6 +13,7 @@ import { describeMachine, type ExtraResults, resultsMarkdown } from './lib/repor
 import { type ScenarioResult, runScenario } from './lib/run-scenario.js';
 import { scenarioSpecs } from './lib/scenarios.js';
 import { runStorm } from './lib/storm.js';
+import { runDistributedBench } from './distributed/distributed.js';
 import { runFaults } from './faults/faults.js';
 import { runSoak } from './soak/soak.js';
 
@@ -96,8 +97,13 @@ if (want('faults')) {
   const rows = await timed('faults', () => runFaults(root, command, o.overloadSeconds, log));
   for (const r of rows) log(`  ${r.fault}: ${r.acked} acknowledged, ${r.lost} lost, ${r.duplicates} duplicated`);
 }
-// The soak and the faults write their own reports; alone, they leave the suite's RESULTS files as they are.
-if (o.only.every((id) => id === 'soak' || id === 'faults')) process.exit(0);
+if (want('distributed')) {
+  log('distributed: the single process vs 1 and 2 gateways + 2 workers');
+  await timed('distributed', () => runDistributedBench(root, { seconds: Math.max(10, o.duration * 2), patients: 100, alerts: 40, command, log }));
+  log('  wrote benchmarks/DISTRIBUTED.md');
+}
+// The soak, the faults and the distributed comparison write their own reports; alone, they leave the suite's RESULTS files as they are.
+if (o.only.every((id) => id === 'soak' || id === 'faults' || id === 'distributed')) process.exit(0);
 
 const minutes = (Date.now() - started) / 60_000;
 const suffix = o.profile ? '.profile' : o.partial ? '.partial' : '';

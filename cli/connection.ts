@@ -46,7 +46,7 @@ export function resolveUrl(flag: string | undefined, env: Env): string {
   return url.href.replace(/\/+$/, '');
 }
 
-/** The gateway writes this file when started without RPM_ADMIN_TOKEN (gateway/admin-token-file.ts). */
+/** The gateway writes this file when started without RPM_ADMIN_TOKEN (connectors/files/admin-token-file.ts). */
 export function adminTokenFile(env: Env, cwd: string): string {
   return path.resolve(cwd, dataDir(env), 'admin-token');
 }

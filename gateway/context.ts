@@ -9,6 +9,9 @@ import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
+import type { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import type { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import type { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import type { CredentialGuard } from './auth/credential-guard.js';
 import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
@@ -75,6 +78,8 @@ export interface GatewayContext {
    * single process, waits until they are judged.
    */
   readonly lateReadings: { confirmed(patientId: string): Promise<void> };
+  /** Publishes a command to a device's MQTT commands topic (QoS 1); resolves with the topic once the broker took it. */
+  readonly deviceCommands: { send(deviceId: string, body: Readonly<Record<string, unknown>>): Promise<string> };
   readonly worklist: WorklistService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
@@ -84,6 +89,14 @@ export interface GatewayContext {
   readonly observationView: ObservationView;
   /** Vendor integrations (Tenovi, Withings, BodyTrace, Open mHealth, Validic, Nightscout). */
   readonly vendors: VendorService;
+  /** Patient identity and contact (PHI, encrypted, every staff read audited) and telehealth consent. */
+  readonly identities: PatientIdentityService;
+  /** Working hours, appointment types, visits, the patient's SMS replies. */
+  readonly scheduling: SchedulingService;
+  /** Sends visit reminders from the durable job table (undefined where another process does). */
+  readonly reminders: ReminderWorker | undefined;
+  /** Whether an inbound webhook really comes from Twilio (X-Twilio-Signature); false without Twilio configured. */
+  readonly verifyTwilio: (signature: string | undefined, url: string, params: Record<string, string>) => boolean;
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;

@@ -200,6 +200,12 @@ export class StaffService {
     return team;
   }
 
+  /** The patient's care teams with their active members (the patient header). */
+  async careTeamsOfPatient(patientId: string): Promise<{ team: CareTeam; members: Staff[] }[]> {
+    const teams = await this.store.teamsOfPatient(patientId);
+    return Promise.all(teams.map(async (team) => ({ team, members: (await this.store.teamMembers(team)).filter((m) => m.status === 'active') })));
+  }
+
   teamsOfStaff(staffId: string): Promise<CareTeam[]> {
     return this.store.teamsOfStaff(staffId);
   }

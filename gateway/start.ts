@@ -4,6 +4,7 @@ import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
+import { RpmError } from '../core/errors/rpm-error.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -11,9 +12,8 @@ import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
 import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
 import { FhirSink } from '../connectors/fhir/fhir-sink.js';
 import { readingObservation } from '../connectors/fhir/observation-mapper.js';
-import { createPostgresStores, type PostgresStores } from '../connectors/postgres/index.js';
-import { createSqliteStores, type SqliteStores } from '../connectors/sqlite/index.js';
-import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
+import { openStores } from '../connectors/open-stores.js';
+import { TwilioSmsNotifier, validTwilioSignature } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
@@ -21,10 +21,14 @@ import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
+import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import { AppointmentForwarder } from '../pipeline/scheduling/appointment-forwarder.js';
+import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
-import { loadOrCreateAdminToken } from './admin-token-file.js';
-import { ensurePrivateDir } from './data-files.js';
-import { loadSecretKeys } from './secret-keys-file.js';
+import { loadOrCreateAdminToken } from '../connectors/files/admin-token-file.js';
+import { ensurePrivateDir } from '../connectors/files/data-files.js';
+import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
 import { CredentialGuard } from './auth/credential-guard.js';
 import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
@@ -34,7 +38,7 @@ import { ForwardingService } from '../pipeline/forwarding/forwarding-service.js'
 import { buildApp } from './http/app.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
 import { GatewayMetrics } from './metrics.js';
-import { createMqttBroker } from './mqtt/broker.js';
+import { createMqttBroker, type MqttBroker } from './mqtt/broker.js';
 import { PostgresLeases } from '../connectors/postgres/postgres-leases.js';
 import { BullWorkBus } from '../connectors/redis/bullmq-work-bus.js';
 import { createRedisMqttCluster } from '../connectors/redis/mqtt-cluster.js';
@@ -42,9 +46,12 @@ import { RedisClusterEvents } from '../connectors/redis/redis-cluster-events.js'
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
 import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
 import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
+import { InfluxSink } from '../connectors/timeseries/influx-sink.js';
+import { TimeSeriesWriter } from '../pipeline/timeseries-writer.js';
 import { type DeliveryControl, DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { EdgeEvents } from './cluster/edge-events.js';
-import { type GatewayCluster, gatewayCluster, requireClusterConfig } from './cluster/gateway-cluster.js';
+import { requireClusterConfig } from '../core/config/cluster.js';
+import { type GatewayCluster, gatewayCluster } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
 import { RegistryService } from './registry-service.js';
@@ -96,14 +103,14 @@ export interface StartOptions {
 
 /** Where the background work runs: here (the single process), or in the workers. */
 type Background =
-  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker }
+  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker; readonly timeSeries: TimeSeriesWriter | undefined }
   | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
 
 /** The connections a gateway of the distributed mode shares with the cluster (the adapters are chosen here). */
 async function openGatewayCluster(config: Config, log: Logger): Promise<GatewayCluster> {
   const { redis, databaseUrl } = requireClusterConfig(config, 'gateway');
   const onError = (err: Error): void => log.warn({ err: err.message }, 'Redis connection problem (work and events resume when it is back)');
-  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:` });
+  const mqtt = createRedisMqttCluster({ url: redis.url, keyPrefix: `${redis.prefix}:mqtt:`, onError });
   return gatewayCluster(
     {
       bus: new BullWorkBus({ url: redis.url, prefix: redis.prefix, onError }),
@@ -127,30 +134,6 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
 
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
-}
-
-/**
- * The stores named by RPM_STORE: the embedded SQLite files (default), or every port on one
- * PostgreSQL database, migrated before the gateway listens.
- */
-async function openStores(config: Config, secrets: FieldCipher, log: Logger): Promise<SqliteStores | PostgresStores> {
-  const store = config.store;
-  if (store.kind === 'sqlite') return createSqliteStores({ path: store.path, synchronous: store.synchronous, secrets });
-  const stores = await createPostgresStores({
-    secrets,
-    url: store.url,
-    poolSize: store.poolSize,
-    statementTimeoutMs: store.statementTimeoutMs,
-    applicationName: 'rpm-gateway',
-    // Idle connections cut by a server restart or the network; the pool replaces them on next use.
-    onError: (err) => log.warn({ err }, 'PostgreSQL connection lost'),
-  });
-  const { durability } = stores;
-  log.info({ serverVersion: durability.serverVersion, migrated: stores.migrated }, 'PostgreSQL store open');
-  if (durability.fsync !== 'on') {
-    log.warn('PostgreSQL runs with fsync=off: an acknowledged reading may be lost in an OS crash or power loss');
-  }
-  return stores;
 }
 
 /**
@@ -195,12 +178,24 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const sessions = new SessionService(stores.staff, clock, config.sessions, { secondFactor: mfa, passwords: stores.staffSecurity });
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
   const staff = new StaffService(stores.staff, sessions, clock, stores.staffSecurity, mfa);
-  // SMS to staff (escalations, break-glass notices to admins): Twilio, or the log.
-  const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   const carePlans = new CarePlans(stores.alerts);
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
   const audit = new AuditGuard(stores.audit, log);
+  // The FHIR connector: readings and visits to EHRs, and patients' demographics from them.
+  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  const identities = new PatientIdentityService({
+    store: stores.identities,
+    audit,
+    clock,
+    ehr: {
+      patients: fhirSink,
+      destination: (id) => stores.forwarding.getDestination(id),
+      organizationOf: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
+    },
+  });
+  // SMS to staff (escalations, break-glass notices to admins) and patients (visit reminders): Twilio when configured, else the log (no PHI either way).
+  const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   const breakGlass = new BreakGlassService({
     store: stores.staffSecurity,
     staff,
@@ -224,8 +219,39 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     clock,
     hasOwnFactor: (staffId) => mfa.enrolled(staffId),
   });
+  // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
+  const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
+  const scheduling = new SchedulingService({
+    store: stores.scheduling,
+    patients: stores.registry,
+    staff: stores.staff,
+    identities,
+    audit,
+    clock,
+    log,
+    newId: randomUUID,
+    jobs: stores.jobs,
+    jobsFor: (organizationId, appointmentId, version, nowMs) => appointmentForwarder.jobsFor(organizationId, appointmentId, version, nowMs),
+  });
+  const reminders = new ReminderWorker({
+    jobs: stores.jobs,
+    store: stores.scheduling,
+    identities,
+    notifier,
+    audit,
+    clock,
+    log,
+    owner: `${config.nodeName}:${process.pid}:${randomUUID()}`,
+    leaseMs: config.scheduling.jobLeaseMs,
+    pollMs: config.scheduling.jobPollMs,
+    handlers: [appointmentForwarder],
+  });
+  // A booking or a change may bring a reminder due sooner than the worker's next look.
+  scheduling.onChanged(() => reminders.kick());
+  const twilioAuthToken = config.twilio?.authToken;
+  const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
+    twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
-  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
@@ -279,7 +305,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // Readings attributed by a later assignment got their deliveries with the attribution.
     registry.onAttributed(async () => deliveries.kick());
     deliveryControl = deliveries;
-    background = { kind: 'embedded', alerting, escalator, deliveries };
+    // Readings into the time-series store (RPM_TIMESERIES_URL), after each commit, from a durable position.
+    const timeSeries =
+      config.timeSeries === undefined
+        ? undefined
+        : new TimeSeriesWriter({ readings: stores.readings, progress: stores.progress, sink: new InfluxSink({ ...config.timeSeries, timeoutMs: 10_000 }), registry: stores.registry, log });
+    if (timeSeries !== undefined) {
+      committer.onCommitted(() => timeSeries.kick());
+      registry.onAttributed(async () => timeSeries.kick());
+    }
+    background = { kind: 'embedded', alerting, escalator, deliveries, timeSeries };
   } else {
     cluster = await openGatewayCluster(config, log);
     const destinations = (): string[] => [...enabledDestinations];
@@ -383,6 +418,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   };
 
   let shuttingDown = false;
+  // The broker is created after the HTTP app (it needs the context); commands wait for it.
+  let brokerRef: MqttBroker | undefined;
   const ctx: GatewayContext = {
     config,
     log,
@@ -412,12 +449,22 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         else background.handoff.attributed(patientId);
       },
     },
+    deviceCommands: {
+      send: async (deviceId, body) => {
+        if (brokerRef === undefined) throw new RpmError('RPM_ERR_BROKER_UNAVAILABLE', 'the MQTT broker is not running yet');
+        return brokerRef.sendCommand(deviceId, body);
+      },
+    },
     worklist,
     worklistHub,
     metrics,
     forwarding,
     observationView,
     vendors,
+    identities,
+    scheduling,
+    reminders,
+    verifyTwilio,
     adminToken,
     shuttingDown: () => shuttingDown,
   };
@@ -429,6 +476,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const app = await buildApp(ctx, httpTls?.initial());
   if (httpTls !== undefined) httpTls.attach(app.server as unknown as tls.Server);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
+  brokerRef = broker;
   metrics.watchMqtt(broker);
 
   // Every MQTT transport handed to aedes. aedes.close() ends only sessions that completed
@@ -506,10 +554,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     missingSweep.unref();
     // Pulls queued before a crash or restart run now.
     withingsPuller.start();
+    background.timeSeries?.kick();
+    // Reminders held when the process died run again at once; the rest when due.
+    await reminders.start({ recover: true });
   } else if (cluster !== undefined) {
     // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
     // is single-use): whichever holds the lease.
     cluster.singleton('vendor-pulls', () => withingsPuller.start(), () => withingsPuller.stop());
+    // Reminders: leases keep two gateways from sending one job; one sender at a time is enough.
+    cluster.singleton('visit-reminders', () => void reminders.start({ recover: false }), () => reminders.stop());
   }
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
@@ -553,10 +606,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('fhir-delivery', () => deliveries.stop());
         // A pull in flight finishes its page (its commit is durable); what remains stays queued.
         await step('withings-pulls', () => withingsPuller.stop());
+        await step('visit-reminders', () => reminders.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
+        const timeSeries = background.timeSeries;
+        if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
+        await step('visit-reminders', () => reminders.stop());
         // Nudges already posted stay with Redis; the cluster connections end after the last commit.
       }
       await broker.close();

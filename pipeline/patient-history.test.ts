@@ -80,7 +80,11 @@ describe('what the history cache relies on, for every shipped rule', () => {
   it('gives each kind the longest look-back of the rules watching it, and leaves unwatched kinds out', () => {
     const diabetes = resolveRules({ programs: ['diabetes'], overrides: {}, extraRules: [], disabledRules: [], overrideReasons: {}, riskTier: 1 });
     // Glucose rules are thresholds and a missing-data rule: a CGM patient keeps no glucose window.
-    expect(kindLookback(diabetes)).toEqual(new Map([['blood-glucose', 0]]));
+    // (The universal safety rules, NEWS2 among them, watch vital signs in every program.)
+    const lookback = kindLookback(diabetes);
+    expect(lookback.get('blood-glucose')).toBe(0);
+    expect(lookback.get('blood-pressure')).toBe(60 * MIN);
+    expect(lookback.has('body-weight')).toBe(false);
     const general = kindLookback(resolveRules({ programs: ['general'], overrides: {}, extraRules: [], disabledRules: [], overrideReasons: {}, riskTier: 1 }));
     expect(general.get('spo2')).toBe(14 * D);
     expect(general.get('body-temperature')).toBe(60 * MIN);

@@ -8,7 +8,7 @@ import type { TimeSeriesReading, TimeSeriesSink } from '../core/ports/time-serie
 import { tempDir } from '../test/helpers/gateway.js';
 import { makeReading } from '../test/helpers/readings.js';
 import { VictoriaMetrics } from '../test/helpers/victoria-metrics.js';
-import { TIMESERIES_PROGRESS, TimeSeriesWriter } from './timeseries-writer.js';
+import { TIMESERIES_ATTRIBUTIONS_PROGRESS, TIMESERIES_PROGRESS, TimeSeriesWriter } from './timeseries-writer.js';
 
 describe('TimeSeriesWriter: the reading log into a real time-series server, exactly once per point', () => {
   let vm: VictoriaMetrics;
@@ -81,16 +81,18 @@ describe('TimeSeriesWriter: the reading log into a real time-series server, exac
     await writer.stop();
   });
 
-  it('leaves readings without a patient to the assignment that attributes them', async () => {
+  it('writes readings without a patient once the attribution log says whose they became, from its own durable position', async () => {
     const sink = new InfluxSink({ url: vm.url, org: 'rpm', bucket: 'readings' });
     const writer = new TimeSeriesWriter({ readings: stores.readings, progress: stores.progress, sink, registry: stores.registry, log });
-    const loose = await commit(3, 300, 'loose-t', null);
+    await commit(3, 300, 'loose-t', null);
     await writer.drain();
     expect(await vm.export('{__name__="rpm_reading_value", device="loose-t"}')).toEqual([]);
-    await writer.writeAttributed(loose.map((r) => ({ ...r, patientId: 'p-t' })));
+    expect(await stores.readings.attributeUnassigned('loose-t', 'p-t', base, null)).toBe(3);
+    await writer.drain();
     const [series] = await vm.export('{__name__="rpm_reading_value", device="loose-t"}');
     expect(series?.metric.patient).toBe('p-t');
     expect(series?.timestamps).toHaveLength(3);
+    expect(await stores.progress.position(TIMESERIES_ATTRIBUTIONS_PROGRESS)).toBeGreaterThan(0);
     await writer.stop();
     await sink.close();
   });

@@ -6,7 +6,7 @@ import type { RegistryStore } from '../core/ports/registry-store.js';
 import type { TimeSeriesReading, TimeSeriesSink } from '../core/ports/time-series.js';
 
 export interface TimeSeriesWriterDeps {
-  readonly readings: Pick<ReadingStore, 'readingsSince'>;
+  readonly readings: Pick<ReadingStore, 'readingsSince' | 'attributionsSince' | 'queryReadings'>;
   readonly progress: ProgressStore;
   readonly sink: TimeSeriesSink;
   readonly registry: Pick<RegistryStore, 'getPatient'>;
@@ -19,13 +19,17 @@ export interface TimeSeriesWriterDeps {
 
 /** The progress name under which the writer keeps its position in the reading log. */
 export const TIMESERIES_PROGRESS = 'timeseries';
+/** Its position in the attribution log (readings that got their patient after they were committed). */
+export const TIMESERIES_ATTRIBUTIONS_PROGRESS = 'timeseries:attributions';
+const ATTRIBUTIONS_PER_PASS = 100;
 
 /**
  * Copies the reading log into the time-series store. It follows the log with a durable position
  * (`ProgressStore`), advanced only after the store accepted a batch, so its backlog survives any
  * restart (nothing is kept only in memory) and a crash redoes at most one batch, which the store
  * takes as an overwrite (points are identified by series and time). Readings without a patient
- * (an unassigned device) are written when an assignment attributes them (`writeAttributed`).
+ * (an unassigned device) are written when the attribution log says whose they became (an
+ * assignment, a nurse's confirmation), followed with its own durable position.
  */
 export class TimeSeriesWriter {
   private running: Promise<void> | null = null;
@@ -84,20 +88,34 @@ export class TimeSeriesWriter {
     await this.running;
   }
 
-  /** Readings an assignment attributed to a patient (they passed the log before they had one). */
-  async writeAttributed(readings: readonly Reading[]): Promise<void> {
-    await this.deps.sink.write(await this.points(readings));
-  }
-
   private async loop(): Promise<void> {
     const batchSize = this.deps.batchSize ?? 5000;
     for (;;) {
       const from = await this.deps.progress.position(TIMESERIES_PROGRESS);
       const batch = await this.deps.readings.readingsSince(from, batchSize);
-      if (batch.length === 0) return;
+      if (batch.length === 0) break;
       await this.deps.sink.write(await this.points(batch.map((b) => b.reading)));
       await this.deps.progress.advance(TIMESERIES_PROGRESS, (batch[batch.length - 1] as { seq: number }).seq);
-      if (batch.length < batchSize) return;
+      if (batch.length < batchSize) break;
+    }
+    await this.attributions();
+  }
+
+  /** Readings the attribution log gave a patient since the writer's place in it. */
+  private async attributions(): Promise<void> {
+    for (;;) {
+      const from = await this.deps.progress.position(TIMESERIES_ATTRIBUTIONS_PROGRESS);
+      const entries = await this.deps.readings.attributionsSince(from, ATTRIBUTIONS_PER_PASS);
+      const last = entries[entries.length - 1];
+      if (last === undefined) return;
+      for (const a of entries) {
+        const rows = await this.deps.readings.queryReadings({ patientId: a.patientId, fromMs: a.fromMs, ...(a.toMs === null ? {} : { toMs: a.toMs }), limit: 1_000_000 });
+        const only = a.readingIds === null ? null : new Set(a.readingIds);
+        const readings = rows.filter((r) => r.deviceId === a.deviceId && (only === null || only.has(r.id)));
+        if (readings.length > 0) await this.deps.sink.write(await this.points(readings));
+      }
+      await this.deps.progress.advance(TIMESERIES_ATTRIBUTIONS_PROGRESS, last.seq);
+      if (entries.length < ATTRIBUTIONS_PER_PASS) return;
     }
   }
 

@@ -4,8 +4,15 @@ import { fileURLToPath } from 'node:url';
 import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { z } from 'zod';
+import { randomBytes } from 'node:crypto';
+import { loadConfig } from '../core/config/load-config.js';
+import { createLogger } from '../core/logging.js';
+import { type RunningWorker, startWorker } from '../worker/start.js';
+import { waitFor } from './helpers/child-gateway.js';
 import { ManualClock } from './helpers/clock.js';
 import { request, startTestGateway, type TestGateway } from './helpers/gateway.js';
+import { createTestDatabase } from './helpers/postgres.js';
+import { dropRedisPrefix, freshRedisPrefix, REDIS_TEST_URL, requireRedis } from './helpers/redis.js';
 
 /**
  * Golden scenarios (test/golden/*.json, format in test/golden/README.md): each file is one
@@ -150,23 +157,131 @@ const files = readdirSync(GOLDEN_DIR)
 
 type AlertJson = Record<string, unknown> & { measuredAtMs: number; episode?: { first: { measuredAt: string; text: string }; worst: { measuredAt: string; text: string } } | null };
 
-describe('golden scenarios through the running gateway', () => {
+/** What a scenario asks of the background work: wherever it runs (this process, or workers). */
+interface Background {
+  /** Every committed reading and attribution judged. */
+  drain(): Promise<void>;
+  /** The clock moved: repeat-reading waits expire, SLA escalation runs, timers of ended sessions stop. */
+  tick(): Promise<void>;
+  /** Only the timers of ended sessions (a nurse left idle). */
+  idle(): Promise<void>;
+}
+
+interface Setup {
+  readonly t: TestGateway;
+  readonly background: Background;
+  close(): Promise<void>;
+}
+
+/** The single process: the rules engine, escalator and timer guard run in the gateway. */
+async function embedded(clock: ManualClock): Promise<Setup> {
+  const t = await startTestGateway({}, { clock });
+  const ctx = t.gw.ctx;
+  return {
+    t,
+    background: {
+      drain: () => ctx.alerting!.drain(),
+      async tick() {
+        await ctx.alerting!.sweepClock();
+        await ctx.escalator!.runOnce();
+        await ctx.timerGuard!.sweep();
+      },
+      async idle() {
+        await ctx.timerGuard!.sweep();
+      },
+    },
+    close: () => t.close(),
+  };
+}
+
+const PARTITIONS = 4;
+
+/**
+ * The distributed mode in this process: a gateway of role `gateway` and two workers over a fresh
+ * PostgreSQL database and a Redis prefix of their own; the scenarios' patients fall into different
+ * rule partitions, held by different workers.
+ */
+async function distributed(clock: ManualClock): Promise<Setup> {
+  await requireRedis();
+  const db = await createTestDatabase();
+  const prefix = freshRedisPrefix();
+  const env = {
+    RPM_STORE: 'postgres',
+    RPM_DATABASE_URL: db.url,
+    RPM_REDIS_URL: REDIS_TEST_URL,
+    RPM_REDIS_PREFIX: prefix,
+    RPM_SECRET_KEYS: `k1:${randomBytes(32).toString('base64')}`,
+    RPM_RULES_PARTITIONS: String(PARTITIONS),
+    RPM_CLUSTER_ROUND_MS: '200',
+  };
+  const t = await startTestGateway(env, { clock, role: 'gateway' });
+  const workers: RunningWorker[] = [];
+  for (const name of ['golden-w1', 'golden-w2']) {
+    const config = loadConfig({ ...env, RPM_NODE_NAME: name, RPM_HTTP_HOST: '127.0.0.1', RPM_HTTP_PORT: '0', RPM_DATA_DIR: t.dataDir, RPM_LOG_LEVEL: 'silent' });
+    workers.push(await startWorker(config, { clock, log: createLogger('silent') }));
+  }
+  // Every unit held, by both workers.
+  await waitFor(() => workers.reduce((n, w) => n + w.units().length, 0) === PARTITIONS + 1 && workers.every((w) => w.units().length > 0), 20_000, 'two workers sharing every unit');
+  const all = async (fn: (w: RunningWorker) => Promise<void>): Promise<void> => {
+    for (const w of workers) await fn(w);
+  };
+  return {
+    t,
+    background: {
+      drain: () => all((w) => w.drain()),
+      async tick() {
+        // The same order as the single process: rules first, then escalation, then timers.
+        await all((w) => w.sweepClock());
+        await all((w) => w.runTimers(true));
+      },
+      idle: () => all((w) => w.runTimers(false)),
+    },
+    async close() {
+      await t.close();
+      for (const w of workers) await w.close();
+      await dropRedisPrefix(prefix);
+      await db.drop();
+    },
+  };
+}
+
+describe('golden scenarios through the running gateway (single process)', () => goldenSuite(embedded, files));
+describe('golden scenarios through the distributed mode (a gateway and 2 workers on PostgreSQL and Redis; scenarios in shuffled order)', () =>
+  goldenSuite(distributed, shuffled(files, 20261207)));
+
+/** The files in an order fixed by `seed` (a scenario's patient lands in another partition each run of a seed). */
+function shuffled(list: readonly string[], seed: number): string[] {
+  const out = [...list];
+  let x = seed;
+  for (let i = out.length - 1; i > 0; i--) {
+    x = (Math.imul(x, 1103515245) + 12345) >>> 0;
+    const j = x % (i + 1);
+    [out[i], out[j]] = [out[j] as string, out[i] as string];
+  }
+  return out;
+}
+
+function goldenSuite(open: (clock: ManualClock) => Promise<Setup>, scenarioFiles: readonly string[]): void {
   // Whole seconds, so measurement times survive the ISO round trip exactly.
   const now = Math.floor(Date.now() / 1000) * 1000;
   const clock = new ManualClock(now);
+  let setup: Setup;
   let t: TestGateway;
+  let background: Background;
 
   beforeAll(async () => {
-    t = await startTestGateway({}, { clock });
+    setup = await open(clock);
+    t = setup.t;
+    background = setup.background;
     await t.admin.createOrganization('golden-org');
-  });
-  afterAll(async () => t?.close());
+  }, 60_000);
+  afterAll(async () => setup?.close());
 
   it('has the scenarios the rules engine is held to', () => {
-    expect(files.length).toBeGreaterThanOrEqual(36);
+    expect(scenarioFiles.length).toBeGreaterThanOrEqual(36);
   });
 
-  for (const file of files) {
+  for (const file of scenarioFiles) {
     it(file.replace(/\.json$/, ''), async () => {
       const scenario: Scenario = scenarioSchema.parse(JSON.parse(readFileSync(path.join(GOLDEN_DIR, file), 'utf8')));
       const name = file.replace(/\.json$/, '');
@@ -270,9 +385,7 @@ describe('golden scenarios through the running gateway', () => {
                 break;
               }
               case 'tick':
-                await t.gw.ctx.alerting!.sweepClock();
-                await t.gw.ctx.escalator!.runOnce();
-                await t.gw.ctx.timerGuard!.sweep();
+                await background.tick();
                 break;
               case 'observe': {
                 const measuredAt = new Date(now + offsetMs(step.at)).toISOString();
@@ -294,10 +407,10 @@ describe('golden scenarios through the running gateway', () => {
               }
               case 'idle':
                 // Nothing happens on the nurse's side; the clock moved and the sweeps run.
-                await t.gw.ctx.timerGuard!.sweep();
+                await background.idle();
                 break;
             }
-            await t.gw.ctx.alerting!.drain();
+            await background.drain();
             continue;
           }
           const body = req.readings.map(({ step: r, index }) => {
@@ -331,14 +444,13 @@ describe('golden scenarios through the running gateway', () => {
               JSON.stringify(res.body),
             ).toEqual([]);
           }
-          await t.gw.ctx.alerting!.drain();
+          await background.drain();
         }
         // A live timeline ends "now": what the clock does meanwhile (expiry, snooze ends) has happened.
         if (live) {
           clock.set(now);
-          await t.gw.ctx.alerting!.sweepClock();
-          await t.gw.ctx.escalator!.runOnce();
-          await t.gw.ctx.alerting!.drain();
+          await background.tick();
+          await background.drain();
         }
 
         // A fresh session (the scenario's may have ended) reads back as a nurse of the organization.
@@ -409,4 +521,4 @@ describe('golden scenarios through the running gateway', () => {
       expect(await t.admin.readings(patientId)).toHaveLength(scenario.expect.readings);
     }
   }
-});
+}

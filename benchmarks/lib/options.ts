@@ -6,7 +6,7 @@ import type { Load, ScenarioId } from './scenarios.js';
 export const INGEST_IDS = ['http-single', 'http-batch', 'mqtt'] as const;
 export const EXTRA_IDS = ['idle', 'storm', 'rules', 'alert-latency'] as const;
 /** Run only when named in --only: the soak takes an hour by itself. */
-export const OPT_IN_IDS = ['soak', 'faults'] as const;
+export const OPT_IN_IDS = ['soak', 'faults', 'distributed'] as const;
 export type ExtraId = (typeof EXTRA_IDS)[number] | (typeof OPT_IN_IDS)[number];
 export type AnyScenarioId = ScenarioId | ExtraId;
 
@@ -14,7 +14,9 @@ export const USAGE = `npm run bench -- [options]
 
   --only a,b        scenarios: http-single, http-batch, mqtt, idle, storm, rules, alert-latency (default: all);
                     only when named: soak (an hour: memory and event loop under mixed load → SOAK.md,
-                    soak-rss.png), faults (overload, store failure, disk full; acknowledged vs stored → FAULTS.md)
+                    soak-rss.png), faults (overload, store failure, disk full; acknowledged vs stored → FAULTS.md),
+                    distributed (the single process vs 1 and 2 gateways + 2 workers on PostgreSQL, Redis and
+                    VictoriaMetrics: readings/s, CPU per reading over every process, alert latency → DISTRIBUTED.md)
   --quick           development smoke test, about 2–3 min: 1 rep × (1 s + 3 s) ingest, idle 2k/5k,
                     storm 1,000 devices over 10 s, small rules workload, alert latency 2 s + 5 s
   --reps N          ingest: interleaved repetitions per system (default 3)

@@ -12,11 +12,12 @@ import { formatSummary, RunStats } from '../../simulators/run-stats.js';
 import { ChildGateway } from '../../test/helpers/child-gateway.js';
 import { ADMIN_TOKEN, tempDir } from '../../test/helpers/gateway.js';
 import { type KillRecord, killLoop } from './kill-loop.js';
+import { LossCluster } from './loss-cluster.js';
 import { parseOptions, USAGE } from './options.js';
 import { storedRows } from './stored-rows.js';
 
 /**
- * `npm run check:loss`: "zero acknowledged readings lost" under repeated SIGKILL
+ * `npm run check:loss` (`-- --mode distributed`: the same against 2 gateways + 2 workers + Redis): "zero acknowledged readings lost" under repeated SIGKILL
  * (performance-reliability.md §3.9). The simulator's ledger records every reading sent, acknowledged
  * (HTTP 202 outcome, MQTT PUBACK) or failed; the gateway is killed and restarted under the load;
  * afterwards the SQLite file must hold every acknowledged reading exactly once. Prints one line per
@@ -70,10 +71,15 @@ async function main(): Promise<number> {
   const started = Date.now();
   const dataDir = tempDir('rpm-loss-');
   // Rate limiting is not under test; each device here sends many times a minute.
-  const gateway = new ChildGateway({ dataDir, env: { RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000', RPM_LOG_LEVEL: 'warn' } });
+  const env = { RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000', RPM_LOG_LEVEL: 'warn' };
+  const distributed = opts.mode === 'distributed';
+  const single = distributed ? undefined : new ChildGateway({ dataDir, env });
+  let cluster: LossCluster | undefined;
   const stop = new AbortController();
   try {
-    await gateway.start();
+    if (single !== undefined) await single.start();
+    else cluster = await LossCluster.start(env);
+    const gateway = (single ?? cluster) as ChildGateway | LossCluster;
     const anchorMs = Date.now();
     const boot = anchorMs.toString(36);
     const fleet = buildFleet({ seed: opts.seed, idPrefix: `loss-${opts.seed}`, devices: opts.devices, transport: 'mixed', hubShare: 0.3, episodes: 'none', anchorMs });
@@ -82,7 +88,8 @@ async function main(): Promise<number> {
     if (mqtt === 0 || mqtt === senderList.length) throw new Error(`seed ${opts.seed} gives senders of one transport only; choose another --seed or more --devices`);
     say(
       `loss check: ${opts.kills} SIGKILLs under load; ${fleet.devices.length} devices (${fleet.hubs.length} hubs) = ${senderList.length} connections ` +
-        `(${mqtt} MQTT, ${senderList.length - mqtt} HTTP); ${opts.rate} readings/s, window ${opts.window}; seed ${opts.seed}; data in ${dataDir}`,
+        `(${mqtt} MQTT, ${senderList.length - mqtt} HTTP); ${opts.rate} readings/s, window ${opts.window}; seed ${opts.seed}; ` +
+        (distributed ? 'distributed: 2 gateways behind a TCP balancer + 2 workers, PostgreSQL and Redis of their own' : `data in ${dataDir}`),
     );
     const { credentials } = await provisionFleet(new GatewayApi(gateway.baseUrl, ADMIN_TOKEN), fleet, { organizationName: 'Loss check (simulated test data)' });
     const ledger = new Ledger();
@@ -118,21 +125,26 @@ async function main(): Promise<number> {
       stop.abort();
     }
     const result = await run;
-    const exit = await gateway.stop('SIGTERM', 30_000);
-    const { rows, rejections } = storedRows(dataDir, boot);
+    const exits = cluster !== undefined ? await cluster.stopAll() : [await (single as ChildGateway).stop('SIGTERM', 30_000)];
+    const exit = exits.find((e) => e.code !== 0) ?? exits[0] ?? { code: null, signal: null };
+    const { rows, rejections } = cluster !== undefined ? await cluster.storedRows(boot) : storedRows(dataDir, boot);
     const report = compareAckedWithStored(ledger.entries(), rows, boot);
     const lastPhase = loop.kills.length;
     const checks: Check[] = [
       ...lossChecks(ledger.entries(), report, (p) => `gateway life ${String(p + 1).padStart(2)} (${p === 0 ? 'start' : `after kill ${p}`} → ${p === lastPhase ? 'drain' : `kill ${p + 1}`})`),
       ...recoveryChecks(loop.kills, loop.recovered, ledger),
       { name: 'drained: nothing left unacknowledged', ok: result.leftUnsent === 0, detail: `${n(result.leftUnsent)} readings still queued at the end` },
-      { name: 'clean SIGTERM shutdown after the last restart', ok: exit.code === 0, detail: `exit code ${exit.code}${exit.signal === null ? '' : `, signal ${exit.signal}`}` },
+      {
+        name: 'clean SIGTERM shutdown after the last restart',
+        ok: exits.every((e) => e.code === 0),
+        detail: `${exits.length === 1 ? 'exit code' : `${exits.length} processes, exit codes`} ${exits.map((e) => e.code).join(', ')}${exit.signal === null ? '' : `, signal ${exit.signal}`}`,
+      },
     ];
     say('');
     say(formatSummary(result.summary));
     say(
       `counts: sent ${n(ledger.size)} readings, acknowledged and expected stored ${n(report.mustStore)}, ` +
-        `stored ${n(report.stored)} (${n(report.storedUnacked)} without an acknowledgement, allowed), rejection records ${n(rejections)}, gateway starts ${gateway.starts}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
+        `stored ${n(report.stored)} (${n(report.storedUnacked)} without an acknowledgement, allowed), rejection records ${n(rejections)}, process starts ${gateway.starts}, ${((Date.now() - started) / 1000).toFixed(0)} s`,
     );
     say(cutAnswers(ledger));
     say('');
@@ -140,7 +152,8 @@ async function main(): Promise<number> {
     return checks.every((c) => c.ok) ? 0 : 1;
   } finally {
     stop.abort();
-    await gateway.dispose();
+    await single?.dispose();
+    await cluster?.dispose(opts.keepData);
     if (opts.keepData) say(`data kept in ${dataDir}`);
     else rmSync(dataDir, { recursive: true, force: true });
   }

@@ -22,8 +22,11 @@ export interface KillRecord {
   readonly stalled: boolean;
 }
 
+/** What gets killed: the gateway process, or (distributed mode) the next process of a cluster in turn. */
+export type Killable = Pick<ChildGateway, 'baseUrl' | 'stop'> & { start(): Promise<unknown>; readonly lastKilled?: string };
+
 export interface KillLoopOptions {
-  readonly gateway: ChildGateway;
+  readonly gateway: Killable;
   readonly kills: number;
   readonly minAcks: number;
   readonly stats: RunStats;
@@ -63,7 +66,7 @@ export async function killLoop(o: KillLoopOptions): Promise<{ kills: KillRecord[
     o.ledger.phase = k;
     const record: KillRecord = { index: k, ackedBefore, killedAtMs, readyAtMs: Date.now(), signal: exit.signal ?? `exit ${exit.code}`, stalled: !ok };
     kills.push(record);
-    o.log(`kill ${String(k).padStart(2)}: ${exit.signal ?? exit.code} after ${ackedBefore.toLocaleString('en-US')} acknowledged; ready again in ${((record.readyAtMs - killedAtMs) / 1000).toFixed(1)} s`);
+    o.log(`kill ${String(k).padStart(2)}: ${o.gateway.lastKilled === undefined ? '' : `${o.gateway.lastKilled} `}${exit.signal ?? exit.code} after ${ackedBefore.toLocaleString('en-US')} acknowledged; ready again in ${((record.readyAtMs - killedAtMs) / 1000).toFixed(1)} s`);
   }
   // The last life of the gateway must recover on both transports too.
   const since = { ...o.stats.ackedBy };

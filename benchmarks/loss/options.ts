@@ -15,6 +15,10 @@ every acknowledged reading is stored exactly once. Exit code 1 if anything faile
   --window <n>      transmissions in flight per connection (default 4)
   --min-acks <n>    new acknowledgements between kills, plus up to as many again at random (default 300)
   --seed <seed>     fleet and kill timing (default loss)
+  --mode <mode>     embedded (default): one gateway process on SQLite, killed each time;
+                    distributed: 2 gateways behind a TCP balancer and 2 workers on a PostgreSQL and a
+                    Redis of its own; each kill hits the next of gateway 1, worker 1, gateway 2,
+                    worker 2 and Redis (which comes back empty)
   --keep-data       keep the gateway's data directory for inspection
   --help`;
 
@@ -25,6 +29,7 @@ const schema = z.object({
   window: z.coerce.number().int().min(1).max(100),
   minAcks: z.coerce.number().int().min(1).max(1_000_000),
   seed: z.string().min(1),
+  mode: z.enum(['embedded', 'distributed']),
   keepData: z.boolean(),
   help: z.boolean(),
 });
@@ -40,6 +45,7 @@ export function parseOptions(argv: readonly string[]): LossOptions {
       window: { type: 'string', default: '4' },
       'min-acks': { type: 'string', default: '300' },
       seed: { type: 'string', default: 'loss' },
+      mode: { type: 'string', default: 'embedded' },
       'keep-data': { type: 'boolean', default: false },
       help: { type: 'boolean', default: false },
     },

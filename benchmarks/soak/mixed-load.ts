@@ -62,6 +62,15 @@ export async function runMixedLoad(o: MixedLoadOptions): Promise<MixedLoadResult
   let inFlight = 0;
   let n = 0;
   const nextId = (): string => `${o.tag}-${n++}`;
+  // The gateway keeps one reading per device, kind and instant (a resend under another client id
+  // is a duplicate of the first): every reading of a device gets its own instant, so each
+  // acknowledged client id is a reading of its own in the store.
+  const lastAt = new Map<string, number>();
+  const at = (deviceId: string, wanted: number): number => {
+    const t = Math.max(wanted, (lastAt.get(deviceId) ?? Number.NEGATIVE_INFINITY) + 1);
+    lastAt.set(deviceId, t);
+    return t;
+  };
   const pending = new Set<Promise<unknown>>();
   const track = (p: Promise<unknown>): void => {
     pending.add(p);
@@ -146,7 +155,7 @@ export async function runMixedLoad(o: MixedLoadOptions): Promise<MixedLoadResult
         }
         window++;
         const id = nextId();
-        c.publish(`devices/${f.id}/readings`, JSON.stringify({ readings: [bp(id, Date.now() - 60_000)] }), { qos: 1 }, (err) => {
+        c.publish(`devices/${f.id}/readings`, JSON.stringify({ readings: [bp(id, at(f.id, Date.now() - 60_000))] }), { qos: 1 }, (err) => {
           window--;
           if (err === undefined || err === null) {
             flooder.acked++;
@@ -172,7 +181,7 @@ export async function runMixedLoad(o: MixedLoadOptions): Promise<MixedLoadResult
     carryHttp += (o.httpPerSec * TICK_MS) / 1000;
     for (; carryHttp >= 1; carryHttp--) {
       const d = o.devices[tick++ % o.devices.length];
-      if (d !== undefined) post(d.device, [bp(nextId(), now - (tick % 1000))]);
+      if (d !== undefined) post(d.device, [bp(nextId(), at(d.device.id, now - (tick % 1000)))]);
     }
     carryMqtt += (o.mqttPerClientPerSec * clients.length * TICK_MS) / 1000;
     for (; carryMqtt >= 1; carryMqtt--) {
@@ -181,7 +190,7 @@ export async function runMixedLoad(o: MixedLoadOptions): Promise<MixedLoadResult
       const d = o.devices[k];
       if (c === undefined || d === undefined || !c.connected) continue;
       const id = nextId();
-      c.publish(`devices/${d.device.id}/readings`, JSON.stringify({ readings: [bp(id, now - (tick % 1000))] }), { qos: 1 }, (err) => {
+      c.publish(`devices/${d.device.id}/readings`, JSON.stringify({ readings: [bp(id, at(d.device.id, now - (tick % 1000)))] }), { qos: 1 }, (err) => {
         if (err === undefined || err === null) {
           mqttAcked++;
           acked.add(id);

@@ -5,6 +5,10 @@ import type { Logger } from '../../core/logging.js';
 import type { Destination } from '../../core/model/destination.js';
 import type { Device } from '../../core/model/registry.js';
 import type { DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, PatientTarget, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import type { AppointmentRecord } from '../../core/ports/appointment-sink.js';
+import type { EhrPatientLookup } from '../../core/ports/ehr-patients.js';
+import { appointmentResource } from './appointment-mapper.js';
+import { demographicsOf } from './patient-demographics.js';
 import { parseBatchResponse, referenceOf } from './batch-response.js';
 import { CAUTIOUS_PLAN, capabilityStatement, planFrom, type ServerPlan, type WriteInteraction } from './capabilities.js';
 import { type AuthProvider, authProvider } from './destination-auth.js';
@@ -156,8 +160,43 @@ export class DestinationSession {
     return answered;
   }
 
+  /**
+   * A visit as an Appointment, written at its deterministic id (`PUT Appointment/{hash}`): the
+   * first write creates it, later ones (moved, cancelled, no-show) replace it. Answers one result
+   * like a reading's: delivered, retry (thrown errors of the exchange), or dead (refused).
+   */
+  async sendAppointment(record: AppointmentRecord, target: PatientTarget, signal: AbortSignal | undefined): Promise<DeliveryResult> {
+    const patient = subjectReference(target);
+    if (typeof patient === 'string') return { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: patient, outcome: null };
+    const resource = appointmentResource(record, patient, this.options.systems);
+    try {
+      await this.call('PUT Appointment', (options) => this.client.update({ resourceType: 'Appointment', id: resource.id, body: { ...resource }, options }), signal);
+      return { status: 'delivered', refs: [`Appointment/${resource.id}`] };
+    } catch (err) {
+      if (!(err instanceof RpmError)) throw err;
+      if (isRetryable(err.code)) throw err;
+      return { status: 'dead', code: err.code, message: err.message, outcome: operationOutcomeOf(outcomeOfError(err)) };
+    }
+  }
+
   /** `POST Patient/_search` (the identifier, often an MRN, stays out of URLs and server logs). */
   async findPatient(identifier: PatientIdentifier, signal: AbortSignal | undefined): Promise<PatientLookup> {
+    const found = await this.searchPatients(identifier, signal);
+    if (found.status !== 'found') return found;
+    return { status: 'found', reference: found.reference };
+  }
+
+  /** The one Patient carrying the identifier, with what it says of who the patient is. */
+  async patientByIdentifier(identifier: PatientIdentifier, signal: AbortSignal | undefined): Promise<EhrPatientLookup> {
+    const found = await this.searchPatients(identifier, signal);
+    if (found.status !== 'found') return found;
+    return { status: 'found', patient: demographicsOf(found.reference, found.resource) };
+  }
+
+  private async searchPatients(
+    identifier: PatientIdentifier,
+    signal: AbortSignal | undefined,
+  ): Promise<{ status: 'found'; reference: string; resource: unknown } | { status: 'unknown' } | { status: 'ambiguous'; matches: number }> {
     const bundle = await this.call(
       'POST Patient/_search',
       (options) =>
@@ -177,7 +216,7 @@ export class DestinationSession {
     if (matches > 1) return { status: 'ambiguous', matches };
     const ref = referenceOf(undefined, entries[0]?.resource);
     if (ref === undefined) throw new RpmError('RPM_ERR_UPSTREAM_FHIR', 'the FHIR server answered the Patient search with a Patient without id');
-    return { status: 'found', reference: ref };
+    return { status: 'found', reference: ref, resource: entries[0]?.resource };
   }
 
   /**

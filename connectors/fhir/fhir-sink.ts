@@ -1,6 +1,9 @@
 import type { Logger } from '../../core/logging.js';
 import type { Destination } from '../../core/model/destination.js';
 import type { ClinicalRecordSink, DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, SinkDescription } from '../../core/ports/clinical-record-sink.js';
+import type { AppointmentRecord, AppointmentSink } from '../../core/ports/appointment-sink.js';
+import type { EhrPatientLookup, EhrPatients } from '../../core/ports/ehr-patients.js';
+import type { PatientTarget } from '../../core/ports/clinical-record-sink.js';
 import { DestinationSession } from './destination-session.js';
 import { type FhirSystems, fhirSystems } from './fhir-codes.js';
 import { InFlightKeys } from './in-flight.js';
@@ -17,7 +20,7 @@ export interface FhirSinkOptions {
  * fhir-kit-client. One session per destination holds what was learned about the server; a
  * changed destination (or `forget`) starts a new one, so new credentials and URLs apply at once.
  */
-export class FhirSink implements ClinicalRecordSink {
+export class FhirSink implements ClinicalRecordSink, AppointmentSink, EhrPatients {
   private readonly sessions = new Map<string, DestinationSession>();
   /** Per destination, outliving its sessions: an exchange of an old session may still be in flight. */
   private readonly inFlight = new Map<string, InFlightKeys>();
@@ -33,6 +36,14 @@ export class FhirSink implements ClinicalRecordSink {
 
   findPatient(destination: Destination, identifier: PatientIdentifier, signal?: AbortSignal): Promise<PatientLookup> {
     return this.session(destination).findPatient(identifier, signal);
+  }
+
+  sendAppointment(destination: Destination, visit: AppointmentRecord, patient: PatientTarget, signal?: AbortSignal): Promise<DeliveryResult> {
+    return this.session(destination).sendAppointment(visit, patient, signal);
+  }
+
+  patientByIdentifier(destination: Destination, identifier: PatientIdentifier, signal?: AbortSignal): Promise<EhrPatientLookup> {
+    return this.session(destination).patientByIdentifier(identifier, signal);
   }
 
   forget(destinationId: string): void {

@@ -91,6 +91,13 @@ export function createPool(options: PostgresOptions): Pool {
 export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => Promise<T>): Promise<T> {
   const client = await pool.connect();
   let broken: Error | undefined;
+  // A checked-out connection has no listener of the pool's: a server that goes away between two
+  // statements (a restart, a crash) would emit an unhandled 'error' and end the process. The
+  // transaction fails instead (its next statement rejects) and the connection is destroyed.
+  const onError = (err: Error): void => {
+    broken = err;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     const result = await fn(client);
@@ -104,6 +111,7 @@ export async function inTransaction<T>(pool: Pool, fn: (client: PoolClient) => P
     }
     throw err;
   } finally {
+    client.removeListener('error', onError);
     client.release(broken);
   }
 }

@@ -4,6 +4,9 @@ import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
+import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
+import type { DelayedJobs } from '../../core/ports/delayed-jobs.js';
+import type { SchedulingStore } from '../../core/ports/scheduling-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
@@ -14,6 +17,8 @@ import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
+import { PostgresPatientIdentityStore } from './postgres-patient-identity-store.js';
+import { PostgresSchedulingStore } from './postgres-scheduling-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
@@ -36,6 +41,12 @@ export interface PostgresStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …), credentials encrypted. */
   readonly vendors: VendorStore;
+  /** Patients' identity and contact (encrypted) and telehealth consents. */
+  readonly identities: PatientIdentityStore;
+  /** Working hours, appointment types, appointments. */
+  readonly scheduling: SchedulingStore;
+  /** Durable delayed jobs (visit reminders). */
+  readonly jobs: DelayedJobs;
   /** What the server promises about a COMMIT, as read at open. */
   readonly durability: ServerDurability;
   /** Migrations this open applied (empty when the schema was current). */
@@ -73,16 +84,18 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
   const forwarding = new PostgresForwardingStore(pool, options.secrets);
   const vendors = new PostgresVendorStore(pool, options.secrets);
   const alerts = new PostgresAlertStore(pool, options.secrets);
+  const identities = new PostgresPatientIdentityStore(pool, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first
     // delivery or the first vendor webhook.
-    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets()) + (await alerts.sealNotes());
+    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets()) + (await identities.sealSecrets()) + (await alerts.sealNotes());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
   }
   let closed = false;
+  const scheduling = new PostgresSchedulingStore(pool);
   return {
     readings: new PostgresReadingStore(pool),
     registry: new PostgresRegistryStore(pool),
@@ -93,6 +106,9 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,
+    identities,
+    scheduling,
+    jobs: scheduling,
     durability,
     migrated,
     sealedSecrets,

@@ -698,6 +698,125 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
   },
   {
     version: 11,
+    name: 'patient identity (encrypted) and telehealth consent',
+    sql: `
+      -- PHI, encrypted by the adapter (core/crypto/identity-secrets.ts): the identity column is
+      -- AES-256-GCM bound to the row; MRN and phone are findable only by keyed blind index.
+      CREATE TABLE patient_identities (
+        patient_id text COLLATE "C" PRIMARY KEY REFERENCES patients (id),
+        organization_id text COLLATE "C",
+        identity text NOT NULL,
+        mrn_index text COLLATE "C" NOT NULL,
+        phone_index text COLLATE "C",
+        version integer NOT NULL,
+        updated_at_ms bigint NOT NULL,
+        updated_by text NOT NULL
+      );
+      CREATE UNIQUE INDEX patient_identities_mrn ON patient_identities (organization_id, mrn_index);
+      CREATE INDEX patient_identities_phone ON patient_identities (phone_index);
+
+      -- Append-only: who recorded a patient's telehealth consent (or its withdrawal), when, how.
+      CREATE TABLE telehealth_consents (
+        id bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+        patient_id text COLLATE "C" NOT NULL REFERENCES patients (id),
+        granted boolean NOT NULL,
+        method text NOT NULL CHECK (method IN ('verbal', 'written', 'electronic')),
+        obtained_at_ms bigint NOT NULL,
+        recorded_by text NOT NULL,
+        recorded_at_ms bigint NOT NULL
+      );
+      CREATE INDEX telehealth_consents_by_patient ON telehealth_consents (patient_id, obtained_at_ms);
+      CREATE FUNCTION rpm_consents_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+        BEGIN RAISE EXCEPTION 'consents are append-only'; END $$;
+      CREATE TRIGGER telehealth_consents_append_only BEFORE UPDATE OR DELETE ON telehealth_consents
+        FOR EACH ROW EXECUTE FUNCTION rpm_consents_append_only();
+    `,
+  },
+  {
+    version: 12,
+    name: 'scheduling: availability, appointment types, appointments, delayed jobs, calendar feeds',
+    sql: `
+      CREATE TABLE staff_availability (
+        staff_id text COLLATE "C" PRIMARY KEY,
+        organization_id text COLLATE "C" NOT NULL,
+        time_zone text NOT NULL,
+        weekly json NOT NULL,
+        exceptions json NOT NULL,
+        version integer NOT NULL,
+        updated_at_ms bigint NOT NULL
+      );
+
+      CREATE TABLE appointment_types (
+        organization_id text COLLATE "C" NOT NULL,
+        id text COLLATE "C" NOT NULL,
+        name text NOT NULL,
+        duration_minutes integer NOT NULL,
+        modality text NOT NULL CHECK (modality IN ('video', 'phone', 'in-person')),
+        created_at_ms bigint NOT NULL,
+        PRIMARY KEY (organization_id, id)
+      );
+
+      -- No clinical content. Writers that could overlap (same staff member or patient) take
+      -- transaction advisory locks on both before the overlap check, so two bookings of one slot
+      -- cannot both pass.
+      CREATE TABLE appointments (
+        id text COLLATE "C" PRIMARY KEY,
+        organization_id text COLLATE "C" NOT NULL,
+        patient_id text COLLATE "C" NOT NULL,
+        staff_id text COLLATE "C" NOT NULL,
+        type_id text COLLATE "C" NOT NULL,
+        modality text NOT NULL,
+        start_ms bigint NOT NULL,
+        end_ms bigint NOT NULL,
+        status text NOT NULL CHECK (status IN ('booked', 'cancelled', 'completed', 'no-show')),
+        version integer NOT NULL,
+        patient_response text CHECK (patient_response IN ('confirmed', 'reschedule-requested')),
+        patient_responded_at_ms bigint,
+        created_at_ms bigint NOT NULL,
+        created_by text NOT NULL,
+        updated_at_ms bigint NOT NULL,
+        updated_by text NOT NULL
+      );
+      CREATE INDEX appointments_by_staff ON appointments (staff_id, start_ms);
+      CREATE INDEX appointments_by_patient ON appointments (patient_id, start_ms);
+      CREATE INDEX appointments_by_organization ON appointments (organization_id, start_ms);
+
+      -- Durable delayed jobs (visit reminders): references only, never PHI.
+      CREATE TABLE delayed_jobs (
+        id text COLLATE "C" PRIMARY KEY,
+        kind text NOT NULL,
+        job_group text COLLATE "C" NOT NULL,
+        payload json NOT NULL,
+        due_at_ms bigint NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'running', 'done', 'cancelled', 'dead')),
+        attempts integer NOT NULL DEFAULT 0,
+        lease_owner text,
+        lease_until_ms bigint,
+        created_at_ms bigint NOT NULL,
+        finished_at_ms bigint,
+        result text,
+        last_error text
+      );
+      CREATE INDEX delayed_jobs_due ON delayed_jobs (status, due_at_ms);
+      CREATE INDEX delayed_jobs_by_group ON delayed_jobs (job_group);
+
+      CREATE TABLE calendar_feed_tokens (
+        staff_id text COLLATE "C" PRIMARY KEY,
+        token_sha256 text COLLATE "C" NOT NULL UNIQUE,
+        created_at_ms bigint NOT NULL
+      );
+    `,
+  },
+  {
+    version: 13,
+    name: 'FHIR destinations may take appointments',
+    sql: `
+      -- true: the destination also receives the organization's visits as FHIR Appointments.
+      ALTER TABLE fhir_destinations ADD COLUMN appointments boolean NOT NULL DEFAULT false;
+    `,
+  },
+  {
+    version: 14,
     name: 'staff second factors, access policy, break-glass grants',
     sql: `
       -- A staff member's TOTP factor; the secret sealed by the gateway's field cipher.

@@ -127,3 +127,14 @@ export class PostgresMembership implements Membership {
     await this.pool.query('DELETE FROM cluster_nodes WHERE role = $1 AND name = $2', [this.role, this.name]);
   }
 }
+
+/**
+ * A setting fixed for the life of the database (`cluster_settings`), e.g. the rule partition count:
+ * the first process to start records its value; later ones get the recorded value back, to refuse
+ * a configuration that disagrees (two partitionings would let two workers judge one patient).
+ */
+export async function fixClusterSetting(pool: Pool, name: string, value: string): Promise<string> {
+  await pool.query('INSERT INTO cluster_settings (name, value) VALUES ($1, $2) ON CONFLICT (name) DO NOTHING', [name, value]);
+  const row = (await pool.query<{ value: string }>('SELECT value FROM cluster_settings WHERE name = $1', [name])).rows[0];
+  return row?.value ?? value;
+}

@@ -201,19 +201,28 @@ export class PostgresReadingStore implements ReadingStore {
 
   async partitionSince(afterSeq: number, window: number, partition: RulePartition): Promise<PartitionSlice> {
     // The window is the next `window` positions of the whole log (bounded work per call, and the
-    // cursor moves even when none of them is this partition's); the patient's hash comes from the
-    // patients table (a generated column), computed on the fly only for a reading without a row there.
-    const { rows } = await this.pool.query<(ReadingRow & { seq: number; mine: boolean })>({
+    // cursor moves even when none of them is this partition's). Only this partition's rows leave
+    // the server: every partition reads the same window, so shipping and parsing all of it would
+    // cost each reading once per partition. The patient's hash comes from the patients table (a
+    // generated column), computed on the fly only for a reading without a row there.
+    const through = (
+      await this.pool.query<{ through: number | null }>({
+        name: 'rpm_partition_window',
+        text: 'SELECT max(seq) AS through FROM (SELECT seq FROM readings WHERE seq > $1 ORDER BY seq LIMIT $2) w',
+        values: [afterSeq, window],
+      })
+    ).rows[0]?.through;
+    if (through === null || through === undefined) return { readings: [], throughSeq: afterSeq };
+    const { rows } = await this.pool.query<ReadingRow & { seq: number }>({
       name: 'rpm_partition_since',
-      text: `WITH w AS (SELECT seq FROM readings WHERE seq > $1 ORDER BY seq LIMIT $2)
-             SELECT r.seq, ${READING_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')},
-                    (r.patient_id IS NOT NULL AND COALESCE(p.rules_hash, rpm_patient_hash(r.patient_id)) % $3 = $4) AS mine
-             FROM w JOIN readings r ON r.seq = w.seq LEFT JOIN patients p ON p.id = r.patient_id
+      text: `SELECT r.seq, ${READING_COLUMNS.split(', ').map((c) => `r.${c}`).join(', ')}
+             FROM readings r LEFT JOIN patients p ON p.id = r.patient_id
+             WHERE r.seq > $1 AND r.seq <= $2 AND r.patient_id IS NOT NULL
+               AND COALESCE(p.rules_hash, rpm_patient_hash(r.patient_id)) % $3 = $4
              ORDER BY r.seq`,
-      values: [afterSeq, window, partition.count, partition.index],
+      values: [afterSeq, through, partition.count, partition.index],
     });
-    const last = rows[rows.length - 1];
-    return { readings: rows.filter((r) => r.mine).map((r) => ({ seq: r.seq, reading: toReading(r) })), throughSeq: last === undefined ? afterSeq : last.seq };
+    return { readings: rows.map((r) => ({ seq: r.seq, reading: toReading(r) })), throughSeq: Number(through) };
   }
 
   async countReadingsSince(afterSeq: number): Promise<number> {

@@ -48,6 +48,7 @@ export class BullWorkBus implements WorkBus {
 
   async consume(unit: string, handler: (job: WorkJob) => Promise<void>): Promise<() => Promise<void>> {
     const connection = new Redis(this.options.url, CONSUMER);
+    connection.on('error', (err: Error) => this.options.onError?.(err, unit));
     const worker = new Worker(
       queueNameOf(unit),
       async (job: Job<WorkJobData>) => {
@@ -61,7 +62,9 @@ export class BullWorkBus implements WorkBus {
     await worker.waitUntilReady();
     return async () => {
       this.workers.delete(worker);
-      await worker.close();
+      // Forced: a job is a nudge the next holder's catch-up replaces, and a graceful close waits for
+      // a blocking read that may sit on a connection Redis already dropped.
+      await worker.close(true);
       connection.disconnect();
     };
   }
@@ -71,7 +74,7 @@ export class BullWorkBus implements WorkBus {
   }
 
   async close(): Promise<void> {
-    await Promise.all([...this.workers].map((w) => w.close()));
+    await Promise.all([...this.workers].map((w) => w.close(true)));
     this.workers.clear();
     await Promise.all([...this.queues.values()].map((q) => q.close()));
     this.queues.clear();

@@ -11,6 +11,11 @@ export interface RedisMqttClusterOptions {
    * that several clusters (or tests) can share one Redis. Gateways of one cluster use the same one.
    */
   readonly keyPrefix?: string;
+  /**
+   * Connection problems (Redis restarting, unreachable). Reported, never thrown: an 'error' event
+   * without a listener would end the process, and ioredis reconnects by itself.
+   */
+  readonly onError?: (err: Error) => void;
 }
 
 /** The two pieces aedes takes to run as one broker across processes. */
@@ -36,7 +41,11 @@ export interface RedisMqttCluster {
  */
 export function createRedisMqttCluster(options: RedisMqttClusterOptions): RedisMqttCluster {
   const mq = MQEmitterRedis({ connectionString: options.url });
+  const report = (err: Error): void => options.onError?.(err);
+  // mqemitter-redis re-emits its connections' errors on `state`.
+  (mq as unknown as { state: { on(event: 'error', listener: (err: Error) => void): void } }).state.on('error', report);
   const conn = new Redis(options.url, { keyPrefix: options.keyPrefix ?? 'rpm:mqtt:', lazyConnect: false, maxRetriesPerRequest: null });
+  conn.on('error', report);
   const persistence = aedesPersistenceRedis({ conn }) as { destroy(): Promise<void> | void };
   let closed = false;
   return {

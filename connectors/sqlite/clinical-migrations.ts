@@ -156,4 +156,78 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 5,
+    name: 'scheduling: availability, appointment types, appointments, delayed jobs, calendar feeds',
+    sql: `
+      CREATE TABLE staff_availability (
+        staff_id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        time_zone TEXT NOT NULL,
+        weekly TEXT NOT NULL,
+        exceptions TEXT NOT NULL,
+        version INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL
+      );
+
+      CREATE TABLE appointment_types (
+        organization_id TEXT NOT NULL,
+        id TEXT NOT NULL,
+        name TEXT NOT NULL,
+        duration_minutes INTEGER NOT NULL,
+        modality TEXT NOT NULL CHECK (modality IN ('video', 'phone', 'in-person')),
+        created_at_ms INTEGER NOT NULL,
+        PRIMARY KEY (organization_id, id)
+      );
+
+      -- No clinical content: a type, a time, who, what happened. Overlap is checked in the
+      -- booking transaction (IMMEDIATE: one writer at a time).
+      CREATE TABLE appointments (
+        id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        staff_id TEXT NOT NULL,
+        type_id TEXT NOT NULL,
+        modality TEXT NOT NULL,
+        start_ms INTEGER NOT NULL,
+        end_ms INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('booked', 'cancelled', 'completed', 'no-show')),
+        version INTEGER NOT NULL,
+        patient_response TEXT CHECK (patient_response IN ('confirmed', 'reschedule-requested')),
+        patient_responded_at_ms INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        created_by TEXT NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      CREATE INDEX appointments_by_staff ON appointments (staff_id, start_ms);
+      CREATE INDEX appointments_by_patient ON appointments (patient_id, start_ms);
+      CREATE INDEX appointments_by_organization ON appointments (organization_id, start_ms);
+
+      -- Durable delayed jobs (visit reminders): references only, never PHI.
+      CREATE TABLE delayed_jobs (
+        id TEXT PRIMARY KEY,
+        kind TEXT NOT NULL,
+        job_group TEXT NOT NULL,
+        payload TEXT NOT NULL,
+        due_at_ms INTEGER NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'running', 'done', 'cancelled', 'dead')),
+        attempts INTEGER NOT NULL DEFAULT 0,
+        lease_owner TEXT,
+        lease_until_ms INTEGER,
+        created_at_ms INTEGER NOT NULL,
+        finished_at_ms INTEGER,
+        result TEXT,
+        last_error TEXT
+      );
+      CREATE INDEX delayed_jobs_due ON delayed_jobs (status, due_at_ms);
+      CREATE INDEX delayed_jobs_by_group ON delayed_jobs (job_group);
+
+      CREATE TABLE calendar_feed_tokens (
+        staff_id TEXT PRIMARY KEY,
+        token_sha256 TEXT NOT NULL UNIQUE,
+        created_at_ms INTEGER NOT NULL
+      );
+    `,
+  },
 ];

@@ -3,6 +3,9 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
+import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
+import type { DelayedJobs } from '../../core/ports/delayed-jobs.js';
+import type { SchedulingStore } from '../../core/ports/scheduling-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
@@ -15,6 +18,8 @@ import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
+import { SqlitePatientIdentityStore } from './sqlite-patient-identity-store.js';
+import { SqliteSchedulingStore } from './sqlite-scheduling-store.js';
 import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
@@ -37,6 +42,12 @@ export interface SqliteStores {
   readonly forwarding: ForwardingStore;
   /** Vendor connections, bindings and pulls (Tenovi, Withings, …). */
   readonly vendors: VendorStore;
+  /** Patients' identity and contact (encrypted) and telehealth consents. */
+  readonly identities: PatientIdentityStore;
+  /** Working hours, appointment types, appointments (clinical.sqlite). */
+  readonly scheduling: SchedulingStore;
+  /** Durable delayed jobs (visit reminders), beside the appointments they belong to. */
+  readonly jobs: DelayedJobs;
   /** Stored secrets found in plain text or under an old key at open, and encrypted under the active key. */
   readonly sealedSecrets: number;
   close(): Promise<void>;
@@ -68,10 +79,11 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const forwarding = new SqliteForwardingStore(db, options.secrets);
   const vendors = new SqliteVendorStore(db, options.secrets);
   const alerts = new SqliteAlertStore(clinical, options.secrets);
+  const identities = new SqlitePatientIdentityStore(db, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets() + alerts.sealNotes();
+    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets() + identities.sealSecrets() + alerts.sealNotes();
   } catch (err) {
     void worker?.close();
     db.close();
@@ -79,6 +91,7 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     throw err;
   }
   let closed = false;
+  const scheduling = new SqliteSchedulingStore(clinical);
   return {
     readings: new SqliteReadingStore(db, write, probe),
     registry: new SqliteRegistryStore(db),
@@ -89,6 +102,9 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     progress: new SqliteProgressStore(clinical),
     forwarding,
     vendors,
+    identities,
+    scheduling,
+    jobs: scheduling,
     sealedSecrets,
     async close() {
       if (closed) return;

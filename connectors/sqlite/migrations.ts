@@ -490,6 +490,48 @@ export const MIGRATIONS: readonly Migration[] = [
   },
   {
     version: 13,
+    name: 'patient identity (encrypted) and telehealth consent',
+    sql: `
+      -- PHI, encrypted by the adapter (core/crypto/identity-secrets.ts): the identity column is
+      -- AES-256-GCM bound to the row; MRN and phone are findable only by keyed blind index.
+      CREATE TABLE patient_identities (
+        patient_id TEXT PRIMARY KEY REFERENCES patients(id),
+        organization_id TEXT,
+        identity TEXT NOT NULL,
+        mrn_index TEXT NOT NULL,
+        phone_index TEXT,
+        version INTEGER NOT NULL,
+        updated_at_ms INTEGER NOT NULL,
+        updated_by TEXT NOT NULL
+      );
+      CREATE UNIQUE INDEX patient_identities_mrn ON patient_identities (organization_id, mrn_index);
+      CREATE INDEX patient_identities_phone ON patient_identities (phone_index);
+
+      -- Append-only: who recorded a patient's telehealth consent (or its withdrawal), when, how.
+      CREATE TABLE telehealth_consents (
+        id INTEGER PRIMARY KEY AUTOINCREMENT,
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        granted INTEGER NOT NULL CHECK (granted IN (0, 1)),
+        method TEXT NOT NULL CHECK (method IN ('verbal', 'written', 'electronic')),
+        obtained_at_ms INTEGER NOT NULL,
+        recorded_by TEXT NOT NULL,
+        recorded_at_ms INTEGER NOT NULL
+      );
+      CREATE INDEX telehealth_consents_by_patient ON telehealth_consents (patient_id, obtained_at_ms);
+      CREATE TRIGGER telehealth_consents_no_update BEFORE UPDATE ON telehealth_consents BEGIN SELECT RAISE(ABORT, 'consents are append-only'); END;
+      CREATE TRIGGER telehealth_consents_no_delete BEFORE DELETE ON telehealth_consents BEGIN SELECT RAISE(ABORT, 'consents are append-only'); END;
+    `,
+  },
+  {
+    version: 14,
+    name: 'FHIR destinations may take appointments',
+    sql: `
+      -- 1: the destination also receives the organization's visits as FHIR Appointments.
+      ALTER TABLE fhir_destinations ADD COLUMN appointments INTEGER NOT NULL DEFAULT 0 CHECK (appointments IN (0, 1));
+    `,
+  },
+  {
+    version: 15,
     name: 'staff second factors, access policy, break-glass grants',
     sql: `
       -- A staff member's TOTP factor; the secret sealed by the gateway's field cipher.

@@ -30,6 +30,7 @@ interface DestinationRow {
   kinds: string;
   enabled: number;
   batch_size: number | null;
+  appointments: number;
   created_at_ms: number;
   updated_at_ms: number;
 }
@@ -71,6 +72,7 @@ const toDestination = (r: DestinationRow, auth: DestinationAuth): Destination =>
   kinds: r.kinds.split(',') as ReadingKind[],
   enabled: r.enabled === 1,
   batchSize: r.batch_size,
+  appointments: r.appointments === 1,
   createdAtMs: r.created_at_ms,
   updatedAtMs: r.updated_at_ms,
 });
@@ -154,8 +156,8 @@ export class SqliteForwardingStore implements ForwardingStore {
   async createDestination(d: NewDestination): Promise<Destination> {
     try {
       this.sql(
-          `INSERT INTO fhir_destinations (id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, created_at_ms, updated_at_ms)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO fhir_destinations (id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, appointments, created_at_ms, updated_at_ms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           d.id,
@@ -166,6 +168,7 @@ export class SqliteForwardingStore implements ForwardingStore {
           d.kinds.join(','),
           d.enabled ? 1 : 0,
           d.batchSize,
+          d.appointments === true ? 1 : 0,
           d.createdAtMs,
           d.createdAtMs,
         );
@@ -195,6 +198,7 @@ export class SqliteForwardingStore implements ForwardingStore {
     if (patch.kinds !== undefined) set('kinds', patch.kinds.join(','));
     if (patch.enabled !== undefined) set('enabled', patch.enabled ? 1 : 0);
     if (patch.batchSize !== undefined) set('batch_size', patch.batchSize);
+    if (patch.appointments !== undefined) set('appointments', patch.appointments ? 1 : 0);
     set('updated_at_ms', atMs);
     const changed = this.sql(`UPDATE fhir_destinations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id).changes;
     return changed === 0 ? undefined : this.getDestination(id);

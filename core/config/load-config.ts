@@ -79,6 +79,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     },
     redis: e.RPM_REDIS_URL === undefined ? undefined : { url: e.RPM_REDIS_URL, prefix: e.RPM_REDIS_PREFIX },
     nodeName: e.RPM_NODE_NAME ?? os.hostname(),
+    cluster: { roundMs: e.RPM_CLUSTER_ROUND_MS },
     timeSeries:
       e.RPM_TIMESERIES_URL === undefined
         ? undefined
@@ -88,6 +89,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       e.RPM_TWILIO_ACCOUNT_SID !== undefined && e.RPM_TWILIO_AUTH_TOKEN !== undefined && e.RPM_TWILIO_FROM !== undefined
         ? { accountSid: e.RPM_TWILIO_ACCOUNT_SID, authToken: e.RPM_TWILIO_AUTH_TOKEN, from: e.RPM_TWILIO_FROM, baseUrl: e.RPM_TWILIO_BASE_URL }
         : undefined,
+    scheduling: { publicUrl: e.RPM_PUBLIC_URL?.replace(/\/+$/, ''), jobLeaseMs: e.RPM_JOB_LEASE_S * 1000, jobPollMs: e.RPM_JOB_POLL_S * 1000 },
     shutdownTimeoutMs: e.RPM_SHUTDOWN_TIMEOUT_MS,
     dashboardDir: e.RPM_DASHBOARD_DIR === undefined ? undefined : path.resolve(e.RPM_DASHBOARD_DIR),
     fhir: {

@@ -112,6 +112,13 @@ export const envSchema = z
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
     RPM_TWILIO_FROM: z.string().min(1).optional().describe('E.164 sender number or Messaging Service SID'),
     RPM_TWILIO_BASE_URL: z.url().default('https://api.twilio.com'),
+    // The gateway's public base URL as Twilio calls it (https://gw.example.org): the inbound SMS
+    // webhook's X-Twilio-Signature is computed over it. Without it, inbound SMS are refused.
+    RPM_PUBLIC_URL: z.url().optional(),
+    // Scheduling: how long a reminder job is held by the process sending it before another may
+    // take it over (seconds), and the longest wait between looks at the job table.
+    RPM_JOB_LEASE_S: positiveInt.max(3600).default(60),
+    RPM_JOB_POLL_S: positiveInt.max(3600).default(30),
     // FHIR forwarding. The system base names our identifier systems (Observation and Device
     // identifiers, meta.source): set it to a URL you control before the first delivery and never
     // change it, because EHRs deduplicate on those identifiers.
@@ -160,6 +167,9 @@ export const envSchema = z
     // Rule workers share patients in this many partitions (patient → partition by hash); fixed for
     // the life of a database: a worker refuses to start when it differs from the stored count.
     RPM_RULES_PARTITIONS: positiveInt.max(1024).default(16),
+    // How often a worker says it is alive and rebalances its work; a dead worker's units move
+    // to live ones within two rounds (its leases end with its database connection at once).
+    RPM_CLUSTER_ROUND_MS: positiveInt.min(100).max(60_000).default(2000),
     // Time-series store for readings (InfluxDB 2.x / 3, or anything taking line protocol on
     // /api/v2/write). Unset: readings are only in the primary store.
     RPM_TIMESERIES_URL: z.url().optional(),
@@ -277,10 +287,13 @@ export interface Config {
   readonly redis: { readonly url: string; readonly prefix: string } | undefined;
   /** This process's name in logs, metrics and leases. */
   readonly nodeName: string;
+  /** Work sharing among the processes of the distributed mode. */
+  readonly cluster: { readonly roundMs: number };
   readonly timeSeries: { readonly url: string; readonly org: string; readonly bucket: string; readonly token: string | undefined } | undefined;
   readonly streams: { readonly recheckMs: number };
   readonly twilio: { readonly accountSid: string; readonly authToken: string; readonly from: string; readonly baseUrl: string } | undefined;
   readonly fhir: FhirForwardingConfig;
+  readonly scheduling: { readonly publicUrl: string | undefined; readonly jobLeaseMs: number; readonly jobPollMs: number };
   readonly vendors: {
     readonly withingsApiUrl: string;
     readonly pullRetry: { readonly baseMs: number; readonly maxMs: number };

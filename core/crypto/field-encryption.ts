@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { RpmError } from '../errors/rpm-error.js';
 
 /**
@@ -76,6 +76,19 @@ export class FieldCipher {
     } catch (err) {
       throw new RpmError('RPM_ERR_SECRET_UNREADABLE', `a stored value does not decrypt under key '${keyId}' (altered, or moved from another field)`, { cause: err, details: { keyId } });
     }
+  }
+
+  /**
+   * A keyed, deterministic digest of a value (a "blind index"), so a store can look an encrypted
+   * value up by equality (an MRN within an organization, a phone number) without keeping it in
+   * clear: HMAC-SHA256 under a key derived (HKDF-SHA256) from the active key and `purpose`.
+   * Format `bi1.<key id>.<base64url>`: after a key rotation the store recomputes its indexes
+   * with the values it re-encrypts (the digest changes with the key).
+   */
+  blindIndex(value: string, purpose: string): string {
+    const key = this.keys.get(this.activeKeyId) as Uint8Array;
+    const derived = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `rpm blind index:${purpose}`, 32));
+    return `bi1.${this.activeKeyId}.${createHmac('sha256', derived).update(value, 'utf8').digest('base64url')}`;
   }
 
   /** The key id a value was encrypted under, or undefined when it is not an encrypted value (plain text). */

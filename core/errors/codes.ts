@@ -61,6 +61,10 @@ export const errorCatalogue = {
   // Registry administration
   RPM_ERR_PATIENT_EXISTS: { status: 409, title: 'Patient already exists' },
   RPM_ERR_PATIENT_NOT_FOUND: { status: 404, title: 'Patient not found' },
+  // Patient identity and contact (name, date of birth, MRN, phone): PHI, encrypted at rest.
+  RPM_ERR_PATIENT_IDENTITY_NOT_FOUND: { status: 404, title: 'No identity recorded for this patient' },
+  RPM_ERR_PATIENT_IDENTITY_CONFLICT: { status: 409, title: "The patient's identity changed since you read it" },
+  RPM_ERR_PATIENT_MRN_EXISTS: { status: 409, title: 'Another patient of the organization has this MRN' },
   RPM_ERR_DEVICE_EXISTS: { status: 409, title: 'Device already exists' },
   RPM_ERR_DEVICE_NOT_FOUND: { status: 404, title: 'Device not found' },
   RPM_ERR_DEVICE_REVOKED: { status: 409, title: 'Device is revoked' },
@@ -84,6 +88,20 @@ export const errorCatalogue = {
   RPM_ERR_CARE_PLAN_VERSION_CONFLICT: { status: 409, title: 'Care plan changed since you read it' },
   RPM_ERR_TIME_ENTRY_NOT_FOUND: { status: 404, title: 'Time entry not found' },
   RPM_ERR_TIME_ENTRY_RUNNING: { status: 409, title: 'A timer is already running' },
+
+  // Scheduling: availability, appointment types, appointments
+  RPM_ERR_APPOINTMENT_NOT_FOUND: { status: 404, title: 'Appointment not found' },
+  RPM_ERR_APPOINTMENT_TYPE_NOT_FOUND: { status: 404, title: 'Appointment type not found' },
+  RPM_ERR_APPOINTMENT_TYPE_EXISTS: { status: 409, title: 'Appointment type already exists' },
+  // Another appointment of the staff member or the patient overlaps (also when two bookings race).
+  RPM_ERR_APPOINTMENT_SLOT_TAKEN: { status: 409, title: 'The time overlaps another appointment' },
+  RPM_ERR_APPOINTMENT_VERSION_CONFLICT: { status: 409, title: 'The appointment changed since you read it' },
+  RPM_ERR_APPOINTMENT_OUTSIDE_HOURS: { status: 422, title: "The time is outside the staff member's working hours" },
+  RPM_ERR_APPOINTMENT_STATE: { status: 409, title: 'The appointment cannot change this way in its current state' },
+  RPM_ERR_AVAILABILITY_VERSION_CONFLICT: { status: 409, title: 'Working hours changed since you read them' },
+  RPM_ERR_AVAILABILITY_NOT_SET: { status: 422, title: 'The staff member has no working hours recorded' },
+  // An inbound Twilio webhook whose X-Twilio-Signature does not verify.
+  RPM_ERR_WEBHOOK_SIGNATURE_INVALID: { status: 403, title: 'Webhook signature does not verify' },
 
   // Upstream services
   RPM_ERR_UPSTREAM_SMS: { status: 502, title: 'The SMS provider refused or failed' },
@@ -136,6 +154,7 @@ export const errorCatalogue = {
   RPM_ERR_CURSOR_MOVED: { status: 409, title: 'Another worker moved the rules cursor; nothing of this pass was written' },
   // A read of patient data (or another audited request) refused because its audit record could not be written.
   RPM_ERR_AUDIT_UNAVAILABLE: { status: 503, title: 'Audit log unavailable; request refused, retry later' },
+  RPM_ERR_BROKER_UNAVAILABLE: { status: 503, title: 'The MQTT broker could not take the command; retry later' },
 
   // Anything we did not anticipate
   RPM_ERR_INTERNAL: { status: 500, title: 'Internal error' },

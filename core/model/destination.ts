@@ -87,6 +87,7 @@ export const createDestinationInput = z.object({
   kinds: z.array(z.enum(READING_KINDS)).min(1).optional().describe('Reading kinds to forward; default all'),
   enabled: z.boolean().default(true),
   batchSize: z.number().int().min(1).max(1000).optional().describe('Observations per batch Bundle; 1 sends each on its own. Default RPM_FHIR_BATCH_SIZE'),
+  appointments: z.boolean().default(false).describe("Also send the organization's visits as FHIR Appointments (booked, moved, cancelled, no-show)"),
 });
 export type CreateDestinationInput = z.infer<typeof createDestinationInput>;
 
@@ -97,6 +98,7 @@ export const updateDestinationInput = z.object({
   kinds: z.array(z.enum(READING_KINDS)).min(1).optional(),
   enabled: z.boolean().optional(),
   batchSize: z.number().int().min(1).max(1000).nullable().optional().describe('null: back to RPM_FHIR_BATCH_SIZE'),
+  appointments: z.boolean().optional(),
 });
 export type UpdateDestinationInput = z.infer<typeof updateDestinationInput>;
 
@@ -110,6 +112,8 @@ export interface Destination {
   readonly enabled: boolean;
   /** null: the gateway default (RPM_FHIR_BATCH_SIZE). */
   readonly batchSize: number | null;
+  /** Also takes the organization's visits as FHIR Appointments (absent: no). */
+  readonly appointments?: boolean;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
 }

@@ -96,6 +96,7 @@ export interface NewDestination {
   readonly kinds: readonly ReadingKind[];
   readonly enabled: boolean;
   readonly batchSize: number | null;
+  readonly appointments?: boolean;
   readonly createdAtMs: number;
 }
 
@@ -106,6 +107,7 @@ export interface DestinationPatch {
   readonly kinds?: readonly ReadingKind[];
   readonly enabled?: boolean;
   readonly batchSize?: number | null;
+  readonly appointments?: boolean;
 }
 
 export interface DueDelivery {

@@ -113,7 +113,7 @@ describe('Nurse dashboard accessibility (axe-core in Chromium)', () => {
     await p.locator('tr[data-row="pa-1"]').waitFor();
 
     // The skip link comes before the navigation and moves focus to <main> without changing the route.
-    await p.locator('header nav a').focus();
+    await p.locator('header nav a').first().focus();
     await p.keyboard.press('Shift+Tab');
     expect(await p.evaluate(() => document.activeElement?.textContent)).toBe('Skip to main content');
     await p.keyboard.press('Enter');

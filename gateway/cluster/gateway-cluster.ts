@@ -1,5 +1,3 @@
-import type { Config } from '../../core/config/schema.js';
-import { ConfigError } from '../../core/errors/rpm-error.js';
 import type { Logger } from '../../core/logging.js';
 import type { Leases } from '../../core/ports/leases.js';
 import type { ClusterEvents, WorkBus } from '../../core/ports/work-bus.js';
@@ -24,17 +22,6 @@ export interface GatewayClusterParts {
   readonly events: ClusterEvents;
   readonly leases: Leases;
   readonly mqtt: MqttClusterParts & { close(): Promise<void> };
-}
-
-/** The distributed mode's gateway needs its shared store and Redis; say so plainly when they are missing. */
-export function requireClusterConfig(config: Config, role: string): { redis: { url: string; prefix: string }; databaseUrl: string } {
-  const problems: string[] = [];
-  if (config.store.kind !== 'postgres') problems.push('RPM_STORE=postgres (with RPM_DATABASE_URL): every process shares one database');
-  if (config.redis === undefined) problems.push('RPM_REDIS_URL: work and MQTT sessions pass between processes through Redis');
-  if (problems.length > 0 || config.redis === undefined || config.store.kind !== 'postgres') {
-    throw new ConfigError(problems.map((p) => `rpm ${role} (the distributed mode) needs ${p}; for one process on SQLite, run npm start`));
-  }
-  return { redis: config.redis, databaseUrl: config.store.url };
 }
 
 const SINGLETON_ROUND_MS = 5000;

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -255,6 +256,32 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
       const device = await ctx.registry.revoke(req.params.id);
       await audit(req, 'device.revoke', `device:${device.id}`);
       return view(device);
+    },
+  );
+
+  app.post(
+    '/v1/admin/devices/:id/commands',
+    {
+      schema: {
+        summary:
+          "Send a command to the device on its MQTT commands topic (devices/{id}/commands, QoS 1), on whichever gateway it is connected to; a device with a persistent session gets it when it reconnects",
+        tags,
+        security,
+        params: idParams,
+        body: z.object({
+          command: z.string().regex(/^[a-z][a-z0-9-]{0,63}$/, 'lower-case letters, digits and -'),
+          parameters: z.record(z.string(), z.union([z.string().max(256), z.number(), z.boolean()])).refine((p) => Object.keys(p).length <= 32, 'at most 32 parameters').optional(),
+        }),
+        response: { 202: z.object({ commandId: z.string(), topic: z.string() }) },
+      },
+    },
+    async (req, reply) => {
+      const { device } = await ctx.registry.getDevice(req.params.id);
+      if (device.status !== 'active') throw new RpmError('RPM_ERR_DEVICE_REVOKED', `device ${device.id} is revoked`);
+      const commandId = randomUUID();
+      const topic = await ctx.deviceCommands.send(device.id, { commandId, command: req.body.command, parameters: req.body.parameters ?? {}, sentAt: new Date(ctx.clock.now()).toISOString() });
+      await audit(req, 'device.command', `device:${device.id}`, undefined, { command: req.body.command, commandId });
+      return reply.code(202).send({ commandId, topic });
     },
   );
 

@@ -21,6 +21,9 @@ import { healthRoutes } from './health-routes.js';
 import { ingestRoutes } from './ingest-routes.js';
 import { metricsRoutes } from './metrics-routes.js';
 import { patientRoutes } from './patient-routes.js';
+import { patientIdentityRoutes } from './patient-identity-routes.js';
+import { calendarFeedRoutes, schedulingRoutes } from './scheduling-routes.js';
+import { smsWebhookRoutes } from './sms-webhook-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
 import { securityRoutes } from './security-routes.js';
 import { ssoRoutes } from './sso-routes.js';
@@ -110,6 +113,11 @@ export async function buildApp(ctx: GatewayContext, tls?: TlsMaterial): Promise<
   await app.register(adminRoutes, ctx);
   await app.register(auditRoutes, ctx);
   await app.register(patientRoutes, ctx);
+  await app.register(patientIdentityRoutes, ctx);
+  await app.register(schedulingRoutes, ctx);
+  await app.register(calendarFeedRoutes, ctx);
+  // Twilio's form-encoded webhook: its own body parser, scoped.
+  await app.register(async (scope) => smsWebhookRoutes(scope, ctx, ctx.verifyTwilio));
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
   await app.register(securityRoutes, ctx);

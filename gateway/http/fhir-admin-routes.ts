@@ -39,6 +39,7 @@ const destinationView = z.object({
   kinds: z.array(z.string()),
   enabled: z.boolean(),
   batchSize: z.number().int().nullable(),
+  appointments: z.boolean().describe('Also takes visits as FHIR Appointments'),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -60,6 +61,7 @@ function toDestinationView(d: Destination): z.infer<typeof destinationView> {
     kinds: [...d.kinds],
     enabled: d.enabled,
     batchSize: d.batchSize,
+    appointments: d.appointments === true,
     createdAt: new Date(d.createdAtMs).toISOString(),
     updatedAt: new Date(d.updatedAtMs).toISOString(),
   };

@@ -77,12 +77,13 @@ describe('staff login and sessions', () => {
   it('spends the same argon2id work on an unknown email as on a wrong password', async () => {
     const time = async (email: string): Promise<number> => {
       const samples: number[] = [];
-      for (let i = 0; i < 3; i++) {
+      for (let i = 0; i < 5; i++) {
         const started = performance.now();
         await login(email, `wrong password ${i}!`);
         samples.push(performance.now() - started);
       }
-      return samples.sort((a, b) => a - b)[1] ?? 0;
+      // The fastest try: other work on a loaded machine only ever adds time, never removes the hash.
+      return Math.min(...samples);
     };
     const known = await time('timing@clinic-a.org');
     const unknown = await time('ghost@clinic-a.org');

@@ -11,7 +11,7 @@ import { certificateCredentialId, certifiedDeviceIds } from '../tls/client-certi
 import { gateConnect } from './connect-gate.js';
 import { PublishRateLimiter } from './publish-rate-limit.js';
 import { markRedeliveries, type OutgoingQueue } from './redelivery.js';
-import { errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
+import { commandsTopic, errorsTopic, mayPublish, mayReceive, maySubscribe, mayUseWill } from './topics.js';
 
 /** What we know about an authenticated MQTT session. */
 interface Session {
@@ -49,6 +49,11 @@ export interface MqttBroker {
   rateLimited(): number;
   /** Resolves when no publish is waiting for its commit. */
   drained(): Promise<void>;
+  /**
+   * Publishes `body` to the device's commands topic, QoS 1: delivered to its session on whichever
+   * gateway holds it (the distributed mode's emitter carries it there), or queued in a persistent session.
+   */
+  sendCommand(deviceId: string, body: Readonly<Record<string, unknown>>): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -432,6 +437,14 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
     inFlight: () => inFlight,
     rateLimited: () => rateLimited,
     drained: () => (inFlight === 0 ? Promise.resolve() : new Promise((resolve) => drainWaiters.push(resolve))),
+    sendCommand: (deviceId, body) =>
+      new Promise((resolve, reject) => {
+        const topic = commandsTopic(deviceId);
+        aedes.publish({ cmd: 'publish', topic, payload: Buffer.from(JSON.stringify(body)), qos: 1, retain: false, dup: false }, (err) => {
+          if (err !== undefined && err !== null) reject(new RpmError('RPM_ERR_BROKER_UNAVAILABLE', 'the command could not be handed to the broker; try again'));
+          else resolve(topic);
+        });
+      }),
     close: () => new Promise<void>((resolve) => aedes.close(() => resolve())),
   };
 }

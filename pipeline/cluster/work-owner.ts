@@ -105,7 +105,8 @@ export class WorkOwner {
     this.stopped = true;
     if (this.timer !== null) clearTimeout(this.timer);
     await this.round;
-    for (const name of [...this.running]) await this.release(name);
+    // All at once: each unit's stop waits on its own connections (a pass to finish, a consumer to close).
+    await Promise.all([...this.running].map((name) => this.release(name).catch((err: unknown) => this.deps.log.warn({ err, unit: name }, 'releasing a unit failed'))));
     await this.deps.membership.leave().catch(() => undefined);
   }
 

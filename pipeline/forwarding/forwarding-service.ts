@@ -58,6 +58,7 @@ export class ForwardingService {
       kinds: input.kinds ?? FORWARDED_KINDS,
       enabled: input.enabled,
       batchSize: input.batchSize ?? null,
+      appointments: input.appointments,
       createdAtMs: this.clock.now(),
     });
     await this.changed(destination.id);

@@ -60,8 +60,9 @@ export class GatewayProcess {
   private out = '';
   private err = '';
 
-  constructor(env: Record<string, string>) {
-    this.proc = spawn(process.execPath, ['--import', 'tsx', 'gateway/main.ts'], {
+  /** `args`: the node arguments (default: the single process from source); e.g. `['bin/rpm.js', 'worker']`. */
+  constructor(env: Record<string, string>, args: readonly string[] = ['--import', 'tsx', 'gateway/main.ts']) {
+    this.proc = spawn(process.execPath, [...args], {
       cwd: REPO_ROOT,
       env: { ...baseEnv(), ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -140,6 +141,8 @@ export interface ChildGatewayOptions {
   /** Extra RPM_* settings. */
   readonly env?: Record<string, string>;
   readonly readyTimeoutMs?: number;
+  /** Node arguments of the process (default: the single process, `gateway/main.ts` from source). */
+  readonly args?: readonly string[];
 }
 
 /**
@@ -179,7 +182,7 @@ export class ChildGateway {
         RPM_ADMIN_TOKEN: ADMIN_TOKEN,
         RPM_LOG_LEVEL: 'info',
         ...(this.options.env ?? {}),
-      });
+      }, this.options.args);
       this.current = p;
       this.history.push(p);
       this.starts++;

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../core/config/load-config.js';
+import type { DestinationStream } from 'pino';
 import { createLogger } from '../../core/logging.js';
 import type { Clock } from '../../core/ports/clock.js';
 import { type RunningGateway, startGateway } from '../../gateway/start.js';
@@ -24,7 +25,7 @@ export function tempDir(prefix = 'rpm-test-'): string {
 }
 
 /** A real gateway (real SQLite file, real HTTP and MQTT listeners on free ports). */
-export async function startTestGateway(env: Record<string, string> = {}, options: { clock?: Clock; dataDir?: string } = {}): Promise<TestGateway> {
+export async function startTestGateway(env: Record<string, string> = {}, options: { clock?: Clock; dataDir?: string; role?: 'all' | 'gateway'; logDestination?: DestinationStream } = {}): Promise<TestGateway> {
   const dataDir = options.dataDir ?? tempDir();
   const config = loadConfig({
     RPM_DATA_DIR: dataDir,
@@ -37,7 +38,8 @@ export async function startTestGateway(env: Record<string, string> = {}, options
     ...env,
   });
   const gw = await startGateway(config, {
-    log: createLogger(config.logLevel),
+    log: createLogger(config.logLevel, options.logDestination),
+    ...(options.role === undefined ? {} : { role: options.role }),
     ...(options.clock === undefined ? {} : { clock: options.clock }),
   });
   const baseUrl = `http://127.0.0.1:${gw.httpPort}`;

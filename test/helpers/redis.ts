@@ -15,7 +15,7 @@ export const REDIS_TEST_URL = process.env.RPM_TEST_REDIS_URL ?? 'redis://127.0.0
 
 /** A prefix no other test run uses (keys and channels). */
 export function freshRedisPrefix(): string {
-  return `rpmtest:${process.pid}:${randomBytes(4).toString('hex')}`;
+  return `rpmtest.${process.pid}.${randomBytes(4).toString('hex')}`;
 }
 
 export async function requireRedis(url = REDIS_TEST_URL): Promise<void> {
@@ -61,6 +61,8 @@ function freePort(): Promise<number> {
 export interface OwnRedis {
   readonly url: string;
   readonly port: number;
+  /** The server's process id while it runs (benchmarks read its CPU time). */
+  readonly pid: number | undefined;
   /** SIGKILL: every key is gone (no persistence), clients see the connection drop. */
   kill(): Promise<void>;
   /** Starts again on the same port (empty unless AOF is on). */
@@ -102,6 +104,9 @@ export async function startOwnRedis(options: { aof?: boolean } = {}): Promise<Ow
   return {
     url,
     port,
+    get pid() {
+      return (child as ChildProcess | null)?.pid;
+    },
     kill,
     start,
     async stop() {

@@ -18,6 +18,11 @@ export class VictoriaMetrics {
     private readonly dir: string,
   ) {}
 
+  /** The server's process id (benchmarks read its CPU time). */
+  get pid(): number | undefined {
+    return this.proc.pid;
+  }
+
   static async start(): Promise<VictoriaMetrics> {
     if (!existsSync(VICTORIA_METRICS_BIN)) throw new Error(`${VICTORIA_METRICS_BIN} is missing: install the Debian package victoria-metrics (.ci/run does)`);
     const port = await freePort();

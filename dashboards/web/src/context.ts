@@ -1,5 +1,6 @@
 import type { Api } from './api.js';
 import type { DisplayService } from './display.js';
+import type { IdentityDirectory } from './identities.js';
 import type { LiveWorklist } from './live.js';
 import type { TimerService } from './timer-service.js';
 import type { StaffSelf } from './types.js';
@@ -12,6 +13,8 @@ export interface AppContext {
   readonly timer: TimerService;
   /** Units and time zone this nurse reads values in. */
   readonly display: DisplayService;
+  /** Patients' names and identifiers for lists (session memory only). */
+  readonly identities: IdentityDirectory;
   /** Polite screen-reader announcement (the live region in the shell). */
   announce(message: string): void;
   /** A visible error banner (role="alert"); an action's failure, never swallowed. */

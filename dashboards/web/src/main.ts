@@ -3,11 +3,13 @@ import './styles.css';
 import { Api, ApiError } from './api.js';
 import type { AppContext } from './context.js';
 import { DisplayService, resetDisplay } from './display.js';
+import { IdentityDirectory } from './identities.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
+import { MyDayView } from './views/my-day.js';
 import { renderMfaEnrolment } from './views/mfa-enrol.js';
 import { PatientView } from './views/patient.js';
 import { Shell } from './views/shell.js';
@@ -142,6 +144,7 @@ class App {
       live,
       timer,
       display,
+      identities: new IdentityDirectory(this.api),
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
@@ -179,7 +182,9 @@ class App {
     s.shell.clearError();
     s.shell.view.replaceChildren();
     let view: View;
+    const day = /^#\/day(?:\/(\d{4}-\d{2}-\d{2}))?$/.exec(location.hash);
     if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
+    else if (day !== null) view = new MyDayView(s.ctx, day[1]);
     else {
       if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
       view = new WorklistView(s.ctx);

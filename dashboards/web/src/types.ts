@@ -333,3 +333,65 @@ export interface Problem {
   /** Extensions, e.g. on 409 RPM_ERR_ALERT_CONFLICT: version, alertStatus, claimedBy. */
   readonly [extension: string]: unknown;
 }
+
+/** A patient's identity (PHI; GET /v1/patients/{id}/identity). */
+export interface PatientIdentity {
+  readonly patientId: string;
+  readonly givenName: string;
+  readonly familyName: string;
+  readonly birthDate: string;
+  readonly age: { readonly value: number; readonly unit: 'a' };
+  readonly mrn: string;
+  readonly phone: string | null;
+  readonly preferredLanguage: string;
+  readonly timeZone: string;
+  readonly version: number;
+}
+
+export interface TelehealthConsent {
+  readonly id: number;
+  readonly granted: boolean;
+  readonly method: 'verbal' | 'written' | 'electronic';
+  readonly obtainedAt: string;
+  readonly recordedBy: string;
+  readonly recordedAt: string;
+}
+
+/** GET /v1/patients/{id}/header: two identifiers, contact, programs, care team. */
+export interface PatientHeader {
+  readonly patientId: string;
+  readonly identity: PatientIdentity | null;
+  readonly programs: readonly string[];
+  readonly careTeams: readonly { readonly id: string; readonly name: string; readonly members: readonly { readonly id: string; readonly displayName: string | null; readonly role: string }[] }[];
+  readonly telehealthConsent: TelehealthConsent | null;
+}
+
+export type AppointmentStatus = 'booked' | 'cancelled' | 'completed' | 'no-show';
+
+/** A visit (GET /v1/appointments/{id}). */
+export interface Appointment {
+  readonly id: string;
+  readonly patientId: string;
+  readonly staffId: string;
+  readonly typeId: string;
+  readonly modality: 'video' | 'phone' | 'in-person';
+  readonly start: string;
+  readonly end: string;
+  readonly durationMinutes: number;
+  readonly status: AppointmentStatus;
+  readonly version: number;
+  readonly patientResponse: 'confirmed' | 'reschedule-requested' | null;
+}
+
+/** A row of my day: the visit and the patient's two identifiers. */
+export interface DayVisit extends Appointment {
+  readonly typeName: string;
+  readonly patient: { readonly name: string | null; readonly birthDate: string | null; readonly age: { readonly value: number; readonly unit: 'a' } | null; readonly mrn: string | null };
+}
+
+export interface AppointmentType {
+  readonly id: string;
+  readonly name: string;
+  readonly durationMinutes: number;
+  readonly modality: 'video' | 'phone' | 'in-person';
+}

@@ -7,6 +7,8 @@ import { actionButtons } from './actions.js';
 import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, severityBadge, tags } from './alert-parts.js';
 import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
 import { type ObservationPanels, observationPanels } from './observations.js';
+import { patientHeader } from './patient-header.js';
+import { patientVisits } from './patient-visits.js';
 import { timerPanel } from './timer-panel.js';
 import { breakGlassBanner, breakGlassOffer } from './break-glass.js';
 import type { View } from './view.js';
@@ -42,6 +44,8 @@ export class PatientView implements View {
   private readonly accessEl = h('div', { class: 'access' });
   private accessTimer = 0;
   private observations: ObservationPanels | null = null;
+  private header: ReturnType<typeof patientHeader> | null = null;
+  private visits: ReturnType<typeof patientVisits> | null = null;
   private refreshTimer = 0;
   /** When the first stream event of the pending refresh arrived (performance.now), for the live-update measure. */
   private liveSince: number | null = null;
@@ -67,8 +71,12 @@ export class PatientView implements View {
     // A nurse's observations are readings: charts, latest readings and NEWS2 follow at once.
     const observations = observationPanels(id, this.ctx, () => void this.refresh());
     this.observations = observations;
+    const header = patientHeader(this.ctx, id);
+    this.header = header;
+    const visits = patientVisits(this.ctx, id, () => header.element.querySelector('.patient-name')?.textContent ?? `patient ${id}`);
+    this.visits = visits;
     main.append(
-      h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), h('h1', null, `Patient ${id}`)),
+      h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), header.element),
       this.accessEl,
       h(
         'div',
@@ -88,6 +96,7 @@ export class PatientView implements View {
         h(
           'div',
           { class: 'col-side' },
+          visits.element,
           observations.news2,
           observations.form,
           timer.element,
@@ -147,6 +156,8 @@ export class PatientView implements View {
         this.loadHistory(),
         this.loadDevices(),
         this.observations?.reloadNews2(),
+        this.header?.load(),
+        this.visits?.load(),
       ]);
       this.carePlan = plan;
       await this.loadReadings();

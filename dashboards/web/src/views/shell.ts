@@ -35,7 +35,7 @@ export class Shell {
         'header',
         { class: 'top' },
         h('span', { class: 'brand' }, 'RPM nurse dashboard'),
-        h('nav', { 'aria-label': 'Main' }, h('a', { href: '#/worklist' }, 'Worklist')),
+        h('nav', { 'aria-label': 'Main' }, h('a', { href: '#/worklist' }, 'Worklist'), ' ', h('a', { href: '#/day' }, 'My day')),
         this.timerLink,
         h(
           'div',

@@ -31,6 +31,7 @@ export class WorklistView implements View {
   private unsubscribe: (() => void)[] = [];
   private tick = 0;
   private firstRender = true;
+  private destroyed = false;
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -67,6 +68,7 @@ export class WorklistView implements View {
   }
 
   destroy(): void {
+    this.destroyed = true;
     for (const u of this.unsubscribe) u();
     window.clearInterval(this.tick);
   }
@@ -121,6 +123,13 @@ export class WorklistView implements View {
     }
     this.count.textContent = rows.length === 1 ? '1 patient' : `${rows.length} patients`;
     this.empty.hidden = rows.length > 0;
+    // Names and identifiers of patients new to the list arrive after the row (one audited read per batch).
+    void this.ctx.identities
+      .request(seen)
+      .then((arrived) => {
+        if (arrived && !this.destroyed) this.render(new Set());
+      })
+      .catch(() => undefined);
     if (memo !== null && (document.activeElement === null || document.activeElement === document.body)) restoreFocus(memo);
     if (this.firstRender) {
       this.firstRender = false;
@@ -131,12 +140,25 @@ export class WorklistView implements View {
 
   private buildRow(row: Row, now: number): HTMLTableRowElement {
     const a = row.top;
-    const about = `${a.name}, patient ${row.patientId}`;
+    const who = this.ctx.identities.get(row.patientId);
+    const about = `${a.name}, patient ${who == null ? row.patientId : `${who.familyName}, ${who.givenName}`}`;
     const more = row.alerts.length - 1;
     return h(
       'tr',
       { 'data-row': row.patientId, class: `sev-${a.severity}${a.late ? ' late' : ''}` },
-      h('th', { scope: 'row' }, h('a', { href: `#/patients/${encodeURIComponent(row.patientId)}`, 'data-key': `open:${row.patientId}` }, row.patientId)),
+      h(
+        'th',
+        { scope: 'row' },
+        h('a', { href: `#/patients/${encodeURIComponent(row.patientId)}`, 'data-key': `open:${row.patientId}` }, who == null ? row.patientId : `${who.familyName}, ${who.givenName}`),
+        who == null
+          ? null
+          : h(
+              'div',
+              { class: 'ids' },
+              `DOB ${who.birthDate} (${who.age.value} y) · MRN ${who.mrn}`,
+              who.phone === null ? null : h('div', null, h('a', { href: `tel:${who.phone}` }, who.phone), ` · ${who.timeZone}`),
+            ),
+      ),
       h('td', null, severityBadge(a), tags(a)),
       h(
         'td',
@@ -166,8 +188,9 @@ export class WorklistView implements View {
 /** A row is rebuilt when anything it shows changed (text too: display units change without a new version). */
 function signature(row: Row, ctx: AppContext): string {
   const a = row.top;
+  const who = ctx.identities.get(row.patientId);
   const why = (a.priorityReasons ?? []).map((r) => r.label).join('|');
-  return `${a.id}:${a.version}:${row.priority}:${row.alerts.length}:${ctx.staffName(a.claimedBy)}:${a.title}:${a.detail}:${a.measuredAtText}:${why}`;
+  return `${a.id}:${a.version}:${row.priority}:${row.alerts.length}:${ctx.staffName(a.claimedBy)}:${a.title}:${a.detail}:${a.measuredAtText}:${why}:${who == null ? '' : who.version}`;
 }
 
 export function waitCell(a: Alert, now: number): HTMLElement {

@@ -1,5 +1,5 @@
 /**
- * Exit status of the gateway process (documented in README.md, "Configuration"). Process managers
+ * Exit status of our processes (gateway, worker) (documented in README.md, "Configuration"). Process managers
  * and operators branch on them, so they never change meaning.
  */
 export const EXIT_CODES = {

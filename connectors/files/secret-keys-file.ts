@@ -1,8 +1,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import type { Config } from '../core/config/schema.js';
-import { FieldCipher, newFieldKey, parseFieldKeys } from '../core/crypto/field-encryption.js';
-import { ConfigError } from '../core/errors/rpm-error.js';
+import type { Config } from '../../core/config/schema.js';
+import { FieldCipher, newFieldKey, parseFieldKeys } from '../../core/crypto/field-encryption.js';
+import { ConfigError } from '../../core/errors/rpm-error.js';
 import { ensurePrivateDir } from './data-files.js';
 
 export interface LoadedSecretKeys {

@@ -1,8 +1,8 @@
 import { chmodSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { newFieldKey } from '../core/crypto/field-encryption.js';
-import { startTestGateway, tempDir, type TestGateway } from '../test/helpers/gateway.js';
+import { newFieldKey } from '../../core/crypto/field-encryption.js';
+import { startTestGateway, tempDir, type TestGateway } from '../../test/helpers/gateway.js';
 
 const PASSWORD = 'ehr-basic-password-0042';
 const mode = (p: string): number => statSync(p).mode & 0o777;
