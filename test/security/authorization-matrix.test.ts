@@ -133,7 +133,8 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     if (template.startsWith('/v1/patients/') || template.startsWith('/v1/admin/patients/')) id = o.patient;
     else if (template.startsWith('/v1/alerts/')) id = o.alertId;
     else if (template.startsWith('/v1/admin/devices/')) id = o.spareDevice;
-    else if (template.startsWith('/v1/admin/staff/')) id = o.victimStaff;
+    else if (template.startsWith('/v1/admin/staff/') || template.startsWith('/v1/staff/')) id = o.victimStaff;
+    else if (template.startsWith('/v1/appointments/')) id = '00000000-0000-4000-8000-00000000a000';
     else if (template.startsWith('/v1/admin/organizations/')) id = o.org;
     else if (template.startsWith('/v1/admin/care-teams/')) id = o.team;
     else if (template.startsWith('/fhir/Observation/')) id = o.observationId;
@@ -205,6 +206,16 @@ describe('authorization matrix: every route of /docs/json × every caller × own
         }
         return { path: fill(template, { entryId }) };
       }
+      case 'PUT /v1/patients/{id}/identity':
+        return { path: fill(template), body: { givenName: 'Matrix', familyName: 'Patient', birthDate: '1950-01-01', mrn: `MRN-${o.org}`, phone: null, preferredLanguage: 'en' } };
+      case 'POST /v1/patient-identities/lookup':
+        return { path: template, body: { ids: [w.a.patient] } };
+      case 'POST /v1/patients/{id}/consents/telehealth':
+        return { path: fill(template), body: { method: 'verbal', obtainedAt: new Date(Date.now() - 60_000).toISOString() } };
+      case 'PUT /v1/staff/{id}/availability':
+        return { path: fill(template), body: { timeZone: 'UTC', weekly: [], exceptions: [] } };
+      case 'GET /v1/calendar/{token}.ics':
+        return { path: '/v1/calendar/not-a-token.ics' };
       case 'PUT /v1/me/display':
         return { path: template, body: {} };
       case 'PUT /v1/admin/organizations/{id}/sso':
@@ -272,6 +283,8 @@ describe('authorization matrix: every route of /docs/json × every caller × own
         return s !== 400 && s !== 401 && s !== 403 && s !== 404;
       case 'pass':
         return s !== 401 && s !== 403;
+      case 'gate':
+        return s !== 401;
       case 'denied':
         return s === 401 || s === 403 || s === 404;
       default:
