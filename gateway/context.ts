@@ -18,6 +18,9 @@ import type { CredentialGuard } from './auth/credential-guard.js';
 import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
+import type { MfaService } from './auth/mfa-service.js';
+import type { SsoService } from './auth/sso-service.js';
+import type { BreakGlassService } from './break-glass-service.js';
 import type { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
@@ -60,6 +63,12 @@ export interface GatewayContext {
   readonly staff: StaffService;
   /** Staff logins and sessions. */
   readonly sessions: SessionService;
+  /** Staff second factors (TOTP, recovery codes). */
+  readonly mfa: MfaService;
+  /** OpenID Connect single sign-on per organization. */
+  readonly sso: SsoService;
+  /** Emergency access to a patient outside one's care teams. */
+  readonly breakGlass: BreakGlassService;
   /** Alerts, rule state, care plans, time log. */
   readonly alerts: AlertStore;
   readonly carePlans: CarePlans;

@@ -32,4 +32,10 @@ export async function runGatewayProcess(role: 'all' | 'gateway'): Promise<void> 
   }
   // The spans of the shutdown itself, and any still buffered, go out before the exit.
   stopOnSignals(gateway, log, config.shutdownTimeoutMs, { afterClose: async () => tracing?.shutdown() });
+  // New TLS certificates without a restart (they are also picked up when the files change).
+  const running = gateway;
+  process.on('SIGHUP', () => {
+    log.info('SIGHUP: reloading TLS certificates');
+    running.reloadTls('SIGHUP');
+  });
 }

@@ -15,6 +15,8 @@ import {
 } from '../core/model/staff.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { StaffPatch, StaffStore } from '../core/ports/staff-store.js';
+import type { OrganizationAccessPolicy, StaffSecurityStore } from '../core/ports/staff-security-store.js';
+import type { MfaService } from './auth/mfa-service.js';
 import { hashPassword } from './auth/password.js';
 import type { SessionService } from './auth/session-service.js';
 
@@ -23,6 +25,11 @@ import type { SessionService } from './auth/session-service.js';
  * role `admin`, who administers their own organization only.
  */
 export type AdminActor = { readonly kind: 'bootstrap-admin' } | { readonly kind: 'staff'; readonly staff: Staff };
+
+/** Emergency access to a patient outside the scope rule; `allows` audits each use. */
+export interface EmergencyAccess {
+  allows(staff: Staff, patientId: string): Promise<boolean>;
+}
 
 /**
  * Organizations, staff accounts and care teams, and the patient scope of a staff member.
@@ -33,11 +40,14 @@ export type AdminActor = { readonly kind: 'bootstrap-admin' } | { readonly kind:
  */
 export class StaffService {
   private readonly scopeListeners = new Set<(organizationId: string) => void>();
+  private emergency: EmergencyAccess | undefined;
 
   constructor(
     private readonly store: StaffStore,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
+    private readonly security?: StaffSecurityStore,
+    private readonly mfa?: MfaService,
   ) {}
 
   /**
@@ -239,9 +249,61 @@ export class StaffService {
     return this.store.teamsOfStaff(staffId);
   }
 
-  /** Whether the staff member may see the patient (scope rule: StaffStore). */
-  canSeePatient(staff: Staff, patientId: string): Promise<boolean> {
+  /**
+   * Whether the staff member may see the patient: the scope rule (StaffStore), or a break-glass
+   * grant of hers for this patient in force now (BreakGlassService; its own organization only).
+   */
+  async canSeePatient(staff: Staff, patientId: string): Promise<boolean> {
+    if (await this.store.canSeePatient(staff.id, patientId)) return true;
+    return this.emergency !== undefined && (await this.emergency.allows(staff, patientId));
+  }
+
+  /** Break-glass access (BreakGlassService), consulted for patients outside the scope rule. */
+  useEmergencyAccess(emergency: EmergencyAccess): void {
+    this.emergency = emergency;
+  }
+
+  /** Whether the patient is in the staff member's own scope (care teams), break-glass aside. */
+  patientInOwnScope(staff: Staff, patientId: string): Promise<boolean> {
     return this.store.canSeePatient(staff.id, patientId);
+  }
+
+  /** An administrator sets a new password for an account; every session of it ends. */
+  async resetPassword(id: string, password: string, by: AdminActor): Promise<Staff> {
+    const staff = await this.getStaff(id, by);
+    if (this.security === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'password resets are not available');
+    await this.security.setPasswordHash(id, await hashPassword(password), this.clock.now());
+    await this.sessions.revokeAll(id, 'password-changed');
+    return staff;
+  }
+
+  /** An administrator removes an account's second factor (a lost phone); every session of it ends, and it enrols again. */
+  async resetMfa(id: string, by: AdminActor): Promise<{ staff: Staff; removed: boolean }> {
+    const staff = await this.getStaff(id, by);
+    if (this.mfa === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'second factors are not available');
+    const removed = await this.mfa.reset(id);
+    await this.sessions.revokeAll(id, 'password-changed');
+    return { staff, removed };
+  }
+
+  async accessPolicy(organizationId: string, by: AdminActor): Promise<OrganizationAccessPolicy> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    if (this.security === undefined) return { organizationId, mfaRequired: false, sso: null };
+    return this.security.policy(organizationId);
+  }
+
+  /** Changes what the patch names and keeps the rest (SSO settings are SsoService's). */
+  async setAccessPolicy(organizationId: string, patch: Partial<Omit<OrganizationAccessPolicy, 'organizationId'>>, by: AdminActor): Promise<OrganizationAccessPolicy> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    if (this.security === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'access policies are not available');
+    const next = { ...(await this.security.policy(organizationId)), ...patch, organizationId };
+    await this.security.setPolicy(next);
+    return next;
+  }
+
+  /** Active administrators of the organization: who reviews break-glass access. */
+  async organizationAdmins(organizationId: string): Promise<Staff[]> {
+    return (await this.store.listStaff(organizationId, { role: 'admin' })).filter((s) => s.status === 'active');
   }
 
   /** Patient ids the staff member may see, in id order, with keyset paging. */

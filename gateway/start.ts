@@ -1,4 +1,3 @@
-import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
@@ -63,6 +62,11 @@ import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
 import { WithingsPuller } from './vendors/withings-puller.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
+import { MfaService } from './auth/mfa-service.js';
+import { SsoService } from './auth/sso-service.js';
+import { OpenIdClientProvider } from '../connectors/oidc/openid-client-provider.js';
+import { BreakGlassService } from './break-glass-service.js';
+import { TlsReloader } from './tls/tls-reloader.js';
 import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
@@ -83,6 +87,8 @@ export interface RunningGateway {
   readonly httpPort: number;
   readonly mqttPort: number;
   readonly mqttTlsPort: number | undefined;
+  /** Reads the TLS certificate files again and applies them to the HTTPS and MQTT-over-TLS listeners (SIGHUP); false if one could not be applied. */
+  reloadTls(why?: string): boolean;
   /**
    * Graceful: stop accepting, drain in-flight requests and publishes, flush commits, close stores.
    * A step that fails (a store that cannot write) is logged and the shutdown goes on; the report
@@ -208,9 +214,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
-  const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const mfa = new MfaService(stores.staffSecurity, secretKeys.cipher, clock);
+  const sessions = new SessionService(stores.staff, clock, config.sessions, { secondFactor: mfa, passwords: stores.staffSecurity });
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
-  const staff = new StaffService(stores.staff, sessions, clock);
+  const staff = new StaffService(stores.staff, sessions, clock, stores.staffSecurity, mfa);
   const carePlans = new CarePlans(stores.alerts);
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
@@ -231,8 +238,31 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     phoneOf: async (patientId) => (await identities.contactOf(patientId))?.phone ?? null,
     telehealthConsent: async (patientId) => ((await identities.hasTelehealthConsent(patientId)) ? 'given' : 'absent'),
   };
-  // SMS to staff (escalations) and patients (visit reminders, video visit links): Twilio when configured, else the log (no PHI either way; links left out).
+  // SMS to staff (escalations, break-glass notices to admins) and patients (visit reminders, video visit links): Twilio when configured, else the log (no PHI either way; links left out).
   const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
+  const breakGlass = new BreakGlassService({
+    store: stores.staffSecurity,
+    staff,
+    patientOrganization: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
+    audit,
+    notifier,
+    clock,
+    log,
+    options: config.breakGlass,
+    cipher: secretKeys.cipher,
+  });
+  staff.useEmergencyAccess(breakGlass);
+  const sso = new SsoService({
+    security: stores.staffSecurity,
+    accounts: stores.staff,
+    staff,
+    sessions,
+    provider: new OpenIdClientProvider(),
+    cipher: secretKeys.cipher,
+    audit,
+    clock,
+    hasOwnFactor: (staffId) => mfa.enrolled(staffId),
+  });
   // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
   const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
   const scheduling = new SchedulingService({
@@ -527,6 +557,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     presence,
     staff,
     sessions,
+    mfa,
+    sso,
+    breakGlass,
     alerts: stores.alerts,
     carePlans,
     alerting: background.kind === 'embedded' ? background.alerting : undefined,
@@ -562,7 +595,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     shuttingDown: () => shuttingDown,
   };
 
-  const app = await buildApp(ctx);
+  // TLS material read now and again when the files change or on SIGHUP (tls-reloader.ts).
+  const reloaders: TlsReloader[] = [];
+  const httpTls = config.http.tls === undefined ? undefined : new TlsReloader('https', config.http.tls, log, config.tls.reloadCheckMs);
+  if (httpTls !== undefined) reloaders.push(httpTls);
+  const app = await buildApp(ctx, httpTls?.initial());
+  if (httpTls !== undefined) httpTls.attach(app.server as unknown as tls.Server);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
   brokerRef = broker;
   metrics.watchMqtt(broker);
@@ -606,20 +644,20 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     mqttPort = await bindOrExplain(() => listen(tcp, config.mqtt.port, config.mqtt.host), 'MQTT', config.mqtt.host, config.mqtt.port, 'RPM_MQTT_PORT');
     if (config.mqtt.tls !== undefined) {
       const t = config.mqtt.tls;
-      tlsServer = tls.createServer(
-        {
-          cert: fs.readFileSync(t.certFile),
-          key: fs.readFileSync(t.keyFile),
-          ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
-        },
-        handleMqtt,
-      );
+      const mqttTls = new TlsReloader('mqtts', t, log, config.tls.reloadCheckMs);
+      reloaders.push(mqttTls);
+      const material = mqttTls.initial();
+      // Device certificates are asked for when configured; unverified ones name no device (certifiedDeviceIds).
+      const askClientCert = material.ca !== undefined && config.tls.deviceCerts !== 'off';
+      tlsServer = tls.createServer({ ...material, minVersion: 'TLSv1.2', requestCert: askClientCert, rejectUnauthorized: false }, handleMqtt);
+      mqttTls.attach(tlsServer);
       const server = tlsServer;
       mqttTlsPort = await bindOrExplain(() => listen(server, t.port, config.mqtt.host), 'MQTT TLS', config.mqtt.host, t.port, 'RPM_MQTT_TLS_PORT');
     }
   } catch (err) {
     // Nothing has run yet but the stores and the broker: close them so the process can exit cleanly.
     shuttingDown = true;
+    for (const r of reloaders) r.close();
     await app.close().catch(() => undefined);
     if (tcp.listening) await closeServer(tcp);
     if (tlsServer?.listening === true) await closeServer(tlsServer);
@@ -694,6 +732,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       };
       log.info('shutting down: no new connections; draining in-flight work');
       const stopTcp = closeServer(tcp);
+      for (const r of reloaders) r.close();
       const stopTls = tlsServer === undefined ? Promise.resolve() : closeServer(tlsServer);
       // Stops listening and waits for in-flight HTTP requests (which need the committer).
       const stopHttp = app.close();
@@ -750,5 +789,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return closing;
   };
 
-  return { ctx, httpPort, mqttPort, mqttTlsPort, close };
+  const reloadTls = (why = 'SIGHUP'): boolean => reloaders.map((r) => r.reload(why)).every(Boolean);
+  return { ctx, httpPort, mqttPort, mqttTlsPort, reloadTls, close };
 }

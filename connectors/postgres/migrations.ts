@@ -945,4 +945,50 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       ALTER TABLE time_entries ADD CONSTRAINT time_entries_modality_check CHECK (modality IN ('video', 'audio', 'secure-message'));
     `,
   },
+  {
+    version: 18,
+    name: 'staff second factors, access policy, break-glass grants',
+    sql: `
+      -- A staff member's TOTP factor; the secret sealed by the gateway's field cipher.
+      CREATE TABLE staff_totp (
+        staff_id text COLLATE "C" PRIMARY KEY REFERENCES staff (id),
+        secret_sealed text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'active')),
+        created_at_ms bigint NOT NULL,
+        activated_at_ms bigint,
+        last_used_step bigint
+      );
+      -- Recovery codes: SHA-256 only, each good for one sign-in.
+      CREATE TABLE staff_recovery_codes (
+        staff_id text COLLATE "C" NOT NULL REFERENCES staff (id),
+        code_sha256 text NOT NULL,
+        created_at_ms bigint NOT NULL,
+        used_at_ms bigint,
+        PRIMARY KEY (staff_id, code_sha256)
+      );
+      CREATE TABLE organization_access_policies (
+        organization_id text COLLATE "C" PRIMARY KEY REFERENCES organizations (id),
+        mfa_required boolean NOT NULL,
+        -- OpenID Connect single sign-on; the client secret sealed by the gateway's field cipher.
+        sso_issuer text,
+        sso_client_id text,
+        sso_client_secret_sealed text
+      );
+      -- Emergency access to one patient outside the staff member's scope; never deleted.
+      CREATE TABLE break_glass_grants (
+        id text COLLATE "C" PRIMARY KEY,
+        staff_id text COLLATE "C" NOT NULL REFERENCES staff (id),
+        organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
+        patient_id text COLLATE "C" NOT NULL REFERENCES patients (id),
+        reason text NOT NULL,
+        granted_at_ms bigint NOT NULL,
+        expires_at_ms bigint NOT NULL,
+        ended_at_ms bigint,
+        reviewed_at_ms bigint,
+        reviewed_by text
+      );
+      CREATE INDEX break_glass_by_staff ON break_glass_grants (staff_id, patient_id, expires_at_ms);
+      CREATE INDEX break_glass_by_organization ON break_glass_grants (organization_id, granted_at_ms);
+    `,
+  },
 ];

@@ -17,6 +17,17 @@ export const errorCatalogue = {
   RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
   RPM_ERR_AUTH_SESSION_EXPIRED: { status: 401, title: 'Session expired; log in again' },
   RPM_ERR_AUTH_LOGIN_DELAYED: { status: 429, title: 'Too many wrong passwords for this account; wait before the next try' },
+  RPM_ERR_AUTH_MFA_REQUIRED: { status: 401, title: 'This account signs in with a second factor: send `otp` (or a `recoveryCode`)' },
+  RPM_ERR_AUTH_MFA_INVALID: { status: 401, title: 'Wrong or already used one-time code' },
+  RPM_ERR_AUTH_MFA_ENROLLMENT_REQUIRED: { status: 403, title: 'Your organization requires a second factor: enrol one first' },
+  RPM_ERR_AUTH_SSO_REQUIRED: { status: 403, title: 'Your organization signs in through its identity provider (single sign-on)' },
+  RPM_ERR_SSO_NOT_CONFIGURED: { status: 404, title: 'This organization has no single sign-on' },
+  RPM_ERR_SSO_FAILED: { status: 401, title: 'Single sign-on did not complete' },
+  RPM_ERR_MFA_ALREADY_ENABLED: { status: 409, title: 'A second factor is already enabled for this account' },
+  RPM_ERR_MFA_NOT_ENROLLED: { status: 409, title: 'No second factor is being enrolled or enabled for this account' },
+  RPM_ERR_MFA_REQUIRED_BY_ORGANIZATION: { status: 409, title: 'Your organization requires a second factor; it cannot be removed' },
+  RPM_ERR_BREAK_GLASS_NOT_NEEDED: { status: 409, title: 'This patient is already in your scope; no emergency access is needed' },
+  RPM_ERR_BREAK_GLASS_NOT_FOUND: { status: 404, title: 'No such emergency access grant' },
 
   // Request envelope
   RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },

@@ -94,7 +94,11 @@ export const loginInput = z.object({
     .max(128)
     .optional()
     .describe('Only for an email that has accounts in several organizations: which one. Without it, the oldest account with the email.'),
+  otp: z.string().max(16).optional().describe('The 6-digit code of the authenticator app, for accounts with a second factor'),
+  recoveryCode: z.string().max(64).optional().describe('Instead of `otp`: one of the recovery codes (each works once)'),
 });
+
+export const passwordInput = password;
 export type LoginInput = z.infer<typeof loginInput>;
 
 export interface Organization {

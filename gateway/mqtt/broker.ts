@@ -7,7 +7,9 @@ import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
 import { parseJsonPayload } from '../../core/json/parse-json.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
-import { packetGuardAuthenticated } from './packet-guard.js';
+import { GuardedMqttConnection, packetGuardAuthenticated } from './packet-guard.js';
+import type { AuthenticatedDevice } from '../auth/device-authenticator.js';
+import { certificateCredentialId, certifiedDeviceIds } from '../tls/client-certificate.js';
 import { gateConnect } from './connect-gate.js';
 import { PublishRateLimiter } from './publish-rate-limit.js';
 import { markRedeliveries, type OutgoingQueue } from './redelivery.js';
@@ -121,6 +123,7 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
     session.expiryTimer.unref();
   };
 
+  const deviceCerts = ctx.config.tls.deviceCerts;
   aedes.authenticate = (client, username, password, done) => {
     if (ctx.shuttingDown() || ctx.committer.saturated || !ctx.storeHealth.writable) {
       // Not ready for readings (shutting down, shedding load, or the store fails commits): a
@@ -128,12 +131,70 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
       done(authError('gateway busy', CONNACK_SERVER_UNAVAILABLE), false);
       return;
     }
-    if (username === undefined || password === undefined) {
+    if (username === undefined) {
       done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
       return;
     }
-    const secret = password.toString('utf8');
     const source = sourceAddressOf(client);
+    // Mutual TLS (RPM_DEVICE_CLIENT_CERTS): the device ids a verified client certificate names.
+    const transport = (client as unknown as { conn?: unknown }).conn;
+    // TCP/TLS: the socket under the packet guard; MQTT over WebSocket: the upgrade request's socket (HTTPS).
+    const inner = transport instanceof GuardedMqttConnection ? transport.transport : transport;
+    const socket = certifiedDeviceIds(inner).length > 0 ? inner : (client as unknown as { req?: { socket?: unknown } }).req?.socket;
+    const certIds = deviceCerts === 'off' ? [] : certifiedDeviceIds(socket);
+    const accept = (auth: AuthenticatedDevice): void => {
+      const will = (client as unknown as { _will?: { topic?: string } })._will;
+      if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
+        done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
+        return;
+      }
+      const blockedMs = limiter.blockedForMs(auth.device.id);
+      if (blockedMs > 0) {
+        // Over its publish rate limit: reconnecting does not help until its window resets.
+        done(authError(`publish rate limit reached; retry in ${Math.ceil(blockedMs / 1000)} s`, CONNACK_SERVER_UNAVAILABLE), false);
+        return;
+      }
+      // Namespace the MQTT client id by device, so one device can never take over
+      // (and disconnect) another device's session by reusing its client id.
+      (client as { id: string }).id = `${auth.device.id}|${client.id}`;
+      // Same device and client id as a live session: aedes closes that one for this (MQTT-3.1.4-2).
+      const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+      if (previous !== undefined && previous !== client) replaced.add(previous);
+      const session: Session = {
+        deviceId: auth.device.id,
+        credentialId: auth.credentialId,
+        changesAtAuth: changes.get(auth.device.id) ?? 0,
+        expiryTimer: undefined,
+      };
+      sessions.set(client, session);
+      scheduleExpiry(client, session, auth.expiresAtMs);
+      // Packets after the CONNECT may now reach aedes, up to the post-authentication size cap.
+      packetGuardAuthenticated(client.conn);
+      done(null, true);
+    };
+    const refuse = (err: unknown): void => {
+      const code = isRpmError(err) ? err.code : 'RPM_ERR_INTERNAL';
+      const returnCode =
+        code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
+      if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
+      if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
+      done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
+    };
+    if (password === undefined) {
+      // No secret: only a verified client certificate naming this device opens the session.
+      const credentialId = certificateCredentialId(socket);
+      if (!certIds.includes(username) || credentialId === undefined) {
+        done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
+        return;
+      }
+      ctx.authenticator.authenticateCertificate(username, credentialId).then(accept, refuse);
+      return;
+    }
+    if (deviceCerts === 'require' && !certIds.includes(username)) {
+      done(authError('this gateway requires a client certificate naming the device', CONNACK_NOT_AUTHORIZED), false);
+      return;
+    }
+    const secret = password.toString('utf8');
     // Wrong secrets are throttled by source like on HTTP; a secret verified before still connects.
     if (!ctx.authenticator.recognizes(secret)) {
       try {
@@ -143,46 +204,14 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
         return;
       }
     }
-    ctx.authenticator.authenticate(secret, username).then(
-      (auth) => {
-        const will = (client as unknown as { _will?: { topic?: string } })._will;
-        if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
-          done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
-          return;
-        }
-        const blockedMs = limiter.blockedForMs(auth.device.id);
-        if (blockedMs > 0) {
-          // Over its publish rate limit: reconnecting does not help until its window resets.
-          done(authError(`publish rate limit reached; retry in ${Math.ceil(blockedMs / 1000)} s`, CONNACK_SERVER_UNAVAILABLE), false);
-          return;
-        }
-        // Namespace the MQTT client id by device, so one device can never take over
-        // (and disconnect) another device's session by reusing its client id.
-        (client as { id: string }).id = `${auth.device.id}|${client.id}`;
-        // Same device and client id as a live session: aedes closes that one for this (MQTT-3.1.4-2).
-        const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
-        if (previous !== undefined && previous !== client) replaced.add(previous);
-        const session: Session = {
-          deviceId: auth.device.id,
-          credentialId: auth.credentialId,
-          changesAtAuth: changes.get(auth.device.id) ?? 0,
-          expiryTimer: undefined,
-        };
-        sessions.set(client, session);
-        scheduleExpiry(client, session, auth.expiresAtMs);
-        // Packets after the CONNECT may now reach aedes, up to the post-authentication size cap.
-        packetGuardAuthenticated(client.conn);
-        done(null, true);
-      },
-      (err: unknown) => {
-        const code = isRpmError(err) ? err.code : 'RPM_ERR_INTERNAL';
-        const returnCode =
-          code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
-        if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
-        if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
-        done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
-      },
-    );
+    ctx.authenticator.authenticate(secret, username).then((auth) => {
+      // A certificate sent with a secret must name the same device.
+      if (certIds.length > 0 && !certIds.includes(auth.device.id)) {
+        done(authError('the client certificate names another device', CONNACK_BAD_CREDENTIALS), false);
+        return;
+      }
+      accept(auth);
+    }, refuse);
   };
 
   aedes.authorizeSubscribe = (client, sub, done) => {
@@ -411,7 +440,7 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   });
 
   const recheck = (client: Client, s: Session): void => {
-    ctx.authenticator.credentialStatus(s.credentialId).then(
+    ctx.authenticator.credentialStatus(s.credentialId, s.deviceId).then(
       (status) => {
         if (status.state === 'live') scheduleExpiry(client, s, status.expiresAtMs);
         else client.close();

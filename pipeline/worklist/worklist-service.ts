@@ -38,8 +38,12 @@ export class WorklistService {
   constructor(
     private readonly alerts: AlertStore,
     private readonly carePlans: CarePlans,
-    /** Whether a staff member may see a patient (organization, then care teams for nurses). */
-    private readonly staff: { canSeePatient(staff: Staff, patientId: string): Promise<boolean> },
+    /**
+     * Whether a staff member may see a patient: `canSeePatient` for one patient she opens
+     * (organization, then care teams for nurses, or her break-glass grant), `patientInOwnScope` for
+     * what her worklist lists (the scope rule alone: break-glass opens a chart, it does not fill a worklist).
+     */
+    private readonly staff: { canSeePatient(staff: Staff, patientId: string): Promise<boolean>; patientInOwnScope(staff: Staff, patientId: string): Promise<boolean> },
     private readonly audit: AuditLog,
     private readonly hub: WorklistHub,
     private readonly clock: Clock,
@@ -53,7 +57,7 @@ export class WorklistService {
     const byPatient = new Map<string, RankedAlert[]>();
     for (const alert of unresolved) {
       let ok = visible.get(alert.patientId);
-      if (ok === undefined) visible.set(alert.patientId, (ok = await this.staff.canSeePatient(req.staff, alert.patientId)));
+      if (ok === undefined) visible.set(alert.patientId, (ok = await this.staff.patientInOwnScope(req.staff, alert.patientId)));
       if (!ok) continue;
       let list = byPatient.get(alert.patientId);
       if (list === undefined) byPatient.set(alert.patientId, (list = []));

@@ -11,6 +11,7 @@ import { AlertSignals } from './alert-signals.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
 import { MyDayView } from './views/my-day.js';
+import { renderMfaEnrolment } from './views/mfa-enrol.js';
 import { PatientView } from './views/patient.js';
 import { joinAppointment, VisitCallView } from './views/visit.js';
 import { setJoinHandler } from './views/visit-join.js';
@@ -55,9 +56,31 @@ class App {
   constructor(private readonly root: HTMLElement) {}
 
   async boot(): Promise<void> {
+    // Back from single sign-on: a one-time hand-off code in the fragment, swapped for the session,
+    // and taken out of the address bar and the history at once.
+    const sso = /^#\/sso\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+    const ssoFailed = /^#\/sso-failed\/([A-Z_]+)$/.exec(location.hash);
+    if (sso !== null || ssoFailed !== null) history.replaceState(null, '', '#/worklist');
+    if (ssoFailed !== null) {
+      return this.showLogin(
+        ssoFailed[1] === 'RPM_ERR_AUTH_MFA_REQUIRED'
+          ? 'Your identity provider did not confirm a second factor, which your organization requires. Sign in there with it, then try again.'
+          : 'Single sign-on did not complete. Check with your administrator that your account exists here with the same email.',
+      );
+    }
+    if (sso?.[1] !== undefined) {
+      try {
+        const res = await this.api.post<LoginResponse>('/v1/auth/sso/exchange', { code: sso[1] });
+        tokenStore.set(res.token);
+        return await this.enter(res.staff);
+      } catch {
+        return this.showLogin('Single sign-on did not complete (the sign-in took too long, or was already used). Please try again.');
+      }
+    }
     if (tokenStore.get() === null) return this.showLogin(null);
     try {
       const me = await this.api.get<Me>('/v1/auth/me');
+      if (me.mfaEnrollmentRequired === true) return this.enrol(me.staff);
       await this.enter(me.staff);
     } catch {
       tokenStore.clear();
@@ -69,6 +92,7 @@ class App {
     document.title = 'Sign in · RPM nurse dashboard';
     renderLogin(this.root, this.api, message, (res: LoginResponse) => {
       tokenStore.set(res.token);
+      if (res.mfaEnrollmentRequired === true) return void this.enrol(res.staff);
       void this.enter(res.staff).then(() => {
         // Someone may have been guessing her password: she should know (issue 11).
         const n = res.notice?.failedLoginsSinceLastSignIn ?? 0;
@@ -79,6 +103,22 @@ class App {
         }
       });
     });
+  }
+
+  /** The organization requires a second factor: nothing else opens until one is set up. */
+  private async enrol(me: StaffSelf): Promise<void> {
+    document.title = 'Set up two-step sign-in · RPM nurse dashboard';
+    await renderMfaEnrolment(
+      this.root,
+      this.api,
+      () => void this.enter(me),
+      () => {
+        const token = tokenStore.get();
+        tokenStore.clear();
+        if (token !== null) void fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
+        this.showLogin(SIGNED_OUT_MESSAGE.user);
+      },
+    );
   }
 
   private async enter(me: StaffSelf): Promise<void> {

@@ -118,8 +118,20 @@ export interface StaffSelf {
   readonly isChargeNurse: boolean;
 }
 
+export interface BreakGlassGrant {
+  readonly id: string;
+  readonly patientId: string;
+  readonly reason: string;
+  readonly grantedAt: string;
+  readonly expiresAt: string;
+}
+
 export interface Me {
   readonly staff: StaffSelf;
+  /** Emergency access grants in force. */
+  readonly breakGlass?: readonly BreakGlassGrant[];
+  readonly mfa?: { readonly enabled: boolean; readonly pending: boolean; readonly recoveryCodesLeft: number };
+  readonly mfaEnrollmentRequired?: boolean;
   readonly careTeams: readonly { readonly id: string; readonly name: string }[];
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
@@ -131,6 +143,8 @@ export interface LoginResponse {
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
   readonly staff: StaffSelf;
+  /** The organization requires a second factor this account does not have yet. */
+  readonly mfaEnrollmentRequired?: boolean;
   /** Wrong passwords tried for this account since its previous sign-in. */
   readonly notice?: { readonly failedLoginsSinceLastSignIn: number; readonly firstFailedAt: string; readonly lastFailedAt: string };
 }

@@ -2,7 +2,7 @@ import { ApiError, seg } from '../api.js';
 import type { AppContext } from '../context.js';
 import { focusHeading, h, srOnly } from '../dom.js';
 import { ago, dateAndTime, KIND_LABEL, OUTCOME_LABEL, readingValue, settingLabel, STATUS_LABEL, when } from '../format.js';
-import type { Alert, AlertEvent, CarePlan, PatientDevice, Reading, ReadingsPage } from '../types.js';
+import type { Alert, AlertEvent, BreakGlassGrant, CarePlan, Me, PatientDevice, Reading, ReadingsPage } from '../types.js';
 import { actionButtons } from './actions.js';
 import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, severityBadge, tags } from './alert-parts.js';
 import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
@@ -11,6 +11,7 @@ import { patientHeader } from './patient-header.js';
 import { patientVisits } from './patient-visits.js';
 import { timerPanel } from './timer-panel.js';
 import { startVisit, visitPanel } from './visit.js';
+import { breakGlassBanner, breakGlassOffer } from './break-glass.js';
 import type { View } from './view.js';
 import { waitCell } from './worklist.js';
 
@@ -41,6 +42,9 @@ export class PatientView implements View {
   private readonly devicesEl = h('div', { class: 'devices' });
   private readonly historyEl = h('div', { class: 'history' });
   private readonly planEl = h('div', { class: 'care-plan' });
+  /** The break-glass banner while emergency access lasts. */
+  private readonly accessEl = h('div', { class: 'access' });
+  private accessTimer = 0;
   private observations: ObservationPanels | null = null;
   private header: ReturnType<typeof patientHeader> | null = null;
   private visits: ReturnType<typeof patientVisits> | null = null;
@@ -77,6 +81,7 @@ export class PatientView implements View {
     this.visits = visits;
     main.append(
       h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), header.element),
+      this.accessEl,
       h(
         'div',
         { class: 'patient-grid' },
@@ -124,12 +129,33 @@ export class PatientView implements View {
   destroy(): void {
     this.destroyed = true;
     window.clearTimeout(this.refreshTimer);
+    window.clearTimeout(this.accessTimer);
     for (const c of this.cleanups) c();
     for (const c of this.charts) c.destroy();
   }
 
+  /** Emergency access to this patient, if the nurse holds it: the banner, and the view closes when it ends. */
+  private async showAccess(): Promise<void> {
+    const me = await this.ctx.api.get<Me>('/v1/auth/me').catch(() => undefined);
+    const grant = me?.breakGlass?.find((g) => g.patientId === this.patientId);
+    if (grant === undefined || this.destroyed) return;
+    this.showGrant(grant);
+  }
+
+  private showGrant(grant: BreakGlassGrant): void {
+    this.accessEl.replaceChildren(breakGlassBanner(this.ctx, grant, () => this.reopen()));
+    window.clearTimeout(this.accessTimer);
+    this.accessTimer = window.setTimeout(() => this.reopen(), Math.max(0, Date.parse(grant.expiresAt) - Date.now()) + 1000);
+  }
+
+  /** The view again from scratch (access granted, ended or expired). */
+  private reopen(): void {
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  }
+
   private async load(): Promise<void> {
     const id = seg(this.patientId);
+    void this.showAccess();
     try {
       const [plan] = await Promise.all([
         this.ctx.api.get<CarePlan>(`/v1/patients/${id}/care-plan`),
@@ -150,7 +176,8 @@ export class PatientView implements View {
 
   private fail(err: unknown): void {
     if (err instanceof ApiError && err.status === 404) {
-      this.chartsEl.replaceChildren(h('p', null, 'This patient does not exist or is not in your care.'));
+      const offer = breakGlassOffer(this.ctx, this.patientId, () => this.reopen());
+      this.chartsEl.replaceChildren(h('p', null, 'This patient does not exist or is not in your care.'), ...(offer === null ? [] : [offer]));
     } else if (!(err instanceof ApiError && err.sessionEnded)) {
       this.ctx.showError(`Could not load patient ${this.patientId}: ${err instanceof Error ? err.message : String(err)}`);
     }
