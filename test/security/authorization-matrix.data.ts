@@ -123,6 +123,41 @@ const GATE_ONLY_STAFF: Row = { own: withStaff('401', 'gate', { operator: 'gate' 
 /** Staff-session only routes about the caller. */
 const STAFF_SELF: Row = { own: withStaff('401', 'ok') };
 
+/**
+ * Billing (issue 17): the monthly report for physicians and organization admins of the caller's own
+ * organization (the route names none); nurses are refused.
+ */
+const BILLING_REPORT: Row = { own: withStaff('401', '403', { orgAdmin: 'ok', physician: 'ok' }) };
+/**
+ * Sign-offs and amendments: physicians only. The period key names a patient: the own patient's
+ * current management month is still open (409) or not signed (409), so the physician reaches the
+ * operation; another organization's patient's period is not found (404). Other roles: 403 first.
+ */
+const BILLING_PHYSICIAN: Row = { own: withStaff('401', '403', { physician: 'ok' }), other: withStaff('401', '403', { physician: '404' }) };
+/** Recording a patient's billing episode: physicians and organization admins who may see the patient. */
+const BILLING_EPISODE_WRITE: Row = {
+  own: withStaff('401', '403', { orgAdmin: 'ok', physician: 'ok' }),
+  other: withStaff('401', '403', { orgAdmin: '404', physician: '404' }),
+};
+/** An organization admin's own patients and device fleet (issue 17, /v1/org/*): role `admin` only, never the operator's token. */
+const ORG_SELF_ADMIN: Row = { own: withStaff('401', '403', { orgAdmin: 'ok' }) };
+/** The same on a resource named in the request (a patient, a device): another organization's is 404 for its admin. */
+const ORG_SELF_ADMIN_RESOURCE: Row = { own: withStaff('401', '403', { orgAdmin: 'ok' }), other: withStaff('401', '403', { orgAdmin: '404' }) };
+/** Whether escalations reach anyone (issue 18): charge nurses and organization admins. */
+const ESCALATION_REACH: Row = { own: withStaff('401', '403', { orgAdmin: 'ok', chargeNurse: 'ok' }) };
+/**
+ * Video visits (issue 16b) named by id: the visit a nurse of the patient's care team started. Staff
+ * who may see the patient read it; only clinicians enter it, renew its link or end it (an admin: 403);
+ * another organization's visit is 404 for everyone, admins included (visibility is checked first).
+ */
+const VISIT_READ: Row = CLINICAL;
+const VISIT_CLINICIAN: Row = {
+  own: withStaff('401', 'ok', { nurseOtherTeam: '404', orgAdmin: '403' }),
+  other: withStaff('401', '404'),
+};
+/** The patient's side of a visit: a link or visit session, none of which any of ours is (404); no credential at all: 401. */
+const VISIT_PATIENT_SESSION: Row = { own: { ...all('404'), anonymous: '401' } };
+
 /** Starting single sign-on is public; no organization of the matrix has SSO, so it is 404 for everyone. */
 const SSO_START: Row = { own: all('404') };
 
@@ -153,6 +188,38 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
   // Public: the token in the path is the credential (shape and validity tested in gateway/scheduling).
   'GET /v1/calendar/{token}.ics': { own: all('pass') },
   'POST /v1/sms/inbound': VENDOR,
+
+  // Issue 17: billing, roster, organization admin screens, alert-signal settings.
+  'PATCH /v1/admin/staff/{id}': ORG_ADMIN,
+  'GET /v1/admin/organizations/{id}/staff': ORG_ADMIN,
+  'GET /v1/admin/organizations/{id}/care-teams': ORG_ADMIN,
+  'GET /v1/billing/report': BILLING_REPORT,
+  'GET /v1/billing/report.csv': BILLING_REPORT,
+  'POST /v1/billing/sign-offs': BILLING_PHYSICIAN,
+  'POST /v1/billing/amendments': BILLING_PHYSICIAN,
+  'GET /v1/patients/{id}/billing-episode': CLINICAL,
+  'PUT /v1/patients/{id}/billing-episode': BILLING_EPISODE_WRITE,
+  'GET /v1/roster': STAFF_SELF,
+  'POST /v1/org/patients': ORG_SELF_ADMIN,
+  'GET /v1/org/devices': ORG_SELF_ADMIN,
+  'POST /v1/org/devices': ORG_SELF_ADMIN_RESOURCE,
+  'POST /v1/org/devices/{id}/assignments': ORG_SELF_ADMIN_RESOURCE,
+  'POST /v1/org/devices/{id}/unassign': ORG_SELF_ADMIN_RESOURCE,
+  'GET /v1/me/alert-settings': SESSION,
+  'PUT /v1/me/alert-settings': SESSION,
+  // Issue 18: moving a patient to another organization (the operator's), whether escalations reach anyone.
+  'PUT /v1/admin/patients/{id}/organization': OPERATOR,
+  'GET /v1/escalations/reach': ESCALATION_REACH,
+  // Issue 16b: video visits.
+  'POST /v1/visits': CLINICIAN,
+  'GET /v1/visits': SESSION,
+  'GET /v1/patients/{id}/visits': CLINICAL,
+  'GET /v1/visits/{id}': VISIT_READ,
+  'POST /v1/visits/{id}/join': VISIT_CLINICIAN,
+  'POST /v1/visits/{id}/link': VISIT_CLINICIAN,
+  'POST /v1/visits/{id}/end': VISIT_CLINICIAN,
+  'POST /v1/visit-links/redeem': { own: all('404') },
+  'GET /v1/visit-session': VISIT_PATIENT_SESSION,
 
   'GET /v1/auth/sso/{organizationId}/start': SSO_START,
   'GET /v1/auth/sso/callback': PUBLIC,

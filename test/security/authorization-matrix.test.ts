@@ -26,6 +26,10 @@ interface OrgWorld {
   readonly grantId: string;
   readonly observationId: string;
   readonly readingId: string;
+  /** A device of the organization (assigned to the spare patient) for its admin's fleet routes. */
+  readonly orgDevice: string;
+  /** An open video visit of the patient, started by her care team's nurse. */
+  readonly visitId: string;
 }
 
 interface Call {
@@ -84,6 +88,11 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     await t.admin.createPatient(`p-${o}-glass`, { organizationId: org });
     const grant = await request(`${t.baseUrl}/v1/patients/p-${o}-glass/break-glass`, { token: nurseToken, json: { reason: 'matrix: covering a colleague', minutes: 5 } });
     if (grant.status !== 201) throw new Error(`break-glass: ${grant.status} ${JSON.stringify(grant.body)}`);
+    await t.admin.createDevice({ id: `org-dev-${o}`, kind: 'scale', patientId: `p-${o}-spare` });
+    const consent = await request(`${t.baseUrl}/v1/patients/p-${o}/consents/telehealth`, { token: nurseToken, json: { granted: true, method: 'verbal', obtainedAt: new Date(Date.now() - 60_000).toISOString() } });
+    if (consent.status !== 201) throw new Error(`consent: ${consent.status} ${JSON.stringify(consent.body)}`);
+    const visit = await request(`${t.baseUrl}/v1/visits`, { token: nurseToken, json: { patientId: `p-${o}`, sendSms: false } });
+    if (visit.status !== 201) throw new Error(`visit: ${visit.status} ${JSON.stringify(visit.body)}`);
     return {
       org,
       patient: `p-${o}`,
@@ -97,6 +106,8 @@ describe('authorization matrix: every route of /docs/json × every caller × own
       readingId: readings[0].id,
       glassPatient: `p-${o}-glass`,
       grantId: grant.body.id,
+      orgDevice: `org-dev-${o}`,
+      visitId: visit.body.visit.id,
     };
   }
 
@@ -139,6 +150,8 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     else if (template.startsWith('/v1/admin/care-teams/')) id = o.team;
     else if (template.startsWith('/fhir/Observation/')) id = o.observationId;
     else if (template.startsWith('/v1/admin/fhir/destinations/')) id = 'ehr-1';
+    else if (template.startsWith('/v1/org/devices/')) id = o.orgDevice;
+    else if (template.startsWith('/v1/visits/')) id = o.visitId;
     params.id = id;
     const fill = (tpl: string, extra: Record<string, string> = {}): string => tpl.replace(/\{(\w+)\}/g, (_m, name: string) => ({ ...params, ...extra })[name] ?? name);
     const sessionOf = async (): Promise<string | undefined> => (principal in emails ? login(emails[principal]) : tokens[principal]);
@@ -244,6 +257,33 @@ describe('authorization matrix: every route of /docs/json × every caller × own
         const mine = token === undefined || !(principal in emails) ? [] : ((await request(`${t.baseUrl}/v1/auth/me`, { token })).body.breakGlass ?? []);
         return { path: fill(template, { grantId: mine[0]?.id ?? randomUUID() }) };
       }
+      // Issue 17: billing, organization admin screens, alert-signal settings.
+      case 'PATCH /v1/admin/staff/{id}':
+        return { path: fill(template), body: { displayName: 'Matrix victim' } };
+      case 'GET /v1/billing/report':
+      case 'GET /v1/billing/report.csv':
+        return { path: `${template}?month=${new Date().toISOString().slice(0, 7)}` };
+      case 'POST /v1/billing/sign-offs':
+        return { path: template, body: { periodKey: `${o.patient}/management/${new Date().toISOString().slice(0, 7)}` } };
+      case 'POST /v1/billing/amendments':
+        return { path: template, body: { periodKey: `${o.patient}/management/${new Date().toISOString().slice(0, 7)}`, reason: 'matrix', revision: 0 } };
+      case 'PUT /v1/patients/{id}/billing-episode':
+        return { path: fill(template), body: { startDate: '2026-01-01', endDate: null, timeZone: 'UTC', billingPractitionerId: null, reason: 'matrix' } };
+      case 'POST /v1/org/patients':
+        return { path: template, body: { id: unique('orgpat') } };
+      case 'POST /v1/org/devices':
+        return { path: template, body: { id: unique('orgdev'), kind: 'scale', patientId: o.spare } };
+      case 'POST /v1/org/devices/{id}/assignments':
+        return { path: fill(template), body: { patientId: o.spare } };
+      case 'PUT /v1/me/alert-settings':
+        return { path: template, body: { titleBadge: true, desktopNotifications: false, sound: false } };
+      // Issue 16b: video visits (a new one each time: the own patient's, or another organization's patient).
+      case 'POST /v1/visits':
+        return { path: template, body: { patientId: o.patient, sendSms: false } };
+      case 'POST /v1/visits/{id}/link':
+        return { path: fill(template), body: { sendSms: false } };
+      case 'POST /v1/visit-links/redeem':
+        return { path: template, body: { token: 'not-a-visit-link' } };
       default:
         return { path: fill(template) };
     }
