@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, AlertEvent, AlertStatus } from '../model/alert.js';
 import type { ProgressStore } from '../ports/progress-store.js';
-import type { AlertStore, EvaluationWrite, NewTimeEntry } from '../ports/alert-store.js';
+import { TIME_MODALITIES, type AlertStore, type EvaluationWrite, type NewTimeEntry } from '../ports/alert-store.js';
 
 /**
  * The AlertStore contract, run by every adapter against its real backend: the guarantees of the
@@ -402,6 +402,24 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       expect((await store.timeEntries({ staffId: 'n-1', running: true })).map((e) => e.id)).toEqual(['t-4']);
       expect((await store.timeEntries({ running: false })).map((e) => e.id)).toEqual(['t-5', 't-1', 't-3']);
       expect((await store.timeEntries({ patientId: 'p-t', fromMs: 10_000, toMs: 30_000 })).map((e) => e.id)).toEqual(['t-1', 't-3']);
+    });
+
+    it('records every time-entry modality (one list with video visits) and refuses any other value', async () => {
+      const entry = (id: string, modality: unknown): NewTimeEntry & { endedAtMs: number } => ({
+        id,
+        organizationId: 'org-1',
+        patientId: 'p-m',
+        staffId: 'n-9',
+        startedAtMs: 1_000,
+        endedAtMs: 2_000,
+        interactive: true,
+        modality: modality as NewTimeEntry['modality'],
+        note: null,
+        source: 'manual',
+      });
+      for (const [i, modality] of TIME_MODALITIES.entries()) expect((await store.addTime(entry(`t-m${i}`, modality))).modality).toBe(modality);
+      await expect(store.addTime(entry('t-bad', 'audio-video'))).rejects.toThrow();
+      expect((await store.timeEntries({ staffId: 'n-9' })).map((e) => e.modality).sort()).toEqual([...TIME_MODALITIES].sort());
     });
 
     it('keeps the notification outbox: pending oldest first, failed attempts stay pending and counted, sent and failed leave it', async () => {

@@ -180,6 +180,12 @@ describe('management time (calendar month, patient local time)', () => {
     expect(codes(line)).toEqual([]);
   });
 
+  it('a video call (a video visit records its minutes so) is the interactive contact', () => {
+    const line = month([entry('2026-04-03T10:00:00', 25, { interactive: true, modality: 'video' })]);
+    expect(line.interactiveContacts).toBe(1);
+    expect(codes(line)).toEqual(['99457']);
+  });
+
   it('no minute counted twice across staff: overlapping entries count once', () => {
     // Nurse 10:00–10:12 and physician 10:05–10:15 on the same call: 15 minutes, not 22.
     const line = month([call('2026-04-03T10:00:00', 12), call('2026-04-03T10:05:00', 10, { staffId: 'dr-1', staffRole: 'physician' })]);
