@@ -23,12 +23,14 @@ import {
   type DeviceList,
   type DeviceView,
   type OrganizationView,
+  type PatientMoveView,
   type PatientView,
   type RejectionList,
   type RotateResult,
   type StaffView,
   type UnassignResult,
   assignResult,
+  patientMoveView,
   createdDevice,
   deviceDetails,
   deviceList,
@@ -72,6 +74,10 @@ export class AdminClient {
 
   createPatient(input: CreatePatientInput): Promise<PatientView> {
     return call(this.conn, { method: 'POST', path: '/v1/admin/patients', body: input, answer: patientView });
+  }
+
+  movePatient(id: string, organizationId: string): Promise<PatientMoveView> {
+    return call(this.conn, { method: 'PUT', path: `/v1/admin/patients/${seg(id)}/organization`, body: { organizationId }, answer: patientMoveView });
   }
 
   getPatient(id: string): Promise<PatientView> {

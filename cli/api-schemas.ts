@@ -7,6 +7,15 @@ import { z } from 'zod';
  */
 
 export const patientView = z.looseObject({ id: z.string(), organizationId: z.string().nullable(), createdAt: z.string() });
+export type PatientMoveView = z.infer<typeof patientMoveView>;
+export const patientMoveView = z.looseObject({
+  id: z.string(),
+  organizationId: z.string().nullable(),
+  previousOrganizationId: z.string().nullable(),
+  careTeamsLeft: z.array(z.string()),
+  alertsMoved: z.number(),
+  devicesKept: z.number(),
+});
 export type PatientView = z.infer<typeof patientView>;
 
 export const assignmentView = z.looseObject({ patientId: z.string(), from: z.string(), to: z.string().nullable() });

@@ -86,6 +86,18 @@ describe('rpm CLI against a running gateway', { timeout: 90_000 }, () => {
     expect(JSON.parse(dupJson.stderr)).toEqual({ error: { code: 'RPM_ERR_PATIENT_EXISTS', detail: "patient 'p-1' already exists", status: 409 } });
   });
 
+  it('moves a patient to another organization', async () => {
+    await cli(['patient', 'add', 'p-move']);
+    await t.admin.createOrganization('org-move');
+    const moved = await cli(['patient', 'move', 'p-move', '--org', 'org-move']);
+    expect(moved).toMatchObject({ code: 0, stderr: '' });
+    expect(moved.stdout).toContain('Patient p-move moved to organization org-move: left 0 care team(s), 0 unresolved alert(s) moved, 0 device(s) kept.');
+    expect(json(await cli(['patient', 'show', 'p-move', '--json']))).toMatchObject({ id: 'p-move', organizationId: 'org-move' });
+    const unknown = await cli(['patient', 'move', 'p-move', '--org', 'org-none']);
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toContain('RPM_ERR_ORGANIZATION_NOT_FOUND');
+  });
+
   it('registers a device and prints a secret that the gateway accepts for ingest', async () => {
     const device = json<{ id: string; patientId: string; secret: string }>(await cli(['device', 'add', 'cuff-1', '--kind', 'bp-cuff', '--patient', 'p-1', '--serial', 'SN-1', '--json']));
     expect(device).toMatchObject({ id: 'cuff-1', patientId: 'p-1' });

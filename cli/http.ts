@@ -51,7 +51,7 @@ async function readJson(res: Response): Promise<unknown> {
 }
 
 export interface HttpCall<S extends z.ZodType> {
-  readonly method: 'GET' | 'POST';
+  readonly method: 'GET' | 'POST' | 'PUT';
   readonly path: string;
   readonly answer: S;
   readonly body?: unknown;

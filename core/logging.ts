@@ -1,4 +1,5 @@
 import { pino, type Logger, type LoggerOptions, type DestinationStream } from 'pino';
+import { traceFields } from './tracing.js';
 
 /**
  * Paths pino censors. Secrets (tokens, device secrets, passwords) and patient identifiers
@@ -46,6 +47,8 @@ export function createLogger(level: LoggerOptions['level'], destination?: Destin
     base: { service: 'rpm-gateway' },
     redact: { paths: REDACT_PATHS, censor: '[redacted]' },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Every line written inside traced work names its trace and span (core/tracing.ts).
+    mixin: traceFields,
   };
   return destination === undefined ? pino(options) : pino(options, destination);
 }

@@ -1,5 +1,5 @@
 import { EXIT_CODES } from './exit-codes.js';
-import { ConfigError, RpmError } from './errors/rpm-error.js';
+import { ConfigError, PortUnavailableError, RpmError } from './errors/rpm-error.js';
 import type { Logger } from './logging.js';
 import { onParentExit } from './parent-watch.js';
 
@@ -11,10 +11,11 @@ export interface Stoppable {
 
 /**
  * Start failures that are the operator's configuration (missing or unreadable keys, keys that do
- * not open the stored secrets, settings that disagree with the cluster): one line, exit 78.
+ * not open the stored secrets, settings that disagree with the cluster, a port another process holds
+ * (RPM_HTTP_PORT, RPM_MQTT_PORT…)): one line, no stack trace, exit 78.
  */
 export function exitOnConfigError(err: unknown): void {
-  if (err instanceof ConfigError || (err instanceof RpmError && (err.code === 'RPM_ERR_SECRET_KEY_UNKNOWN' || err.code === 'RPM_ERR_SECRET_UNREADABLE'))) {
+  if (err instanceof ConfigError || err instanceof PortUnavailableError || (err instanceof RpmError && (err.code === 'RPM_ERR_SECRET_KEY_UNKNOWN' || err.code === 'RPM_ERR_SECRET_UNREADABLE'))) {
     process.stderr.write(`${err.message}\n`);
     process.exit(EXIT_CODES.config);
   }
@@ -23,8 +24,9 @@ export function exitOnConfigError(err: unknown): void {
 /**
  * SIGTERM/SIGINT (and the end of the npm process that started us) shut the process down in order
  * within `timeoutMs`; a second signal or the deadline exits at once. Exit codes: core/exit-codes.ts.
+ * `afterClose` runs once the target has closed, before the exit (e.g. flushing the last spans).
  */
-export function stopOnSignals(target: Stoppable, log: Logger, timeoutMs: number): void {
+export function stopOnSignals(target: Stoppable, log: Logger, timeoutMs: number, options: { readonly afterClose?: () => Promise<void> } = {}): void {
   let signalled = false;
   const shutdown = (signal: NodeJS.Signals): void => {
     if (signalled) {
@@ -39,7 +41,10 @@ export function stopOnSignals(target: Stoppable, log: Logger, timeoutMs: number)
     }, timeoutMs);
     timer.unref();
     target.close().then(
-      (report) => process.exit(report === undefined || report.complete ? EXIT_CODES.ok : EXIT_CODES.stateNotSaved),
+      async (report) => {
+        await options.afterClose?.().catch(() => undefined);
+        process.exit(report === undefined || report.complete ? EXIT_CODES.ok : EXIT_CODES.stateNotSaved);
+      },
       (err: unknown) => {
         log.error({ err }, 'shutdown failed');
         process.exit(EXIT_CODES.failed);

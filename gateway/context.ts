@@ -6,6 +6,8 @@ import type { Clock } from '../core/ports/clock.js';
 import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
+import type { BillingService } from '../pipeline/billing/billing-service.js';
+import type { RosterService } from '../pipeline/roster/roster-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { IngestService } from '../pipeline/ingest.js';
@@ -16,10 +18,15 @@ import type { CredentialGuard } from './auth/credential-guard.js';
 import type { StoreHealth } from '../pipeline/store-health.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
 import type { SessionService } from './auth/session-service.js';
+import type { MfaService } from './auth/mfa-service.js';
+import type { SsoService } from './auth/sso-service.js';
+import type { BreakGlassService } from './break-glass-service.js';
 import type { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
 import type { GatewayMetrics } from './metrics.js';
 import type { PresenceTracker } from './presence.js';
+import type { PatientTransfer } from './patient-transfer.js';
 import type { RegistryService } from './registry-service.js';
+import type { OrgRegistryService } from './org-registry-service.js';
 import type { StaffService } from './staff-service.js';
 import type { VendorService } from './vendors/vendor-service.js';
 import type { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
@@ -47,6 +54,8 @@ export interface GatewayContext {
   /** Wrong credentials by source: throttle and aggregated audit. */
   readonly credentialGuard: CredentialGuard;
   readonly registry: RegistryService;
+  /** Moving a patient to another organization (operator, audited by the route). */
+  readonly patientTransfer: PatientTransfer;
   readonly readings: ReadingStore;
   readonly audit: AuditLog;
   readonly presence: PresenceTracker;
@@ -54,6 +63,12 @@ export interface GatewayContext {
   readonly staff: StaffService;
   /** Staff logins and sessions. */
   readonly sessions: SessionService;
+  /** Staff second factors (TOTP, recovery codes). */
+  readonly mfa: MfaService;
+  /** OpenID Connect single sign-on per organization. */
+  readonly sso: SsoService;
+  /** Emergency access to a patient outside one's care teams. */
+  readonly breakGlass: BreakGlassService;
   /** Alerts, rule state, care plans, time log. */
   readonly alerts: AlertStore;
   readonly carePlans: CarePlans;
@@ -75,6 +90,12 @@ export interface GatewayContext {
   readonly worklist: WorklistService;
   /** Video visits: patient links, the embedded provider's signaling, minutes into the time log. */
   readonly visits: VisitService;
+  /** The RPM billing ledger: monthly report, sign-offs, amendments, episodes. */
+  readonly billing: BillingService;
+  /** The nurse's whole panel. */
+  readonly roster: RosterService;
+  /** An organization admin's patients and devices. */
+  readonly orgRegistry: OrgRegistryService;
   readonly worklistHub: WorklistHub;
   /** Prometheus metrics (GET /metrics). */
   readonly metrics: GatewayMetrics;

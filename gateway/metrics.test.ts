@@ -125,7 +125,9 @@ describe('GET /metrics (Prometheus)', () => {
     const text = await scrape();
     expect(text).not.toContain('patient-secret-id');
     expect(text).not.toContain('device-secret-id');
-    expect(text).not.toMatch(/patient|device_id|staff/i);
+    // No label names a patient, device or staff member (route labels are patterns: /v1/patients/:id/readings).
+    expect(text).not.toMatch(/[{,](patient|patient_id|patientId|device|device_id|deviceId|staff|staff_id|staffId)=/i);
+    for (const route of text.matchAll(/route="([^"]*)"/g)) expect(route[1]).not.toMatch(/secret-id/);
   });
 });
 

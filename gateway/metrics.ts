@@ -10,6 +10,7 @@ import { IGNORED_REASONS } from './vendors/translation.js';
 import type { PullMetricsSink } from './vendors/withings-puller.js';
 import type { VendorMetricsSink, VendorRequestOutcome } from './vendors/vendor-service.js';
 import type { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
+import type { EscalationObserver, UndeliverableReason } from '../pipeline/worklist/sla-escalator.js';
 
 export interface MetricsSources {
   readonly committer: GroupCommitter;
@@ -24,7 +25,15 @@ export interface MetricsSources {
   readonly loop: { delay(): EventLoopDelay };
   /** Whether the reading store commits (pipeline/store-health.ts). */
   readonly storeHealth: { readonly writable: boolean };
+  /** Staff sessions live now (rpm_staff_sessions). */
+  readonly liveSessions?: () => Promise<number>;
 }
+
+/** The bounded escalation-level label: 1, 2, 3, then 4+ together. */
+const levelLabel = (level: number): string => (level >= 4 ? '4+' : String(Math.max(1, level)));
+const SEVERITIES = ['low', 'medium', 'high', 'critical'] as const;
+const OPEN_STATUSES = ['open', 'claimed', 'acknowledged'] as const;
+const HTTP_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
 
 /** What the MQTT edge reports (a subset of MqttBroker, so tests need no broker). */
 export interface MqttGaugeSource {
@@ -87,7 +96,7 @@ function totalCounter(registry: Registry, name: string, help: string, total: () 
  * device or staff id, so the scrape output carries no PHI and stays low-cardinality.
  * Counters are fed by pipeline observers; gauges are read at scrape time.
  */
-export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink {
+export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink, EscalationObserver {
   readonly registry = new Registry();
   private mqtt: MqttGaugeSource | undefined;
   private readonly backlogs = new Map<string, BacklogSource>();
@@ -103,9 +112,93 @@ export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink {
     readonly tokenRefreshes: Counter<'vendor' | 'outcome'>;
   };
 
+  private readonly ops: {
+    readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+    readonly httpSeconds: Histogram<'method' | 'route' | 'status_class'>;
+    readonly notifications: Counter<'channel' | 'outcome' | 'reason'>;
+    readonly escalations: Counter<'level' | 'severity'>;
+    readonly undeliverable: Counter<'reason'>;
+    readonly mqttSessions: Counter<'event'>;
+    readonly logins: Counter<'outcome'>;
+  };
+
   constructor(private readonly src: MetricsSources) {
     const r = this.registry;
     collectDefaultMetrics({ register: r });
+
+    // What an on-call engineer asks first: which routes answer what, how fast, and what is refused.
+    this.ops = {
+      httpRequests: new Counter({
+        name: 'rpm_http_requests_total',
+        help: 'HTTP requests answered, by method, route pattern (never the URL) and status; refusals included (503 RPM_ERR_OVERLOADED, 429, 401 …)',
+        labelNames: ['method', 'route', 'status'] as const,
+        registers: [r],
+      }),
+      httpSeconds: new Histogram({
+        name: 'rpm_http_request_duration_seconds',
+        help: 'Time from request start to the end of the answer, by method, route pattern and status class (2xx, 4xx, 5xx); a worklist stream counts its whole life',
+        labelNames: ['method', 'route', 'status_class'] as const,
+        buckets: HTTP_BUCKETS,
+        registers: [r],
+      }),
+      notifications: new Counter({
+        name: 'rpm_notifications_total',
+        help: 'Escalation notifications by channel (sms) and outcome: sent, retry (failed, will be retried), failed (given up), with the reason (ok, no-phone, the provider error code)',
+        labelNames: ['channel', 'outcome', 'reason'] as const,
+        registers: [r],
+      }),
+      escalations: new Counter({
+        name: 'rpm_escalations_total',
+        help: 'SLA escalations of unacknowledged alerts, by the level reached (1, 2, 3, 4+) and severity',
+        labelNames: ['level', 'severity'] as const,
+        registers: [r],
+      }),
+      undeliverable: new Counter({
+        name: 'rpm_escalations_undeliverable_total',
+        help: 'Escalations that reached nobody: the organization has no charge nurse (no-charge-nurse) or none with a phone (no-phone)',
+        labelNames: ['reason'] as const,
+        registers: [r],
+      }),
+      mqttSessions: new Counter({
+        name: 'rpm_mqtt_session_events_total',
+        help: 'Device MQTT sessions: connected, disconnected, taken-over (a new connection with the same client id replaced the session)',
+        labelNames: ['event'] as const,
+        registers: [r],
+      }),
+      logins: new Counter({
+        name: 'rpm_staff_logins_total',
+        help: 'Staff logins by outcome: success, failure (wrong email or password), delayed (refused while the account waits after wrong passwords); per-address 429s are in rpm_http_requests_total',
+        labelNames: ['outcome'] as const,
+        registers: [r],
+      }),
+    };
+    for (const channel of ['sms']) {
+      this.ops.notifications.inc({ channel, outcome: 'sent', reason: 'ok' }, 0);
+      this.ops.notifications.inc({ channel, outcome: 'failed', reason: 'no-phone' }, 0);
+    }
+    for (const level of ['1', '2', '3', '4+']) for (const severity of SEVERITIES) this.ops.escalations.inc({ level, severity }, 0);
+    for (const reason of ['no-charge-nurse', 'no-phone']) this.ops.undeliverable.inc({ reason }, 0);
+    for (const event of ['connected', 'disconnected', 'taken-over']) this.ops.mqttSessions.inc({ event }, 0);
+    for (const outcome of ['success', 'failure', 'delayed']) this.ops.logins.inc({ outcome }, 0);
+    new Gauge({
+      name: 'rpm_alerts_open',
+      help: 'Unresolved alerts by severity and status (open, claimed, acknowledged; snoozed ones keep their status)',
+      labelNames: ['severity', 'status'] as const,
+      registers: [r],
+      async collect() {
+        const counts = await src.alerts.openAlertCounts();
+        for (const severity of SEVERITIES) for (const status of OPEN_STATUSES) this.set({ severity, status }, 0);
+        for (const c of counts) this.set({ severity: c.severity, status: c.status }, c.count);
+      },
+    });
+    new Gauge({
+      name: 'rpm_staff_sessions',
+      help: 'Staff login sessions live now (not signed out, not idle past RPM_SESSION_IDLE_MINUTES, before their absolute end)',
+      registers: [r],
+      async collect() {
+        this.set((await src.liveSessions?.()) ?? 0);
+      },
+    });
 
     const readings = new Counter({
       name: 'rpm_readings_total',
@@ -423,6 +516,32 @@ export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink {
         this.set({ state: 'dead' }, c.dead);
       },
     });
+  }
+
+  /** One HTTP answer (gateway/http/request-observer.ts). */
+  httpRequest(method: string, route: string, status: number, seconds: number): void {
+    this.ops.httpRequests.inc({ method, route, status: String(status) });
+    this.ops.httpSeconds.observe({ method, route, status_class: `${Math.floor(status / 100)}xx` }, seconds);
+  }
+
+  escalated(level: number, severity: string): void {
+    this.ops.escalations.inc({ level: levelLabel(level), severity });
+  }
+
+  notification(channel: string, outcome: 'sent' | 'failed' | 'retry', reason: string): void {
+    this.ops.notifications.inc({ channel, outcome, reason: reason.slice(0, 40) });
+  }
+
+  undeliverable(reason: UndeliverableReason): void {
+    this.ops.undeliverable.inc({ reason });
+  }
+
+  mqttSession(event: 'connected' | 'disconnected' | 'taken-over'): void {
+    this.ops.mqttSessions.inc({ event });
+  }
+
+  login(outcome: 'success' | 'failure' | 'delayed'): void {
+    this.ops.logins.inc({ outcome });
   }
 
   vendorRequest(vendor: VendorName, outcome: VendorRequestOutcome, seconds: number): void {

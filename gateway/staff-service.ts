@@ -9,11 +9,14 @@ import {
   type CreateStaffInput,
   normalizeEmail,
   type Organization,
+  type AlertSettings,
   type Staff,
   type StaffStatus,
 } from '../core/model/staff.js';
 import type { Clock } from '../core/ports/clock.js';
-import type { StaffStore } from '../core/ports/staff-store.js';
+import type { StaffPatch, StaffStore } from '../core/ports/staff-store.js';
+import type { OrganizationAccessPolicy, StaffSecurityStore } from '../core/ports/staff-security-store.js';
+import type { MfaService } from './auth/mfa-service.js';
 import { hashPassword } from './auth/password.js';
 import type { SessionService } from './auth/session-service.js';
 
@@ -22,6 +25,11 @@ import type { SessionService } from './auth/session-service.js';
  * role `admin`, who administers their own organization only.
  */
 export type AdminActor = { readonly kind: 'bootstrap-admin' } | { readonly kind: 'staff'; readonly staff: Staff };
+
+/** Emergency access to a patient outside the scope rule; `allows` audits each use. */
+export interface EmergencyAccess {
+  allows(staff: Staff, patientId: string): Promise<boolean>;
+}
 
 /**
  * Organizations, staff accounts and care teams, and the patient scope of a staff member.
@@ -32,11 +40,14 @@ export type AdminActor = { readonly kind: 'bootstrap-admin' } | { readonly kind:
  */
 export class StaffService {
   private readonly scopeListeners = new Set<(organizationId: string) => void>();
+  private emergency: EmergencyAccess | undefined;
 
   constructor(
     private readonly store: StaffStore,
     private readonly sessions: SessionService,
     private readonly clock: Clock,
+    private readonly security?: StaffSecurityStore,
+    private readonly mfa?: MfaService,
   ) {}
 
   /**
@@ -51,6 +62,11 @@ export class StaffService {
   /** Scope changed in another process of the cluster: streams here re-check too. */
   remoteScopeChanged(organizationId: string): void {
     this.scopeChanged(organizationId);
+  }
+
+  /** A patient moved between organizations: both organizations' streams re-check their scope. */
+  patientMoved(from: string | null, to: string | null): void {
+    for (const org of new Set([from, to])) if (org !== null) this.scopeChanged(org);
   }
 
   private scopeChanged(organizationId: string): void {
@@ -104,6 +120,39 @@ export class StaffService {
     if (updated === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${id}' not found`);
     if (status === 'disabled') await this.sessions.revokeAll(id);
     return updated;
+  }
+
+  alertSettings(staff: Staff): Promise<AlertSettings | null> {
+    return this.store.alertSettings(staff.id);
+  }
+
+  async setAlertSettings(staff: Staff, settings: AlertSettings): Promise<void> {
+    await this.store.setAlertSettings(staff.id, settings);
+  }
+
+  /** An organization's staff accounts, active and disabled, by id (organization admins: their own). */
+  async listStaff(organizationId: string, by: AdminActor): Promise<Staff[]> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    return this.store.listStaff(organizationId);
+  }
+
+  /** Role, charge nurse, phone, name. A role change can change a nurse's scope: live streams re-check at once. */
+  async updateStaff(id: string, patch: StaffPatch, by: AdminActor): Promise<Staff> {
+    const before = await this.getStaff(id, by);
+    if (by.kind === 'staff' && by.staff.id === id && patch.role !== undefined && patch.role !== 'admin') {
+      throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'you cannot take away your own administration role');
+    }
+    const updated = await this.store.updateStaff(id, patch);
+    if (updated === undefined) throw new RpmError('RPM_ERR_STAFF_NOT_FOUND', `staff member '${id}' not found`);
+    if (before.role !== updated.role) this.scopeChanged(updated.organizationId);
+    return updated;
+  }
+
+  /** An organization's care teams with their members and patients (organization admins: their own). */
+  async listCareTeams(organizationId: string, by: AdminActor): Promise<{ team: CareTeam; members: Staff[]; patients: string[] }[]> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    const teams = await this.store.listCareTeams(organizationId);
+    return Promise.all(teams.map(async (team) => ({ team, members: await this.store.teamMembers(team), patients: await this.store.teamPatients(team) })));
   }
 
   /**
@@ -200,9 +249,61 @@ export class StaffService {
     return this.store.teamsOfStaff(staffId);
   }
 
-  /** Whether the staff member may see the patient (scope rule: StaffStore). */
-  canSeePatient(staff: Staff, patientId: string): Promise<boolean> {
+  /**
+   * Whether the staff member may see the patient: the scope rule (StaffStore), or a break-glass
+   * grant of hers for this patient in force now (BreakGlassService; its own organization only).
+   */
+  async canSeePatient(staff: Staff, patientId: string): Promise<boolean> {
+    if (await this.store.canSeePatient(staff.id, patientId)) return true;
+    return this.emergency !== undefined && (await this.emergency.allows(staff, patientId));
+  }
+
+  /** Break-glass access (BreakGlassService), consulted for patients outside the scope rule. */
+  useEmergencyAccess(emergency: EmergencyAccess): void {
+    this.emergency = emergency;
+  }
+
+  /** Whether the patient is in the staff member's own scope (care teams), break-glass aside. */
+  patientInOwnScope(staff: Staff, patientId: string): Promise<boolean> {
     return this.store.canSeePatient(staff.id, patientId);
+  }
+
+  /** An administrator sets a new password for an account; every session of it ends. */
+  async resetPassword(id: string, password: string, by: AdminActor): Promise<Staff> {
+    const staff = await this.getStaff(id, by);
+    if (this.security === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'password resets are not available');
+    await this.security.setPasswordHash(id, await hashPassword(password), this.clock.now());
+    await this.sessions.revokeAll(id, 'password-changed');
+    return staff;
+  }
+
+  /** An administrator removes an account's second factor (a lost phone); every session of it ends, and it enrols again. */
+  async resetMfa(id: string, by: AdminActor): Promise<{ staff: Staff; removed: boolean }> {
+    const staff = await this.getStaff(id, by);
+    if (this.mfa === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'second factors are not available');
+    const removed = await this.mfa.reset(id);
+    await this.sessions.revokeAll(id, 'password-changed');
+    return { staff, removed };
+  }
+
+  async accessPolicy(organizationId: string, by: AdminActor): Promise<OrganizationAccessPolicy> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    if (this.security === undefined) return { organizationId, mfaRequired: false, sso: null };
+    return this.security.policy(organizationId);
+  }
+
+  /** Changes what the patch names and keeps the rest (SSO settings are SsoService's). */
+  async setAccessPolicy(organizationId: string, patch: Partial<Omit<OrganizationAccessPolicy, 'organizationId'>>, by: AdminActor): Promise<OrganizationAccessPolicy> {
+    await this.requireOrganization(organizationId, this.admin(by));
+    if (this.security === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'access policies are not available');
+    const next = { ...(await this.security.policy(organizationId)), ...patch, organizationId };
+    await this.security.setPolicy(next);
+    return next;
+  }
+
+  /** Active administrators of the organization: who reviews break-glass access. */
+  async organizationAdmins(organizationId: string): Promise<Staff[]> {
+    return (await this.store.listStaff(organizationId, { role: 'admin' })).filter((s) => s.status === 'active');
   }
 
   /** Patient ids the staff member may see, in id order, with keyset paging. */

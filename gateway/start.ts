@@ -1,11 +1,11 @@
-import fs from 'node:fs';
 import net from 'node:net';
 import type { Duplex } from 'node:stream';
 import tls from 'node:tls';
 import { WebSocketServer, createWebSocketStream } from 'ws';
 import type { Config } from '../core/config/schema.js';
 import type { FieldCipher } from '../core/crypto/field-encryption.js';
-import { RpmError } from '../core/errors/rpm-error.js';
+import { PortUnavailableError, RpmError } from '../core/errors/rpm-error.js';
+import { configSummary } from '../core/config/summary.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { randomUUID } from 'node:crypto';
@@ -55,11 +55,18 @@ import { requireClusterConfig } from '../core/config/cluster.js';
 import { type GatewayCluster, gatewayCluster } from './cluster/gateway-cluster.js';
 import { GuardedMqttConnection } from './mqtt/packet-guard.js';
 import { PresenceTracker } from './presence.js';
+import { OrgRegistryService } from './org-registry-service.js';
+import { PatientTransfer } from './patient-transfer.js';
 import { RegistryService } from './registry-service.js';
 import { StaffService } from './staff-service.js';
 import { VendorService } from './vendors/vendor-service.js';
 import { WithingsPuller } from './vendors/withings-puller.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
+import { MfaService } from './auth/mfa-service.js';
+import { SsoService } from './auth/sso-service.js';
+import { OpenIdClientProvider } from '../connectors/oidc/openid-client-provider.js';
+import { BreakGlassService } from './break-glass-service.js';
+import { TlsReloader } from './tls/tls-reloader.js';
 import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
@@ -71,12 +78,17 @@ import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js'
 import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
 import { VisitService } from '../pipeline/video/visit-service.js';
 import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
+import { BillingService } from '../pipeline/billing/billing-service.js';
+import { RosterService } from '../pipeline/roster/roster-service.js';
+import { BILLING_SCHEDULES } from '../rules/billing/schedules/index.js';
 
 export interface RunningGateway {
   readonly ctx: GatewayContext;
   readonly httpPort: number;
   readonly mqttPort: number;
   readonly mqttTlsPort: number | undefined;
+  /** Reads the TLS certificate files again and applies them to the HTTPS and MQTT-over-TLS listeners (SIGHUP); false if one could not be applied. */
+  reloadTls(why?: string): boolean;
   /**
    * Graceful: stop accepting, drain in-flight requests and publishes, flush commits, close stores.
    * A step that fails (a store that cannot write) is logged and the shutdown goes on; the report
@@ -133,6 +145,18 @@ function listen(server: net.Server, port: number, host: string): Promise<number>
   });
 }
 
+/** Runs a listen; a port in use or not ours to open becomes a PortUnavailableError (exit 78). */
+async function bindOrExplain<T>(bind: () => Promise<T>, what: string, host: string, port: number, variable: string): Promise<T> {
+  try {
+    return await bind();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'EADDRINUSE') throw new PortUnavailableError(what, host, port, variable, 'in-use', err);
+    if (code === 'EACCES') throw new PortUnavailableError(what, host, port, variable, 'not-allowed', err);
+    throw err;
+  }
+}
+
 function closeServer(server: net.Server): Promise<void> {
   return new Promise((resolve) => server.close(() => resolve()));
 }
@@ -169,6 +193,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   if (secretKeys.source === 'generated' || secretKeys.source === 'data-dir') {
     log.warn({ file: secretKeys.file }, 'RPM_SECRET_KEYS not set; stored secrets are encrypted with the key file in the data directory (set RPM_SECRET_KEYS or RPM_SECRET_KEYS_FILE from a secret store)');
   }
+  // What an operator checks first, from an allow-list: never a secret (core/config/summary.ts).
+  log.info({ config: configSummary(config), role }, 'configuration');
   const stores = await openStores(config, secretKeys.cipher, log);
   if (stores.sealedSecrets > 0) log.info({ values: stores.sealedSecrets, keyId: secretKeys.cipher.activeKeyId }, 'encrypted stored secrets under the active key');
 
@@ -188,9 +214,10 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   });
   const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
   const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
-  const sessions = new SessionService(stores.staff, clock, config.sessions);
+  const mfa = new MfaService(stores.staffSecurity, secretKeys.cipher, clock);
+  const sessions = new SessionService(stores.staff, clock, config.sessions, { secondFactor: mfa, passwords: stores.staffSecurity });
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });
-  const staff = new StaffService(stores.staff, sessions, clock);
+  const staff = new StaffService(stores.staff, sessions, clock, stores.staffSecurity, mfa);
   const carePlans = new CarePlans(stores.alerts);
   const worklistHub = new WorklistHub();
   // Requests whose audit record cannot be written are refused with 503 and Retry-After.
@@ -211,8 +238,31 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     phoneOf: async (patientId) => (await identities.contactOf(patientId))?.phone ?? null,
     telehealthConsent: async (patientId) => ((await identities.hasTelehealthConsent(patientId)) ? 'given' : 'absent'),
   };
-  // SMS to staff (escalations) and patients (visit reminders, video visit links): Twilio when configured, else the log (no PHI either way; links left out).
+  // SMS to staff (escalations, break-glass notices to admins) and patients (visit reminders, video visit links): Twilio when configured, else the log (no PHI either way; links left out).
   const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
+  const breakGlass = new BreakGlassService({
+    store: stores.staffSecurity,
+    staff,
+    patientOrganization: async (patientId) => (await stores.registry.getPatient(patientId))?.organizationId,
+    audit,
+    notifier,
+    clock,
+    log,
+    options: config.breakGlass,
+    cipher: secretKeys.cipher,
+  });
+  staff.useEmergencyAccess(breakGlass);
+  const sso = new SsoService({
+    security: stores.staffSecurity,
+    accounts: stores.staff,
+    staff,
+    sessions,
+    provider: new OpenIdClientProvider(),
+    cipher: secretKeys.cipher,
+    audit,
+    clock,
+    hasOwnFactor: (staffId) => mfa.enrolled(staffId),
+  });
   // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
   const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
   const scheduling = new SchedulingService({
@@ -246,6 +296,43 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
     twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
   const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
+  const billing = new BillingService({
+    store: stores.billing,
+    readings: stores.readings,
+    registry: stores.registry,
+    timeLog: stores.alerts,
+    staff: {
+      canSeePatient: (s, patientId) => staff.canSeePatient(s, patientId),
+      visiblePatientIds: (s, options) => staff.visiblePatientIds(s, options),
+      getStaffRecord: (id) => stores.staff.getStaff(id),
+      organizationTimeZone: async (organizationId) => (await stores.staff.displaySettings(organizationId, null)).organization?.timeZone ?? 'UTC',
+    },
+    patientTimeZone: async (patientId) => (await identities.contactOf(patientId))?.timeZone,
+    schedules: BILLING_SCHEDULES,
+    audit,
+    clock,
+  });
+  const roster = new RosterService({
+    staff: {
+      visiblePatientIds: (s, options) => staff.visiblePatientIds(s, options),
+      teamsOfPatient: (patientId) => stores.staff.teamsOfPatient(patientId),
+      teamsOfStaff: (staffId) => staff.teamsOfStaff(staffId),
+      displayPrefs: (s) => staff.displayPrefs(s),
+    },
+    carePlan: async (patientId) => (await carePlans.get(patientId)).plan,
+    readings: stores.readings,
+    registry: stores.registry,
+    presence,
+    alerts: stores.alerts,
+    priorityOf: async (alert, nowMs) => (await worklist.rank(alert, nowMs)).priority.score,
+    billing,
+    identities: async (patientIds, by) => {
+      const found = await identities.readMany(patientIds, { actor: `staff:${by.staff.id}`, sourceIp: by.sourceIp }, `organization:${by.staff.organizationId}`);
+      return new Map([...found].map(([id, i]) => [id, { name: `${i.givenName} ${i.familyName}`, birthDate: i.birthDate, ageYears: i.ageYears, mrn: i.mrn }]));
+    },
+    audit,
+    clock,
+  });
   // Stops a nurse's running timer at once when her session ends here (logout, disable).
   const timerGuard = new TimerGuard(stores.alerts, sessions, clock, log);
   timerGuard.watch(sessions);
@@ -283,6 +370,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       historyBudget: config.rules.history,
     });
     alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
+    // Ids only (alert, rule, organization): never the patient or the values.
+    alerting.onAlertChange((alert, change) => {
+      if (change === 'created') {
+        log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
+      }
+    });
     // Rules run after each commit, beside ingest, never in front of an acknowledgement.
     committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
     registry.onAttributed((a) =>
@@ -299,6 +392,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       log,
       chargeNurses: (organizationId) => staff.chargeNurses(organizationId),
       phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
+      // Counted on /metrics (created below, before the first sweep).
+      observer: {
+        escalated: (level, severity) => metrics.escalated(level, severity),
+        notification: (channel, outcome, reason) => metrics.notification(channel, outcome, reason),
+        undeliverable: (reason) => metrics.undeliverable(reason),
+      },
     });
     const deliveries = new DeliveryWorker({
       store: stores.forwarding,
@@ -363,6 +462,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     maxPendingRows: config.commit.maxPending,
     loop,
     storeHealth,
+    liveSessions: () => stores.staff.countLiveSessions(clock.now(), clock.now() - config.sessions.idleMs),
   });
   // Capped listings, not counts: a count of the outbox would scan every delivered row on each scrape.
   metrics.watchBacklog('fhir', async (cap) => ({
@@ -426,6 +526,18 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return anonymous;
   };
 
+  const patientTransfer = new PatientTransfer({
+    registry: stores.registry,
+    teams: stores.staff,
+    alerts: stores.alerts,
+    staff,
+    forget: [
+      (id) => forwardingRoutes.forgetPatient(id),
+      ...(background.kind === 'embedded' ? [(id: string) => background.alerting.forgetOrganization(id)] : []),
+    ],
+    alertMoved: (alert) => worklistHub.publish({ type: 'alert', change: 'updated', alert }),
+  });
+
   let shuttingDown = false;
   // The broker is created after the HTTP app (it needs the context); commands wait for it.
   let brokerRef: MqttBroker | undefined;
@@ -439,11 +551,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     authenticator,
     credentialGuard,
     registry,
+    patientTransfer,
     readings: stores.readings,
     audit,
     presence,
     staff,
     sessions,
+    mfa,
+    sso,
+    breakGlass,
     alerts: stores.alerts,
     carePlans,
     alerting: background.kind === 'embedded' ? background.alerting : undefined,
@@ -463,6 +579,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     },
     worklist,
     visits,
+    billing,
+    roster,
+    orgRegistry: new OrgRegistryService({ registry, store: stores.registry, readings: stores.readings, staff, presence, clock }),
     worklistHub,
     metrics,
     forwarding,
@@ -476,7 +595,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     shuttingDown: () => shuttingDown,
   };
 
-  const app = await buildApp(ctx);
+  // TLS material read now and again when the files change or on SIGHUP (tls-reloader.ts).
+  const reloaders: TlsReloader[] = [];
+  const httpTls = config.http.tls === undefined ? undefined : new TlsReloader('https', config.http.tls, log, config.tls.reloadCheckMs);
+  if (httpTls !== undefined) reloaders.push(httpTls);
+  const app = await buildApp(ctx, httpTls?.initial());
+  if (httpTls !== undefined) httpTls.attach(app.server as unknown as tls.Server);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
   brokerRef = broker;
   metrics.watchMqtt(broker);
@@ -507,25 +631,45 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     else socket.destroy();
   });
 
-  await app.listen({ host: config.http.host, port: config.http.port });
-  const httpPort = (app.server.address() as net.AddressInfo).port;
-
+  // A port another process holds (a system Mosquitto on 1883 is common) is a configuration
+  // problem: one line naming the port and its variable, exit 78 (core/process-runner.ts), nothing left open.
   const tcp = net.createServer(handleMqtt);
-  const mqttPort = await listen(tcp, config.mqtt.port, config.mqtt.host);
-
   let tlsServer: tls.Server | undefined;
+  let httpPort: number;
+  let mqttPort: number;
   let mqttTlsPort: number | undefined;
-  if (config.mqtt.tls !== undefined) {
-    const t = config.mqtt.tls;
-    tlsServer = tls.createServer(
-      {
-        cert: fs.readFileSync(t.certFile),
-        key: fs.readFileSync(t.keyFile),
-        ...(t.caFile === undefined ? {} : { ca: fs.readFileSync(t.caFile) }),
-      },
-      handleMqtt,
-    );
-    mqttTlsPort = await listen(tlsServer, t.port, config.mqtt.host);
+  try {
+    await bindOrExplain(() => app.listen({ host: config.http.host, port: config.http.port }), 'HTTP', config.http.host, config.http.port, 'RPM_HTTP_PORT');
+    httpPort = (app.server.address() as net.AddressInfo).port;
+    mqttPort = await bindOrExplain(() => listen(tcp, config.mqtt.port, config.mqtt.host), 'MQTT', config.mqtt.host, config.mqtt.port, 'RPM_MQTT_PORT');
+    if (config.mqtt.tls !== undefined) {
+      const t = config.mqtt.tls;
+      const mqttTls = new TlsReloader('mqtts', t, log, config.tls.reloadCheckMs);
+      reloaders.push(mqttTls);
+      const material = mqttTls.initial();
+      // Device certificates are asked for when configured; unverified ones name no device (certifiedDeviceIds).
+      const askClientCert = material.ca !== undefined && config.tls.deviceCerts !== 'off';
+      tlsServer = tls.createServer({ ...material, minVersion: 'TLSv1.2', requestCert: askClientCert, rejectUnauthorized: false }, handleMqtt);
+      mqttTls.attach(tlsServer);
+      const server = tlsServer;
+      mqttTlsPort = await bindOrExplain(() => listen(server, t.port, config.mqtt.host), 'MQTT TLS', config.mqtt.host, t.port, 'RPM_MQTT_TLS_PORT');
+    }
+  } catch (err) {
+    // Nothing has run yet but the stores and the broker: close them so the process can exit cleanly.
+    shuttingDown = true;
+    for (const r of reloaders) r.close();
+    await app.close().catch(() => undefined);
+    if (tcp.listening) await closeServer(tcp);
+    if (tlsServer?.listening === true) await closeServer(tlsServer);
+    signaling?.close();
+    await broker.close().catch(() => undefined);
+    await committer.close().catch(() => undefined);
+    await credentialGuard.stop().catch(() => undefined);
+    loop.stop();
+    storeHealth.stop();
+    await cluster?.close().catch(() => undefined);
+    await stores.close().catch(() => undefined);
+    throw err;
   }
 
   presence.start();
@@ -588,6 +732,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       };
       log.info('shutting down: no new connections; draining in-flight work');
       const stopTcp = closeServer(tcp);
+      for (const r of reloaders) r.close();
       const stopTls = tlsServer === undefined ? Promise.resolve() : closeServer(tlsServer);
       // Stops listening and waits for in-flight HTTP requests (which need the committer).
       const stopHttp = app.close();
@@ -644,5 +789,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     return closing;
   };
 
-  return { ctx, httpPort, mqttPort, mqttTlsPort, close };
+  const reloadTls = (why = 'SIGHUP'): boolean => reloaders.map((r) => r.reload(why)).every(Boolean);
+  return { ctx, httpPort, mqttPort, mqttTlsPort, reloadTls, close };
 }

@@ -1,3 +1,5 @@
+import { type Context, context, ROOT_CONTEXT, type Span, type SpanContext, trace } from '@opentelemetry/api';
+import { alertTraces, contextOf, failSpan, linksTo, readingTraces, tracer } from '../core/tracing.js';
 import type { Logger } from '../core/logging.js';
 import type { Alert, AlertEvent } from '../core/model/alert.js';
 import type { Reading } from '../core/model/reading.js';
@@ -139,6 +141,11 @@ export class AlertingService {
   /** Observations of reading history held in memory (metrics). */
   get historyObservations(): number {
     return this.history.size;
+  }
+
+  /** The patient moved to another organization: alerts raised from now name the new one. */
+  forgetOrganization(patientId: string): void {
+    this.organizations.delete(patientId);
   }
 
   onAlertChange(listener: AlertChangeListener): void {
@@ -414,15 +421,25 @@ export class AlertingService {
         list.push(reading);
       }
       const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
-      for (const [patientId, fresh] of byPatient) {
-        try {
-          await this.evaluatePatient(patientId, fresh, through, pending);
-        } catch (err) {
-          // One patient's broken care plan must not stop everyone else's alerts.
-          this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation failed for a patient');
-        }
+      const traced = new PassTrace(batch.length, byPatient);
+      try {
+        await context.with(traced.context, async () => {
+          for (const [patientId, fresh] of byPatient) {
+            try {
+              await this.evaluatePatient(patientId, fresh, through, pending);
+            } catch (err) {
+              // One patient's broken care plan must not stop everyone else's alerts.
+              this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation failed for a patient');
+            }
+          }
+          await this.write(through, pending, { fence: cursor, alertContext: (a) => traced.alert(a) });
+        });
+      } catch (err) {
+        traced.failed(err);
+        throw err;
+      } finally {
+        traced.end(pending);
       }
-      await this.write(through, pending, { fence: cursor });
       this.passSize.record(batch.length, performance.now() - started);
       this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
     }
@@ -516,7 +533,11 @@ export class AlertingService {
    * moved it meanwhile (it took the partition over), nothing is written (RPM_ERR_CURSOR_MOVED) and
    * the cached condition states are dropped, since they may be that worker's by now.
    */
-  private async write(cursor: number, pending: Pending, options: { fence?: number; progress?: { name: string; seq: number } } = {}): Promise<void> {
+  private async write(
+    cursor: number,
+    pending: Pending,
+    options: { fence?: number; progress?: { name: string; seq: number }; alertContext?: (alert: Alert) => AlertSpan | undefined } = {},
+  ): Promise<void> {
     try {
       await this.deps.alerts.applyEvaluation({
         cursor,
@@ -530,8 +551,23 @@ export class AlertingService {
       throw err;
     }
     for (const c of pending.conditions) this.conditions.get(c.patientId)?.set(c.ruleId, c.state);
-    for (const a of pending.created) for (const l of this.listeners) l(a, 'created');
-    for (const a of pending.updated) for (const l of this.listeners) l(a, 'updated');
+    // Each alert's listeners (the worklist's SSE push, logs, metrics) run inside its span, when traced.
+    const announce = (a: Alert, change: 'created' | 'updated'): void => {
+      const span = options.alertContext?.(a);
+      if (span === undefined) {
+        for (const l of this.listeners) l(a, change);
+        return;
+      }
+      try {
+        context.with(span.context, () => {
+          for (const l of this.listeners) l(a, change);
+        });
+      } finally {
+        span.end();
+      }
+    };
+    for (const a of pending.created) announce(a, 'created');
+    for (const a of pending.updated) announce(a, 'updated');
   }
 
   private evaluated(readings: readonly Reading[], alerts: Parameters<EvaluatedListener>[1]): void {
@@ -574,4 +610,70 @@ function lastWatched(rule: RuleDefinition, history: readonly Observation[], fres
     return persisted === null || o.measuredAtMs > persisted ? o.measuredAtMs : persisted;
   }
   return persisted;
+}
+
+/** An alert's span: the context its listeners run in, ended after them. */
+interface AlertSpan {
+  readonly context: Context;
+  end(): void;
+}
+
+/**
+ * The trace of one rules pass. The pass is its own root span, linked to the requests and publishes
+ * whose readings it judged; each of those readings (when its request was traced) also gets a
+ * `rpm.rules.judge` span in its request's trace, linked back to the pass, so one trace follows a
+ * reading from the request through its commit to the verdict, the alert it raised and the SSE push
+ * (the alert's listeners run inside `rpm.alert.raise`). No patient id or value is recorded.
+ */
+class PassTrace {
+  private readonly pass: Span;
+  private readonly judges = new Map<string, Span>();
+  readonly context: Context;
+
+  constructor(readings: number, byPatient: ReadonlyMap<string, readonly Reading[]>) {
+    const origins = new Map<string, SpanContext>();
+    for (const list of byPatient.values()) {
+      for (const r of list) {
+        const sc = readingTraces.get(r.id);
+        if (sc !== undefined) origins.set(r.id, sc);
+      }
+    }
+    this.pass = tracer.startSpan('rpm.rules.pass', { root: true, links: linksTo(origins.values()), attributes: { 'rpm.readings': readings, 'rpm.readings.traced': origins.size } });
+    this.context = trace.setSpan(ROOT_CONTEXT, this.pass);
+    if (!this.pass.isRecording()) return;
+    for (const list of byPatient.values()) {
+      for (const r of list) {
+        const sc = origins.get(r.id);
+        if (sc === undefined) continue;
+        this.judges.set(
+          r.id,
+          tracer.startSpan('rpm.rules.judge', { links: [{ context: this.pass.spanContext() }], attributes: { 'rpm.reading.kind': r.kind, 'rpm.reading.transport': r.transport } }, contextOf(sc)),
+        );
+      }
+    }
+  }
+
+  /** The span an alert is announced in: a child of the verdict on its reading, else of the pass. */
+  alert(a: Alert): AlertSpan | undefined {
+    if (!this.pass.isRecording()) return undefined;
+    const judge = a.readingId === null ? undefined : this.judges.get(a.readingId);
+    const parent = judge === undefined ? this.context : trace.setSpan(ROOT_CONTEXT, judge);
+    const span = tracer.startSpan(a.version === 1 ? 'rpm.alert.raise' : 'rpm.alert.update', {
+      attributes: { 'rpm.alert.id': a.id, 'rpm.rule.id': a.ruleId, 'rpm.alert.severity': a.severity, 'rpm.alert.status': a.status },
+    }, parent);
+    // The escalation SMS, minutes later, continues this trace.
+    alertTraces.remember(a.id, span.spanContext());
+    return { context: trace.setSpan(parent, span), end: () => span.end() };
+  }
+
+  failed(err: unknown): void {
+    failSpan(this.pass, err);
+  }
+
+  end(pending: { readonly created: readonly Alert[]; readonly updated: readonly Alert[] }): void {
+    this.pass.setAttribute('rpm.alerts.created', pending.created.length);
+    this.pass.setAttribute('rpm.alerts.updated', pending.updated.length);
+    for (const j of this.judges.values()) j.end();
+    this.pass.end();
+  }
 }

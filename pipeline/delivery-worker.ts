@@ -1,3 +1,5 @@
+import { type Context, context, ROOT_CONTEXT, type Span, type SpanContext, SpanKind, trace } from '@opentelemetry/api';
+import { contextOf, failSpan, linksTo, readingTraces, tracer } from '../core/tracing.js';
 import type { RpmErrorCode } from '../core/errors/codes.js';
 import { isRpmError, RpmError } from '../core/errors/rpm-error.js';
 import type { Logger } from '../core/logging.js';
@@ -284,12 +286,22 @@ class Pump {
   }
 
   private async deliver(chunk: readonly DueDelivery[]): Promise<void> {
+    const traced = new ExchangeTrace(this.destination.id, chunk);
+    try {
+      await context.with(traced.context, () => this.deliverTraced(chunk, traced));
+    } finally {
+      traced.end();
+    }
+  }
+
+  private async deliverTraced(chunk: readonly DueDelivery[], traced: ExchangeTrace): Promise<void> {
     const { store, clock, log } = this.deps;
     const destination = this.destination;
     let results: DeliveryResult[];
     try {
       results = await this.exchange(destination, chunk);
     } catch (err) {
+      traced.failed(err);
       if (this.signal.aborted) {
         // Shutdown cancelled the exchange: the deliveries stay as they were, due again at start.
         this.breaker.release();
@@ -310,6 +322,7 @@ class Pump {
       log.warn({ destinationId: destination.id, code: e.code, deliveries: chunk.length, circuit: this.breaker.state }, 'FHIR delivery failed; will retry');
       return;
     }
+    traced.results(results);
     const now = clock.now();
     const updates: DeliveryUpdate[] = [];
     const jitter = (this.deps.random ?? Math.random)();
@@ -410,5 +423,67 @@ class Pump {
       // Not recorded: the deliveries stay due and are sent again; the EHR recognises them.
       this.deps.log.error({ err, destinationId: this.destination.id }, 'recording FHIR delivery attempts failed');
     }
+  }
+}
+
+/**
+ * The trace of one FHIR exchange: its own root span (the outbox is durable, so a delivery may run
+ * long after its reading, or after a restart), linked to the requests and publishes whose readings
+ * it carries; each of those readings also gets a `rpm.fhir.deliver` span in its request's trace
+ * with the outcome (delivered, failed, dead). Destination id and counts only.
+ */
+class ExchangeTrace {
+  private readonly exchange: Span;
+  private readonly deliveries = new Map<number, Span>();
+  readonly context: Context;
+
+  constructor(destinationId: string, chunk: readonly DueDelivery[]) {
+    const origins = new Map<number, SpanContext>();
+    for (const d of chunk) {
+      const sc = readingTraces.get(d.reading.id);
+      if (sc !== undefined) origins.set(d.seq, sc);
+    }
+    this.exchange = tracer.startSpan('rpm.fhir.exchange', {
+      root: true,
+      kind: SpanKind.CLIENT,
+      links: linksTo(origins.values()),
+      attributes: { 'rpm.fhir.destination': destinationId, 'rpm.deliveries': chunk.length },
+    });
+    this.context = trace.setSpan(ROOT_CONTEXT, this.exchange);
+    if (!this.exchange.isRecording()) return;
+    for (const d of chunk) {
+      const sc = origins.get(d.seq);
+      if (sc === undefined) continue;
+      this.deliveries.set(
+        d.seq,
+        tracer.startSpan('rpm.fhir.deliver', { links: [{ context: this.exchange.spanContext() }], attributes: { 'rpm.fhir.destination': destinationId, 'rpm.delivery.attempt': d.attempts + 1 } }, contextOf(sc)),
+      );
+    }
+    this.seqs = chunk.map((d) => d.seq);
+  }
+
+  private seqs: readonly number[] = [];
+
+  results(results: readonly DeliveryResult[]): void {
+    for (let i = 0; i < this.seqs.length; i++) {
+      const span = this.deliveries.get(this.seqs[i] as number);
+      const r = results[i];
+      if (span === undefined || r === undefined) continue;
+      span.setAttribute('rpm.delivery.status', r.status);
+      if (r.status !== 'delivered') span.setAttribute('rpm.error.code', r.code);
+    }
+  }
+
+  failed(err: unknown): void {
+    failSpan(this.exchange, err);
+    for (const span of this.deliveries.values()) {
+      span.setAttribute('rpm.delivery.status', 'failed');
+      failSpan(span, err);
+    }
+  }
+
+  end(): void {
+    for (const span of this.deliveries.values()) span.end();
+    this.exchange.end();
   }
 }

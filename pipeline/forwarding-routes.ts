@@ -12,7 +12,7 @@ type RouteTable = ReadonlyMap<string, ReadonlyMap<ReadingKind, readonly string[]
  * that take its kind, paused (disabled) ones included: pausing holds deliveries in the outbox, it
  * does not drop them. Answered from memory on the ingest path: the destination table is loaded
  * once and reloaded after any destination change (`invalidate`), and each patient's organization
- * is cached (it never changes after registration). With no destination at all, ingest pays one
+ * is cached (until `forgetPatient`: an operator moved the patient to another organization). With no destination at all, ingest pays one
  * comparison per request.
  */
 export class ForwardingRoutes {
@@ -37,6 +37,11 @@ export class ForwardingRoutes {
   /** Hears every change of destinations made here (the distributed mode tells the other gateways). */
   onInvalidated(listener: () => void): void {
     this.invalidatedListeners.push(listener);
+  }
+
+  /** The patient moved to another organization: readings committed from now go to its destinations. */
+  forgetPatient(patientId: string): void {
+    this.organizations.delete(patientId);
   }
 
   /** Destinations changed in another process of the cluster: reload here too. */

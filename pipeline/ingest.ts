@@ -10,6 +10,7 @@ import type { ForwardJob, Rejection } from '../core/ports/reading-store.js';
 import { type DeviceDirectory, type DirectoryEntry, patientAt } from './device-directory.js';
 import type { ForwardingRoutes } from './forwarding-routes.js';
 import type { GroupCommitter } from './group-committer.js';
+import { activeSampledContext, inSpan, readingTraces, tracer } from '../core/tracing.js';
 import { type NormalizeLimits, normalizeReading, type ReadingDraft, type ReadingProblem } from './normalize.js';
 import { DISAMBIGUATOR, idempotencyKey, readingId } from './reading-id.js';
 
@@ -170,6 +171,8 @@ export class IngestService {
     };
     const drafts: Array<{ index: number; draft: ReadingDraft }> = [];
     const relayed = new Set<string>();
+    // Normalization is synchronous: one span around the loop, with counts only.
+    const normalizing = tracer.startSpan('rpm.normalize', { attributes: { 'rpm.readings.received': raw.length, 'rpm.transport': req.transport } });
     for (let i = 0; i < raw.length; i++) {
       const refused = req.refused?.get(i);
       if (refused !== undefined) {
@@ -185,6 +188,8 @@ export class IngestService {
       const via = result.draft.relayedDeviceId;
       if (via !== null && via !== req.device.id) relayed.add(via);
     }
+    normalizing.setAttribute('rpm.readings.rejected', rejections.length);
+    normalizing.end();
     // One round of (usually cached) directory loads per request, then a synchronous loop.
     const senderEntry = this.deps.directory.peek(req.device.id) ?? (await this.deps.directory.load(req.device.id));
     const relayEntries = new Map<string, DirectoryEntry>();
@@ -302,8 +307,16 @@ export class IngestService {
   ): Promise<IngestResult> {
     // Outbox jobs for the readings' destinations, from memory; written in the same transaction.
     const forwards: ForwardJob[] = this.deps.routes === undefined ? [] : await this.deps.routes.forwardsFor(readings);
-    const committed = await this.deps.committer.submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards }, {
-      waitForCapacity,
+    const committed = await inSpan('rpm.commit', { 'rpm.readings': readings.length, 'rpm.rejections': rejections.length, 'rpm.forwards': forwards.length }, (span) => {
+      // The rules pass and the FHIR delivery that follow, asynchronously, continue this trace.
+      const sc = activeSampledContext();
+      if (sc !== undefined) for (const r of readings) readingTraces.remember(r.id, sc);
+      return this.deps.committer
+        .submit(forwards.length === 0 ? { readings, rejections } : { readings, rejections, forwards }, { waitForCapacity })
+        .then((outcomes) => {
+          span.setAttribute('rpm.readings.duplicate', outcomes.filter((o) => o.status === 'duplicate').length);
+          return outcomes;
+        });
     });
     let accepted = 0;
     let duplicate = 0;

@@ -19,6 +19,21 @@ export const patientCommands: CommandGroup = (program: Command, ctx) => {
     });
 
   patient
+    .command('move')
+    .description("move a patient to another organization: leaves the old one's care teams, keeps its devices, takes its unresolved alerts (audited)")
+    .argument('<id>', 'patient id')
+    .requiredOption('--org <organizationId>', 'the organization the patient belongs to from now')
+    .action(async (id: string, opts: { org: string }) => {
+      const r = await ctx.admin().movePatient(validId(id, '<id>'), validId(opts.org, '--org'));
+      ctx.output().result(
+        r,
+        (v) =>
+          `Patient ${v.id} moved to organization ${v.organizationId ?? '-'}${v.previousOrganizationId === null ? '' : ` (from ${v.previousOrganizationId})`}: ` +
+          `left ${v.careTeamsLeft.length} care team(s), ${v.alertsMoved} unresolved alert(s) moved, ${v.devicesKept} device(s) kept.`,
+      );
+    });
+
+  patient
     .command('show')
     .description('show a patient')
     .argument('<id>', 'patient id')

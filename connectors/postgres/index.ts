@@ -2,6 +2,7 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
@@ -10,18 +11,21 @@ import type { SchedulingStore } from '../../core/ports/scheduling-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { StaffSecurityStore } from '../../core/ports/staff-security-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
 import type { VisitStore } from '../../core/ports/visit-store.js';
 import { createPool, describeTarget, migrate, type PostgresOptions, readDurability, type ServerDurability } from './database.js';
 import { PostgresAlertStore } from './postgres-alert-store.js';
 import { PostgresProgressStore } from './postgres-progress-store.js';
 import { PostgresAuditLog } from './postgres-audit-log.js';
+import { PostgresBillingStore } from './postgres-billing-store.js';
 import { PostgresForwardingStore } from './postgres-forwarding-store.js';
 import { PostgresPatientIdentityStore } from './postgres-patient-identity-store.js';
 import { PostgresSchedulingStore } from './postgres-scheduling-store.js';
 import { PostgresReadingStore } from './postgres-reading-store.js';
 import { PostgresRegistryStore } from './postgres-registry-store.js';
 import { PostgresStaffStore } from './postgres-staff-store.js';
+import { PostgresStaffSecurityStore } from './postgres-staff-security-store.js';
 import { PostgresVendorStore } from './postgres-vendor-store.js';
 import { PostgresVisitStore } from './postgres-visit-store.js';
 
@@ -32,6 +36,8 @@ export interface PostgresStores {
   readonly registry: RegistryStore;
   readonly audit: AuditLog;
   readonly staff: StaffStore;
+  /** Second factors, access policies, password changes, break-glass grants. */
+  readonly staffSecurity: StaffSecurityStore;
   readonly alerts: AlertStore;
   /** Positions of the reading log's followers (time-series writer, the rules engine's place in the attribution log). */
   readonly progress: ProgressStore;
@@ -41,6 +47,8 @@ export interface PostgresStores {
   readonly vendors: VendorStore;
   /** Video visits, their patient links and participants (a visit's end writes its time-log entry). */
   readonly visits: VisitStore;
+  /** RPM billing episodes, sign-offs and amendments. */
+  readonly billing: BillingStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
   /** Working hours, appointment types, appointments. */
@@ -83,12 +91,13 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
   }
   const forwarding = new PostgresForwardingStore(pool, options.secrets);
   const vendors = new PostgresVendorStore(pool, options.secrets);
+  const alerts = new PostgresAlertStore(pool, options.secrets);
   const identities = new PostgresPatientIdentityStore(pool, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first
     // delivery or the first vendor webhook.
-    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets()) + (await identities.sealSecrets());
+    sealedSecrets = (await forwarding.sealSecrets()) + (await vendors.sealSecrets()) + (await identities.sealSecrets()) + (await alerts.sealNotes());
   } catch (err) {
     await pool.end().catch(() => undefined);
     throw err;
@@ -100,11 +109,13 @@ export async function createPostgresStores(options: PostgresStoreOptions): Promi
     registry: new PostgresRegistryStore(pool),
     audit: new PostgresAuditLog(pool),
     staff: new PostgresStaffStore(pool),
-    alerts: new PostgresAlertStore(pool),
+    staffSecurity: new PostgresStaffSecurityStore(pool),
+    alerts,
     progress: new PostgresProgressStore(pool),
     forwarding,
     vendors,
     visits: new PostgresVisitStore(pool),
+    billing: new PostgresBillingStore(pool),
     identities,
     scheduling,
     jobs: scheduling,

@@ -857,4 +857,138 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX visit_participants_by_visit ON visit_participants (visit_id, seq);
     `,
   },
+  {
+    version: 15,
+    name: 'RPM billing: episodes, sign-offs, amendments',
+    sql: `
+      -- Each patient's RPM episode (rules/billing/ledger.ts BillingEpisode), the current one and every save.
+      CREATE TABLE billing_episodes (
+        patient_id text COLLATE "C" PRIMARY KEY,
+        organization_id text COLLATE "C" NOT NULL,
+        start_date text NOT NULL,
+        end_date text,
+        time_zone text NOT NULL,
+        billing_practitioner_id text,
+        saved_by text NOT NULL,
+        saved_at_ms bigint NOT NULL,
+        reason text
+      );
+      CREATE INDEX billing_episodes_by_organization ON billing_episodes (organization_id, patient_id);
+      CREATE TABLE billing_episode_history (
+        seq bigserial PRIMARY KEY,
+        patient_id text COLLATE "C" NOT NULL,
+        organization_id text COLLATE "C" NOT NULL,
+        start_date text NOT NULL,
+        end_date text,
+        time_zone text NOT NULL,
+        billing_practitioner_id text,
+        saved_by text NOT NULL,
+        saved_at_ms bigint NOT NULL,
+        reason text
+      );
+      CREATE INDEX billing_episode_history_by_patient ON billing_episode_history (patient_id, seq);
+
+      -- A physician's sign-off freezes a period: one per (organization, period), never rewritten.
+      CREATE TABLE billing_sign_offs (
+        organization_id text COLLATE "C" NOT NULL,
+        period_key text COLLATE "C" NOT NULL,
+        patient_id text COLLATE "C" NOT NULL,
+        signed_by text NOT NULL,
+        signed_at_ms bigint NOT NULL,
+        line jsonb NOT NULL,
+        line_sha256 text NOT NULL,
+        PRIMARY KEY (organization_id, period_key)
+      );
+      CREATE INDEX billing_sign_offs_by_patient ON billing_sign_offs (organization_id, patient_id);
+      CREATE TABLE billing_amendments (
+        organization_id text COLLATE "C" NOT NULL,
+        period_key text COLLATE "C" NOT NULL,
+        revision integer NOT NULL CHECK (revision >= 1),
+        amended_by text NOT NULL,
+        amended_at_ms bigint NOT NULL,
+        reason text NOT NULL,
+        line jsonb NOT NULL,
+        line_sha256 text NOT NULL,
+        PRIMARY KEY (organization_id, period_key, revision),
+        FOREIGN KEY (organization_id, period_key) REFERENCES billing_sign_offs (organization_id, period_key)
+      );
+      CREATE FUNCTION rpm_billing_is_append_only() RETURNS trigger LANGUAGE plpgsql AS $$
+      BEGIN
+        RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP USING ERRCODE = 'insufficient_privilege';
+      END;
+      $$;
+      CREATE TRIGGER billing_sign_offs_append_only BEFORE UPDATE OR DELETE ON billing_sign_offs
+        FOR EACH ROW EXECUTE FUNCTION rpm_billing_is_append_only();
+      CREATE TRIGGER billing_sign_offs_no_truncate BEFORE TRUNCATE ON billing_sign_offs
+        FOR EACH STATEMENT EXECUTE FUNCTION rpm_billing_is_append_only();
+      CREATE TRIGGER billing_amendments_append_only BEFORE UPDATE OR DELETE ON billing_amendments
+        FOR EACH ROW EXECUTE FUNCTION rpm_billing_is_append_only();
+      CREATE TRIGGER billing_amendments_no_truncate BEFORE TRUNCATE ON billing_amendments
+        FOR EACH STATEMENT EXECUTE FUNCTION rpm_billing_is_append_only();
+    `,
+  },
+  {
+    version: 16,
+    name: 'staff alert notification settings',
+    sql: `
+      -- A staff member's choice of title badge, desktop notification and sound (core/model/staff.ts AlertSettings).
+      ALTER TABLE staff ADD COLUMN alert_settings jsonb;
+    `,
+  },
+  {
+    version: 17,
+    name: 'time entries: allowed modalities',
+    sql: `
+      -- The modality column itself comes from migration 14 (video visits). Allowed values: video,
+      -- audio or secure-message (core/model/visit.ts TIME_MODALITIES; billing: secure messaging alone
+      -- is not real-time interactive); null = not recorded.
+      ALTER TABLE time_entries ADD CONSTRAINT time_entries_modality_check CHECK (modality IN ('video', 'audio', 'secure-message'));
+    `,
+  },
+  {
+    version: 18,
+    name: 'staff second factors, access policy, break-glass grants',
+    sql: `
+      -- A staff member's TOTP factor; the secret sealed by the gateway's field cipher.
+      CREATE TABLE staff_totp (
+        staff_id text COLLATE "C" PRIMARY KEY REFERENCES staff (id),
+        secret_sealed text NOT NULL,
+        status text NOT NULL CHECK (status IN ('pending', 'active')),
+        created_at_ms bigint NOT NULL,
+        activated_at_ms bigint,
+        last_used_step bigint
+      );
+      -- Recovery codes: SHA-256 only, each good for one sign-in.
+      CREATE TABLE staff_recovery_codes (
+        staff_id text COLLATE "C" NOT NULL REFERENCES staff (id),
+        code_sha256 text NOT NULL,
+        created_at_ms bigint NOT NULL,
+        used_at_ms bigint,
+        PRIMARY KEY (staff_id, code_sha256)
+      );
+      CREATE TABLE organization_access_policies (
+        organization_id text COLLATE "C" PRIMARY KEY REFERENCES organizations (id),
+        mfa_required boolean NOT NULL,
+        -- OpenID Connect single sign-on; the client secret sealed by the gateway's field cipher.
+        sso_issuer text,
+        sso_client_id text,
+        sso_client_secret_sealed text
+      );
+      -- Emergency access to one patient outside the staff member's scope; never deleted.
+      CREATE TABLE break_glass_grants (
+        id text COLLATE "C" PRIMARY KEY,
+        staff_id text COLLATE "C" NOT NULL REFERENCES staff (id),
+        organization_id text COLLATE "C" NOT NULL REFERENCES organizations (id),
+        patient_id text COLLATE "C" NOT NULL REFERENCES patients (id),
+        reason text NOT NULL,
+        granted_at_ms bigint NOT NULL,
+        expires_at_ms bigint NOT NULL,
+        ended_at_ms bigint,
+        reviewed_at_ms bigint,
+        reviewed_by text
+      );
+      CREATE INDEX break_glass_by_staff ON break_glass_grants (staff_id, patient_id, expires_at_ms);
+      CREATE INDEX break_glass_by_organization ON break_glass_grants (organization_id, granted_at_ms);
+    `,
+  },
 ];

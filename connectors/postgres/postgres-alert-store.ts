@@ -1,4 +1,5 @@
-import type { VisitModality } from '../../core/model/visit.js';
+import { AlertNotes } from '../../core/crypto/clinical-text.js';
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
@@ -235,10 +236,10 @@ const toTime = (r: TimeRow): TimeEntry => ({
   startedAtMs: r.started_at_ms,
   endedAtMs: r.ended_at_ms,
   interactive: r.interactive,
+  modality: r.modality as TimeEntry['modality'],
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
-  ...(r.modality === null ? {} : { modality: r.modality as VisitModality }),
 });
 
 interface CarePlanRow {
@@ -269,7 +270,15 @@ const PARTITION_CURSOR = `SELECT COALESCE(
 const cursorMoved = (): RpmError => new RpmError('RPM_ERR_CURSOR_MOVED', 'the rules cursor moved since this pass started; another worker holds the partition');
 
 export class PostgresAlertStore implements AlertStore {
-  constructor(private readonly pool: Pool) {}
+  /** Nurses' notes sealed at rest (core/crypto/clinical-text.ts), as in the SQLite twin. */
+  private readonly notes: AlertNotes;
+
+  constructor(
+    private readonly pool: Pool,
+    cipher?: FieldCipher,
+  ) {
+    this.notes = new AlertNotes(cipher);
+  }
 
   async evaluationCursor(partition?: RulePartition): Promise<number> {
     if (partition === undefined) {
@@ -330,9 +339,9 @@ export class PostgresAlertStore implements AlertStore {
         const rows = conditions.map((c) => ({ patient_id: c.patientId, rule_id: c.ruleId, state: c.state }));
         await client.query({ name: 'rpm_upsert_conditions', text: UPSERT_CONDITIONS, values: [JSON.stringify(rows)] });
       }
-      if (w.created.length > 0) await client.query({ name: 'rpm_insert_alerts', text: INSERT_ALERTS, values: [JSON.stringify(w.created.map(alertRecord))] });
-      if (updated.length > 0) await client.query({ name: 'rpm_update_alerts', text: UPDATE_ALERTS, values: [JSON.stringify(updated.map((a) => alertRecord(a)))] });
-      if (w.events.length > 0) await insertEvents(client, w.events);
+      if (w.created.length > 0) await client.query({ name: 'rpm_insert_alerts', text: INSERT_ALERTS, values: [JSON.stringify(w.created.map((a) => alertRecord(this.notes.sealAlert(a))))] });
+      if (updated.length > 0) await client.query({ name: 'rpm_update_alerts', text: UPDATE_ALERTS, values: [JSON.stringify(updated.map((a) => alertRecord(this.notes.sealAlert(a))))] });
+      if (w.events.length > 0) await insertEvents(client, w.events.map((e) => this.notes.sealEvent(e)));
     });
   }
 
@@ -359,6 +368,10 @@ export class PostgresAlertStore implements AlertStore {
     return this.many(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')} ORDER BY seq`, params);
   }
 
+  async moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]> {
+    return this.many(`UPDATE alerts SET organization_id = $2 WHERE patient_id = $1 AND status <> 'resolved' RETURNING ${COLUMNS}`, [patientId, organizationId]);
+  }
+
   async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
     return this.many(
       `SELECT ${COLUMNS} FROM alerts WHERE patient_id = $1 ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC, seq DESC LIMIT $2`,
@@ -379,7 +392,7 @@ export class PostgresAlertStore implements AlertStore {
       note: string | null;
       finding: Finding | null;
     }>(`SELECT ${EVENT_COLUMNS} FROM alert_events WHERE alert_id = $1 ORDER BY version`, [alertId]);
-    return rows.map((r) => ({
+    return rows.map((r) => this.notes.openEvent({
       alertId: r.alert_id,
       version: r.version,
       atMs: r.at_ms,
@@ -397,9 +410,9 @@ export class PostgresAlertStore implements AlertStore {
     return inTransaction(this.pool, async (client) => {
       // Under READ COMMITTED a racing transition waits for the row lock, then re-checks the
       // version on the row as the winner left it, finds it changed and updates nothing.
-      const res = await client.query({ name: 'rpm_alert_transition', text: TRANSITION, values: [JSON.stringify([alertRecord(next)]), expectedVersion] });
+      const res = await client.query({ name: 'rpm_alert_transition', text: TRANSITION, values: [JSON.stringify([alertRecord(this.notes.sealAlert(next))]), expectedVersion] });
       if (res.rowCount !== 1) return false;
-      await insertEvents(client, [event]);
+      await insertEvents(client, [this.notes.sealEvent(event)]);
       return true;
     });
   }
@@ -483,7 +496,7 @@ export class PostgresAlertStore implements AlertStore {
       }
       throw err;
     }
-    return { ...e, endedAtMs: null, stopReason: null };
+    return { ...e, modality: e.modality ?? null, endedAtMs: null, stopReason: null };
   }
 
   async stopTime(id: string, endedAtMs: number, reason: TimeStopReason = 'stopped'): Promise<TimeEntry | undefined> {
@@ -494,12 +507,12 @@ export class PostgresAlertStore implements AlertStore {
     ]);
     const { rows } = await this.pool.query<TimeRow>(`SELECT ${TIME_COLUMNS} FROM time_entries WHERE id = $1`, [id]);
     const row = rows[0];
-    return row === undefined ? undefined : toTime(row);
+    return row === undefined ? undefined : this.notes.openTime(toTime(row));
   }
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     await this.insertTime(e);
-    return { ...e, stopReason: null };
+    return { ...e, modality: e.modality ?? null, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {
@@ -518,7 +531,7 @@ export class PostgresAlertStore implements AlertStore {
       `SELECT ${TIME_COLUMNS} FROM time_entries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at_ms, seq`,
       params,
     );
-    return rows.map(toTime);
+    return rows.map((r) => this.notes.openTime(toTime(r)));
   }
 
   async enqueueNotification(n: NewNotification): Promise<void> {
@@ -530,6 +543,13 @@ export class PostgresAlertStore implements AlertStore {
       n.body,
       n.createdAtMs,
     ]);
+  }
+
+  async openAlertCounts(): Promise<{ severity: AlertSeverity; status: AlertStatus; count: number }[]> {
+    const { rows } = await this.pool.query<{ severity: AlertSeverity; status: AlertStatus; count: string }>(
+      "SELECT severity, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY severity, status ORDER BY severity, status",
+    );
+    return rows.map((r) => ({ severity: r.severity, status: r.status, count: Number(r.count) }));
   }
 
   async pendingNotifications(limit: number): Promise<Notification[]> {
@@ -573,16 +593,30 @@ export class PostgresAlertStore implements AlertStore {
   private async one(sql: string, params: unknown[]): Promise<Alert | undefined> {
     const { rows } = await this.pool.query<AlertRow>(sql, params);
     const row = rows[0];
-    return row === undefined ? undefined : toAlert(row);
+    return row === undefined ? undefined : this.notes.openAlert(toAlert(row));
   }
 
   private async many(sql: string, params: unknown[]): Promise<Alert[]> {
     const { rows } = await this.pool.query<AlertRow>(sql, params);
-    return rows.map(toAlert);
+    return rows.map((r) => this.notes.openAlert(toAlert(r)));
+  }
+
+  /** Notes written before they were sealed (older installs) are sealed now, in one transaction. Answers how many. */
+  async sealNotes(): Promise<number> {
+    if (!this.notes.sealing) return 0;
+    return inTransaction(this.pool, async (client) => {
+      const alerts = (await client.query<{ id: string; note: string }>('SELECT id, note FROM alerts WHERE note IS NOT NULL FOR UPDATE')).rows.filter((r) => AlertNotes.isPlain(r.note));
+      const events = (await client.query<{ alert_id: string; version: number; note: string }>('SELECT alert_id, version, note FROM alert_events WHERE note IS NOT NULL FOR UPDATE')).rows.filter((r) => AlertNotes.isPlain(r.note));
+      const times = (await client.query<{ id: string; note: string }>('SELECT id, note FROM time_entries WHERE note IS NOT NULL FOR UPDATE')).rows.filter((r) => AlertNotes.isPlain(r.note));
+      for (const r of alerts) await client.query('UPDATE alerts SET note = $1 WHERE id = $2', [this.notes.sealAlertNote(r.id, r.note), r.id]);
+      for (const r of events) await client.query('UPDATE alert_events SET note = $1 WHERE alert_id = $2 AND version = $3', [this.notes.sealEventNote(r.alert_id, r.version, r.note), r.alert_id, r.version]);
+      for (const r of times) await client.query('UPDATE time_entries SET note = $1 WHERE id = $2', [this.notes.sealTimeNote(r.id, r.note), r.id]);
+      return alerts.length + events.length + times.length;
+    });
   }
 
   private async insertTime(e: NewTimeEntry & { endedAtMs: number | null }): Promise<void> {
-    await insertTimeEntry(this.pool, e);
+    await insertTimeEntry(this.pool, { ...e, note: this.notes.sealTimeNote(e.id, e.note) });
   }
 }
 

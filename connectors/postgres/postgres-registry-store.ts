@@ -93,6 +93,20 @@ export class PostgresRegistryStore implements RegistryStore {
     return { id: p.id, organizationId: p.organizationId, createdAtMs: p.createdAtMs };
   }
 
+  async setPatientOrganization(id: string, organizationId: string | null): Promise<{ before: Patient; after: Patient } | undefined> {
+    return inTransaction(this.pool, async (client) => {
+      const { rows } = await client.query<{ id: string; organization_id: string | null; created_at_ms: number }>(
+        'SELECT id, organization_id, created_at_ms FROM patients WHERE id = $1 FOR UPDATE',
+        [id],
+      );
+      const row = rows[0];
+      if (row === undefined) return undefined;
+      if (row.organization_id !== organizationId) await client.query('UPDATE patients SET organization_id = $2 WHERE id = $1', [id, organizationId]);
+      const before = { id: row.id, organizationId: row.organization_id, createdAtMs: Number(row.created_at_ms) };
+      return { before, after: { ...before, organizationId } };
+    });
+  }
+
   async getPatient(id: string): Promise<Patient | undefined> {
     const { rows } = await this.pool.query<{ id: string; organization_id: string | null; created_at_ms: number }>(
       'SELECT id, organization_id, created_at_ms FROM patients WHERE id = $1',

@@ -1,7 +1,8 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
+import { type AlertSettings, alertSettingsInput } from '../../core/model/staff.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffPatch, StaffStore } from '../../core/ports/staff-store.js';
 import { inTransaction, isForeignKeyViolation, isUniqueViolation, type Pool, type PoolClient } from './database.js';
 
 /**
@@ -119,6 +120,17 @@ export class PostgresStaffStore implements StaffStore {
     return res.rowCount === 1;
   }
 
+  async alertSettings(staffId: string): Promise<AlertSettings | null> {
+    const { rows } = await this.pool.query<{ alert_settings: unknown }>('SELECT alert_settings FROM staff WHERE id = $1', [staffId]);
+    const v = rows[0]?.alert_settings;
+    return v === undefined || v === null ? null : alertSettingsInput.parse(v);
+  }
+
+  async setAlertSettings(staffId: string, settings: AlertSettings): Promise<boolean> {
+    const res = await this.pool.query('UPDATE staff SET alert_settings = $1 WHERE id = $2', [JSON.stringify(settings), staffId]);
+    return res.rowCount === 1;
+  }
+
   async createStaff(s: NewStaff, passwordHash: string): Promise<Staff> {
     const email = normalizeEmail(s.email);
     try {
@@ -170,6 +182,24 @@ export class PostgresStaffStore implements StaffStore {
 
   async setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined> {
     const { rows } = await this.pool.query<StaffRow>(`UPDATE staff s SET status = $1 WHERE s.id = $2 RETURNING ${STAFF_COLUMNS}`, [status, id]);
+    const row = rows[0];
+    return row === undefined ? undefined : toStaff(row);
+  }
+
+  async updateStaff(id: string, patch: StaffPatch): Promise<Staff | undefined> {
+    const sets: string[] = [];
+    const values: (string | boolean | null)[] = [];
+    const add = (column: string, value: string | boolean | null): void => {
+      values.push(value);
+      sets.push(`${column} = $${values.length}`);
+    };
+    if (patch.role !== undefined) add('role', patch.role);
+    if (patch.isChargeNurse !== undefined) add('is_charge_nurse', patch.isChargeNurse);
+    if (patch.phone !== undefined) add('phone', patch.phone);
+    if (patch.displayName !== undefined) add('display_name', patch.displayName);
+    if (sets.length === 0) return this.getStaff(id);
+    values.push(id);
+    const { rows } = await this.pool.query<StaffRow>(`UPDATE staff s SET ${sets.join(', ')} WHERE s.id = $${values.length} RETURNING ${STAFF_COLUMNS}`, values);
     const row = rows[0];
     return row === undefined ? undefined : toStaff(row);
   }
@@ -249,6 +279,14 @@ export class PostgresStaffStore implements StaffStore {
     return res.rowCount ?? 0;
   }
 
+  async countLiveSessions(nowMs: number, idleSinceMs: number): Promise<number> {
+    const { rows } = await this.pool.query<{ n: string }>(
+      'SELECT count(*) AS n FROM staff_sessions WHERE expires_at_ms > $1 AND revoked_at_ms IS NULL AND last_active_at_ms > $2',
+      [nowMs, idleSinceMs],
+    );
+    return Number(rows[0]?.n ?? 0);
+  }
+
   async pruneSessions(beforeMs: number): Promise<number> {
     const res = await this.pool.query('DELETE FROM staff_sessions WHERE expires_at_ms < $1 OR revoked_at_ms < $1', [beforeMs]);
     return res.rowCount ?? 0;
@@ -271,6 +309,16 @@ export class PostgresStaffStore implements StaffStore {
     const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.organization_id = $1 AND t.id = $2`, [team.organizationId, team.id]);
     const row = rows[0];
     return row === undefined ? undefined : toTeam(row);
+  }
+
+  async listCareTeams(organizationId: string): Promise<CareTeam[]> {
+    const { rows } = await this.pool.query<TeamRow>(`SELECT ${TEAM_COLUMNS} FROM care_teams t WHERE t.organization_id = $1 ORDER BY t.id`, [organizationId]);
+    return rows.map(toTeam);
+  }
+
+  async teamPatients(team: CareTeamKey): Promise<string[]> {
+    const { rows } = await this.pool.query<{ patient_id: string }>('SELECT patient_id FROM care_team_patients WHERE organization_id = $1 AND team_id = $2 ORDER BY patient_id', [team.organizationId, team.id]);
+    return rows.map((r) => r.patient_id);
   }
 
   async findCareTeams(id: string): Promise<CareTeam[]> {

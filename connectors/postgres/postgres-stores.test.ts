@@ -1,10 +1,12 @@
 import { afterAll, describe, expect, it } from 'vitest';
 import { alertStoreContract } from '../../core/contract/alert-store.contract.js';
 import { auditLogContract } from '../../core/contract/audit-log.contract.js';
+import { billingStoreContract } from '../../core/contract/billing-store.contract.js';
 import { forwardingStoreContract } from '../../core/contract/forwarding-store.contract.js';
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
+import { staffSecurityStoreContract } from '../../core/contract/staff-security-store.contract.js';
 import { vendorStoreContract } from '../../core/contract/vendor-store.contract.js';
 import { visitStoreContract } from '../../core/contract/visit-store.contract.js';
 import { randomBytes } from 'node:crypto';
@@ -70,6 +72,22 @@ staffStoreContract('PostgresStaffStore', async () => {
   };
 });
 
+staffSecurityStoreContract('PostgresStaffSecurityStore', async () => {
+  const { stores, dispose } = await fresh();
+  return {
+    security: stores.staffSecurity,
+    seed: async () => {
+      await stores.staff.createOrganization({ id: 'org-1', name: 'Org 1', createdAtMs: 1 });
+      for (const id of ['s-1', 's-2']) {
+        await stores.staff.createStaff({ id, email: `${id}@example.org`, role: 'nurse', organizationId: 'org-1', displayName: null, isChargeNurse: false, phone: null, createdAtMs: 1 }, '$argon2id$old');
+      }
+      await stores.registry.createPatient({ id: 'p-1', organizationId: 'org-1', createdAtMs: 1 });
+    },
+    passwordHashOf: async (staffId) => (await stores.staff.findLogin(`${staffId}@example.org`, 'org-1'))?.passwordHash,
+    dispose,
+  };
+});
+
 forwardingStoreContract(
   'PostgresForwardingStore',
   async () => {
@@ -123,6 +141,11 @@ alertStoreContract('PostgresAlertStore', async () => {
 visitStoreContract('PostgresVisitStore', async () => {
   const { stores, dispose } = await fresh();
   return { visits: stores.visits, alerts: stores.alerts, dispose };
+});
+
+billingStoreContract('PostgresBillingStore', async () => {
+  const { stores, dispose } = await fresh();
+  return { store: stores.billing, dispose };
 });
 
 auditLogContract('PostgresAuditLog', async () => {

@@ -272,4 +272,81 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    version: 7,
+    name: 'RPM billing: episodes, sign-offs, amendments',
+    sql: `
+      -- Each patient's RPM episode (rules/billing/ledger.ts BillingEpisode), the current one and every save.
+      CREATE TABLE billing_episodes (
+        patient_id TEXT PRIMARY KEY,
+        organization_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT,
+        time_zone TEXT NOT NULL,
+        billing_practitioner_id TEXT,
+        saved_by TEXT NOT NULL,
+        saved_at_ms INTEGER NOT NULL,
+        reason TEXT
+      ) WITHOUT ROWID;
+      CREATE INDEX billing_episodes_by_organization ON billing_episodes(organization_id, patient_id);
+      CREATE TABLE billing_episode_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        patient_id TEXT NOT NULL,
+        organization_id TEXT NOT NULL,
+        start_date TEXT NOT NULL,
+        end_date TEXT,
+        time_zone TEXT NOT NULL,
+        billing_practitioner_id TEXT,
+        saved_by TEXT NOT NULL,
+        saved_at_ms INTEGER NOT NULL,
+        reason TEXT
+      );
+      CREATE INDEX billing_episode_history_by_patient ON billing_episode_history(patient_id, seq);
+
+      -- A physician's sign-off freezes a period: one per (organization, period), never rewritten.
+      CREATE TABLE billing_sign_offs (
+        organization_id TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        patient_id TEXT NOT NULL,
+        signed_by TEXT NOT NULL,
+        signed_at_ms INTEGER NOT NULL,
+        line TEXT NOT NULL,
+        line_sha256 TEXT NOT NULL,
+        PRIMARY KEY (organization_id, period_key)
+      ) WITHOUT ROWID;
+      CREATE INDEX billing_sign_offs_by_patient ON billing_sign_offs(organization_id, patient_id);
+      CREATE TABLE billing_amendments (
+        organization_id TEXT NOT NULL,
+        period_key TEXT NOT NULL,
+        revision INTEGER NOT NULL CHECK (revision >= 1),
+        amended_by TEXT NOT NULL,
+        amended_at_ms INTEGER NOT NULL,
+        reason TEXT NOT NULL,
+        line TEXT NOT NULL,
+        line_sha256 TEXT NOT NULL,
+        PRIMARY KEY (organization_id, period_key, revision),
+        FOREIGN KEY (organization_id, period_key) REFERENCES billing_sign_offs(organization_id, period_key)
+      ) WITHOUT ROWID;
+      CREATE TRIGGER billing_sign_offs_no_update BEFORE UPDATE ON billing_sign_offs BEGIN SELECT RAISE(ABORT, 'billing_sign_offs is append-only'); END;
+      CREATE TRIGGER billing_sign_offs_no_delete BEFORE DELETE ON billing_sign_offs BEGIN SELECT RAISE(ABORT, 'billing_sign_offs is append-only'); END;
+      CREATE TRIGGER billing_amendments_no_update BEFORE UPDATE ON billing_amendments BEGIN SELECT RAISE(ABORT, 'billing_amendments is append-only'); END;
+      CREATE TRIGGER billing_amendments_no_delete BEFORE DELETE ON billing_amendments BEGIN SELECT RAISE(ABORT, 'billing_amendments is append-only'); END;
+    `,
+  },
+  {
+    version: 8,
+    name: 'time entries: allowed modalities',
+    sql: `
+      -- The modality column itself comes from migration 6 (video visits); SQLite cannot add a CHECK to
+      -- an existing column, so triggers refuse other values: video, audio or secure-message
+      -- (core/model/visit.ts TIME_MODALITIES; billing: secure messaging alone is not real-time
+      -- interactive); null = not recorded.
+      CREATE TRIGGER time_entries_modality_insert BEFORE INSERT ON time_entries
+        WHEN NEW.modality IS NOT NULL AND NEW.modality NOT IN ('video', 'audio', 'secure-message')
+        BEGIN SELECT RAISE(ABORT, 'time_entries.modality must be video, audio or secure-message'); END;
+      CREATE TRIGGER time_entries_modality_update BEFORE UPDATE OF modality ON time_entries
+        WHEN NEW.modality IS NOT NULL AND NEW.modality NOT IN ('video', 'audio', 'secure-message')
+        BEGIN SELECT RAISE(ABORT, 'time_entries.modality must be video, audio or secure-message'); END;
+    `,
+  },
 ];

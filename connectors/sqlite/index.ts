@@ -2,6 +2,7 @@ import path from 'node:path';
 import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
+import type { BillingStore } from '../../core/ports/billing-store.js';
 import type { ForwardingStore } from '../../core/ports/forwarding-store.js';
 import type { PatientIdentityStore } from '../../core/ports/patient-identity-store.js';
 import type { DelayedJobs } from '../../core/ports/delayed-jobs.js';
@@ -10,6 +11,7 @@ import type { ProgressStore } from '../../core/ports/progress-store.js';
 import type { ReadingStore } from '../../core/ports/reading-store.js';
 import type { RegistryStore } from '../../core/ports/registry-store.js';
 import type { StaffStore } from '../../core/ports/staff-store.js';
+import type { StaffSecurityStore } from '../../core/ports/staff-security-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
 import type { VisitStore } from '../../core/ports/visit-store.js';
 import { prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
@@ -17,6 +19,7 @@ import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
 import { SqliteAuditLog } from './sqlite-audit-log.js';
+import { SqliteBillingStore } from './sqlite-billing-store.js';
 import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqlitePatientIdentityStore } from './sqlite-patient-identity-store.js';
 import { SqliteSchedulingStore } from './sqlite-scheduling-store.js';
@@ -24,6 +27,7 @@ import { SqliteProgressStore } from './sqlite-progress-store.js';
 import { SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
+import { SqliteStaffSecurityStore } from './sqlite-staff-security-store.js';
 import { SqliteVendorStore } from './sqlite-vendor-store.js';
 import { SqliteVisitStore } from './sqlite-visit-store.js';
 import { WorkerWriter } from './worker-writer.js';
@@ -33,6 +37,8 @@ export interface SqliteStores {
   readonly registry: RegistryStore;
   readonly audit: AuditLog;
   readonly staff: StaffStore;
+  /** Second factors, access policies, password changes, break-glass grants. */
+  readonly staffSecurity: StaffSecurityStore;
   readonly alerts: AlertStore;
   /** Positions of the reading log's followers (the time-series writer). */
   readonly progress: ProgressStore;
@@ -42,6 +48,8 @@ export interface SqliteStores {
   readonly vendors: VendorStore;
   /** Video visits, their patient links and participants, in clinical.sqlite beside the time log their minutes go to. */
   readonly visits: VisitStore;
+  /** RPM billing episodes, sign-offs and amendments (clinical database). */
+  readonly billing: BillingStore;
   /** Patients' identity and contact (encrypted) and telehealth consents. */
   readonly identities: PatientIdentityStore;
   /** Working hours, appointment types, appointments (clinical.sqlite). */
@@ -78,11 +86,12 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
   const forwarding = new SqliteForwardingStore(db, options.secrets);
   const vendors = new SqliteVendorStore(db, options.secrets);
+  const alerts = new SqliteAlertStore(clinical, options.secrets);
   const identities = new SqlitePatientIdentityStore(db, options.secrets);
   let sealedSecrets: number;
   try {
     // A wrong or missing key stops the start here, with the key id it lacks, not at the first delivery.
-    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets() + identities.sealSecrets();
+    sealedSecrets = forwarding.sealSecrets() + vendors.sealSecrets() + identities.sealSecrets() + alerts.sealNotes();
   } catch (err) {
     void worker?.close();
     db.close();
@@ -96,8 +105,10 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
     registry: new SqliteRegistryStore(db),
     audit: new SqliteAuditLog(db),
     staff: new SqliteStaffStore(db),
-    alerts: new SqliteAlertStore(clinical),
+    staffSecurity: new SqliteStaffSecurityStore(db),
+    alerts,
     progress: new SqliteProgressStore(clinical),
+    billing: new SqliteBillingStore(clinical),
     forwarding,
     vendors,
     visits: new SqliteVisitStore(clinical),

@@ -530,4 +530,58 @@ export const MIGRATIONS: readonly Migration[] = [
       ALTER TABLE fhir_destinations ADD COLUMN appointments INTEGER NOT NULL DEFAULT 0 CHECK (appointments IN (0, 1));
     `,
   },
+  {
+    version: 15,
+    name: 'staff alert notification settings',
+    sql: `
+      -- A staff member's choice of title badge, desktop notification and sound (core/model/staff.ts AlertSettings), JSON.
+      ALTER TABLE staff ADD COLUMN alert_settings TEXT;
+    `,
+  },
+  {
+    version: 16,
+    name: 'staff second factors, access policy, break-glass grants',
+    sql: `
+      -- A staff member's TOTP factor; the secret sealed by the gateway's field cipher.
+      CREATE TABLE staff_totp (
+        staff_id TEXT PRIMARY KEY REFERENCES staff(id),
+        secret_sealed TEXT NOT NULL,
+        status TEXT NOT NULL CHECK (status IN ('pending', 'active')),
+        created_at_ms INTEGER NOT NULL,
+        activated_at_ms INTEGER,
+        last_used_step INTEGER
+      );
+      -- Recovery codes: SHA-256 only, each good for one sign-in.
+      CREATE TABLE staff_recovery_codes (
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        code_sha256 TEXT NOT NULL,
+        created_at_ms INTEGER NOT NULL,
+        used_at_ms INTEGER,
+        PRIMARY KEY (staff_id, code_sha256)
+      );
+      CREATE TABLE organization_access_policies (
+        organization_id TEXT PRIMARY KEY REFERENCES organizations(id),
+        mfa_required INTEGER NOT NULL CHECK (mfa_required IN (0, 1)),
+        -- OpenID Connect single sign-on; the client secret sealed by the gateway's field cipher.
+        sso_issuer TEXT,
+        sso_client_id TEXT,
+        sso_client_secret_sealed TEXT
+      );
+      -- Emergency access to one patient outside the staff member's scope; never deleted.
+      CREATE TABLE break_glass_grants (
+        id TEXT PRIMARY KEY,
+        staff_id TEXT NOT NULL REFERENCES staff(id),
+        organization_id TEXT NOT NULL REFERENCES organizations(id),
+        patient_id TEXT NOT NULL REFERENCES patients(id),
+        reason TEXT NOT NULL,
+        granted_at_ms INTEGER NOT NULL,
+        expires_at_ms INTEGER NOT NULL,
+        ended_at_ms INTEGER,
+        reviewed_at_ms INTEGER,
+        reviewed_by TEXT
+      );
+      CREATE INDEX break_glass_by_staff ON break_glass_grants(staff_id, patient_id, expires_at_ms);
+      CREATE INDEX break_glass_by_organization ON break_glass_grants(organization_id, granted_at_ms);
+    `,
+  },
 ];

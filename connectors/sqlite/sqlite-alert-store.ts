@@ -1,8 +1,9 @@
-import type { VisitModality } from '../../core/model/visit.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
 import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
+import { AlertNotes } from '../../core/crypto/clinical-text.js';
+import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 interface AlertRow {
@@ -147,10 +148,10 @@ const toTime = (r: TimeRow): TimeEntry => ({
   startedAtMs: r.started_at_ms,
   endedAtMs: r.ended_at_ms,
   interactive: r.interactive === 1,
+  modality: r.modality as TimeEntry['modality'],
   note: r.note,
   source: r.source as TimeEntry['source'],
   stopReason: r.stop_reason as TimeEntry['stopReason'],
-  ...(r.modality === null ? {} : { modality: r.modality as VisitModality }),
 });
 
 /** AlertStore on the clinical SQLite database. Writes are small and run on this thread. */
@@ -163,7 +164,14 @@ export class SqliteAlertStore implements AlertStore {
 
   private readonly sql: (sql: string) => PreparedStatement;
 
-  constructor(private readonly db: SqliteDatabase) {
+  /** Nurses' notes sealed at rest (core/crypto/clinical-text.ts). */
+  private readonly notes: AlertNotes;
+
+  constructor(
+    private readonly db: SqliteDatabase,
+    cipher?: FieldCipher,
+  ) {
+    this.notes = new AlertNotes(cipher);
     this.sql = statementCache(db);
     this.insertAlert = db.prepare(`INSERT INTO alerts (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
     this.updateAlert = db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ?`);
@@ -209,9 +217,9 @@ export class SqliteAlertStore implements AlertStore {
           this.sql('INSERT INTO log_progress (name, seq) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET seq = max(seq, excluded.seq)').run(w.progress.name, w.progress.seq);
         }
         for (const c of w.conditions) this.upsertCondition.run(c.patientId, c.ruleId, JSON.stringify(c.state));
-        for (const a of w.created) this.insertAlert.run(...alertParams(a));
+        for (const a of w.created) this.insertAlert.run(...alertParams(this.notes.sealAlert(a)));
         for (const a of w.updated) {
-          const [, ...rest] = alertParams(a);
+          const [, ...rest] = alertParams(this.notes.sealAlert(a));
           this.updateAlert.run(...rest, a.id);
         }
         for (const e of w.events) this.writeEvent(e);
@@ -221,14 +229,14 @@ export class SqliteAlertStore implements AlertStore {
 
   async getAlert(id: string): Promise<Alert | undefined> {
     const row = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE id = ?`).get(id) as AlertRow | undefined;
-    return row === undefined ? undefined : toAlert(row);
+    return row === undefined ? undefined : this.notes.openAlert(toAlert(row));
   }
 
   async unresolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined> {
     const row = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND rule_id = ? AND status <> 'resolved'`).get(patientId, ruleId) as
       | AlertRow
       | undefined;
-    return row === undefined ? undefined : toAlert(row);
+    return row === undefined ? undefined : this.notes.openAlert(toAlert(row));
   }
 
   async unresolvedAlerts(filter: { organizationId?: string; patientIds?: readonly string[] }): Promise<Alert[]> {
@@ -244,13 +252,18 @@ export class SqliteAlertStore implements AlertStore {
       params.push(JSON.stringify(filter.patientIds));
     }
     const rows = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE ${where.join(' AND ')}`).all(...params) as AlertRow[];
-    return rows.map(toAlert);
+    return rows.map((r) => this.notes.openAlert(toAlert(r)));
+  }
+
+  async moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]> {
+    this.sql("UPDATE alerts SET organization_id = ? WHERE patient_id = ? AND status <> 'resolved'").run(organizationId, patientId);
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND status <> 'resolved'`).all(patientId) as AlertRow[]).map(toAlert);
   }
 
   async alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]> {
     const rows = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? ${options.includeResolved ? '' : "AND status <> 'resolved'"} ORDER BY created_at_ms DESC LIMIT ?`)
       .all(patientId, options.limit) as AlertRow[];
-    return rows.map(toAlert);
+    return rows.map((r) => this.notes.openAlert(toAlert(r)));
   }
 
   async events(alertId: string): Promise<AlertEvent[]> {
@@ -266,7 +279,7 @@ export class SqliteAlertStore implements AlertStore {
       note: string | null;
       finding: string | null;
     }[];
-    return rows.map((r) => ({
+    return rows.map((r) => this.notes.openEvent({
       alertId: r.alert_id,
       version: r.version,
       atMs: r.at_ms,
@@ -283,7 +296,7 @@ export class SqliteAlertStore implements AlertStore {
   async saveTransition(next: Alert, expectedVersion: number, event: AlertEvent): Promise<boolean> {
     return this.db
       .transaction((): boolean => {
-        const [, ...rest] = alertParams(next);
+        const [, ...rest] = alertParams(this.notes.sealAlert(next));
         const changed = this.sql(`UPDATE alerts SET ${SET_ALL} WHERE id = ? AND version = ?`).run(...rest, next.id, expectedVersion).changes;
         if (changed !== 1) return false;
         this.writeEvent(event);
@@ -299,22 +312,22 @@ export class SqliteAlertStore implements AlertStore {
            AND (escalated_at_ms IS NULL OR escalated_at_ms < sla_due_at_ms)`,
       )
       .all(nowMs, nowMs) as AlertRow[];
-    return rows.map(toAlert);
+    return rows.map((r) => this.notes.openAlert(toAlert(r)));
   }
 
   async lastResolvedAlert(patientId: string, ruleId: string): Promise<Alert | undefined> {
     const row = this.sql(`SELECT ${COLUMNS} FROM alerts WHERE patient_id = ? AND rule_id = ? AND status = 'resolved' ORDER BY resolved_at_ms DESC LIMIT 1`).get(patientId, ruleId) as
       | AlertRow
       | undefined;
-    return row === undefined ? undefined : toAlert(row);
+    return row === undefined ? undefined : this.notes.openAlert(toAlert(row));
   }
 
   async pendingConfirmations(): Promise<Alert[]> {
-    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE status <> 'resolved' AND confirmation = 'pending'`).all() as AlertRow[]).map(toAlert);
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE status <> 'resolved' AND confirmation = 'pending'`).all() as AlertRow[]).map((r) => this.notes.openAlert(toAlert(r)));
   }
 
   async snoozesEnded(nowMs: number): Promise<Alert[]> {
-    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE status <> 'resolved' AND snoozed_until_ms IS NOT NULL AND snoozed_until_ms <= ?`).all(nowMs) as AlertRow[]).map(toAlert);
+    return (this.sql(`SELECT ${COLUMNS} FROM alerts WHERE status <> 'resolved' AND snoozed_until_ms IS NOT NULL AND snoozed_until_ms <= ?`).all(nowMs) as AlertRow[]).map((r) => this.notes.openAlert(toAlert(r)));
   }
 
   async carePlan(patientId: string): Promise<StoredCarePlan | undefined> {
@@ -350,7 +363,7 @@ export class SqliteAlertStore implements AlertStore {
         const running = this.sql('SELECT id FROM time_entries WHERE staff_id = ? AND ended_at_ms IS NULL').get(e.staffId);
         if (running !== undefined) throw new RpmError('RPM_ERR_TIME_ENTRY_RUNNING', 'stop the running timer first');
         this.insertTime({ ...e, endedAtMs: null });
-        return { ...e, endedAtMs: null, stopReason: null };
+        return { ...e, modality: e.modality ?? null, endedAtMs: null, stopReason: null };
       })
       .immediate();
   }
@@ -358,12 +371,12 @@ export class SqliteAlertStore implements AlertStore {
   async stopTime(id: string, endedAtMs: number, reason: TimeStopReason = 'stopped'): Promise<TimeEntry | undefined> {
     this.sql('UPDATE time_entries SET ended_at_ms = max(?, started_at_ms), stop_reason = ? WHERE id = ? AND ended_at_ms IS NULL').run(endedAtMs, reason, id);
     const row = this.sql('SELECT * FROM time_entries WHERE id = ?').get(id) as TimeRow | undefined;
-    return row === undefined ? undefined : toTime(row);
+    return row === undefined ? undefined : this.notes.openTime(toTime(row));
   }
 
   async addTime(e: NewTimeEntry & { endedAtMs: number }): Promise<TimeEntry> {
     this.insertTime(e);
-    return { ...e, stopReason: null };
+    return { ...e, modality: e.modality ?? null, stopReason: null };
   }
 
   async timeEntries(filter: { patientId?: string; staffId?: string; fromMs?: number; toMs?: number; running?: boolean }): Promise<TimeEntry[]> {
@@ -387,12 +400,20 @@ export class SqliteAlertStore implements AlertStore {
     }
     if (filter.running !== undefined) where.push(filter.running ? 'ended_at_ms IS NULL' : 'ended_at_ms IS NOT NULL');
     const rows = this.sql(`SELECT * FROM time_entries ${where.length === 0 ? '' : `WHERE ${where.join(' AND ')}`} ORDER BY started_at_ms`).all(...params) as TimeRow[];
-    return rows.map(toTime);
+    return rows.map((r) => this.notes.openTime(toTime(r)));
   }
 
   async enqueueNotification(n: NewNotification): Promise<void> {
     this.sql('INSERT INTO notifications (id, alert_id, channel, recipient_staff_id, body, created_at_ms) VALUES (?, ?, ?, ?, ?, ?)')
       .run(n.id, n.alertId, n.channel, n.recipientStaffId, n.body, n.createdAtMs);
+  }
+
+  async openAlertCounts(): Promise<{ severity: AlertSeverity; status: AlertStatus; count: number }[]> {
+    return this.sql("SELECT severity, status, count(*) AS count FROM alerts WHERE status <> 'resolved' GROUP BY severity, status ORDER BY severity, status").all() as {
+      severity: AlertSeverity;
+      status: AlertStatus;
+      count: number;
+    }[];
   }
 
   async pendingNotifications(limit: number): Promise<Notification[]> {
@@ -422,16 +443,41 @@ export class SqliteAlertStore implements AlertStore {
     this.sql('UPDATE notifications SET status = ?, attempts = attempts + 1, sent_at_ms = ?, error = ? WHERE id = ?').run(status, status === 'sent' ? atMs : null, error, id);
   }
 
+  /**
+   * Notes written before they were sealed (older installs) are sealed now, in one transaction;
+   * secure_delete overwrites the old cells. Answers how many.
+   */
+  sealNotes(): number {
+    if (!this.notes.sealing) return 0;
+    const alerts = (this.sql('SELECT id, note FROM alerts WHERE note IS NOT NULL').all() as { id: string; note: string }[]).filter((r) => AlertNotes.isPlain(r.note));
+    const events = (this.sql('SELECT alert_id, version, note FROM alert_events WHERE note IS NOT NULL').all() as { alert_id: string; version: number; note: string }[]).filter((r) => AlertNotes.isPlain(r.note));
+    const times = (this.sql('SELECT id, note FROM time_entries WHERE note IS NOT NULL').all() as { id: string; note: string }[]).filter((r) => AlertNotes.isPlain(r.note));
+    const n = alerts.length + events.length + times.length;
+    if (n === 0) return 0;
+    this.db.pragma('secure_delete = ON');
+    this.db
+      .transaction(() => {
+        for (const r of alerts) this.sql('UPDATE alerts SET note = ? WHERE id = ?').run(this.notes.sealAlertNote(r.id, r.note), r.id);
+        for (const r of events) this.sql('UPDATE alert_events SET note = ? WHERE alert_id = ? AND version = ?').run(this.notes.sealEventNote(r.alert_id, r.version, r.note), r.alert_id, r.version);
+        for (const r of times) this.sql('UPDATE time_entries SET note = ? WHERE id = ?').run(this.notes.sealTimeNote(r.id, r.note), r.id);
+      })
+      .immediate();
+    this.db.pragma('wal_checkpoint(TRUNCATE)');
+    return n;
+  }
+
   async close(): Promise<void> {
     // The handle is owned by SqliteStores.
   }
 
-  private writeEvent(e: AlertEvent): void {
+  private writeEvent(event: AlertEvent): void {
+    const e = this.notes.sealEvent(event);
     this.insertEvent.run(e.alertId, e.version, e.atMs, e.actor, e.action, e.fromStatus, e.toStatus, e.severity, e.note, e.finding === undefined || e.finding === null ? null : JSON.stringify(e.finding));
   }
 
-  private insertTime(e: NewTimeEntry & { endedAtMs: number | null }): void {
-    insertTimeEntry(this.db, e);
+  private insertTime(entry: NewTimeEntry & { endedAtMs: number | null }): void {
+    // Video visits write their time entries (no note) through insertTimeEntry directly.
+    insertTimeEntry(this.db, { ...entry, note: this.notes.sealTimeNote(entry.id, entry.note) });
   }
 }
 

@@ -95,6 +95,19 @@ export class SqliteRegistryStore implements RegistryStore {
     return { id: p.id, organizationId: p.organizationId, createdAtMs: p.createdAtMs };
   }
 
+  async setPatientOrganization(id: string, organizationId: string | null): Promise<{ before: Patient; after: Patient } | undefined> {
+    const move = this.db.transaction(() => {
+      const before = this.sql('SELECT id, organization_id, created_at_ms FROM patients WHERE id = ?').get(id) as
+        | { id: string; organization_id: string | null; created_at_ms: number }
+        | undefined;
+      if (before === undefined) return undefined;
+      if (before.organization_id !== organizationId) this.sql('UPDATE patients SET organization_id = ? WHERE id = ?').run(organizationId, id);
+      const patient = { id: before.id, organizationId: before.organization_id, createdAtMs: before.created_at_ms };
+      return { before: patient, after: { ...patient, organizationId } };
+    });
+    return move.immediate();
+  }
+
   async getPatient(id: string): Promise<Patient | undefined> {
     const row = this.sql('SELECT id, organization_id, created_at_ms FROM patients WHERE id = ?').get(id) as
       | { id: string; organization_id: string | null; created_at_ms: number }

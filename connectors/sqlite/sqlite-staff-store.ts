@@ -1,7 +1,8 @@
 import type { DisplayPrefsPatch } from '../../core/display/units.js';
+import { type AlertSettings, alertSettingsInput } from '../../core/model/staff.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { type CareTeam, type CareTeamKey, normalizeEmail, type Organization, type Staff, type StaffRole, type StaffSession, type StaffStatus } from '../../core/model/staff.js';
-import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffStore } from '../../core/ports/staff-store.js';
+import type { FailedLogins, NewCareTeam, NewOrganization, NewSession, NewStaff, StaffPatch, StaffStore } from '../../core/ports/staff-store.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 
 /**
@@ -122,6 +123,15 @@ export class SqliteStaffStore implements StaffStore {
     return this.sql('UPDATE staff SET display = ? WHERE id = ?').run(Object.keys(display).length === 0 ? null : JSON.stringify(display), staffId).changes === 1;
   }
 
+  async alertSettings(staffId: string): Promise<AlertSettings | null> {
+    const row = this.sql('SELECT alert_settings FROM staff WHERE id = ?').get(staffId) as { alert_settings: string | null } | undefined;
+    return row?.alert_settings == null ? null : alertSettingsInput.parse(JSON.parse(row.alert_settings));
+  }
+
+  async setAlertSettings(staffId: string, settings: AlertSettings): Promise<boolean> {
+    return this.sql('UPDATE staff SET alert_settings = ? WHERE id = ?').run(JSON.stringify(settings), staffId).changes === 1;
+  }
+
   async createStaff(s: NewStaff, passwordHash: string): Promise<Staff> {
     const email = normalizeEmail(s.email);
     const tx = this.db.transaction(() => {
@@ -175,6 +185,17 @@ export class SqliteStaffStore implements StaffStore {
 
   async setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined> {
     this.sql('UPDATE staff SET status = ? WHERE id = ?').run(status, id);
+    return this.getStaff(id);
+  }
+
+  async updateStaff(id: string, patch: StaffPatch): Promise<Staff | undefined> {
+    const sets: string[] = [];
+    const values: (string | number | null)[] = [];
+    if (patch.role !== undefined) (sets.push('role = ?'), values.push(patch.role));
+    if (patch.isChargeNurse !== undefined) (sets.push('is_charge_nurse = ?'), values.push(patch.isChargeNurse ? 1 : 0));
+    if (patch.phone !== undefined) (sets.push('phone = ?'), values.push(patch.phone));
+    if (patch.displayName !== undefined) (sets.push('display_name = ?'), values.push(patch.displayName));
+    if (sets.length > 0) this.sql(`UPDATE staff SET ${sets.join(', ')} WHERE id = ?`).run(...values, id);
     return this.getStaff(id);
   }
 
@@ -234,6 +255,11 @@ export class SqliteStaffStore implements StaffStore {
     return this.sql('UPDATE staff_sessions SET revoked_at_ms = ? WHERE staff_id = ? AND revoked_at_ms IS NULL').run(atMs, staffId).changes;
   }
 
+  async countLiveSessions(nowMs: number, idleSinceMs: number): Promise<number> {
+    const row = this.sql('SELECT count(*) AS n FROM staff_sessions WHERE expires_at_ms > ? AND revoked_at_ms IS NULL AND last_active_at_ms > ?').get(nowMs, idleSinceMs) as { n: number };
+    return row.n;
+  }
+
   async pruneSessions(beforeMs: number): Promise<number> {
     return this.sql('DELETE FROM staff_sessions WHERE expires_at_ms < ? OR revoked_at_ms < ?').run(beforeMs, beforeMs).changes;
   }
@@ -254,6 +280,14 @@ export class SqliteStaffStore implements StaffStore {
   async getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined> {
     const row = this.sql('SELECT * FROM care_teams WHERE organization_id = ? AND id = ?').get(team.organizationId, team.id) as TeamRow | undefined;
     return row === undefined ? undefined : toTeam(row);
+  }
+
+  async listCareTeams(organizationId: string): Promise<CareTeam[]> {
+    return (this.sql('SELECT * FROM care_teams WHERE organization_id = ? ORDER BY id').all(organizationId) as TeamRow[]).map(toTeam);
+  }
+
+  async teamPatients(team: CareTeamKey): Promise<string[]> {
+    return (this.sql('SELECT patient_id FROM care_team_patients WHERE organization_id = ? AND team_id = ? ORDER BY patient_id').all(team.organizationId, team.id) as { patient_id: string }[]).map((r) => r.patient_id);
   }
 
   async findCareTeams(id: string): Promise<CareTeam[]> {

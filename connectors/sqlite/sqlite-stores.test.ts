@@ -6,6 +6,7 @@ import { auditLogContract } from '../../core/contract/audit-log.contract.js';
 import { readingStoreContract } from '../../core/contract/reading-store.contract.js';
 import { registryStoreContract } from '../../core/contract/registry-store.contract.js';
 import { staffStoreContract } from '../../core/contract/staff-store.contract.js';
+import { staffSecurityStoreContract } from '../../core/contract/staff-security-store.contract.js';
 import { makeReading } from '../../test/helpers/readings.js';
 import { tempDir } from '../../test/helpers/gateway.js';
 import { createSqliteStores } from './index.js';
@@ -42,6 +43,22 @@ readingStoreContract(
   },
   makeReading,
 );
+
+staffSecurityStoreContract('SqliteStaffSecurityStore', async () => {
+  const { stores, dispose } = await fresh('inline');
+  return {
+    security: stores.staffSecurity,
+    seed: async () => {
+      await stores.staff.createOrganization({ id: 'org-1', name: 'Org 1', createdAtMs: 1 });
+      for (const id of ['s-1', 's-2']) {
+        await stores.staff.createStaff({ id, email: `${id}@example.org`, role: 'nurse', organizationId: 'org-1', displayName: null, isChargeNurse: false, phone: null, createdAtMs: 1 }, '$argon2id$old');
+      }
+      await stores.registry.createPatient({ id: 'p-1', organizationId: 'org-1', createdAtMs: 1 });
+    },
+    passwordHashOf: async (staffId) => (await stores.staff.findLogin(`${staffId}@example.org`, 'org-1'))?.passwordHash,
+    dispose,
+  };
+});
 
 registryStoreContract('SqliteRegistryStore', async () => {
   const { stores, dispose } = await fresh();

@@ -32,7 +32,10 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       bodyLimitBytes: e.RPM_HTTP_BODY_LIMIT_BYTES,
       trustProxy: e.RPM_TRUST_PROXY,
       rateLimitPerDevicePerMin: e.RPM_RATE_LIMIT_PER_DEVICE_PER_MIN,
-      tls: e.RPM_HTTP_TLS_CERT !== undefined && e.RPM_HTTP_TLS_KEY !== undefined ? { certFile: e.RPM_HTTP_TLS_CERT, keyFile: e.RPM_HTTP_TLS_KEY } : undefined,
+      tls:
+        e.RPM_HTTP_TLS_CERT !== undefined && e.RPM_HTTP_TLS_KEY !== undefined
+          ? { certFile: e.RPM_HTTP_TLS_CERT, keyFile: e.RPM_HTTP_TLS_KEY, ...(e.RPM_HTTP_TLS_CA === undefined ? {} : { caFile: e.RPM_HTTP_TLS_CA }) }
+          : undefined,
       hstsMaxAgeS: e.RPM_HSTS_MAX_AGE_S,
     },
     mqtt: {
@@ -66,6 +69,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       maxMs: e.RPM_SESSION_MAX_HOURS * 3_600_000,
       loginDelay: { freeFailures: e.RPM_LOGIN_FAILURES_BEFORE_DELAY, baseDelayMs: 1000, maxDelayMs: e.RPM_LOGIN_MAX_DELAY_S * 1000 },
     },
+    tls: { deviceCerts: e.RPM_DEVICE_CLIENT_CERTS, reloadCheckMs: e.RPM_TLS_RELOAD_CHECK_S * 1000 },
+    breakGlass: { defaultMinutes: Math.min(e.RPM_BREAK_GLASS_DEFAULT_MINUTES, e.RPM_BREAK_GLASS_MAX_MINUTES), maxMinutes: e.RPM_BREAK_GLASS_MAX_MINUTES },
     rules: {
       slaSweepMs: e.RPM_SLA_SWEEP_S * 1000,
       missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000,

@@ -75,6 +75,16 @@ export const envSchema = z
     // HTTPS on the HTTP port (PEM files), for deployments without a TLS-terminating proxy.
     RPM_HTTP_TLS_CERT: z.string().optional(),
     RPM_HTTP_TLS_KEY: z.string().optional(),
+    // CA bundle (PEM) that signs device client certificates on HTTPS (mutual TLS; RPM_DEVICE_CLIENT_CERTS).
+    RPM_HTTP_TLS_CA: z.string().optional(),
+    // Device client certificates (mutual TLS) on HTTPS and MQTT over TLS, checked against
+    // RPM_HTTP_TLS_CA / RPM_MQTT_TLS_CA, bound to the device whose id is the certificate's CN or a
+    // subjectAltName (DNS:<id> or URI:urn:rpm:device:<id>). off: not asked for; accept: a
+    // certificate authenticates its device without a secret (a secret sent too must be the same
+    // device's); require: every device connection must present one (a secret alone is refused).
+    RPM_DEVICE_CLIENT_CERTS: z.enum(['off', 'accept', 'require']).default('off'),
+    // How often the TLS certificate and key files are checked for a replacement (also on SIGHUP).
+    RPM_TLS_RELOAD_CHECK_S: positiveInt.max(86_400).default(30),
     // Strict-Transport-Security max-age on answers to HTTPS requests (ours, or a proxy's with
     // RPM_TRUST_PROXY and X-Forwarded-Proto: https); 0 sends none.
     RPM_HSTS_MAX_AGE_S: z.coerce.number().int().min(0).max(2 * 365 * 86_400).default(31_536_000),
@@ -91,6 +101,10 @@ export const envSchema = z
     RPM_SESSION_IDLE_MINUTES: positiveInt.max(24 * 60).default(15),
     // ... and, active or not, this long after login: one shift.
     RPM_SESSION_MAX_HOURS: positiveInt.max(7 * 24).default(12),
+    // Break-glass (emergency access to a patient outside one's care teams): the default and the
+    // longest duration a clinician may ask for, in minutes (HIPAA §164.312(a)(2)(ii)).
+    RPM_BREAK_GLASS_DEFAULT_MINUTES: positiveInt.max(24 * 60).default(60),
+    RPM_BREAK_GLASS_MAX_MINUTES: positiveInt.max(24 * 60).default(240),
     // How often an open worklist stream reads its session and scope again (seconds): the safety net
     // for expiry and for changes made by another process (logout and scope changes here end it at once).
     RPM_STREAM_RECHECK_S: positiveInt.max(3600).default(30),
@@ -268,6 +282,10 @@ export function crossFieldProblems(env: Readonly<Record<string, string | undefin
     const missing = env.RPM_HTTP_TLS_CERT === undefined ? 'RPM_HTTP_TLS_CERT' : 'RPM_HTTP_TLS_KEY';
     problems.push(`${missing}: RPM_HTTP_TLS_CERT and RPM_HTTP_TLS_KEY must be set together`);
   }
+  if (env.RPM_HTTP_TLS_CA !== undefined && env.RPM_HTTP_TLS_CERT === undefined) problems.push('RPM_HTTP_TLS_CA: client certificates need HTTPS (RPM_HTTP_TLS_CERT and RPM_HTTP_TLS_KEY)');
+  if (env.RPM_DEVICE_CLIENT_CERTS !== undefined && env.RPM_DEVICE_CLIENT_CERTS !== 'off' && env.RPM_HTTP_TLS_CA === undefined && env.RPM_MQTT_TLS_CA === undefined) {
+    problems.push('RPM_DEVICE_CLIENT_CERTS: needs the CA that signs device certificates (RPM_HTTP_TLS_CA and/or RPM_MQTT_TLS_CA)');
+  }
   if ((env.RPM_MQTT_TLS_CERT === undefined) !== (env.RPM_MQTT_TLS_KEY === undefined)) {
     const missing = env.RPM_MQTT_TLS_CERT === undefined ? 'RPM_MQTT_TLS_CERT' : 'RPM_MQTT_TLS_KEY';
     problems.push(`${missing}: RPM_MQTT_TLS_CERT and RPM_MQTT_TLS_KEY must be set together`);
@@ -285,7 +303,7 @@ export interface Config {
     readonly trustProxy: boolean;
     readonly rateLimitPerDevicePerMin: number;
     /** HTTPS on the HTTP listener when set. */
-    readonly tls: { readonly certFile: string; readonly keyFile: string } | undefined;
+    readonly tls: { readonly certFile: string; readonly keyFile: string; readonly caFile?: string | undefined } | undefined;
     /** Strict-Transport-Security max-age (seconds) on answers to HTTPS requests; 0 = none. */
     readonly hstsMaxAgeS: number;
   };
@@ -315,6 +333,9 @@ export interface Config {
     readonly maxMs: number;
     readonly loginDelay: { readonly freeFailures: number; readonly baseDelayMs: number; readonly maxDelayMs: number };
   };
+  readonly breakGlass: { readonly defaultMinutes: number; readonly maxMinutes: number };
+  /** Device client certificates on the TLS listeners (mutual TLS), and how often certificate files are checked. */
+  readonly tls: { readonly deviceCerts: 'off' | 'accept' | 'require'; readonly reloadCheckMs: number };
   readonly rules: {
     readonly slaSweepMs: number;
     readonly missingDataSweepMs: number;

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Alert, AlertEvent, AlertStatus } from '../model/alert.js';
 import type { ProgressStore } from '../ports/progress-store.js';
-import type { AlertStore, EvaluationWrite, NewTimeEntry } from '../ports/alert-store.js';
+import { TIME_MODALITIES, type AlertStore, type EvaluationWrite, type NewTimeEntry } from '../ports/alert-store.js';
 
 /**
  * The AlertStore contract, run by every adapter against its real backend: the guarantees of the
@@ -89,6 +89,35 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       const bare = await raise(alert({ episode: null, rule: null, value: null, readingId: null, organizationId: null }));
       expect(await store.getAlert(bare.id)).toEqual(bare);
       expect(await store.getAlert('ghost')).toBeUndefined();
+    });
+
+    it('moves the unresolved alerts of a patient to another organization, leaving resolved ones and other patients alone', async () => {
+      const open = await raise(alert({ ruleId: 'r-open', patientId: 'p-mv' }));
+      const resolved = await raise(alert({ ruleId: 'r-done', patientId: 'p-mv' }));
+      const done = transition(resolved, { status: 'resolved', resolvedBy: 'staff-1', resolvedAtMs: 3_000, outcome: 'contacted-patient' }, 3_000);
+      expect(await store.saveTransition(done, resolved.version, event(done, 'resolve', 'open'))).toBe(true);
+      const other = await raise(alert({ ruleId: 'r-other', patientId: 'p-other' }));
+      const moved = await store.moveUnresolvedAlerts('p-mv', 'org-2');
+      expect(moved).toEqual([{ ...open, organizationId: 'org-2' }]);
+      expect(await store.getAlert(open.id)).toEqual({ ...open, organizationId: 'org-2' });
+      expect(await store.getAlert(resolved.id)).toEqual(done);
+      expect(await store.getAlert(other.id)).toEqual(other);
+      expect((await store.unresolvedAlerts({ organizationId: 'org-2' })).map((a) => a.id)).toEqual([open.id]);
+      expect(await store.moveUnresolvedAlerts('nobody', 'org-2')).toEqual([]);
+    });
+
+    it('counts unresolved alerts by severity and status', async () => {
+      expect(await store.openAlertCounts()).toEqual([]);
+      await raise(alert({ severity: 'high' }));
+      await raise(alert({ severity: 'high' }));
+      const c = await raise(alert({ severity: 'critical' }));
+      const claimed = transition(c, { status: 'claimed', claimedBy: 's-1', claimedAtMs: 3_000 }, 3_000);
+      expect(await store.saveTransition(claimed, c.version, event(claimed, 'claim', 'open'))).toBe(true);
+      const r = await raise(alert({ severity: 'low' }));
+      const done = transition(r, { status: 'resolved', resolvedBy: 's-1', resolvedAtMs: 3_000, outcome: 'contacted-patient' }, 3_000);
+      expect(await store.saveTransition(done, r.version, event(done, 'resolve', 'open'))).toBe(true);
+      const counts = await store.openAlertCounts();
+      expect(new Set(counts.map((x) => `${x.severity}/${x.status}=${x.count}`))).toEqual(new Set(['high/open=2', 'critical/claimed=1']));
     });
 
     it('applies an evaluation atomically: cursor, condition states, new and updated alerts and events together', async () => {
@@ -333,11 +362,16 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
         staffId: 'n-1',
         startedAtMs: 10_000,
         interactive: false,
+        modality: null,
         note: null,
         source: 'timer',
         ...overrides,
       });
-      expect(await store.startTime(entry('t-1', { interactive: true, note: 'call' }))).toEqual({ ...entry('t-1', { interactive: true, note: 'call' }), endedAtMs: null, stopReason: null });
+      expect(await store.startTime(entry('t-1', { interactive: true, modality: 'video', note: 'call' }))).toEqual({
+        ...entry('t-1', { interactive: true, modality: 'video', note: 'call' }),
+        endedAtMs: null,
+        stopReason: null,
+      });
       await expect(store.startTime(entry('t-2', { patientId: 'p-other' }))).rejects.toMatchObject({ code: 'RPM_ERR_TIME_ENTRY_RUNNING' });
       // Another staff member's timer is hers alone.
       await store.startTime(entry('t-3', { staffId: 'n-2', startedAtMs: 11_000 }));
@@ -360,13 +394,32 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       // Once stopped, a new timer may start.
       await store.startTime(entry('t-4', { startedAtMs: 30_000 }));
       const manual = await store.addTime({ ...entry('t-5', { source: 'manual', startedAtMs: 5_000, note: 'chart review' }), endedAtMs: 8_000 });
-      expect(manual).toMatchObject({ endedAtMs: 8_000, stopReason: null, source: 'manual' });
+      expect(manual).toMatchObject({ endedAtMs: 8_000, stopReason: null, source: 'manual', modality: null });
+      expect((await store.timeEntries({ staffId: 'n-1' })).find((e) => e.id === 't-1')?.modality).toBe('video');
 
       expect((await store.timeEntries({ patientId: 'p-t' })).map((e) => e.id)).toEqual(['t-5', 't-1', 't-3', 't-4']);
       expect((await store.timeEntries({ staffId: 'n-1' })).map((e) => e.id)).toEqual(['t-5', 't-1', 't-4']);
       expect((await store.timeEntries({ staffId: 'n-1', running: true })).map((e) => e.id)).toEqual(['t-4']);
       expect((await store.timeEntries({ running: false })).map((e) => e.id)).toEqual(['t-5', 't-1', 't-3']);
       expect((await store.timeEntries({ patientId: 'p-t', fromMs: 10_000, toMs: 30_000 })).map((e) => e.id)).toEqual(['t-1', 't-3']);
+    });
+
+    it('records every time-entry modality (one list with video visits) and refuses any other value', async () => {
+      const entry = (id: string, modality: unknown): NewTimeEntry & { endedAtMs: number } => ({
+        id,
+        organizationId: 'org-1',
+        patientId: 'p-m',
+        staffId: 'n-9',
+        startedAtMs: 1_000,
+        endedAtMs: 2_000,
+        interactive: true,
+        modality: modality as NewTimeEntry['modality'],
+        note: null,
+        source: 'manual',
+      });
+      for (const [i, modality] of TIME_MODALITIES.entries()) expect((await store.addTime(entry(`t-m${i}`, modality))).modality).toBe(modality);
+      await expect(store.addTime(entry('t-bad', 'audio-video'))).rejects.toThrow();
+      expect((await store.timeEntries({ staffId: 'n-9' })).map((e) => e.modality).sort()).toEqual([...TIME_MODALITIES].sort());
     });
 
     it('keeps the notification outbox: pending oldest first, failed attempts stay pending and counted, sent and failed leave it', async () => {

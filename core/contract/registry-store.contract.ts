@@ -21,6 +21,22 @@ export function registryStoreContract(name: string, make: () => Promise<{ store:
       expect(await store.getPatient('nobody')).toBeUndefined();
     });
 
+    it('moves a patient to another organization, answering before and after; unknown patients are undefined', async () => {
+      await store.createPatient({ id: 'p-m', organizationId: null, createdAtMs: 5 });
+      expect(await store.setPatientOrganization('p-m', 'org-2')).toEqual({
+        before: { id: 'p-m', organizationId: null, createdAtMs: 5 },
+        after: { id: 'p-m', organizationId: 'org-2', createdAtMs: 5 },
+      });
+      expect(await store.getPatient('p-m')).toEqual({ id: 'p-m', organizationId: 'org-2', createdAtMs: 5 });
+      // Again: nothing changes, and the answer says so.
+      expect(await store.setPatientOrganization('p-m', 'org-2')).toEqual({
+        before: { id: 'p-m', organizationId: 'org-2', createdAtMs: 5 },
+        after: { id: 'p-m', organizationId: 'org-2', createdAtMs: 5 },
+      });
+      expect(await store.setPatientOrganization('ghost', 'org-2')).toBeUndefined();
+      expect(await store.getPatient('ghost')).toBeUndefined();
+    });
+
     it('creates a device with its credential and first assignment atomically', async () => {
       await store.createPatient({ id: 'p-1', organizationId: null, createdAtMs: 1 });
       const d = await store.createDevice(device('s-1'), cred('c1', 's-1'), { deviceId: 's-1', patientId: 'p-1', fromMs: 0 });

@@ -96,6 +96,25 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       expect(await store.setStaffStatus('nobody', 'disabled')).toBeUndefined();
     });
 
+    it('keeps each staff member\'s alert notification settings', async () => {
+      await twoOrganizations();
+      expect(await store.alertSettings('nurse-org-a')).toBeNull();
+      expect(await store.setAlertSettings('nurse-org-a', { titleBadge: false, desktopNotifications: true, sound: true })).toBe(true);
+      expect(await store.alertSettings('nurse-org-a')).toEqual({ titleBadge: false, desktopNotifications: true, sound: true });
+      expect(await store.alertSettings('nurse-org-b')).toBeNull();
+      expect(await store.setAlertSettings('nobody', { titleBadge: true, desktopNotifications: false, sound: false })).toBe(false);
+    });
+
+    it('changes role, charge-nurse flag, phone and name, keeping the rest', async () => {
+      await twoOrganizations();
+      const changed = await store.updateStaff('nurse-org-a', { role: 'physician', isChargeNurse: true, phone: '+15551234567', displayName: 'Ann' });
+      expect(changed).toMatchObject({ id: 'nurse-org-a', role: 'physician', isChargeNurse: true, phone: '+15551234567', displayName: 'Ann', email: 'nurse-org-a@example.org', status: 'active' });
+      expect(await store.updateStaff('nurse-org-a', { phone: null })).toMatchObject({ phone: null, role: 'physician', isChargeNurse: true });
+      expect(await store.updateStaff('nurse-org-a', {})).toMatchObject({ role: 'physician' });
+      expect(await store.getStaff('nurse-org-a')).toMatchObject({ role: 'physician', displayName: 'Ann' });
+      expect(await store.updateStaff('nobody', { role: 'nurse' })).toBeUndefined();
+    });
+
     it('counts wrong passwords between sign-ins and remembers the sources an account signed in from', async () => {
       await twoOrganizations();
       expect(await store.recordLoginFailure('nurse-org-a', 100)).toBe(1);
@@ -128,6 +147,10 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       await store.createSession({ tokenSha256: 'b1', staffId: 'doc-org-a', createdAtMs: 1000, expiresAtMs: 9000 });
       await store.createSession({ tokenSha256: 'b2', staffId: 'doc-org-a', createdAtMs: 1000, expiresAtMs: 5000 });
       await store.createSession({ tokenSha256: 'c1', staffId: 'doc-org-b', createdAtMs: 1000, expiresAtMs: 9000 });
+      // Live: not revoked (aa is), before the absolute end (b2 ends at 5000), active since the idle cut-off.
+      expect(await store.countLiveSessions(4000, 500)).toBe(3);
+      expect(await store.countLiveSessions(6000, 500)).toBe(2);
+      expect(await store.countLiveSessions(6000, 1000)).toBe(0);
       expect(await store.revokeSessionsOf('doc-org-a', 4000)).toBe(2);
       expect(await store.findSession('c1')).toMatchObject({ revokedAtMs: null });
 
@@ -168,6 +191,10 @@ export function staffStoreContract(name: string, make: () => Promise<StaffStoreF
       await expect(store.addTeamPatient({ organizationId: 'org-a', id: 'team-a' }, 'ghost', 4)).rejects.toMatchObject({ code: 'RPM_ERR_PATIENT_NOT_FOUND' });
 
       expect((await store.teamMembers({ organizationId: 'org-a', id: 'team-a' })).map((s) => s.id)).toEqual(['nurse-org-a']);
+      expect((await store.listCareTeams('org-a')).map((t) => t.id)).toEqual(['team-a']);
+      expect((await store.listCareTeams('org-b')).map((t) => t.name)).toEqual(['Theirs']);
+      expect(await store.teamPatients({ organizationId: 'org-a', id: 'team-a' })).toEqual(['pa-1']);
+      expect(await store.teamPatients({ organizationId: 'org-b', id: 'team-a' })).toEqual([]);
       expect((await store.teamsOfStaff('nurse-org-a')).map((t) => t.id)).toEqual(['team-a']);
       expect((await store.teamsOfPatient('pa-1')).map((t) => t.id)).toEqual(['team-a']);
       expect((await store.teamMembers({ organizationId: 'org-b', id: 'team-a' })).map((s) => s.id)).toEqual(['nurse-org-b']);

@@ -7,6 +7,7 @@
 export const errorCatalogue = {
   // Configuration (fatal at start-up)
   RPM_ERR_CONFIG_INVALID: { status: 500, title: 'Invalid configuration' },
+  RPM_ERR_CONFIG_PORT_UNAVAILABLE: { status: 500, title: 'A configured port is in use or not allowed' },
 
   // Authentication and authorization
   RPM_ERR_AUTH_MISSING: { status: 401, title: 'Credentials required' },
@@ -16,6 +17,17 @@ export const errorCatalogue = {
   RPM_ERR_AUTH_TOPIC_MISMATCH: { status: 403, title: 'Topic not allowed for this device' },
   RPM_ERR_AUTH_SESSION_EXPIRED: { status: 401, title: 'Session expired; log in again' },
   RPM_ERR_AUTH_LOGIN_DELAYED: { status: 429, title: 'Too many wrong passwords for this account; wait before the next try' },
+  RPM_ERR_AUTH_MFA_REQUIRED: { status: 401, title: 'This account signs in with a second factor: send `otp` (or a `recoveryCode`)' },
+  RPM_ERR_AUTH_MFA_INVALID: { status: 401, title: 'Wrong or already used one-time code' },
+  RPM_ERR_AUTH_MFA_ENROLLMENT_REQUIRED: { status: 403, title: 'Your organization requires a second factor: enrol one first' },
+  RPM_ERR_AUTH_SSO_REQUIRED: { status: 403, title: 'Your organization signs in through its identity provider (single sign-on)' },
+  RPM_ERR_SSO_NOT_CONFIGURED: { status: 404, title: 'This organization has no single sign-on' },
+  RPM_ERR_SSO_FAILED: { status: 401, title: 'Single sign-on did not complete' },
+  RPM_ERR_MFA_ALREADY_ENABLED: { status: 409, title: 'A second factor is already enabled for this account' },
+  RPM_ERR_MFA_NOT_ENROLLED: { status: 409, title: 'No second factor is being enrolled or enabled for this account' },
+  RPM_ERR_MFA_REQUIRED_BY_ORGANIZATION: { status: 409, title: 'Your organization requires a second factor; it cannot be removed' },
+  RPM_ERR_BREAK_GLASS_NOT_NEEDED: { status: 409, title: 'This patient is already in your scope; no emergency access is needed' },
+  RPM_ERR_BREAK_GLASS_NOT_FOUND: { status: 404, title: 'No such emergency access grant' },
 
   // Request envelope
   RPM_ERR_REQUEST_MALFORMED_JSON: { status: 400, title: 'Body is not valid JSON' },
@@ -97,6 +109,14 @@ export const errorCatalogue = {
   RPM_ERR_AVAILABILITY_NOT_SET: { status: 422, title: 'The staff member has no working hours recorded' },
   // An inbound Twilio webhook whose X-Twilio-Signature does not verify.
   RPM_ERR_WEBHOOK_SIGNATURE_INVALID: { status: 403, title: 'Webhook signature does not verify' },
+
+  // RPM billing: episodes, sign-offs and amendments
+  RPM_ERR_BILLING_PERIOD_SIGNED: { status: 409, title: 'This billing period is already signed off; change it with an amendment' },
+  RPM_ERR_BILLING_NOT_SIGNED: { status: 409, title: 'This billing period is not signed off; there is nothing to amend' },
+  RPM_ERR_BILLING_AMENDMENT_CONFLICT: { status: 409, title: 'The billing period was amended since you read it' },
+  RPM_ERR_BILLING_PERIOD_NOT_FOUND: { status: 404, title: 'Billing period not found' },
+  RPM_ERR_BILLING_PERIOD_OPEN: { status: 409, title: 'The billing period is still in progress; sign it off once it is complete' },
+  RPM_ERR_BILLING_EPISODE_INVALID: { status: 422, title: 'The RPM episode is invalid' },
 
   // Upstream services
   RPM_ERR_UPSTREAM_SMS: { status: 502, title: 'The SMS provider refused or failed' },

@@ -35,6 +35,30 @@ export class ConfigError extends RpmError {
   }
 }
 
+/**
+ * A listener could not bind its port (another process holds it, e.g. a system Mosquitto on 1883,
+ * or a privileged port). One line naming the port and the variable that moves it; exit 78.
+ */
+export class PortUnavailableError extends RpmError {
+  constructor(
+    readonly what: string,
+    readonly host: string,
+    readonly port: number,
+    readonly variable: string,
+    readonly reason: 'in-use' | 'not-allowed',
+    cause?: unknown,
+  ) {
+    super(
+      'RPM_ERR_CONFIG_PORT_UNAVAILABLE',
+      reason === 'in-use'
+        ? `${what} port ${port} on ${host} is already in use by another process: set ${variable} to a free port (or stop what listens there)`
+        : `${what} port ${port} on ${host} may not be opened by this user: set ${variable} to a port above 1023`,
+      { cause },
+    );
+    this.name = 'PortUnavailableError';
+  }
+}
+
 export function isRpmError(err: unknown): err is RpmError {
   return err instanceof RpmError;
 }

@@ -51,6 +51,30 @@ export const createStaffInput = z.object({
 });
 export type CreateStaffInput = z.infer<typeof createStaffInput>;
 
+export const staffPatchInput = z
+  .object({
+    role: z.enum(STAFF_ROLES).optional(),
+    isChargeNurse: z.boolean().optional().describe('Receives escalations for the organization'),
+    phone: e164Phone.nullable().optional().describe('E.164 number for SMS escalation; null removes it'),
+    displayName: z.string().trim().min(1).max(200).nullable().optional(),
+  })
+  .refine((p) => Object.values(p).some((v) => v !== undefined), 'change at least one field');
+
+/**
+ * How a staff member wants to hear of new critical alerts outside the tab: a count in the tab's
+ * title, a desktop notification (no PHI: severity, rule and the opaque patient id), a sound. Kept
+ * on the server (the browser keeps nothing but the session token).
+ */
+export const alertSettingsInput = z
+  .object({
+    titleBadge: z.boolean().describe('Unacknowledged critical alerts counted in the tab title'),
+    desktopNotifications: z.boolean().describe('A desktop notification for each new critical alert (the browser asks permission)'),
+    sound: z.boolean().describe('A short tone for each new critical alert'),
+  })
+  .strict();
+export type AlertSettings = z.infer<typeof alertSettingsInput>;
+export const DEFAULT_ALERT_SETTINGS: AlertSettings = { titleBadge: true, desktopNotifications: false, sound: false };
+
 export const createCareTeamInput = z.object({
   id: entityId,
   organizationId: entityId,
@@ -70,7 +94,11 @@ export const loginInput = z.object({
     .max(128)
     .optional()
     .describe('Only for an email that has accounts in several organizations: which one. Without it, the oldest account with the email.'),
+  otp: z.string().max(16).optional().describe('The 6-digit code of the authenticator app, for accounts with a second factor'),
+  recoveryCode: z.string().max(64).optional().describe('Instead of `otp`: one of the recovery codes (each works once)'),
 });
+
+export const passwordInput = password;
 export type LoginInput = z.infer<typeof loginInput>;
 
 export interface Organization {

@@ -7,8 +7,17 @@
 export const VIDEO_PROVIDERS = ['embedded', 'livekit', 'jitsi'] as const;
 export type VideoProviderKind = (typeof VIDEO_PROVIDERS)[number];
 
-/** How the visit was held; billing counts both as interactive communication. */
-export const VISIT_MODALITIES = ['video', 'audio'] as const;
+/**
+ * How an interaction with a patient was held, as recorded on a time entry (core/ports/alert-store.ts
+ * TimeEntry.modality) and read by billing (rules/billing/ledger.ts): a video call, an audio-only
+ * call, or secure messages. Billing (billing.md §3.2 rule 5) counts real-time audio, with or
+ * without video, as interactive communication; secure messaging alone never does.
+ */
+export const TIME_MODALITIES = ['video', 'audio', 'secure-message'] as const;
+export type TimeModality = (typeof TIME_MODALITIES)[number];
+
+/** How the visit was held (the real-time subset of TimeModality); billing counts both as interactive communication. */
+export const VISIT_MODALITIES = ['video', 'audio'] as const satisfies readonly TimeModality[];
 export type VisitModality = (typeof VISIT_MODALITIES)[number];
 
 /** Why a visit ended: a staff member ended it, cancelled it before the patient came, or it ran past its longest allowed duration. */

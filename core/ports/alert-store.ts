@@ -1,6 +1,6 @@
-import type { VisitModality } from '../model/visit.js';
+import { TIME_MODALITIES, type TimeModality } from '../model/visit.js';
 import type { RulePartition } from '../cluster/partitions.js';
-import type { Alert, AlertEvent } from '../model/alert.js';
+import type { Alert, AlertEvent, AlertSeverity, AlertStatus } from '../model/alert.js';
 
 /**
  * Clinical state derived from readings: alerts with their versioned history, the rule engine's
@@ -32,6 +32,13 @@ export interface AlertStore {
   /** Unresolved alerts, optionally limited to some organizations or patients. */
   unresolvedAlerts(filter: { organizationId?: string; patientIds?: readonly string[] }): Promise<Alert[]>;
   alertsOfPatient(patientId: string, options: { includeResolved: boolean; limit: number }): Promise<Alert[]>;
+  /**
+   * The patient moved to another organization: its unresolved alerts go with it (the new
+   * organization's nurses work them, its charge nurses are escalated to); resolved ones stay the
+   * record of the organization that resolved them. Not a lifecycle transition: versions unchanged.
+   * Answers the alerts as they are now.
+   */
+  moveUnresolvedAlerts(patientId: string, organizationId: string | null): Promise<Alert[]>;
   events(alertId: string): Promise<AlertEvent[]>;
   /** Store `next` if the alert is still at `expectedVersion`; false when someone else won. */
   saveTransition(next: Alert, expectedVersion: number, event: AlertEvent): Promise<boolean>;
@@ -59,6 +66,8 @@ export interface AlertStore {
 
   enqueueNotification(n: NewNotification): Promise<void>;
   pendingNotifications(limit: number): Promise<Notification[]>;
+  /** Unresolved alerts counted by severity and status (metrics; one grouped query). */
+  openAlertCounts(): Promise<{ readonly severity: AlertSeverity; readonly status: AlertStatus; readonly count: number }[]>;
   /** 'pending' records a failed attempt that will be retried. */
   markNotification(id: string, status: 'pending' | 'sent' | 'failed', atMs: number, error: string | null): Promise<void>;
   close(): Promise<void>;
@@ -99,17 +108,25 @@ export interface NewTimeEntry {
   readonly startedAtMs: number;
   /** Interactive communication (a live call or video) counts differently for billing. */
   readonly interactive: boolean;
+  /**
+   * How the interaction happened (billing.md §3.2 rule 5: real-time audio, with or without video;
+   * secure messaging alone is not a real-time interactive contact). A video visit writes its own
+   * modality ('video' or 'audio'). Null or absent: not recorded.
+   */
+  readonly modality?: TimeModality | null;
   readonly note: string | null;
   /** A timer, typed in afterwards, or a video visit's minutes (written when the visit ends). */
   readonly source: 'timer' | 'manual' | 'visit';
-  /** How an interactive contact was held (absent: not recorded, as for timers and typed-in time). */
-  readonly modality?: VisitModality;
 }
 
 /** Why a timer stopped: the staff member stopped it, or her session ended with it running. */
 export type TimeStopReason = 'stopped' | 'signed-out' | 'session-expired';
 
+/** One list of modalities for time entries, shared with video visits (core/model/visit.ts). */
+export { TIME_MODALITIES, type TimeModality };
+
 export interface TimeEntry extends NewTimeEntry {
+  readonly modality: TimeModality | null;
   readonly endedAtMs: number | null;
   /** null while running and for entries typed in afterwards. */
   readonly stopReason: TimeStopReason | null;

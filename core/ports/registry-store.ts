@@ -12,6 +12,11 @@ import type { Assignment, BatteryLevel, Credential, Device, DeviceKind, Patient 
 export interface RegistryStore {
   createPatient(patient: NewPatient): Promise<Patient>;
   getPatient(id: string): Promise<Patient | undefined>;
+  /**
+   * Moves the patient to another organization (or none); answers the patient before and after,
+   * undefined for an unknown patient. Setting the organization it already has changes nothing.
+   */
+  setPatientOrganization(id: string, organizationId: string | null): Promise<{ readonly before: Patient; readonly after: Patient } | undefined>;
   /** Creates the device with its first credential and, optionally, its first assignment, atomically. */
   createDevice(device: NewDevice, credential: NewCredential, assignment?: NewAssignment): Promise<Device>;
   getDevice(id: string): Promise<Device | undefined>;

@@ -1,5 +1,5 @@
 import type { DisplayPrefsPatch } from '../display/units.js';
-import type { CareTeam, CareTeamKey, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
+import type { AlertSettings, CareTeam, CareTeamKey, Organization, Staff, StaffRole, StaffSession, StaffStatus } from '../model/staff.js';
 
 /**
  * Organizations (tenants), staff accounts with their password hashes, login sessions, care
@@ -42,6 +42,10 @@ export interface StaffStore {
   setOrganizationDisplay(organizationId: string, display: DisplayPrefsPatch): Promise<boolean>;
   /** Replaces the staff member's own choice (an empty object = follow the organization). */
   setStaffDisplay(staffId: string, display: DisplayPrefsPatch): Promise<boolean>;
+  /** The staff member's alert notification settings, null while never saved. */
+  alertSettings(staffId: string): Promise<AlertSettings | null>;
+  /** Replaces them; false if there is no such account. */
+  setAlertSettings(staffId: string, settings: AlertSettings): Promise<boolean>;
 
   /** Creates the account and its password hash atomically. */
   createStaff(staff: NewStaff, passwordHash: string): Promise<Staff>;
@@ -55,6 +59,8 @@ export interface StaffStore {
   findLogin(email: string, organizationId?: string): Promise<{ staff: Staff; passwordHash: string } | undefined>;
   /** Returns the updated account, or undefined if there is none. */
   setStaffStatus(id: string, status: StaffStatus): Promise<Staff | undefined>;
+  /** Changes role, charge-nurse flag, phone (null removes it) or display name; the rest is kept. Undefined if there is no such account. */
+  updateStaff(id: string, patch: StaffPatch): Promise<Staff | undefined>;
 
   /** A wrong password for the account; returns how many since its last sign-in. */
   recordLoginFailure(staffId: string, atMs: number): Promise<number>;
@@ -78,9 +84,15 @@ export interface StaffStore {
   revokeSessionsOf(staffId: string, atMs: number): Promise<number>;
   /** Deletes sessions that ended (absolute expiry or revocation) before `beforeMs`; returns how many. */
   pruneSessions(beforeMs: number): Promise<number>;
+  /** Sessions live at `nowMs`: not revoked, before their absolute end, active since `idleSinceMs` (metrics). */
+  countLiveSessions(nowMs: number, idleSinceMs: number): Promise<number>;
 
   createCareTeam(team: NewCareTeam): Promise<CareTeam>;
   getCareTeam(team: CareTeamKey): Promise<CareTeam | undefined>;
+  /** The organization's care teams, by id. */
+  listCareTeams(organizationId: string): Promise<CareTeam[]>;
+  /** Patients on the team, by id. */
+  teamPatients(team: CareTeamKey): Promise<string[]>;
   /** Every organization's team with this id, by organization (the operator names teams by id alone). */
   findCareTeams(id: string): Promise<CareTeam[]>;
   addTeamMember(team: CareTeamKey, staffId: string, atMs: number): Promise<void>;
@@ -102,6 +114,13 @@ export interface StaffStore {
   visiblePatientIds(staffId: string, options: { limit: number; afterId?: string }): Promise<string[]>;
 
   close(): Promise<void>;
+}
+
+export interface StaffPatch {
+  readonly role?: StaffRole;
+  readonly isChargeNurse?: boolean;
+  readonly phone?: string | null;
+  readonly displayName?: string | null;
 }
 
 export interface NewOrganization {

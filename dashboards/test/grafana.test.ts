@@ -131,7 +131,7 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
     }
   });
 
-  it('cover what operators watch: ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination, event loop, store health, shedding, memory, vendor integrations', () => {
+  it('cover what operators watch: HTTP answers and latency by route, open alerts, escalations (undeliverable ones too), SMS, sessions, ingest rates, queue depth, rule latency, FHIR delivery backlog, each FHIR destination, event loop, store health, shedding, memory, vendor integrations', () => {
     const used = new Set(FILES.flatMap((f) => queriesOf(load(f)).flatMap((q) => q.metrics)));
     for (const name of [
       'rpm_readings_total',
@@ -158,6 +158,14 @@ describe('Grafana dashboards (dashboards/grafana)', () => {
       'rpm_vendor_pulls_total',
       'rpm_vendor_pull_backlog',
       'rpm_vendor_token_refreshes_total',
+      'rpm_http_requests_total',
+      'rpm_http_request_duration_seconds_bucket',
+      'rpm_alerts_open',
+      'rpm_escalations_total',
+      'rpm_escalations_undeliverable_total',
+      'rpm_notifications_total',
+      'rpm_staff_sessions',
+      'rpm_mqtt_session_events_total',
     ]) {
       expect(used.has(name), name).toBe(true);
     }

@@ -62,6 +62,18 @@ export class DeviceAuthenticator {
   }
 
   /**
+   * A device named by a verified client certificate (mutual TLS; tls/client-certificate.ts):
+   * authenticated if it exists and is not revoked. The certificate's fingerprint is the session's
+   * credential id; its expiry is enforced by the TLS handshake, which no longer verifies it then.
+   */
+  async authenticateCertificate(deviceId: string, credentialId: string): Promise<AuthenticatedDevice> {
+    const device = await this.directory.device(deviceId);
+    if (device === undefined) throw new RpmError('RPM_ERR_AUTH_INVALID', 'the client certificate names no registered device');
+    if (device.status === 'revoked') throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'device has been revoked');
+    return { device, credentialId, expiresAtMs: null };
+  }
+
+  /**
    * Whether this exact secret was already verified by this process (an in-memory digest match,
    * no I/O): such a device keeps working while its source address is throttled for wrong secrets.
    */
@@ -80,7 +92,12 @@ export class DeviceAuthenticator {
   }
 
   /** Whether a credential still authenticates, and until when. */
-  async credentialStatus(credentialId: string): Promise<{ state: 'live'; expiresAtMs: number | null } | { state: 'dead' }> {
+  async credentialStatus(credentialId: string, deviceId?: string): Promise<{ state: 'live'; expiresAtMs: number | null } | { state: 'dead' }> {
+    if (credentialId.startsWith('x509:')) {
+      // A certificate session lives as long as its device (the CA and the handshake vouch for the certificate).
+      const device = deviceId === undefined ? undefined : await this.directory.device(deviceId);
+      return device === undefined || device.status === 'revoked' ? { state: 'dead' } : { state: 'live', expiresAtMs: null };
+    }
     const credential = await this.registry.findCredential(credentialId);
     if (credential === undefined || credential.revokedAtMs !== null) return { state: 'dead' };
     if (credential.expiresAtMs !== null && credential.expiresAtMs <= this.clock.now()) return { state: 'dead' };

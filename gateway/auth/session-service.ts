@@ -5,7 +5,8 @@ import type { Clock } from '../../core/ports/clock.js';
 import type { FailedLogins, StaffStore } from '../../core/ports/staff-store.js';
 import { FairQueue } from './fair-queue.js';
 import { LoginThrottle } from './login-throttle.js';
-import { dummyPasswordHash, verifyPassword } from './password.js';
+import type { SecondFactorInput, SecondFactorUsed } from './mfa-service.js';
+import { dummyPasswordHash, hashPassword, verifyPassword } from './password.js';
 import { issueSessionToken, looksLikeSessionToken, sessionTokenSha256 } from './session-token.js';
 import { sourceKey } from './source-address.js';
 
@@ -28,9 +29,26 @@ export interface SessionOptions {
   readonly knownSourceMs?: number;
 }
 
-export type LoginFailure = 'unknown-email' | 'wrong-password' | 'disabled';
+export type LoginFailure = 'unknown-email' | 'wrong-password' | 'disabled' | 'mfa-required' | 'mfa-invalid' | 'sso-required';
 
-export interface LoginAttempt {
+/** The second factor as the login sees it (MfaService). */
+export interface SecondFactorCheck {
+  enrolled(staffId: string): Promise<boolean>;
+  /** Uses up what it accepts (a TOTP step, a recovery code). */
+  verify(staff: Staff, input: SecondFactorInput): Promise<SecondFactorUsed | undefined>;
+  /** The organization requires a second factor and the account has none yet. */
+  enrollmentRequired(staff: Staff): Promise<boolean>;
+  /** The organization signs in through its identity provider only. */
+  ssoOnly(staff: Staff): Promise<boolean>;
+}
+
+export interface SessionExtras {
+  readonly secondFactor?: SecondFactorCheck;
+  /** Where a changed password goes (StaffSecurityStore). */
+  readonly passwords?: { setPasswordHash(staffId: string, passwordHash: string, atMs: number): Promise<boolean> };
+}
+
+export interface LoginAttempt extends SecondFactorInput {
   readonly email: string;
   readonly password: string;
   readonly organizationId?: string | undefined;
@@ -46,6 +64,10 @@ export type LoginOutcome =
       readonly staff: Staff;
       /** Wrong passwords for this account since its previous sign-in (shown to its owner). */
       readonly failedSinceLastLogin: FailedLogins;
+      /** The second factor this login used, if the account has one. */
+      readonly secondFactor: SecondFactorUsed | null;
+      /** The organization requires a second factor the account does not have yet: the session may only enrol one. */
+      readonly mfaEnrollmentRequired: boolean;
     }
   | {
       readonly ok: false;
@@ -55,7 +77,7 @@ export type LoginOutcome =
       readonly delayStarted: boolean;
     };
 
-export type SessionEndReason = 'logged-out' | 'account-disabled' | 'idle' | 'expired';
+export type SessionEndReason = 'logged-out' | 'account-disabled' | 'password-changed' | 'idle' | 'expired';
 
 export type SessionEnd =
   | { readonly kind: 'session'; readonly tokenSha256: string; readonly staffId: string | null; readonly atMs: number; readonly reason: SessionEndReason }
@@ -67,6 +89,8 @@ export interface AuthenticatedSession {
   readonly expiresAtMs: number;
   /** When the session ends if nothing else happens (never after expiresAtMs). */
   readonly idleExpiresAtMs: number;
+  /** The organization requires a second factor the account does not have yet: only enrolment is open to this session. */
+  readonly mfaEnrollmentRequired: boolean;
 }
 
 const PRUNE_EVERY_MS = 3_600_000;
@@ -90,6 +114,7 @@ export class SessionService {
     private readonly store: StaffStore,
     private readonly clock: Clock,
     private readonly options: SessionOptions,
+    private readonly extras: SessionExtras = {},
   ) {
     this.touchEveryMs = options.touchEveryMs ?? 30_000;
     const concurrency = options.maxConcurrentChecks ?? 4;
@@ -134,13 +159,43 @@ export class SessionService {
     }
     if (found.staff.status !== 'active') return { ok: false, reason: 'disabled', staffId: found.staff.id, delayStarted: false };
 
+    // The second factor, once the password is right. A wrong code counts like a wrong password
+    // (the per-account delay), so a stolen password does not open a million guesses at the code.
+    let secondFactor: SecondFactorUsed | null = null;
+    const factors = this.extras.secondFactor;
+    if (factors !== undefined && (await factors.ssoOnly(found.staff))) return { ok: false, reason: 'sso-required', staffId: found.staff.id, delayStarted: false };
+    if (factors !== undefined && (await factors.enrolled(found.staff.id))) {
+      if (attempt.otp === undefined && attempt.recoveryCode === undefined) return { ok: false, reason: 'mfa-required', staffId: found.staff.id, delayStarted: false };
+      const used = await factors.verify(found.staff, attempt);
+      if (used === undefined) {
+        const count = this.throttle.failed(key, after);
+        await this.store.recordLoginFailure(found.staff.id, after);
+        return { ok: false, reason: 'mfa-invalid', staffId: found.staff.id, delayStarted: this.throttle.startsDelay(count) };
+      }
+      secondFactor = used;
+    }
+
     // The person knows the password: wrong tries from elsewhere no longer delay this address's next try.
     if (!known) this.throttle.reset(key);
     await this.pruneNow(after);
     const failedSinceLastLogin = await this.store.recordLoginSuccess(found.staff.id, source, after, after - this.knownSourceMs);
     const { token, tokenSha256 } = issueSessionToken();
     const session = await this.store.createSession({ tokenSha256, staffId: found.staff.id, createdAtMs: after, expiresAtMs: after + this.options.maxMs });
-    return { ok: true, token, session, staff: found.staff, failedSinceLastLogin };
+    const mfaEnrollmentRequired = secondFactor === null && factors !== undefined && (await factors.enrollmentRequired(found.staff));
+    return { ok: true, token, session, staff: found.staff, failedSinceLastLogin, secondFactor, mfaEnrollmentRequired };
+  }
+
+  /**
+   * A session for an account someone else authenticated (the organization's identity provider,
+   * single sign-on): recorded as a sign-in from `source`, like a password login.
+   */
+  async openSession(staff: Staff, source: string): Promise<Extract<LoginOutcome, { ok: true }>> {
+    const now = this.clock.now();
+    await this.pruneNow(now);
+    const failedSinceLastLogin = await this.store.recordLoginSuccess(staff.id, sourceKey(source), now, now - this.knownSourceMs);
+    const { token, tokenSha256 } = issueSessionToken();
+    const session = await this.store.createSession({ tokenSha256, staffId: staff.id, createdAtMs: now, expiresAtMs: now + this.options.maxMs });
+    return { ok: true, token, session, staff, failedSinceLastLogin, secondFactor: null, mfaEnrollmentRequired: false };
   }
 
   /**
@@ -164,7 +219,8 @@ export class SessionService {
       await this.store.touchSession(tokenSha256, now);
       lastActiveAtMs = now;
     }
-    return { staff, tokenSha256, expiresAtMs: session.expiresAtMs, idleExpiresAtMs: Math.min(lastActiveAtMs + this.options.idleMs, session.expiresAtMs) };
+    const mfaEnrollmentRequired = (await this.extras.secondFactor?.enrollmentRequired(staff)) ?? false;
+    return { staff, tokenSha256, expiresAtMs: session.expiresAtMs, idleExpiresAtMs: Math.min(lastActiveAtMs + this.options.idleMs, session.expiresAtMs), mfaEnrollmentRequired };
   }
 
   /** Password checks waiting for a turn. */
@@ -178,6 +234,29 @@ export class SessionService {
     const session = await this.store.findSession(tokenSha256);
     await this.store.revokeSession(tokenSha256, now);
     this.ended({ kind: 'session', tokenSha256, staffId: session?.staffId ?? null, atMs: now, reason: 'logged-out' });
+  }
+
+  /**
+   * The owner changes her password: the current one is checked like a login (argon2id, in the
+   * fair queue; a wrong one counts toward the account's delay), the new one stored, and every
+   * session of the account ends, this one included (HIPAA §164.312(a)(2)(iii)).
+   */
+  async changePassword(staff: Staff, currentPassword: string, newPassword: string, source: string): Promise<number> {
+    const passwords = this.extras.passwords;
+    if (passwords === undefined) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'password changes are not available');
+    const found = await this.store.findLogin(staff.email, staff.organizationId);
+    if (found === undefined || found.staff.id !== staff.id) throw new RpmError('RPM_ERR_AUTH_INVALID');
+    const key = LoginThrottle.key(staff.email, staff.organizationId);
+    const now = this.clock.now();
+    const waitMs = this.throttle.waitMs(key, now);
+    if (waitMs > 0) throw new RpmError('RPM_ERR_AUTH_LOGIN_DELAYED', 'too many wrong passwords for this account; wait before trying again', { retryAfterSeconds: Math.ceil(waitMs / 1000) });
+    if (!(await this.checks.run(sourceKey(source), () => verifyPassword(found.passwordHash, currentPassword), { priority: true }))) {
+      this.throttle.failed(key, this.clock.now());
+      await this.store.recordLoginFailure(staff.id, this.clock.now());
+      throw new RpmError('RPM_ERR_AUTH_INVALID', 'the current password is wrong');
+    }
+    await passwords.setPasswordHash(staff.id, await hashPassword(newPassword), this.clock.now());
+    return this.revokeAll(staff.id, 'password-changed');
   }
 
   /** Ends every session of the account (disabled, password changed). */

@@ -5,7 +5,7 @@ import type { ForwardingRoutes } from '../../pipeline/forwarding-routes.js';
 import type { RegistryService } from '../registry-service.js';
 import type { StaffService } from '../staff-service.js';
 
-const REASONS = new Set(['logged-out', 'account-disabled', 'idle', 'expired']);
+const REASONS = new Set(['logged-out', 'account-disabled', 'password-changed', 'idle', 'expired']);
 
 /**
  * What one gateway must hear at once of changes made at another: a device's registry entry or

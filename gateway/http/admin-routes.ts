@@ -105,6 +105,49 @@ export async function adminRoutes(root: FastifyInstance, ctx: GatewayContext): P
     },
   );
 
+  app.put(
+    '/v1/admin/patients/:id/organization',
+    {
+      schema: {
+        summary: "Move a patient to another organization (the operator's correction)",
+        description:
+          "The patient leaves the previous organization's care teams; device assignments stay (the devices measure the same person); unresolved alerts move with the patient (the new organization's nurses work them, its charge nurses are escalated to), resolved ones stay the previous organization's record. Readings, care plan and time log are the patient's and unchanged. Audited as patient.organization.change. Idempotent.",
+        tags,
+        security,
+        params: idParams,
+        body: z.object({ organizationId: z.string().min(1) }).strict(),
+        response: {
+          200: z.object({
+            id: z.string(),
+            organizationId: z.string().nullable(),
+            previousOrganizationId: z.string().nullable(),
+            careTeamsLeft: z.array(z.string()),
+            alertsMoved: z.number().int(),
+            devicesKept: z.number().int(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const r = await ctx.patientTransfer.move(req.params.id, req.body.organizationId);
+      await audit(req, 'patient.organization.change', `patient:${r.patient.id}`, [r.patient.id], {
+        from: r.previousOrganizationId ?? 'none',
+        to: req.body.organizationId,
+        careTeamsLeft: r.careTeamsLeft.length,
+        alertsMoved: r.alertsMoved,
+      });
+      req.log.info({ patientOrganizationFrom: r.previousOrganizationId, patientOrganizationTo: r.patient.organizationId, alertsMoved: r.alertsMoved, careTeamsLeft: r.careTeamsLeft.length }, 'patient moved to another organization');
+      return {
+        id: r.patient.id,
+        organizationId: r.patient.organizationId,
+        previousOrganizationId: r.previousOrganizationId,
+        careTeamsLeft: [...r.careTeamsLeft],
+        alertsMoved: r.alertsMoved,
+        devicesKept: r.devicesKept,
+      };
+    },
+  );
+
   app.get(
     '/v1/admin/patients/:id',
     {

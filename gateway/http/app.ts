@@ -1,6 +1,4 @@
-import { readFileSync } from 'node:fs';
 import swagger from '@fastify/swagger';
-import swaggerUi from '@fastify/swagger-ui';
 import type https from 'node:https';
 import Fastify, { type FastifyBaseLogger, type FastifyHttpsOptions, type FastifyInstance, type FastifyServerOptions, LogController } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler } from 'fastify-type-provider-zod';
@@ -8,6 +6,9 @@ import { parseJsonPayload } from '../../core/json/parse-json.js';
 import type { GatewayContext } from '../context.js';
 import { adminRoutes } from './admin-routes.js';
 import { auditRoutes } from './audit-routes.js';
+import { billingRoutes } from './billing-routes.js';
+import { rosterRoutes } from './roster-routes.js';
+import { orgAdminRoutes } from './org-admin-routes.js';
 import { authRoutes } from './auth-routes.js';
 import { dashboardRoutes } from './dashboard-routes.js';
 import { observationRoutes } from '../worklist/observation-routes.js';
@@ -15,7 +16,9 @@ import { preferencesRoutes } from './preferences-routes.js';
 import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
-import { clientErrorHandler, DOCS_CSP, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
+import { installRequestObserver } from './request-observer.js';
+import { clientErrorHandler, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
+import { docsRoutes } from './docs-routes.js';
 import { fhirAdminRoutes } from './fhir-admin-routes.js';
 import { fhirRoutes } from './fhir-routes.js';
 import { healthRoutes } from './health-routes.js';
@@ -26,16 +29,24 @@ import { patientIdentityRoutes } from './patient-identity-routes.js';
 import { calendarFeedRoutes, schedulingRoutes } from './scheduling-routes.js';
 import { smsWebhookRoutes } from './sms-webhook-routes.js';
 import { staffAdminRoutes } from './staff-admin-routes.js';
+import { securityRoutes } from './security-routes.js';
+import { ssoRoutes } from './sso-routes.js';
 import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
 import { vendorRoutes } from './vendor-routes.js';
 import { readingUserRoutes } from '../worklist/reading-user-routes.js';
 import { visitPatientRoutes, visitRoutes } from '../video/visit-routes.js';
 import { visitPageRoutes } from '../video/visit-page-routes.js';
+import type { TlsMaterial } from '../tls/tls-reloader.js';
 
-/** Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. */
-export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
-  const tls = ctx.config.http.tls;
+/**
+ * Build the HTTP API. Never listens: main.ts does, tests use inject() or listen on port 0. With
+ * `tls` (the certificate, key and client CA read by the composition root's TlsReloader) it is
+ * HTTPS, TLS 1.2 at least; device client certificates are asked for (never required of browsers)
+ * when RPM_DEVICE_CLIENT_CERTS is on and a client CA is configured.
+ */
+export async function buildApp(ctx: GatewayContext, tls?: TlsMaterial): Promise<FastifyInstance> {
+  const askClientCert = tls?.ca !== undefined && ctx.config.tls.deviceCerts !== 'off';
   const options: FastifyServerOptions = {
     loggerInstance: ctx.log as FastifyBaseLogger,
     // Two log lines per request would dominate CPU at device ingest rates; errors are still logged.
@@ -58,7 +69,9 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   };
   // An HTTPS server is an http.Server to every route and hook; only the listener differs.
   const app = (
-    tls === undefined ? Fastify(options) : Fastify({ ...options, https: { cert: readFileSync(tls.certFile), key: readFileSync(tls.keyFile) } } as FastifyHttpsOptions<https.Server>)
+    tls === undefined
+      ? Fastify(options)
+      : Fastify({ ...options, https: { ...tls, minVersion: 'TLSv1.2', requestCert: askClientCert, rejectUnauthorized: false } } as FastifyHttpsOptions<https.Server>)
   ) as unknown as FastifyInstance;
   app.decorateRequest('device', null);
   app.decorateRequest('actor', null);
@@ -78,6 +91,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
   installErrorHandler(app);
+  installRequestObserver(app, ctx.metrics);
   installSecurityHeaders(app, { hstsMaxAgeS: ctx.config.http.hstsMaxAgeS });
 
   await app.register(swagger, {
@@ -100,7 +114,7 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
     },
     transform: jsonSchemaTransform,
   });
-  await app.register(swaggerUi, { routePrefix: '/docs', staticCSP: DOCS_CSP });
+  await app.register(docsRoutes);
 
   await app.register(healthRoutes, ctx);
   await app.register(ingestRoutes, ctx);
@@ -114,8 +128,13 @@ export async function buildApp(ctx: GatewayContext): Promise<FastifyInstance> {
   await app.register(async (scope) => smsWebhookRoutes(scope, ctx, ctx.verifyTwilio));
   await app.register(authRoutes, ctx);
   await app.register(staffAdminRoutes, ctx);
+  await app.register(securityRoutes, ctx);
+  await app.register(ssoRoutes, ctx);
   await app.register(worklistRoutes, ctx);
   await app.register(careRoutes, ctx);
+  await app.register(billingRoutes, ctx);
+  await app.register(rosterRoutes, ctx);
+  await app.register(orgAdminRoutes, ctx);
   await app.register(observationRoutes, ctx);
   await app.register(preferencesRoutes, ctx);
   await app.register(staffReadRoutes, ctx);

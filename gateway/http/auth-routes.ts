@@ -44,7 +44,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
     {
       schema: {
         summary: 'Log in with email and password; answers a session token',
-        description: `The token is a bearer credential for staff routes. A session ends after ${ctx.config.sessions.idleMs / 60_000} minutes without requests and, in any case, at \`expiresAt\`. Wrong email and wrong password answer the same 401. At most ${LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN} attempts per minute per address and email (429). After repeated wrong passwords an account's next try must wait, doubling each time (429 RPM_ERR_AUTH_LOGIN_DELAYED with Retry-After), except from addresses it signed in from before.`,
+        description: `The token is a bearer credential for staff routes. A session ends after ${ctx.config.sessions.idleMs / 60_000} minutes without requests and, in any case, at \`expiresAt\`. Wrong email and wrong password answer the same 401. An account with a second factor also sends \`otp\` (or a \`recoveryCode\`): without one, 401 RPM_ERR_AUTH_MFA_REQUIRED once the password is right; a wrong or reused code, 401 RPM_ERR_AUTH_MFA_INVALID (counted like a wrong password). At most ${LOGIN_ATTEMPTS_PER_IP_AND_EMAIL_PER_MIN} attempts per minute per address and email (429). After repeated wrong passwords an account's next try must wait, doubling each time (429 RPM_ERR_AUTH_LOGIN_DELAYED with Retry-After), except from addresses it signed in from before.`,
         tags,
         body: loginInput,
         response: {
@@ -53,6 +53,9 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
             expiresAt: z.string().describe('Absolute end of the session'),
             idleExpiresAt: z.string().describe('End of the session unless a request comes first; each request moves it'),
             staff: staffSelfView,
+            mfaEnrollmentRequired: z
+              .boolean()
+              .describe('The organization requires a second factor and this account has none: until one is enrolled (POST /v1/auth/mfa/totp), the session opens only /v1/auth/me, /v1/auth/logout, /v1/auth/password and the enrolment routes (others: 403 RPM_ERR_AUTH_MFA_ENROLLMENT_REQUIRED)'),
             notice: z
               .object({ failedLoginsSinceLastSignIn: z.number().int(), firstFailedAt: z.string(), lastFailedAt: z.string() })
               .optional()
@@ -76,10 +79,16 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         outcome = await ctx.sessions.login({ ...req.body, source: req.ip });
       } catch (err) {
         // Refused before any password check (the account is delayed): counted, audited in aggregate.
-        if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_LOGIN_DELAYED') await ctx.credentialGuard.denied('password', req.ip, 'auth.login.delayed', { throttle: false });
+        if (err instanceof RpmError && err.code === 'RPM_ERR_AUTH_LOGIN_DELAYED') {
+          ctx.metrics.login('delayed');
+          await ctx.credentialGuard.denied('password', req.ip, 'auth.login.delayed', { throttle: false });
+        }
         throw err;
       }
       if (!outcome.ok) {
+        ctx.metrics.login('failure');
+        // Staff id only (never the email): an unknown email has none.
+        req.log.info({ staffId: outcome.staffId, reason: outcome.staffId === null ? 'unknown-account' : outcome.reason, client: req.ip }, 'login failed');
         if (outcome.staffId === null) {
           // Unknown emails (spraying) are counted per address in aggregate; the audit names no email.
           await ctx.credentialGuard.denied('password', req.ip, 'auth.login.unknown-account', { throttle: false });
@@ -90,22 +99,31 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
             await audit(req, { actor: 'system', action: 'auth.login.throttled', subject: `staff:${outcome.staffId}`, outcome: 'success', details: { reason: 'repeated wrong passwords' } });
           }
         }
+        if (outcome.reason === 'mfa-required') throw new RpmError('RPM_ERR_AUTH_MFA_REQUIRED', 'enter the code from your authenticator app');
+        if (outcome.reason === 'mfa-invalid') throw new RpmError('RPM_ERR_AUTH_MFA_INVALID', 'wrong or already used code');
+        if (outcome.reason === 'sso-required') throw new RpmError('RPM_ERR_AUTH_SSO_REQUIRED', 'your organization signs in through its identity provider: GET /v1/auth/sso/{organizationId}/start');
         throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong email or password');
       }
       const failed = outcome.failedSinceLastLogin;
+      ctx.metrics.login('success');
+      req.log.info({ staffId: outcome.staff.id, role: outcome.staff.role, organizationId: outcome.staff.organizationId, client: req.ip }, 'login');
       await audit(req, {
         actor: `staff:${outcome.staff.id}`,
         action: 'auth.login',
         subject: `staff:${outcome.staff.id}`,
         outcome: 'success',
-        details: failed.count === 0 ? null : { failedSinceLastLogin: failed.count },
+        details: { ...(failed.count === 0 ? {} : { failedSinceLastLogin: failed.count }), secondFactor: outcome.secondFactor },
       });
+      if (outcome.secondFactor === 'recovery-code') {
+        await audit(req, { actor: `staff:${outcome.staff.id}`, action: 'auth.mfa.recovery-code-used', subject: `staff:${outcome.staff.id}`, outcome: 'success', details: null });
+      }
       const idleExpiresAtMs = Math.min(outcome.session.lastActiveAtMs + ctx.config.sessions.idleMs, outcome.session.expiresAtMs);
       return {
         token: outcome.token,
         expiresAt: new Date(outcome.session.expiresAtMs).toISOString(),
         idleExpiresAt: new Date(idleExpiresAtMs).toISOString(),
         staff: toStaffSelfView(outcome.staff),
+        mfaEnrollmentRequired: outcome.mfaEnrollmentRequired,
         ...(failed.count === 0
           ? {}
           : {
@@ -129,6 +147,7 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
       const session = req.staffSession;
       if (session === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
       await ctx.sessions.logout(session.tokenSha256);
+      req.log.info({ staffId: session.staff.id }, 'logout');
       await audit(req, { actor: `staff:${session.staff.id}`, action: 'auth.logout', subject: `staff:${session.staff.id}`, outcome: 'success', details: null });
       return reply.code(204).send();
     },
@@ -148,6 +167,11 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
             expiresAt: z.string(),
             idleExpiresAt: z.string(),
             idleMinutes: z.number().int().describe('Inactivity after which sessions end (RPM_SESSION_IDLE_MINUTES): the dashboard signs out on the same limit'),
+            mfa: z.object({ enabled: z.boolean(), pending: z.boolean(), recoveryCodesLeft: z.number().int() }),
+            mfaEnrollmentRequired: z.boolean(),
+            breakGlass: z
+              .array(z.object({ id: z.string(), patientId: z.string(), reason: z.string(), grantedAt: z.string(), expiresAt: z.string() }))
+              .describe('Emergency access grants in force (the dashboard shows a banner on these patients)'),
           }),
         },
       },
@@ -163,6 +187,15 @@ export async function authRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         expiresAt: new Date(session.expiresAtMs).toISOString(),
         idleExpiresAt: new Date(session.idleExpiresAtMs).toISOString(),
         idleMinutes: Math.round(ctx.config.sessions.idleMs / 60_000),
+        mfa: await ctx.mfa.status(session.staff.id),
+        mfaEnrollmentRequired: session.mfaEnrollmentRequired,
+        breakGlass: (await ctx.breakGlass.active(session.staff)).map((g) => ({
+          id: g.id,
+          patientId: g.patientId,
+          reason: g.reason,
+          grantedAt: new Date(g.grantedAtMs).toISOString(),
+          expiresAt: new Date(Math.min(g.expiresAtMs, g.endedAtMs ?? Number.POSITIVE_INFINITY)).toISOString(),
+        })),
       };
     },
   );

@@ -43,10 +43,9 @@ export function installErrorHandler(app: FastifyInstance): void {
   app.setErrorHandler((err: FastifyError, req, reply) => {
     const rpm = toRpmError(err);
     const status = errorCatalogue[rpm.code].status;
+    // The refusal itself is logged once, with method, route, status, code and client, when the answer is sent (request-observer.ts).
     if (status >= 500 && rpm.code !== 'RPM_ERR_OVERLOADED' && rpm.code !== 'RPM_ERR_SHUTTING_DOWN') {
-      req.log.error({ err }, 'request failed');
-    } else {
-      req.log.info({ code: rpm.code }, 'request refused');
+      req.log.error({ err, code: rpm.code }, 'request failed with an error');
     }
     return sendProblem(reply, rpm);
   });

@@ -14,6 +14,7 @@ import { errorIssue, FHIR_CONTENT_TYPE, informationIssue, type OperationOutcome,
 import { bearerToken } from '../auth/admin-token.js';
 import { admissionHook, deviceAuthHook } from './auth-hooks.js';
 import { adminOrStaffAuthHook } from './staff-auth.js';
+import { noteRefusal } from './request-observer.js';
 import { toRpmError } from './error-handler.js';
 
 const bundleIn = z.looseObject({
@@ -82,17 +83,18 @@ export async function fhirRoutes(app: FastifyInstance, ctx: GatewayContext): Pro
     const status = statusOf(rpm.code);
     if (status >= 500 && rpm.code !== 'RPM_ERR_OVERLOADED' && rpm.code !== 'RPM_ERR_SHUTTING_DOWN') req.log.error({ err }, 'FHIR request failed');
     if (rpm.retryAfterSeconds !== undefined) void reply.header('retry-after', String(rpm.retryAfterSeconds));
+    noteRefusal(reply, rpm.code);
     return sendOutcome(reply, status, operationOutcome([errorIssue(rpm.code, rpm.message, rpm.path)]));
   });
   app.setNotFoundHandler((req, reply) =>
-    sendOutcome(reply, 404, operationOutcome([errorIssue('RPM_ERR_NOT_FOUND', `no FHIR interaction for this ${req.method} request; see GET /fhir/metadata`)])),
+    sendOutcome(noteRefusal(reply, 'RPM_ERR_NOT_FOUND'), 404, operationOutcome([errorIssue('RPM_ERR_NOT_FOUND', `no FHIR interaction for this ${req.method} request; see GET /fhir/metadata`)])),
   );
   await app.register(rateLimit, {
     global: false,
     hook: 'preParsing',
     keyGenerator: (req) => req.device?.device.id ?? req.ip,
     errorResponseBuilder: (_req, context) =>
-      new RpmError('RPM_ERR_RATE_LIMITED', `at most ${context.max} requests per ${context.after} per device`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
+      new RpmError('RPM_ERR_RATE_LIMITED', `at most ${context.max} requests per minute per device; retry in ${Math.ceil(context.ttl / 1000)} s`, { retryAfterSeconds: Math.ceil(context.ttl / 1000) }),
   });
 
   const startedAt = new Date(ctx.clock.now()).toISOString();

@@ -31,7 +31,7 @@ export async function ingestRoutes(app: FastifyInstance, ctx: GatewayContext): P
     hook: 'preParsing',
     keyGenerator: (req) => req.device?.device.id ?? req.ip,
     errorResponseBuilder: (_req, context) =>
-      new RpmError('RPM_ERR_RATE_LIMITED', `at most ${context.max} requests per ${context.after} per device`, {
+      new RpmError('RPM_ERR_RATE_LIMITED', `at most ${context.max} requests per minute per device; retry in ${Math.ceil(context.ttl / 1000)} s`, {
         retryAfterSeconds: Math.ceil(context.ttl / 1000),
       }),
   });

@@ -285,6 +285,8 @@ describe('HTTP ingest limits', () => {
       expect(statuses).toEqual([202, 202, 202, 429, 429]);
       expect(last?.body).toMatchObject({ code: 'RPM_ERR_RATE_LIMITED' });
       expect(last?.headers.get('retry-after')).toMatch(/^\d+$/);
+      // The window the message names is the limit's (a minute), and the wait is the header's.
+      expect(last?.body.detail).toBe(`at most 3 requests per minute per device; retry in ${last?.headers.get('retry-after')} s`);
       // Another device is not affected.
       const s2 = await t.admin.createDevice({ id: 'rl-2', kind: 'heart-rate-monitor', patientId: 'p-rl' });
       expect((await request(`${t.baseUrl}/v1/readings`, { token: s2, json: { readings: [{ kind: 'heart-rate', value: 70, unit: '/min', measuredAt: isoMinutesAgo(9) }] } })).status).toBe(202);

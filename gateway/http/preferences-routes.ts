@@ -3,6 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { displayPrefsInput, displayPrefsPatch } from '../../core/display/units.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
+import { alertSettingsInput, DEFAULT_ALERT_SETTINGS } from '../../core/model/staff.js';
 import type { GatewayContext } from '../context.js';
 import { staffAuthHook } from './staff-auth.js';
 
@@ -43,6 +44,38 @@ export async function preferencesRoutes(root: FastifyInstance, ctx: GatewayConte
       const staff = staffOf(req);
       await ctx.staff.setOwnDisplay(staff, req.body);
       return ctx.staff.displayPrefs(staff);
+    },
+  );
+
+  app.get(
+    '/v1/me/alert-settings',
+    {
+      schema: {
+        summary: 'How you hear of new critical alerts: tab title count, desktop notification, sound',
+        tags: ['auth'],
+        security: [{ staffSession: [] }],
+        response: { 200: alertSettingsInput },
+      },
+    },
+    async (req) => (await ctx.staff.alertSettings(staffOf(req))) ?? DEFAULT_ALERT_SETTINGS,
+  );
+
+  app.put(
+    '/v1/me/alert-settings',
+    {
+      schema: {
+        summary: 'Choose how you hear of new critical alerts',
+        tags: ['auth'],
+        security: [{ staffSession: [] }],
+        body: alertSettingsInput,
+        response: { 200: alertSettingsInput },
+      },
+    },
+    async (req) => {
+      const me = staffOf(req);
+      await ctx.staff.setAlertSettings(me, req.body);
+      await ctx.audit.record({ atMs: ctx.clock.now(), actor: `staff:${me.id}`, action: 'alert-settings.update', subject: `staff:${me.id}`, outcome: 'success', sourceIp: req.ip, details: { ...req.body } });
+      return req.body;
     },
   );
 }

@@ -1,6 +1,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { type RpmErrorCode, statusOf, titleOf } from '../../core/errors/codes.js';
 import type { RpmError } from '../../core/errors/rpm-error.js';
+import { noteRefusal } from './request-observer.js';
 
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json';
 
@@ -38,6 +39,7 @@ export function toProblem(err: RpmError, req: FastifyRequest): Problem {
 
 export function sendProblem(reply: FastifyReply, err: RpmError): FastifyReply {
   const problem = toProblem(err, reply.request);
+  noteRefusal(reply, err.code);
   if (err.retryAfterSeconds !== undefined) void reply.header('retry-after', String(err.retryAfterSeconds));
   return reply.code(problem.status).type(PROBLEM_CONTENT_TYPE).send(problem);
 }

@@ -6,21 +6,18 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import { problemType, sendProblem } from './problem.js';
 
 /**
- * The API documentation may load only its own files and may not be framed (clickjacking of the
- * "Try it out" forms, which carry bearer tokens). Swagger UI sets styles through the CSSOM, which
- * `style-src 'self'` allows; it has no inline scripts.
+ * The API documentation (docs-routes.ts) is HTML and one stylesheet, without any script: nothing
+ * else may load, and it may not be framed.
  */
 export const DOCS_CSP = [
-  "default-src 'self'",
-  "script-src 'self'",
-  "script-src-attr 'none'",
+  "default-src 'none'",
+  "script-src 'none'",
   "style-src 'self'",
   "img-src 'self' data:",
-  "connect-src 'self'",
-  "font-src 'self' data:",
+  "connect-src 'none'",
   "object-src 'none'",
   "base-uri 'none'",
-  "form-action 'self'",
+  "form-action 'none'",
   "frame-ancestors 'none'",
 ].join('; ');
 

@@ -3,7 +3,7 @@ import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { displayPrefsPatch } from '../../core/display/units.js';
 import { entityId } from '../../core/model/registry.js';
-import { type CareTeam, addTeamMemberInput, addTeamPatientInput, createCareTeamInput, createOrganizationInput, createStaffInput } from '../../core/model/staff.js';
+import { type CareTeam, addTeamMemberInput, staffPatchInput, addTeamPatientInput, createCareTeamInput, createOrganizationInput, createStaffInput } from '../../core/model/staff.js';
 import type { GatewayContext } from '../context.js';
 import { adminActor, adminOrStaffAuthHook } from './staff-auth.js';
 import { careTeamView, organizationView, staffAdminView, toCareTeamView, toOrganizationView, toStaffAdminView } from './staff-views.js';
@@ -137,6 +137,69 @@ export async function staffAdminRoutes(root: FastifyInstance, ctx: GatewayContex
       },
     );
   }
+
+  app.get(
+    '/v1/admin/organizations/:id/staff',
+    { schema: { summary: "An organization's staff accounts, active and disabled", description: ORG_ADMIN_NOTE, tags, security, params: idParams, response: { 200: z.object({ staff: z.array(staffAdminView) }) } } },
+    async (req) => {
+      const staff = await ctx.staff.listStaff(req.params.id, adminActor(req));
+      await audit(req, 'staff.list', `organization:${req.params.id}`);
+      return { staff: staff.map(toStaffAdminView) };
+    },
+  );
+
+  app.patch(
+    '/v1/admin/staff/:id',
+    {
+      schema: {
+        summary: 'Change a staff account: role, charge nurse, phone (null removes it), display name',
+        description: `A role change applies at the account's next request (sessions read it afresh). You cannot take away your own admin role. ${ORG_ADMIN_NOTE}`,
+        tags,
+        security,
+        params: idParams,
+        body: staffPatchInput,
+        response: { 200: staffAdminView },
+      },
+    },
+    async (req) => {
+      const staff = await ctx.staff.updateStaff(req.params.id, req.body, adminActor(req));
+      const changed: Record<string, string> = {};
+      if (req.body.role !== undefined) changed.role = req.body.role;
+      if (req.body.isChargeNurse !== undefined) changed.isChargeNurse = String(req.body.isChargeNurse);
+      if (req.body.phone !== undefined) changed.phone = req.body.phone === null ? 'removed' : 'changed';
+      if (req.body.displayName !== undefined) changed.displayName = 'changed';
+      await audit(req, 'staff.update', `staff:${staff.id}`, changed);
+      return toStaffAdminView(staff);
+    },
+  );
+
+  app.get(
+    '/v1/admin/organizations/:id/care-teams',
+    {
+      schema: {
+        summary: "An organization's care teams with their members and patients",
+        description: ORG_ADMIN_NOTE,
+        tags,
+        security,
+        params: idParams,
+        response: { 200: z.object({ teams: z.array(careTeamView.extend({ members: z.array(staffAdminView), patients: z.array(z.string()) })) }) },
+      },
+    },
+    async (req) => {
+      const teams = await ctx.staff.listCareTeams(req.params.id, adminActor(req));
+      await ctx.audit.record({
+        atMs: ctx.clock.now(),
+        actor: req.actor ?? 'unknown',
+        action: 'care-team.list',
+        subject: `organization:${req.params.id}`,
+        outcome: 'success',
+        sourceIp: req.ip,
+        details: { teams: teams.length },
+        patientIds: [...new Set(teams.flatMap((t) => t.patients))],
+      });
+      return { teams: teams.map((t) => ({ ...toCareTeamView(t.team), members: t.members.map(toStaffAdminView), patients: t.patients })) };
+    },
+  );
 
   app.post(
     '/v1/admin/care-teams',

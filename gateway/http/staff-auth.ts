@@ -17,10 +17,22 @@ declare module 'fastify' {
   }
 }
 
+/** What a session may do while its organization requires a second factor the account lacks. */
+export const ENROLLMENT_ROUTES: ReadonlySet<string> = new Set([
+  'GET /v1/auth/me',
+  'POST /v1/auth/logout',
+  'POST /v1/auth/password',
+  'POST /v1/auth/mfa/totp',
+  'POST /v1/auth/mfa/totp/activate',
+]);
+
 async function authenticateSession(ctx: GatewayContext, req: FastifyRequest, token: string): Promise<void> {
   ctx.credentialGuard.check('session-token', req.ip);
   try {
     const session = await ctx.sessions.authenticate(token);
+    if (session.mfaEnrollmentRequired && !ENROLLMENT_ROUTES.has(routeOf(req))) {
+      throw new RpmError('RPM_ERR_AUTH_MFA_ENROLLMENT_REQUIRED', 'your organization requires a second factor: enrol one (POST /v1/auth/mfa/totp) first');
+    }
     req.staff = session.staff;
     req.staffSession = session;
     req.actor = `staff:${session.staff.id}`;

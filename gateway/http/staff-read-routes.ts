@@ -1,3 +1,4 @@
+import { UNDELIVERABLE_MESSAGE, escalationReach } from '../../pipeline/worklist/sla-escalator.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
@@ -101,6 +102,34 @@ export async function staffReadRoutes(root: FastifyInstance, ctx: GatewayContext
       if (req.staff === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
       const staff = await ctx.staff.colleagues(req.staff);
       return { staff: staff.map((s) => ({ id: s.id, displayName: s.displayName, role: s.role, isChargeNurse: s.isChargeNurse })) };
+    },
+  );
+
+  app.get(
+    '/v1/escalations/reach',
+    {
+      schema: {
+        summary: "Whether your organization's SLA escalations reach anyone (charge nurses and admins)",
+        description:
+          "Escalation SMS go to the organization's charge nurses with a phone. With none, an overdue alert escalates in the worklist but texts nobody: the dashboard shows charge nurses and admins a banner. Other roles get 403.",
+        tags: ['worklist'],
+        security,
+        response: {
+          200: z.object({
+            deliverable: z.boolean(),
+            reason: z.enum(['no-charge-nurse', 'no-phone']).nullable(),
+            message: z.string().nullable(),
+          }),
+        },
+      },
+    },
+    async (req) => {
+      const me = req.staff;
+      if (me === null) throw new RpmError('RPM_ERR_AUTH_MISSING');
+      if (me.role !== 'admin' && !me.isChargeNurse) throw new RpmError('RPM_ERR_AUTH_FORBIDDEN', 'for charge nurses and organization admins');
+      const nurses = await ctx.staff.chargeNurses(me.organizationId);
+      const reason = await escalationReach(me.organizationId, async () => nurses, async (id) => nurses.find((n) => n.id === id)?.phone ?? null);
+      return { deliverable: reason === undefined, reason: reason ?? null, message: reason === undefined ? null : UNDELIVERABLE_MESSAGE };
     },
   );
 }

@@ -1,3 +1,5 @@
+import { context, trace } from '@opentelemetry/api';
+import { failSpan, SpanKind, tracer } from '../../core/tracing.js';
 import type { IncomingMessage } from 'node:http';
 import type { Duplex } from 'node:stream';
 import { Aedes, type AuthenticateError, type Client, type PublishPacket } from 'aedes';
@@ -5,7 +7,9 @@ import { RpmError, isRpmError } from '../../core/errors/rpm-error.js';
 import { parseJsonPayload } from '../../core/json/parse-json.js';
 import { sha256Hex } from '../../pipeline/ingest.js';
 import type { GatewayContext } from '../context.js';
-import { packetGuardAuthenticated } from './packet-guard.js';
+import { GuardedMqttConnection, packetGuardAuthenticated } from './packet-guard.js';
+import type { AuthenticatedDevice } from '../auth/device-authenticator.js';
+import { certificateCredentialId, certifiedDeviceIds } from '../tls/client-certificate.js';
 import { gateConnect } from './connect-gate.js';
 import { PublishRateLimiter } from './publish-rate-limit.js';
 import { markRedeliveries, type OutgoingQueue } from './redelivery.js';
@@ -72,6 +76,8 @@ export interface MqttClusterParts {
 
 export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttClusterParts): Promise<MqttBroker> {
   const sessions = new WeakMap<Client, Session>();
+  /** Sessions a new connection with the same client id is replacing (a takeover, logged as such). */
+  const replaced = new WeakSet<Client>();
   const byDevice = new Map<string, Set<Client>>();
   /** Count of credential changes per device, to catch changes that race a connect. */
   const changes = new Map<string, number>();
@@ -117,6 +123,7 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
     session.expiryTimer.unref();
   };
 
+  const deviceCerts = ctx.config.tls.deviceCerts;
   aedes.authenticate = (client, username, password, done) => {
     if (ctx.shuttingDown() || ctx.committer.saturated || !ctx.storeHealth.writable) {
       // Not ready for readings (shutting down, shedding load, or the store fails commits): a
@@ -124,12 +131,70 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
       done(authError('gateway busy', CONNACK_SERVER_UNAVAILABLE), false);
       return;
     }
-    if (username === undefined || password === undefined) {
+    if (username === undefined) {
       done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
       return;
     }
-    const secret = password.toString('utf8');
     const source = sourceAddressOf(client);
+    // Mutual TLS (RPM_DEVICE_CLIENT_CERTS): the device ids a verified client certificate names.
+    const transport = (client as unknown as { conn?: unknown }).conn;
+    // TCP/TLS: the socket under the packet guard; MQTT over WebSocket: the upgrade request's socket (HTTPS).
+    const inner = transport instanceof GuardedMqttConnection ? transport.transport : transport;
+    const socket = certifiedDeviceIds(inner).length > 0 ? inner : (client as unknown as { req?: { socket?: unknown } }).req?.socket;
+    const certIds = deviceCerts === 'off' ? [] : certifiedDeviceIds(socket);
+    const accept = (auth: AuthenticatedDevice): void => {
+      const will = (client as unknown as { _will?: { topic?: string } })._will;
+      if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
+        done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
+        return;
+      }
+      const blockedMs = limiter.blockedForMs(auth.device.id);
+      if (blockedMs > 0) {
+        // Over its publish rate limit: reconnecting does not help until its window resets.
+        done(authError(`publish rate limit reached; retry in ${Math.ceil(blockedMs / 1000)} s`, CONNACK_SERVER_UNAVAILABLE), false);
+        return;
+      }
+      // Namespace the MQTT client id by device, so one device can never take over
+      // (and disconnect) another device's session by reusing its client id.
+      (client as { id: string }).id = `${auth.device.id}|${client.id}`;
+      // Same device and client id as a live session: aedes closes that one for this (MQTT-3.1.4-2).
+      const previous = (aedes as unknown as { clients: Record<string, Client | undefined> }).clients[client.id];
+      if (previous !== undefined && previous !== client) replaced.add(previous);
+      const session: Session = {
+        deviceId: auth.device.id,
+        credentialId: auth.credentialId,
+        changesAtAuth: changes.get(auth.device.id) ?? 0,
+        expiryTimer: undefined,
+      };
+      sessions.set(client, session);
+      scheduleExpiry(client, session, auth.expiresAtMs);
+      // Packets after the CONNECT may now reach aedes, up to the post-authentication size cap.
+      packetGuardAuthenticated(client.conn);
+      done(null, true);
+    };
+    const refuse = (err: unknown): void => {
+      const code = isRpmError(err) ? err.code : 'RPM_ERR_INTERNAL';
+      const returnCode =
+        code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
+      if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
+      if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
+      done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
+    };
+    if (password === undefined) {
+      // No secret: only a verified client certificate naming this device opens the session.
+      const credentialId = certificateCredentialId(socket);
+      if (!certIds.includes(username) || credentialId === undefined) {
+        done(authError('username (device id) and password (device secret) are required', CONNACK_BAD_CREDENTIALS), false);
+        return;
+      }
+      ctx.authenticator.authenticateCertificate(username, credentialId).then(accept, refuse);
+      return;
+    }
+    if (deviceCerts === 'require' && !certIds.includes(username)) {
+      done(authError('this gateway requires a client certificate naming the device', CONNACK_NOT_AUTHORIZED), false);
+      return;
+    }
+    const secret = password.toString('utf8');
     // Wrong secrets are throttled by source like on HTTP; a secret verified before still connects.
     if (!ctx.authenticator.recognizes(secret)) {
       try {
@@ -139,43 +204,14 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
         return;
       }
     }
-    ctx.authenticator.authenticate(secret, username).then(
-      (auth) => {
-        const will = (client as unknown as { _will?: { topic?: string } })._will;
-        if (will?.topic !== undefined && !mayUseWill(auth.device.id, will.topic)) {
-          done(authError(`will topic not allowed; use devices/${auth.device.id}/status`, CONNACK_NOT_AUTHORIZED), false);
-          return;
-        }
-        const blockedMs = limiter.blockedForMs(auth.device.id);
-        if (blockedMs > 0) {
-          // Over its publish rate limit: reconnecting does not help until its window resets.
-          done(authError(`publish rate limit reached; retry in ${Math.ceil(blockedMs / 1000)} s`, CONNACK_SERVER_UNAVAILABLE), false);
-          return;
-        }
-        // Namespace the MQTT client id by device, so one device can never take over
-        // (and disconnect) another device's session by reusing its client id.
-        (client as { id: string }).id = `${auth.device.id}|${client.id}`;
-        const session: Session = {
-          deviceId: auth.device.id,
-          credentialId: auth.credentialId,
-          changesAtAuth: changes.get(auth.device.id) ?? 0,
-          expiryTimer: undefined,
-        };
-        sessions.set(client, session);
-        scheduleExpiry(client, session, auth.expiresAtMs);
-        // Packets after the CONNECT may now reach aedes, up to the post-authentication size cap.
-        packetGuardAuthenticated(client.conn);
-        done(null, true);
-      },
-      (err: unknown) => {
-        const code = isRpmError(err) ? err.code : 'RPM_ERR_INTERNAL';
-        const returnCode =
-          code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
-        if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
-        if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
-        done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
-      },
-    );
+    ctx.authenticator.authenticate(secret, username).then((auth) => {
+      // A certificate sent with a secret must name the same device.
+      if (certIds.length > 0 && !certIds.includes(auth.device.id)) {
+        done(authError('the client certificate names another device', CONNACK_BAD_CREDENTIALS), false);
+        return;
+      }
+      accept(auth);
+    }, refuse);
   };
 
   aedes.authorizeSubscribe = (client, sub, done) => {
@@ -266,7 +302,18 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
       done(null);
       return;
     }
+    // One trace per publish: the topic check, then ingest (normalization, commit) under this span.
+    const span = tracer.startSpan('MQTT PUBLISH devices/{id}/readings', {
+      kind: SpanKind.SERVER,
+      attributes: { 'messaging.system': 'mqtt', 'messaging.operation.type': 'process', 'rpm.device.id': session.deviceId, 'mqtt.qos': packet.qos },
+    });
+    // The session's credentials were checked at CONNECT (and follow rotation and revocation); here the topic and the rate.
+    const auth = tracer.startSpan('rpm.auth.publish', { attributes: { 'rpm.device.id': session.deviceId } }, trace.setSpan(context.active(), span));
     if (!mayPublish(session.deviceId, packet.topic)) {
+      auth.setAttribute('rpm.error.code', 'RPM_ERR_AUTH_TOPIC_MISMATCH');
+      auth.end();
+      span.setAttribute('rpm.error.code', 'RPM_ERR_AUTH_TOPIC_MISMATCH');
+      span.end();
       // MQTT 3.1.1 cannot refuse a PUBLISH; [MQTT-3.3.5-2] leaves acking-and-dropping or closing.
       // Dropping would look like success to the device, so we close the connection.
       ctx.log.info({ deviceId: session.deviceId }, 'publish to a topic outside the device namespace refused');
@@ -274,19 +321,25 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
       return;
     }
     const rate = limiter.take(session.deviceId);
+    auth.end();
     if (!rate.allowed) {
+      span.setAttribute('rpm.error.code', 'RPM_ERR_RATE_LIMITED');
+      span.end();
       refuseOverLimit(session.deviceId, packet, rate.retryAfterMs, rate.firstRefusal, done);
       return;
     }
     // Readings are history, not state: never keep one as a retained message.
     packet.retain = false;
     inFlight++;
-    ingest(session, packet).then(
+    context.with(trace.setSpan(context.active(), span), () => ingest(session, packet)).then(
       () => {
+        span.end();
         settle();
         done(null);
       },
       (err: unknown) => {
+        failSpan(span, err);
+        span.end();
         settle();
         // No PUBACK: aedes closes the connection and the device redelivers after reconnecting.
         if (!isRpmError(err) || (err.code !== 'RPM_ERR_SHUTTING_DOWN' && err.code !== 'RPM_ERR_STORE_FAILURE')) {
@@ -350,6 +403,8 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   aedes.on('client', (client) => {
     const s = sessions.get(client);
     if (s === undefined) return;
+    ctx.log.info({ deviceId: s.deviceId }, 'device connected');
+    ctx.metrics.mqttSession('connected');
     let set = byDevice.get(s.deviceId);
     if (set === undefined) {
       set = new Set();
@@ -364,6 +419,13 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   aedes.on('clientDisconnect', (client) => {
     const s = sessions.get(client);
     if (s === undefined) return;
+    if (replaced.has(client)) {
+      ctx.log.info({ deviceId: s.deviceId }, 'device session taken over by a new connection with the same client id');
+      ctx.metrics.mqttSession('taken-over');
+    } else {
+      ctx.log.info({ deviceId: s.deviceId }, 'device disconnected');
+    }
+    ctx.metrics.mqttSession('disconnected');
     forget(client);
     ctx.presence.disconnected(s.deviceId, ctx.clock.now());
   });
@@ -378,7 +440,7 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
   });
 
   const recheck = (client: Client, s: Session): void => {
-    ctx.authenticator.credentialStatus(s.credentialId).then(
+    ctx.authenticator.credentialStatus(s.credentialId, s.deviceId).then(
       (status) => {
         if (status.state === 'live') scheduleExpiry(client, s, status.expiresAtMs);
         else client.close();

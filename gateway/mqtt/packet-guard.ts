@@ -54,6 +54,11 @@ export class GuardedMqttConnection extends Duplex {
     return this.inner.remoteAddress;
   }
 
+  /** The transport underneath (a TLS socket carries the client certificate). */
+  get transport(): Transport {
+    return this.inner;
+  }
+
   /** Authentication succeeded: later packets may be up to `packetMaxBytes`. */
   authenticated(): void {
     if (this.isAuthenticated) return;

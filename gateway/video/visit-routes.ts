@@ -104,7 +104,8 @@ const toTimeView = (e: TimeEntry | null): z.infer<typeof timeEntryView> =>
         endedAt: new Date(e.endedAtMs ?? e.startedAtMs).toISOString(),
         minutes: Math.round(((e.endedAtMs ?? e.startedAtMs) - e.startedAtMs) / 6_000) / 10,
         interactive: e.interactive,
-        modality: e.modality ?? 'video',
+        // A visit's entry is always video or audio (it records the visit's own modality).
+        modality: e.modality === 'audio' ? 'audio' : 'video',
       };
 
 /** The origin the staff member's request came to (patient links when RPM_PUBLIC_URL is unset). */

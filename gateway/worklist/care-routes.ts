@@ -1,10 +1,9 @@
-import { VISIT_MODALITIES } from '../../core/model/visit.js';
 import type { FastifyInstance } from 'fastify';
 import type { ZodTypeProvider } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import { entityId } from '../../core/model/registry.js';
-import type { TimeEntry } from '../../core/ports/alert-store.js';
+import { TIME_MODALITIES, type TimeEntry } from '../../core/ports/alert-store.js';
 import { carePlanInput, type RuleDefinition, ruleDefinition } from '../../rules/model.js';
 import { afterResolveText, chartBands, criteriaText, ruleAction, ruleTitle } from '../../rules/describe.js';
 import type { DisplayPrefs } from '../../core/display/units.js';
@@ -78,9 +77,12 @@ const timeEntryView = z.object({
   endedAt: z.string().nullable(),
   minutes: z.number().nullable(),
   interactive: z.boolean(),
+  modality: z
+    .enum(TIME_MODALITIES)
+    .nullable()
+    .describe('How the interaction happened (a video visit records video or audio); null when not recorded. Secure messaging alone is not a real-time interactive contact for billing'),
   note: z.string().nullable(),
   source: z.enum(['timer', 'manual', 'visit']).describe("'visit': a video visit's minutes, logged when it ended"),
-  modality: z.enum(VISIT_MODALITIES).nullable().describe('How an interactive contact was held (video visits); null for timers and typed-in time'),
   stopReason: z
     .enum(['stopped', 'signed-out', 'session-expired'])
     .nullable()
@@ -96,9 +98,9 @@ function toTimeView(e: TimeEntry): z.infer<typeof timeEntryView> {
     endedAt: e.endedAtMs === null ? null : new Date(e.endedAtMs).toISOString(),
     minutes: e.endedAtMs === null ? null : Math.round(((e.endedAtMs - e.startedAtMs) / 60_000) * 10) / 10,
     interactive: e.interactive,
+    modality: e.modality ?? null,
     note: e.note,
     source: e.source,
-    modality: e.modality ?? null,
     stopReason: e.stopReason,
   };
 }
@@ -210,12 +212,18 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
         tags: ['time-log'],
         security,
         params,
-        body: z.object({ interactive: z.boolean().default(false).describe('Live interactive communication (call/video)'), note: z.string().max(2000).optional() }).optional(),
+        body: z
+          .object({
+            interactive: z.boolean().default(false).describe('Live interactive communication (call/video)'),
+            modality: z.enum(TIME_MODALITIES).optional().describe('audio (a phone call), video, or secure-message (not real-time: never the month’s interactive contact)'),
+            note: z.string().max(2000).optional(),
+          })
+          .optional(),
         response: { 201: timeEntryView },
       },
     },
     async (req, reply) => {
-      const entry = await ctx.worklist.startTimer(requester(req), req.params.id, req.body?.interactive ?? false, req.body?.note ?? null);
+      const entry = await ctx.worklist.startTimer(requester(req), req.params.id, req.body?.interactive ?? false, req.body?.note ?? null, req.body?.modality ?? null);
       return reply.code(201).send(toTimeView(entry));
     },
   );
@@ -269,13 +277,14 @@ export async function careRoutes(root: FastifyInstance, ctx: GatewayContext): Pr
           startedAt: z.iso.datetime({ offset: true }),
           minutes: z.number().positive().max(24 * 60),
           interactive: z.boolean().default(false),
+          modality: z.enum(TIME_MODALITIES).optional(),
           note: z.string().max(2000).optional(),
         }),
         response: { 201: timeEntryView },
       },
     },
     async (req, reply) => {
-      const entry = await ctx.worklist.addTime(requester(req), req.params.id, Date.parse(req.body.startedAt), req.body.minutes, req.body.interactive, req.body.note ?? null);
+      const entry = await ctx.worklist.addTime(requester(req), req.params.id, Date.parse(req.body.startedAt), req.body.minutes, req.body.interactive, req.body.note ?? null, req.body.modality ?? null);
       return reply.code(201).send(toTimeView(entry));
     },
   );

@@ -80,7 +80,8 @@ export function worklistStreamHandler(ctx: GatewayContext, options: WorklistStre
         const at = generation;
         const known = visible.get(patientId);
         if (known !== undefined) return known;
-        const ok = await ctx.staff.canSeePatient(staff, patientId);
+        // The worklist's scope: break-glass patients are opened, not streamed.
+        const ok = await ctx.staff.patientInOwnScope(staff, patientId);
         // A scope change while we asked makes the answer stale: ask again.
         if (at === generation) {
           visible.set(patientId, ok);

@@ -3,6 +3,7 @@ import type { Logger } from '../../core/logging.js';
 import type { Reading } from '../../core/model/reading.js';
 import type { CommitOutcome } from '../../core/ports/reading-store.js';
 import type { WorkBus } from '../../core/ports/work-bus.js';
+import { readingTraces, traceparentOf } from '../../core/tracing.js';
 import { fhirUnit, JOBS, rulesUnit, TIMESERIES_UNIT } from './units.js';
 
 export interface WorkHandoffDeps {
@@ -26,6 +27,12 @@ const SLOW_UNIT_NUDGE_MS = 100;
  */
 export class WorkHandoff {
   private pending = new Map<string, number>();
+  /**
+   * Tracing across processes: the W3C `traceparent` of the newest traced commit a nudge covers,
+   * carried in the job data (`data.traceparent`), so the worker's rules pass or FHIR exchange can
+   * link to (or continue) the request's trace. Absent when tracing is off.
+   */
+  private traceparents = new Map<string, string>();
   private scheduled = false;
   private readonly lastSlow = new Map<string, number>();
 
@@ -34,13 +41,16 @@ export class WorkHandoff {
   committed(readings: readonly Reading[], outcomes: readonly CommitOutcome[]): void {
     let maxSeq = 0;
     let any = false;
+    let traceparent: string | undefined;
     for (let i = 0; i < outcomes.length; i++) {
       const o = outcomes[i];
       const r = readings[i];
       if (o?.status !== 'accepted' || r === undefined) continue;
       any = true;
       maxSeq = Math.max(maxSeq, o.seq ?? 0);
-      if (r.patientId !== null) this.add(rulesUnit({ index: partitionOf(r.patientId, this.deps.partitions), count: this.deps.partitions }), maxSeq);
+      const origin = traceparentOf(readingTraces.get(r.id));
+      if (origin !== undefined) traceparent = origin;
+      if (r.patientId !== null) this.add(rulesUnit({ index: partitionOf(r.patientId, this.deps.partitions), count: this.deps.partitions }), maxSeq, JOBS.committed, origin);
     }
     if (!any) return;
     const now = performance.now();
@@ -48,7 +58,7 @@ export class WorkHandoff {
     for (const unit of slow) {
       if (now - (this.lastSlow.get(unit) ?? Number.NEGATIVE_INFINITY) < SLOW_UNIT_NUDGE_MS) continue;
       this.lastSlow.set(unit, now);
-      this.add(unit, maxSeq);
+      this.add(unit, maxSeq, JOBS.committed, traceparent);
     }
   }
 
@@ -62,9 +72,10 @@ export class WorkHandoff {
     this.deps.bus.post([{ unit, job: { name, data } }]).catch((err: unknown) => this.deps.log.warn({ err, unit }, 'could not nudge a worker (it catches up on its own)'));
   }
 
-  private add(unit: string, seq: number, name: string = JOBS.committed): void {
+  private add(unit: string, seq: number, name: string = JOBS.committed, traceparent?: string): void {
     const key = `${unit}\u0000${name}`;
     this.pending.set(key, Math.max(this.pending.get(key) ?? 0, seq));
+    if (traceparent !== undefined) this.traceparents.set(key, traceparent);
     if (this.scheduled) return;
     this.scheduled = true;
     setImmediate(() => this.flush());
@@ -74,9 +85,13 @@ export class WorkHandoff {
     this.scheduled = false;
     const posts = [...this.pending].map(([key, seq]) => {
       const [unit, name] = key.split('\u0000') as [string, string];
-      return { unit, job: { name, data: { seq } } };
+      const traceparent = this.traceparents.get(key);
+      const data: Record<string, string | number> = { seq };
+      if (traceparent !== undefined) data.traceparent = traceparent;
+      return { unit, job: { name, data } };
     });
     this.pending = new Map();
+    this.traceparents = new Map();
     this.deps.bus.post(posts).catch((err: unknown) => this.deps.log.debug({ err, nudges: posts.length }, 'nudges not delivered (workers catch up on their own)'));
   }
 }

@@ -313,7 +313,7 @@ export class VisitService {
     const ended = await this.deps.visits.end(visit.id, endedAtMs, entry === null ? (reason === 'ended' ? 'cancelled' : reason) : reason, entry);
     if (ended === undefined) return undefined;
     for (const listener of this.endedListeners) listener(ended);
-    return { visit: ended, timeEntry: entry === null ? null : { ...entry, stopReason: null } };
+    return { visit: ended, timeEntry: entry === null ? null : { ...entry, modality: entry.modality ?? null, stopReason: null } };
   }
 
   private async deliverLink(req: Requester, visit: Visit, token: string, expiresAtMs: number, sendSms: boolean, origin: string): Promise<IssuedLink> {

@@ -4,6 +4,9 @@ import type { Staff } from '../../core/model/staff.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { Notifier } from '../../core/ports/notifier.js';
+import type { Notification } from '../../core/ports/alert-store.js';
+import { ROOT_CONTEXT, type Span } from '@opentelemetry/api';
+import { alertTraces, contextOf, failSpan, inSpan, SpanKind } from '../../core/tracing.js';
 import { SLA_MINUTES, slaMs } from '../../rules/priority.js';
 import type { WorklistHub } from './worklist-hub.js';
 
@@ -17,6 +20,36 @@ export interface EscalationDeps {
   readonly chargeNurses: (organizationId: string) => Promise<Staff[]>;
   /** A staff member's phone, looked up at send time (never stored in the outbox). */
   readonly phoneOf: (staffId: string) => Promise<string | null>;
+  /** Metrics (gateway/metrics.ts); optional so tests and workers may leave it out. */
+  readonly observer?: EscalationObserver;
+}
+
+/** Why an escalation reaches nobody: the organization has no charge nurse, or none of them has a phone. */
+export type UndeliverableReason = 'no-charge-nurse' | 'no-phone';
+
+/** What an operator needs counted: escalations, SMS outcomes, escalations that reach nobody. */
+export interface EscalationObserver {
+  escalated(level: number, severity: Alert['severity']): void;
+  notification(channel: string, outcome: 'sent' | 'failed' | 'retry', reason: string): void;
+  undeliverable(reason: UndeliverableReason): void;
+}
+
+/** The banner and the warning say the same thing. */
+export const UNDELIVERABLE_MESSAGE = 'escalations cannot be delivered: no charge nurse with a phone';
+
+/**
+ * Whether an organization's escalations reach anyone: some charge nurse with a phone. Undefined
+ * when they do; else why not. Used by the sweep (warning, metric) and the dashboard's banner.
+ */
+export async function escalationReach(
+  organizationId: string,
+  chargeNurses: (organizationId: string) => Promise<Staff[]>,
+  phoneOf: (staffId: string) => Promise<string | null>,
+): Promise<UndeliverableReason | undefined> {
+  const nurses = await chargeNurses(organizationId);
+  if (nurses.length === 0) return 'no-charge-nurse';
+  for (const n of nurses) if ((await phoneOf(n.id)) !== null) return undefined;
+  return 'no-phone';
 }
 
 const MAX_ATTEMPTS = 5;
@@ -82,7 +115,21 @@ export class SlaEscalator {
       if (!saved) continue;
       escalated++;
       this.deps.hub.publish({ type: 'alert', change: 'escalated', alert: next });
-      if (next.organizationId !== null) {
+      this.deps.observer?.escalated(next.escalationLevel, next.severity);
+      this.deps.log.warn(
+        { alertId: next.id, organizationId: next.organizationId, severity: next.severity, escalationLevel: next.escalationLevel, slaMinutes: SLA_MINUTES[next.severity] },
+        'alert escalated: unacknowledged past its target',
+      );
+      if (next.organizationId === null) {
+        this.deps.observer?.undeliverable('no-charge-nurse');
+        this.deps.log.warn({ alertId: next.id, reason: 'no-organization' }, `${UNDELIVERABLE_MESSAGE} (the patient has no organization)`);
+      } else {
+        const reason = await escalationReach(next.organizationId, this.deps.chargeNurses, this.deps.phoneOf);
+        if (reason !== undefined) {
+          // Loud: nobody will be texted. The dashboard shows charge nurses and admins a banner.
+          this.deps.observer?.undeliverable(reason);
+          this.deps.log.warn({ alertId: next.id, organizationId: next.organizationId, escalationLevel: next.escalationLevel, reason }, UNDELIVERABLE_MESSAGE);
+        }
         for (const nurse of await this.deps.chargeNurses(next.organizationId)) {
           await this.deps.alerts.enqueueNotification({
             id: `${next.id}:${next.escalationLevel}:${nurse.id}`,
@@ -125,20 +172,44 @@ export class SlaEscalator {
 
   private async dispatch(): Promise<void> {
     for (const n of await this.deps.alerts.pendingNotifications(100)) {
-      const now = this.deps.clock.now();
-      const phone = await this.deps.phoneOf(n.recipientStaffId);
-      if (phone === null) {
-        await this.deps.alerts.markNotification(n.id, 'failed', now, 'recipient has no phone number');
-        continue;
-      }
-      try {
-        await this.deps.notifier.sendSms(phone, n.body, n.id);
-        await this.deps.alerts.markNotification(n.id, 'sent', now, null);
-      } catch (err) {
-        const message = err instanceof Error ? err.message : String(err);
-        await this.deps.alerts.markNotification(n.id, n.attempts + 1 >= MAX_ATTEMPTS ? 'failed' : 'pending', now, message);
-        this.deps.log.warn({ err: message, notification: n.id }, 'SMS escalation failed');
-      }
+      // The SMS continues the trace of the request whose reading raised the alert (when this process raised it).
+      const origin = alertTraces.get(n.alertId);
+      await inSpan('rpm.sms.send', { 'rpm.alert.id': n.alertId, 'rpm.notification.channel': n.channel, 'rpm.notification.attempt': n.attempts + 1 }, (span) => this.send(n, span), {
+        kind: SpanKind.CLIENT,
+        parent: origin === undefined ? ROOT_CONTEXT : contextOf(origin),
+      });
+    }
+  }
+
+  private async send(n: Notification, span: Span): Promise<void> {
+    const now = this.deps.clock.now();
+    const phone = await this.deps.phoneOf(n.recipientStaffId);
+    if (phone === null) {
+      span.setAttribute('rpm.notification.outcome', 'failed');
+      span.setAttribute('rpm.error.code', 'no-phone');
+      await this.deps.alerts.markNotification(n.id, 'failed', now, 'recipient has no phone number');
+      this.deps.observer?.notification(n.channel, 'failed', 'no-phone');
+      this.deps.log.warn({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, reason: 'no-phone' }, 'SMS escalation failed: the recipient has no phone number');
+      return;
+    }
+    try {
+      await this.deps.notifier.sendSms(phone, n.body, n.id);
+      await this.deps.alerts.markNotification(n.id, 'sent', now, null);
+      this.deps.observer?.notification(n.channel, 'sent', 'ok');
+      span.setAttribute('rpm.notification.outcome', 'sent');
+      this.deps.log.info({ notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId }, 'SMS escalation sent');
+    } catch (err) {
+      const message = err instanceof Error ? err.message : String(err);
+      const final = n.attempts + 1 >= MAX_ATTEMPTS;
+      await this.deps.alerts.markNotification(n.id, final ? 'failed' : 'pending', now, message);
+      const reason = err instanceof Error && 'code' in err && typeof err.code === 'string' ? err.code : 'provider-error';
+      this.deps.observer?.notification(n.channel, final ? 'failed' : 'retry', reason);
+      span.setAttribute('rpm.notification.outcome', final ? 'failed' : 'retry');
+      failSpan(span, err);
+      this.deps.log.warn(
+        { err: message, notification: n.id, alertId: n.alertId, channel: n.channel, recipientStaffId: n.recipientStaffId, attempt: n.attempts + 1, final, reason },
+        final ? 'SMS escalation failed; giving up' : 'SMS escalation failed; will retry',
+      );
     }
   }
 }

@@ -1,3 +1,5 @@
+import { trace } from '@opentelemetry/api';
+import { tracer } from '../../core/tracing.js';
 import type { Alert } from '../../core/model/alert.js';
 
 export interface WorklistEvent {
@@ -29,8 +31,25 @@ export class WorklistHub {
 
   /** A change made in this process: its streams hear it, and so do the publish listeners (the cluster). */
   publish(event: WorklistEvent): void {
-    this.deliver(event);
-    for (const l of this.publishListeners) l(event);
+    // Inside traced work (an alert raised from a traced reading, a nurse's request), the push is a span of that trace.
+    if (trace.getActiveSpan()?.isRecording() !== true) {
+      this.deliver(event);
+      for (const l of this.publishListeners) l(event);
+      return;
+    }
+    const span = tracer.startSpan('rpm.sse.push', {
+      attributes: { 'rpm.alert.id': event.alert.id, 'rpm.worklist.change': event.change, 'rpm.sse.streams': this.streamsOf(event.alert.organizationId) },
+    });
+    try {
+      this.deliver(event);
+      for (const l of this.publishListeners) l(event);
+    } finally {
+      span.end();
+    }
+  }
+
+  private streamsOf(organizationId: string | null): number {
+    return organizationId === null ? 0 : (this.byOrg.get(organizationId)?.size ?? 0);
   }
 
   /** A change made elsewhere (another process of the cluster): only this process's streams hear it. */

@@ -3,7 +3,7 @@ import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Logger } from '../../core/logging.js';
 import type { Alert, AlertAction, AlertActionBody } from '../../core/model/alert.js';
 import type { Staff } from '../../core/model/staff.js';
-import type { AlertStore, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
+import type { AlertStore, StoredCarePlan, TimeEntry, TimeModality, TimeStopReason } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { CarePlans } from '../care-plans.js';
@@ -38,8 +38,12 @@ export class WorklistService {
   constructor(
     private readonly alerts: AlertStore,
     private readonly carePlans: CarePlans,
-    /** Whether a staff member may see a patient (organization, then care teams for nurses). */
-    private readonly staff: { canSeePatient(staff: Staff, patientId: string): Promise<boolean> },
+    /**
+     * Whether a staff member may see a patient: `canSeePatient` for one patient she opens
+     * (organization, then care teams for nurses, or her break-glass grant), `patientInOwnScope` for
+     * what her worklist lists (the scope rule alone: break-glass opens a chart, it does not fill a worklist).
+     */
+    private readonly staff: { canSeePatient(staff: Staff, patientId: string): Promise<boolean>; patientInOwnScope(staff: Staff, patientId: string): Promise<boolean> },
     private readonly audit: AuditLog,
     private readonly hub: WorklistHub,
     private readonly clock: Clock,
@@ -53,7 +57,7 @@ export class WorklistService {
     const byPatient = new Map<string, RankedAlert[]>();
     for (const alert of unresolved) {
       let ok = visible.get(alert.patientId);
-      if (ok === undefined) visible.set(alert.patientId, (ok = await this.staff.canSeePatient(req.staff, alert.patientId)));
+      if (ok === undefined) visible.set(alert.patientId, (ok = await this.staff.patientInOwnScope(req.staff, alert.patientId)));
       if (!ok) continue;
       let list = byPatient.get(alert.patientId);
       if (list === undefined) byPatient.set(alert.patientId, (list = []));
@@ -164,7 +168,7 @@ export class WorklistService {
     return { ...plan, hypercapnicRisk: { reason: decision.reason, decidedBy: `staff:${req.staff.id}`, decidedAt: new Date(this.clock.now()).toISOString() } };
   }
 
-  async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null): Promise<TimeEntry> {
+  async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null, modality: TimeModality | null = null): Promise<TimeEntry> {
     await this.requirePatient(req, patientId);
     const entry = await this.alerts.startTime({
       id: randomUUID(),
@@ -173,6 +177,7 @@ export class WorklistService {
       staffId: req.staff.id,
       startedAtMs: this.clock.now(),
       interactive,
+      modality,
       note,
       source: 'timer',
     });
@@ -192,7 +197,7 @@ export class WorklistService {
     return stopped;
   }
 
-  async addTime(req: Requester, patientId: string, startedAtMs: number, minutes: number, interactive: boolean, note: string | null): Promise<TimeEntry> {
+  async addTime(req: Requester, patientId: string, startedAtMs: number, minutes: number, interactive: boolean, note: string | null, modality: TimeModality | null = null): Promise<TimeEntry> {
     await this.requirePatient(req, patientId);
     if (startedAtMs > this.clock.now()) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'time cannot be logged in the future', { path: '/startedAt' });
     const entry = await this.alerts.addTime({
@@ -203,6 +208,7 @@ export class WorklistService {
       startedAtMs,
       endedAtMs: startedAtMs + minutes * 60_000,
       interactive,
+      modality,
       note,
       source: 'manual',
     });

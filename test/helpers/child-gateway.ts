@@ -192,7 +192,7 @@ export class ChildGateway {
       } catch (err) {
         await p.killHard();
         // Another process took one of our ports between restarts: move, and say so in the URLs.
-        if (attempt < 3 && /EADDRINUSE/.test(p.stderr + p.stdout)) {
+        if (attempt < 3 && /EADDRINUSE|already in use/.test(p.stderr + p.stdout)) {
           await this.pickPorts();
           continue;
         }

@@ -50,6 +50,30 @@ export class Api {
     return this.call<T>('POST', path, body ?? {});
   }
 
+  put<T>(path: string, body: unknown): Promise<T> {
+    return this.call<T>('PUT', path, body);
+  }
+
+  del<T>(path: string): Promise<T> {
+    return this.call<T>('DELETE', path);
+  }
+
+  /** A non-JSON answer (the billing CSV), as a Blob with its type. */
+  async blob(path: string, query?: Query): Promise<Blob> {
+    const token = this.hooks.token();
+    this.hooks.onRequest();
+    const res = await fetch(withQuery(path, query), { headers: token === null ? {} : { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => {
+      throw new ApiError(0, { status: 0, title: 'The gateway cannot be reached. Check the network connection and try again.' });
+    });
+    if (!res.ok) {
+      const problem = (safeJson(await res.text()) as Problem | undefined) ?? { status: res.status, title: res.statusText };
+      const err = new ApiError(res.status, problem);
+      if (err.sessionEnded && token !== null) this.hooks.onSessionEnded(err);
+      throw err;
+    }
+    return res.blob();
+  }
+
   async call<T>(method: string, path: string, body?: unknown): Promise<T> {
     const headers: Record<string, string> = { accept: 'application/json' };
     const token = this.hooks.token();

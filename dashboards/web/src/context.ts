@@ -1,4 +1,5 @@
 import type { Api } from './api.js';
+import type { AlertSignals } from './alert-signals.js';
 import type { DisplayService } from './display.js';
 import type { IdentityDirectory } from './identities.js';
 import type { LiveWorklist } from './live.js';
@@ -11,6 +12,8 @@ export interface AppContext {
   readonly me: StaffSelf;
   readonly live: LiveWorklist;
   readonly timer: TimerService;
+  /** New critical alerts outside the tab: title badge, desktop notification, sound (her settings). */
+  readonly signals: AlertSignals;
   /** Units and time zone this nurse reads values in. */
   readonly display: DisplayService;
   /** Patients' names and identifiers for lists (session memory only). */

@@ -11,14 +11,22 @@ export interface Change {
   readonly change?: StreamEvent['change'];
 }
 
-export type ConnectionState = 'connecting' | 'live' | 'reconnecting';
+/** `polling`: the live stream delivers nothing (a buffering proxy), so the worklist is refetched on a timer. */
+export type ConnectionState = 'connecting' | 'live' | 'reconnecting' | 'polling';
+
+/** Without a byte from the stream this long after it was asked for, it is taken as blocked. */
+export const STREAM_BLOCKED_AFTER_MS = 5_000;
+/** How often the worklist is refetched while the stream is blocked. */
+export const POLL_EVERY_MS = 10_000;
 type Listener = (changes: readonly Change[], why: 'snapshot' | 'update') => void;
 
 /**
- * The organization's worklist, kept live for the whole session: the stream opens first, then
- * the snapshot is fetched, and events that arrive meanwhile are applied after it (versions
- * decide), so nothing falls in the gap. Every reconnect refetches the snapshot for the same
- * reason. Views subscribe; nothing here touches the DOM.
+ * The organization's worklist, kept live for the whole session. The snapshot is fetched first,
+ * so rows show whatever the stream does; when the stream opens (its first bytes arrive) the
+ * snapshot is fetched again and events that arrive meanwhile are applied after it (versions
+ * decide), so nothing falls in the gap. Every reconnect refetches for the same reason. When the
+ * stream delivers nothing (a proxy that buffers it), the worklist is polled instead and the state
+ * says so, until the stream opens. Views subscribe; nothing here touches the DOM.
  */
 export class LiveWorklist {
   readonly model = new WorklistModel();
@@ -28,6 +36,8 @@ export class LiveWorklist {
   private buffered: StreamEvent[] | null = null;
   private loaded = false;
   private waiters: (() => void)[] = [];
+  private watchdog = 0;
+  private poll = 0;
   state: ConnectionState = 'connecting';
 
   constructor(
@@ -37,6 +47,7 @@ export class LiveWorklist {
   ) {
     this.stream = new WorklistStream(token, {
       opened: () => {
+        this.stopPolling();
         this.setState('live');
         void this.refresh();
       },
@@ -44,13 +55,33 @@ export class LiveWorklist {
         if (this.buffered !== null) this.buffered.push(e);
         else this.emit([{ alert: e.alert, result: this.model.apply(e.alert), source: 'stream', change: e.change }], 'update');
       },
-      lost: () => this.setState('reconnecting'),
+      lost: () => {
+        if (this.poll === 0) this.setState('reconnecting');
+      },
       unauthorized: onUnauthorized,
     });
   }
 
   start(): void {
+    void this.refresh().catch(() => undefined);
     this.stream.start();
+    this.armWatchdog();
+  }
+
+  /** Polls when the stream has not opened in time (it may also be down: polling then says why). */
+  private armWatchdog(): void {
+    window.clearTimeout(this.watchdog);
+    this.watchdog = window.setTimeout(() => {
+      if (this.state === 'live' || this.poll !== 0) return;
+      this.setState('polling');
+      this.poll = window.setInterval(() => void this.refresh().catch(() => undefined), POLL_EVERY_MS);
+    }, STREAM_BLOCKED_AFTER_MS);
+  }
+
+  private stopPolling(): void {
+    window.clearTimeout(this.watchdog);
+    window.clearInterval(this.poll);
+    this.poll = 0;
   }
 
   /**
@@ -58,11 +89,13 @@ export class LiveWorklist {
    * `opened` refetches the snapshot, whose alerts replace the ones written in the old units.
    */
   reconnect(): void {
-    this.setState('connecting');
+    if (this.poll === 0) this.setState('connecting');
     this.stream.restart();
+    if (this.poll === 0) this.armWatchdog();
   }
 
   stop(): void {
+    this.stopPolling();
     this.stream.stop();
     this.listeners.clear();
     this.stateListeners.clear();

@@ -7,15 +7,21 @@ import { IdentityDirectory } from './identities.js';
 import { LiveWorklist } from './live.js';
 import { IdleWatch, tokenStore } from './session.js';
 import { TimerService } from './timer-service.js';
+import { AlertSignals } from './alert-signals.js';
 import type { Alert, Colleague, LoginResponse, Me, StaffSelf } from './types.js';
 import { renderLogin } from './views/login.js';
 import { MyDayView } from './views/my-day.js';
+import { renderMfaEnrolment } from './views/mfa-enrol.js';
 import { PatientView } from './views/patient.js';
 import { joinAppointment, VisitCallView } from './views/visit.js';
 import { setJoinHandler } from './views/visit-join.js';
 import { Shell } from './views/shell.js';
 import type { View } from './views/view.js';
 import { WorklistView } from './views/worklist.js';
+import { RosterView } from './views/roster.js';
+import { BillingView } from './views/billing.js';
+import { AdminView } from './views/admin.js';
+import { hashRoute } from './url-state.js';
 import { minutes, SEVERITY_LABEL } from './format.js';
 
 type SignOutReason = 'user' | 'idle' | 'expired';
@@ -50,9 +56,31 @@ class App {
   constructor(private readonly root: HTMLElement) {}
 
   async boot(): Promise<void> {
+    // Back from single sign-on: a one-time hand-off code in the fragment, swapped for the session,
+    // and taken out of the address bar and the history at once.
+    const sso = /^#\/sso\/([A-Za-z0-9_-]+)$/.exec(location.hash);
+    const ssoFailed = /^#\/sso-failed\/([A-Z_]+)$/.exec(location.hash);
+    if (sso !== null || ssoFailed !== null) history.replaceState(null, '', '#/worklist');
+    if (ssoFailed !== null) {
+      return this.showLogin(
+        ssoFailed[1] === 'RPM_ERR_AUTH_MFA_REQUIRED'
+          ? 'Your identity provider did not confirm a second factor, which your organization requires. Sign in there with it, then try again.'
+          : 'Single sign-on did not complete. Check with your administrator that your account exists here with the same email.',
+      );
+    }
+    if (sso?.[1] !== undefined) {
+      try {
+        const res = await this.api.post<LoginResponse>('/v1/auth/sso/exchange', { code: sso[1] });
+        tokenStore.set(res.token);
+        return await this.enter(res.staff);
+      } catch {
+        return this.showLogin('Single sign-on did not complete (the sign-in took too long, or was already used). Please try again.');
+      }
+    }
     if (tokenStore.get() === null) return this.showLogin(null);
     try {
       const me = await this.api.get<Me>('/v1/auth/me');
+      if (me.mfaEnrollmentRequired === true) return this.enrol(me.staff);
       await this.enter(me.staff);
     } catch {
       tokenStore.clear();
@@ -64,6 +92,7 @@ class App {
     document.title = 'Sign in · RPM nurse dashboard';
     renderLogin(this.root, this.api, message, (res: LoginResponse) => {
       tokenStore.set(res.token);
+      if (res.mfaEnrollmentRequired === true) return void this.enrol(res.staff);
       void this.enter(res.staff).then(() => {
         // Someone may have been guessing her password: she should know (issue 11).
         const n = res.notice?.failedLoginsSinceLastSignIn ?? 0;
@@ -74,6 +103,22 @@ class App {
         }
       });
     });
+  }
+
+  /** The organization requires a second factor: nothing else opens until one is set up. */
+  private async enrol(me: StaffSelf): Promise<void> {
+    document.title = 'Set up two-step sign-in · RPM nurse dashboard';
+    await renderMfaEnrolment(
+      this.root,
+      this.api,
+      () => void this.enter(me),
+      () => {
+        const token = tokenStore.get();
+        tokenStore.clear();
+        if (token !== null) void fetch('/v1/auth/logout', { method: 'POST', headers: { authorization: `Bearer ${token}` }, cache: 'no-store', credentials: 'omit' }).catch(() => undefined);
+        this.showLogin(SIGNED_OUT_MESSAGE.user);
+      },
+    );
   }
 
   private async enter(me: StaffSelf): Promise<void> {
@@ -100,6 +145,8 @@ class App {
       }),
     ]);
     const live = new LiveWorklist(this.api, () => tokenStore.get(), () => void this.signOut('expired'));
+    const signals = new AlertSignals(this.api, live);
+    await signals.load().catch(() => undefined);
     const ctx: AppContext = {
       api: this.api,
       me,
@@ -107,6 +154,7 @@ class App {
       timer,
       display,
       identities: new IdentityDirectory(this.api),
+      signals,
       announce: (m) => shell.announcer.say(m),
       showError: (m) => shell.showError(m),
       clearError: () => shell.clearError(),
@@ -140,22 +188,28 @@ class App {
   private readonly route = (): void => {
     const s = this.session;
     if (s === null) return;
-    const match = /^#\/patients\/([^/]+)$/.exec(location.hash);
-    const visit = /^#\/visits\/([^/]+)$/.exec(location.hash);
+    const { path } = hashRoute();
+    const match = /^\/patients\/([^/]+)$/.exec(path);
+    const visit = /^\/visits\/([^/]+)$/.exec(path);
     s.view?.destroy();
     s.shell.clearError();
     s.shell.view.replaceChildren();
     let view: View;
-    const day = /^#\/day(?:\/(\d{4}-\d{2}-\d{2}))?$/.exec(location.hash);
+    const day = /^\/day(?:\/(\d{4}-\d{2}-\d{2}))?$/.exec(path);
+    const role = s.ctx.me.role;
     if (match?.[1] !== undefined) view = new PatientView(s.ctx, decodeURIComponent(match[1]));
     else if (visit?.[1] !== undefined) view = new VisitCallView(s.ctx, decodeURIComponent(visit[1]));
     else if (day !== null) view = new MyDayView(s.ctx, day[1]);
+    else if (path === '/roster') view = new RosterView(s.ctx);
+    else if (path === '/billing' && (role === 'physician' || role === 'admin')) view = new BillingView(s.ctx);
+    else if (path.startsWith('/admin') && role === 'admin') view = new AdminView(s.ctx, path.slice('/admin'.length).replace(/^\//, ''));
     else {
       if (location.hash !== '#/worklist') history.replaceState(null, '', '#/worklist');
       view = new WorklistView(s.ctx);
     }
+    s.shell.setCurrent(path);
     s.view = view;
-    document.title = `${view.title} · RPM nurse dashboard`;
+    s.ctx.signals.setBaseTitle(`${view.title} · RPM nurse dashboard`);
     view.mount(s.shell.view);
   };
 
@@ -174,6 +228,7 @@ class App {
       for (const u of s.unsubscribe) u();
       s.idle.stop();
       s.live.stop();
+      s.ctx.signals.destroy();
       s.view?.destroy();
       s.shell.destroy();
     }

@@ -77,13 +77,19 @@ export class WorklistStream {
         return;
       }
       if (!res.ok || res.body === null) throw new Error(`stream answered ${res.status}`);
-      this.attempt = 0;
-      this.handlers.opened();
       const reader = res.body.pipeThrough(new TextDecoderStream()).getReader();
       let buffer = '';
+      let opened = false;
       for (;;) {
         const { value, done } = await reader.read();
         if (done) break;
+        // Open once bytes arrive (the server's ": connected"), not at the headers: a buffering
+        // proxy can pass headers and then hold every event.
+        if (!opened) {
+          opened = true;
+          this.attempt = 0;
+          this.handlers.opened();
+        }
         buffer += value;
         let end: number;
         while ((end = buffer.search(/\r?\n\r?\n/)) >= 0) {

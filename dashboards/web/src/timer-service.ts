@@ -15,8 +15,8 @@ export class TimerService {
     this.set((await this.api.get<{ entry: TimeEntry | null }>('/v1/time/running')).entry);
   }
 
-  async start(patientId: string, interactive: boolean): Promise<void> {
-    this.set(await this.api.post<TimeEntry>(`/v1/patients/${seg(patientId)}/time/start`, { interactive }));
+  async start(patientId: string, interactive: boolean, modality: 'audio' | 'video' | 'secure-message' | null = null): Promise<void> {
+    this.set(await this.api.post<TimeEntry>(`/v1/patients/${seg(patientId)}/time/start`, { interactive, ...(modality === null ? {} : { modality }) }));
   }
 
   /** Stops the running timer now, or (signing out) at a given time with the reason. */

@@ -118,8 +118,20 @@ export interface StaffSelf {
   readonly isChargeNurse: boolean;
 }
 
+export interface BreakGlassGrant {
+  readonly id: string;
+  readonly patientId: string;
+  readonly reason: string;
+  readonly grantedAt: string;
+  readonly expiresAt: string;
+}
+
 export interface Me {
   readonly staff: StaffSelf;
+  /** Emergency access grants in force. */
+  readonly breakGlass?: readonly BreakGlassGrant[];
+  readonly mfa?: { readonly enabled: boolean; readonly pending: boolean; readonly recoveryCodesLeft: number };
+  readonly mfaEnrollmentRequired?: boolean;
   readonly careTeams: readonly { readonly id: string; readonly name: string }[];
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
@@ -131,6 +143,8 @@ export interface LoginResponse {
   readonly expiresAt: string;
   readonly idleExpiresAt: string;
   readonly staff: StaffSelf;
+  /** The organization requires a second factor this account does not have yet. */
+  readonly mfaEnrollmentRequired?: boolean;
   /** Wrong passwords tried for this account since its previous sign-in. */
   readonly notice?: { readonly failedLoginsSinceLastSignIn: number; readonly firstFailedAt: string; readonly lastFailedAt: string };
 }
@@ -217,7 +231,9 @@ export interface CarePlan {
   readonly patientId: string;
   readonly version: number;
   readonly rules: readonly Rule[];
-  readonly plan: { readonly programs: readonly string[]; readonly riskTier?: number };
+  readonly savedBy?: string | null;
+  readonly savedAt?: string | null;
+  readonly plan: { readonly programs: readonly string[]; readonly riskTier?: number; readonly overrides?: Readonly<Record<string, unknown>> };
   readonly display: {
     readonly rules: readonly {
       readonly id: string;
@@ -380,4 +396,44 @@ export interface AppointmentType {
   readonly name: string;
   readonly durationMinutes: number;
   readonly modality: 'video' | 'phone' | 'in-person';
+}
+
+/** GET /v1/roster: every patient in scope. */
+export interface RosterRow {
+  readonly patientId: string;
+  readonly identity: { readonly name: string; readonly birthDate: string; readonly ageYears: number; readonly mrn: string } | null;
+  readonly programs: readonly string[];
+  readonly riskTier: number;
+  readonly careTeams: readonly { readonly id: string; readonly name: string }[];
+  readonly mine: boolean;
+  readonly lastReadings: readonly { readonly kind: string; readonly text: string; readonly measuredAt: string; readonly measuredAtText: string; readonly manual: boolean }[];
+  readonly devicePeriod: {
+    readonly start: string;
+    readonly end: string;
+    readonly days: number;
+    readonly target: number;
+    readonly daysToGo: number;
+    readonly daysLeft: number;
+    readonly codeSoFar: string | null;
+  } | null;
+  readonly management: { readonly month: string; readonly minutes: number; readonly interactiveContacts: number; readonly marks: readonly number[]; readonly codeSoFar: string | null } | null;
+  readonly openAlerts: number;
+  readonly topSeverity: Severity | null;
+  readonly priority: number;
+  readonly devices: readonly {
+    readonly id: string;
+    readonly kind: string;
+    readonly transmission: 'transmitting' | 'not-transmitting' | 'never-seen' | 'revoked';
+    readonly lastContactAt: string | null;
+    readonly lowBattery: boolean;
+    readonly batteryPercent: number | null;
+    readonly viaHub: string | null;
+  }[];
+  readonly deviceProblem: boolean;
+}
+
+export interface RosterResponse {
+  readonly generatedAt: string;
+  readonly total: number;
+  readonly rows: readonly RosterRow[];
 }

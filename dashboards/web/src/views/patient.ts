@@ -2,7 +2,7 @@ import { ApiError, seg } from '../api.js';
 import type { AppContext } from '../context.js';
 import { focusHeading, h, srOnly } from '../dom.js';
 import { ago, dateAndTime, KIND_LABEL, OUTCOME_LABEL, readingValue, settingLabel, STATUS_LABEL, when } from '../format.js';
-import type { Alert, AlertEvent, CarePlan, PatientDevice, Reading, ReadingsPage } from '../types.js';
+import type { Alert, AlertEvent, BreakGlassGrant, CarePlan, Me, PatientDevice, Reading, ReadingsPage } from '../types.js';
 import { actionButtons } from './actions.js';
 import { actionLine, confirmationLine, episodeLines, lateLine, priorityWhy, severityBadge, tags } from './alert-parts.js';
 import { CHART_KINDS, type VitalChart, vitalChart } from './charts.js';
@@ -11,6 +11,7 @@ import { patientHeader } from './patient-header.js';
 import { patientVisits } from './patient-visits.js';
 import { timerPanel } from './timer-panel.js';
 import { startVisit, visitPanel } from './visit.js';
+import { breakGlassBanner, breakGlassOffer } from './break-glass.js';
 import type { View } from './view.js';
 import { waitCell } from './worklist.js';
 
@@ -40,6 +41,10 @@ export class PatientView implements View {
   private readonly latestEl = h('div', { class: 'latest' });
   private readonly devicesEl = h('div', { class: 'devices' });
   private readonly historyEl = h('div', { class: 'history' });
+  private readonly planEl = h('div', { class: 'care-plan' });
+  /** The break-glass banner while emergency access lasts. */
+  private readonly accessEl = h('div', { class: 'access' });
+  private accessTimer = 0;
   private observations: ObservationPanels | null = null;
   private header: ReturnType<typeof patientHeader> | null = null;
   private visits: ReturnType<typeof patientVisits> | null = null;
@@ -76,6 +81,7 @@ export class PatientView implements View {
     this.visits = visits;
     main.append(
       h('div', { class: 'view-head' }, h('p', { class: 'back' }, h('a', { href: '#/worklist' }, '← Worklist')), header.element),
+      this.accessEl,
       h(
         'div',
         { class: 'patient-grid' },
@@ -99,6 +105,7 @@ export class PatientView implements View {
           observations.news2,
           observations.form,
           timer.element,
+          h('section', { class: 'panel', 'aria-labelledby': 'plan-heading' }, h('h2', { id: 'plan-heading' }, 'Care plan'), this.planEl),
           h('section', { class: 'panel', 'aria-labelledby': 'devices-heading' }, h('h2', { id: 'devices-heading' }, 'Devices'), this.devicesEl),
           h('section', { class: 'panel', 'aria-labelledby': 'history-heading' }, h('h2', { id: 'history-heading' }, 'Alert history'), this.historyEl),
         ),
@@ -122,12 +129,33 @@ export class PatientView implements View {
   destroy(): void {
     this.destroyed = true;
     window.clearTimeout(this.refreshTimer);
+    window.clearTimeout(this.accessTimer);
     for (const c of this.cleanups) c();
     for (const c of this.charts) c.destroy();
   }
 
+  /** Emergency access to this patient, if the nurse holds it: the banner, and the view closes when it ends. */
+  private async showAccess(): Promise<void> {
+    const me = await this.ctx.api.get<Me>('/v1/auth/me').catch(() => undefined);
+    const grant = me?.breakGlass?.find((g) => g.patientId === this.patientId);
+    if (grant === undefined || this.destroyed) return;
+    this.showGrant(grant);
+  }
+
+  private showGrant(grant: BreakGlassGrant): void {
+    this.accessEl.replaceChildren(breakGlassBanner(this.ctx, grant, () => this.reopen()));
+    window.clearTimeout(this.accessTimer);
+    this.accessTimer = window.setTimeout(() => this.reopen(), Math.max(0, Date.parse(grant.expiresAt) - Date.now()) + 1000);
+  }
+
+  /** The view again from scratch (access granted, ended or expired). */
+  private reopen(): void {
+    window.dispatchEvent(new HashChangeEvent('hashchange'));
+  }
+
   private async load(): Promise<void> {
     const id = seg(this.patientId);
+    void this.showAccess();
     try {
       const [plan] = await Promise.all([
         this.ctx.api.get<CarePlan>(`/v1/patients/${id}/care-plan`),
@@ -138,6 +166,7 @@ export class PatientView implements View {
         this.visits?.load(),
       ]);
       this.carePlan = plan;
+      this.renderPlan(plan);
       await this.loadReadings();
       performance.measure('patient:charts-rendered', { start: 'patient:mount', end: performance.now() });
     } catch (err) {
@@ -147,7 +176,8 @@ export class PatientView implements View {
 
   private fail(err: unknown): void {
     if (err instanceof ApiError && err.status === 404) {
-      this.chartsEl.replaceChildren(h('p', null, 'This patient does not exist or is not in your care.'));
+      const offer = breakGlassOffer(this.ctx, this.patientId, () => this.reopen());
+      this.chartsEl.replaceChildren(h('p', null, 'This patient does not exist or is not in your care.'), ...(offer === null ? [] : [offer]));
     } else if (!(err instanceof ApiError && err.sessionEnded)) {
       this.ctx.showError(`Could not load patient ${this.patientId}: ${err instanceof Error ? err.message : String(err)}`);
     }
@@ -195,6 +225,28 @@ export class PatientView implements View {
     }
     performance.mark('patient:data');
     return readings;
+  }
+
+  /** Programs, risk tier, and every rule changed for this patient with why, who saved the plan and when. */
+  private renderPlan(plan: CarePlan): void {
+    const changed = plan.display.rules.filter((r) => r.overrideReason !== null);
+    const overridden = Object.keys(plan.plan.overrides ?? {}).filter((id) => !changed.some((r) => r.id === id));
+    this.planEl.replaceChildren(
+      h(
+      'div',
+      null,
+      h('p', null, `Programs: ${plan.plan.programs.join(', ')} · risk tier ${plan.plan.riskTier ?? 1}`),
+      changed.length + overridden.length === 0
+        ? h('p', { class: 'muted' }, 'Program defaults: no rule changed for this patient.')
+        : h(
+            'ul',
+            { class: 'plain' },
+            changed.map((r) => h('li', null, h('strong', null, r.title), h('div', { class: 'small' }, `Why: ${r.overrideReason ?? ''}`))),
+            overridden.map((id) => h('li', null, h('strong', null, id), h('div', { class: 'small muted' }, 'Changed for this patient (no reason recorded)'))),
+          ),
+      plan.savedAt === null || plan.savedAt === undefined ? null : h('p', { class: 'muted small' }, `Saved by ${this.ctx.staffName(plan.savedBy?.replace(/^staff:/, '') ?? null)}, ${new Date(plan.savedAt).toLocaleString()} (version ${plan.version})`),
+      ),
+    );
   }
 
   private showReadings(readings: readonly Reading[]): void {

@@ -22,7 +22,19 @@ export function timerPanel(patientId: string, ctx: AppContext): { element: HTMLE
   const status = h('p', { class: 'timer-status' });
   const clock = h('span', { role: 'timer', 'aria-label': 'Time on this patient', class: 'stopwatch' }, '00:00');
   const interactive = h('input', { type: 'checkbox', id: `interactive-${patientId}` });
-  const start = h('button', { type: 'button', class: 'primary', onclick: () => void act(() => ctx.timer.start(patientId, interactive.checked), 'Timer started') }, 'Start timer');
+  // How the contact happens: billing counts a real-time call (audio, with or without video), never secure messaging alone.
+  const modality = h(
+    'select',
+    { id: `modality-${patientId}`, 'aria-label': 'How' },
+    h('option', { value: 'audio' }, 'Phone call'),
+    h('option', { value: 'video' }, 'Video call'),
+    h('option', { value: 'secure-message' }, 'Secure messages (not a live contact)'),
+  ) as HTMLSelectElement;
+  const start = h(
+    'button',
+    { type: 'button', class: 'primary', onclick: () => void act(() => ctx.timer.start(patientId, interactive.checked, interactive.checked ? (modality.value as 'audio') : null), 'Timer started') },
+    'Start timer',
+  );
   const stop = h('button', { type: 'button', onclick: () => void act(async () => void (await ctx.timer.stop()), 'Timer stopped') }, 'Stop timer');
   const controls = h('div', { class: 'timer-controls' });
   const section = h(
@@ -85,7 +97,7 @@ export function timerPanel(patientId: string, ctx: AppContext): { element: HTMLE
     controls.replaceChildren();
     if (running === null) {
       status.textContent = 'No timer running.';
-      controls.append(h('label', { class: 'check' }, interactive, ' Interactive (live call or video)'), start);
+      controls.append(h('label', { class: 'check' }, interactive, ' Interactive (live call or video)'), modality, start);
     } else if (here) {
       status.textContent = running.interactive ? 'Timer running (interactive).' : 'Timer running.';
       controls.append(clock, stop);

@@ -1,10 +1,11 @@
 import type { AppContext } from '../context.js';
-import { type FocusMemo, focusHeading, focusMemo, h, restoreFocus } from '../dom.js';
+import { type FocusMemo, focusHeading, focusMemo, h, restoreFocus, srOnly } from '../dom.js';
 import { ago, duration, when } from '../format.js';
-import type { Change, ConnectionState } from '../live.js';
+import { type Change, type ConnectionState, POLL_EVERY_MS } from '../live.js';
 import type { Alert } from '../types.js';
 import type { Row } from '../worklist-model.js';
-import { actionButtons } from './actions.js';
+import { actionButtons, runAction } from './actions.js';
+import { ApiError } from '../api.js';
 import { episodeLines, measuredCell, priorityWhy, severityBadge, tags } from './alert-parts.js';
 import type { View } from './view.js';
 
@@ -32,6 +33,10 @@ export class WorklistView implements View {
   private tick = 0;
   private firstRender = true;
   private destroyed = false;
+  /** Patients whose low-priority alerts are selected for a bulk acknowledge. */
+  private readonly selected = new Set<string>();
+  private readonly bulkButton = h('button', { type: 'button', class: 'small', disabled: true }, 'Acknowledge selected') as HTMLButtonElement;
+  private readonly onKey = (ev: KeyboardEvent): void => this.shortcut(ev);
 
   constructor(private readonly ctx: AppContext) {}
 
@@ -52,8 +57,16 @@ export class WorklistView implements View {
       ),
       this.tbody,
     );
+    this.bulkButton.addEventListener('click', () => void this.bulkAcknowledge());
     main.append(
       h('div', { class: 'view-head' }, h('h1', null, 'Worklist'), this.count, this.state),
+      h(
+        'div',
+        { class: 'toolbar' },
+        this.bulkButton,
+        h('span', { class: 'hint' }, 'Only low and medium alerts can be acknowledged together; high and critical ones one at a time.'),
+        h('button', { type: 'button', class: 'small', onclick: () => openShortcutHelp() }, 'Keyboard shortcuts (?)'),
+      ),
       this.empty,
       h('div', { class: 'table-scroll', role: 'region', 'aria-labelledby': 'worklist-caption', tabindex: 0 }, table),
     );
@@ -65,16 +78,97 @@ export class WorklistView implements View {
     );
     void this.ctx.live.ready().then(() => this.render(new Set()));
     this.tick = window.setInterval(() => this.refreshTimes(), TICK_MS);
+    document.addEventListener('keydown', this.onKey);
   }
 
   destroy(): void {
     this.destroyed = true;
     for (const u of this.unsubscribe) u();
     window.clearInterval(this.tick);
+    document.removeEventListener('keydown', this.onKey);
+  }
+
+  /** j / k: next / previous patient; a: acknowledge; o: open the patient; x: select for bulk; ?: help. */
+  private shortcut(ev: KeyboardEvent): void {
+    if (ev.ctrlKey || ev.metaKey || ev.altKey || document.querySelector('dialog[open]') !== null) return;
+    const t = ev.target as HTMLElement | null;
+    if (t !== null && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
+    const rows = [...this.tbody.querySelectorAll<HTMLTableRowElement>('tr[data-row]')];
+    const current = (document.activeElement?.closest('tr[data-row]') ?? null) as HTMLTableRowElement | null;
+    const index = current === null ? -1 : rows.indexOf(current);
+    const focusRow = (i: number): void => rows[Math.max(0, Math.min(rows.length - 1, i))]?.querySelector<HTMLElement>('th a')?.focus();
+    const entry = current === null ? undefined : this.rows.get(current.dataset.row ?? '');
+    switch (ev.key) {
+      case 'j':
+        focusRow(index + 1);
+        break;
+      case 'k':
+        focusRow(index < 0 ? 0 : index - 1);
+        break;
+      case 'a':
+        if (entry === undefined) return;
+        if (entry.row.top.status === 'acknowledged') this.ctx.announce('Already acknowledged.');
+        else void runAction(entry.row.top, 'acknowledge', {}, this.ctx);
+        break;
+      case 'o':
+        if (entry === undefined) return;
+        location.hash = `#/patients/${encodeURIComponent(entry.row.patientId)}`;
+        break;
+      case 'x': {
+        const box = current?.querySelector<HTMLInputElement>('input.select-row');
+        if (box === undefined || box === null) return;
+        box.checked = !box.checked;
+        box.dispatchEvent(new Event('change'));
+        break;
+      }
+      case '?':
+        openShortcutHelp();
+        break;
+      default:
+        return;
+    }
+    ev.preventDefault();
+  }
+
+  /** Acknowledges every unacknowledged low and medium alert of the selected patients, one request each (versions as seen). */
+  private async bulkAcknowledge(): Promise<void> {
+    const targets = [...this.selected].flatMap((p) => this.rows.get(p)?.row.alerts.filter(bulkable) ?? []);
+    if (targets.length === 0) return;
+    this.bulkButton.disabled = true;
+    let done = 0;
+    let changed = 0;
+    for (const alert of targets) {
+      try {
+        this.ctx.live.applyLocal(await this.ctx.api.post<Alert>(`/v1/alerts/${encodeURIComponent(alert.id)}/acknowledge`, { version: alert.version }));
+        done++;
+      } catch (err) {
+        if (err instanceof ApiError && err.conflict) changed++;
+        else {
+          this.ctx.showError(`Could not acknowledge “${alert.title}” for patient ${alert.patientId}: ${err instanceof Error ? err.message : String(err)}`);
+          break;
+        }
+      }
+    }
+    this.selected.clear();
+    this.render(new Set());
+    this.ctx.announce(`${done} alert${done === 1 ? '' : 's'} acknowledged${changed > 0 ? `; ${changed} changed by a colleague first, left as they are` : ''}.`);
+  }
+
+  private updateBulk(): void {
+    for (const p of [...this.selected]) if (!(this.rows.get(p)?.row.alerts.some(bulkable) ?? false)) this.selected.delete(p);
+    this.bulkButton.disabled = this.selected.size === 0;
+    this.bulkButton.textContent = this.selected.size === 0 ? 'Acknowledge selected' : `Acknowledge selected (${this.selected.size} patient${this.selected.size === 1 ? '' : 's'})`;
   }
 
   private showState(s: ConnectionState): void {
-    this.state.textContent = s === 'live' ? 'Live: new alerts appear without reloading.' : s === 'connecting' ? 'Connecting…' : 'Connection lost; reconnecting…';
+    this.state.textContent =
+      s === 'live'
+        ? 'Live: new alerts appear without reloading.'
+        : s === 'connecting'
+          ? 'Connecting…'
+          : s === 'polling'
+            ? `Live updates are blocked on this network (a proxy holds them back): the worklist refreshes every ${POLL_EVERY_MS / 1000} seconds instead.`
+            : 'Connection lost; reconnecting…';
     this.state.className = `conn conn-${s}`;
   }
 
@@ -122,6 +216,7 @@ export class WorklistView implements View {
       this.rows.delete(patientId);
     }
     this.count.textContent = rows.length === 1 ? '1 patient' : `${rows.length} patients`;
+    this.updateBulk();
     this.empty.hidden = rows.length > 0;
     // Names and identifiers of patients new to the list arrive after the row (one audited read per batch).
     void this.ctx.identities
@@ -149,6 +244,7 @@ export class WorklistView implements View {
       h(
         'th',
         { scope: 'row' },
+        this.selectBox(row),
         h('a', { href: `#/patients/${encodeURIComponent(row.patientId)}`, 'data-key': `open:${row.patientId}` }, who == null ? row.patientId : `${who.familyName}, ${who.givenName}`),
         who == null
           ? null
@@ -175,6 +271,18 @@ export class WorklistView implements View {
     );
   }
 
+  /** A checkbox for rows with low-priority alerts to acknowledge; none on high and critical rows. */
+  private selectBox(row: Row): HTMLElement | null {
+    if (!row.alerts.some(bulkable) || row.alerts.some((a) => a.severity === 'high' || a.severity === 'critical')) return null;
+    const box = h('input', { type: 'checkbox', class: 'select-row', 'data-key': `select:${row.patientId}`, checked: this.selected.has(row.patientId) }) as HTMLInputElement;
+    box.addEventListener('change', () => {
+      if (box.checked) this.selected.add(row.patientId);
+      else this.selected.delete(row.patientId);
+      this.updateBulk();
+    });
+    return h('label', { class: 'select-label' }, box, srOnly(`Select patient ${row.patientId} for acknowledging together`));
+  }
+
   /** Waits and ages move with the clock; only their text changes. */
   private refreshTimes(): void {
     const now = Date.now();
@@ -185,12 +293,49 @@ export class WorklistView implements View {
   }
 }
 
+/** Low-priority and not yet acknowledged: may be acknowledged with others. */
+function bulkable(a: Alert): boolean {
+  return (a.severity === 'low' || a.severity === 'medium') && a.status !== 'acknowledged' && a.status !== 'resolved';
+}
+
+const SHORTCUTS: readonly [string, string][] = [
+  ['j', 'Next patient'],
+  ['k', 'Previous patient'],
+  ['a', 'Acknowledge the patient’s top alert'],
+  ['o', 'Open the patient'],
+  ['x', 'Select or unselect for acknowledging together (low and medium alerts)'],
+  ['?', 'This list'],
+];
+
+/** The worklist's keyboard shortcuts, in a dialog that returns focus where it was. */
+export function openShortcutHelp(): void {
+  if (document.querySelector('dialog.shortcuts') !== null) return;
+  const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+  const close = h('button', { type: 'button', class: 'primary' }, 'Close');
+  const dialog = h(
+    'dialog',
+    { class: 'shortcuts', 'aria-labelledby': 'shortcuts-title' },
+    h('h2', { id: 'shortcuts-title' }, 'Keyboard shortcuts'),
+    h('p', { class: 'hint' }, 'On the worklist, when you are not typing in a field.'),
+    h('dl', { class: 'shortcut-list' }, SHORTCUTS.map(([k, what]) => [h('dt', null, h('kbd', null, k)), h('dd', null, what)])),
+    h('div', { class: 'dialog-buttons' }, close),
+  );
+  close.addEventListener('click', () => dialog.close());
+  dialog.addEventListener('close', () => {
+    dialog.remove();
+    if (opener?.isConnected === true) opener.focus();
+  });
+  document.body.append(dialog);
+  dialog.showModal();
+  close.focus();
+}
+
 /** A row is rebuilt when anything it shows changed (text too: display units change without a new version). */
 function signature(row: Row, ctx: AppContext): string {
   const a = row.top;
   const who = ctx.identities.get(row.patientId);
   const why = (a.priorityReasons ?? []).map((r) => r.label).join('|');
-  return `${a.id}:${a.version}:${row.priority}:${row.alerts.length}:${ctx.staffName(a.claimedBy)}:${a.title}:${a.detail}:${a.measuredAtText}:${why}:${who == null ? '' : who.version}`;
+  return `${a.id}:${a.version}:${row.priority}:${row.alerts.map((x) => `${x.id}.${x.version}`).join(',')}:${ctx.staffName(a.claimedBy)}:${a.title}:${a.detail}:${a.measuredAtText}:${why}:${who == null ? '' : who.version}`;
 }
 
 export function waitCell(a: Alert, now: number): HTMLElement {
