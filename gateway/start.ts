@@ -357,6 +357,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   let background: Background;
   let deliveryControl: DeliveryControl;
   let cluster: GatewayCluster | undefined;
+  let edgeEvents: EdgeEvents | undefined;
   if (role === 'all') {
     const alerting = new AlertingService({
       readings: stores.readings,
@@ -435,12 +436,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     deliveryControl = new RemoteDeliveryControl(stores.forwarding, handoff, clock, destinations);
     background = { kind: 'remote', handoff };
     await new ClusterHubBridge(worklistHub, cluster.events, stores.alerts, config.nodeName, log).start();
-    await new EdgeEvents(
+    edgeEvents = new EdgeEvents(
       cluster.events,
       config.nodeName,
       { registry, sessions, staff, routes: forwardingRoutes, forgetAllDevices: () => directory.invalidateAll(), destinationsChanged: () => void refreshDestinations().catch(() => undefined) },
       log,
-    ).start();
+    );
+    await edgeEvents.start();
   }
   const enabledDestinations = new Set<string>();
   const refreshDestinations = async (): Promise<void> => {
@@ -533,7 +535,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     staff,
     forget: [
       (id) => forwardingRoutes.forgetPatient(id),
-      ...(background.kind === 'embedded' ? [(id: string) => background.alerting.forgetOrganization(id)] : []),
+      ...(background.kind === 'embedded' ? [(id: string) => background.alerting.forgetOrganization(id), (id: string) => background.timeSeries?.forgetOrganization(id)] : []),
+      // The other gateways and the workers of the distributed mode.
+      (id) => edgeEvents?.patientMoved(id),
     ],
     alertMoved: (alert) => worklistHub.publish({ type: 'alert', change: 'updated', alert }),
   });

@@ -82,6 +82,11 @@ export class TimeSeriesWriter {
     if (this.lastError !== null) throw this.lastError;
   }
 
+  /** The patient moved to another organization: its next points carry the new one. */
+  forgetOrganization(patientId: string): void {
+    this.organizations.delete(patientId);
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     if (this.retry !== null) clearTimeout(this.retry);

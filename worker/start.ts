@@ -103,6 +103,13 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   await events.subscribe('devices', (m) => {
     if (typeof m.deviceId === 'string') directory.invalidate(m.deviceId);
   });
+  // A patient moved to another organization at a gateway: alerts and points carry the new one.
+  const engines = new Set<AlertingService>();
+  await events.subscribe('patients', (m) => {
+    if (typeof m.patientId !== 'string') return;
+    for (const engine of engines) engine.forgetOrganization(m.patientId);
+    timeSeries?.forgetOrganization(m.patientId);
+  });
   events.onReconnect(() => directory.invalidateAll());
 
   // Each engine holds its share of the history budget, sized for a worker holding half the partitions.
@@ -143,7 +150,9 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   const startUnit = async (unit: string): Promise<RunningUnit> => {
     const partition = partitionOfUnit(unit);
     if (partition !== undefined) {
-      return startRulePartition(unit, partition, engineFor(partition), {
+      const engine = engineFor(partition);
+      engines.add(engine);
+      const running = await startRulePartition(unit, partition, engine, {
         bus,
         alerts: stores.alerts,
         log,
@@ -151,6 +160,13 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         missingDataSweepMs: config.rules.missingDataSweepMs,
         catchUpMs: CATCH_UP_MS,
       });
+      return {
+        ...running,
+        async stop() {
+          await running.stop();
+          engines.delete(engine);
+        },
+      };
     }
     const destinationId = destinationOfUnit(unit);
     if (destinationId !== undefined) {

@@ -11,7 +11,8 @@ const REASONS = new Set(['logged-out', 'account-disabled', 'password-changed', '
  * What one gateway must hear at once of changes made at another: a device's registry entry or
  * credentials (caches here, and open MQTT sessions re-checked), a staff session ended by logout or
  * an account change (worklist streams here end), a care-team scope change (streams re-check), FHIR
- * destinations (routing tables reload, so readings committed here get outbox rows for them). Sent
+ * destinations (routing tables reload, so readings committed here get outbox rows for them), a
+ * patient moved to another organization (its cached organization is forgotten). Sent
  * as ids on ClusterEvents; each gateway ignores its own. After a reconnect, caches are not trusted:
  * every device entry is dropped (the safety net of RPM_STREAM_RECHECK_S covers sessions and scope).
  */
@@ -19,9 +20,25 @@ export class EdgeEvents {
   constructor(
     private readonly events: ClusterEvents,
     private readonly nodeName: string,
-    private readonly deps: { registry: RegistryService; sessions: SessionService; staff: StaffService; routes: ForwardingRoutes; forgetAllDevices: () => void; destinationsChanged: () => void },
+    private readonly deps: {
+      registry: RegistryService;
+      sessions: SessionService;
+      staff: StaffService;
+      routes: ForwardingRoutes;
+      forgetAllDevices: () => void;
+      destinationsChanged: () => void;
+    },
     private readonly log: Logger,
   ) {}
+
+  /**
+   * An operator moved a patient to another organization here: every other process forgets the
+   * patient's cached organization (gateways route readings to the new organization's EHRs; workers
+   * stamp alerts and time-series points with it).
+   */
+  patientMoved(patientId: string): void {
+    this.events.publish('patients', { origin: this.nodeName, patientId }).catch((err: unknown) => this.log.warn({ err }, 'a patient move could not be told to the other processes'));
+  }
 
   async start(): Promise<void> {
     const { registry, sessions, staff } = this.deps;
@@ -75,6 +92,10 @@ export class EdgeEvents {
       if (m.origin === this.nodeName || typeof m.organizationId !== 'string') return;
       const org = m.organizationId;
       replay(() => staff.remoteScopeChanged(org));
+    });
+    await this.events.subscribe('patients', (m) => {
+      if (m.origin === this.nodeName || typeof m.patientId !== 'string') return;
+      this.deps.routes.forgetPatient(m.patientId);
     });
     await this.events.subscribe('destinations', (m) => {
       if (m.origin === this.nodeName) return;
