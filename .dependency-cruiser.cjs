@@ -37,7 +37,7 @@ module.exports = {
     {
       name: 'only-the-composition-root-wires-connectors',
       severity: 'error',
-      from: { path: '^(gateway|worker|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/start\\.ts$', '^worker/start\\.ts$', '\\.test\\.ts$'] },
+      from: { path: '^(gateway|worker|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/(start|process)\\.ts$', '^worker/(start|process)\\.ts$', '\\.test\\.ts$'] },
       to: { path: '^connectors/' },
     },
     {

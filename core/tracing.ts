@@ -16,7 +16,7 @@ import {
 
 /**
  * Tracing through the OpenTelemetry API only: without an SDK (OTEL_EXPORTER_OTLP_ENDPOINT unset,
- * gateway/tracing.ts) every call here is a no-op. Attributes carry ids the audit rules allow
+ * connectors/telemetry/otel-sdk.ts) every call here is a no-op. Attributes carry ids the audit rules allow
  * (device, alert, rule, destination, organization) and counts, never a patient id, a value, a
  * payload or a credential.
  */

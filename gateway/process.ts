@@ -3,7 +3,7 @@ import { safeUrl } from '../core/config/summary.js';
 import { createLogger } from '../core/logging.js';
 import { exitOnConfigError, stopOnSignals } from '../core/process-runner.js';
 import { startGateway } from './start.js';
-import { startTracing, tracingConfigured } from './tracing.js';
+import { startTracing, tracingConfigured } from '../connectors/telemetry/otel-sdk.js';
 
 /**
  * Runs a gateway process: `all` is the single process (`npm start`, `rpm start`), `gateway` the

@@ -9,7 +9,7 @@ import { eventually, FAST_FORWARDING_ENV, destinationStatus } from '../test/fhir
 import { FhirTestServer } from '../test/fhir-server/fhir-test-server.js';
 import { ADMIN_TOKEN, AdminClient, request, tempDir, type TestGateway } from '../test/helpers/gateway.js';
 import { type RunningGateway, startGateway } from './start.js';
-import { startTracing, type Tracing } from './tracing.js';
+import { startTracing, type Tracing } from '../connectors/telemetry/otel-sdk.js';
 
 /**
  * One reading from HTTP and one from MQTT, each followed as one trace with an in-memory exporter:

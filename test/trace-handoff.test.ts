@@ -9,7 +9,8 @@ import type { WorkJob } from '../core/ports/work-bus.js';
 import { activeSampledContext, fromTraceparent, readingTraces, tracer } from '../core/tracing.js';
 import { rulesUnit } from '../pipeline/cluster/units.js';
 import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
-import { startTracing, type Tracing } from '../gateway/tracing.js';
+import { continuingTrace } from '../worker/units.js';
+import { startTracing, type Tracing } from '../connectors/telemetry/otel-sdk.js';
 import { dropRedisPrefix, freshRedisPrefix, REDIS_TEST_URL, requireRedis } from './helpers/redis.js';
 
 /**
@@ -57,5 +58,33 @@ describe('trace context in the work hand-off (distributed mode)', () => {
     // The worker's side: the traceparent names the commit span as the parent of what it does next.
     const continued = trace.getSpanContext(fromTraceparent(jobs[0]?.data.traceparent as string));
     expect(continued).toMatchObject({ traceId, spanId, isRemote: true });
+  });
+
+  it("continues the gateway's trace in the worker: the job's handler runs in a consumer span of that trace", async () => {
+    const unit = 'fhir:trace-test';
+    const origin = tracer.startSpan('rpm.commit');
+    origin.end();
+    const { traceId, spanId } = origin.spanContext();
+    let innerTrace: string | undefined;
+    const done = new Promise<void>((resolve) => {
+      void bus
+        .consume(
+          unit,
+          continuingTrace(unit, async () => {
+            innerTrace = trace.getActiveSpan()?.spanContext().traceId;
+            resolve();
+          }),
+        )
+        .then((stop) => done.then(stop));
+    });
+    await bus.post([{ unit, job: { name: 'committed', data: { seq: 1, traceparent: `00-${traceId}-${spanId}-01` } } }]);
+    await done;
+    expect(innerTrace).toBe(traceId);
+    // The consumer span ends once the handler has returned.
+    const deadline = Date.now() + 5000;
+    while (!exporter.getFinishedSpans().some((s) => s.name === 'worker committed') && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+    const consumer = exporter.getFinishedSpans().find((s) => s.name === 'worker committed');
+    expect(consumer?.spanContext().traceId).toBe(traceId);
+    expect(consumer?.parentSpanContext?.spanId ?? (consumer as unknown as { parentSpanId?: string })?.parentSpanId).toBe(spanId);
   });
 });

@@ -1,6 +1,7 @@
 import { loadConfig } from '../core/config/load-config.js';
 import { createLogger } from '../core/logging.js';
 import { exitOnConfigError, stopOnSignals } from '../core/process-runner.js';
+import { startTracing, tracingConfigured } from '../connectors/telemetry/otel-sdk.js';
 import { startWorker } from './start.js';
 
 /** Runs a worker process of the distributed mode (`rpm worker`). */
@@ -13,6 +14,9 @@ export async function runWorkerProcess(): Promise<void> {
     throw err;
   }
   const log = createLogger(config.logLevel);
+  // OpenTelemetry traces when an OTLP endpoint is configured: a worker continues the trace a
+  // gateway's nudge carries (`traceparent` in the job data).
+  const tracing = tracingConfigured(process.env) ? startTracing({ serviceName: process.env.OTEL_SERVICE_NAME ?? 'rpm-worker' }) : undefined;
   let worker;
   try {
     worker = await startWorker(config, { log });
@@ -20,5 +24,5 @@ export async function runWorkerProcess(): Promise<void> {
     exitOnConfigError(err);
     throw err;
   }
-  stopOnSignals(worker, log, config.shutdownTimeoutMs);
+  stopOnSignals(worker, log, config.shutdownTimeoutMs, { afterClose: async () => tracing?.shutdown() });
 }

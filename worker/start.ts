@@ -29,7 +29,7 @@ import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
 import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { StoredSessionLiveness, TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
-import { every, type RunningUnit, startRulePartition } from './units.js';
+import { continuingTrace, every, type RunningUnit, startRulePartition } from './units.js';
 
 export interface RunningWorker {
   /** Port of the operations endpoint (/healthz, /readyz, /metrics). */
@@ -172,11 +172,11 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     if (destinationId !== undefined) {
       // The delivery worker's pump for this destination starts with the refresh (it owns it now).
       await deliveries.refresh();
-      const stopConsuming = await bus.consume(unit, async (job) => {
+      const stopConsuming = await bus.consume(unit, continuingTrace(unit, async (job) => {
         if (job.name === JOBS.refresh) await deliveries.refresh();
         else if (job.name === JOBS.patientMapped && typeof job.data.patientId === 'string') await deliveries.patientMapped(destinationId, job.data.patientId);
         else deliveries.kick();
-      });
+      }));
       return {
         async stop() {
           await stopConsuming();

@@ -2,8 +2,22 @@ import type { Logger } from '../core/logging.js';
 import { inPartition, type RulePartition } from '../core/cluster/partitions.js';
 import type { AlertStore } from '../core/ports/alert-store.js';
 import type { WorkBus, WorkJob } from '../core/ports/work-bus.js';
+import { fromTraceparent, inSpan, SpanKind } from '../core/tracing.js';
 import type { AlertingService } from '../pipeline/alerting-service.js';
 import { JOBS } from '../pipeline/cluster/units.js';
+
+/**
+ * Runs a job's handler in a consumer span continuing the trace of the commit that nudged it (the
+ * gateway put its `traceparent` in the job data); the engine's and the delivery's own spans are its
+ * children. Without a traceparent (tracing off, a timer's tick) the handler runs as it is.
+ */
+export function continuingTrace(unit: string, handler: (job: WorkJob) => Promise<void>): (job: WorkJob) => Promise<void> {
+  return async (job) => {
+    const traceparent = job.data.traceparent;
+    if (typeof traceparent !== 'string') return handler(job);
+    await inSpan(`worker ${job.name}`, { 'rpm.unit': unit, 'rpm.job': job.name }, () => handler(job), { kind: SpanKind.CONSUMER, parent: fromTraceparent(traceparent) });
+  };
+}
 
 /** One unit of work while this worker holds it: its mailbox consumer, its timers, and how it stops. */
 export interface RunningUnit {
@@ -78,7 +92,7 @@ export async function startRulePartition(unit: string, partition: RulePartition,
   };
   // Catch up on what was committed while nobody held the partition, then follow the nudges.
   engine.kick();
-  const stopConsuming = await bus.consume(unit, handle);
+  const stopConsuming = await bus.consume(unit, continuingTrace(unit, handle));
   await registerRepeats().catch((err: unknown) => log.warn({ err, unit }, 'could not register the partition timers; retried with the catch-up'));
   // Redis may restart empty: schedulers and nudges are re-created here, from the durable cursor.
   const stopCatchUp = every(deps.catchUpMs, async () => engine.kick(), log, 'rule partition catch-up');
