@@ -23,8 +23,8 @@
  *           a real resource or body: what is checked is that the gate opens, and that everyone else's
  *           is shut)
  *   401 / 403 / 404   exactly that status (404 = hidden: another tenant's, or outside the care team)
- *   gate    past the authentication gate: anything but 401 and 5xx (issue 16a's routes whose bodies
- *           the matrix does not build yet; their tenancy is tested in their own files)
+ *   gate    past the authentication gate: anything but 401 and 5xx (for a route whose bodies or
+ *           fixtures the matrix cannot build; no row uses it today)
  *   denied  401, 403 or 404: routes with their own credentials (vendor webhooks), which none of ours open
  */
 export const PRINCIPALS = ['anonymous', 'device', 'operator', 'orgAdmin', 'nurse', 'nurseOtherTeam', 'chargeNurse', 'physician'] as const;
@@ -107,19 +107,15 @@ const IDENTITY_WRITE: Row = { own: withStaff('401', 'ok', { nurseOtherTeam: '404
 const STAFF_CALENDAR_READ: Row = { own: withStaff('401', 'ok', { operator: 'ok' }), other: withStaff('401', '404', { operator: 'ok' }) };
 const STAFF_CALENDAR_WRITE: Row = { own: withStaff('401', '403', { operator: 'ok', orgAdmin: 'ok' }), other: withStaff('401', '404', { operator: 'ok' }) };
 /**
- * A visit named by id that does not exist: 404 for everyone past the gate. The matrix builds no
- * visit (booking needs working hours and types); visits' tenancy is tested in
- * gateway/scheduling/scheduling.test.ts.
+ * An appointment of the patient (booked by the operator with the organization's clinician): staff
+ * who may see the patient read, book, move, cancel and close it, whatever their role; another
+ * organization's is 404 like a missing one. The operator everywhere (naming the staff member).
  */
-const VISIT_GATE_ONLY: Row = { own: withStaff('401', '404', { operator: '404' }), other: withStaff('401', '404', { operator: '404' }) };
-/**
- * Issue 16a's routes (merged from main while this matrix was written) whose bodies or fixtures the
- * matrix does not build yet: only the gate (anonymous and device 401; staff and operator past it).
- * Their tenancy is tested in gateway/http/patient-identity*.test.ts and gateway/scheduling/*.test.ts.
- * TODO: real fixtures, then exact rows.
- */
-const GATE_ONLY: Row = { own: withStaff('401', 'gate', { operator: 'gate' }), other: withStaff('401', 'gate', { operator: 'gate' }) };
-const GATE_ONLY_STAFF: Row = { own: withStaff('401', 'gate', { operator: 'gate' }) };
+const APPOINTMENT: Row = IDENTITY_READ;
+/** An organization's appointment types: every staff member reads her own organization's; the operator names one. */
+const APPOINTMENT_TYPES_READ: Row = { own: withStaff('401', 'ok', { operator: 'ok' }) };
+/** Adding an appointment type: administrators of the organization and the operator; nurses and physicians 403. */
+const APPOINTMENT_TYPES_WRITE: Row = { own: withStaff('401', '403', { operator: 'ok', orgAdmin: 'ok' }) };
 /** Staff-session only routes about the caller. */
 const STAFF_SELF: Row = { own: withStaff('401', 'ok') };
 
@@ -164,24 +160,24 @@ const SSO_START: Row = { own: all('404') };
 export const EXPECTED: Readonly<Record<string, Row>> = {
   // Issue 16a (merged from main): patient identity, consent, scheduling.
   'POST /v1/admin/devices/{id}/commands': OPERATOR,
-  'GET /v1/patients/{id}/identity': GATE_ONLY,
-  'PUT /v1/patients/{id}/identity': GATE_ONLY,
-  'POST /v1/patients/{id}/identity/from-ehr': GATE_ONLY,
+  'GET /v1/patients/{id}/identity': IDENTITY_READ,
+  'PUT /v1/patients/{id}/identity': IDENTITY_WRITE,
+  'POST /v1/patients/{id}/identity/from-ehr': IDENTITY_WRITE,
   'GET /v1/patients/{id}/header': IDENTITY_READ,
-  'POST /v1/patients/{id}/consents/telehealth': GATE_ONLY,
+  'POST /v1/patients/{id}/consents/telehealth': IDENTITY_WRITE,
   'GET /v1/patients/{id}/consents/telehealth': IDENTITY_READ,
   'POST /v1/patient-identities/lookup': { own: withStaff('401', 'ok', { operator: '403' }) },
   'PUT /v1/staff/{id}/availability': STAFF_CALENDAR_WRITE,
   'GET /v1/staff/{id}/availability': STAFF_CALENDAR_READ,
-  'GET /v1/staff/{id}/free-slots': GATE_ONLY,
-  'GET /v1/scheduling/appointment-types': GATE_ONLY_STAFF,
-  'POST /v1/scheduling/appointment-types': GATE_ONLY_STAFF,
-  'POST /v1/appointments': GATE_ONLY_STAFF,
-  'GET /v1/appointments/{id}': VISIT_GATE_ONLY,
-  'POST /v1/appointments/{id}/reschedule': GATE_ONLY,
-  'POST /v1/appointments/{id}/cancel': GATE_ONLY,
-  'POST /v1/appointments/{id}/no-show': GATE_ONLY,
-  'POST /v1/appointments/{id}/complete': GATE_ONLY,
+  'GET /v1/staff/{id}/free-slots': STAFF_CALENDAR_READ,
+  'GET /v1/scheduling/appointment-types': APPOINTMENT_TYPES_READ,
+  'POST /v1/scheduling/appointment-types': APPOINTMENT_TYPES_WRITE,
+  'POST /v1/appointments': APPOINTMENT,
+  'GET /v1/appointments/{id}': APPOINTMENT,
+  'POST /v1/appointments/{id}/reschedule': APPOINTMENT,
+  'POST /v1/appointments/{id}/cancel': APPOINTMENT,
+  'POST /v1/appointments/{id}/no-show': APPOINTMENT,
+  'POST /v1/appointments/{id}/complete': APPOINTMENT,
   'GET /v1/patients/{id}/appointments': IDENTITY_READ,
   'GET /v1/me/day': { own: withStaff('401', 'ok', { operator: '403' }) },
   'POST /v1/me/calendar-feed': { own: withStaff('401', 'ok', { operator: '403' }) },

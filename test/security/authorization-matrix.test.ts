@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FhirTestServer } from '../fhir-server/fhir-test-server.js';
 import { ADMIN_TOKEN, request, startTestGateway, STAFF_PASSWORD, type TestGateway } from '../helpers/gateway.js';
 import { EXPECTED, type Outcome, PRINCIPALS, type Principal, type Tenant } from './authorization-matrix.data.js';
 
@@ -30,6 +31,10 @@ interface OrgWorld {
   readonly orgDevice: string;
   /** An open video visit of the patient, started by her care team's nurse. */
   readonly visitId: string;
+  /** A staff member with working hours every day (kept off the availability rows, which clear the victim's). */
+  readonly clinician: string;
+  /** A booked visit of the patient with the clinician. */
+  readonly appointmentId: string;
 }
 
 interface Call {
@@ -53,12 +58,24 @@ const SEVERE_BP = (systolic: number) => ({
 
 describe('authorization matrix: every route of /docs/json × every caller × own and other organization', () => {
   let t: TestGateway;
+  /** The EHR behind each organization's FHIR destination `ehr-<org>` (patient identity from the EHR). */
+  let ehr: FhirTestServer;
   const w = {} as Record<Org, OrgWorld>;
   const tokens = {} as Record<Principal, string | undefined>;
   const emails = {} as Record<Principal, string>;
   let otherNurseTimer = '';
   let seq = 0;
   const unique = (prefix: string): string => `${prefix}-${++seq}`;
+  /** A fresh 20 min visit slot, every half hour from two days ahead (the clinicians work around the clock). */
+  let slot = 0;
+  const slotBase = Math.floor(Date.now() / 86_400_000) * 86_400_000 + 2 * 86_400_000;
+  const nextSlot = (): string => new Date(slotBase + ++slot * 30 * 60_000).toISOString();
+  /** A new booked visit (version 1) of the organization's patient with its clinician, booked by the operator. */
+  const bookVisit = async (o: OrgWorld): Promise<string> => {
+    const booked = await t.admin.post('/v1/appointments', { patientId: o.patient, staffId: o.clinician, typeId: 'monthly-check-in', start: nextSlot() });
+    if (booked.status !== 201) throw new Error(`appointment: ${booked.status} ${JSON.stringify(booked.body)}`);
+    return booked.body.id;
+  };
 
   const login = async (email: string): Promise<string> => t.admin.login(email);
 
@@ -93,6 +110,21 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     if (consent.status !== 201) throw new Error(`consent: ${consent.status} ${JSON.stringify(consent.body)}`);
     const visit = await request(`${t.baseUrl}/v1/visits`, { token: nurseToken, json: { patientId: `p-${o}`, sendSms: false } });
     if (visit.status !== 201) throw new Error(`visit: ${visit.status} ${JSON.stringify(visit.body)}`);
+    const identity = await request(`${t.baseUrl}/v1/patients/p-${o}/identity`, {
+      token: nurseToken,
+      method: 'PUT',
+      json: { givenName: 'Matrix', familyName: 'Patient', birthDate: '1950-01-01', mrn: `MRN-${org}`, phone: null, preferredLanguage: 'en', timeZone: 'UTC' },
+    });
+    if (identity.status !== 200) throw new Error(`identity: ${identity.status} ${JSON.stringify(identity.body)}`);
+    const destination = await t.admin.post('/v1/admin/fhir/destinations', { id: `ehr-${org}`, organizationId: org, baseUrl: ehr.baseUrl, auth: { type: 'none' }, patientMapping: { type: 'search', system: 'urn:oid:2.16.840.1.113883.19.5' } });
+    if (destination.status !== 201) throw new Error(`destination: ${destination.status} ${JSON.stringify(destination.body)}`);
+    const clinician = await t.admin.createStaff({ email: `clinician@${o}.example`, role: 'nurse', organizationId: org });
+    const hours = await request(`${t.baseUrl}/v1/staff/${clinician.id}/availability`, {
+      token: ADMIN_TOKEN,
+      method: 'PUT',
+      json: { timeZone: 'UTC', weekly: [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:59' })), exceptions: [] },
+    });
+    if (hours.status !== 200) throw new Error(`working hours: ${hours.status} ${JSON.stringify(hours.body)}`);
     return {
       org,
       patient: `p-${o}`,
@@ -108,14 +140,18 @@ describe('authorization matrix: every route of /docs/json × every caller × own
       grantId: grant.body.id,
       orgDevice: `org-dev-${o}`,
       visitId: visit.body.visit.id,
+      clinician: clinician.id,
+      appointmentId: '',
     };
   }
 
   beforeAll(async () => {
     // The matrix sends hundreds of credentials that are wrong for their route on purpose.
+    ehr = await FhirTestServer.start();
     t = await startTestGateway({ RPM_AUTH_FAILURES_PER_MIN: '10000' });
     w.a = await setupOrg('a');
     w.b = await setupOrg('b');
+    for (const o of ['a', 'b'] as const) w[o] = { ...w[o], appointmentId: await bookVisit(w[o]) };
     await t.admin.createStaff({ email: 'admin@a.example', role: 'admin', organizationId: 'org-a' });
     await t.admin.createStaff({ email: 'charge@a.example', role: 'nurse', organizationId: 'org-a', isChargeNurse: true });
     await t.admin.createStaff({ email: 'physician@a.example', role: 'physician', organizationId: 'org-a' });
@@ -133,7 +169,10 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     const started = await request(`${t.baseUrl}/v1/patients/p-b/time/start`, { token: await login('nurse@b.example'), json: {} });
     otherNurseTimer = started.body.id;
   }, 120_000);
-  afterAll(async () => t?.close());
+  afterAll(async () => {
+    await t?.close();
+    await ehr?.close();
+  });
 
   /** The resource ids a route is called with, for the caller's own organization or the other. */
   async function callFor(key: string, tenant: Tenant, principal: Principal): Promise<Call> {
@@ -145,7 +184,7 @@ describe('authorization matrix: every route of /docs/json × every caller × own
     else if (template.startsWith('/v1/alerts/')) id = o.alertId;
     else if (template.startsWith('/v1/admin/devices/')) id = o.spareDevice;
     else if (template.startsWith('/v1/admin/staff/') || template.startsWith('/v1/staff/')) id = o.victimStaff;
-    else if (template.startsWith('/v1/appointments/')) id = '00000000-0000-4000-8000-00000000a000';
+    else if (template.startsWith('/v1/appointments/')) id = o.appointmentId;
     else if (template.startsWith('/v1/admin/organizations/')) id = o.org;
     else if (template.startsWith('/v1/admin/care-teams/')) id = o.team;
     else if (template.startsWith('/fhir/Observation/')) id = o.observationId;
@@ -220,11 +259,32 @@ describe('authorization matrix: every route of /docs/json × every caller × own
         return { path: fill(template, { entryId }) };
       }
       case 'PUT /v1/patients/{id}/identity':
-        return { path: fill(template), body: { givenName: 'Matrix', familyName: 'Patient', birthDate: '1950-01-01', mrn: `MRN-${o.org}`, phone: null, preferredLanguage: 'en' } };
+        return { path: fill(template), body: { givenName: 'Matrix', familyName: 'Patient', birthDate: '1950-01-01', mrn: `MRN-${o.org}`, phone: null, preferredLanguage: 'en', timeZone: 'UTC' } };
       case 'POST /v1/patient-identities/lookup':
         return { path: template, body: { ids: [w.a.patient] } };
       case 'POST /v1/patients/{id}/consents/telehealth':
-        return { path: fill(template), body: { method: 'verbal', obtainedAt: new Date(Date.now() - 60_000).toISOString() } };
+        return { path: fill(template), body: { granted: true, method: 'verbal', obtainedAt: new Date(Date.now() - 60_000).toISOString() } };
+      case 'POST /v1/patients/{id}/identity/from-ehr':
+        // The EHR knows no such MRN: 422 once past the gate, nothing written.
+        return { path: fill(template), body: { destinationId: `ehr-${o.org}`, mrn: 'MRN-NOT-AT-EHR', timeZone: 'UTC' } };
+      // Scheduling: the clinician's calendar; each write on a visit gets a fresh visit (version 1).
+      case 'GET /v1/staff/{id}/free-slots': {
+        const from = new Date(slotBase).toISOString();
+        return { path: `${fill(template)}?typeId=monthly-check-in&from=${encodeURIComponent(from)}&to=${encodeURIComponent(new Date(slotBase + 86_400_000).toISOString())}` };
+      }
+      case 'GET /v1/scheduling/appointment-types':
+        return { path: `${template}?organizationId=${o.org}` };
+      case 'POST /v1/scheduling/appointment-types':
+        return { path: `${template}?organizationId=${o.org}`, body: { id: unique('type'), name: 'Matrix visit', durationMinutes: 20, modality: 'video' } };
+      case 'POST /v1/appointments':
+        return { path: template, body: { patientId: o.patient, staffId: o.clinician, typeId: 'monthly-check-in', start: nextSlot() } };
+      case 'POST /v1/appointments/{id}/reschedule':
+        return { path: fill(template, { id: await bookVisit(o) }), body: { start: nextSlot(), expectedVersion: 1 } };
+      case 'POST /v1/appointments/{id}/cancel':
+      case 'POST /v1/appointments/{id}/no-show':
+      case 'POST /v1/appointments/{id}/complete':
+        // A visit in the future: cancelled (200), or not yet started for a no-show or completion (409 from the operation itself).
+        return { path: fill(template, { id: await bookVisit(o) }), body: { expectedVersion: 1 } };
       case 'PUT /v1/staff/{id}/availability':
         return { path: fill(template), body: { timeZone: 'UTC', weekly: [], exceptions: [] } };
       case 'GET /v1/calendar/{token}.ics':
