@@ -16,6 +16,8 @@ export interface StoredRow {
 }
 
 export interface LossReport {
+  /** Acknowledged as a duplicate of a measurement the gateway already held under another client id (stored once, not missing). */
+  readonly sameMeasurement: number;
   /** Readings acknowledged that must be stored (injected faults the gateway rightly refused excluded). */
   readonly mustStore: number;
   /** Stored rows that belong to this run. */
@@ -73,6 +75,7 @@ export function compareAckedWithStored(
   const unexpectedRejections: string[] = [];
   let mustStore = 0;
   let storedUnacked = 0;
+  let sameMeasurement = 0;
   for (const e of ledger.values()) {
     const n = copies.get(e.key) ?? 0;
     if (e.expect === 'rejected' && n > 0) invalidStored.push(e.key);
@@ -80,13 +83,16 @@ export function compareAckedWithStored(
     const acked = e.ackedMs !== null && e.outcome !== 'rejected';
     if (acked && e.expect === 'stored') {
       mustStore++;
-      if (n === 0) missing.push(e.key);
+      // Answered "duplicate" the first time it was sent: the gateway already held this measurement
+      // (same device, kind and instant) under another client id, and keeps one reading for it.
+      if (n === 0 && e.outcome === 'duplicate') sameMeasurement++;
+      else if (n === 0) missing.push(e.key);
     } else if (!acked && n > 0) storedUnacked++;
   }
   const duplicated = [...copies].filter(([, n]) => n > 1).map(([k]) => k);
   const stored = [...copies.values()].reduce((s, n) => s + n, 0);
   const ok = missing.length === 0 && duplicated.length === 0 && mismatched.length === 0 && unknown.length === 0 && invalidStored.length === 0;
-  return { mustStore, stored, missing, duplicated, mismatched, unknown, invalidStored, unexpectedRejections, storedUnacked, ok };
+  return { mustStore, stored, missing, duplicated, mismatched, unknown, invalidStored, unexpectedRejections, storedUnacked, sameMeasurement, ok };
 }
 
 export function formatLossReport(r: LossReport): string {

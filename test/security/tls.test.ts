@@ -4,7 +4,7 @@ import path from 'node:path';
 import tls from 'node:tls';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADMIN_TOKEN, isoMinutesAgo, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
+import { ADMIN_TOKEN, startTestGateway, tempDir, type TestGateway } from '../helpers/gateway.js';
 import { createTestCa, type Issued, type TestCa } from '../helpers/test-ca.js';
 
 /*
@@ -81,7 +81,10 @@ async function connackCode(port: number, options: IClientOptions): Promise<numbe
   }
 }
 
-const reading = (id: string) => ({ readings: [{ id, kind: 'heart-rate', value: 72, unit: '/min', measuredAt: isoMinutesAgo(2) }] });
+// Each reading its own instant: the gateway keeps one reading per device, kind and instant, so two
+// sent within one second would be one reading under the first client id.
+let readingSeq = 0;
+const reading = (id: string) => ({ readings: [{ id, kind: 'heart-rate', value: 72, unit: '/min', measuredAt: new Date(Date.now() - 120_000 - readingSeq++ * 1000).toISOString() }] });
 
 async function tlsGateway(ca: TestCa, dir: string, env: Record<string, string>): Promise<TestGateway> {
   const server = ca.server();
