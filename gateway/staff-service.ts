@@ -19,6 +19,7 @@ import type { OrganizationAccessPolicy, StaffSecurityStore } from '../core/ports
 import type { MfaService } from './auth/mfa-service.js';
 import { hashPassword } from './auth/password.js';
 import type { SessionService } from './auth/session-service.js';
+import { activeChargeNurses } from '../pipeline/worklist/sla-escalator.js';
 
 /**
  * Who administers: the bootstrap admin token (every organization), or a staff member with
@@ -182,9 +183,8 @@ export class StaffService {
   }
 
   /** Active charge nurses of an organization: who receives escalations. */
-  async chargeNurses(organizationId: string): Promise<Staff[]> {
-    const nurses = await this.store.listStaff(organizationId, { role: 'nurse' });
-    return nurses.filter((s) => s.isChargeNurse && s.status === 'active');
+  chargeNurses(organizationId: string): Promise<Staff[]> {
+    return activeChargeNurses(this.store, organizationId);
   }
 
   /** Active colleagues in the staff member's own organization: who holds an alert, by name. */

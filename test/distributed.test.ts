@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FhirTestServer } from './fhir-server/fhir-test-server.js';
 import { FAST_FORWARDING_ENV, READING_SYSTEM } from './fhir/gateway-env.js';
-import { ChildGateway, sleep, waitFor } from './helpers/child-gateway.js';
+import { type ChildGateway, clusterProcess, sleep, waitFor } from './helpers/child-gateway.js';
 import { AdminClient, request, STAFF_PASSWORD, tempDir } from './helpers/gateway.js';
 import { type OwnPostgres, startOwnPostgres } from './helpers/own-postgres.js';
 import { type DeviceCredential, LoadTracker, ReadingSource, runHttpDevice, runMqttDevice } from './helpers/reading-load.js';
@@ -49,25 +49,17 @@ describe('distributed mode: 2 gateways + 2 workers over PostgreSQL, Redis and a 
   const node = (name: string, role: 'gateway' | 'worker'): ChildGateway => {
     const dataDir = tempDir(`rpm-dist-${name}-`);
     dirs.push(dataDir);
-    return new ChildGateway({
-      dataDir,
-      args: ['bin/rpm.js', role],
-      readyTimeoutMs: 60_000,
-      env: {
-        RPM_CLI_FROM_SOURCE: '1',
-        RPM_LOG_LEVEL: 'warn',
-        RPM_NODE_NAME: name,
-        RPM_STORE: 'postgres',
-        RPM_DATABASE_URL: postgres.url,
-        RPM_REDIS_URL: redis.url,
-        RPM_REDIS_PREFIX: 'dist',
-        RPM_SECRET_KEYS: `k1:${KEY}`,
-        RPM_TIMESERIES_URL: vm.url,
-        RPM_RULES_PARTITIONS: String(PARTITIONS),
-        RPM_CLUSTER_ROUND_MS: '500',
-        RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '1000000',
-        ...FAST_FORWARDING_ENV,
-      },
+    return clusterProcess(name, role, dataDir, {
+      RPM_LOG_LEVEL: 'warn',
+      RPM_DATABASE_URL: postgres.url,
+      RPM_REDIS_URL: redis.url,
+      RPM_REDIS_PREFIX: 'dist',
+      RPM_SECRET_KEYS: `k1:${KEY}`,
+      RPM_TIMESERIES_URL: vm.url,
+      RPM_RULES_PARTITIONS: String(PARTITIONS),
+      RPM_CLUSTER_ROUND_MS: '500',
+      RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '1000000',
+      ...FAST_FORWARDING_ENV,
     });
   };
   const KEY = randomBytes(32).toString('base64');

@@ -26,7 +26,7 @@ import { DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { TimeSeriesWriter } from '../pipeline/timeseries-writer.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
-import { SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
+import { activeChargeNurses, SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
 import { StoredSessionLiveness, TimerGuard } from '../pipeline/worklist/timer-guard.js';
 import { WorklistHub } from '../pipeline/worklist/worklist-hub.js';
 import { continuingTrace, every, type RunningUnit, startRulePartition } from './units.js';
@@ -57,6 +57,16 @@ export interface WorkerOptions {
 const CATCH_UP_MS = 1000;
 /** How long a unit may take to stop (finish its pass, close its consumer) before it is left behind. */
 const UNIT_STOP_MS = 2000;
+
+/** Whether `work` settled within `ms` (its rejection is passed on); the timer never outlives the answer. */
+async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: NodeJS.Timeout | undefined;
+  try {
+    return await Promise.race([work.then(() => true), new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)))]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
 
 /**
  * The worker of the distributed mode (`rpm worker`): the background work of the single process,
@@ -203,7 +213,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
         clock,
         log,
-        chargeNurses: async (organizationId) => (await stores.staff.listStaff(organizationId, { role: 'nurse' })).filter((s) => s.isChargeNurse && s.status === 'active'),
+        chargeNurses: (organizationId) => activeChargeNurses(stores.staff, organizationId),
         phoneOf: async (staffId) => (await stores.staff.getStaff(staffId))?.phone ?? null,
       });
       // Timers of nurses whose sessions ended without a logout (idle, absolute expiry); a logout at a
@@ -275,12 +285,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       running.delete(unit);
       // Bounded: a unit's state is in the store, so one that cannot stop cleanly (a connection
       // Redis dropped) is left behind rather than holding its lease, and the shutdown, hostage.
-      let timer: NodeJS.Timeout | undefined;
-      const stopped = await Promise.race([
-        (r?.stop() ?? Promise.resolve()).then(() => true),
-        new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), UNIT_STOP_MS))),
-      ]);
-      clearTimeout(timer);
+      const stopped = await within(r?.stop() ?? Promise.resolve(), UNIT_STOP_MS);
       if (stopped) log.info({ unit }, 'gave up a unit of work');
       else log.warn({ unit, waitedMs: UNIT_STOP_MS }, 'a unit of work did not stop in time; giving it up anyway (its work resumes from the store)');
     },
@@ -362,14 +367,11 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         const incomplete: string[] = [];
         // Each step bounded: whatever a step leaves undone is in the store, for the next holder.
         const step = async (what: string, run: () => Promise<unknown>, ms = 5000): Promise<void> => {
-          let timer: NodeJS.Timeout | undefined;
           try {
-            await Promise.race([run(), new Promise((_, reject) => (timer = setTimeout(() => reject(new Error(`${what} took over ${ms} ms`)), ms)))]);
+            if (!(await within(run(), ms))) throw new Error(`${what} took over ${ms} ms`);
           } catch (err) {
             incomplete.push(what);
             log.warn({ err }, `worker shutdown: ${what} did not finish; going on`);
-          } finally {
-            clearTimeout(timer);
           }
         };
         // Units stop (engines finish their pass, pumps end), then leases go, so others take over at once.

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import pg from 'pg';
 import { readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { ChildGateway, sleep } from '../../test/helpers/child-gateway.js';
+import { ChildGateway, clusterProcess, sleep } from '../../test/helpers/child-gateway.js';
 import { ADMIN_TOKEN, AdminClient, request, STAFF_PASSWORD, tempDir } from '../../test/helpers/gateway.js';
 import { startOwnPostgres, type OwnPostgres } from '../../test/helpers/own-postgres.js';
 import { startOwnRedis, type OwnRedis } from '../../test/helpers/redis.js';
@@ -96,21 +96,13 @@ async function distributed(gateways: number): Promise<Setup & { roles(): Record<
   const node = (name: string, role: 'gateway' | 'worker'): ChildGateway => {
     const dataDir = tempDir(`rpm-bench-${name}-`);
     dirs.push(dataDir);
-    return new ChildGateway({
-      dataDir,
-      args: ['bin/rpm.js', role],
-      readyTimeoutMs: 60_000,
-      env: {
-        RPM_CLI_FROM_SOURCE: '1',
-        RPM_NODE_NAME: name,
-        RPM_STORE: 'postgres',
-        RPM_DATABASE_URL: postgres.url,
-        RPM_REDIS_URL: redis.url,
-        RPM_SECRET_KEYS: `k1:${key}`,
-        RPM_TIMESERIES_URL: vm.url,
-        RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000',
-        RPM_LOG_LEVEL: 'warn',
-      },
+    return clusterProcess(name, role, dataDir, {
+      RPM_DATABASE_URL: postgres.url,
+      RPM_REDIS_URL: redis.url,
+      RPM_SECRET_KEYS: `k1:${key}`,
+      RPM_TIMESERIES_URL: vm.url,
+      RPM_RATE_LIMIT_PER_DEVICE_PER_MIN: '100000000',
+      RPM_LOG_LEVEL: 'warn',
     });
   };
   const gws = Array.from({ length: gateways }, (_, i) => node(`gw-${i + 1}`, 'gateway'));

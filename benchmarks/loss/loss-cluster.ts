@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import pg from 'pg';
 import type { StoredRow } from '../../simulators/loss-check.js';
-import { ChildGateway, type ExitInfo } from '../../test/helpers/child-gateway.js';
+import { type ChildGateway, clusterProcess, type ExitInfo } from '../../test/helpers/child-gateway.js';
 import { tempDir } from '../../test/helpers/gateway.js';
 import { type OwnPostgres, startOwnPostgres } from '../../test/helpers/own-postgres.js';
 import { type OwnRedis, startOwnRedis } from '../../test/helpers/redis.js';
@@ -35,20 +35,12 @@ export class LossCluster {
     const node = (name: string, role: 'gateway' | 'worker'): ChildGateway => {
       const dataDir = tempDir(`rpm-loss-${name}-`);
       dirs.push(dataDir);
-      return new ChildGateway({
-        dataDir,
-        args: ['bin/rpm.js', role],
-        readyTimeoutMs: 60_000,
-        env: {
-          RPM_CLI_FROM_SOURCE: '1',
-          RPM_NODE_NAME: name,
-          RPM_STORE: 'postgres',
-          RPM_DATABASE_URL: postgres.url,
-          RPM_REDIS_URL: redis.url,
-          RPM_SECRET_KEYS: `k1:${key}`,
-          RPM_CLUSTER_ROUND_MS: '500',
-          ...env,
-        },
+      return clusterProcess(name, role, dataDir, {
+        RPM_DATABASE_URL: postgres.url,
+        RPM_REDIS_URL: redis.url,
+        RPM_SECRET_KEYS: `k1:${key}`,
+        RPM_CLUSTER_ROUND_MS: '500',
+        ...env,
       });
     };
     const gateways = [node('gw-1', 'gateway'), node('gw-2', 'gateway')];

@@ -5,6 +5,7 @@ import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { Notifier } from '../../core/ports/notifier.js';
 import type { Notification } from '../../core/ports/alert-store.js';
+import type { StaffStore } from '../../core/ports/staff-store.js';
 import { ROOT_CONTEXT, type Span } from '@opentelemetry/api';
 import { alertTraces, contextOf, failSpan, inSpan, SpanKind } from '../../core/tracing.js';
 import { SLA_MINUTES, slaMs } from '../../rules/priority.js';
@@ -65,6 +66,12 @@ export function escalationMessage(alert: Alert): string {
  * charge nurses get an SMS through the notifier, and the attempt is recorded in an outbox so
  * a failed send is retried and nothing is sent twice. Driven by the injected clock.
  */
+/** Active charge nurses of an organization: who receives escalations (the gateway's staff service and the worker's timers unit). */
+export async function activeChargeNurses(store: Pick<StaffStore, 'listStaff'>, organizationId: string): Promise<Staff[]> {
+  const nurses = await store.listStaff(organizationId, { role: 'nurse' });
+  return nurses.filter((s) => s.isChargeNurse && s.status === 'active');
+}
+
 export class SlaEscalator {
   private timer: NodeJS.Timeout | undefined;
   private running: Promise<void> | undefined;

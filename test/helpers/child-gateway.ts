@@ -239,3 +239,16 @@ export class ChildGateway {
     }
   }
 }
+
+/**
+ * A process of the distributed mode (`rpm gateway` or `rpm worker`, from source) with a data
+ * directory of its own, sharing `env` (the store, Redis, keys…) with the rest of its cluster.
+ */
+export function clusterProcess(name: string, role: 'gateway' | 'worker', dataDir: string, env: Record<string, string>): ChildGateway {
+  return new ChildGateway({
+    dataDir,
+    args: ['bin/rpm.js', role],
+    readyTimeoutMs: 60_000,
+    env: { RPM_CLI_FROM_SOURCE: '1', RPM_NODE_NAME: name, RPM_STORE: 'postgres', ...env },
+  });
+}
