@@ -6,8 +6,10 @@ import type { Destination } from '../../core/model/destination.js';
 import type { Device } from '../../core/model/registry.js';
 import type { DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, PatientTarget, SinkDescription } from '../../core/ports/clinical-record-sink.js';
 import type { AppointmentRecord } from '../../core/ports/appointment-sink.js';
+import type { EncounterRecord } from '../../core/ports/encounter-sink.js';
 import type { EhrPatientLookup } from '../../core/ports/ehr-patients.js';
 import { appointmentResource } from './appointment-mapper.js';
+import { encounterResource } from './encounter-mapper.js';
 import { demographicsOf } from './patient-demographics.js';
 import { parseBatchResponse, referenceOf } from './batch-response.js';
 import { CAUTIOUS_PLAN, capabilityStatement, planFrom, type ServerPlan, type WriteInteraction } from './capabilities.js';
@@ -176,6 +178,37 @@ export class DestinationSession {
       if (!(err instanceof RpmError)) throw err;
       if (isRetryable(err.code)) throw err;
       return { status: 'dead', code: err.code, message: err.message, outcome: operationOutcomeOf(outcomeOfError(err)) };
+    }
+  }
+
+  /**
+   * A video visit as an Encounter, written by a conditional update on our identifier
+   * (`PUT Encounter?identifier={system}|{hash}`): the first write creates it, a resend after a
+   * lost answer or a later state (in-progress → finished) finds and replaces the one resource.
+   * Two writes of one visit never run at once here (the identifier is held while in flight), so
+   * they cannot both find nothing and create two. The identifier in the URL is a hash, never PHI.
+   */
+  async sendEncounter(record: EncounterRecord, target: PatientTarget, signal: AbortSignal | undefined): Promise<DeliveryResult> {
+    const patient = subjectReference(target);
+    if (typeof patient === 'string') return { status: 'dead', code: 'RPM_ERR_FHIR_INVALID', message: patient, outcome: null };
+    const resource = encounterResource(record, this.destination, patient, this.options.systems);
+    const id = resource.identifier[0] ?? { system: '', value: '' };
+    const release = await this.options.inFlight.acquire([`Encounter|${id.system}|${id.value}`], signal);
+    try {
+      const written = await this.call(
+        'PUT Encounter?identifier',
+        (options) => this.client.update({ resourceType: 'Encounter', searchParams: { identifier: `${escapeToken(id.system)}|${escapeToken(id.value)}` }, body: { ...resource }, options }),
+        signal,
+      );
+      const ref = typeof written === 'object' && written !== null && 'id' in written && typeof written.id === 'string' ? `Encounter/${written.id}` : 'Encounter';
+      return { status: 'delivered', refs: [ref] };
+    } catch (err) {
+      if (!(err instanceof RpmError)) throw err;
+      if (err.code === 'RPM_ERR_UPSTREAM_FHIR_CONFLICT') this.conflict();
+      if (isRetryable(err.code)) throw err;
+      return { status: 'dead', code: err.code, message: err.message, outcome: operationOutcomeOf(outcomeOfError(err)) };
+    } finally {
+      release();
     }
   }
 

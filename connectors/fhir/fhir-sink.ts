@@ -2,6 +2,7 @@ import type { Logger } from '../../core/logging.js';
 import type { Destination } from '../../core/model/destination.js';
 import type { ClinicalRecordSink, DeliveryItem, DeliveryResult, PatientIdentifier, PatientLookup, SinkDescription } from '../../core/ports/clinical-record-sink.js';
 import type { AppointmentRecord, AppointmentSink } from '../../core/ports/appointment-sink.js';
+import type { EncounterRecord, EncounterSink } from '../../core/ports/encounter-sink.js';
 import type { EhrPatientLookup, EhrPatients } from '../../core/ports/ehr-patients.js';
 import type { PatientTarget } from '../../core/ports/clinical-record-sink.js';
 import { DestinationSession } from './destination-session.js';
@@ -20,7 +21,7 @@ export interface FhirSinkOptions {
  * fhir-kit-client. One session per destination holds what was learned about the server; a
  * changed destination (or `forget`) starts a new one, so new credentials and URLs apply at once.
  */
-export class FhirSink implements ClinicalRecordSink, AppointmentSink, EhrPatients {
+export class FhirSink implements ClinicalRecordSink, AppointmentSink, EncounterSink, EhrPatients {
   private readonly sessions = new Map<string, DestinationSession>();
   /** Per destination, outliving its sessions: an exchange of an old session may still be in flight. */
   private readonly inFlight = new Map<string, InFlightKeys>();
@@ -40,6 +41,10 @@ export class FhirSink implements ClinicalRecordSink, AppointmentSink, EhrPatient
 
   sendAppointment(destination: Destination, visit: AppointmentRecord, patient: PatientTarget, signal?: AbortSignal): Promise<DeliveryResult> {
     return this.session(destination).sendAppointment(visit, patient, signal);
+  }
+
+  sendEncounter(destination: Destination, record: EncounterRecord, patient: PatientTarget, signal?: AbortSignal): Promise<DeliveryResult> {
+    return this.session(destination).sendEncounter(record, patient, signal);
   }
 
   patientByIdentifier(destination: Destination, identifier: PatientIdentifier, signal?: AbortSignal): Promise<EhrPatientLookup> {

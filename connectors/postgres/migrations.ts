@@ -991,4 +991,19 @@ export const POSTGRES_MIGRATIONS: readonly PostgresMigration[] = [
       CREATE INDEX break_glass_by_organization ON break_glass_grants (organization_id, granted_at_ms);
     `,
   },
+  {
+    version: 19,
+    name: 'FHIR destinations may take encounters; video visits linked to appointments',
+    sql: `
+      -- true: the destination also receives the organization's video visits as FHIR Encounters.
+      ALTER TABLE fhir_destinations ADD COLUMN encounters boolean NOT NULL DEFAULT false;
+      -- How the destination knows our staff: staff id → the EHR's Practitioner reference.
+      ALTER TABLE fhir_destinations ADD COLUMN practitioners jsonb NOT NULL DEFAULT '{}'::jsonb;
+      -- The booked appointment a visit was started from (null: started from a patient or an alert).
+      ALTER TABLE visits ADD COLUMN appointment_id text COLLATE "C";
+      CREATE INDEX visits_by_appointment ON visits (appointment_id) WHERE appointment_id IS NOT NULL;
+      -- A hosted provider's webhook names the room (LiveKit room_finished, participant_joined/left).
+      CREATE INDEX visits_by_room ON visits (room);
+    `,
+  },
 ];

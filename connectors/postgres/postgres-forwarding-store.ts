@@ -31,6 +31,8 @@ interface DestinationRow {
   enabled: boolean;
   batch_size: number | null;
   appointments: boolean;
+  encounters: boolean;
+  practitioners: Record<string, string>;
   created_at_ms: number;
   updated_at_ms: number;
 }
@@ -64,7 +66,7 @@ interface PatientLinkRow {
 }
 
 const LINK_COLUMNS = 'destination_id, patient_id, identifier, reference, reference_source, updated_at_ms';
-const DESTINATION_COLUMNS = 'id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, appointments, created_at_ms, updated_at_ms';
+const DESTINATION_COLUMNS = 'id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, appointments, created_at_ms, updated_at_ms, encounters, practitioners';
 const OUTBOX_COLUMNS =
   'o.seq, o.destination_id, o.status, o.attempts, o.created_at_ms, o.next_attempt_at_ms, o.last_attempt_at_ms, o.delivered_at_ms, o.error_code, o.error_message, o.outcome, o.refs';
 
@@ -78,6 +80,8 @@ const toDestination = (r: DestinationRow, auth: DestinationAuth): Destination =>
   enabled: r.enabled,
   batchSize: r.batch_size,
   appointments: r.appointments,
+  encounters: r.encounters,
+  practitioners: r.practitioners,
   createdAtMs: r.created_at_ms,
   updatedAtMs: r.updated_at_ms,
 });
@@ -146,8 +150,8 @@ export class PostgresForwardingStore implements ForwardingStore {
   async createDestination(d: NewDestination): Promise<Destination> {
     try {
       const { rows } = await this.pool.query<DestinationRow>(
-        `INSERT INTO fhir_destinations (${DESTINATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9) RETURNING ${DESTINATION_COLUMNS}`,
-        [d.id, d.organizationId, d.baseUrl, this.secrets.sealAuth(d.id, d.auth), JSON.stringify(d.patientMapping), d.kinds, d.enabled, d.batchSize, d.createdAtMs, d.appointments === true],
+        `INSERT INTO fhir_destinations (${DESTINATION_COLUMNS}) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $10, $9, $9, $11, $12) RETURNING ${DESTINATION_COLUMNS}`,
+        [d.id, d.organizationId, d.baseUrl, this.secrets.sealAuth(d.id, d.auth), JSON.stringify(d.patientMapping), d.kinds, d.enabled, d.batchSize, d.createdAtMs, d.appointments === true, d.encounters === true, JSON.stringify(d.practitioners ?? {})],
       );
       const row = rows[0];
       if (row === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'destination vanished after insert');
@@ -175,6 +179,8 @@ export class PostgresForwardingStore implements ForwardingStore {
     if (patch.enabled !== undefined) set('enabled', patch.enabled);
     if (patch.batchSize !== undefined) set('batch_size', patch.batchSize);
     if (patch.appointments !== undefined) set('appointments', patch.appointments);
+    if (patch.encounters !== undefined) set('encounters', patch.encounters);
+    if (patch.practitioners !== undefined) set('practitioners', JSON.stringify(patch.practitioners));
     set('updated_at_ms', atMs);
     params.push(id);
     const { rows } = await this.pool.query<DestinationRow>(

@@ -200,13 +200,8 @@ export class PostgresSchedulingStore implements SchedulingStore, DelayedJobs {
     return rows.map(toJob);
   }
 
-  private async insertJobs(c: PoolClient, jobs: readonly NewDelayedJob[]): Promise<void> {
-    for (const j of jobs) {
-      await c.query(
-        "INSERT INTO delayed_jobs (id, kind, job_group, payload, due_at_ms, status, attempts, created_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6) ON CONFLICT (id) DO NOTHING",
-        [j.id, j.kind, j.group, JSON.stringify(j.payload), j.dueAtMs, j.createdAtMs],
-      );
-    }
+  private insertJobs(c: PoolClient, jobs: readonly NewDelayedJob[]): Promise<void> {
+    return insertDelayedJobs(c, jobs);
   }
 
   private async lockParties(c: PoolClient, staffId: string, patientId: string): Promise<void> {
@@ -225,5 +220,15 @@ export class PostgresSchedulingStore implements SchedulingStore, DelayedJobs {
       [id, endMs, startMs, staffId, patientId],
     );
     if (rows.length > 0) throw new RpmError('RPM_ERR_APPOINTMENT_SLOT_TAKEN', 'the time overlaps another appointment of the staff member or the patient');
+  }
+}
+
+/** Writes delayed jobs (idempotent on the id) on the caller's client, inside its transaction (the visit store's changes too). */
+export async function insertDelayedJobs(c: PoolClient, jobs: readonly NewDelayedJob[]): Promise<void> {
+  for (const j of jobs) {
+    await c.query(
+      "INSERT INTO delayed_jobs (id, kind, job_group, payload, due_at_ms, status, attempts, created_at_ms) VALUES ($1, $2, $3, $4, $5, 'pending', 0, $6) ON CONFLICT (id) DO NOTHING",
+      [j.id, j.kind, j.group, JSON.stringify(j.payload), j.dueAtMs, j.createdAtMs],
+    );
   }
 }

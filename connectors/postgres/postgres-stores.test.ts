@@ -140,7 +140,7 @@ alertStoreContract('PostgresAlertStore', async () => {
 
 visitStoreContract('PostgresVisitStore', async () => {
   const { stores, dispose } = await fresh();
-  return { visits: stores.visits, alerts: stores.alerts, dispose };
+  return { visits: stores.visits, alerts: stores.alerts, jobs: stores.jobs, dispose };
 });
 
 billingStoreContract('PostgresBillingStore', async () => {

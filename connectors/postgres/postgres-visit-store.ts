@@ -1,7 +1,9 @@
 import type { NewVisit, Visit, VisitEndReason, VisitModality, VisitParticipation, VisitRole, VideoProviderKind } from '../../core/model/visit.js';
 import type { NewTimeEntry } from '../../core/ports/alert-store.js';
+import type { NewDelayedJob } from '../../core/ports/delayed-jobs.js';
 import type { VisitStore } from '../../core/ports/visit-store.js';
 import { insertTimeEntry } from './postgres-alert-store.js';
+import { insertDelayedJobs } from './postgres-scheduling-store.js';
 import { inTransaction, type Pool } from './database.js';
 
 interface VisitRow {
@@ -10,6 +12,7 @@ interface VisitRow {
   patient_id: string;
   staff_id: string;
   alert_id: string | null;
+  appointment_id: string | null;
   provider: string;
   room: string;
   modality: string;
@@ -23,7 +26,7 @@ interface VisitRow {
 }
 
 const COLUMNS =
-  'id, organization_id, patient_id, staff_id, alert_id, provider, room, modality, created_at_ms, started_at_ms, ended_at_ms, end_reason, link_expires_at_ms, link_used_at_ms, time_entry_id';
+  'id, organization_id, patient_id, staff_id, alert_id, appointment_id, provider, room, modality, created_at_ms, started_at_ms, ended_at_ms, end_reason, link_expires_at_ms, link_used_at_ms, time_entry_id';
 
 const ms = (v: number | string | null): number | null => (v === null ? null : Number(v));
 
@@ -33,6 +36,7 @@ const toVisit = (r: VisitRow): Visit => ({
   patientId: r.patient_id,
   staffId: r.staff_id,
   alertId: r.alert_id,
+  appointmentId: r.appointment_id,
   provider: r.provider as VideoProviderKind,
   room: r.room,
   modality: r.modality as VisitModality,
@@ -51,8 +55,8 @@ export class PostgresVisitStore implements VisitStore {
 
   async create(v: NewVisit, linkHash: string): Promise<Visit> {
     await this.pool.query(
-      'INSERT INTO visits (id, organization_id, patient_id, staff_id, alert_id, provider, room, modality, created_at_ms, link_hash, link_expires_at_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)',
-      [v.id, v.organizationId, v.patientId, v.staffId, v.alertId, v.provider, v.room, v.modality, v.createdAtMs, linkHash, v.linkExpiresAtMs],
+      'INSERT INTO visits (id, organization_id, patient_id, staff_id, alert_id, provider, room, modality, created_at_ms, link_hash, link_expires_at_ms, appointment_id) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)',
+      [v.id, v.organizationId, v.patientId, v.staffId, v.alertId, v.provider, v.room, v.modality, v.createdAtMs, linkHash, v.linkExpiresAtMs, v.appointmentId],
     );
     return { ...v, startedAtMs: null, endedAtMs: null, endReason: null, linkUsedAtMs: null, timeEntryId: null };
   }
@@ -61,7 +65,7 @@ export class PostgresVisitStore implements VisitStore {
     return this.one(`SELECT ${COLUMNS} FROM visits WHERE id = $1`, [id]);
   }
 
-  async list(filter: { organizationId: string; patientId?: string; staffId?: string; open?: boolean; limit: number }): Promise<Visit[]> {
+  async list(filter: { organizationId: string; patientId?: string; staffId?: string; appointmentId?: string; open?: boolean; limit: number }): Promise<Visit[]> {
     const params: unknown[] = [filter.organizationId];
     const where = ['organization_id = $1'];
     if (filter.patientId !== undefined) {
@@ -72,10 +76,18 @@ export class PostgresVisitStore implements VisitStore {
       params.push(filter.staffId);
       where.push(`staff_id = $${params.length}`);
     }
+    if (filter.appointmentId !== undefined) {
+      params.push(filter.appointmentId);
+      where.push(`appointment_id = $${params.length}`);
+    }
     if (filter.open !== undefined) where.push(filter.open ? 'ended_at_ms IS NULL' : 'ended_at_ms IS NOT NULL');
     params.push(filter.limit);
     const { rows } = await this.pool.query<VisitRow>(`SELECT ${COLUMNS} FROM visits WHERE ${where.join(' AND ')} ORDER BY created_at_ms DESC, id DESC LIMIT $${params.length}`, params);
     return rows.map(toVisit);
+  }
+
+  async byRoom(room: string): Promise<Visit | undefined> {
+    return this.one(`SELECT ${COLUMNS} FROM visits WHERE room = $1 ORDER BY created_at_ms DESC LIMIT 1`, [room]);
   }
 
   async openCreatedBefore(createdBeforeMs: number, limit: number): Promise<Visit[]> {
@@ -121,12 +133,22 @@ export class PostgresVisitStore implements VisitStore {
     return rows.map((r) => ({ visitId, role: r.role as VisitRole, actor: r.actor, joinedAtMs: Number(r.joined_at_ms), leftAtMs: ms(r.left_at_ms) }));
   }
 
-  async markStarted(visitId: string, atMs: number): Promise<boolean> {
-    const r = await this.pool.query('UPDATE visits SET started_at_ms = $1 WHERE id = $2 AND started_at_ms IS NULL AND ended_at_ms IS NULL', [atMs, visitId]);
-    return r.rowCount === 1;
+  async markStarted(visitId: string, atMs: number, jobs: readonly NewDelayedJob[] = []): Promise<boolean> {
+    return inTransaction(this.pool, async (client) => {
+      const r = await client.query('UPDATE visits SET started_at_ms = $1 WHERE id = $2 AND started_at_ms IS NULL AND ended_at_ms IS NULL', [atMs, visitId]);
+      if (r.rowCount !== 1) return false;
+      await insertDelayedJobs(client, jobs);
+      return true;
+    });
   }
 
-  async end(visitId: string, endedAtMs: number, reason: VisitEndReason, timeEntry: (NewTimeEntry & { readonly endedAtMs: number }) | null): Promise<Visit | undefined> {
+  async end(
+    visitId: string,
+    endedAtMs: number,
+    reason: VisitEndReason,
+    timeEntry: (NewTimeEntry & { readonly endedAtMs: number }) | null,
+    jobs: readonly NewDelayedJob[] = [],
+  ): Promise<Visit | undefined> {
     return inTransaction(this.pool, async (client) => {
       const { rows } = await client.query<VisitRow>(
         `UPDATE visits SET ended_at_ms = $1, end_reason = $2, time_entry_id = $3, patient_session_hash = NULL WHERE id = $4 AND ended_at_ms IS NULL RETURNING ${COLUMNS}`,
@@ -136,6 +158,7 @@ export class PostgresVisitStore implements VisitStore {
       if (row === undefined) return undefined;
       await client.query('UPDATE visit_participants SET left_at_ms = greatest($1, joined_at_ms) WHERE visit_id = $2 AND left_at_ms IS NULL', [endedAtMs, visitId]);
       if (timeEntry !== null) await insertTimeEntry(client, timeEntry);
+      await insertDelayedJobs(client, jobs);
       return toVisit(row);
     });
   }

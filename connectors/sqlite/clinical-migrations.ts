@@ -349,4 +349,15 @@ export const CLINICAL_MIGRATIONS: readonly Migration[] = [
         BEGIN SELECT RAISE(ABORT, 'time_entries.modality must be video, audio or secure-message'); END;
     `,
   },
+  {
+    version: 9,
+    name: 'video visits linked to appointments; hosted providers\' rooms looked up by name',
+    sql: `
+      -- The booked appointment a visit was started from (null: started from a patient or an alert).
+      ALTER TABLE visits ADD COLUMN appointment_id TEXT;
+      CREATE INDEX visits_by_appointment ON visits(appointment_id) WHERE appointment_id IS NOT NULL;
+      -- A hosted provider's webhook names the room (LiveKit room_finished, participant_joined/left).
+      CREATE INDEX visits_by_room ON visits(room);
+    `,
+  },
 ];

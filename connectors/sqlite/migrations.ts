@@ -584,4 +584,14 @@ export const MIGRATIONS: readonly Migration[] = [
       CREATE INDEX break_glass_by_organization ON break_glass_grants(organization_id, granted_at_ms);
     `,
   },
+  {
+    version: 17,
+    name: 'FHIR destinations may take encounters, and know our staff as practitioners',
+    sql: `
+      -- 1: the destination also receives the organization's video visits as FHIR Encounters.
+      ALTER TABLE fhir_destinations ADD COLUMN encounters INTEGER NOT NULL DEFAULT 0 CHECK (encounters IN (0, 1));
+      -- How the destination knows our staff: JSON object, staff id → the EHR's Practitioner reference.
+      ALTER TABLE fhir_destinations ADD COLUMN practitioners TEXT NOT NULL DEFAULT '{}';
+    `,
+  },
 ];

@@ -31,6 +31,8 @@ interface DestinationRow {
   enabled: number;
   batch_size: number | null;
   appointments: number;
+  encounters: number;
+  practitioners: string;
   created_at_ms: number;
   updated_at_ms: number;
 }
@@ -73,6 +75,8 @@ const toDestination = (r: DestinationRow, auth: DestinationAuth): Destination =>
   enabled: r.enabled === 1,
   batchSize: r.batch_size,
   appointments: r.appointments === 1,
+  encounters: r.encounters === 1,
+  practitioners: JSON.parse(r.practitioners) as Record<string, string>,
   createdAtMs: r.created_at_ms,
   updatedAtMs: r.updated_at_ms,
 });
@@ -156,8 +160,8 @@ export class SqliteForwardingStore implements ForwardingStore {
   async createDestination(d: NewDestination): Promise<Destination> {
     try {
       this.sql(
-          `INSERT INTO fhir_destinations (id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, appointments, created_at_ms, updated_at_ms)
-           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+          `INSERT INTO fhir_destinations (id, organization_id, base_url, auth, patient_mapping, kinds, enabled, batch_size, appointments, encounters, practitioners, created_at_ms, updated_at_ms)
+           VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
         )
         .run(
           d.id,
@@ -169,6 +173,8 @@ export class SqliteForwardingStore implements ForwardingStore {
           d.enabled ? 1 : 0,
           d.batchSize,
           d.appointments === true ? 1 : 0,
+          d.encounters === true ? 1 : 0,
+          JSON.stringify(d.practitioners ?? {}),
           d.createdAtMs,
           d.createdAtMs,
         );
@@ -199,6 +205,8 @@ export class SqliteForwardingStore implements ForwardingStore {
     if (patch.enabled !== undefined) set('enabled', patch.enabled ? 1 : 0);
     if (patch.batchSize !== undefined) set('batch_size', patch.batchSize);
     if (patch.appointments !== undefined) set('appointments', patch.appointments ? 1 : 0);
+    if (patch.encounters !== undefined) set('encounters', patch.encounters ? 1 : 0);
+    if (patch.practitioners !== undefined) set('practitioners', JSON.stringify(patch.practitioners));
     set('updated_at_ms', atMs);
     const changed = this.sql(`UPDATE fhir_destinations SET ${sets.join(', ')} WHERE id = ?`).run(...params, id).changes;
     return changed === 0 ? undefined : this.getDestination(id);

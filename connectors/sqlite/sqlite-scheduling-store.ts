@@ -266,10 +266,7 @@ export class SqliteSchedulingStore implements SchedulingStore, DelayedJobs {
   }
 
   private insertJobs(jobs: readonly NewDelayedJob[]): void {
-    const insert = this.sql(
-      "INSERT OR IGNORE INTO delayed_jobs (id, kind, job_group, payload, due_at_ms, status, attempts, created_at_ms) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
-    );
-    for (const j of jobs) insert.run(j.id, j.kind, j.group, JSON.stringify(j.payload), j.dueAtMs, j.createdAtMs);
+    insertDelayedJobs(this.db, jobs);
   }
 
   private cancelGroupSync(group: string, atMs: number): number {
@@ -307,3 +304,12 @@ export const toType = (r: TypeRow): AppointmentType => ({
   modality: r.modality as Modality,
   createdAtMs: Number(r.created_at_ms),
 });
+
+/** Writes delayed jobs (idempotent on the id) on the caller's connection, inside its transaction (the visit store's changes too). */
+export function insertDelayedJobs(db: SqliteDatabase, jobs: readonly NewDelayedJob[]): void {
+  if (jobs.length === 0) return;
+  const insert = db.prepare(
+    "INSERT OR IGNORE INTO delayed_jobs (id, kind, job_group, payload, due_at_ms, status, attempts, created_at_ms) VALUES (?, ?, ?, ?, ?, 'pending', 0, ?)",
+  );
+  for (const j of jobs) insert.run(j.id, j.kind, j.group, JSON.stringify(j.payload), j.dueAtMs, j.createdAtMs);
+}

@@ -11,6 +11,7 @@ visitStoreContract('SqliteVisitStore', async () => {
   return {
     visits: stores.visits,
     alerts: stores.alerts,
+    jobs: stores.jobs,
     dispose: async () => {
       await stores.close();
       rmSync(dir, { recursive: true, force: true });

@@ -1,8 +1,10 @@
 import type { NewVisit, Visit, VisitEndReason, VisitModality, VisitParticipation, VisitRole, VideoProviderKind } from '../../core/model/visit.js';
 import type { NewTimeEntry } from '../../core/ports/alert-store.js';
+import type { NewDelayedJob } from '../../core/ports/delayed-jobs.js';
 import type { VisitStore } from '../../core/ports/visit-store.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
 import { insertTimeEntry } from './sqlite-alert-store.js';
+import { insertDelayedJobs } from './sqlite-scheduling-store.js';
 
 interface VisitRow {
   id: string;
@@ -10,6 +12,7 @@ interface VisitRow {
   patient_id: string;
   staff_id: string;
   alert_id: string | null;
+  appointment_id: string | null;
   provider: string;
   room: string;
   modality: string;
@@ -23,7 +26,7 @@ interface VisitRow {
 }
 
 const COLUMNS =
-  'id, organization_id, patient_id, staff_id, alert_id, provider, room, modality, created_at_ms, started_at_ms, ended_at_ms, end_reason, link_expires_at_ms, link_used_at_ms, time_entry_id';
+  'id, organization_id, patient_id, staff_id, alert_id, appointment_id, provider, room, modality, created_at_ms, started_at_ms, ended_at_ms, end_reason, link_expires_at_ms, link_used_at_ms, time_entry_id';
 
 export const toVisit = (r: VisitRow): Visit => ({
   id: r.id,
@@ -31,6 +34,7 @@ export const toVisit = (r: VisitRow): Visit => ({
   patientId: r.patient_id,
   staffId: r.staff_id,
   alertId: r.alert_id,
+  appointmentId: r.appointment_id,
   provider: r.provider as VideoProviderKind,
   room: r.room,
   modality: r.modality as VisitModality,
@@ -56,8 +60,8 @@ export class SqliteVisitStore implements VisitStore {
 
   async create(v: NewVisit, linkHash: string): Promise<Visit> {
     this.sql(
-      'INSERT INTO visits (id, organization_id, patient_id, staff_id, alert_id, provider, room, modality, created_at_ms, link_hash, link_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
-    ).run(v.id, v.organizationId, v.patientId, v.staffId, v.alertId, v.provider, v.room, v.modality, v.createdAtMs, linkHash, v.linkExpiresAtMs);
+      'INSERT INTO visits (id, organization_id, patient_id, staff_id, alert_id, appointment_id, provider, room, modality, created_at_ms, link_hash, link_expires_at_ms) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
+    ).run(v.id, v.organizationId, v.patientId, v.staffId, v.alertId, v.appointmentId, v.provider, v.room, v.modality, v.createdAtMs, linkHash, v.linkExpiresAtMs);
     return { ...v, startedAtMs: null, endedAtMs: null, endReason: null, linkUsedAtMs: null, timeEntryId: null };
   }
 
@@ -66,7 +70,7 @@ export class SqliteVisitStore implements VisitStore {
     return row === undefined ? undefined : toVisit(row);
   }
 
-  async list(filter: { organizationId: string; patientId?: string; staffId?: string; open?: boolean; limit: number }): Promise<Visit[]> {
+  async list(filter: { organizationId: string; patientId?: string; staffId?: string; appointmentId?: string; open?: boolean; limit: number }): Promise<Visit[]> {
     const where = ['organization_id = ?'];
     const params: (string | number)[] = [filter.organizationId];
     if (filter.patientId !== undefined) {
@@ -77,9 +81,18 @@ export class SqliteVisitStore implements VisitStore {
       where.push('staff_id = ?');
       params.push(filter.staffId);
     }
+    if (filter.appointmentId !== undefined) {
+      where.push('appointment_id = ?');
+      params.push(filter.appointmentId);
+    }
     if (filter.open !== undefined) where.push(filter.open ? 'ended_at_ms IS NULL' : 'ended_at_ms IS NOT NULL');
     const rows = this.sql(`SELECT ${COLUMNS} FROM visits WHERE ${where.join(' AND ')} ORDER BY created_at_ms DESC, id DESC LIMIT ?`).all(...params, filter.limit) as VisitRow[];
     return rows.map(toVisit);
+  }
+
+  async byRoom(room: string): Promise<Visit | undefined> {
+    const row = this.sql(`SELECT ${COLUMNS} FROM visits WHERE room = ? ORDER BY created_at_ms DESC LIMIT 1`).get(room) as VisitRow | undefined;
+    return row === undefined ? undefined : toVisit(row);
   }
 
   async openCreatedBefore(createdBeforeMs: number, limit: number): Promise<Visit[]> {
@@ -133,11 +146,23 @@ export class SqliteVisitStore implements VisitStore {
     return rows.map((r) => ({ visitId, role: r.role as VisitRole, actor: r.actor, joinedAtMs: r.joined_at_ms, leftAtMs: r.left_at_ms }));
   }
 
-  async markStarted(visitId: string, atMs: number): Promise<boolean> {
-    return this.sql('UPDATE visits SET started_at_ms = ? WHERE id = ? AND started_at_ms IS NULL AND ended_at_ms IS NULL').run(atMs, visitId).changes === 1;
+  async markStarted(visitId: string, atMs: number, jobs: readonly NewDelayedJob[] = []): Promise<boolean> {
+    return this.db
+      .transaction((): boolean => {
+        const started = this.sql('UPDATE visits SET started_at_ms = ? WHERE id = ? AND started_at_ms IS NULL AND ended_at_ms IS NULL').run(atMs, visitId).changes === 1;
+        if (started) insertDelayedJobs(this.db, jobs);
+        return started;
+      })
+      .immediate();
   }
 
-  async end(visitId: string, endedAtMs: number, reason: VisitEndReason, timeEntry: (NewTimeEntry & { readonly endedAtMs: number }) | null): Promise<Visit | undefined> {
+  async end(
+    visitId: string,
+    endedAtMs: number,
+    reason: VisitEndReason,
+    timeEntry: (NewTimeEntry & { readonly endedAtMs: number }) | null,
+    jobs: readonly NewDelayedJob[] = [],
+  ): Promise<Visit | undefined> {
     return this.db
       .transaction((): Visit | undefined => {
         const row = this.sql(
@@ -146,6 +171,7 @@ export class SqliteVisitStore implements VisitStore {
         if (row === undefined) return undefined;
         this.sql('UPDATE visit_participants SET left_at_ms = max(?, joined_at_ms) WHERE visit_id = ? AND left_at_ms IS NULL').run(endedAtMs, visitId);
         if (timeEntry !== null) insertTimeEntry(this.db, timeEntry);
+        insertDelayedJobs(this.db, jobs);
         return toVisit(row);
       })
       .immediate();

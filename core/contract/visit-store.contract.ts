@@ -1,6 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { NewVisit } from '../model/visit.js';
 import type { AlertStore, NewTimeEntry } from '../ports/alert-store.js';
+import type { DelayedJobs, NewDelayedJob } from '../ports/delayed-jobs.js';
 import type { VisitStore } from '../ports/visit-store.js';
 
 /**
@@ -8,13 +9,14 @@ import type { VisitStore } from '../ports/visit-store.js';
  * `make` answers a fresh, empty store and the AlertStore of the same store set (a visit's end
  * writes its time-log entry there).
  */
-export function visitStoreContract(name: string, make: () => Promise<{ visits: VisitStore; alerts: AlertStore; dispose: () => Promise<void> }>): void {
+export function visitStoreContract(name: string, make: () => Promise<{ visits: VisitStore; alerts: AlertStore; jobs: DelayedJobs; dispose: () => Promise<void> }>): void {
   describe(`VisitStore contract: ${name}`, () => {
     let visits: VisitStore;
     let alerts: AlertStore;
+    let jobs: DelayedJobs;
     let dispose: () => Promise<void>;
     beforeEach(async () => {
-      ({ visits, alerts, dispose } = await make());
+      ({ visits, alerts, jobs, dispose } = await make());
     });
     afterEach(async () => dispose());
 
@@ -24,6 +26,7 @@ export function visitStoreContract(name: string, make: () => Promise<{ visits: V
       patientId: 'p-1',
       staffId: 'n-1',
       alertId: 'al-1',
+      appointmentId: null,
       provider: 'embedded',
       room: `room-${id}`,
       modality: 'video',
@@ -131,6 +134,21 @@ export function visitStoreContract(name: string, make: () => Promise<{ visits: V
       expect(await visits.get('v-1')).toMatchObject({ endedAtMs: null, timeEntryId: null });
       expect(await visits.end('v-1', 5_000, 'ended', entry('te-ok', { modality: 'audio' }))).toMatchObject({ endedAtMs: 5_000 });
       expect((await alerts.timeEntries({ staffId: 'n-1' })).find((e) => e.id === 'te-ok')).toMatchObject({ modality: 'audio', source: 'visit', interactive: true });
+    });
+
+    it('links a visit to its appointment, finds it by room, and writes the jobs of a start or an end only with the change', async () => {
+      await visits.create(visit('v-1', { appointmentId: 'ap-1' }), 'link-a');
+      await visits.create(visit('v-2', { createdAtMs: 2_000 }), 'link-b');
+      expect(await visits.get('v-1')).toMatchObject({ appointmentId: 'ap-1' });
+      expect((await visits.list({ organizationId: 'org-1', appointmentId: 'ap-1', limit: 10 })).map((v) => v.id)).toEqual(['v-1']);
+      expect((await visits.byRoom('room-v-2'))?.id).toBe('v-2');
+      expect(await visits.byRoom('room-ghost')).toBeUndefined();
+      const job = (id: string): NewDelayedJob => ({ id, kind: 'fhir-encounter', group: 'visit:v-1', payload: { visitId: 'v-1' }, dueAtMs: 2_000, createdAtMs: 2_000 });
+      expect(await visits.markStarted('v-1', 2_000, [job('start-1')])).toBe(true);
+      expect(await visits.markStarted('v-1', 2_500, [job('start-2')])).toBe(false);
+      expect(await visits.end('v-1', 5_000, 'ended', entry('te-1'), [job('end-1')])).toMatchObject({ endedAtMs: 5_000 });
+      expect(await visits.end('v-1', 6_000, 'ended', null, [job('end-2')])).toBeUndefined();
+      expect((await jobs.list({ group: 'visit:v-1', limit: 10 })).map((j) => j.id).sort()).toEqual(['end-1', 'start-1']);
     });
   });
 }

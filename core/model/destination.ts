@@ -78,6 +78,11 @@ export const patientMapping = z.discriminatedUnion('type', [
 ]);
 export type PatientMapping = z.infer<typeof patientMapping>;
 
+/** Staff id → the EHR's Practitioner reference ("Practitioner/<id>"): how a destination knows our staff. */
+export const practitionerMap = z
+  .record(z.string().min(1).max(128), z.string().regex(/^Practitioner\/[A-Za-z0-9\-.]{1,64}$/, 'Practitioner/<id>'))
+  .refine((m) => Object.keys(m).length <= 5000, 'at most 5000 staff members');
+
 export const createDestinationInput = z.object({
   id: entityId,
   organizationId: entityId,
@@ -88,6 +93,8 @@ export const createDestinationInput = z.object({
   enabled: z.boolean().default(true),
   batchSize: z.number().int().min(1).max(1000).optional().describe('Observations per batch Bundle; 1 sends each on its own. Default RPM_FHIR_BATCH_SIZE'),
   appointments: z.boolean().default(false).describe("Also send the organization's visits as FHIR Appointments (booked, moved, cancelled, no-show)"),
+  encounters: z.boolean().default(false).describe("Also send the organization's video visits as FHIR Encounters (class VR virtual; in-progress, finished, cancelled)"),
+  practitioners: practitionerMap.default({}).describe('How this EHR knows our staff: staff id → its Practitioner reference (e.g. "Practitioner/8841"); a staff member not named is sent as a display without PHI'),
 });
 export type CreateDestinationInput = z.infer<typeof createDestinationInput>;
 
@@ -99,6 +106,8 @@ export const updateDestinationInput = z.object({
   enabled: z.boolean().optional(),
   batchSize: z.number().int().min(1).max(1000).nullable().optional().describe('null: back to RPM_FHIR_BATCH_SIZE'),
   appointments: z.boolean().optional(),
+  encounters: z.boolean().optional(),
+  practitioners: practitionerMap.optional().describe('Replaces the whole map'),
 });
 export type UpdateDestinationInput = z.infer<typeof updateDestinationInput>;
 
@@ -114,6 +123,10 @@ export interface Destination {
   readonly batchSize: number | null;
   /** Also takes the organization's visits as FHIR Appointments (absent: no). */
   readonly appointments?: boolean;
+  /** Also takes the organization's video visits as FHIR Encounters (absent: no). */
+  readonly encounters?: boolean;
+  /** Staff id → the EHR's Practitioner reference (absent or missing: not known there). */
+  readonly practitioners?: Readonly<Record<string, string>>;
   readonly createdAtMs: number;
   readonly updatedAtMs: number;
 }

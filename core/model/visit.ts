@@ -33,6 +33,8 @@ export interface NewVisit {
   readonly staffId: string;
   /** The alert the visit was started from, if any. */
   readonly alertId: string | null;
+  /** The booked appointment the visit was started from, if any (it moves to completed when the visit ends with both in). */
+  readonly appointmentId: string | null;
   readonly provider: VideoProviderKind;
   /** The provider's room: random, opaque, never derived from the patient. */
   readonly room: string;

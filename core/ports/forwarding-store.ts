@@ -97,6 +97,8 @@ export interface NewDestination {
   readonly enabled: boolean;
   readonly batchSize: number | null;
   readonly appointments?: boolean;
+  readonly encounters?: boolean;
+  readonly practitioners?: Readonly<Record<string, string>>;
   readonly createdAtMs: number;
 }
 
@@ -108,6 +110,8 @@ export interface DestinationPatch {
   readonly enabled?: boolean;
   readonly batchSize?: number | null;
   readonly appointments?: boolean;
+  readonly encounters?: boolean;
+  readonly practitioners?: Readonly<Record<string, string>>;
 }
 
 export interface DueDelivery {

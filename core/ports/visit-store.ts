@@ -1,5 +1,6 @@
 import type { NewVisit, Visit, VisitEndReason, VisitParticipation, VisitRole } from '../model/visit.js';
 import type { NewTimeEntry } from './alert-store.js';
+import type { NewDelayedJob } from './delayed-jobs.js';
 
 /**
  * Video visits, their patient links and who was in the room (contract: core/contract/visit-store.contract.ts).
@@ -11,12 +12,16 @@ import type { NewTimeEntry } from './alert-store.js';
  *   the same transaction (the entry is visible through `AlertStore.timeEntries` of the same store
  *   set): a visit's minutes are logged exactly when it ends, never twice.
  * - Visits are kept apart by organization: every listing names one.
+ * - The jobs given with a start or an end (FHIR Encounters and Appointments to the EHRs that take
+ *   them) are written in the same transaction as the change, and only when the change happened.
  */
 export interface VisitStore {
   create(visit: NewVisit, linkHash: string): Promise<Visit>;
   get(id: string): Promise<Visit | undefined>;
   /** Newest first. */
-  list(filter: { organizationId: string; patientId?: string; staffId?: string; open?: boolean; limit: number }): Promise<Visit[]>;
+  list(filter: { organizationId: string; patientId?: string; staffId?: string; appointmentId?: string; open?: boolean; limit: number }): Promise<Visit[]>;
+  /** The newest visit in a provider's room (rooms are random; a hosted provider's webhook names the room). */
+  byRoom(room: string): Promise<Visit | undefined>;
   /** Open visits created before `createdBeforeMs` (the sweep ends those past their longest duration). */
   openCreatedBefore(createdBeforeMs: number, limit: number): Promise<Visit[]>;
   /** A new link for an open visit (the previous one stops working); false when the visit is unknown or ended. */
@@ -32,12 +37,12 @@ export interface VisitStore {
   /** Closes the actor's open participations in the visit. */
   left(visitId: string, actor: string, atMs: number): Promise<void>;
   participants(visitId: string): Promise<VisitParticipation[]>;
-  /** Sets the start once (the first moment both were in); false when already set or the visit ended. */
-  markStarted(visitId: string, atMs: number): Promise<boolean>;
+  /** Sets the start once (the first moment both were in), writing `jobs` with it; false (nothing written) when already set or the visit ended. */
+  markStarted(visitId: string, atMs: number, jobs?: readonly NewDelayedJob[]): Promise<boolean>;
   /**
    * Ends an open visit: end time and reason, open participations closed at `endedAtMs`, and the
    * time-log entry (when given) written in the same transaction. Undefined when the visit is
    * unknown or already ended (nothing written).
    */
-  end(visitId: string, endedAtMs: number, reason: VisitEndReason, timeEntry: (NewTimeEntry & { readonly endedAtMs: number }) | null): Promise<Visit | undefined>;
+  end(visitId: string, endedAtMs: number, reason: VisitEndReason, timeEntry: (NewTimeEntry & { readonly endedAtMs: number }) | null, jobs?: readonly NewDelayedJob[]): Promise<Visit | undefined>;
 }

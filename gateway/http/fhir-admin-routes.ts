@@ -40,6 +40,8 @@ const destinationView = z.object({
   enabled: z.boolean(),
   batchSize: z.number().int().nullable(),
   appointments: z.boolean().describe('Also takes visits as FHIR Appointments'),
+  encounters: z.boolean().describe('Also takes video visits as FHIR Encounters'),
+  practitioners: z.record(z.string(), z.string()).describe("Staff id → the EHR's Practitioner reference"),
   createdAt: z.string(),
   updatedAt: z.string(),
 });
@@ -62,6 +64,8 @@ function toDestinationView(d: Destination): z.infer<typeof destinationView> {
     enabled: d.enabled,
     batchSize: d.batchSize,
     appointments: d.appointments === true,
+    encounters: d.encounters === true,
+    practitioners: { ...(d.practitioners ?? {}) },
     createdAt: new Date(d.createdAtMs).toISOString(),
     updatedAt: new Date(d.updatedAtMs).toISOString(),
   };

@@ -59,6 +59,8 @@ export class ForwardingService {
       enabled: input.enabled,
       batchSize: input.batchSize ?? null,
       appointments: input.appointments,
+      encounters: input.encounters,
+      practitioners: input.practitioners,
       createdAtMs: this.clock.now(),
     });
     await this.changed(destination.id);
