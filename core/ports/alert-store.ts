@@ -119,8 +119,11 @@ export interface NewTimeEntry {
   readonly source: 'timer' | 'manual' | 'visit';
 }
 
-/** Why a timer stopped: the staff member stopped it, or her session ended with it running. */
-export type TimeStopReason = 'stopped' | 'signed-out' | 'session-expired';
+/**
+ * Why a timer stopped: the staff member stopped it, her session ended with it running, or a video
+ * visit of hers with the same patient started (the visit's entry takes the time from there).
+ */
+export type TimeStopReason = 'stopped' | 'signed-out' | 'session-expired' | 'visit-started';
 
 /** One list of modalities for time entries, shared with video visits (core/model/visit.ts). */
 export { TIME_MODALITIES, type TimeModality };

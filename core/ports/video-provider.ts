@@ -35,4 +35,26 @@ export type VideoJoin =
 export interface VideoProvider {
   readonly kind: VideoProviderKind;
   join(grant: VideoRoomGrant, nowMs: number): Promise<VideoJoin>;
+  /**
+   * How presence is known for a hosted room: `events` when the provider reports who entered and
+   * left (`receiveEvent`, e.g. LiveKit webhooks), `token` when only a token issued is known (it
+   * counts as entering). Absent: the embedded provider, whose signaling sees presence itself.
+   */
+  readonly presence?: 'token' | 'events';
+  /**
+   * A provider's signed event (webhook): verified here (a bad signature throws
+   * RPM_ERR_VIDEO_WEBHOOK_SIGNATURE), answered as what happened in which room.
+   */
+  receiveEvent?(body: string, authorization: string | undefined): Promise<VideoRoomEvent>;
+}
+
+/** What a hosted provider reported: someone entered or left a room, or the room closed. */
+export interface VideoRoomEvent {
+  readonly kind: 'participant-joined' | 'participant-left' | 'room-finished' | 'other';
+  /** The provider's event id (a redelivery has the same). */
+  readonly id: string;
+  readonly room: string;
+  /** The participant's identity from the grant (`staff-<id>`, `patient-<visit id>`), for participant events. */
+  readonly identity: string | null;
+  readonly atMs: number;
 }

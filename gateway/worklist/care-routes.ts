@@ -84,9 +84,9 @@ const timeEntryView = z.object({
   note: z.string().nullable(),
   source: z.enum(['timer', 'manual', 'visit']).describe("'visit': a video visit's minutes, logged when it ended"),
   stopReason: z
-    .enum(['stopped', 'signed-out', 'session-expired'])
+    .enum(['stopped', 'signed-out', 'session-expired', 'visit-started'])
     .nullable()
-    .describe('Who or what stopped the timer: you, your sign-out, or the end of your session (then it ends at your last activity)'),
+    .describe('Who or what stopped the timer: you, your sign-out, the end of your session (then it ends at your last activity), or a video visit of yours with the patient starting (the visit logs the time from then)'),
 });
 
 function toTimeView(e: TimeEntry): z.infer<typeof timeEntryView> {

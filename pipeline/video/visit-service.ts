@@ -2,14 +2,16 @@ import { createHash, randomBytes, randomUUID } from 'node:crypto';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Logger } from '../../core/logging.js';
 import type { Alert } from '../../core/model/alert.js';
+import type { Appointment } from '../../core/model/scheduling.js';
 import type { Staff } from '../../core/model/staff.js';
 import type { Visit, VisitEndReason, VisitModality, VisitParticipation, VisitRole } from '../../core/model/visit.js';
-import type { NewTimeEntry, TimeEntry } from '../../core/ports/alert-store.js';
+import type { AlertStore, NewTimeEntry, TimeEntry } from '../../core/ports/alert-store.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
+import type { NewDelayedJob } from '../../core/ports/delayed-jobs.js';
 import type { Notifier } from '../../core/ports/notifier.js';
 import type { PatientContacts } from '../../core/ports/patient-contacts.js';
-import type { VideoJoin, VideoProvider } from '../../core/ports/video-provider.js';
+import type { VideoJoin, VideoProvider, VideoRoomEvent } from '../../core/ports/video-provider.js';
 import type { VisitStore } from '../../core/ports/visit-store.js';
 import type { Requester } from '../worklist/worklist-service.js';
 
@@ -33,7 +35,28 @@ export interface VisitServiceDeps {
   readonly clock: Clock;
   readonly log: Logger;
   readonly options: VisitServiceOptions;
+  /**
+   * The jobs a visit's start or end brings (FHIR Encounters, and the linked Appointment's new
+   * state, to the EHRs that take them), written in the change's own transaction.
+   */
+  readonly jobsFor?: (visit: Visit, change: 'started' | 'ended', nowMs: number) => Promise<NewDelayedJob[]>;
+  /** Booked appointments a visit is started from, and what their visit's end does to them. */
+  readonly appointments?: VisitAppointments;
+  /** The time log (the treating staff member's running timer stops where the visit's minutes begin). */
+  readonly timeLog?: Pick<AlertStore, 'timeEntries' | 'stopTime'>;
 }
+
+/** Scheduling as video visits see it (pipeline/scheduling SchedulingService). */
+export interface VisitAppointments {
+  getAppointment(id: string): Promise<Appointment | undefined>;
+  /** The visit ended with both in: the appointment is completed (FHIR fulfilled). */
+  visitCompleted(appointmentId: string, visit: Visit): Promise<void>;
+}
+
+/** How early before its start a booked appointment's visit may be opened. */
+export const APPOINTMENT_JOIN_EARLY_MS = 30 * 60_000;
+/** How long after its planned end a booked appointment's visit may still be opened. */
+export const APPOINTMENT_JOIN_LATE_MS = 60 * 60_000;
 
 /** What happened to the SMS carrying the patient's link. */
 export type LinkDelivery = 'sent' | 'not-requested' | 'no-phone' | 'failed';
@@ -99,20 +122,24 @@ export class VisitService {
   /** Starts a visit and issues the patient's link (by SMS when asked and a number is on record). */
   async start(
     req: Requester,
-    input: { patientId: string; alertId?: string | undefined; modality: VisitModality; sendSms: boolean },
+    input: { patientId?: string | undefined; alertId?: string | undefined; appointmentId?: string | undefined; modality?: VisitModality | undefined; sendSms: boolean },
     origin: string,
   ): Promise<{ visit: Visit; link: IssuedLink }> {
     this.requireClinician(req);
-    await this.requirePatient(req, input.patientId);
+    const appointment = input.appointmentId === undefined ? undefined : await this.joinableAppointment(req, input.appointmentId, input.patientId);
+    const patientId = appointment?.patientId ?? input.patientId;
+    if (patientId === undefined) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'name the patient or the appointment', { path: '/body/patientId' });
+    const modality: VisitModality = input.modality ?? (appointment?.modality === 'phone' ? 'audio' : 'video');
+    await this.requirePatient(req, patientId);
     if (input.alertId !== undefined) {
       const alert = await this.deps.alerts.getAlert(input.alertId);
       // An alert of another patient or tenant looks like one that does not exist.
-      if (alert === undefined || alert.patientId !== input.patientId || alert.organizationId !== req.staff.organizationId) {
+      if (alert === undefined || alert.patientId !== patientId || alert.organizationId !== req.staff.organizationId) {
         throw new RpmError('RPM_ERR_ALERT_NOT_FOUND', 'alert not found for this patient');
       }
     }
-    if ((await this.deps.contacts.telehealthConsent(input.patientId)) === 'absent') {
-      await this.record(req, 'visit.start', `patient:${input.patientId}`, 'denied', { reason: 'no-consent' }, [input.patientId]);
+    if ((await this.deps.contacts.telehealthConsent(patientId)) === 'absent') {
+      await this.record(req, 'visit.start', `patient:${patientId}`, 'denied', { reason: 'no-consent' }, [patientId]);
       throw new RpmError('RPM_ERR_VISIT_CONSENT_MISSING', 'record the patient’s telehealth consent before the first video visit');
     }
     const now = this.deps.clock.now();
@@ -121,19 +148,20 @@ export class VisitService {
       {
         id: randomUUID(),
         organizationId: req.staff.organizationId,
-        patientId: input.patientId,
+        patientId: patientId,
         staffId: req.staff.id,
         alertId: input.alertId ?? null,
+        appointmentId: appointment?.id ?? null,
         provider: this.deps.provider.kind,
         // Random and opaque: the provider learns nothing from the room's name.
         room: `rpm-${randomBytes(12).toString('hex')}`,
-        modality: input.modality,
+        modality,
         createdAtMs: now,
         linkExpiresAtMs: now + this.deps.options.linkTtlMs,
       },
       sha256(token),
     );
-    await this.record(req, 'visit.start', `visit:${visit.id}`, 'success', { provider: visit.provider, modality: visit.modality, alert: visit.alertId }, [visit.patientId]);
+    await this.record(req, 'visit.start', `visit:${visit.id}`, 'success', { provider: visit.provider, modality: visit.modality, alert: visit.alertId, appointment: visit.appointmentId }, [visit.patientId]);
     const link = await this.deliverLink(req, visit, token, visit.linkExpiresAtMs, input.sendSms, origin);
     return { visit, link };
   }
@@ -182,8 +210,8 @@ export class VisitService {
     const visit = await this.openVisitForStaff(req.staff, visitId, req.sourceIp);
     const join = await this.deps.provider.join(this.grantFor(visit, 'staff', req.staff), this.deps.clock.now());
     await this.record(req, 'visit.join', `visit:${visit.id}`, 'success', { provider: visit.provider }, [visit.patientId]);
-    // Hosted rooms are not watched by the gateway: a token issued counts as entering.
-    if (visit.provider !== 'embedded') await this.participantJoined(visit, 'staff', `staff:${req.staff.id}`, await this.hasJoined(visit.id, 'patient'));
+    // Hosted rooms whose provider reports no presence: a token issued counts as entering.
+    if (this.tokenIsPresence(visit)) await this.participantJoined(visit, 'staff', `staff:${req.staff.id}`, await this.hasJoined(visit.id, 'patient'));
     return { visit, join };
   }
 
@@ -202,7 +230,7 @@ export class VisitService {
     }
     await this.deps.audit.record({ atMs: now, actor: `patient-link:${visit.id}`, action: 'visit.link.redeem', subject: `visit:${visit.id}`, outcome: 'success', sourceIp, details: null, patientIds: [visit.patientId] });
     const join = await this.deps.provider.join(this.grantFor(visit, 'patient'), now);
-    if (visit.provider !== 'embedded') await this.participantJoined(visit, 'patient', 'patient', await this.hasJoined(visit.id, 'staff'));
+    if (this.tokenIsPresence(visit)) await this.participantJoined(visit, 'patient', 'patient', await this.hasJoined(visit.id, 'staff'));
     return { visitId: visit.id, sessionToken, modality: visit.modality, join };
   }
 
@@ -242,14 +270,134 @@ export class VisitService {
   }
 
   /** A participant entered the room; with the other one present, the visit starts (once). */
-  async participantJoined(visit: Visit, role: VisitRole, actor: string, otherPresent: boolean): Promise<void> {
-    const now = this.deps.clock.now();
+  async participantJoined(visit: Visit, role: VisitRole, actor: string, otherPresent: boolean, atMs?: number): Promise<void> {
+    const now = atMs ?? this.deps.clock.now();
     await this.deps.visits.joined(visit.id, role, actor, now);
-    if (otherPresent && (await this.deps.visits.markStarted(visit.id, now))) this.deps.log.info({ visit: visit.id }, 'visit started');
+    if (!otherPresent) return;
+    const jobs = (await this.deps.jobsFor?.({ ...visit, startedAtMs: now }, 'started', now)) ?? [];
+    if (await this.deps.visits.markStarted(visit.id, now, jobs)) {
+      this.deps.log.info({ visit: visit.id }, 'visit started');
+      await this.timerYields(visit, now);
+    }
   }
 
-  async participantLeft(visitId: string, actor: string): Promise<void> {
-    await this.deps.visits.left(visitId, actor, this.deps.clock.now());
+  async participantLeft(visitId: string, actor: string, atMs?: number): Promise<void> {
+    await this.deps.visits.left(visitId, actor, atMs ?? this.deps.clock.now());
+  }
+
+  /**
+   * The one rule against double-logged minutes (README "Video visits and scheduling"): a visit's
+   * interactive entry owns its span. When it starts, the treating staff member's manual timer on
+   * the same patient stops at the visit's start (reason `visit-started`); a timer she starts or time
+   * she types in over a span a visit of hers with that patient holds is refused
+   * (RPM_ERR_TIME_OVERLAPS_VISIT, WorklistService).
+   */
+  private async timerYields(visit: Visit, startedAtMs: number): Promise<void> {
+    if (this.deps.timeLog === undefined) return;
+    try {
+      const running = await this.deps.timeLog.timeEntries({ staffId: visit.staffId, patientId: visit.patientId, running: true });
+      for (const t of running) {
+        if (t.source !== 'timer') continue;
+        await this.deps.timeLog.stopTime(t.id, Math.max(t.startedAtMs, startedAtMs), 'visit-started');
+        await this.deps.audit.record({
+          atMs: this.deps.clock.now(),
+          actor: 'system',
+          action: 'time.stop',
+          subject: `patient:${visit.patientId}`,
+          outcome: 'success',
+          sourceIp: null,
+          details: { reason: 'visit-started', visit: visit.id, minutes: Math.round((Math.max(t.startedAtMs, startedAtMs) - t.startedAtMs) / 60_000) },
+        });
+      }
+    } catch (err) {
+      // The visit stands; the ledger counts each minute once anyway (rules/billing/ledger.ts).
+      this.deps.log.warn({ err: err instanceof Error ? err.message : String(err), visit: visit.id }, 'could not stop the running timer at the visit start');
+    }
+  }
+
+  // ---- hosted providers' presence (LiveKit webhooks) ----
+
+  /**
+   * A hosted provider's signed event: someone entered or left a visit's room, or the room closed.
+   * Entering and leaving are recorded as participations (the visit starts when both are in);
+   * the room's end ends the visit at the last leaving, with its time-log entry. Events of unknown
+   * rooms or identities are acknowledged and ignored (the provider would only resend them).
+   */
+  async providerEvent(body: string, authorization: string | undefined): Promise<{ handled: boolean }> {
+    const receive = this.deps.provider.receiveEvent;
+    if (receive === undefined) throw new RpmError('RPM_ERR_NOT_FOUND', 'this video provider sends no events');
+    const event: VideoRoomEvent = await receive.call(this.deps.provider, body, authorization);
+    if (event.kind === 'other') return { handled: false };
+    const visit = await this.deps.visits.byRoom(event.room);
+    if (visit === undefined || visit.endedAtMs !== null) return { handled: false };
+    const now = this.deps.clock.now();
+    const at = Math.min(now, Math.max(visit.createdAtMs, event.atMs));
+    if (event.kind === 'room-finished') {
+      const people = await this.deps.visits.participants(visit.id);
+      const lastLeft = people.reduce((max, p) => Math.max(max, p.leftAtMs ?? at), visit.startedAtMs ?? visit.createdAtMs);
+      const result = await this.finish(visit, Math.min(at, lastLeft), visit.startedAtMs === null ? 'cancelled' : 'ended', undefined);
+      if (result !== undefined) {
+        await this.deps.audit.record({
+          atMs: now,
+          actor: `system:${visit.provider}`,
+          action: 'visit.end',
+          subject: `visit:${visit.id}`,
+          outcome: 'success',
+          sourceIp: null,
+          details: { reason: 'room-finished', minutes: result.timeEntry === null ? 0 : Math.round(((result.timeEntry.endedAtMs ?? 0) - result.timeEntry.startedAtMs) / 6_000) / 10 },
+          patientIds: [visit.patientId],
+        });
+      }
+      return { handled: result !== undefined };
+    }
+    const who = this.participantOf(visit, event.identity);
+    if (who === undefined) return { handled: false };
+    if (event.kind === 'participant-joined') {
+      const present = (await this.deps.visits.participants(visit.id)).some((p) => p.role !== who.role && p.leftAtMs === null);
+      await this.participantJoined(visit, who.role, who.actor, present, at);
+    } else {
+      await this.participantLeft(visit.id, who.actor, at);
+    }
+    await this.deps.audit.record({
+      atMs: now,
+      actor: `system:${visit.provider}`,
+      action: event.kind === 'participant-joined' ? 'visit.participant.join' : 'visit.participant.leave',
+      subject: `visit:${visit.id}`,
+      outcome: 'success',
+      sourceIp: null,
+      details: { role: who.role, event: event.id },
+      patientIds: [visit.patientId],
+    });
+    return { handled: true };
+  }
+
+  /** The grant identities (`staff-<id>`, `patient-<visit id>`) back to our actors. */
+  private participantOf(visit: Visit, identity: string | null): { role: VisitRole; actor: string } | undefined {
+    if (identity === `patient-${visit.id}`) return { role: 'patient', actor: 'patient' };
+    if (identity?.startsWith('staff-') === true) return { role: 'staff', actor: `staff:${identity.slice('staff-'.length)}` };
+    return undefined;
+  }
+
+  private tokenIsPresence(visit: Visit): boolean {
+    return visit.provider !== 'embedded' && this.deps.provider.presence !== 'events';
+  }
+
+  /** A booked appointment of her organization and scope that a visit may be opened for now. */
+  private async joinableAppointment(req: Requester, appointmentId: string, patientId: string | undefined): Promise<Appointment> {
+    const appointment = await this.deps.appointments?.getAppointment(appointmentId);
+    if (appointment === undefined || appointment.organizationId !== req.staff.organizationId || (patientId !== undefined && appointment.patientId !== patientId)) {
+      throw new RpmError('RPM_ERR_APPOINTMENT_NOT_FOUND', 'appointment not found');
+    }
+    await this.requirePatient(req, appointment.patientId);
+    if (appointment.status !== 'booked') throw new RpmError('RPM_ERR_APPOINTMENT_STATE', `the appointment is ${appointment.status}: no visit can be started from it`);
+    if (appointment.modality === 'in-person') throw new RpmError('RPM_ERR_APPOINTMENT_STATE', 'an in-person appointment has no video visit');
+    const now = this.deps.clock.now();
+    if (now < appointment.startMs - APPOINTMENT_JOIN_EARLY_MS || now > appointment.endMs + APPOINTMENT_JOIN_LATE_MS) {
+      throw new RpmError('RPM_ERR_APPOINTMENT_STATE', 'the appointment’s visit opens 30 minutes before it starts and until an hour after it ends');
+    }
+    const open = await this.deps.visits.list({ organizationId: appointment.organizationId, appointmentId: appointment.id, open: true, limit: 1 });
+    if (open[0] !== undefined) throw new RpmError('RPM_ERR_VISIT_ALREADY_OPEN', 'this appointment’s visit is already open: join it', { details: { visitId: open[0].id } });
+    return appointment;
   }
 
   // ---- the sweep ----
@@ -310,8 +458,15 @@ export class VisitService {
             source: 'visit',
             modality: modality ?? visit.modality,
           };
-    const ended = await this.deps.visits.end(visit.id, endedAtMs, entry === null ? (reason === 'ended' ? 'cancelled' : reason) : reason, entry);
+    const jobs = (await this.deps.jobsFor?.({ ...visit, endedAtMs }, 'ended', this.deps.clock.now())) ?? [];
+    const ended = await this.deps.visits.end(visit.id, endedAtMs, entry === null ? (reason === 'ended' ? 'cancelled' : reason) : reason, entry, jobs);
     if (ended === undefined) return undefined;
+    if (ended.appointmentId !== null && ended.startedAtMs !== null && this.deps.appointments !== undefined) {
+      // The patient came: the appointment is completed (a visit that ended before she came leaves it booked, for a no-show or another try).
+      await this.deps.appointments.visitCompleted(ended.appointmentId, ended).catch((err: unknown) => {
+        this.deps.log.warn({ err: err instanceof Error ? err.message : String(err), visit: ended.id }, 'could not complete the visit’s appointment');
+      });
+    }
     for (const listener of this.endedListeners) listener(ended);
     return { visit: ended, timeEntry: entry === null ? null : { ...entry, modality: entry.modality ?? null, stopReason: null } };
   }

@@ -48,6 +48,11 @@ export class WorklistService {
     private readonly hub: WorklistHub,
     private readonly clock: Clock,
     private readonly log: Logger,
+    /**
+     * The started, not yet ended video visits of a staff member with a patient (their minutes are
+     * logged at the end): a timer or typed-in time over them would count the minutes twice.
+     */
+    private readonly runningVisits: (staff: Staff, patientId: string) => Promise<readonly { readonly id: string; readonly startedAtMs: number }[]> = async () => [],
   ) {}
 
   async worklist(req: Requester): Promise<WorklistRow[]> {
@@ -170,6 +175,13 @@ export class WorklistService {
 
   async startTimer(req: Requester, patientId: string, interactive: boolean, note: string | null, modality: TimeModality | null = null): Promise<TimeEntry> {
     await this.requirePatient(req, patientId);
+    const visit = (await this.runningVisits(req.staff, patientId))[0];
+    if (visit !== undefined) {
+      await this.record(req, 'time.start', `patient:${patientId}`, 'denied', { reason: 'visit-running', visit: visit.id });
+      throw new RpmError('RPM_ERR_TIME_OVERLAPS_VISIT', 'your video visit with this patient is running and logs this time already; its minutes go to your time log when it ends', {
+        details: { visitId: visit.id },
+      });
+    }
     const entry = await this.alerts.startTime({
       id: randomUUID(),
       organizationId: req.staff.organizationId,
@@ -200,6 +212,7 @@ export class WorklistService {
   async addTime(req: Requester, patientId: string, startedAtMs: number, minutes: number, interactive: boolean, note: string | null, modality: TimeModality | null = null): Promise<TimeEntry> {
     await this.requirePatient(req, patientId);
     if (startedAtMs > this.clock.now()) throw new RpmError('RPM_ERR_REQUEST_INVALID', 'time cannot be logged in the future', { path: '/startedAt' });
+    await this.refuseVisitOverlap(req, patientId, startedAtMs, startedAtMs + minutes * 60_000);
     const entry = await this.alerts.addTime({
       id: randomUUID(),
       organizationId: req.staff.organizationId,
@@ -214,6 +227,28 @@ export class WorklistService {
     });
     await this.record(req, 'time.add', `patient:${patientId}`, 'success', { minutes, interactive });
     return entry;
+  }
+
+  /**
+   * Typed-in time over a span one of her video visits with the patient logs (ended, or running)
+   * is refused, naming the visit's span: the visit's interactive entry owns its minutes.
+   */
+  private async refuseVisitOverlap(req: Requester, patientId: string, fromMs: number, toMs: number): Promise<void> {
+    const now = this.clock.now();
+    const logged = (await this.alerts.timeEntries({ staffId: req.staff.id, patientId, fromMs, toMs })).filter((e) => e.source === 'visit');
+    const spans = [
+      ...logged.map((e) => ({ startedAtMs: e.startedAtMs, endedAtMs: e.endedAtMs ?? now })),
+      ...(await this.runningVisits(req.staff, patientId)).map((v) => ({ startedAtMs: v.startedAtMs, endedAtMs: now })),
+    ];
+    const hit = spans.find((s) => s.startedAtMs < toMs && s.endedAtMs > fromMs);
+    if (hit === undefined) return;
+    await this.record(req, 'time.add', `patient:${patientId}`, 'denied', { reason: 'visit-overlap' });
+    const iso = (ms: number): string => `${new Date(ms).toISOString().slice(0, 16)}Z`;
+    throw new RpmError(
+      'RPM_ERR_TIME_OVERLAPS_VISIT',
+      `your video visit with this patient logged ${iso(hit.startedAtMs)}–${iso(hit.endedAtMs)} (UTC) already; log only the time outside it`,
+      { details: { visitStartedAt: new Date(hit.startedAtMs).toISOString(), visitEndedAt: new Date(hit.endedAtMs).toISOString() } },
+    );
   }
 
   async timeLog(req: Requester, patientId: string, fromMs: number, toMs: number): Promise<TimeEntry[]> {

@@ -316,7 +316,7 @@ export interface TimeEntry {
   readonly note: string | null;
   readonly source?: 'timer' | 'manual';
   /** Who or what stopped the timer: the nurse, her sign-out, or the end of her session (then at her last activity). */
-  readonly stopReason: 'stopped' | 'signed-out' | 'session-expired' | null;
+  readonly stopReason: 'stopped' | 'signed-out' | 'session-expired' | 'visit-started' | null;
 }
 
 export interface TimeMonth {

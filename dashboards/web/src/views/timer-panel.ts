@@ -9,6 +9,7 @@ const STOPPED_BY: Record<NonNullable<TimeEntry['stopReason']>, string | null> = 
   stopped: null,
   'signed-out': 'stopped at sign-out',
   'session-expired': 'stopped when the session expired (at the last activity)',
+  'visit-started': 'stopped when the video visit started (the visit logs the time from then)',
 };
 const SHOWN_ENTRIES = 8;
 
