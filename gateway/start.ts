@@ -76,6 +76,7 @@ import type { VideoProvider } from '../core/ports/video-provider.js';
 import { EmbeddedVideoProvider } from '../connectors/video/embedded-video-provider.js';
 import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js';
 import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
+import { EncounterForwarder } from '../pipeline/video/encounter-forwarder.js';
 import { VisitService } from '../pipeline/video/visit-service.js';
 import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
 import { BillingService } from '../pipeline/billing/billing-service.js';
@@ -264,7 +265,26 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     hasOwnFactor: (staffId) => mfa.enrolled(staffId),
   });
   // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
-  const appointmentForwarder = new AppointmentForwarder({ forwarding: stores.forwarding, scheduling: stores.scheduling, sink: fhirSink, audit, clock, patientRecheckMs: config.fhir.patientRecheckMs });
+  const appointmentVisits = (a: { organizationId: string; id: string }, limit: number) => stores.visits.list({ organizationId: a.organizationId, appointmentId: a.id, limit });
+  const appointmentForwarder = new AppointmentForwarder({
+    forwarding: stores.forwarding,
+    scheduling: stores.scheduling,
+    sink: fhirSink,
+    audit,
+    clock,
+    patientRecheckMs: config.fhir.patientRecheckMs,
+    visitOf: async (a) => (await appointmentVisits(a, 1))[0],
+  });
+  // Video visits to EHRs as FHIR Encounters, through the destinations that take them (same jobs table).
+  const encounterForwarder = new EncounterForwarder({
+    forwarding: stores.forwarding,
+    visits: stores.visits,
+    staffRole: async (id) => (await stores.staff.getStaff(id))?.role,
+    sink: fhirSink,
+    audit,
+    clock,
+    patientRecheckMs: config.fhir.patientRecheckMs,
+  });
   const scheduling = new SchedulingService({
     store: stores.scheduling,
     patients: stores.registry,
@@ -276,6 +296,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     newId: randomUUID,
     jobs: stores.jobs,
     jobsFor: (organizationId, appointmentId, version, nowMs) => appointmentForwarder.jobsFor(organizationId, appointmentId, version, nowMs),
+    visitsOf: (a) => appointmentVisits(a, 20),
   });
   const reminders = new ReminderWorker({
     jobs: stores.jobs,
@@ -288,14 +309,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     owner: `${config.nodeName}:${process.pid}:${randomUUID()}`,
     leaseMs: config.scheduling.jobLeaseMs,
     pollMs: config.scheduling.jobPollMs,
-    handlers: [appointmentForwarder],
+    handlers: [appointmentForwarder, encounterForwarder],
   });
   // A booking or a change may bring a reminder due sooner than the worker's next look.
   scheduling.onChanged(() => reminders.kick());
   const twilioAuthToken = config.twilio?.authToken;
   const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
     twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
-  const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log);
+  const worklist = new WorklistService(stores.alerts, carePlans, staff, audit, worklistHub, clock, log, async (s, patientId) =>
+    (await stores.visits.list({ organizationId: s.organizationId, patientId, staffId: s.id, open: true, limit: 5 })).flatMap((v) => (v.startedAtMs === null ? [] : [{ id: v.id, startedAtMs: v.startedAtMs }])),
+  );
   const billing = new BillingService({
     store: stores.billing,
     readings: stores.readings,
@@ -349,7 +372,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     clock,
     log,
     options: { linkTtlMs: config.video.linkTtlMs, maxDurationMs: config.video.maxDurationMs, publicUrl: config.video.publicUrl },
+    // A start or an end: the Encounter (and the linked Appointment, arrived) to the EHRs that take them, in the change's transaction.
+    jobsFor: async (visit, change, nowMs) => {
+      const jobs = await encounterForwarder.jobsFor(visit, change, nowMs);
+      const appointment = visit.appointmentId === null || change !== 'started' ? undefined : await stores.scheduling.getAppointment(visit.appointmentId);
+      return appointment === undefined ? jobs : [...jobs, ...(await appointmentForwarder.jobsFor(appointment.organizationId, appointment.id, appointment.version, nowMs))];
+    },
+    appointments: { getAppointment: (id) => scheduling.getAppointment(id), visitCompleted: (id, visit) => scheduling.visitCompleted(id, visit) },
+    timeLog: stores.alerts,
   });
+  visits.onEnded(() => reminders.kick());
   const signaling = config.video.provider === 'embedded' ? new VisitSignaling({ visits, sessions, credentialGuard, log }) : undefined;
 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway

@@ -55,7 +55,8 @@ export function appointmentResource(record: AppointmentRecord, patient: Referenc
     id: identifier.value.slice(0, 64),
     meta: { source: systems.source },
     identifier: [identifier],
-    status: STATUS[a.status],
+    // The patient is in the appointment's video visit: arrived (http://hl7.org/fhir/R4/valueset-appointmentstatus.html).
+    status: a.status === 'booked' && record.visit?.startedAtMs != null && record.visit.endedAtMs === null ? 'arrived' : STATUS[a.status],
     appointmentType: { coding: [APPOINTMENT_TYPE], text: record.typeName },
     start: new Date(a.startMs).toISOString(),
     end: new Date(a.endMs).toISOString(),

@@ -10,6 +10,7 @@ import { tempDir } from '../../test/helpers/gateway.js';
 import { EmbeddedVideoProvider, turnRestCredential } from './embedded-video-provider.js';
 import { JitsiVideoProvider } from './jitsi-video-provider.js';
 import { LiveKitVideoProvider } from './livekit-video-provider.js';
+import { livekitWebhook } from '../../test/helpers/livekit-webhook.js';
 
 const NOW = Date.parse('2026-12-07T15:00:00Z');
 const grant = (overrides: Partial<VideoRoomGrant> = {}): VideoRoomGrant => ({
@@ -22,7 +23,7 @@ const grant = (overrides: Partial<VideoRoomGrant> = {}): VideoRoomGrant => ({
 });
 
 describe('LiveKit adapter', () => {
-  const settings = { url: 'wss://rpm.livekit.cloud', apiKey: 'APIrpmTest123', apiSecret: 'a'.repeat(20) + 'b'.repeat(24), joinUrl: 'https://meet.livekit.io/custom' };
+  const settings = { url: 'wss://rpm.livekit.cloud', apiKey: 'APIrpmTest123', apiSecret: 'a'.repeat(20) + 'b'.repeat(24), joinUrl: 'https://meet.livekit.io/custom', webhooks: true };
 
   it('mints a room token that LiveKit’s own verifier accepts, for that one room, with the participant’s rights and expiry', async () => {
     const provider = new LiveKitVideoProvider(settings);
@@ -55,6 +56,24 @@ describe('LiveKit adapter', () => {
     const claims = await new TokenVerifier(settings.apiKey, settings.apiSecret).verify(join.token);
     expect(claims.video?.roomAdmin).toBe(true);
     await expect(new TokenVerifier(settings.apiKey, 'x'.repeat(44)).verify(join.token)).rejects.toThrow();
+  });
+
+  it('reads LiveKit webhooks signed as LiveKit signs them; a wrong secret, a changed body or no signature is refused', async () => {
+    const provider = new LiveKitVideoProvider(settings);
+    expect(provider.presence).toBe('events');
+    const at = Date.now() - 5_000;
+    const joined = await livekitWebhook(settings.apiKey, settings.apiSecret, { event: 'participant_joined', room: 'rpm-abc', identity: 'patient-v-1', atMs: at, id: 'EV_1' });
+    expect(await provider.receiveEvent(joined.body, joined.headers.authorization)).toEqual({ kind: 'participant-joined', id: 'EV_1', room: 'rpm-abc', identity: 'patient-v-1', atMs: Math.floor(at / 1000) * 1000 });
+    const finished = await livekitWebhook(settings.apiKey, settings.apiSecret, { event: 'room_finished', room: 'rpm-abc', atMs: at });
+    expect(await provider.receiveEvent(finished.body, finished.headers.authorization)).toMatchObject({ kind: 'room-finished', room: 'rpm-abc', identity: null });
+    const started = await livekitWebhook(settings.apiKey, settings.apiSecret, { event: 'room_started', room: 'rpm-abc', atMs: at });
+    expect((await provider.receiveEvent(started.body, started.headers.authorization)).kind).toBe('other');
+
+    const forged = await livekitWebhook(settings.apiKey, 'z'.repeat(44), { event: 'participant_joined', room: 'rpm-abc', identity: 'patient-v-1', atMs: at });
+    await expect(provider.receiveEvent(forged.body, forged.headers.authorization)).rejects.toMatchObject({ code: 'RPM_ERR_WEBHOOK_SIGNATURE_INVALID' });
+    await expect(provider.receiveEvent(joined.body.replace('rpm-abc', 'rpm-xyz'), joined.headers.authorization)).rejects.toMatchObject({ code: 'RPM_ERR_WEBHOOK_SIGNATURE_INVALID' });
+    await expect(provider.receiveEvent(joined.body, undefined)).rejects.toMatchObject({ code: 'RPM_ERR_WEBHOOK_SIGNATURE_INVALID' });
+    expect(new LiveKitVideoProvider({ ...settings, webhooks: false }).presence).toBe('token');
   });
 });
 

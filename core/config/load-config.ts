@@ -106,7 +106,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
       },
       livekit:
         e.RPM_LIVEKIT_URL !== undefined && e.RPM_LIVEKIT_API_KEY !== undefined && e.RPM_LIVEKIT_API_SECRET !== undefined
-          ? { url: e.RPM_LIVEKIT_URL, apiKey: e.RPM_LIVEKIT_API_KEY, apiSecret: e.RPM_LIVEKIT_API_SECRET, joinUrl: e.RPM_LIVEKIT_JOIN_URL }
+          ? { url: e.RPM_LIVEKIT_URL, apiKey: e.RPM_LIVEKIT_API_KEY, apiSecret: e.RPM_LIVEKIT_API_SECRET, joinUrl: e.RPM_LIVEKIT_JOIN_URL, webhooks: e.RPM_LIVEKIT_WEBHOOKS }
           : undefined,
       jitsi:
         e.RPM_JITSI_URL === undefined || e.RPM_JITSI_APP_ID === undefined

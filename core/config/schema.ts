@@ -149,6 +149,11 @@ export const envSchema = z
     RPM_LIVEKIT_API_KEY: z.string().min(1).optional(),
     RPM_LIVEKIT_API_SECRET: z.string().min(32, 'must be at least 32 characters (HS256 key)').optional(),
     RPM_LIVEKIT_JOIN_URL: z.url({ protocol: /^https?$/ }).optional(),
+    // true: the LiveKit server posts its webhooks to POST /v1/video/livekit/webhook (livekit.yaml
+    // `webhook.urls`, signed with the same API key), and a visit's start, end and duration come
+    // from real presence (participant_joined / participant_left / room_finished); false: a token
+    // issued counts as entering.
+    RPM_LIVEKIT_WEBHOOKS: bool.default(false),
     // Jitsi Meet (RPM_VIDEO_PROVIDER=jitsi): the meeting site and the app id of its token auth.
     // Self-hosted (prosody token auth): the app secret (HS256). 8x8 JaaS: the app id
     // (vpaas-magic-cookie-…), the API key id and its private key file (RS256).
@@ -410,7 +415,7 @@ export interface VideoConfig {
     readonly transportPolicy: 'all' | 'relay';
     readonly turn: { readonly kind: 'rest'; readonly secret: string } | { readonly kind: 'static'; readonly username: string; readonly credential: string } | undefined;
   };
-  readonly livekit: { readonly url: string; readonly apiKey: string; readonly apiSecret: string; readonly joinUrl: string | undefined } | undefined;
+  readonly livekit: { readonly url: string; readonly apiKey: string; readonly apiSecret: string; readonly joinUrl: string | undefined; readonly webhooks: boolean } | undefined;
   readonly jitsi:
     | {
         readonly url: string;

@@ -100,8 +100,6 @@ export const errorCatalogue = {
   RPM_ERR_VISIT_ALREADY_OPEN: { status: 409, title: 'The appointment already has an open video visit' },
   // A manual timer or typed-in time over a span a video visit of the same staff member and patient logs already.
   RPM_ERR_TIME_OVERLAPS_VISIT: { status: 409, title: 'A video visit already logs this time' },
-  // A hosted video provider's webhook whose signature does not verify.
-  RPM_ERR_VIDEO_WEBHOOK_SIGNATURE: { status: 401, title: 'The video provider webhook signature is not valid' },
   // Scheduling: availability, appointment types, appointments
   RPM_ERR_APPOINTMENT_NOT_FOUND: { status: 404, title: 'Appointment not found' },
   RPM_ERR_APPOINTMENT_TYPE_NOT_FOUND: { status: 404, title: 'Appointment type not found' },

@@ -19,4 +19,6 @@ export interface AppointmentRecord {
   readonly appointment: Appointment;
   /** The visit type's name ("Monthly check-in"): no clinical detail. */
   readonly typeName: string;
+  /** The video visit started from the appointment, if any: a running one makes a booked appointment `arrived` at the EHR. */
+  readonly visit?: { readonly startedAtMs: number | null; readonly endedAtMs: number | null } | undefined;
 }

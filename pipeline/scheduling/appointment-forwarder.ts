@@ -1,5 +1,7 @@
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { AppointmentSink } from '../../core/ports/appointment-sink.js';
+import type { Appointment } from '../../core/model/scheduling.js';
+import type { Visit } from '../../core/model/visit.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { ClinicalRecordSink } from '../../core/ports/clinical-record-sink.js';
 import type { Clock } from '../../core/ports/clock.js';
@@ -32,6 +34,8 @@ export class AppointmentForwarder implements JobHandler {
       readonly audit: AuditLog;
       readonly clock: Clock;
       readonly patientRecheckMs: number;
+      /** The newest video visit started from the appointment, if any. */
+      readonly visitOf?: (appointment: Appointment) => Promise<Visit | undefined>;
     },
   ) {}
 
@@ -64,7 +68,8 @@ export class AppointmentForwarder implements JobHandler {
     if (target === undefined || !target.ok) {
       return `dead:${target === undefined ? 'RPM_ERR_FHIR_PATIENT_UNKNOWN' : target.code}`;
     }
-    const result = await this.deps.sink.sendAppointment(destination, { appointment, typeName: type?.name ?? appointment.typeId }, target.target);
+    const visit = await this.deps.visitOf?.(appointment);
+    const result = await this.deps.sink.sendAppointment(destination, { appointment, typeName: type?.name ?? appointment.typeId, visit }, target.target);
     if (result.status === 'retry') throw new RpmError(result.code, result.message);
     await this.deps.audit.record({
       atMs: this.deps.clock.now(),

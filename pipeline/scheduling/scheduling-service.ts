@@ -10,6 +10,7 @@ import {
   type StaffAvailability,
 } from '../../core/model/scheduling.js';
 import type { Staff } from '../../core/model/staff.js';
+import type { Visit } from '../../core/model/visit.js';
 import type { AuditLog } from '../../core/ports/audit-log.js';
 import type { Clock } from '../../core/ports/clock.js';
 import type { DelayedJobs, NewDelayedJob } from '../../core/ports/delayed-jobs.js';
@@ -41,6 +42,8 @@ export interface SchedulingDeps {
   readonly jobsFor?: (organizationId: string, appointmentId: string, version: number, nowMs: number) => Promise<NewDelayedJob[]>;
   /** Where jobs outside a change go (a patient's SMS answer updates what EHRs were sent). */
   readonly jobs?: DelayedJobs;
+  /** The video visits started from an appointment (a patient who joined one was no no-show). */
+  readonly visitsOf?: (appointment: Appointment) => Promise<readonly Visit[]>;
 }
 
 /**
@@ -161,6 +164,12 @@ export class SchedulingService {
     if ((status === 'no-show' || status === 'completed') && now < current.startMs) {
       throw new RpmError('RPM_ERR_APPOINTMENT_STATE', `an appointment is marked ${status} only once it has started`);
     }
+    if (status === 'no-show') {
+      const joined = (await this.deps.visitsOf?.(current))?.find((v) => v.startedAtMs !== null);
+      if (joined !== undefined) {
+        throw new RpmError('RPM_ERR_APPOINTMENT_STATE', 'the patient joined this appointment’s video visit: not a no-show', { details: { visitId: joined.id } });
+      }
+    }
     const changed = await this.deps.store.change(id, expectedVersion, { kind: 'status', status, atMs: now, by: by.actor }, await this.extraJobs(current.organizationId, id, expectedVersion + 1, now));
     await this.record(by, `appointment.${status === 'cancelled' ? 'cancel' : status}`, `patient:${current.patientId}`, { appointmentId: id, version: changed.version });
     this.emit(changed, status);
@@ -169,6 +178,40 @@ export class SchedulingService {
 
   getAppointment(id: string): Promise<Appointment | undefined> {
     return this.deps.store.getAppointment(id);
+  }
+
+  /**
+   * The appointment's video visit ended with both in: the appointment is completed (its FHIR
+   * Appointment fulfilled), also when the visit began before the booked start. Nothing changes
+   * when it is no longer booked (a staff member already closed it).
+   */
+  async visitCompleted(appointmentId: string, visit: Visit): Promise<void> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const current = await this.deps.store.getAppointment(appointmentId);
+      if (current?.status !== 'booked') return;
+      const now = this.deps.clock.now();
+      try {
+        const changed = await this.deps.store.change(
+          appointmentId,
+          current.version,
+          { kind: 'status', status: 'completed', atMs: now, by: `visit:${visit.id}` },
+          await this.extraJobs(current.organizationId, appointmentId, current.version + 1, now),
+        );
+        await this.deps.audit.record({
+          atMs: now,
+          actor: 'system:visit',
+          action: 'appointment.completed',
+          subject: `patient:${current.patientId}`,
+          outcome: 'success',
+          sourceIp: null,
+          details: { appointmentId, version: changed.version, visitId: visit.id },
+        });
+        this.emit(changed, 'completed');
+        return;
+      } catch (err) {
+        if (!(err instanceof RpmError && err.code === 'RPM_ERR_APPOINTMENT_VERSION_CONFLICT')) throw err;
+      }
+    }
   }
 
   async require(id: string): Promise<Appointment> {

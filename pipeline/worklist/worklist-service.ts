@@ -34,6 +34,9 @@ export interface Requester {
  * time log. Every read of patient data and every transition is audited; every route is scoped
  * to the staff member's patients (a patient out of scope answers 404, like a missing one).
  */
+/** Entries are listed by start; a visit that began up to a day earlier can still overlap (visits end within RPM_VISIT_MAX_MINUTES). */
+const DAY_MS = 86_400_000;
+
 export class WorklistService {
   constructor(
     private readonly alerts: AlertStore,
@@ -235,7 +238,7 @@ export class WorklistService {
    */
   private async refuseVisitOverlap(req: Requester, patientId: string, fromMs: number, toMs: number): Promise<void> {
     const now = this.clock.now();
-    const logged = (await this.alerts.timeEntries({ staffId: req.staff.id, patientId, fromMs, toMs })).filter((e) => e.source === 'visit');
+    const logged = (await this.alerts.timeEntries({ staffId: req.staff.id, patientId, fromMs: fromMs - DAY_MS, toMs })).filter((e) => e.source === 'visit');
     const spans = [
       ...logged.map((e) => ({ startedAtMs: e.startedAtMs, endedAtMs: e.endedAtMs ?? now })),
       ...(await this.runningVisits(req.staff, patientId)).map((v) => ({ startedAtMs: v.startedAtMs, endedAtMs: now })),
