@@ -35,7 +35,7 @@ import { staffReadRoutes } from './staff-read-routes.js';
 import { vendorAdminRoutes } from './vendor-admin-routes.js';
 import { vendorRoutes } from './vendor-routes.js';
 import { readingUserRoutes } from '../worklist/reading-user-routes.js';
-import { visitPatientRoutes, visitRoutes } from '../video/visit-routes.js';
+import { videoWebhookRoutes, visitPatientRoutes, visitRoutes } from '../video/visit-routes.js';
 import { visitPageRoutes } from '../video/visit-page-routes.js';
 import type { TlsMaterial } from '../tls/tls-reloader.js';
 
@@ -145,6 +145,8 @@ export async function buildApp(ctx: GatewayContext, tls?: TlsMaterial): Promise<
   await app.register(readingUserRoutes, ctx);
   await app.register(visitRoutes, ctx);
   await app.register(visitPatientRoutes, ctx);
+  // Hosted video providers' webhooks: their own raw-body parser (the signature covers the exact bytes).
+  await app.register(async (scope) => videoWebhookRoutes(scope, ctx));
   await app.register(visitPageRoutes, ctx);
   // Vendor formats: their own raw-body parser, scoped to /vendors.
   await app.register(async (scope) => vendorRoutes(scope, ctx), { prefix: '/vendors' });

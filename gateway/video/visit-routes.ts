@@ -21,6 +21,7 @@ const visitView = z.object({
   patientId: z.string(),
   staffId: z.string().describe('The treating staff member (who started it): the minutes go to her time log'),
   alertId: z.string().nullable().describe('The alert the visit was started from'),
+  appointmentId: z.string().nullable().describe('The booked appointment the visit was started from (it is completed when the visit ends with both in)'),
   provider: z.enum(['embedded', 'livekit', 'jitsi']),
   modality: z.enum(VISIT_MODALITIES),
   status: z.enum(['waiting', 'in-progress', 'ended']).describe('waiting: nobody or one side in; in-progress: both have been in; ended'),
@@ -40,6 +41,7 @@ function toVisitView(v: Visit): z.infer<typeof visitView> {
     patientId: v.patientId,
     staffId: v.staffId,
     alertId: v.alertId,
+    appointmentId: v.appointmentId,
     provider: v.provider,
     modality: v.modality,
     status: v.endedAtMs !== null ? 'ended' : v.startedAtMs !== null ? 'in-progress' : 'waiting',
@@ -124,22 +126,27 @@ export async function visitRoutes(root: FastifyInstance, ctx: GatewayContext): P
     '/v1/visits',
     {
       schema: {
-        summary: 'Start a video visit with a patient (from the patient page or an alert) and send the patient a link',
+        summary: 'Start a video visit with a patient (from the patient page, an alert or a booked appointment) and send the patient a link',
         description:
-          'The patient’s link works once, for RPM_VISIT_LINK_TTL_MINUTES, for this visit only; it is sent by SMS to the number on record (no PHI in the text) when `sendSms` is true, and answered here so it can also be read out. Nurses and physicians only.',
+          'The patient’s link works once, for RPM_VISIT_LINK_TTL_MINUTES, for this visit only; it is sent by SMS to the number on record (no PHI in the text) when `sendSms` is true, and answered here so it can also be read out. Nurses and physicians only. With `appointmentId` (a booked video or phone appointment, from 30 minutes before its start until an hour after its end) the visit is linked to it: the patient comes from the appointment, a phone appointment makes an audio visit, the appointment is `arrived` at the EHRs while the visit runs and completed when it ends with both in; an appointment whose visit is already open answers 409 `RPM_ERR_VISIT_ALREADY_OPEN` with `visitId` (join that one).',
         tags: ['visits'],
         security,
         body: z.object({
-          patientId: entityId,
+          patientId: entityId.optional().describe('Required unless `appointmentId` is given'),
           alertId: z.string().min(1).max(128).optional().describe('The alert the visit is about (same patient)'),
-          modality: z.enum(VISIT_MODALITIES).default('video'),
+          appointmentId: z.string().min(1).max(128).optional().describe('The booked appointment the visit is held for'),
+          modality: z.enum(VISIT_MODALITIES).optional().describe('Default: video (audio for a phone appointment)'),
           sendSms: z.boolean().default(true),
         }),
         response: { 201: z.object({ visit: visitView, link: linkView }) },
       },
     },
     async (req, reply) => {
-      const { visit, link } = await ctx.visits.start(requester(req), { patientId: req.body.patientId, alertId: req.body.alertId, modality: req.body.modality, sendSms: req.body.sendSms }, originOf(req));
+      const { visit, link } = await ctx.visits.start(
+        requester(req),
+        { patientId: req.body.patientId, alertId: req.body.alertId, appointmentId: req.body.appointmentId, modality: req.body.modality, sendSms: req.body.sendSms },
+        originOf(req),
+      );
       return reply.code(201).send({ visit: toVisitView(visit), link: toLinkView(link) });
     },
   );
@@ -309,3 +316,42 @@ export async function visitPatientRoutes(root: FastifyInstance, ctx: GatewayCont
     },
   );
 }
+
+/** Where a LiveKit server posts its webhooks (livekit.yaml `webhook.urls`). */
+export const LIVEKIT_WEBHOOK_PATH = '/v1/video/livekit/webhook';
+
+/**
+ * Hosted providers' events: LiveKit's webhooks (RPM_LIVEKIT_WEBHOOKS=true), verified by the SDK's
+ * WebhookReceiver (a JWT under our API key and secret carrying the body's SHA-256). Who entered and
+ * left a visit's room and when the room closed become the visit's participations, start and end.
+ * A refused signature answers 403 and is audited; events of rooms that are not ours answer 200.
+ */
+export async function videoWebhookRoutes(scope: FastifyInstance, ctx: GatewayContext): Promise<void> {
+  scope.addContentTypeParser('application/webhook+json', { parseAs: 'string', bodyLimit: 64 * 1024 }, (_req, body, done) => done(null, body));
+  const app = scope.withTypeProvider<ZodTypeProvider>();
+  app.post(
+    LIVEKIT_WEBHOOK_PATH,
+    {
+      schema: {
+        summary: 'LiveKit webhooks: participant_joined, participant_left and room_finished of visit rooms',
+        description:
+          'Posted by the LiveKit server (`application/webhook+json`, `Authorization: <JWT>` signed with the API key and secret, its `sha256` claim the body’s SHA-256). Only with RPM_VIDEO_PROVIDER=livekit and RPM_LIVEKIT_WEBHOOKS=true (else 404). A signature that does not verify answers 403 `RPM_ERR_WEBHOOK_SIGNATURE_INVALID`.',
+        tags: ['visits'],
+        response: { 200: z.object({ handled: z.boolean().describe('false: not a visit room, not a participant of ours, or an event that changes nothing') }) },
+      },
+    },
+    async (req) => {
+      if (ctx.visits.provider !== 'livekit' || !ctx.visits.providerEvents) throw new RpmError('RPM_ERR_NOT_FOUND', 'LiveKit webhooks are not enabled (RPM_LIVEKIT_WEBHOOKS)');
+      const auth = req.headers.authorization;
+      try {
+        return await ctx.visits.providerEvent(typeof req.body === 'string' ? req.body : '', auth);
+      } catch (err) {
+        if (err instanceof RpmError && err.code === 'RPM_ERR_WEBHOOK_SIGNATURE_INVALID') {
+          await ctx.audit.record({ atMs: ctx.clock.now(), actor: 'livekit', action: 'visit.provider-event', subject: 'webhook:livekit', outcome: 'denied', sourceIp: req.ip, details: { reason: 'signature' } });
+        }
+        throw err;
+      }
+    },
+  );
+}
+

@@ -114,6 +114,11 @@ export class VisitService {
     return this.deps.provider.kind;
   }
 
+  /** Whether the provider reports presence by signed events (LiveKit webhooks). */
+  get providerEvents(): boolean {
+    return this.deps.provider.presence === 'events' && this.deps.provider.receiveEvent !== undefined;
+  }
+
   onEnded(listener: EndedListener): () => void {
     this.endedListeners.add(listener);
     return () => this.endedListeners.delete(listener);
