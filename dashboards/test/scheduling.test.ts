@@ -132,17 +132,46 @@ describe('Dashboard: patient header, booking, visits, my day (Chromium)', () => 
     expect(await unnamed.textContent()).toContain('Identity not recorded');
     expect(await page.getByRole('button', { name: /^Join video visit with/ }).count()).toBe(2);
     expect(await seriousViolations(page), 'my day').toEqual([]);
-    // Join starts a video visit with the patient (the video module) and opens its call view.
+    // Tomorrow's visit is not open yet: Join says when it opens and starts nothing.
     await annabelle.getByRole('button', { name: /^Join/ }).click();
-    await page.waitForURL(/#\/visits\/[0-9a-f-]{36}$/);
-    await page.getByRole('heading', { level: 1, name: 'Video visit · patient pa-1' }).waitFor();
-    const visitId = /#\/visits\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? '';
-    expect((await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: nurse.token })).body).toMatchObject({ patientId: 'pa-1', staffId: nurse.id, status: 'waiting' });
-    await page.goBack();
-    await page.getByRole('heading', { level: 1, name: `My day: ${tomorrowUtc()}` }).waitFor();
+    await page.getByRole('alert').filter({ hasText: 'This visit opens 30 minutes before it starts' }).waitFor();
+    expect((await request(`${t.baseUrl}/v1/patients/pa-1/visits`, { token: nurse.token })).body.visits).toEqual([]);
     // From my day to the patient page: the visit is upcoming, nothing past yet.
     await annabelle.getByRole('link').click();
     await page.getByRole('heading', { level: 1, name: 'Quintero-Vasquez, Annabelle' }).waitFor();
     expect(await page.getByRole('list', { name: 'Past visits' }).textContent()).toContain('None.');
   });
+
+  it('joins a booked video visit from my day and from the patient’s upcoming visits: one visit linked to the appointment, completed when it ends', async () => {
+    // A nurse working around the clock, with a visit in two minutes.
+    const dee = await createNurse(t, 'org-a', 'dee@a.example', 'Dee Example');
+    const allDay = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:59' }));
+    expect((await request(`${t.baseUrl}/v1/staff/${dee.id}/availability`, { method: 'PUT', token: dee.token, json: { timeZone: 'UTC', weekly: allDay } })).status).toBe(200);
+    const start = new Date(Math.ceil((Date.now() + 2 * 60_000) / 60_000) * 60_000).toISOString();
+    const booked = await request(`${t.baseUrl}/v1/appointments`, { token: dee.token, json: { patientId: 'pa-1', staffId: dee.id, typeId: 'monthly-check-in', start } });
+    expect(booked.status, JSON.stringify(booked.body)).toBe(201);
+    const appointmentId: string = booked.body.id;
+
+    const page = await context.newPage();
+    await signIn(page, t.baseUrl, dee.email);
+    await page.goto(`${t.baseUrl}/#/day/${start.slice(0, 10)}`);
+    const row = page.locator(`table.visits tbody tr[data-visit="${appointmentId}"]`);
+    await row.getByRole('button', { name: 'Join video visit with Quintero-Vasquez, Annabelle' }).waitFor();
+    expect(await seriousViolations(page), 'my day with a visit about to start').toEqual([]);
+    await row.getByRole('button', { name: /^Join/ }).click();
+    await page.waitForURL(/#\/visits\/[0-9a-f-]{36}$/);
+    await page.getByRole('heading', { level: 1, name: /^Video visit/ }).waitFor();
+    const visitId = /#\/visits\/([0-9a-f-]{36})$/.exec(page.url())?.[1] ?? '';
+    const visit = (await request(`${t.baseUrl}/v1/visits/${visitId}`, { token: dee.token })).body;
+    expect(visit).toMatchObject({ patientId: 'pa-1', staffId: dee.id, appointmentId, status: 'waiting' });
+    expect(await seriousViolations(page), 'call view of an appointment').toEqual([]);
+
+    // The patient page's upcoming visit: Join goes back into the same visit, none is added.
+    await page.goto(`${t.baseUrl}/#/patients/pa-1`);
+    const upcoming = page.getByRole('list', { name: 'Upcoming visits' });
+    await upcoming.locator(`li[data-visit="${appointmentId}"]`).getByRole('button', { name: /^Join video visit with/ }).click();
+    await page.waitForURL(new RegExp(`#/visits/${visitId}$`));
+    expect((await request(`${t.baseUrl}/v1/patients/pa-1/visits?open=true`, { token: dee.token })).body.visits.map((v: { id: string }) => v.id)).toEqual([visitId]);
+    await page.close();
+  }, 60_000);
 });

@@ -16,6 +16,8 @@ export interface VisitView {
   readonly patientId: string;
   readonly staffId: string;
   readonly alertId: string | null;
+  /** The booked appointment the visit was started from. */
+  readonly appointmentId: string | null;
   readonly provider: 'embedded' | 'livekit' | 'jitsi';
   readonly modality: 'video' | 'audio';
   readonly status: 'waiting' | 'in-progress' | 'ended';

@@ -29,22 +29,33 @@ export async function startVisit(ctx: AppContext, patientId: string, options: { 
   }
 }
 
+/** How early before its start a booked appointment's visit opens (the gateway's APPOINTMENT_JOIN_EARLY_MS). */
+const JOIN_EARLY_MS = 30 * 60_000;
+
 /**
- * A booked video appointment's "Join" (my day, the patient's visits): back into her open video
- * visit with the patient if she has one, else a new one (the patient gets her link by SMS).
+ * A booked video appointment's "Join" (my day, the patient's visits): the visit held for that
+ * appointment, linked to it (the appointment is completed when the visit ends with both in). Its
+ * open visit when there is one (the gateway names it), else a new one (the patient gets her link
+ * by SMS). Earlier than 30 minutes before the start it says when the visit opens.
  */
-export async function joinAppointment(ctx: AppContext, appointment: { readonly patientId: string }): Promise<void> {
+export async function joinAppointment(ctx: AppContext, appointment: { readonly id: string; readonly start: string }): Promise<void> {
+  const opensAt = Date.parse(appointment.start) - JOIN_EARLY_MS;
+  if (Date.now() < opensAt) {
+    ctx.showError(`This visit opens 30 minutes before it starts, at ${dateAndTime(new Date(opensAt).toISOString())}.`);
+    return;
+  }
   try {
-    const { visits } = await ctx.api.get<{ visits: VisitView[] }>(`/v1/patients/${seg(appointment.patientId)}/visits`, { open: true, limit: 20 });
-    const mine = visits.find((v) => v.staffId === ctx.me.id);
-    if (mine !== undefined) {
-      location.hash = `#/visits/${seg(mine.id)}`;
+    const res = await ctx.api.post<{ visit: VisitView; link: LinkView }>('/v1/visits', { appointmentId: appointment.id, sendSms: true });
+    issuedLinks.set(res.visit.id, res.link);
+    ctx.announce(`Video visit started for the appointment. ${SMS_TEXT[res.link.sms]}`);
+    location.hash = `#/visits/${seg(res.visit.id)}`;
+  } catch (err) {
+    if (err instanceof ApiError && err.code === 'RPM_ERR_VISIT_ALREADY_OPEN' && typeof err.problem.visitId === 'string') {
+      location.hash = `#/visits/${seg(err.problem.visitId)}`;
       return;
     }
-  } catch (err) {
-    if (err instanceof ApiError && err.sessionEnded) return;
+    if (!(err instanceof ApiError && err.sessionEnded)) ctx.showError(`The video visit could not be started: ${err instanceof Error ? err.message : String(err)}`);
   }
-  await startVisit(ctx, appointment.patientId, { modality: 'video' });
 }
 
 /** The patient page's panel: start a visit (video, or audio only) and this patient's recent visits. */
