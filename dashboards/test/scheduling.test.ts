@@ -142,7 +142,7 @@ describe('Dashboard: patient header, booking, visits, my day (Chromium)', () => 
     expect(await page.getByRole('list', { name: 'Past visits' }).textContent()).toContain('None.');
   });
 
-  it('joins a booked video visit from my day and from the patient’s upcoming visits: one visit linked to the appointment, completed when it ends', async () => {
+  it('joins a booked video visit from my day and from the patient’s upcoming visits: one visit linked to the appointment', async () => {
     // A nurse working around the clock, with a visit in two minutes.
     const dee = await createNurse(t, 'org-a', 'dee@a.example', 'Dee Example');
     const allDay = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:59' }));

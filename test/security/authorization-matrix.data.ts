@@ -216,6 +216,9 @@ export const EXPECTED: Readonly<Record<string, Row>> = {
   'POST /v1/visits/{id}/end': VISIT_CLINICIAN,
   'POST /v1/visit-links/redeem': { own: all('404') },
   'GET /v1/visit-session': VISIT_PATIENT_SESSION,
+  // Issue 16: LiveKit's webhooks; this gateway runs the embedded provider, so the route is not enabled (404 for everyone).
+  // With RPM_LIVEKIT_WEBHOOKS the signature is the credential (gateway/video/visit-encounters.test.ts).
+  'POST /v1/video/livekit/webhook': { own: all('404') },
 
   'GET /v1/auth/sso/{organizationId}/start': SSO_START,
   'GET /v1/auth/sso/callback': PUBLIC,
