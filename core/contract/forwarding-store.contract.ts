@@ -40,16 +40,21 @@ export function forwardingStoreContract(name: string, make: () => Promise<Forwar
 
     it('keeps destinations with their configuration, unique ids, in existing organizations', async () => {
       const created = await f.forwarding.createDestination(dest('d-1'));
-      expect(created).toEqual({ ...dest('d-1'), appointments: false, updatedAtMs: 1000 });
+      expect(created).toEqual({ ...dest('d-1'), appointments: false, encounters: false, practitioners: {}, updatedAtMs: 1000 });
       // A destination may also take visits as FHIR Appointments; off unless asked.
       expect(await f.forwarding.createDestination(dest('d-appt', { appointments: true }))).toMatchObject({ appointments: true });
       expect(await f.forwarding.updateDestination('d-appt', { appointments: false }, 1500)).toMatchObject({ appointments: false, updatedAtMs: 1500 });
+      // Video visits as FHIR Encounters, and how the EHR knows our staff (staff id → its Practitioner).
+      const enc = await f.forwarding.createDestination(dest('d-enc', { encounters: true, practitioners: { 'n-1': 'Practitioner/77' } }));
+      expect(enc).toMatchObject({ encounters: true, practitioners: { 'n-1': 'Practitioner/77' } });
+      expect(await f.forwarding.updateDestination('d-enc', { practitioners: { 'n-2': 'Practitioner/78' } }, 1600)).toMatchObject({ encounters: true, practitioners: { 'n-2': 'Practitioner/78' } });
+      expect(await f.forwarding.getDestination('d-enc')).toMatchObject({ encounters: true, practitioners: { 'n-2': 'Practitioner/78' } });
       await expect(f.forwarding.createDestination(dest('d-1'))).rejects.toMatchObject({ code: 'RPM_ERR_FHIR_DESTINATION_EXISTS' });
       await expect(f.forwarding.createDestination(dest('d-2', { organizationId: 'nowhere' }))).rejects.toMatchObject({ code: 'RPM_ERR_ORGANIZATION_NOT_FOUND' });
       await f.addOrganization('org-2');
       await f.forwarding.createDestination(dest('d-3', { organizationId: 'org-2' }));
       expect((await f.forwarding.listDestinations({ organizationId: 'org-2' })).map((d) => d.id)).toEqual(['d-3']);
-      expect((await f.forwarding.listDestinations()).map((d) => d.id)).toEqual(['d-1', 'd-3', 'd-appt']);
+      expect((await f.forwarding.listDestinations()).map((d) => d.id)).toEqual(['d-1', 'd-3', 'd-appt', 'd-enc']);
       const updated = await f.forwarding.updateDestination('d-1', { enabled: false, kinds: ['spo2'], batchSize: 10, auth: { type: 'none' } }, 2000);
       expect(updated).toMatchObject({ enabled: false, kinds: ['spo2'], batchSize: 10, auth: { type: 'none' }, updatedAtMs: 2000, createdAtMs: 1000 });
       expect(await f.forwarding.updateDestination('ghost', { enabled: true }, 3000)).toBeUndefined();
