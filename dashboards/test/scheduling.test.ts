@@ -146,7 +146,10 @@ describe('Dashboard: patient header, booking, visits, my day (Chromium)', () => 
     // A nurse working around the clock, with a visit in two minutes.
     const dee = await createNurse(t, 'org-a', 'dee@a.example', 'Dee Example');
     const allDay = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:59' }));
-    expect((await request(`${t.baseUrl}/v1/staff/${dee.id}/availability`, { method: 'PUT', token: dee.token, json: { timeZone: 'UTC', weekly: allDay } })).status).toBe(200);
+    // Working hours cannot cross midnight: near midnight UTC she works in Tokyo (UTC+9, no DST), so a visit booked now fits her day.
+    const hour = new Date().getUTCHours();
+    const timeZone = hour >= 20 || hour < 4 ? 'Asia/Tokyo' : 'UTC';
+    expect((await request(`${t.baseUrl}/v1/staff/${dee.id}/availability`, { method: 'PUT', token: dee.token, json: { timeZone, weekly: allDay } })).status).toBe(200);
     const start = new Date(Math.ceil((Date.now() + 2 * 60_000) / 60_000) * 60_000).toISOString();
     const booked = await request(`${t.baseUrl}/v1/appointments`, { token: dee.token, json: { patientId: 'pa-1', staffId: dee.id, typeId: 'monthly-check-in', start } });
     expect(booked.status, JSON.stringify(booked.body)).toBe(201);
@@ -154,7 +157,7 @@ describe('Dashboard: patient header, booking, visits, my day (Chromium)', () => 
 
     const page = await context.newPage();
     await signIn(page, t.baseUrl, dee.email);
-    await page.goto(`${t.baseUrl}/#/day/${start.slice(0, 10)}`);
+    await page.goto(`${t.baseUrl}/#/day/${new Intl.DateTimeFormat('en-CA', { timeZone, year: 'numeric', month: '2-digit', day: '2-digit' }).format(new Date(start))}`);
     const row = page.locator(`table.visits tbody tr[data-visit="${appointmentId}"]`);
     await row.getByRole('button', { name: 'Join video visit with Quintero-Vasquez, Annabelle' }).waitFor();
     expect(await seriousViolations(page), 'my day with a visit about to start').toEqual([]);
