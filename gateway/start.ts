@@ -25,6 +25,7 @@ import { IngestService } from '../pipeline/ingest.js';
 import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
 import { AppointmentForwarder } from '../pipeline/scheduling/appointment-forwarder.js';
 import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import { ReminderHandoff } from '../pipeline/cluster/reminder-handoff.js';
 import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from '../connectors/files/admin-token-file.js';
@@ -118,6 +119,9 @@ export interface StartOptions {
 type Background =
   | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker; readonly timeSeries: TimeSeriesWriter | undefined }
   | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
+
+/** How often open visits past RPM_VISIT_MAX_MINUTES are looked for. */
+const VISIT_SWEEP_MS = 60_000;
 
 /** The connections a gateway of the distributed mode shares with the cluster (the adapters are chosen here). */
 async function openGatewayCluster(config: Config, log: Logger): Promise<GatewayCluster> {
@@ -277,7 +281,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     jobs: stores.jobs,
     jobsFor: (organizationId, appointmentId, version, nowMs) => appointmentForwarder.jobsFor(organizationId, appointmentId, version, nowMs),
   });
-  const reminders = new ReminderWorker({
+  // Scheduling's durable jobs run here in the single process; in the distributed mode a worker holding
+  // the `reminders` unit runs them, woken by BullMQ delayed jobs this gateway posts after each commit.
+  const reminders = role === 'gateway' ? undefined : new ReminderWorker({
     jobs: stores.jobs,
     store: stores.scheduling,
     identities,
@@ -291,7 +297,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     handlers: [appointmentForwarder],
   });
   // A booking or a change may bring a reminder due sooner than the worker's next look.
-  scheduling.onChanged(() => reminders.kick());
+  if (reminders !== undefined) scheduling.onChanged(() => reminders.kick());
   const twilioAuthToken = config.twilio?.authToken;
   const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
     twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
@@ -434,6 +440,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       deliveryControl.kick();
     });
     deliveryControl = new RemoteDeliveryControl(stores.forwarding, handoff, clock, destinations);
+    // After a booking's commit: BullMQ delayed jobs wake the worker holding the reminders at each due time.
+    const reminderHandoff = new ReminderHandoff({ bus: cluster.bus, jobs: stores.jobs, clock, log });
+    scheduling.onChanged((appointment) => reminderHandoff.changed(appointment.id));
     background = { kind: 'remote', handoff };
     await new ClusterHubBridge(worklistHub, cluster.events, stores.alerts, config.nodeName, log).start();
     edgeEvents = new EdgeEvents(
@@ -677,8 +686,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
 
   presence.start();
-  // Open visits past RPM_VISIT_MAX_MINUTES end (safe in every gateway: a visit ends once).
-  visits.startSweep(60_000);
   // The single process's background work; a gateway of the distributed mode has none (workers do it).
   let clockSweep: NodeJS.Timeout | undefined;
   let missingSweep: NodeJS.Timeout | undefined;
@@ -707,13 +714,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     withingsPuller.start();
     background.timeSeries?.kick();
     // Reminders held when the process died run again at once; the rest when due.
-    await reminders.start({ recover: true });
+    await reminders?.start({ recover: true });
+    // Open visits past RPM_VISIT_MAX_MINUTES end.
+    visits.startSweep(VISIT_SWEEP_MS);
   } else if (cluster !== undefined) {
     // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
     // is single-use): whichever holds the lease.
     cluster.singleton('vendor-pulls', () => withingsPuller.start(), () => withingsPuller.stop());
-    // Reminders: leases keep two gateways from sending one job; one sender at a time is enough.
-    cluster.singleton('visit-reminders', () => void reminders.start({ recover: false }), () => reminders.stop());
+    // Open visits past RPM_VISIT_MAX_MINUTES end, swept by one gateway at a time (a visit's end is
+    // told to every gateway, whose signaling closes its sockets). Reminders run in the workers.
+    cluster.singleton('visit-sweep', () => visits.startSweep(VISIT_SWEEP_MS), () => visits.stop());
   }
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
@@ -758,14 +768,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('fhir-delivery', () => deliveries.stop());
         // A pull in flight finishes its page (its commit is durable); what remains stays queued.
         await step('withings-pulls', () => withingsPuller.stop());
-        await step('visit-reminders', () => reminders.stop());
+        await step('visit-reminders', async () => reminders?.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
         const timeSeries = background.timeSeries;
         if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
-        await step('visit-reminders', () => reminders.stop());
         // Nudges already posted stay with Redis; the cluster connections end after the last commit.
       }
       await broker.close();
