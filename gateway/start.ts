@@ -79,6 +79,7 @@ import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js'
 import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
 import { VisitService } from '../pipeline/video/visit-service.js';
 import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
+import { clusterSignalingRelay } from './video/signaling-relay.js';
 import { BillingService } from '../pipeline/billing/billing-service.js';
 import { RosterService } from '../pipeline/roster/roster-service.js';
 import { BILLING_SCHEDULES } from '../rules/billing/schedules/index.js';
@@ -356,7 +357,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     log,
     options: { linkTtlMs: config.video.linkTtlMs, maxDurationMs: config.video.maxDurationMs, publicUrl: config.video.publicUrl },
   });
-  const signaling = config.video.provider === 'embedded' ? new VisitSignaling({ visits, sessions, credentialGuard, log }) : undefined;
 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
   // of the distributed mode hands it to the workers (README "Distributed mode").
@@ -453,6 +453,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     );
     await edgeEvents.start();
   }
+  // The embedded provider's signaling; in the distributed mode the two sides of a call may be at
+  // different gateways, relayed over the cluster's events (no sticky routing needed).
+  const signaling =
+    config.video.provider === 'embedded'
+      ? new VisitSignaling({ visits, sessions, credentialGuard, log, ...(cluster === undefined ? {} : { relay: clusterSignalingRelay(cluster.events, config.nodeName, log) }) })
+      : undefined;
+  await signaling?.start();
   const enabledDestinations = new Set<string>();
   const refreshDestinations = async (): Promise<void> => {
     const list = await stores.forwarding.listDestinations();

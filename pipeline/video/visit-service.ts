@@ -248,6 +248,11 @@ export class VisitService {
     if (otherPresent && (await this.deps.visits.markStarted(visit.id, now))) this.deps.log.info({ visit: visit.id }, 'visit started');
   }
 
+  /** Both participants are in, as learned from another gateway (distributed mode): the visit starts (once). */
+  async participantsMet(visitId: string): Promise<void> {
+    if (await this.deps.visits.markStarted(visitId, this.deps.clock.now())) this.deps.log.info({ visit: visitId }, 'visit started');
+  }
+
   async participantLeft(visitId: string, actor: string): Promise<void> {
     await this.deps.visits.left(visitId, actor, this.deps.clock.now());
   }
