@@ -443,6 +443,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     // After a booking's commit: BullMQ delayed jobs wake the worker holding the reminders at each due time.
     const reminderHandoff = new ReminderHandoff({ bus: cluster.bus, jobs: stores.jobs, clock, log });
     scheduling.onChanged((appointment) => reminderHandoff.changed(appointment.id));
+    // A visit's end may bring jobs due at once (FHIR Encounters): the holder runs them now.
+    visits.onEnded(() => reminderHandoff.dueNow());
     background = { kind: 'remote', handoff };
     await new ClusterHubBridge(worklistHub, cluster.events, stores.alerts, config.nodeName, log).start();
     edgeEvents = new EdgeEvents(

@@ -288,10 +288,11 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       // running were claimed by the previous holder, which lost the unit with its store connection
       // (it died, or stops now). They are due again at once rather than after their lease; a send the
       // old holder had in flight is repeated with the same idempotency token, which Twilio drops.
-      await reminders.start({ recover: true });
+      // Listening first: a unit that cannot start (its consumer) leaves nothing running behind it.
       const stopConsuming = await bus.consume(unit, async (job) => {
         if (job.name === JOBS.due) reminders.kick();
       });
+      await reminders.start({ recover: true });
       return {
         async stop() {
           await stopConsuming();

@@ -46,6 +46,8 @@ interface RemotePeer {
 }
 
 interface Room {
+  /** The visit as read when its first socket here was admitted. */
+  readonly visit: Visit;
   staff?: Peer;
   patient?: Peer;
   /** Who is in at other gateways, as they told us (kept only while someone is in here). */
@@ -205,7 +207,7 @@ export class VisitSignaling {
     if (ws.readyState !== ws.OPEN) return;
 
     let room = this.rooms.get(visit.id);
-    if (room === undefined) this.rooms.set(visit.id, (room = { remote: {} }));
+    if (room === undefined) this.rooms.set(visit.id, (room = { visit, remote: {} }));
     const previous = room[peer.role];
     // Take the place first, so the old connection's close does not announce a leaving.
     room[peer.role] = peer;
@@ -308,7 +310,7 @@ export class VisitSignaling {
       if (same) return;
       send(here.ws, { type: 'peer', present: true });
       // Both are in now (the joining gateway did not know): the visit starts, once.
-      this.deps.visits.participantsMet(m.visitId).catch((err: unknown) => this.deps.log.error({ err }, 'could not record a visit starting'));
+      this.deps.visits.participantsMet(room.visit).catch((err: unknown) => this.deps.log.error({ err }, 'could not record a visit starting'));
     } else if (m.kind === 'here') {
       if (same || room[m.role] !== undefined) return;
       room.remote[m.role] = { origin, conn: m.conn };

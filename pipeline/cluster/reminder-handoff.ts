@@ -36,6 +36,14 @@ export class ReminderHandoff {
     );
   }
 
+  /**
+   * Jobs due now were written outside a booking (e.g. a visit's end): wake the holder at once.
+   * Fire and forget, like `changed`.
+   */
+  dueNow(): void {
+    this.deps.bus.post([{ unit: REMINDERS_UNIT, job: { name: JOBS.due, data: {} } }]).catch((err: unknown) => this.deps.log.warn({ err }, 'could not nudge the reminder worker (its sweep of the job table runs the jobs anyway)'));
+  }
+
   /** Fire and forget: a nudge that cannot be posted is replaced by the holder's sweep. */
   changed(appointmentId: string): void {
     this.appointmentChanged(appointmentId).catch((err: unknown) => this.deps.log.warn({ err }, 'could not nudge the reminder worker (its sweep of the job table sends the job anyway)'));

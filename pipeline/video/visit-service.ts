@@ -248,9 +248,12 @@ export class VisitService {
     if (otherPresent && (await this.deps.visits.markStarted(visit.id, now))) this.deps.log.info({ visit: visit.id }, 'visit started');
   }
 
-  /** Both participants are in, as learned from another gateway (distributed mode): the visit starts (once). */
-  async participantsMet(visitId: string): Promise<void> {
-    if (await this.deps.visits.markStarted(visitId, this.deps.clock.now())) this.deps.log.info({ visit: visitId }, 'visit started');
+  /**
+   * Both participants are in, as learned from another gateway (distributed mode: the signaling of
+   * the gateway holding one side hears that the other side joined elsewhere): the visit starts (once).
+   */
+  async participantsMet(visit: Visit): Promise<void> {
+    if (await this.deps.visits.markStarted(visit.id, this.deps.clock.now())) this.deps.log.info({ visit: visit.id }, 'visit started');
   }
 
   async participantLeft(visitId: string, actor: string): Promise<void> {
