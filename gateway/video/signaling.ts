@@ -207,12 +207,15 @@ export class VisitSignaling {
     if (ws.readyState !== ws.OPEN) return;
 
     let room = this.rooms.get(visit.id);
+    // No one of this visit here yet: we cannot know of a connection of this side elsewhere.
+    const fresh = room === undefined;
     if (room === undefined) this.rooms.set(visit.id, (room = { visit, remote: {} }));
     const previous = room[peer.role];
     // Take the place first, so the old connection's close does not announce a leaving.
     room[peer.role] = peer;
     if (previous !== undefined) previous.ws.close(SIGNAL_CLOSE.replaced, 'connected again elsewhere');
     // A connection of this side at another gateway is replaced too: that gateway closes it on our `join`.
+    const replacedRemote = room.remote[peer.role] !== undefined;
     delete room.remote[peer.role];
     const other: Peer | RemotePeer | undefined = room[other_(peer.role)] ?? room.remote[other_(peer.role)];
     this.deps.relay?.publish({ kind: 'join', visitId: visit.id, role: peer.role, conn: peer.conn });
@@ -249,10 +252,10 @@ export class VisitSignaling {
 
     // The visit's record, in order per connection: the replaced connection's leaving, this joining,
     // then (below) this leaving, so a quick close never leaves a presence open.
-    // A presence of the same person still open (a replaced connection, here or at another gateway,
-    // or one a crashed gateway never closed) ends as this one begins.
-    const recorded = this.deps.visits
-      .participantLeft(visit.id, peer.actor)
+    // The presence of a replaced connection (here, or at another gateway, which records nothing of
+    // it) ends as this one begins; so does any still open when this gateway knows nothing of the
+    // visit (one at another gateway it has not heard of, or one a crashed gateway never closed).
+    const recorded = (previous === undefined && !replacedRemote && !fresh ? Promise.resolve() : this.deps.visits.participantLeft(visit.id, peer.actor))
       .then(() => this.deps.visits.participantJoined(visit, peer.role, peer.actor, other !== undefined))
       .catch((err: unknown) => this.deps.log.error({ err }, 'could not record a participant joining'));
     ws.on('close', () => {
