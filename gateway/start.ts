@@ -23,8 +23,8 @@ import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
 import { GroupCommitter } from '../pipeline/group-committer.js';
 import { IngestService } from '../pipeline/ingest.js';
 import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
-import { AppointmentForwarder } from '../pipeline/scheduling/appointment-forwarder.js';
 import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
+import { ReminderHandoff } from '../pipeline/cluster/reminder-handoff.js';
 import { SchedulingService } from '../pipeline/scheduling/scheduling-service.js';
 import { StoreHealth } from '../pipeline/store-health.js';
 import { loadOrCreateAdminToken } from '../connectors/files/admin-token-file.js';
@@ -76,9 +76,10 @@ import type { VideoProvider } from '../core/ports/video-provider.js';
 import { EmbeddedVideoProvider } from '../connectors/video/embedded-video-provider.js';
 import { JitsiVideoProvider } from '../connectors/video/jitsi-video-provider.js';
 import { LiveKitVideoProvider } from '../connectors/video/livekit-video-provider.js';
-import { EncounterForwarder } from '../pipeline/video/encounter-forwarder.js';
+import { fhirJobHandlers } from '../pipeline/scheduling/fhir-job-handlers.js';
 import { VisitService } from '../pipeline/video/visit-service.js';
 import { SIGNALING_PATH, VisitSignaling } from './video/signaling.js';
+import { clusterSignalingRelay } from './video/signaling-relay.js';
 import { BillingService } from '../pipeline/billing/billing-service.js';
 import { RosterService } from '../pipeline/roster/roster-service.js';
 import { BILLING_SCHEDULES } from '../rules/billing/schedules/index.js';
@@ -119,6 +120,9 @@ export interface StartOptions {
 type Background =
   | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker; readonly timeSeries: TimeSeriesWriter | undefined }
   | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
+
+/** How often open visits past RPM_VISIT_MAX_MINUTES are looked for. */
+const VISIT_SWEEP_MS = 60_000;
 
 /** The connections a gateway of the distributed mode shares with the cluster (the adapters are chosen here). */
 async function openGatewayCluster(config: Config, log: Logger): Promise<GatewayCluster> {
@@ -264,22 +268,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     clock,
     hasOwnFactor: (staffId) => mfa.enrolled(staffId),
   });
-  // Visits to EHRs as FHIR Appointments, through the destinations that take them (same jobs table).
+  // Visits to EHRs as FHIR Appointments and Encounters, through the destinations that take them (same jobs table).
   const appointmentVisits = (a: { organizationId: string; id: string }, limit: number) => stores.visits.list({ organizationId: a.organizationId, appointmentId: a.id, limit });
-  const appointmentForwarder = new AppointmentForwarder({
+  const { appointments: appointmentForwarder, encounters: encounterForwarder } = fhirJobHandlers({
     forwarding: stores.forwarding,
     scheduling: stores.scheduling,
-    sink: fhirSink,
-    audit,
-    clock,
-    patientRecheckMs: config.fhir.patientRecheckMs,
-    visitOf: async (a) => (await appointmentVisits(a, 1))[0],
-  });
-  // Video visits to EHRs as FHIR Encounters, through the destinations that take them (same jobs table).
-  const encounterForwarder = new EncounterForwarder({
-    forwarding: stores.forwarding,
     visits: stores.visits,
-    staffRole: async (id) => (await stores.staff.getStaff(id))?.role,
+    staff: stores.staff,
     sink: fhirSink,
     audit,
     clock,
@@ -298,7 +293,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     jobsFor: (organizationId, appointmentId, version, nowMs) => appointmentForwarder.jobsFor(organizationId, appointmentId, version, nowMs),
     visitsOf: (a) => appointmentVisits(a, 20),
   });
-  const reminders = new ReminderWorker({
+  // Scheduling's durable jobs run here in the single process; in the distributed mode a worker holding
+  // the `reminders` unit runs them, woken by BullMQ delayed jobs this gateway posts after each commit.
+  const reminders = role === 'gateway' ? undefined : new ReminderWorker({
     jobs: stores.jobs,
     store: stores.scheduling,
     identities,
@@ -312,7 +309,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     handlers: [appointmentForwarder, encounterForwarder],
   });
   // A booking or a change may bring a reminder due sooner than the worker's next look.
-  scheduling.onChanged(() => reminders.kick());
+  if (reminders !== undefined) scheduling.onChanged(() => reminders.kick());
   const twilioAuthToken = config.twilio?.authToken;
   const verifyTwilio: GatewayContext['verifyTwilio'] = (signature, url, params) =>
     twilioAuthToken !== undefined && validTwilioSignature(twilioAuthToken, signature, url, params);
@@ -381,8 +378,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     appointments: { getAppointment: (id) => scheduling.getAppointment(id), visitCompleted: (id, visit) => scheduling.visitCompleted(id, visit) },
     timeLog: stores.alerts,
   });
-  visits.onEnded(() => reminders.kick());
-  const signaling = config.video.provider === 'embedded' ? new VisitSignaling({ visits, sessions, credentialGuard, log }) : undefined;
+  // A visit's start or end may bring jobs due at once (FHIR Encounters, the linked Appointment).
+  if (reminders !== undefined) visits.onChanged(() => reminders.kick());
 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
   // of the distributed mode hands it to the workers (README "Distributed mode").
@@ -466,6 +463,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       deliveryControl.kick();
     });
     deliveryControl = new RemoteDeliveryControl(stores.forwarding, handoff, clock, destinations);
+    // After a booking's commit: BullMQ delayed jobs wake the worker holding the reminders at each due time.
+    const reminderHandoff = new ReminderHandoff({ bus: cluster.bus, jobs: stores.jobs, clock, log });
+    scheduling.onChanged((appointment) => reminderHandoff.changed(appointment.id));
+    // A visit's start or end may bring jobs due at once (FHIR Encounters, the linked Appointment): the holder runs them now.
+    visits.onChanged(() => reminderHandoff.dueNow());
     background = { kind: 'remote', handoff };
     await new ClusterHubBridge(worklistHub, cluster.events, stores.alerts, config.nodeName, log).start();
     edgeEvents = new EdgeEvents(
@@ -476,6 +478,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     );
     await edgeEvents.start();
   }
+  // The embedded provider's signaling; in the distributed mode the two sides of a call may be at
+  // different gateways, relayed over the cluster's events (no sticky routing needed).
+  const signaling =
+    config.video.provider === 'embedded'
+      ? new VisitSignaling({ visits, sessions, credentialGuard, log, ...(cluster === undefined ? {} : { relay: clusterSignalingRelay(cluster.events, config.nodeName, log) }) })
+      : undefined;
+  await signaling?.start();
   const enabledDestinations = new Set<string>();
   const refreshDestinations = async (): Promise<void> => {
     const list = await stores.forwarding.listDestinations();
@@ -709,8 +718,6 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   }
 
   presence.start();
-  // Open visits past RPM_VISIT_MAX_MINUTES end (safe in every gateway: a visit ends once).
-  visits.startSweep(60_000);
   // The single process's background work; a gateway of the distributed mode has none (workers do it).
   let clockSweep: NodeJS.Timeout | undefined;
   let missingSweep: NodeJS.Timeout | undefined;
@@ -739,13 +746,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     withingsPuller.start();
     background.timeSeries?.kick();
     // Reminders held when the process died run again at once; the rest when due.
-    await reminders.start({ recover: true });
+    await reminders?.start({ recover: true });
+    // Open visits past RPM_VISIT_MAX_MINUTES end.
+    visits.startSweep(VISIT_SWEEP_MS);
   } else if (cluster !== undefined) {
     // Pulling from vendor clouds is ingest, done by one gateway at a time (a Withings refresh token
     // is single-use): whichever holds the lease.
     cluster.singleton('vendor-pulls', () => withingsPuller.start(), () => withingsPuller.stop());
-    // Reminders: leases keep two gateways from sending one job; one sender at a time is enough.
-    cluster.singleton('visit-reminders', () => void reminders.start({ recover: false }), () => reminders.stop());
+    // Open visits past RPM_VISIT_MAX_MINUTES end, swept by one gateway at a time (a visit's end is
+    // told to every gateway, whose signaling closes its sockets). Reminders run in the workers.
+    cluster.singleton('visit-sweep', () => visits.startSweep(VISIT_SWEEP_MS), () => visits.stop());
   }
   log.info(
     { httpPort, mqttPort, mqttTlsPort, mqttWebSocketPath: wss === undefined ? null : config.mqtt.ws.path, store: config.store.kind, dataDir: config.dataDir },
@@ -790,14 +800,13 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         await step('fhir-delivery', () => deliveries.stop());
         // A pull in flight finishes its page (its commit is durable); what remains stays queued.
         await step('withings-pulls', () => withingsPuller.stop());
-        await step('visit-reminders', () => reminders.stop());
+        await step('visit-reminders', async () => reminders?.stop());
         await step('rules', () => alerting.stop());
         await step('escalation', () => escalator.stop());
         const timeSeries = background.timeSeries;
         if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());
       } else {
         await step('withings-pulls', () => withingsPuller.stop());
-        await step('visit-reminders', () => reminders.stop());
         // Nudges already posted stay with Redis; the cluster connections end after the last commit.
       }
       await broker.close();

@@ -220,8 +220,8 @@ async function distributed(clock: ManualClock): Promise<Setup> {
     const config = loadConfig({ ...env, RPM_NODE_NAME: name, RPM_HTTP_HOST: '127.0.0.1', RPM_HTTP_PORT: '0', RPM_DATA_DIR: t.dataDir, RPM_LOG_LEVEL: 'silent' });
     workers.push(await startWorker(config, { clock, log: createLogger('silent') }));
   }
-  // Every unit held, by both workers.
-  await waitFor(() => workers.reduce((n, w) => n + w.units().length, 0) === PARTITIONS + 1 && workers.every((w) => w.units().length > 0), 20_000, 'two workers sharing every unit');
+  // Every unit held (the rule partitions, the timers, the reminders), by both workers.
+  await waitFor(() => workers.reduce((n, w) => n + w.units().length, 0) === PARTITIONS + 2 && workers.every((w) => w.units().length > 0), 20_000, 'two workers sharing every unit');
   const all = async (fn: (w: RunningWorker) => Promise<void>): Promise<void> => {
     for (const w of workers) await fn(w);
   };

@@ -20,10 +20,13 @@ import { TwilioSmsNotifier } from '../connectors/twilio/twilio-sms-notifier.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
-import { destinationOfUnit, fhirUnit, JOBS, partitionOfUnit, rulesUnit, TIMERS_UNIT, TIMESERIES_UNIT } from '../pipeline/cluster/units.js';
+import { destinationOfUnit, fhirUnit, JOBS, partitionOfUnit, REMINDERS_UNIT, rulesUnit, TIMERS_UNIT, TIMESERIES_UNIT } from '../pipeline/cluster/units.js';
 import { WorkOwner } from '../pipeline/cluster/work-owner.js';
 import { DeliveryWorker } from '../pipeline/delivery-worker.js';
 import { DeviceDirectory } from '../pipeline/device-directory.js';
+import { PatientIdentityService } from '../pipeline/patients/patient-identity-service.js';
+import { fhirJobHandlers } from '../pipeline/scheduling/fhir-job-handlers.js';
+import { ReminderWorker } from '../pipeline/scheduling/reminder-worker.js';
 import { TimeSeriesWriter } from '../pipeline/timeseries-writer.js';
 import { LogNotifier } from '../pipeline/worklist/log-notifier.js';
 import { activeChargeNurses, SlaEscalator } from '../pipeline/worklist/sla-escalator.js';
@@ -72,8 +75,8 @@ async function within(work: Promise<unknown>, ms: number): Promise<boolean> {
  * The worker of the distributed mode (`rpm worker`): the background work of the single process,
  * shared among the live workers by leases in PostgreSQL. Units: one per rule partition (the rules
  * engine for the patients hashed to it), one per enabled FHIR destination (delivery), the
- * time-series writer, and the cluster's timers (SLA escalation and its SMS, snooze ends, timers of
- * ended sessions). Each unit is held by one worker at a time; a dead worker's units move within two
+ * time-series writer, the cluster's timers (SLA escalation and its SMS, snooze ends, timers of
+ * ended sessions), and scheduling's delayed jobs (visit reminders by SMS, FHIR Appointments). Each unit is held by one worker at a time; a dead worker's units move within two
  * rounds. What a unit does is read from the durable store (cursors, the outbox, positions), so a
  * move or a Redis restart delays work and never loses or repeats an effect. The composition root
  * of the role: the only module here that imports connectors/.
@@ -142,9 +145,12 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
   };
 
   const owned = new Set<string>();
+  const fhirSink = new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log });
+  // SMS: escalations to staff and visit reminders to patients (no PHI either way).
+  const notifier = config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio);
   const deliveries = new DeliveryWorker({
     store: stores.forwarding,
-    sink: new FhirSink({ systemBase: config.fhir.systemBase, timeoutMs: config.fhir.timeoutMs, log }),
+    sink: fhirSink,
     device: (id) => directory.device(id),
     audit: stores.audit,
     clock,
@@ -210,7 +216,7 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
       const escalator = new SlaEscalator({
         alerts: stores.alerts,
         hub,
-        notifier: config.twilio === undefined ? new LogNotifier(log) : new TwilioSmsNotifier(config.twilio),
+        notifier,
         clock,
         log,
         chargeNurses: (organizationId) => activeChargeNurses(stores.staff, organizationId),
@@ -257,12 +263,49 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
         },
       };
     }
+    if (unit === REMINDERS_UNIT) {
+      // Scheduling's durable jobs (visit reminders, FHIR Appointments), claimed from the job table
+      // under their own lease and sent with the job id as Twilio's idempotency token. BullMQ delayed
+      // jobs posted by the gateways after each booking's commit wake this holder at each due time;
+      // its own look at the table (the next due time it knows of, at least every RPM_JOB_POLL_S) is
+      // the sweep that makes an empty Redis only a delay.
+      const reminders = new ReminderWorker({
+        jobs: stores.jobs,
+        store: stores.scheduling,
+        identities: new PatientIdentityService({ store: stores.identities, audit: stores.audit, clock }),
+        notifier,
+        audit: stores.audit,
+        clock,
+        log,
+        owner: `${config.nodeName}:${process.pid}:${randomUUID()}`,
+        leaseMs: config.scheduling.jobLeaseMs,
+        pollMs: config.scheduling.jobPollMs,
+        handlers: Object.values(
+          fhirJobHandlers({ forwarding: stores.forwarding, scheduling: stores.scheduling, visits: stores.visits, staff: stores.staff, sink: fhirSink, audit: stores.audit, clock, patientRecheckMs: config.fhir.patientRecheckMs }),
+        ),
+      });
+      // The unit's lease makes this the only process sending scheduling jobs: jobs still marked
+      // running were claimed by the previous holder, which lost the unit with its store connection
+      // (it died, or stops now). They are due again at once rather than after their lease; a send the
+      // old holder had in flight is repeated with the same idempotency token, which Twilio drops.
+      // Listening first: a unit that cannot start (its consumer) leaves nothing running behind it.
+      const stopConsuming = await bus.consume(unit, async (job) => {
+        if (job.name === JOBS.due) reminders.kick();
+      });
+      await reminders.start({ recover: true });
+      return {
+        async stop() {
+          await stopConsuming();
+          await reminders.stop();
+        },
+      };
+    }
     throw new Error(`unknown unit of work: ${unit}`);
   };
 
   const unitNames = async (): Promise<string[]> => {
     const destinations = (await stores.forwarding.listDestinations()).filter((d) => d.enabled).map((d) => fhirUnit(d.id));
-    return [...allPartitions(partitionCount).map(rulesUnit), ...destinations, ...(timeSeries === undefined ? [] : [TIMESERIES_UNIT]), TIMERS_UNIT];
+    return [...allPartitions(partitionCount).map(rulesUnit), ...destinations, ...(timeSeries === undefined ? [] : [TIMESERIES_UNIT]), TIMERS_UNIT, REMINDERS_UNIT];
   };
   const owner = new WorkOwner({
     leases,

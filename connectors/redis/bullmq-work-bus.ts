@@ -1,6 +1,6 @@
 import { type Job, Queue, Worker } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import type { WorkBus, WorkJob, WorkJobData } from '../../core/ports/work-bus.js';
+import type { WorkBus, WorkJob, WorkJobData, WorkPost } from '../../core/ports/work-bus.js';
 
 export interface BullWorkBusOptions {
   readonly url: string;
@@ -36,11 +36,14 @@ export class BullWorkBus implements WorkBus {
     this.producer.on('error', (err: Error) => options.onError?.(err, undefined));
   }
 
-  async post(posts: readonly { readonly unit: string; readonly job: WorkJob; readonly id?: string }[]): Promise<void> {
-    const byUnit = new Map<string, { name: string; data: WorkJobData; opts: { jobId?: string; removeOnComplete: boolean; removeOnFail: number } }[]>();
+  async post(posts: readonly WorkPost[]): Promise<void> {
+    const byUnit = new Map<string, { name: string; data: WorkJobData; opts: { jobId?: string; delay?: number; removeOnComplete: boolean; removeOnFail: number } }[]>();
     for (const p of posts) {
       const list = byUnit.get(p.unit) ?? [];
-      list.push({ name: p.job.name, data: p.job.data, opts: { ...(p.id === undefined ? {} : { jobId: p.id }), removeOnComplete: true, removeOnFail: 100 } });
+      const delay = p.delayMs === undefined ? undefined : Math.max(0, Math.round(p.delayMs));
+      // BullMQ refuses ':' in custom ids (its key separator).
+      const jobId = p.id?.replaceAll(':', '.');
+      list.push({ name: p.job.name, data: p.job.data, opts: { ...(jobId === undefined ? {} : { jobId }), ...(delay === undefined || delay === 0 ? {} : { delay }), removeOnComplete: true, removeOnFail: 100 } });
       byUnit.set(p.unit, list);
     }
     await Promise.all([...byUnit].map(([unit, jobs]) => this.queue(unit).addBulk(jobs)));

@@ -15,9 +15,20 @@ export interface WorkJob {
   readonly data: WorkJobData;
 }
 
+export interface WorkPost {
+  readonly unit: string;
+  readonly job: WorkJob;
+  readonly id?: string;
+  readonly delayMs?: number;
+}
+
 export interface WorkBus {
-  /** Posts jobs to units' mailboxes (one round trip for all). `id` makes a post idempotent while its job waits. */
-  post(posts: readonly { readonly unit: string; readonly job: WorkJob; readonly id?: string }[]): Promise<void>;
+  /**
+   * Posts jobs to units' mailboxes (one round trip for all). `id` makes a post idempotent while its
+   * job waits. `delayMs`: the job is handed to the holder only that long from now (a nudge at a due
+   * time; the durable record of what is due stays in the store, swept by the holder).
+   */
+  post(posts: readonly WorkPost[]): Promise<void>;
   /** Runs `handler` for the unit's jobs, one at a time, until the returned closer is called. */
   consume(unit: string, handler: (job: WorkJob) => Promise<void>): Promise<() => Promise<void>>;
   /** Posts `job` to `unit` every `everyMs`, once per tick across the cluster (idempotent: call it again freely). */

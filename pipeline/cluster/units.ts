@@ -10,6 +10,11 @@ export const fhirUnit = (destinationId: string): string => `fhir:${destinationId
 export const TIMESERIES_UNIT = 'timeseries';
 /** The cluster's clock-driven work: SLA escalation and its SMS, snooze ends, timers of ended sessions. */
 export const TIMERS_UNIT = 'timers';
+/**
+ * Scheduling's durable delayed jobs (visit reminders by SMS, FHIR Appointments): the job table is
+ * the record; BullMQ delayed jobs named by the durable job's id wake the holder at the due time.
+ */
+export const REMINDERS_UNIT = 'reminders';
 
 export function partitionOfUnit(unit: string): RulePartition | undefined {
   const m = /^rules:(\d+):(\d+)$/.exec(unit);
@@ -34,4 +39,6 @@ export const JOBS = {
   patientMapped: 'patient-mapped',
   /** Destination settings changed. */
   refresh: 'refresh',
+  /** A durable scheduling job is due (data: its id only): claim what is due now. */
+  due: 'due',
 } as const;

@@ -51,7 +51,11 @@ export class ReminderWorker {
     },
   ) {}
 
-  /** `recover`: the single process takes back the jobs it held before a crash (no one else runs them). */
+  /**
+   * `recover`: jobs marked running are taken back at once: those the single process held before a
+   * crash, or those of the previous holder of the distributed mode's `reminders` unit (whose lease
+   * ended with it). Only where no one else runs jobs.
+   */
   async start(options: { recover: boolean }): Promise<void> {
     this.stopped = false;
     if (options.recover) {

@@ -105,6 +105,7 @@ type EndedListener = (visit: Visit) => void;
  */
 export class VisitService {
   private readonly endedListeners = new Set<EndedListener>();
+  private readonly changedListeners = new Set<EndedListener>();
   private sweepTimer: NodeJS.Timeout | undefined;
   private sweeping: Promise<unknown> | undefined;
 
@@ -122,6 +123,12 @@ export class VisitService {
   onEnded(listener: EndedListener): () => void {
     this.endedListeners.add(listener);
     return () => this.endedListeners.delete(listener);
+  }
+
+  /** A visit started or ended: its transaction may have written jobs due now (Encounters, the linked Appointment). */
+  onChanged(listener: EndedListener): () => void {
+    this.changedListeners.add(listener);
+    return () => this.changedListeners.delete(listener);
   }
 
   /** Starts a visit and issues the patient's link (by SMS when asked and a number is on record). */
@@ -279,9 +286,15 @@ export class VisitService {
     const now = atMs ?? this.deps.clock.now();
     await this.deps.visits.joined(visit.id, role, actor, now);
     if (!otherPresent) return;
+    await this.startOnce(visit, now);
+  }
+
+  /** The visit starts once: the start's jobs (Encounter, the linked Appointment) in its transaction, then the timer rule. */
+  private async startOnce(visit: Visit, now: number): Promise<void> {
     const jobs = (await this.deps.jobsFor?.({ ...visit, startedAtMs: now }, 'started', now)) ?? [];
     if (await this.deps.visits.markStarted(visit.id, now, jobs)) {
       this.deps.log.info({ visit: visit.id }, 'visit started');
+      for (const listener of this.changedListeners) listener({ ...visit, startedAtMs: now });
       await this.timerYields(visit, now);
     }
   }
@@ -405,6 +418,15 @@ export class VisitService {
     return appointment;
   }
 
+  /**
+   * Both participants are in, as learned from another gateway (distributed mode: the signaling of
+   * the gateway holding one side hears that the other side joined elsewhere): the visit starts (once),
+   * with the same jobs and timer rule as a start seen here.
+   */
+  async participantsMet(visit: Visit): Promise<void> {
+    await this.startOnce(visit, this.deps.clock.now());
+  }
+
   // ---- the sweep ----
 
   /** Ends open visits past their longest duration (every `intervalMs`). */
@@ -473,6 +495,7 @@ export class VisitService {
       });
     }
     for (const listener of this.endedListeners) listener(ended);
+    for (const listener of this.changedListeners) listener(ended);
     return { visit: ended, timeEntry: entry === null ? null : { ...entry, modality: entry.modality ?? null, stopReason: null } };
   }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
 import { Redis } from 'ioredis';
 import mqtt from 'mqtt';
+import WebSocket from 'ws';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../core/config/load-config.js';
 import { createLogger } from '../../core/logging.js';
@@ -75,7 +76,7 @@ describe('work-bus jobs and cluster events carry ids only', () => {
     const thermo = await admin.createDevice({ id: 'thermo-1', kind: 'thermometer', patientId: 'p-1' });
     const dest = await admin.post('/v1/admin/fhir/destinations', { id: 'ehr-1', organizationId: 'org-a', baseUrl: 'http://127.0.0.1:9/fhir', auth: { type: 'bearer', token: 'a-secret-bearer-token-0123' } });
     expect(dest.status).toBe(201);
-    await admin.createStaff({ email: 'ann@a.example', role: 'nurse', organizationId: 'org-a', phone: '+15557654321' });
+    const staffId = (await admin.createStaff({ email: 'ann@a.example', role: 'nurse', organizationId: 'org-a', phone: '+15557654321' })).id;
     const ann = await admin.login('ann@a.example');
 
     const posted = await request(`${base}/v1/readings`, {
@@ -87,6 +88,32 @@ describe('work-bus jobs and cluster events carry ids only', () => {
     await client.publishAsync('devices/thermo-1/readings', JSON.stringify({ readings: [{ kind: 'body-temperature', value: 39.4, unit: 'Cel', measuredAt: isoMinutesAgo(2) }] }), { qos: 1 });
     await client.endAsync();
     expect((await admin.post('/v1/admin/devices/cuff-1/rotate-secret', {})).status).toBe(200);
+
+    // Scheduling: a booked visit's reminders are nudged as BullMQ delayed jobs naming the durable job.
+    await admin.createCareTeam('team-a', 'org-a');
+    await admin.addTeamMember('team-a', staffId);
+    await admin.addTeamPatient('team-a', 'p-1');
+    const identity = { givenName: 'Maria', familyName: 'Gonzalez', birthDate: '1950-03-14', mrn: 'MRN-77', phone: '+15551230077', preferredLanguage: 'en', timeZone: 'UTC' };
+    expect((await request(`${base}/v1/patients/p-1/identity`, { token: ADMIN_TOKEN, method: 'PUT', json: identity })).status).toBe(200);
+    const booker = ann;
+    const weekly = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '00:00', end: '23:59' }));
+    const hours = await request(`${base}/v1/staff/${staffId}/availability`, { method: 'PUT', token: booker, json: { timeZone: 'UTC', weekly } });
+    expect(hours.status, JSON.stringify(hours.body)).toBe(200);
+    const start = new Date(Math.ceil((Date.now() + 26 * 3_600_000) / 3_600_000) * 3_600_000).toISOString();
+    const booked = await request(`${base}/v1/appointments`, { token: booker, json: { patientId: 'p-1', typeId: 'monthly-check-in', start } });
+    expect(booked.status, JSON.stringify(booked.body)).toBe(201);
+    // Video signaling across gateways: with no patient here, the nurse's offer goes out to the others.
+    expect((await request(`${base}/v1/patients/p-1/consents/telehealth`, { token: ADMIN_TOKEN, json: { granted: true, method: 'verbal' } })).status).toBe(201);
+    const visit = await request(`${base}/v1/visits`, { token: booker, json: { patientId: 'p-1', sendSms: false } });
+    expect(visit.status, JSON.stringify(visit.body)).toBe(201);
+    const ws = new WebSocket(`ws://127.0.0.1:${gw.httpPort}/v1/visits/signal`);
+    await new Promise((resolve, reject) => ws.once('open', resolve).once('error', reject));
+    const welcome = new Promise((resolve) => ws.once('message', resolve));
+    ws.send(JSON.stringify({ type: 'hello', visitId: visit.body.visit.id, role: 'staff', token: booker }));
+    await welcome;
+    ws.send(JSON.stringify({ type: 'signal', data: { description: { type: 'offer', sdp: 'v=0\r\no=- 1 2 IN IP4 10.1.2.3\r\n' } } }));
+    await expect.poll(() => events.some((e) => e.channel.endsWith(':visit-signaling') && e.message.includes('"signal"')), { timeout: 5000 }).toBe(true);
+    ws.close();
     expect((await request(`${base}/v1/auth/logout`, { token: ann, method: 'POST' })).status).toBe(204);
 
     // Every job the gateway left in Redis (no worker consumed them).
@@ -116,6 +143,10 @@ describe('work-bus jobs and cluster events carry ids only', () => {
       redis.disconnect();
     }
     expect(jobs.some((j) => j.key.includes('unit.rules'))).toBe(true);
+    // The booking's reminders (24 h and 15 min before): nudges on the reminders unit, due with them.
+    expect(jobs.filter((j) => j.key.includes('unit.reminders') && j.name === 'due').map((j) => j.data)).toEqual(
+      expect.arrayContaining([{ jobId: `reminder:${booked.body.id}:v1:24h` }, { jobId: `reminder:${booked.body.id}:v1:15m` }]),
+    );
 
     const problems: string[] = [];
     const check = (where: string, data: unknown): void => {
@@ -136,7 +167,16 @@ describe('work-bus jobs and cluster events carry ids only', () => {
     };
     for (const j of jobs) check(`job ${j.key} (${j.name})`, j.data);
     await expect.poll(() => events.length, { timeout: 5000 }).toBeGreaterThan(0);
-    for (const e of events) check(`event ${e.channel}`, JSON.parse(e.message));
+    for (const e of events) {
+      const message = JSON.parse(e.message) as Record<string, unknown>;
+      // The one exception: a call's SDP or ICE candidate for the other side's socket (not PHI;
+      // never logged), checked to carry nothing of the patient.
+      if (e.channel.endsWith(':visit-signaling') && message.kind === 'signal') {
+        const { data, ...rest } = message;
+        check(`event ${e.channel}`, rest);
+        if (typeof data !== 'string' || /Maria|Gonzalez|MRN|\+1555|p-1/.test(data)) problems.push(`event ${e.channel}: signal data ${String(data)}`);
+      } else check(`event ${e.channel}`, message);
+    }
     expect(problems).toEqual([]);
     // What was looked at: the readings' rule-partition nudges at least, and the session and device events.
     expect(new Set(jobs.map((j) => j.name)).size).toBeGreaterThanOrEqual(1);
