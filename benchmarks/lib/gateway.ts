@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { openBenchStore } from './bench-store.js';
-import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
+import { commandLine, type Entry, freePort, programArgs, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
 import { type BenchDevice, EnvelopeSource, runTag, type TimeMap } from './readings.js';
 import type { Sut } from './sut.js';
 
@@ -26,6 +26,8 @@ export interface GatewayOptions {
   readonly dataDir?: string;
   /** The devices of that fleet (no provisioning or priming through the API then). */
   readonly fleet?: readonly BenchDevice[];
+  /** `dist/gateway/main.js` (default) or `gateway/main.ts` through tsx (proc.ts). */
+  readonly entry?: Entry;
 }
 
 /** Settings of a gateway under load: loopback ports, quiet logs, the per-device rate limit lifted. */
@@ -54,7 +56,7 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
   const store = await openBenchStore(dataDir, options.env ?? {});
   const env: Record<string, string> = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), ...(options.env ?? {}), ...store.env };
   const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
-  const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...nodeArgs, 'dist/gateway/main.js'], {
+  const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...nodeArgs, ...programArgs(options.entry ?? 'dist', 'gateway/main')], {
     cwd: options.root,
     env: { ...env, RPM_ADMIN_TOKEN: adminToken },
     stdout: 'pipe',
