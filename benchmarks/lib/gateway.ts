@@ -74,8 +74,10 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
     }
   });
   try {
-    await waitForPort(httpPort, child);
-    await waitForPort(mqttPort, child);
+    // From source, tsx compiles the whole gateway at start: give a loaded machine time for that.
+    const startMs = options.entry === 'source' ? 180_000 : 30_000;
+    await waitForPort(httpPort, child, startMs);
+    await waitForPort(mqttPort, child, startMs);
   } catch (err) {
     child.kill('SIGKILL');
     await store.dispose();

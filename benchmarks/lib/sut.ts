@@ -31,7 +31,7 @@ export async function startPeer(root: string, name: Exclude<PeerName, 'mosquitto
   });
   const stderr = tailStderr(child);
   try {
-    await waitForPort(port, child);
+    await waitForPort(port, child, entry === 'source' ? 120_000 : 30_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${name} did not start: ${(err as Error).message}\n${stderr()}`);
