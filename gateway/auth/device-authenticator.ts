@@ -39,7 +39,7 @@ export class DeviceAuthenticator {
   /** Bumped by forgetDevice, so a slow check that started before a rotation does not cache stale facts. */
   private readonly generation = new Map<string, number>();
   private slowInFlight = 0;
-  /** Stored hashes moved to the keyed format by this process (metrics). */
+  /** Stored hashes this process moved to the keyed format (diagnostics, tests). */
   migrated = 0;
 
   constructor(
@@ -132,13 +132,14 @@ export class DeviceAuthenticator {
     const before = this.generation.get(credential.deviceId) ?? 0;
     const check = await this.checkSecret(credential.secretHash, secret);
     if (!check.ok) throw new RpmError('RPM_ERR_AUTH_INVALID', 'wrong device secret');
+    // Before the generation check, so no await lies between that check and the caching below.
+    if (check.rehash !== undefined) await this.migrate(credentialId, credential.deviceId, credential.secretHash, check.rehash);
     if ((this.generation.get(credential.deviceId) ?? 0) !== before) {
       // Rotated or revoked while we checked: decide on the current record, and cache nothing.
       const current = await this.registry.findCredential(credentialId);
       if (current === undefined || current.revokedAtMs !== null) throw new RpmError('RPM_ERR_AUTH_DEVICE_REVOKED', 'credential has been revoked');
       return { digest: fastDigest(secret), deviceId: current.deviceId, expiresAtMs: current.expiresAtMs };
     }
-    if (check.rehash !== undefined) await this.migrate(credentialId, credential.deviceId, credential.secretHash, check.rehash);
     const entry: VerifiedCredential = { digest: fastDigest(secret), deviceId: credential.deviceId, expiresAtMs: credential.expiresAtMs };
     this.verified.set(credentialId, entry);
     return entry;
