@@ -7,7 +7,7 @@ import type { RegistryStore } from '../core/ports/registry-store.js';
 import type { Attribution } from '../pipeline/alerting-service.js';
 import type { DeviceDirectory } from '../pipeline/device-directory.js';
 import type { DeviceAuthenticator } from './auth/device-authenticator.js';
-import { hashSecret, issueSecret } from './auth/device-secret.js';
+import { type DeviceSecretHasher, issueSecret } from './auth/device-secret.js';
 
 /**
  * A device's first assignment, when no start is given, reaches back to the beginning: the
@@ -27,7 +27,7 @@ export interface AttributionForwarding {
 
 export interface DeviceWithSecret {
   readonly device: Device;
-  /** Shown once; only its argon2id hash is stored. */
+  /** Shown once; only its keyed hash is stored (auth/device-secret.ts). */
   readonly secret: string;
 }
 
@@ -45,6 +45,7 @@ export class RegistryService {
     private readonly readings: ReadingStore,
     private readonly directory: DeviceDirectory,
     private readonly authenticator: DeviceAuthenticator,
+    private readonly hasher: DeviceSecretHasher,
     private readonly clock: Clock,
     private readonly rotationGraceMs: number,
     private readonly forwarding?: AttributionForwarding,
@@ -99,7 +100,7 @@ export class RegistryService {
       }
     }
     const { credentialId, secret } = issueSecret();
-    const secretHash = await hashSecret(secret);
+    const secretHash = this.hasher.hash(secret);
     const fromMs = input.assignedFrom === undefined ? FIRST_ASSIGNMENT_FROM_MS : Date.parse(input.assignedFrom);
     const device = await this.registry.createDevice(
       {
@@ -177,7 +178,7 @@ export class RegistryService {
     const now = this.clock.now();
     const { credentialId, secret } = issueSecret();
     const previousValidUntilMs = now + (graceMs ?? this.rotationGraceMs);
-    await this.registry.addCredential({ id: credentialId, deviceId, secretHash: await hashSecret(secret), createdAtMs: now }, previousValidUntilMs);
+    await this.registry.addCredential({ id: credentialId, deviceId, secretHash: this.hasher.hash(secret), createdAtMs: now }, previousValidUntilMs);
     this.changed(deviceId);
     return { secret, previousValidUntilMs };
   }

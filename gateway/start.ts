@@ -33,6 +33,7 @@ import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
 import { CredentialGuard } from './auth/credential-guard.js';
 import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
+import { DeviceSecretHasher } from './auth/device-secret.js';
 import { SessionService } from './auth/session-service.js';
 import type { GatewayContext } from './context.js';
 import { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
@@ -217,8 +218,9 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     routes: forwardingRoutes,
     deviceStatus: presence,
   });
-  const authenticator = new DeviceAuthenticator(stores.registry, directory, clock);
-  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, clock, config.credentials.rotationGraceMs, forwardingRoutes);
+  const deviceSecrets = new DeviceSecretHasher(secretKeys.cipher);
+  const authenticator = new DeviceAuthenticator(stores.registry, directory, clock, deviceSecrets, log);
+  const registry = new RegistryService(stores.registry, stores.readings, directory, authenticator, deviceSecrets, clock, config.credentials.rotationGraceMs, forwardingRoutes);
   const mfa = new MfaService(stores.staffSecurity, secretKeys.cipher, clock);
   const sessions = new SessionService(stores.staff, clock, config.sessions, { secondFactor: mfa, passwords: stores.staffSecurity });
   const credentialGuard = new CredentialGuard(stores.audit, clock, log, { maxFailures: config.credentials.failuresPerSourcePerMin, windowMs: 60_000 });

@@ -6,8 +6,9 @@ import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import * as hdr from 'hdr-histogram-js';
+import { loadSecretKeys } from '../../connectors/files/secret-keys-file.js';
 import { createSqliteStores } from '../../connectors/sqlite/index.js';
-import { hashSecret, issueSecret } from '../../gateway/auth/device-secret.js';
+import { DeviceSecretHasher, issueSecret } from '../../gateway/auth/device-secret.js';
 import { benchGatewayEnv } from '../lib/gateway.js';
 import { cpuTimeMs, freePort, GENERATOR_CORE, pinnedArgv, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
 import type { Topology } from './roles.js';
@@ -71,13 +72,14 @@ async function provision(dataDir: string, hubs: number, perHub: number, startMs:
   await stores.staff.createOrganization({ id: 'bench-org', name: 'Bench', createdAtMs: now });
   const topo: Topology = { hubs: [], startMs };
   // Only hubs authenticate; the devices they relay never present their own secret.
-  const unusedHash = await hashSecret(randomBytes(32).toString('base64url'));
+  const hasher = new DeviceSecretHasher(loadSecretKeys({ dataDir, secretKeys: undefined }).cipher);
+  const unusedHash = hasher.hash(randomBytes(32).toString('base64url'));
   for (let h = 0; h < hubs; h++) {
     const hubId = `hub-${h}`;
     const { credentialId, secret } = issueSecret();
     await stores.registry.createDevice(
       { id: hubId, kind: 'hub', manufacturer: null, model: null, serial: null, hubId: null, createdAtMs: now },
-      { id: credentialId, deviceId: hubId, secretHash: await hashSecret(secret), createdAtMs: now },
+      { id: credentialId, deviceId: hubId, secretHash: hasher.hash(secret), createdAtMs: now },
     );
     const devices: { id: string; patientId: string }[] = [];
     for (let i = 0; i < perHub; i++) {

@@ -7,9 +7,9 @@ import type { BenchDevice } from '../lib/readings.js';
 /**
  * Idle-connection driver: connects devices[from, to) over raw MQTT (lib/mqtt-wire.ts), at most
  * --concurrency CONNECTs outstanding, and then holds them open without sending anything until
- * a `close` line on stdin (or, with --then close, closes them at once). A CONNACK 3 (server busy:
- * the gateway allows 16 first-time credential checks at a time) is retried after a short pause,
- * as a device would.
+ * a `close` line on stdin (or, with --then close, closes them at once). A CONNACK 3 (server busy,
+ * e.g. more than 16 argon2id credentials of earlier versions being checked at once) is retried
+ * after a short pause, as a device would.
  *
  *   node dist/benchmarks/drivers/mqtt-idle.js --port P --devices devices.json --from 0 --to 5000
  *     [--host 127.0.0.1] [--local-address 127.0.0.9] [--concurrency 16] [--auth] [--then hold|close]

@@ -169,7 +169,7 @@ export async function runIdleCapacity(opts: IdleOptions): Promise<IdleResult> {
     const count = Math.min(Math.max(...opts.steps), hardFdLimit());
     const t0 = performance.now();
     const fleet = await provisionFleet({ dataDir: template, count, prefix: 'idle', withPatients: false });
-    const fleetNote = `${count.toLocaleString('en-US')} devices registered straight into SQLite in ${((performance.now() - t0) / 1000).toFixed(1)} s (cheap argon2id parameters, see below)`;
+    const fleetNote = `${count.toLocaleString('en-US')} devices registered straight into SQLite in ${((performance.now() - t0) / 1000).toFixed(1)} s (production keyed-HMAC hashes)`;
     opts.log(`  ${fleetNote}`);
     for (let rep = 1; rep <= opts.reps; rep++) {
       for (const system of ['ours', 'bare-aedes'] as const) runs.push(await runOne(system, rep, template, fleet, work, opts, commands));

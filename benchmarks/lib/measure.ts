@@ -1,6 +1,6 @@
 import { createInterface } from 'node:readline';
 import type { DriverEvent, DriverResult } from './driver-io.js';
-import { commandLine, cpuTimeMs, GENERATOR_CORE, spawnPinned, tailStderr } from './proc.js';
+import { commandLine, cpuTimeMs, type Entry, GENERATOR_CORE, programArgs, spawnPinned, tailStderr } from './proc.js';
 
 /** One repetition of one system: what the driver saw plus CPU time of both processes. */
 export interface Rep extends DriverResult {
@@ -25,8 +25,9 @@ export async function runDriver(
   args: readonly string[],
   sut: { name: string; pid: number },
   rep: number,
+  entry: Entry = 'dist',
 ): Promise<{ rep: Rep; command: string }> {
-  const { child, argv } = spawnPinned(GENERATOR_CORE, process.execPath, [`dist/benchmarks/drivers/${driver}.js`, ...args], { cwd: root });
+  const { child, argv } = spawnPinned(GENERATOR_CORE, process.execPath, [...programArgs(entry, `benchmarks/drivers/${driver}`), ...args], { cwd: root });
   const stderr = tailStderr(child);
   const pid = child.pid as number;
   let start: { sut: number; gen: number; t: number } | undefined;

@@ -53,7 +53,7 @@ export interface BenchOptions {
   readonly build: boolean;
   readonly note?: string;
   readonly idle: { readonly steps: readonly number[]; readonly reps: number };
-  readonly storm: { readonly devices: number; readonly windowS: number; readonly coldDevices: number };
+  readonly storm: { readonly devices: number; readonly windowS: number; readonly coldDevices: number; readonly legacyDevices: number };
   readonly rules: { readonly patients: number; readonly days: number; readonly e2ePatients: number; readonly e2eDays: number; readonly pureReps: number; readonly e2eReps: number };
   readonly latency: { readonly rate: number; readonly warmup: number; readonly duration: number };
   readonly soak: { readonly minutes: number; readonly patients: number; readonly historyPerPatient: number; readonly partial: boolean };
@@ -102,7 +102,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     build: !f.has('no-build'),
     ...(note === undefined ? {} : { note }),
     idle: { steps: stepsFlag === undefined ? (quick ? [2000, 5000] : [10_000, 20_000, 50_000]) : stepsFlag.split(',').map(Number), reps: num(f, 'idle-reps', quick ? 1 : 2) },
-    storm: { devices: num(f, 'storm-devices', quick ? 1000 : 10_000), windowS: num(f, 'storm-window', quick ? 10 : 60), coldDevices: quick ? 32 : 64 },
+    storm: { devices: num(f, 'storm-devices', quick ? 1000 : 10_000), windowS: num(f, 'storm-window', quick ? 10 : 60), coldDevices: quick ? 1000 : 5000, legacyDevices: quick ? 32 : 64 },
     rules: quick ? { patients: 100, days: 30, e2ePatients: 100, e2eDays: 14, pureReps: 1, e2eReps: 1 } : { patients: 500, days: 30, e2ePatients: 500, e2eDays: 14, pureReps: 3, e2eReps: 2 },
     latency: { rate: num(f, 'rate', 10_000), warmup: quick ? 2 : 5, duration: num(f, 'latency-duration', quick ? 5 : 20) },
     soak: { ...soak, partial: soak.minutes !== 60 || soak.patients !== 100 || soak.historyPerPatient !== 3000 },

@@ -6,6 +6,18 @@ import net from 'node:net';
 export const GENERATOR_CORE = 0;
 export const SUT_CORE = 1;
 
+/**
+ * How a benchmark program runs: compiled (`dist/<file>.js`, after `npm run build`; what
+ * `npm run bench` measures) or from source through tsx (the regression guard inside `npm test`,
+ * which does not build). Same code either way; tsx only costs start-up time.
+ */
+export type Entry = 'dist' | 'source';
+
+/** The node arguments that run `file` (a path from the repository root, without extension). */
+export function programArgs(entry: Entry, file: string): string[] {
+  return entry === 'dist' ? [`dist/${file}.js`] : ['--import', 'tsx', `${file}.ts`];
+}
+
 let tasksetOk: boolean | undefined;
 
 /** Whether `taskset -c 1` works here (it is absent on some images, refused in some containers). */

@@ -15,9 +15,12 @@ import { type Sut, startPeer } from './sut.js';
  * Ours vs bare aedes. For ours, the store is counted afterwards: every reading must be there
  * exactly once (replays of readings whose PUBACK was lost are duplicates by id, never new rows).
  *
- * Before the storm, ours also measures the cost of a *first* connect with production argon2id
- * hashes (a gateway that has just restarted knows no digest yet), because the storm itself
- * runs with warm credentials: a carrier outage, not a gateway restart (see fleet.ts).
+ * Before the storm, ours also measures the cost of a *first* connect (a gateway that has just
+ * restarted has no verified secret cached yet), because the storm itself runs with warm
+ * credentials: a carrier outage, not a gateway restart. Three measurements on devices never
+ * seen by this process: `first`, credentials in the production format (keyed HMAC,
+ * fleet.ts); `legacy`, credentials still stored as argon2id from before that format (one slow
+ * verification each, then migrated); `warm`, the `first` devices again (digest cached).
  */
 
 export interface StormOptions {
@@ -28,8 +31,10 @@ export interface StormOptions {
   readonly unacked: number;
   readonly backlog: number;
   readonly perDriver: number;
-  /** Devices with production-cost hashes for the first-connect measurement. */
+  /** Devices never connected before, for the first-connect measurement (production format). */
   readonly coldDevices: number;
+  /** Devices with pre-migration argon2id hashes, for the migration measurement. */
+  readonly legacyDevices: number;
   readonly log: (line: string) => void;
 }
 
@@ -61,7 +66,7 @@ export interface StormRun {
   readonly sutCpuMsPerDevice: number;
   readonly peakRssKb: number;
   readonly store?: { readonly stored: number; readonly expected: number; readonly rejections: number; readonly exitCode: number | null; readonly ok: boolean };
-  readonly cold?: { readonly first: ConnectCost; readonly warm: ConnectCost };
+  readonly cold?: { readonly first: ConnectCost; readonly legacy: ConnectCost; readonly warm: ConnectCost };
   readonly commands: { readonly sut: string; readonly driver: string };
 }
 
@@ -79,14 +84,18 @@ interface Connected {
   readonly connectMs: { readonly p50: number; readonly p99: number };
 }
 
+/** CONNECTs in flight while measuring first connects (a device fleet's storm has far more). */
+export const COLD_CONCURRENCY = 16;
+
 async function connectCost(root: string, sut: Sut, file: string, n: number): Promise<ConnectCost> {
   const port = new URL(sut.mqttUrl as string).port;
   const cpu0 = cpuTimeMs(sut.pid);
-  const d = new DriverProc(root, 'mqtt-idle', ['--port', port, '--devices', file, '--concurrency', '16', '--auth', '--then', 'close', '--local-address', nextSourceAddress()]);
+  const d = new DriverProc(root, 'mqtt-idle', ['--port', port, '--devices', file, '--concurrency', String(COLD_CONCURRENCY), '--auth', '--then', 'close', '--local-address', nextSourceAddress()]);
   const r = (await d.waitFor('connected', 300_000)) as unknown as Connected;
   const cpu = cpuTimeMs(sut.pid) - cpu0;
   await d.exited();
-  return { devices: n, concurrency: 16, connectsPerSecond: r.ok / r.seconds, sutCpuMsPerConnect: cpu / Math.max(1, r.ok), connectMs: r.connectMs, busyRetries: r.busyRetries };
+  if (r.ok !== n) throw new Error(`first-connect measurement: ${r.ok} of ${n} devices connected`);
+  return { devices: n, concurrency: COLD_CONCURRENCY, connectsPerSecond: r.ok / r.seconds, sutCpuMsPerConnect: cpu / Math.max(1, r.ok), connectMs: r.connectMs, busyRetries: r.busyRetries };
 }
 
 interface StormDone {
@@ -109,14 +118,21 @@ async function runOne(system: 'ours' | 'bare-aedes', o: StormOptions, work: stri
   if (system === 'ours') {
     const dataDir = mkdtempSync(path.join(tmpdir(), 'rpm-bench-storm-'));
     fleet = await provisionFleet({ dataDir, count: o.devices, prefix: 'storm', withPatients: true });
-    const coldFleet = await provisionFleet({ dataDir, count: o.coldDevices, prefix: 'cold', withPatients: false, prodHashes: o.coldDevices });
+    const coldFleet = await provisionFleet({ dataDir, count: o.coldDevices, prefix: 'cold', withPatients: false });
+    const legacyFleet = await provisionFleet({ dataDir, count: o.legacyDevices, prefix: 'legacy', withPatients: false, legacyArgon2: o.legacyDevices });
     sut = await startOurGateway({ root: o.root, devices: 0, dataDir, fleet });
     const coldFile = path.join(work, 'cold-devices.json');
     writeFileSync(coldFile, JSON.stringify(coldFleet));
+    const legacyFile = path.join(work, 'legacy-devices.json');
+    writeFileSync(legacyFile, JSON.stringify(legacyFleet));
     const first = await connectCost(o.root, sut, coldFile, o.coldDevices);
+    const legacy = await connectCost(o.root, sut, legacyFile, o.legacyDevices);
     const warm = await connectCost(o.root, sut, coldFile, o.coldDevices);
-    cold = { first, warm };
-    o.log(`  ours first connects (production argon2id): ${first.connectsPerSecond.toFixed(0)}/s, ${first.sutCpuMsPerConnect.toFixed(1)} ms CPU each; warm: ${warm.connectsPerSecond.toFixed(0)}/s`);
+    cold = { first, legacy, warm };
+    o.log(
+      `  ours first connects (production format, keyed HMAC): ${first.connectsPerSecond.toFixed(0)}/s, ${first.sutCpuMsPerConnect.toFixed(2)} ms CPU each; ` +
+        `old argon2id hashes (migrated on the way): ${legacy.connectsPerSecond.toFixed(0)}/s; warm: ${warm.connectsPerSecond.toFixed(0)}/s`,
+    );
   } else {
     fleet = Array.from({ length: o.devices }, (_, i) => ({ id: `storm-dev-${i}`, secret: '' }));
     sut = await startPeer(o.root, 'bare-aedes', 0);

@@ -3,7 +3,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { commandLine, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
+import { commandLine, type Entry, freePort, programArgs, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
 import { type BenchDevice, fakeDevices } from './readings.js';
 
 /** A system under test: one process pinned to the SUT core. */
@@ -23,15 +23,15 @@ export interface Sut {
 export type PeerName = 'bare-fastify' | 'bare-http' | 'bare-aedes' | 'mosquitto';
 
 /** A peer from benchmarks/peers (compiled to dist/ by `npm run build`), with made-up devices. */
-export async function startPeer(root: string, name: Exclude<PeerName, 'mosquitto'>, devices: number): Promise<Sut> {
+export async function startPeer(root: string, name: Exclude<PeerName, 'mosquitto'>, devices: number, entry: Entry = 'dist'): Promise<Sut> {
   const port = await freePort();
-  const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [`dist/benchmarks/peers/${name}.js`, '--port', String(port)], {
+  const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...programArgs(entry, `benchmarks/peers/${name}`), '--port', String(port)], {
     cwd: root,
     stdout: 'ignore',
   });
   const stderr = tailStderr(child);
   try {
-    await waitForPort(port, child);
+    await waitForPort(port, child, entry === 'source' ? 120_000 : 30_000);
   } catch (err) {
     child.kill('SIGKILL');
     throw new Error(`${name} did not start: ${(err as Error).message}\n${stderr()}`);

@@ -206,6 +206,11 @@ export class PostgresRegistryStore implements RegistryStore {
     return row === undefined ? undefined : toCredential(row);
   }
 
+  async replaceCredentialHash(id: string, expected: string, replacement: string): Promise<boolean> {
+    const { rowCount } = await this.pool.query('UPDATE device_credentials SET secret_hash = $1 WHERE id = $2 AND secret_hash = $3', [replacement, id, expected]);
+    return rowCount === 1;
+  }
+
   async credentialsOf(deviceId: string): Promise<Credential[]> {
     const { rows } = await this.pool.query<CredentialRow>(
       `SELECT ${CREDENTIAL_COLUMNS} FROM device_credentials WHERE device_id = $1 ORDER BY created_at_ms, seq`,

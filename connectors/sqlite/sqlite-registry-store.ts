@@ -202,6 +202,10 @@ export class SqliteRegistryStore implements RegistryStore {
     return row === undefined ? undefined : toCredential(row);
   }
 
+  async replaceCredentialHash(id: string, expected: string, replacement: string): Promise<boolean> {
+    return this.sql('UPDATE device_credentials SET secret_hash = ? WHERE id = ? AND secret_hash = ?').run(replacement, id, expected).changes === 1;
+  }
+
   async credentialsOf(deviceId: string): Promise<Credential[]> {
     const rows = this.sql('SELECT * FROM device_credentials WHERE device_id = ? ORDER BY created_at_ms').all(deviceId) as CredentialRow[];
     return rows.map(toCredential);

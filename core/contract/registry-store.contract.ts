@@ -83,6 +83,22 @@ export function registryStoreContract(name: string, make: () => Promise<{ store:
       for (const c of await store.credentialsOf('s-c')) expect(c.revokedAtMs).toBe(7000);
     });
 
+    it('replaces a credential hash only while it is the expected one (compare-and-set), keeping expiry and revocation', async () => {
+      await store.createDevice(device('s-r'), cred('cr', 's-r'));
+      await store.addCredential(cred('cr2', 's-r'), 8000);
+      expect(await store.replaceCredentialHash('cr', 'hash-cr', '$hmac-sha256$k1$new')).toBe(true);
+      expect(await store.findCredential('cr')).toMatchObject({ deviceId: 's-r', secretHash: '$hmac-sha256$k1$new', expiresAtMs: 8000, revokedAtMs: null });
+      // Someone else replaced it first: the stale expectation changes nothing.
+      expect(await store.replaceCredentialHash('cr', 'hash-cr', '$hmac-sha256$k1$other')).toBe(false);
+      expect(await store.findCredential('cr')).toMatchObject({ secretHash: '$hmac-sha256$k1$new' });
+      expect(await store.replaceCredentialHash('ghost', 'hash-ghost', 'x')).toBe(false);
+      // The other credential of the device is untouched.
+      expect(await store.findCredential('cr2')).toMatchObject({ secretHash: 'hash-cr2', expiresAtMs: null });
+      await store.revokeDevice('s-r', 9000);
+      expect(await store.replaceCredentialHash('cr2', 'hash-cr2', 'y')).toBe(true);
+      expect(await store.findCredential('cr2')).toMatchObject({ secretHash: 'y', revokedAtMs: 9000 });
+    });
+
     it('records presence: last seen only moves forward; online follows the latest update', async () => {
       await store.createDevice(device('s-p'), cred('cp', 's-p'));
       await store.recordPresence([{ deviceId: 's-p', lastSeenAtMs: 2000, online: true }]);

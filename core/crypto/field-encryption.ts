@@ -1,4 +1,4 @@
-import { createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHmac, createSecretKey, hkdfSync, type KeyObject, randomBytes } from 'node:crypto';
 import { RpmError } from '../errors/rpm-error.js';
 
 /**
@@ -34,6 +34,8 @@ const VALUE = /^enc1\.([A-Za-z0-9_-]{1,32})\.([A-Za-z0-9_-]{16})\.([A-Za-z0-9_-]
 
 export class FieldCipher {
   private readonly keys: ReadonlyMap<string, Uint8Array>;
+  /** HMAC keys derived by `mac`, by key id and purpose (HKDF once per pair, not per value). */
+  private readonly macKeys = new Map<string, KeyObject>();
   /** New values are encrypted under this key. */
   readonly activeKeyId: string;
 
@@ -89,6 +91,26 @@ export class FieldCipher {
     const key = this.keys.get(this.activeKeyId) as Uint8Array;
     const derived = Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `rpm blind index:${purpose}`, 32));
     return `bi1.${this.activeKeyId}.${createHmac('sha256', derived).update(value, 'utf8').digest('base64url')}`;
+  }
+
+  /**
+   * HMAC-SHA256 of a value under a key derived (HKDF-SHA256, info `rpm mac:<purpose>`) from the
+   * configured key `keyId` (default: the active key), so one purpose's digests say nothing about
+   * another's and the configured key itself never keys a MAC. Deterministic: what stores keep
+   * to recognise a high-entropy secret without being able to recover it (device secrets,
+   * gateway/auth/device-secret.ts). Undefined when `keyId` is not configured. The derived key
+   * stays inside this object.
+   */
+  mac(value: string, purpose: string, keyId: string = this.activeKeyId): Buffer | undefined {
+    const cacheKey = `${keyId}\u0000${purpose}`;
+    let derived = this.macKeys.get(cacheKey);
+    if (derived === undefined) {
+      const key = this.keys.get(keyId);
+      if (key === undefined) return undefined;
+      derived = createSecretKey(Buffer.from(hkdfSync('sha256', key, Buffer.alloc(0), `rpm mac:${purpose}`, 32)));
+      this.macKeys.set(cacheKey, derived);
+    }
+    return createHmac('sha256', derived).update(value, 'utf8').digest();
   }
 
   /** The key id a value was encrypted under, or undefined when it is not an encrypted value (plain text). */

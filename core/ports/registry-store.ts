@@ -32,6 +32,12 @@ export interface RegistryStore {
   /** Adds a credential; every other live credential of the device expires at `othersExpireAtMs` (if earlier). */
   addCredential(credential: NewCredential, othersExpireAtMs: number): Promise<void>;
   findCredential(id: string): Promise<Credential | undefined>;
+  /**
+   * Replaces a credential's stored secret hash, only if it still is `expected` (a compare-and-set:
+   * a rotation, revocation or another gateway's rewrite in between wins). Answers whether it
+   * replaced it. Used to move a hash to the current format on its first successful use.
+   */
+  replaceCredentialHash(id: string, expected: string, replacement: string): Promise<boolean>;
   credentialsOf(deviceId: string): Promise<Credential[]>;
   /** Revokes the device and all its credentials at once. */
   revokeDevice(deviceId: string, atMs: number): Promise<void>;

@@ -1,17 +1,20 @@
 import { randomBytes } from 'node:crypto';
-import { hashSecret, verifySecret } from './device-secret.js';
+import { hash, verify } from '@node-rs/argon2';
 
 /**
- * Staff passwords: argon2id with the same parameters as device secrets (one place decides
- * them, device-secret.ts). Unlike device secrets, a password check is never cached: every
- * login pays the slow hash, which is the point.
+ * Staff passwords: argon2id with OWASP's minimum profile (19 MiB, t=2, p=1). People choose
+ * passwords, so a stolen table must be slow to guess against; every login pays the slow hash
+ * (never cached), which is the point. (Device secrets are random 256-bit values and use a keyed
+ * hash instead: device-secret.ts.)
  */
+const ARGON2_OPTIONS = { memoryCost: 19_456, timeCost: 2, parallelism: 1 } as const;
+
 export function hashPassword(password: string): Promise<string> {
-  return hashSecret(password);
+  return hash(password, ARGON2_OPTIONS);
 }
 
 export function verifyPassword(passwordHash: string, password: string): Promise<boolean> {
-  return verifySecret(passwordHash, password);
+  return verify(passwordHash, password).catch(() => false);
 }
 
 /**
@@ -20,5 +23,5 @@ export function verifyPassword(passwordHash: string, password: string): Promise<
  * have accounts. Computed once, at start-up, off the request path.
  */
 export function dummyPasswordHash(): Promise<string> {
-  return hashSecret(randomBytes(32).toString('base64url'));
+  return hashPassword(randomBytes(32).toString('base64url'));
 }

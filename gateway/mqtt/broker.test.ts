@@ -626,7 +626,7 @@ describe('MQTT broker under backpressure', () => {
   it('refuses a new connection with CONNACK 3 while the commit queue is saturated', async () => {
     const d = await newDevice(t);
     const publisher = await connect(url, credentials(d));
-    // Warm the credential cache so later connects need no argon2 verification.
+    // Warm the credential cache so later connects need no registry read.
     expect(await connackCode(url, credentials(d))).toBe(CONNACK_ACCEPTED);
 
     // Saturate the queue with a publish, then connect while it is still saturated. An attempt

@@ -175,8 +175,12 @@ export async function createMqttBroker(ctx: GatewayContext, cluster?: MqttCluste
     const refuse = (err: unknown): void => {
       const code = isRpmError(err) ? err.code : 'RPM_ERR_INTERNAL';
       const returnCode =
-        code === 'RPM_ERR_AUTH_DEVICE_REVOKED' ? CONNACK_NOT_AUTHORIZED : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' ? CONNACK_SERVER_UNAVAILABLE : CONNACK_BAD_CREDENTIALS;
-      if (code === 'RPM_ERR_INTERNAL') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
+        code === 'RPM_ERR_AUTH_DEVICE_REVOKED'
+          ? CONNACK_NOT_AUTHORIZED
+          : code === 'RPM_ERR_OVERLOADED' || code === 'RPM_ERR_INTERNAL' || code === 'RPM_ERR_SECRET_KEY_UNKNOWN'
+            ? CONNACK_SERVER_UNAVAILABLE
+            : CONNACK_BAD_CREDENTIALS;
+      if (code === 'RPM_ERR_INTERNAL' || code === 'RPM_ERR_SECRET_KEY_UNKNOWN') ctx.log.error({ err }, 'mqtt authentication failed unexpectedly');
       if (code === 'RPM_ERR_AUTH_INVALID') void ctx.credentialGuard.denied('device-secret', source, 'MQTT CONNECT');
       done(authError(isRpmError(err) ? err.message : 'authentication failed', returnCode), false);
     };
