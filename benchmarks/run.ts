@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -55,9 +55,15 @@ for (const spec of specs) {
   log(`${spec.id}: ${spec.title}`);
   const scenarioProfileDir = o.profile ? path.join(profileDir, `${spec.id}-raw`) : undefined;
   const opts = { root, reps: o.reps, warmup: o.warmup, duration: o.duration, log, gatewayEnv: o.gatewayEnv, ...(scenarioProfileDir === undefined ? {} : { profileDir: scenarioProfileDir }) };
+  // A fresh directory each run: a profile left from an earlier run must not be taken for this one.
+  if (scenarioProfileDir !== undefined) {
+    rmSync(scenarioProfileDir, { recursive: true, force: true });
+    mkdirSync(scenarioProfileDir, { recursive: true });
+  }
   results.push(await timed(spec.id, () => runScenario(spec, opts)));
   if (scenarioProfileDir !== undefined) {
-    const file = readdirSync(scenarioProfileDir).find((n) => n.endsWith('.cpuprofile'));
+    // The main thread's (thread id 0: CPU.<date>.<time>.<pid>.0.<n>.cpuprofile), not the writer thread's.
+    const file = readdirSync(scenarioProfileDir).find((n) => /\.0\.\d+\.cpuprofile$/.test(n));
     if (file === undefined) throw new Error(`no .cpuprofile in ${scenarioProfileDir}`);
     const target = path.join(profileDir, `${spec.id}.cpuprofile`);
     renameSync(path.join(scenarioProfileDir, file), target);

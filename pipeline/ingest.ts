@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { RpmErrorCode } from '../core/errors/codes.js';
 import { RpmError } from '../core/errors/rpm-error.js';
 import { readingEnvelope } from '../core/model/reading-input.js';
@@ -487,5 +487,5 @@ export class IngestService {
 }
 
 export function sha256Hex(payload: Buffer | string): string {
-  return createHash('sha256').update(payload).digest('hex');
+  return hash('sha256', payload, 'hex');
 }

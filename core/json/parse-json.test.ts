@@ -71,4 +71,15 @@ describe('parseJsonPayload: the one parser of HTTP bodies and MQTT payloads', ()
       { numRuns: 300 },
     );
   });
+
+  it('finds a repeat nested in arrays and objects, beside strings full of quotes and backslashes', () => {
+    fc.assert(
+      fc.property(fc.jsonValue({ maxDepth: 3 }), fc.jsonValue({ maxDepth: 2 }), fc.jsonValue({ maxDepth: 2 }), (before, first, second) => {
+        const key = JSON.stringify('x\\"'); // x, a backslash, a quote
+        const text = `{"list":[${JSON.stringify(before)},{${key}:${JSON.stringify(first)},${key}:${JSON.stringify(second)}}]}`;
+        expect(() => parseJsonPayload(text)).toThrow(expect.objectContaining({ code: 'RPM_ERR_REQUEST_DUPLICATE_KEY', path: '/list/1/x\\"' }));
+      }),
+      { numRuns: 300 },
+    );
+  });
 });

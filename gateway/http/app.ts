@@ -17,6 +17,7 @@ import { careRoutes } from '../worklist/care-routes.js';
 import { worklistRoutes } from '../worklist/worklist-routes.js';
 import { installErrorHandler } from './error-handler.js';
 import { installRequestObserver } from './request-observer.js';
+import { lazyChildLogger } from './lazy-child-logger.js';
 import { clientErrorHandler, frameworkErrorHandler, installSecurityHeaders } from './security-headers.js';
 import { docsRoutes } from './docs-routes.js';
 import { fhirAdminRoutes } from './fhir-admin-routes.js';
@@ -51,6 +52,8 @@ export async function buildApp(ctx: GatewayContext, tls?: TlsMaterial): Promise<
     loggerInstance: ctx.log as FastifyBaseLogger,
     // Two log lines per request would dominate CPU at device ingest rates; errors are still logged.
     logController: new LogController({ disableRequestLogging: true }),
+    // So the per-request child logger (reqId binding) is made only for a request that writes a line.
+    childLoggerFactory: lazyChildLogger,
     bodyLimit: ctx.config.http.bodyLimitBytes,
     trustProxy: ctx.config.http.trustProxy,
     // Bodies are only ever read through zod schemas, which copy known keys into fresh objects,

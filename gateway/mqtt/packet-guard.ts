@@ -78,6 +78,24 @@ export class GuardedMqttConnection extends Duplex {
     this.inner.write(chunk, encoding, callback);
   }
 
+  /**
+   * What aedes wrote while this stream was corked, passed on as one write. mqtt-packet corks the
+   * stream for every packet it writes (a PUBACK is three writes: type, length, packet id) and a
+   * group commit releases many PUBACKs of one connection in the same tick; without this, each
+   * piece would be its own trip through the transport's stream and its own `write` system call.
+   */
+  override _writev(chunks: Array<{ chunk: Buffer; encoding: BufferEncoding }>, callback: (err?: Error | null) => void): void {
+    if (chunks.length === 1) {
+      const only = chunks[0] as { chunk: Buffer; encoding: BufferEncoding };
+      this.inner.write(only.chunk, only.encoding, callback);
+      return;
+    }
+    this.inner.write(
+      Buffer.concat(chunks.map((c) => c.chunk)),
+      callback,
+    );
+  }
+
   override _final(callback: (err?: Error | null) => void): void {
     this.inner.end(callback);
   }
