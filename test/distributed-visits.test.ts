@@ -1,9 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { rmSync } from 'node:fs';
+import type { Appointment as FhirAppointment, Encounter } from '@medplum/fhirtypes';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
+import { FhirTestServer } from './fhir-server/fhir-test-server.js';
 import { type ChildGateway, clusterProcess, sleep, waitFor } from './helpers/child-gateway.js';
 import { ADMIN_TOKEN, AdminClient, request, STAFF_PASSWORD, tempDir } from './helpers/gateway.js';
 import { createTestDatabase, type TestDatabase } from './helpers/postgres.js';
@@ -20,6 +22,9 @@ import { startTwilioDouble, type TwilioDouble } from './helpers/twilio-double.js
  *   once when Redis lost the nudge.
  * - The embedded provider's signaling with the nurse on one gateway and the patient on the other:
  *   offer, answer and ICE relayed both ways, the visit started, ended everywhere at once.
+ * - A booked visit held through the gateways reaches an EHR (the project's FHIR test server) as one
+ *   Appointment and one Encounter, sent by the worker holding the reminders; a SIGKILL of that
+ *   worker while the end's write is in flight leaves one of each after the other worker takes over.
  */
 
 const ACCOUNT = 'AC0123456789abcdef0123456789abcdef';
@@ -91,6 +96,7 @@ describe('distributed mode: visit reminders on BullMQ in the workers, signaling 
   let admin: AdminClient;
   let nurse: string;
   let patients = 0;
+  let ehr: FhirTestServer | undefined;
 
   const node = (name: string, role: 'gateway' | 'worker'): ChildGateway => {
     const dataDir = tempDir(`rpm-dv-${name}-`);
@@ -132,6 +138,7 @@ describe('distributed mode: visit reminders on BullMQ in the workers, signaling 
   afterAll(async () => {
     for (const p of [...gateways, ...workers]) await p?.dispose();
     await twilio?.close();
+    await ehr?.close();
     await db?.drop();
     await dropRedisPrefix(prefix).catch(() => undefined);
     for (const d of dirs) rmSync(d, { recursive: true, force: true });
@@ -155,20 +162,26 @@ describe('distributed mode: visit reminders on BullMQ in the workers, signaling 
     return { id, phone };
   }
 
-  /** Books a visit whose 15 min reminder is due `dueInMs` from now, through gateway `gw`. Answers the appointment id. */
-  async function visitWithReminderIn(gw: ChildGateway, patientId: string, dueInMs: number): Promise<string> {
-    // A nurse of her own per visit, so the visits (all about 15 minutes ahead) never overlap.
+  /**
+   * Books a monthly check-in at `startMs` through gateway `gw` with a nurse of her own (so visits
+   * booked at about the same time never overlap). Answers the appointment id and the nurse's token.
+   */
+  async function book(gw: ChildGateway, patientId: string, startMs: number): Promise<{ id: string; token: string }> {
     const email = `nurse-${patientId}@v.example`;
     const staff = await admin.createStaff({ email, role: 'nurse', organizationId: 'org-v', password: STAFF_PASSWORD });
     await admin.addTeamMember('team-v', staff.id);
     const token = await admin.login(email);
     const weekly = [1, 2, 3, 4, 5, 6, 7].map((weekday) => ({ weekday, start: '01:00', end: '23:00' }));
     expect((await request(`${gw.baseUrl}/v1/staff/${staff.id}/availability`, { method: 'PUT', token, json: { timeZone: daytimeZone(), weekly } })).status).toBe(200);
-    // Whole seconds: the appointment is stored to the millisecond, the reminder due 15 min before.
-    const start = Math.ceil((Date.now() + 15 * MIN + dueInMs) / 1000) * 1000;
-    const res = await request(`${gw.baseUrl}/v1/appointments`, { token, json: { patientId, typeId: 'monthly-check-in', start: new Date(start).toISOString() } });
+    const res = await request(`${gw.baseUrl}/v1/appointments`, { token, json: { patientId, typeId: 'monthly-check-in', start: new Date(startMs).toISOString() } });
     expect(res.status, JSON.stringify(res.body)).toBe(201);
-    return res.body.id as string;
+    return { id: res.body.id as string, token };
+  }
+
+  /** Books a visit whose 15 min reminder is due `dueInMs` from now, through gateway `gw`. Answers the appointment id. */
+  async function visitWithReminderIn(gw: ChildGateway, patientId: string, dueInMs: number): Promise<string> {
+    // Whole seconds: the appointment is stored to the millisecond, the reminder due 15 min before.
+    return (await book(gw, patientId, Math.ceil((Date.now() + 15 * MIN + dueInMs) / 1000) * 1000)).id;
   }
 
   /** The worker holding the `reminders` unit (its /metrics counts the units it holds by kind). */
@@ -329,4 +342,91 @@ describe('distributed mode: visit reminders on BullMQ in the workers, signaling 
     // Nothing of the calls in the logs (SDP and ICE are not PHI, but stay out of logs).
     for (const gw of gateways) expect(gw.current!.stdout + gw.current!.stderr).not.toMatch(/10\.0\.0\.[12]|o=- 1 2/);
   }, 90_000);
+
+  it('sends a booked visit’s FHIR Appointment and Encounter from the worker holding the reminders, one of each across a SIGKILL of it mid-send', async () => {
+    const [gw1, gw2] = gateways as [ChildGateway, ChildGateway];
+    const server = await FhirTestServer.start();
+    ehr = server;
+    const created = await request(`${gw1.baseUrl}/v1/admin/fhir/destinations`, {
+      token: ADMIN_TOKEN,
+      json: { id: 'ehr-v', organizationId: 'org-v', baseUrl: server.baseUrl, auth: { type: 'none' }, appointments: true, encounters: true },
+    });
+    expect(created.status, JSON.stringify(created.body)).toBe(201);
+    const p = await patient();
+    // Within the half hour before its start, so the visit may open now.
+    const { id: appointmentId, token } = await book(gw2, p.id, Math.ceil((Date.now() + 20 * MIN) / 1000) * 1000);
+    const appointments = () => server.all<FhirAppointment>('Appointment');
+    const encounters = () => server.all<Encounter>('Encounter');
+    await expect.poll(async () => (await appointments()).map((a) => a.status), { timeout: 15_000 }).toEqual(['booked']);
+
+    // The visit: started from the appointment on one gateway, the patient's browser on the other, in when both are.
+    const opened = await request(`${gw1.baseUrl}/v1/visits`, { token, json: { appointmentId, sendSms: false } });
+    expect(opened.status, JSON.stringify(opened.body)).toBe(201);
+    const visitId = opened.body.visit.id as string;
+    const link = opened.body.link.url as string;
+    const entry = await request(`${gw2.baseUrl}/v1/visit-links/redeem`, { json: { token: link.slice(link.indexOf('#') + 1) } });
+    expect(entry.status, JSON.stringify(entry.body)).toBe(200);
+    const staffSide = await signal(gw1.baseUrl, { visitId, role: 'staff', token });
+    await staffSide.next('welcome');
+    const patientSide = await signal(gw2.baseUrl, { visitId, role: 'patient', token: entry.body.sessionToken as string });
+    await patientSide.next('welcome');
+    await expect.poll(async () => (await request(`${gw2.baseUrl}/v1/visits/${visitId}`, { token })).body.status, { timeout: 5000 }).toBe('in-progress');
+    await expect.poll(async () => (await encounters()).map((e) => e.status), { timeout: 15_000 }).toEqual(['in-progress']);
+    await expect.poll(async () => (await appointments()).map((a) => a.status), { timeout: 15_000 }).toEqual(['arrived']);
+
+    // The end, with the EHR slow to answer: the holder's write is in flight when it is killed.
+    const holder = await reminderHolder();
+    const survivor = workers.find((w) => w !== holder)!;
+    const holderName = `wk-${workers.indexOf(holder) + 1}`;
+    const db1 = await db.client();
+    const jobsOf = async () =>
+      (
+        await db1.query<{ id: string; status: string; lease_owner: string | null; result: string | null }>(
+          "SELECT id, status, lease_owner, result FROM delayed_jobs WHERE job_group IN ($1, $2) AND kind LIKE 'fhir-%' ORDER BY id",
+          [`visit:${visitId}`, `appointment:${appointmentId}`],
+        )
+      ).rows;
+    try {
+      server.latencyMs = 3000;
+      const ended = await request(`${gw2.baseUrl}/v1/visits/${visitId}/end`, { token, json: {} });
+      expect(ended.status, JSON.stringify(ended.body)).toBe(200);
+      const visit = ended.body.visit as { startedAt: string; endedAt: string };
+      await staffSide.closed;
+      await patientSide.closed;
+      // Sent by the worker holding the reminders (its node name and pid on the job's lease), not by a gateway.
+      await expect
+        .poll(async () => server.inFlight > 0 && (await jobsOf()).some((j) => j.status === 'running' && j.lease_owner?.startsWith(`${holderName}:${holder.current!.pid}:`) === true), { timeout: 10_000 })
+        .toBe(true);
+      expect((await holder.stop('SIGKILL')).signal).toBe('SIGKILL');
+      server.latencyMs = 0;
+
+      // The other worker takes the unit, runs again what the dead one held, and finishes.
+      await expect.poll(async () => (await encounters()).map((e) => e.status), { timeout: 30_000 }).toEqual(['finished']);
+      await expect.poll(async () => (await appointments()).map((a) => a.status), { timeout: 30_000 }).toEqual(['fulfilled']);
+      expect(await reminderHolder()).toBe(survivor);
+      await expect.poll(async () => (await jobsOf()).filter((j) => j.status !== 'done'), { timeout: 15_000 }).toEqual([]);
+      // The killed worker's request, answered by no one, is over too; still one of each, the latest state.
+      await waitFor(() => server.inFlight === 0, 10_000, 'the dead worker’s request');
+      await sleep(2000);
+      const [encounter] = await encounters();
+      expect(await encounters()).toHaveLength(1);
+      expect(encounter).toMatchObject({ status: 'finished', period: { start: visit.startedAt, end: visit.endedAt } });
+      const [appointment] = await appointments();
+      expect(await appointments()).toHaveLength(1);
+      expect(appointment?.status).toBe('fulfilled');
+      expect(encounter?.appointment).toEqual([{ reference: `Appointment/${appointment?.id}` }]);
+      const jobs = await jobsOf();
+      // The booking's Appointment, its arrival and fulfilment; the Encounter at the start and the end.
+      expect(jobs.map((j) => j.id.split(':').slice(0, 4).join(':'))).toEqual([
+        `fhir-appointment:ehr-v:${appointmentId}:v1`,
+        `fhir-appointment:ehr-v:${appointmentId}:v1`,
+        `fhir-appointment:ehr-v:${appointmentId}:v2`,
+        `fhir-encounter:ehr-v:${visitId}:ended`,
+        `fhir-encounter:ehr-v:${visitId}:started`,
+      ]);
+      expect(jobs.filter((j) => !j.result?.startsWith('delivered:'))).toEqual([]);
+    } finally {
+      await db1.end();
+    }
+  }, 120_000);
 });
