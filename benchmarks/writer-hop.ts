@@ -1,7 +1,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { prepareBatchWriter } from '../connectors/sqlite/batch-writer.js';
+import { encodeBatch, prepareBatchWriter, type WireBatch } from '../connectors/sqlite/batch-writer.js';
 import { openSqlite } from '../connectors/sqlite/database.js';
 import type { Reading } from '../core/model/reading.js';
 import type { CommitBatch } from '../core/ports/reading-store.js';
@@ -10,7 +10,7 @@ import { flags, num } from './lib/driver-io.js';
 
 /**
  * The main thread → SQLite writer thread hop of a group commit, in this thread, on a real file
- * with synchronous=FULL, per reading: the message's JSON.stringify (event loop), its JSON.parse
+ * with synchronous=FULL, per reading: the message's encoding (`encodeBatch`) and JSON.stringify (event loop), its JSON.parse
  * (writer thread) and the row-by-row commit (writer thread: INSERT OR IGNORE per reading, one
  * IMMEDIATE transaction per batch, fsync at COMMIT). CPU µs per reading; the shared machine's
  * wall clock says little.
@@ -69,8 +69,8 @@ const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floo
 
 // What crosses to the writer thread (worker-writer.ts `commit`) and what the writer makes of it
 // (writer-worker.ts): kept here in one place so the bench follows the code it measures.
-const toWire = (batch: CommitBatch): string => JSON.stringify(batch);
-const fromWire = (json: string): CommitBatch => JSON.parse(json) as CommitBatch;
+const toWire = (batch: CommitBatch): string => JSON.stringify(encodeBatch(batch));
+const fromWire = (json: string): WireBatch => JSON.parse(json) as WireBatch;
 
 const dir = mkdtempSync(path.join(tmpdir(), 'rpm-writer-hop-'));
 try {
