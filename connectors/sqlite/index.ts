@@ -14,7 +14,7 @@ import type { StaffStore } from '../../core/ports/staff-store.js';
 import type { StaffSecurityStore } from '../../core/ports/staff-security-store.js';
 import type { VendorStore } from '../../core/ports/vendor-store.js';
 import type { VisitStore } from '../../core/ports/visit-store.js';
-import { prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
+import { encodeBatch, prepareBatchWriter, prepareProbeWriter } from './batch-writer.js';
 import { CLINICAL_MIGRATIONS } from './clinical-migrations.js';
 import { openSqlite, type SqliteOptions } from './database.js';
 import { SqliteAlertStore } from './sqlite-alert-store.js';
@@ -24,7 +24,7 @@ import { SqliteForwardingStore } from './sqlite-forwarding-store.js';
 import { SqlitePatientIdentityStore } from './sqlite-patient-identity-store.js';
 import { SqliteSchedulingStore } from './sqlite-scheduling-store.js';
 import { SqliteProgressStore } from './sqlite-progress-store.js';
-import { SqliteReadingStore } from './sqlite-reading-store.js';
+import { type BatchWrite, SqliteReadingStore } from './sqlite-reading-store.js';
 import { SqliteRegistryStore } from './sqlite-registry-store.js';
 import { SqliteStaffStore } from './sqlite-staff-store.js';
 import { SqliteStaffSecurityStore } from './sqlite-staff-security-store.js';
@@ -80,7 +80,12 @@ export function createSqliteStores(options: SqliteStoreOptions): SqliteStores {
   const db = openSqlite(options);
   const inline = options.path === ':memory:' || options.writer === 'inline';
   const worker = inline ? undefined : new WorkerWriter({ path: options.path, synchronous: options.synchronous });
-  const write = worker === undefined ? prepareBatchWriter(db) : (batch: Parameters<WorkerWriter['commit']>[0]) => worker.commit(batch);
+  let write: BatchWrite;
+  if (worker === undefined) {
+    // The writer takes flat row values (batch-writer.ts WireBatch); WorkerWriter encodes its own.
+    const writeRows = prepareBatchWriter(db);
+    write = (batch) => writeRows(encodeBatch(batch));
+  } else write = (batch) => worker.commit(batch);
   const probe = worker === undefined ? prepareProbeWriter(db) : () => worker.probe();
   const clinicalPath = options.path === ':memory:' ? ':memory:' : path.join(path.dirname(options.path), 'clinical.sqlite');
   const clinical = openSqlite({ path: clinicalPath, synchronous: options.synchronous }, CLINICAL_MIGRATIONS);
