@@ -17,6 +17,8 @@ export interface MetricsSources {
   /** The rules engine when it runs in this process (not in a gateway of the distributed mode). */
   /** The rules engine of the single process (its background thread); none in a gateway of the distributed mode. */
   readonly alerting: RulesObserver | undefined;
+  /** The single process's rules thread: restarts after unexpected ends, and whether it runs. */
+  readonly rulesThread?: { readonly restarts: number; readonly running: boolean };
   readonly readings: ReadingStore;
   readonly alerts: AlertStore;
   readonly hub: WorklistHub;
@@ -329,6 +331,18 @@ export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink, Escal
       for (const ms of pass.evaluationLagsMs) evaluationLag.observe(ms / 1000);
       for (const a of pass.alertLatenciesMs) alertLatency.observe({ change: a.change }, a.ms / 1000);
     });
+    if (src.rulesThread !== undefined) {
+      const thread = src.rulesThread;
+      totalCounter(r, 'rpm_rules_thread_restarts_total', 'Times the rules thread of the single process ended unexpectedly and was started again (its work resumed from the durable cursor)', () => thread.restarts);
+      new Gauge({
+        name: 'rpm_rules_thread_up',
+        help: 'Whether the rules thread of the single process runs now (1) or is being started again (0)',
+        registers: [r],
+        collect() {
+          this.set(thread.running ? 1 : 0);
+        },
+      });
+    }
     new Gauge({
       name: 'rpm_rules_history_observations',
       help: 'Readings the rules engine holds in memory for its windows (bounded by RPM_RULES_HISTORY_TOTAL)',

@@ -561,6 +561,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const metrics = new GatewayMetrics({
     committer,
     alerting: background.kind === 'embedded' ? background.observer : undefined,
+    ...(background.kind === 'embedded' ? { rulesThread: background.rules } : {}),
     readings: stores.readings,
     alerts: stores.alerts,
     hub: worklistHub,
@@ -677,7 +678,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     timerGuard: background.kind === 'embedded' ? timerGuard : undefined,
     lateReadings: {
       confirmed: async (patientId) => {
-        if (background.kind === 'embedded') await background.rules.drain();
+        // The decision is committed whatever happens here; its evaluation follows from the attribution log.
+        if (background.kind === 'embedded') await background.rules.drain().catch((err: unknown) => log.error({ err }, 'rule evaluation of confirmed readings failed'));
         else background.handoff.attributed(patientId);
       },
     },

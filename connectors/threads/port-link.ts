@@ -48,6 +48,8 @@ export class PortLink implements WorkBus, ClusterEvents {
   private readonly repeats = new Set<NodeJS.Timeout>();
   private nextCall = 0;
   private attachedBefore = false;
+  /** Set once the peer is gone for good (stopped, or given up): calls fail at once instead of waiting for a peer. */
+  private ended: string | undefined;
 
   constructor(private readonly log: Logger) {}
 
@@ -59,6 +61,12 @@ export class PortLink implements WorkBus, ClusterEvents {
     for (const f of held) port.postMessage(f);
     if (this.attachedBefore) for (const l of this.reconnectListeners) l();
     this.attachedBefore = true;
+  }
+
+  /** No peer will come again: calls fail at once from now on. */
+  end(reason: string): void {
+    this.ended = reason;
+    this.detach(reason);
   }
 
   /** The peer is gone: calls in flight fail (their work is in the store for the next peer). */
@@ -149,6 +157,7 @@ export class PortLink implements WorkBus, ClusterEvents {
 
   /** Asks the peer to run `name` and resolves with its answer (rejects if it failed or the peer went away). */
   call<T = unknown>(name: string, data: WorkJobData = {}): Promise<T> {
+    if (this.ended !== undefined) return Promise.reject(new Error(this.ended));
     const id = ++this.nextCall;
     return new Promise<T>((resolve, reject) => {
       this.calls.set(id, { resolve: resolve as (value: unknown) => void, reject });
@@ -306,6 +315,7 @@ export class SupervisedThread {
     while (this.ends.length > 0 && (this.ends[0] as number) < now - this.options.windowMs) this.ends.shift();
     if (this.ends.length > this.options.maxRestarts) {
       this.options.log.fatal({ code, ends: this.ends.length, windowMs: this.options.windowMs }, 'background thread keeps ending; giving up');
+      this.options.link.end('background thread given up');
       this.options.onBroken(new Error(`background thread ended ${this.ends.length} times within ${this.options.windowMs} ms (last exit code ${code})`));
       return;
     }
@@ -327,7 +337,10 @@ export class SupervisedThread {
   async stop(stopCall: string, data: WorkJobData = {}): Promise<void> {
     this.stopping = true;
     const worker = this.worker;
-    if (worker === undefined) return;
+    if (worker === undefined) {
+      this.options.link.end('background thread stopped');
+      return;
+    }
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
     try {
       await this.options.link.call(stopCall, data);
@@ -336,6 +349,7 @@ export class SupervisedThread {
       const timer = setTimeout(() => void worker.terminate(), STOP_EXIT_MS);
       await exited;
       clearTimeout(timer);
+      this.options.link.end('background thread stopped');
     }
   }
 }
