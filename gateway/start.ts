@@ -135,7 +135,12 @@ const RULES_STOP_DRAIN_MS = 5000;
  * The single process's rules engine in its own thread: started (its stores open) before this
  * resolves, restarted when it ends unexpectedly, and told of what changes here.
  */
-async function startRulesThread(config: Config, clock: Clock, log: Logger, onBroken: (err: Error) => void): Promise<{ rules: EmbeddedRules; observer: RulesObserver; link: PortLink; relayClock(): void }> {
+function startRulesThread(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  onBroken: (err: Error) => void,
+): { rules: EmbeddedRules; observer: RulesObserver; link: PortLink; relayClock(): void; started: Promise<void> } {
   const link = new PortLink(log);
   // Lines the thread logs come out of this thread's logger (its level, its destination).
   link.onNote(NOTES.log, (line) => {
@@ -177,7 +182,9 @@ async function startRulesThread(config: Config, clock: Clock, log: Logger, onBro
     startedCall: CALLS.started,
     onBroken,
   });
-  await thread.start();
+  // The thread boots (modules, its own connections) while this thread wires the rest; awaited before listening.
+  const started = thread.start();
+  started.catch(() => undefined);
   const call = async (name: string): Promise<void> => {
     relayClock();
     await link.call(name);
@@ -204,7 +211,7 @@ async function startRulesThread(config: Config, clock: Clock, log: Logger, onBro
       return historyObservations;
     },
   };
-  return { rules, observer, link, relayClock };
+  return { rules, observer, link, relayClock, started };
 }
 
 /** Where the background work runs: here (the single process), or in the workers. */
@@ -457,6 +464,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
   // of the distributed mode hands it to the workers (README "Distributed mode").
   let background: Background;
+  /** The rules thread's start (single process): its stores open and its engine following the log before the gateway listens. */
+  let rulesStarted: Promise<void> = Promise.resolve();
   let deliveryControl: DeliveryControl;
   let cluster: GatewayCluster | undefined;
   let edgeEvents: EdgeEvents | undefined;
@@ -470,7 +479,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         log.fatal({ err }, 'the rules thread cannot be kept running; exiting so that a supervisor restarts the gateway');
         process.exit(EXIT_CODES.failed);
       });
-    const { rules, observer, link, relayClock } = await startRulesThread(config, clock, log, onBroken);
+    const { rules, observer, link, relayClock, started } = startRulesThread(config, clock, log, onBroken);
+    rulesStarted = started;
     const handoff = new WorkHandoff({ bus: link, log, partitions: 1, destinations: () => [], timeSeries: false });
     // Rules run after each commit, beside ingest, never in front of an acknowledgement.
     committer.onCommitted((readings, outcomes) => {
@@ -711,6 +721,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const reloaders: TlsReloader[] = [];
   const httpTls = config.http.tls === undefined ? undefined : new TlsReloader('https', config.http.tls, log, config.tls.reloadCheckMs);
   if (httpTls !== undefined) reloaders.push(httpTls);
+  try {
+    await rulesStarted;
+  } catch (err) {
+    await committer.close().catch(() => undefined);
+    loop.stop();
+    storeHealth.stop();
+    await stores.close().catch(() => undefined);
+    throw err;
+  }
   const app = await buildApp(ctx, httpTls?.initial());
   if (httpTls !== undefined) httpTls.attach(app.server as unknown as tls.Server);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
