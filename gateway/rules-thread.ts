@@ -104,10 +104,13 @@ async function open(): Promise<{ stop(drainForMs: number): Promise<void>; engine
     engine,
     carePlanPatients,
     async stop(drainForMs) {
+      // The deadline first: a job waiting for the engine's turn (a clock sweep behind a long
+      // catch-up) would otherwise wait for the whole backlog. At most drainForMs more of it; the
+      // rest waits behind the durable cursor.
+      const stopped = engine.stop({ drainForMs });
       await stopConsuming();
       await theLink.close();
-      // At most drainForMs more of the backlog; the rest waits behind the durable cursor.
-      await engine.stop({ drainForMs });
+      await stopped;
       hub.closeAll();
       await stores.close();
     },
