@@ -3,7 +3,6 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { createLogger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
-import { openStores } from '../connectors/open-stores.js';
 import { parentEnd, PortLink } from '../connectors/threads/port-link.js';
 import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
@@ -48,7 +47,12 @@ theLink.onNote(NOTES.clock, (v) => {
 
 async function open(): Promise<{ stop(drainForMs: number): Promise<void>; engine: AlertingService; carePlanPatients(): Promise<string[]> }> {
   const keys = loadSecretKeys(config);
-  const stores = await openStores(config, keys.cipher, log, 'rpm-rules-thread');
+  // Only the adapters of the configured store are loaded (the thread's start is part of the gateway's).
+  const store = config.store;
+  const stores =
+    store.kind === 'sqlite'
+      ? (await import('../connectors/sqlite/index.js')).createSqliteStores({ path: store.path, synchronous: store.synchronous, secrets: keys.cipher })
+      : await (await import('../connectors/open-stores.js')).openStores(config, keys.cipher, log, 'rpm-rules-thread');
   const carePlans = new CarePlans(stores.alerts);
   const engine = new AlertingService({
     readings: stores.readings,
