@@ -34,6 +34,12 @@ export interface LatencyOptions {
   readonly perHub: number;
   /** Directory for the gateway's `--cpu-prof` output (diagnostics). */
   readonly gatewayCpuProf?: string;
+  /**
+   * Cores the gateway may use: 2 (default) runs it as `npm start` does on this 2-core machine, its
+   * rules thread beside the main thread (the generator stays pinned to core 0, so the two share that
+   * core); 1 pins it to the SUT core like the ingest scenarios.
+   */
+  readonly sutCores?: 1 | 2;
 }
 
 export interface Percentiles {
@@ -66,6 +72,7 @@ export interface AlertLatency {
   readonly alertMs: Percentiles & { readonly p90: number };
   readonly sseEvents: number;
   readonly gatewayCores: number | null;
+  readonly sutCores: 1 | 2;
   readonly gatewayExit: number | null;
   readonly commands: { readonly gateway: string; readonly load: string; readonly sse: string };
 }
@@ -136,7 +143,8 @@ export async function latencyRun(opts: LatencyOptions): Promise<AlertLatency> {
     const adminToken = randomBytes(24).toString('base64url');
     const env = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), RPM_MISSING_DATA_SWEEP_S: '86400' };
     const prof = opts.gatewayCpuProf;
-    const gwArgv = pinnedArgv(SUT_CORE, process.execPath, [...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), 'dist/gateway/main.js']);
+    const sutCores = opts.sutCores ?? 2;
+    const gwArgv = pinnedArgv(sutCores === 1 ? String(SUT_CORE) : `${GENERATOR_CORE},${SUT_CORE}`, process.execPath, [...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), 'dist/gateway/main.js']);
     const [gexe, ...grest] = gwArgv as [string, ...string[]];
     const gateway = spawn(gexe, grest, { cwd: ROOT, env: { ...process.env, ...env, RPM_ADMIN_TOKEN: adminToken }, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(gateway);
@@ -270,6 +278,7 @@ export async function latencyRun(opts: LatencyOptions): Promise<AlertLatency> {
       alertMs: { p50: hist.getValueAtPercentile(50) / 1000, p90: hist.getValueAtPercentile(90) / 1000, p99: hist.getValueAtPercentile(99) / 1000, max: hist.maxValue / 1000 },
       sseEvents: sseRes.events,
       gatewayCores: wallStop > wallStart ? (cpuStop - cpuStart) / (wallStop - wallStart) : null,
+      sutCores,
       gatewayExit: exitCode,
       commands: {
         gateway: `${Object.entries(env).map(([k, v]) => `${k}=${v}`).join(' ')} RPM_ADMIN_TOKEN='<random>' ${gwArgv.map((a) => (a === process.execPath ? 'node' : a)).join(' ')}`,
