@@ -2,7 +2,8 @@
  * Module boundaries (DEVELOPERS.md, ARCHITECTURE.md):
  *   gateway → pipeline → rules → core ← connectors
  *   worker  → pipeline (the distributed mode's background role; never the edge)
- * Only the composition roots (gateway/start.ts, worker/start.ts) wire connectors in.
+ * Only the composition roots (gateway/start.ts, gateway/rules-thread.ts (the single process's rules
+ * thread), worker/start.ts, and the process entries) wire connectors in.
  */
 module.exports = {
   // Tests may wire real adapters (tests talk to real things); production code may not.
@@ -37,7 +38,7 @@ module.exports = {
     {
       name: 'only-the-composition-root-wires-connectors',
       severity: 'error',
-      from: { path: '^(gateway|worker|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/(start|process)\\.ts$', '^worker/(start|process)\\.ts$', '\\.test\\.ts$'] },
+      from: { path: '^(gateway|worker|pipeline|rules|core|dashboards|cli)/', pathNot: ['^gateway/(start|process|rules-thread)\\.ts$', '^worker/(start|process)\\.ts$', '\\.test\\.ts$'] },
       to: { path: '^connectors/' },
     },
     {

@@ -35,7 +35,7 @@ async function main(): Promise<void> {
   if (part !== 'b') out.throughput = await pinnedThroughput({ patients: num('patients', 500), days: num('days', 30), e2ePatients: num('e2e-patients', 500), e2eDays: num('e2e-days', 14), pureReps: 3, e2eReps: 2 });
   if (part !== 'a') {
     const prof = f.get('gateway-cpu-prof');
-    out.latency = await latencyRun({ rate: num('rate', 10_000), warmup: num('warmup', 5), duration: num('duration', 20), hubs: num('hubs', 40), perHub: num('per-hub', 100), ...(prof === undefined ? {} : { gatewayCpuProf: prof }) });
+    out.latency = await latencyRun({ rate: num('rate', 10_000), warmup: num('warmup', 5), duration: num('duration', 20), hubs: num('hubs', 40), perHub: num('per-hub', 100), sutCores: num('sut-cores', 2) === 1 ? 1 : 2, ...(prof === undefined ? {} : { gatewayCpuProf: prof }) });
   }
   process.stdout.write(`${JSON.stringify(out, null, 2)}\n`);
 }

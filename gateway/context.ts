@@ -5,7 +5,6 @@ import type { AuditLog } from '../core/ports/audit-log.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { Reading } from '../core/model/reading.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
-import type { AlertingService } from '../pipeline/alerting-service.js';
 import type { BillingService } from '../pipeline/billing/billing-service.js';
 import type { RosterService } from '../pipeline/roster/roster-service.js';
 import type { CarePlans } from '../pipeline/care-plans.js';
@@ -73,10 +72,11 @@ export interface GatewayContext {
   readonly alerts: AlertStore;
   readonly carePlans: CarePlans;
   /**
-   * The background work of the single process: the streaming rules engine, the SLA escalator and
-   * the timer guard. Undefined in a gateway of the distributed mode, where workers run them.
+   * The background work of the single process: the streaming rules engine (in its own thread,
+   * `gateway/rules-thread.ts`), the SLA escalator and the timer guard. Undefined in a gateway of the
+   * distributed mode, where workers run them.
    */
-  readonly alerting: AlertingService | undefined;
+  readonly alerting: EmbeddedRules | undefined;
   readonly escalator: SlaEscalator | undefined;
   readonly timerGuard: TimerGuard | undefined;
   /**
@@ -115,4 +115,22 @@ export interface GatewayContext {
   readonly adminToken: string;
   /** True once shutdown has begun: new work is refused with 503 / CONNACK 3. */
   readonly shuttingDown: () => boolean;
+}
+
+/** The single process's rules engine as the main thread sees it (it runs in the rules thread). */
+export interface EmbeddedRules {
+  /** Resolves once every reading and attribution committed so far has been judged; rejects if the last pass failed. */
+  drain(): Promise<void>;
+  /** The clock moved: waits for a repeat reading that expired are judged now (then the log is drained). */
+  sweepClock(): Promise<void>;
+  /** Missing-data rules now, for every patient with a care plan. */
+  sweepMissing(): Promise<void>;
+  /** Judges what is committed for at most a few seconds, writes it, and ends the thread; the rest waits behind the durable cursor. */
+  stop(): Promise<void>;
+  /** Ends the thread as a crash would (tests; diagnosis): it is started again and catches up from the store. */
+  crash(): Promise<void>;
+  /** Times the thread was started again after ending unexpectedly. */
+  readonly restarts: number;
+  /** Whether the thread runs now. */
+  readonly running: boolean;
 }

@@ -3,7 +3,7 @@ import type { AlertStore } from '../core/ports/alert-store.js';
 import type { Clock } from '../core/ports/clock.js';
 import type { ReadingStore } from '../core/ports/reading-store.js';
 import { VENDORS, type VendorName } from '../core/model/vendor.js';
-import type { AlertingService } from '../pipeline/alerting-service.js';
+import type { RulesObserver } from '../pipeline/rules-observations.js';
 import type { GroupCommitter } from '../pipeline/group-committer.js';
 import type { EventLoopDelay } from './event-loop-monitor.js';
 import { IGNORED_REASONS } from './vendors/translation.js';
@@ -15,7 +15,10 @@ import type { EscalationObserver, UndeliverableReason } from '../pipeline/workli
 export interface MetricsSources {
   readonly committer: GroupCommitter;
   /** The rules engine when it runs in this process (not in a gateway of the distributed mode). */
-  readonly alerting: AlertingService | undefined;
+  /** The rules engine of the single process (its background thread); none in a gateway of the distributed mode. */
+  readonly alerting: RulesObserver | undefined;
+  /** The single process's rules thread: restarts after unexpected ends, and whether it runs. */
+  readonly rulesThread?: { readonly restarts: number; readonly running: boolean };
   readonly readings: ReadingStore;
   readonly alerts: AlertStore;
   readonly hub: WorklistHub;
@@ -323,24 +326,23 @@ export class GatewayMetrics implements VendorMetricsSink, PullMetricsSink, Escal
     const alertsRaised = new Counter({ name: 'rpm_alerts_raised_total', help: 'Alerts raised by the rules engine, by severity', labelNames: ['severity'] as const, registers: [r] });
     for (const severity of ['low', 'medium', 'high', 'critical']) alertsRaised.inc({ severity }, 0);
     for (const change of ['created', 'updated']) alertLatency.zero({ change });
-    src.alerting?.onAlertChange((alert, change) => {
-      if (change === 'created') alertsRaised.inc({ severity: alert.severity });
+    src.alerting?.onPass((pass) => {
+      for (const severity of pass.raised) alertsRaised.inc({ severity });
+      for (const ms of pass.evaluationLagsMs) evaluationLag.observe(ms / 1000);
+      for (const a of pass.alertLatenciesMs) alertLatency.observe({ change: a.change }, a.ms / 1000);
     });
-    src.alerting?.onEvaluated((evaluated, alerts) => {
-      const now = src.clock.now();
-      const receivedAt = new Map<string, number>();
-      for (const reading of evaluated) {
-        evaluationLag.observe(Math.max(0, now - reading.receivedAtMs) / 1000);
-        receivedAt.set(reading.id, reading.receivedAtMs);
-      }
-      for (const change of ['created', 'updated'] as const) {
-        for (const alert of alerts[change]) {
-          // Missing-data alerts come from the clock, not from a reading of this pass.
-          const at = alert.readingId === null ? undefined : receivedAt.get(alert.readingId);
-          if (at !== undefined) alertLatency.observe({ change }, Math.max(0, now - at) / 1000);
-        }
-      }
-    });
+    if (src.rulesThread !== undefined) {
+      const thread = src.rulesThread;
+      totalCounter(r, 'rpm_rules_thread_restarts_total', 'Times the rules thread of the single process ended unexpectedly and was started again (its work resumed from the durable cursor)', () => thread.restarts);
+      new Gauge({
+        name: 'rpm_rules_thread_up',
+        help: 'Whether the rules thread of the single process runs now (1) or is being started again (0)',
+        registers: [r],
+        collect() {
+          this.set(thread.running ? 1 : 0);
+        },
+      });
+    }
     new Gauge({
       name: 'rpm_rules_history_observations',
       help: 'Readings the rules engine holds in memory for its windows (bounded by RPM_RULES_HISTORY_TOTAL)',

@@ -16,7 +16,6 @@ import { readingObservation } from '../connectors/fhir/observation-mapper.js';
 import { openStores } from '../connectors/open-stores.js';
 import { TwilioSmsNotifier, validTwilioSignature } from '../connectors/twilio/twilio-sms-notifier.js';
 import { WithingsHttpApi } from '../connectors/withings/withings-http-api.js';
-import { AlertingService } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
 import { DeviceDirectory } from '../pipeline/device-directory.js';
 import { ForwardingRoutes } from '../pipeline/forwarding-routes.js';
@@ -35,7 +34,7 @@ import { AuditGuard } from './audit-guard.js';
 import { DeviceAuthenticator } from './auth/device-authenticator.js';
 import { DeviceSecretHasher } from './auth/device-secret.js';
 import { SessionService } from './auth/session-service.js';
-import type { GatewayContext } from './context.js';
+import type { EmbeddedRules, GatewayContext } from './context.js';
 import { ForwardingService } from '../pipeline/forwarding/forwarding-service.js';
 import { buildApp } from './http/app.js';
 import { EventLoopMonitor } from './event-loop-monitor.js';
@@ -47,6 +46,11 @@ import { createRedisMqttCluster } from '../connectors/redis/mqtt-cluster.js';
 import { RedisClusterEvents } from '../connectors/redis/redis-cluster-events.js';
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
 import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
+import { PortLink, SupervisedThread } from '../connectors/threads/port-link.js';
+import { AlertingService } from '../pipeline/alerting-service.js';
+import { observeEngine, type RulesObserver, type RulesPass } from '../pipeline/rules-observations.js';
+import { CALLS, CHANNELS, MAIN_NODE, NOTES, type RulesThreadData } from './rules-thread-protocol.js';
+import { EXIT_CODES } from '../core/exit-codes.js';
 import { WorkHandoff } from '../pipeline/cluster/work-handoff.js';
 import { InfluxSink } from '../connectors/timeseries/influx-sink.js';
 import { TimeSeriesWriter } from '../pipeline/timeseries-writer.js';
@@ -115,11 +119,159 @@ export interface StartOptions {
    * distributed mode (`rpm gateway`); the background work goes to workers (`rpm worker`).
    */
   readonly role?: 'all' | 'gateway';
+  /**
+   * The rules thread of the single process kept ending and could not be kept running. Default: log
+   * it and exit the process (code 1), so a supervisor restarts it; a silent dead rules engine must
+   * never happen.
+   */
+  readonly onBackgroundBroken?: (err: Error) => void;
+}
+
+// Compiled, the rules thread is a .js file next to this one; run from TypeScript sources (tsx,
+// vitest) a small .mjs entry registers tsx in the thread first.
+const RULES_THREAD_URL = new URL(import.meta.url.endsWith('.ts') ? './rules-thread-source.mjs' : './rules-thread.js', import.meta.url);
+/** Restarts of the rules thread allowed per minute before the process gives up. */
+const RULES_THREAD_MAX_RESTARTS = 5;
+/** How long the rules thread keeps judging its backlog at shutdown (the rest waits behind its cursor). */
+const RULES_STOP_DRAIN_MS = 5000;
+
+/**
+ * The single process's rules engine in its own thread: started (its stores open) before this
+ * resolves, restarted when it ends unexpectedly, and told of what changes here.
+ */
+function startRulesThread(
+  config: Config,
+  clock: Clock,
+  log: Logger,
+  onBroken: (err: Error) => void,
+): { rules: EmbeddedRules; observer: RulesObserver; link: PortLink; relayClock(): void; started: Promise<void> } {
+  const link = new PortLink(log);
+  // Lines the thread logs come out of this thread's logger (its level, its destination).
+  link.onNote(NOTES.log, (line) => {
+    if (typeof line !== 'string') return;
+    try {
+      const { level, time: _time, pid: _pid, hostname: _hostname, service: _service, msg, ...rest } = JSON.parse(line) as Record<string, unknown>;
+      const label = log.levels.labels[typeof level === 'number' ? level : 30] ?? 'info';
+      const write = (log as unknown as Record<string, (o: object, m?: string) => void>)[label];
+      write?.call(log, rest, typeof msg === 'string' ? msg : undefined);
+    } catch {
+      // A line that is not JSON is not ours to log.
+    }
+  });
+  const listeners: Array<(pass: RulesPass) => void> = [];
+  let historyObservations = 0;
+  link.onNote(NOTES.pass, (value) => {
+    const pass = value as RulesPass;
+    historyObservations = pass.historyObservations;
+    for (const l of listeners) l(pass);
+  });
+  const relayed = clock !== systemClock;
+  let lastRelayed = Number.NaN;
+  // A clock injected here (tests) is the thread's clock too: its time goes before each message.
+  const relayClock = (): void => {
+    if (!relayed) return;
+    const now = clock.now();
+    if (now === lastRelayed) return;
+    lastRelayed = now;
+    link.note(NOTES.clock, now);
+  };
+  const workerData: RulesThreadData = { config, clock: relayed ? { kind: 'relayed', nowMs: clock.now() } : { kind: 'system' } };
+  const thread = new SupervisedThread({
+    url: RULES_THREAD_URL,
+    workerData,
+    link,
+    log,
+    maxRestarts: RULES_THREAD_MAX_RESTARTS,
+    windowMs: 60_000,
+    startedCall: CALLS.started,
+    onBroken,
+  });
+  // The thread boots (modules, its own connections) while this thread wires the rest; awaited before listening.
+  const started = thread.start();
+  started.catch(() => undefined);
+  const call = async (name: string): Promise<void> => {
+    relayClock();
+    await link.call(name);
+  };
+  const rules: EmbeddedRules = {
+    drain: () => call(CALLS.drain),
+    sweepClock: () => call(CALLS.sweepClock),
+    sweepMissing: () => call(CALLS.sweepMissing),
+    stop: async () => {
+      relayClock();
+      await thread.stop(CALLS.stop, { drainForMs: RULES_STOP_DRAIN_MS });
+    },
+    crash: () => thread.terminate(),
+    get restarts() {
+      return thread.restarts;
+    },
+    get running() {
+      return thread.running;
+    },
+  };
+  const observer: RulesObserver = {
+    onPass: (l) => listeners.push(l),
+    get historyObservations() {
+      return historyObservations;
+    },
+  };
+  return { rules, observer, link, relayClock, started };
+}
+
+/**
+ * The single process's rules engine on the main event loop (RPM_RULES_THREAD=false, the default):
+ * it follows the commits in memory, and its clock and missing-data sweeps run on timers started
+ * with `start` after the gateway listens.
+ */
+function rulesOnMainLoop(engine: AlertingService, carePlanPatients: () => Promise<string[]>, config: Config, log: Logger): { rules: EmbeddedRules; start(): void; stopTimers(): void } {
+  let stopped = false;
+  const timers: NodeJS.Timeout[] = [];
+  const rules: EmbeddedRules = {
+    drain: () => engine.drain(),
+    sweepClock: () => engine.sweepClock(),
+    sweepMissing: async () => engine.sweepMissing(await carePlanPatients()),
+    stop: async () => {
+      stopped = true;
+      for (const t of timers) clearInterval(t);
+      await engine.stop();
+    },
+    crash: () => Promise.reject(new Error('the rules engine runs on the main event loop (RPM_RULES_THREAD=false): there is no thread to end')),
+    restarts: 0,
+    get running() {
+      return !stopped;
+    },
+  };
+  const start = (): void => {
+    // Catch up on readings committed before a crash or restart, then follow the log.
+    engine.kick();
+    // Waits for a repeat reading expire on the clock, not only when the next reading comes.
+    const clock = setInterval(() => {
+      engine.sweepClock().catch((err: unknown) => log.error({ err }, 'confirmation sweep failed'));
+    }, config.rules.slaSweepMs);
+    const missing = setInterval(() => {
+      rules.sweepMissing().catch((err: unknown) => log.error({ err }, 'missing-data sweep failed'));
+    }, config.rules.missingDataSweepMs);
+    clock.unref();
+    missing.unref();
+    timers.push(clock, missing);
+  };
+  return { rules, start, stopTimers: () => timers.forEach((t) => clearInterval(t)) };
 }
 
 /** Where the background work runs: here (the single process), or in the workers. */
 type Background =
-  | { readonly kind: 'embedded'; readonly alerting: AlertingService; readonly escalator: SlaEscalator; readonly deliveries: DeliveryWorker; readonly timeSeries: TimeSeriesWriter | undefined }
+  | {
+      readonly kind: 'embedded';
+      readonly rules: EmbeddedRules;
+      readonly observer: RulesObserver;
+      /** The rules thread's link: nudges, events and calls (the distributed mode's WorkBus and ClusterEvents, in process); undefined when the engine runs on the main event loop. */
+      readonly link: PortLink | undefined;
+      /** The engine on the main event loop (RPM_RULES_THREAD=false): its follow and sweeps start after listening. */
+      readonly mainLoop: { readonly engine: AlertingService; start(): void; stopTimers(): void } | undefined;
+      readonly escalator: SlaEscalator;
+      readonly deliveries: DeliveryWorker;
+      readonly timeSeries: TimeSeriesWriter | undefined;
+    }
   | { readonly kind: 'remote'; readonly handoff: WorkHandoff };
 
 /** How often open visits past RPM_VISIT_MAX_MINUTES are looked for. */
@@ -386,36 +538,77 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   // The background work: in the single process it runs here (rules, escalation, delivery); a gateway
   // of the distributed mode hands it to the workers (README "Distributed mode").
   let background: Background;
+  /** The rules thread's start (single process): its stores open and its engine following the log before the gateway listens. */
+  let rulesStarted: Promise<void> = Promise.resolve();
   let deliveryControl: DeliveryControl;
   let cluster: GatewayCluster | undefined;
   let edgeEvents: EdgeEvents | undefined;
   if (role === 'all') {
-    const alerting = new AlertingService({
-      readings: stores.readings,
-      progress: stores.progress,
-      alerts: stores.alerts,
-      registry: stores.registry,
-      carePlans,
-      clock,
-      log,
-      newId: randomUUID,
-      historyBudget: config.rules.history,
-    });
-    alerting.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
-    // Ids only (alert, rule, organization): never the patient or the values.
-    alerting.onAlertChange((alert, change) => {
-      if (change === 'created') {
-        log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
-      }
-    });
-    // Rules run after each commit, beside ingest, never in front of an acknowledgement.
-    committer.onCommitted((readings, outcomes) => alerting.committed(readings, outcomes));
-    registry.onAttributed((a) =>
-      alerting.evaluateAttributed(a).catch((err: unknown) => {
-        // The assignment and the attribution stand; only their late evaluation failed.
-        log.error({ err }, 'rule evaluation of attributed readings failed');
-      }),
-    );
+    let rules: EmbeddedRules;
+    let observer: RulesObserver;
+    let link: PortLink | undefined;
+    let mainLoop: { engine: AlertingService; start(): void; stopTimers(): void } | undefined;
+    if (config.rules.thread) {
+      // The rules engine runs in its own thread (gateway/rules-thread.ts) with its own connections:
+      // after each commit this thread posts a nudge (the log position), never the readings; alert
+      // changes come back as ids and are read here for the worklist streams (ClusterHubBridge).
+      const onBroken =
+        options.onBackgroundBroken ??
+        ((err: Error): void => {
+          log.fatal({ err }, 'the rules thread cannot be kept running; exiting so that a supervisor restarts the gateway');
+          process.exit(EXIT_CODES.failed);
+        });
+      const thread = startRulesThread(config, clock, log, onBroken);
+      ({ rules, observer, link } = thread);
+      const { relayClock } = thread;
+      const threadLink = thread.link;
+      rulesStarted = thread.started;
+      const handoff = new WorkHandoff({ bus: link, log, partitions: 1, destinations: () => [], timeSeries: false });
+      // Rules run after each commit, beside ingest, never in front of an acknowledgement.
+      committer.onCommitted((readings, outcomes) => {
+        relayClock();
+        handoff.committed(readings, outcomes);
+      });
+      registry.onAttributed(async () => {
+        // The assignment and the attribution stand; the rules judge them before the answer when they can.
+        await rules.drain().catch((err: unknown) => log.error({ err }, 'rule evaluation of attributed readings failed'));
+      });
+      await new ClusterHubBridge(worklistHub, threadLink, stores.alerts, MAIN_NODE, log).start();
+      // A care plan saved here: the thread's cached plan goes too.
+      carePlans.onInvalidated((patientId) => void threadLink.publish(CHANNELS.carePlans, { origin: MAIN_NODE, patientId }));
+    } else {
+      // The engine on this event loop, beside ingest (RPM_RULES_THREAD=false, the default).
+      const engine = new AlertingService({
+        readings: stores.readings,
+        progress: stores.progress,
+        alerts: stores.alerts,
+        registry: stores.registry,
+        carePlans,
+        clock,
+        log,
+        newId: randomUUID,
+        historyBudget: config.rules.history,
+      });
+      engine.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
+      // Ids only (alert, rule, organization): never the patient or the values.
+      engine.onAlertChange((alert, change) => {
+        if (change === 'created') {
+          log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
+        }
+      });
+      // Rules run after each commit, beside ingest, never in front of an acknowledgement.
+      committer.onCommitted((readings, outcomes) => engine.committed(readings, outcomes));
+      registry.onAttributed((a) =>
+        engine.evaluateAttributed(a).catch((err: unknown) => {
+          // The assignment and the attribution stand; only their late evaluation failed.
+          log.error({ err }, 'rule evaluation of attributed readings failed');
+        }),
+      );
+      const here = rulesOnMainLoop(engine, () => stores.alerts.carePlanPatients(), config, log);
+      rules = here.rules;
+      observer = observeEngine(engine, clock);
+      mainLoop = { engine, start: here.start, stopTimers: here.stopTimers };
+    }
     const escalator = new SlaEscalator({
       alerts: stores.alerts,
       hub: worklistHub,
@@ -454,11 +647,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       committer.onCommitted(() => timeSeries.kick());
       registry.onAttributed(async () => timeSeries.kick());
     }
-    background = { kind: 'embedded', alerting, escalator, deliveries, timeSeries };
+    background = { kind: 'embedded', rules, observer, link, mainLoop, escalator, deliveries, timeSeries };
   } else {
     cluster = await openGatewayCluster(config, log);
     const destinations = (): string[] => [...enabledDestinations];
     const handoff = new WorkHandoff({ bus: cluster.bus, log, partitions: config.rules.partitions, destinations, timeSeries: config.timeSeries !== undefined });
+    const events = cluster.events;
+    // A care plan saved here: the workers' cached plan of the patient goes too.
+    carePlans.onInvalidated((patientId) => {
+      events.publish('care-plans', { origin: config.nodeName, patientId }).catch((err: unknown) => log.warn({ err }, 'a care-plan change could not be told to the workers'));
+    });
     committer.onCommitted((readings, outcomes) => handoff.committed(readings, outcomes));
     registry.onAttributed(async (a) => {
       handoff.attributed(a.patientId);
@@ -499,7 +697,8 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const loop = new EventLoopMonitor();
   const metrics = new GatewayMetrics({
     committer,
-    alerting: background.kind === 'embedded' ? background.alerting : undefined,
+    alerting: background.kind === 'embedded' ? background.observer : undefined,
+    ...(background.kind === 'embedded' && background.link !== undefined ? { rulesThread: background.rules } : {}),
     readings: stores.readings,
     alerts: stores.alerts,
     hub: worklistHub,
@@ -578,7 +777,16 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     staff,
     forget: [
       (id) => forwardingRoutes.forgetPatient(id),
-      ...(background.kind === 'embedded' ? [(id: string) => background.alerting.forgetOrganization(id), (id: string) => background.timeSeries?.forgetOrganization(id)] : []),
+      ...(background.kind === 'embedded'
+        ? [
+            (id: string) => {
+              const { link, mainLoop } = background;
+              if (link !== undefined) void link.publish(CHANNELS.patients, { origin: MAIN_NODE, patientId: id });
+              else mainLoop?.engine.forgetOrganization(id);
+            },
+            (id: string) => background.timeSeries?.forgetOrganization(id),
+          ]
+        : []),
       // The other gateways and the workers of the distributed mode.
       (id) => edgeEvents?.patientMoved(id),
     ],
@@ -609,12 +817,14 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     breakGlass,
     alerts: stores.alerts,
     carePlans,
-    alerting: background.kind === 'embedded' ? background.alerting : undefined,
+    alerting: background.kind === 'embedded' ? background.rules : undefined,
     escalator: background.kind === 'embedded' ? background.escalator : undefined,
     timerGuard: background.kind === 'embedded' ? timerGuard : undefined,
     lateReadings: {
       confirmed: async (patientId) => {
-        if (background.kind === 'embedded') await background.alerting.drain();
+        // The decision is committed whatever happens here; its evaluation follows from the attribution log.
+        if (background.kind === 'embedded' && background.link === undefined) await background.rules.drain();
+        else if (background.kind === 'embedded') await background.rules.drain().catch((err: unknown) => log.error({ err }, 'rule evaluation of confirmed readings failed'));
         else background.handoff.attributed(patientId);
       },
     },
@@ -646,6 +856,15 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   const reloaders: TlsReloader[] = [];
   const httpTls = config.http.tls === undefined ? undefined : new TlsReloader('https', config.http.tls, log, config.tls.reloadCheckMs);
   if (httpTls !== undefined) reloaders.push(httpTls);
+  try {
+    await rulesStarted;
+  } catch (err) {
+    await committer.close().catch(() => undefined);
+    loop.stop();
+    storeHealth.stop();
+    await stores.close().catch(() => undefined);
+    throw err;
+  }
   const app = await buildApp(ctx, httpTls?.initial());
   if (httpTls !== undefined) httpTls.attach(app.server as unknown as tls.Server);
   const broker = await createMqttBroker(ctx, cluster?.mqtt);
@@ -714,6 +933,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
     await credentialGuard.stop().catch(() => undefined);
     loop.stop();
     storeHealth.stop();
+    if (background.kind === 'embedded' && background.link !== undefined) await background.rules.stop().catch(() => undefined);
     await cluster?.close().catch(() => undefined);
     await stores.close().catch(() => undefined);
     throw err;
@@ -722,28 +942,19 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
   presence.start();
   // The single process's background work; a gateway of the distributed mode has none (workers do it).
   let clockSweep: NodeJS.Timeout | undefined;
-  let missingSweep: NodeJS.Timeout | undefined;
   if (background.kind === 'embedded') {
-    const { alerting, escalator, deliveries } = background;
-    // Catch up on readings committed before a crash or restart, then follow the log.
-    alerting.kick();
+    const { escalator, deliveries } = background;
+    // The rules thread caught up on its own at its start and runs its clock sweeps itself; the
+    // engine on this event loop catches up now and starts its sweeps.
+    background.mainLoop?.start();
     escalator.start(config.rules.slaSweepMs);
-    // Waits for a repeat reading expire on the clock, not only when the next reading comes.
+    // Timers of nurses whose sessions ended without a logout (idle, absolute expiry).
     clockSweep = setInterval(() => {
-      alerting.sweepClock().catch((err: unknown) => log.error({ err }, 'confirmation sweep failed'));
-      // Timers of nurses whose sessions ended without a logout (idle, absolute expiry).
       timerGuard.sweep().catch((err: unknown) => log.error({ err }, 'timer sweep failed'));
     }, config.rules.slaSweepMs);
     clockSweep.unref();
     // Deliver what the outbox holds from before a crash or restart, then follow new commits.
     deliveries.start();
-    missingSweep = setInterval(() => {
-      stores.alerts
-        .carePlanPatients()
-        .then((ids) => alerting.sweepMissing(ids))
-        .catch((err: unknown) => log.error({ err }, 'missing-data sweep failed'));
-    }, config.rules.missingDataSweepMs);
-    missingSweep.unref();
     // Pulls queued before a crash or restart run now.
     withingsPuller.start();
     background.timeSeries?.kick();
@@ -790,20 +1001,22 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       // shutdown deadline. Keep reaping until the HTTP server has closed.
       const reaper = setInterval(() => app.server.closeIdleConnections(), 50);
       reaper.unref();
-      if (missingSweep !== undefined) clearInterval(missingSweep);
       if (clockSweep !== undefined) clearInterval(clockSweep);
+      if (background.kind === 'embedded') background.mainLoop?.stopTimers();
       worklistHub.closeAll();
       signaling?.close();
       await broker.drained();
       await committer.close();
       if (background.kind === 'embedded') {
-        const { alerting, escalator, deliveries } = background;
+        const { rules, escalator, deliveries } = background;
         // Exchanges in flight are cancelled; their deliveries stay in the outbox for the next start.
         await step('fhir-delivery', () => deliveries.stop());
         // A pull in flight finishes its page (its commit is durable); what remains stays queued.
         await step('withings-pulls', () => withingsPuller.stop());
         await step('visit-reminders', async () => reminders?.stop());
-        await step('rules', () => alerting.stop());
+        // The rules thread finishes its pass, judges at most 5 s more of its backlog, writes, and ends
+        // (on the main event loop: the engine finishes its pass and stops).
+        await step('rules', () => rules.stop());
         await step('escalation', () => escalator.stop());
         const timeSeries = background.timeSeries;
         if (timeSeries !== undefined) await step('time-series', () => timeSeries.stop());

@@ -373,6 +373,7 @@ export class AlertingService {
     }
     const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
     await this.write(cursor, pending, { fence: cursor });
+    if (pending.created.length + pending.updated.length > 0) this.evaluated([], { created: pending.created, updated: pending.updated });
   }
 
   /**

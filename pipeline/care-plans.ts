@@ -27,6 +27,7 @@ const DEFAULT_PLAN: EffectivePlan = {
 /** Care plans resolved to the rules in force, cached per patient; saving a plan invalidates. */
 export class CarePlans {
   private readonly cache = new Map<string, EffectivePlan>();
+  private readonly invalidatedListeners: Array<(patientId: string) => void> = [];
 
   constructor(
     private readonly alerts: AlertStore,
@@ -51,7 +52,18 @@ export class CarePlans {
     return effective;
   }
 
+  /** A plan was saved here: drop the cached one, and tell the listeners (engines in other threads or processes keep their own cache). */
   invalidate(patientId: string): void {
     this.cache.delete(patientId);
+    for (const l of this.invalidatedListeners) l(patientId);
+  }
+
+  /** A plan saved in another thread or process: drop the cached one only. */
+  forget(patientId: string): void {
+    this.cache.delete(patientId);
+  }
+
+  onInvalidated(listener: (patientId: string) => void): void {
+    this.invalidatedListeners.push(listener);
   }
 }

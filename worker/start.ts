@@ -123,6 +123,10 @@ export async function startWorker(config: Config, options: WorkerOptions = {}): 
     for (const engine of engines) engine.forgetOrganization(m.patientId);
     timeSeries?.forgetOrganization(m.patientId);
   });
+  // A care plan saved at a gateway: the engines here judge with the new plan from now on.
+  await events.subscribe('care-plans', (m) => {
+    if (typeof m.patientId === 'string') carePlans.forget(m.patientId);
+  });
   events.onReconnect(() => directory.invalidateAll());
 
   // Each engine holds its share of the history budget, sized for a worker holding half the partitions.

@@ -28,6 +28,8 @@ export const USAGE = `npm run bench -- [options]
   --idle-reps N     idle: interleaved repetitions (default 2)
   --storm-devices N, --storm-window S   reconnect storm size and window (default 10000 over 60 s)
   --rate N          alert-latency: readings/s (default 10000); --latency-duration S (default 20)
+  --latency-sut-cores N  alert-latency: cores our gateway may use, 2 (default: both, as npm start
+                    runs; the generator stays on core 0) or 1 (pinned to core 1 like the ingest scenarios)
   --soak-minutes N  soak duration (default 60); --soak-patients N (default 100); --soak-history N
                     readings of history per patient (default 3000); any other value writes SOAK.partial.md
   --overload-seconds S  faults: how long the overload lasts (default 60)
@@ -55,7 +57,7 @@ export interface BenchOptions {
   readonly idle: { readonly steps: readonly number[]; readonly reps: number };
   readonly storm: { readonly devices: number; readonly windowS: number; readonly coldDevices: number; readonly legacyDevices: number };
   readonly rules: { readonly patients: number; readonly days: number; readonly e2ePatients: number; readonly e2eDays: number; readonly pureReps: number; readonly e2eReps: number };
-  readonly latency: { readonly rate: number; readonly warmup: number; readonly duration: number };
+  readonly latency: { readonly rate: number; readonly warmup: number; readonly duration: number; readonly sutCores: 1 | 2 };
   readonly soak: { readonly minutes: number; readonly patients: number; readonly historyPerPatient: number; readonly partial: boolean };
   readonly overloadSeconds: number;
   /** Output goes to RESULTS.partial.md: the run is not the full default suite. */
@@ -104,7 +106,7 @@ export function parseOptions(argv: readonly string[]): BenchOptions {
     idle: { steps: stepsFlag === undefined ? (quick ? [2000, 5000] : [10_000, 20_000, 50_000]) : stepsFlag.split(',').map(Number), reps: num(f, 'idle-reps', quick ? 1 : 2) },
     storm: { devices: num(f, 'storm-devices', quick ? 1000 : 10_000), windowS: num(f, 'storm-window', quick ? 10 : 60), coldDevices: quick ? 1000 : 5000, legacyDevices: quick ? 32 : 64 },
     rules: quick ? { patients: 100, days: 30, e2ePatients: 100, e2eDays: 14, pureReps: 1, e2eReps: 1 } : { patients: 500, days: 30, e2ePatients: 500, e2eDays: 14, pureReps: 3, e2eReps: 2 },
-    latency: { rate: num(f, 'rate', 10_000), warmup: quick ? 2 : 5, duration: num(f, 'latency-duration', quick ? 5 : 20) },
+    latency: { rate: num(f, 'rate', 10_000), warmup: quick ? 2 : 5, duration: num(f, 'latency-duration', quick ? 5 : 20), sutCores: num(f, 'latency-sut-cores', 2) === 1 ? 1 : 2 },
     soak: { ...soak, partial: soak.minutes !== 60 || soak.patients !== 100 || soak.historyPerPatient !== 3000 },
     overloadSeconds: num(f, 'overload-seconds', quick ? 15 : 60),
     partial: [...f.keys()].some((k) => !NEUTRAL.has(k)),

@@ -34,7 +34,8 @@ export function canPin(): boolean {
 }
 
 /** The argv that runs `cmd args` pinned to `core` (taskset execs, so the pid is the program's). */
-export function pinnedArgv(core: number, cmd: string, args: readonly string[]): string[] {
+/** `core`: one core, or a taskset list such as "0,1". */
+export function pinnedArgv(core: number | string, cmd: string, args: readonly string[]): string[] {
   return canPin() ? ['taskset', '-c', String(core), cmd, ...args] : [cmd, ...args];
 }
 

@@ -74,6 +74,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     rules: {
       slaSweepMs: e.RPM_SLA_SWEEP_S * 1000,
       missingDataSweepMs: e.RPM_MISSING_DATA_SWEEP_S * 1000,
+      thread: e.RPM_RULES_THREAD,
       history: { perKind: e.RPM_RULES_HISTORY_PER_KIND, total: e.RPM_RULES_HISTORY_TOTAL },
       partitions: e.RPM_RULES_PARTITIONS,
     },

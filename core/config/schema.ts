@@ -116,6 +116,9 @@ export const envSchema = z
     // How often overdue alerts are escalated and missing-data rules are checked (seconds).
     RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
     RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
+    // The single process's rules engine in its own worker thread (opt-in while the thread records
+    // no tracing spans); off, it runs on the main event loop beside ingest.
+    RPM_RULES_THREAD: bool.default(false),
     // SMS escalation through Twilio; without these, escalations are logged (no PHI either way).
     RPM_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
@@ -344,6 +347,8 @@ export interface Config {
   readonly rules: {
     readonly slaSweepMs: number;
     readonly missingDataSweepMs: number;
+    /** The single process's rules engine runs in its own worker thread (RPM_RULES_THREAD), else on the main event loop. */
+    readonly thread: boolean;
     /** Observations of reading history kept in memory: per patient and kind, and in total. */
     readonly history: { readonly perKind: number; readonly total: number };
     /** Rule partitions of the distributed mode (patients by hash). */
