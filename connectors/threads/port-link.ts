@@ -237,6 +237,13 @@ export function parentEnd(port: MessagePort | null): PortEnd & { unref(): void }
 /** How long a thread that answered its stop may take to exit before it is ended. */
 const STOP_EXIT_MS = 2000;
 
+/** A restarted thread ended before it said it runs: its exit was counted like any other end. */
+class EndedWhileStarting extends Error {
+  constructor(cause: unknown) {
+    super('background thread ended while starting', { cause });
+  }
+}
+
 export interface SupervisedThreadOptions {
   /** The thread's entry module. */
   readonly url: URL;
@@ -301,7 +308,14 @@ export class SupervisedThread {
       if (startError !== err) this.options.log.error({ err }, 'background thread failed');
     });
     worker.once('exit', (code) => this.exited(worker, code));
-    await started;
+    try {
+      await started;
+    } catch (err) {
+      // A restarted thread that ends before it answered was counted by its exit (restarted again or
+      // given up there); only a first start, or a thread still alive, fails the caller.
+      if (this.supervising && this.worker !== worker) throw new EndedWhileStarting(err);
+      throw err;
+    }
     this.supervising = true;
   }
 
@@ -323,6 +337,7 @@ export class SupervisedThread {
     this.restartsDone++;
     this.options.onRestart?.(code);
     this.start().catch((err: unknown) => {
+      if (err instanceof EndedWhileStarting) return;
       this.options.log.fatal({ err }, 'background thread could not be started again');
       this.options.onBroken(err instanceof Error ? err : new Error(String(err)));
     });
