@@ -4,7 +4,7 @@ import { createLogger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
 import { parentEnd, PortLink } from '../connectors/threads/port-link.js';
-import { AlertingService } from '../pipeline/alerting-service.js';
+import { AlertingService, logRaisedAlerts } from '../pipeline/alerting-service.js';
 import { CarePlans } from '../pipeline/care-plans.js';
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
 import { JOBS } from '../pipeline/cluster/units.js';
@@ -69,12 +69,7 @@ async function open(): Promise<{ stop(drainForMs: number): Promise<void>; engine
   const hub = new WorklistHub();
   await new ClusterHubBridge(hub, theLink, stores.alerts, RULES_THREAD_NODE, log).start();
   engine.onAlertChange((alert, change) => hub.publish({ type: 'alert', change, alert }));
-  // Ids only (alert, rule, organization): never the patient or the values.
-  engine.onAlertChange((alert, change) => {
-    if (change === 'created') {
-      log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
-    }
-  });
+  logRaisedAlerts(engine, log);
   observeEngine(engine, clock).onPass((pass) => theLink.note(NOTES.pass, pass));
   await theLink.subscribe(CHANNELS.patients, (m) => {
     if (typeof m.patientId === 'string') engine.forgetOrganization(m.patientId);

@@ -47,7 +47,7 @@ import { RedisClusterEvents } from '../connectors/redis/redis-cluster-events.js'
 import { ClusterHubBridge } from '../pipeline/cluster/hub-bridge.js';
 import { RemoteDeliveryControl } from '../pipeline/cluster/remote-delivery.js';
 import { PortLink, SupervisedThread } from '../connectors/threads/port-link.js';
-import { AlertingService } from '../pipeline/alerting-service.js';
+import { AlertingService, logRaisedAlerts } from '../pipeline/alerting-service.js';
 import { observeEngine, type RulesObserver, type RulesPass } from '../pipeline/rules-observations.js';
 import { CALLS, CHANNELS, MAIN_NODE, NOTES, type RulesThreadData } from './rules-thread-protocol.js';
 import { EXIT_CODES } from '../core/exit-codes.js';
@@ -590,12 +590,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
         historyBudget: config.rules.history,
       });
       engine.onAlertChange((alert, change) => worklistHub.publish({ type: 'alert', change, alert }));
-      // Ids only (alert, rule, organization): never the patient or the values.
-      engine.onAlertChange((alert, change) => {
-        if (change === 'created') {
-          log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
-        }
-      });
+      logRaisedAlerts(engine, log);
       // Rules run after each commit, beside ingest, never in front of an acknowledgement.
       committer.onCommitted((readings, outcomes) => engine.committed(readings, outcomes));
       registry.onAttributed((a) =>

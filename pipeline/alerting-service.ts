@@ -107,6 +107,15 @@ const SWEEP_CHUNK = 250;
 /** Let I/O (ingest, HTTP, MQTT) run before the next synchronous stretch. */
 const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
+/** The one log line of a raised alert: ids only (alert, rule, organization), never the patient or the values. */
+export function logRaisedAlerts(engine: AlertingService, log: Logger): void {
+  engine.onAlertChange((alert, change) => {
+    if (change === 'created') {
+      log.info({ alertId: alert.id, ruleId: alert.ruleId, severity: alert.severity, status: alert.status, organizationId: alert.organizationId, late: alert.late }, 'alert raised');
+    }
+  });
+}
+
 export class AlertingService {
   private readonly history: PatientHistory;
   private readonly passSize: PassSize;
