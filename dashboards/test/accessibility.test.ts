@@ -1,29 +1,10 @@
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
-import { buildDashboard, launchChromium, REPO } from './browser.js';
+import { seriousViolations } from './axe.js';
+import { buildDashboard, launchChromium } from './browser.js';
 import { signIn } from './scenario.js';
 import { bpHistory, createNurse, enrolPatient, isoAgo, type Nurse, postReadings } from './seed.js';
-
-interface AxeViolation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly nodes: readonly { readonly target: readonly string[] }[];
-}
-
-const AXE = path.join(REPO, 'node_modules/axe-core/axe.min.js');
-
-/** axe-core in the page; the serious and critical violations, readable in a failure message. */
-async function seriousViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run(document)).violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /**
  * Accessibility of the three pages a nurse lives in (and the action dialog), on a laptop and on

@@ -1,21 +1,10 @@
-import path from 'node:path';
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
-import { buildDashboard, launchChromium, REPO } from './browser.js';
+import { seriousViolations } from './axe.js';
+import { buildDashboard, launchChromium } from './browser.js';
 import { signIn } from './scenario.js';
 import { createNurse, isoAgo, type Nurse, postReadings } from './seed.js';
-
-const AXE = path.join(REPO, 'node_modules/axe-core/axe.min.js');
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: { id: string; impact: string | null; help: string; nodes: { target: string[] }[] }[] }> } }).axe;
-    return (await axe.run(document)).violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 const tomorrowUtc = (): string => new Date(Date.now() + 86_400_000).toISOString().slice(0, 10);
 

@@ -1,31 +1,14 @@
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../../test/helpers/clock.js';
 import { ADMIN_TOKEN, request, startTestGateway, type TestGateway } from '../../test/helpers/gateway.js';
 import { startTwilioDouble, type TwilioDouble } from '../../test/helpers/twilio-double.js';
-import { buildDashboard, FAKE_MEDIA_ARGS, launchChromium, REPO } from './browser.js';
+import { seriousViolations } from './axe.js';
+import { buildDashboard, FAKE_MEDIA_ARGS, launchChromium } from './browser.js';
 import { signIn } from './scenario.js';
 import { createNurse, enrolPatient, isoAgo, type Nurse, postReadings } from './seed.js';
 
-const AXE = path.join(REPO, 'node_modules/axe-core/axe.min.js');
 const PHONE = '+15551230001';
-
-interface AxeViolation {
-  readonly id: string;
-  readonly impact: string | null;
-  readonly help: string;
-  readonly nodes: readonly { readonly target: readonly string[] }[];
-}
-
-async function seriousViolations(page: Page): Promise<string[]> {
-  if (!(await page.evaluate(() => 'axe' in window))) await page.addScriptTag({ path: AXE });
-  const violations = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(ctx: Document): Promise<{ violations: AxeViolation[] }> } }).axe;
-    return (await axe.run(document)).violations;
-  });
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.impact} ${v.id}: ${v.help} at ${v.nodes.map((n) => n.target.join(' ')).join(', ')}`);
-}
 
 /** Keeps every RTCPeerConnection the page makes (the app keeps none on window). */
 function capturePeerConnections(): void {
