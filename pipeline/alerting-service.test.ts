@@ -165,6 +165,51 @@ describe('AlertingService over real SQLite stores', () => {
     expect(await rig.stores.alerts.evaluationCursor()).toBe(last);
   });
 
+  it("never overwrites a nurse's action committed while a pass judges the same alert: the pass is judged again from it", async () => {
+    rig = new Rig();
+    await rig.patient('p-race');
+    const engine = rig.engine();
+    await rig.commit(reading('p-race', 'spo2', 89, NOW - 2 * H));
+    await engine.drain();
+    const [raised] = await rig.alerts('p-race');
+    expect(raised).toMatchObject({ ruleId: 'spo2-low', status: 'open', version: 1 });
+    const alert = raised as Alert;
+
+    // The real store, except that right after the engine reads the open alert a nurse claims it:
+    // the claim lands between the pass's read and its write.
+    const real = rig.stores.alerts;
+    let claims = 0;
+    const racing = Object.create(real) as AlertStore;
+    racing.unresolvedAlert = async (patientId, ruleId) => {
+      const found = await real.unresolvedAlert(patientId, ruleId);
+      if (found?.id === alert.id && claims === 0) {
+        claims++;
+        const claimed: Alert = { ...found, status: 'claimed', claimedBy: 's-nurse', claimedAtMs: rig!.clock.now(), version: found.version + 1, updatedAtMs: rig!.clock.now() };
+        const event = { alertId: found.id, version: claimed.version, atMs: claimed.updatedAtMs, actor: 's-nurse', action: 'claim' as const, fromStatus: found.status, toStatus: claimed.status, severity: found.severity, note: null, finding: null };
+        expect(await real.saveTransition(claimed, found.version, event)).toBe(true);
+      }
+      return found;
+    };
+    const second = rig.engine(racing);
+    const changes: Alert[] = [];
+    second.onAlertChange((a) => changes.push(a));
+    // Worse: the engine updates the alert it read at version 1, which the nurse has claimed meanwhile.
+    await rig.commit(reading('p-race', 'spo2', 84, NOW - H));
+    await second.drain();
+    expect(claims).toBe(1);
+    const [now] = await rig.alerts('p-race');
+    // The claim stands, and the worse reading is on the alert: judged again from version 2.
+    expect(now).toMatchObject({ id: alert.id, status: 'claimed', claimedBy: 's-nurse', version: 3, value: 84 });
+    expect((await rig.stores.alerts.events(alert.id)).map((e) => [e.version, e.action, e.actor === 's-nurse'])).toEqual([
+      [1, 'raised', false],
+      [2, 'claim', true],
+      [3, 'updated', false],
+    ]);
+    // Only the written update was announced (the refused one never was).
+    expect(changes.map((a) => a.version)).toEqual([3]);
+    expect(await rig.stores.alerts.evaluationCursor()).toBe(await rig.stores.readings.countReadings());
+  });
+
   describe('crash safety of the cursor', () => {
     it('evaluates readings committed while the engine was stopped on the next start, and never raises anything twice', async () => {
       rig = new Rig();

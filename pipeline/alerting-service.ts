@@ -1,5 +1,6 @@
 import { type Context, context, ROOT_CONTEXT, type Span, type SpanContext, trace } from '@opentelemetry/api';
 import { alertTraces, contextOf, failSpan, linksTo, readingTraces, tracer } from '../core/tracing.js';
+import { RpmError } from '../core/errors/rpm-error.js';
 import type { Logger } from '../core/logging.js';
 import type { Alert, AlertEvent } from '../core/model/alert.js';
 import type { Reading } from '../core/model/reading.js';
@@ -63,8 +64,17 @@ interface Pending {
   readonly conditions: { patientId: string; ruleId: string; state: ConditionState }[];
   readonly created: Alert[];
   readonly updated: Alert[];
+  /** The stored version each updated alert was read at: the write applies only if it is still there. */
+  readonly expected: Map<string, number>;
   readonly events: AlertEvent[];
 }
+
+const newPending = (): Pending => ({ conditions: [], created: [], updated: [], expected: new Map(), events: [] });
+
+/** How often a pass is judged again at once because an alert changed under it (a nurse's action) before the error is left to the retry timer. */
+const MAX_JUDGED_AGAIN = 5;
+
+const alertChangedMeanwhile = (err: unknown): boolean => err instanceof RpmError && err.code === 'RPM_ERR_ALERT_CHANGED';
 
 function sameCondition(a: ConditionState, b: ConditionState): boolean {
   return (
@@ -282,7 +292,7 @@ export class AlertingService {
       for (const r of fresh) if (!list.some((x) => x.id === r.id)) list.push(r);
       byPatient.set(a.patientId, list.sort((x, y) => x.measuredAtMs - y.measuredAtMs));
     }
-    const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+    const pending = newPending();
     const evaluated: Reading[] = [];
     for (const [patientId, fresh] of byPatient) {
       try {
@@ -353,13 +363,14 @@ export class AlertingService {
     // synchronous pass over every patient of a large clinic would hold ingest up for as long.
     for (let i = 0; i < patientIds.length; i += SWEEP_CHUNK) {
       if (i > 0) await nextTurn();
-      await this.sweepMissingChunk(patientIds.slice(i, i + SWEEP_CHUNK));
+      const chunk = patientIds.slice(i, i + SWEEP_CHUNK);
+      await this.judgedAgainIfChanged(() => this.sweepMissingChunk(chunk));
     }
   }
 
   private async sweepMissingChunk(patientIds: readonly string[]): Promise<void> {
     const now = this.deps.clock.now();
-    const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
+    const pending = newPending();
     for (const patientId of patientIds) {
       const plan = await this.deps.carePlans.get(patientId);
       const missing = plan.rules.filter((r) => r.type === 'missing');
@@ -390,23 +401,25 @@ export class AlertingService {
    * then says "no repeat: call the patient"). Runs on the engine's own turn, as readings do.
    */
   async sweepClock(): Promise<void> {
-    await this.exclusive(async () => {
-      const partition = this.deps.partition;
-      const waiting = (await this.deps.alerts.pendingConfirmations()).filter((a) => partition === undefined || inPartition(a.patientId, partition));
-      if (waiting.length === 0) return;
-      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
-      const now = this.deps.clock.now();
-      for (const alert of waiting) {
-        const rule = (await this.deps.carePlans.get(alert.patientId)).rules.find((r) => r.id === alert.ruleId);
-        if (rule === undefined) continue;
-        const start = conditionFromJson((await this.conditionsOf(alert.patientId)).get(rule.id));
-        const { state, change } = advanceClock(rule, start, now);
-        await this.record(alert.patientId, rule, start, state, change, pending);
-      }
-      const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
-      await this.write(cursor, pending, { fence: cursor });
-      this.evaluated([], { created: pending.created, updated: pending.updated });
-    });
+    await this.exclusive(() => this.judgedAgainIfChanged(() => this.sweepClockOnce()));
+  }
+
+  private async sweepClockOnce(): Promise<void> {
+    const partition = this.deps.partition;
+    const waiting = (await this.deps.alerts.pendingConfirmations()).filter((a) => partition === undefined || inPartition(a.patientId, partition));
+    if (waiting.length === 0) return;
+    const pending = newPending();
+    const now = this.deps.clock.now();
+    for (const alert of waiting) {
+      const rule = (await this.deps.carePlans.get(alert.patientId)).rules.find((r) => r.id === alert.ruleId);
+      if (rule === undefined) continue;
+      const start = conditionFromJson((await this.conditionsOf(alert.patientId)).get(rule.id));
+      const { state, change } = advanceClock(rule, start, now);
+      await this.record(alert.patientId, rule, start, state, change, pending);
+    }
+    const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
+    await this.write(cursor, pending, { fence: cursor });
+    this.evaluated([], { created: pending.created, updated: pending.updated });
   }
 
   private async loop(): Promise<void> {
@@ -414,45 +427,51 @@ export class AlertingService {
       // Each pass runs without a break (nothing may interleave with its reads and its write); between
       // passes ingest gets its turn, and the pass size keeps each one short (pass-size.ts).
       if (pass > 0) await nextTurn();
-      const started = performance.now();
-      if (this.stopBy !== null && started > this.stopBy) return;
-      await this.attributionPass();
-      const batchSize = this.passSize.current;
-      const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
-      const { batch, through } = await this.nextBatch(cursor, batchSize);
-      if (through === cursor) return;
-      const byPatient = new Map<string, Reading[]>();
-      for (const { reading } of batch) {
-        // Unassigned readings belong to no patient yet; attributed ones are judged from the attribution
-        // log; held ones (user unconfirmed or rejected) are not judged.
-        if (reading.patientId === null || reading.flags.includes('attributed') || heldFromRules(reading)) continue;
-        let list = byPatient.get(reading.patientId);
-        if (list === undefined) byPatient.set(reading.patientId, (list = []));
-        list.push(reading);
-      }
-      const pending: Pending = { conditions: [], created: [], updated: [], events: [] };
-      const traced = new PassTrace(batch.length, byPatient);
-      try {
-        await context.with(traced.context, async () => {
-          for (const [patientId, fresh] of byPatient) {
-            try {
-              await this.evaluatePatient(patientId, fresh, through, pending);
-            } catch (err) {
-              // One patient's broken care plan must not stop everyone else's alerts.
-              this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation failed for a patient');
-            }
-          }
-          await this.write(through, pending, { fence: cursor, alertContext: (a) => traced.alert(a) });
-        });
-      } catch (err) {
-        traced.failed(err);
-        throw err;
-      } finally {
-        traced.end(pending);
-      }
-      this.passSize.record(batch.length, performance.now() - started);
-      this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
+      if (this.stopBy !== null && performance.now() > this.stopBy) return;
+      if (!(await this.judgedAgainIfChanged(() => this.pass()))) return;
     }
+  }
+
+  /** One pass: the attribution log's news, then the next readings of the log. False when the log had none. */
+  private async pass(): Promise<boolean> {
+    const started = performance.now();
+    await this.attributionPass();
+    const batchSize = this.passSize.current;
+    const cursor = await this.deps.alerts.evaluationCursor(this.deps.partition);
+    const { batch, through } = await this.nextBatch(cursor, batchSize);
+    if (through === cursor) return false;
+    const byPatient = new Map<string, Reading[]>();
+    for (const { reading } of batch) {
+      // Unassigned readings belong to no patient yet; attributed ones are judged from the attribution
+      // log; held ones (user unconfirmed or rejected) are not judged.
+      if (reading.patientId === null || reading.flags.includes('attributed') || heldFromRules(reading)) continue;
+      let list = byPatient.get(reading.patientId);
+      if (list === undefined) byPatient.set(reading.patientId, (list = []));
+      list.push(reading);
+    }
+    const pending = newPending();
+    const traced = new PassTrace(batch.length, byPatient);
+    try {
+      await context.with(traced.context, async () => {
+        for (const [patientId, fresh] of byPatient) {
+          try {
+            await this.evaluatePatient(patientId, fresh, through, pending);
+          } catch (err) {
+            // One patient's broken care plan must not stop everyone else's alerts.
+            this.deps.log.error({ err, patientRef: patientId.length }, 'rule evaluation failed for a patient');
+          }
+        }
+        await this.write(through, pending, { fence: cursor, alertContext: (a) => traced.alert(a) });
+      });
+    } catch (err) {
+      traced.failed(err);
+      throw err;
+    } finally {
+      traced.end(pending);
+    }
+    this.passSize.record(batch.length, performance.now() - started);
+    this.evaluated(batch.map((b) => b.reading), { created: pending.created, updated: pending.updated });
+    return true;
   }
 
   /**
@@ -517,7 +536,7 @@ export class AlertingService {
     const existing =
       pending.created.find((a) => a.patientId === patientId && a.ruleId === rule.id && a.status !== 'resolved') ??
       pending.updated.find((a) => a.patientId === patientId && a.ruleId === rule.id && a.status !== 'resolved') ??
-      (await this.deps.alerts.unresolvedAlert(patientId, rule.id));
+      (await this.storedUnresolved(patientId, rule.id, pending));
     // Only when a nurse may have resolved a still-breaching episode (re-notify).
     const lastResolved = needsLastResolved(change, existing) ? await this.deps.alerts.lastResolvedAlert(patientId, rule.id) : undefined;
     const sync = syncAlert(rule, change, existing, {
@@ -538,6 +557,29 @@ export class AlertingService {
     pending.events.push(...sync.events);
   }
 
+  /** The patient's unresolved alert of the rule as stored, its version kept for the write's check. */
+  private async storedUnresolved(patientId: string, ruleId: string, pending: Pending): Promise<Alert | undefined> {
+    const alert = await this.deps.alerts.unresolvedAlert(patientId, ruleId);
+    if (alert !== undefined && !pending.expected.has(alert.id)) pending.expected.set(alert.id, alert.version);
+    return alert;
+  }
+
+  /**
+   * Runs a pass (or a sweep) again, at once, when its write found an alert changed since the pass
+   * read it (a nurse claimed, acknowledged or resolved it meanwhile: RPM_ERR_ALERT_CHANGED). Nothing
+   * of it was written; the new run reads the alert as it is now. Anything else is thrown.
+   */
+  private async judgedAgainIfChanged<T>(fn: () => Promise<T>): Promise<T> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await fn();
+      } catch (err) {
+        if (!alertChangedMeanwhile(err) || attempt >= MAX_JUDGED_AGAIN) throw err;
+        this.deps.log.info({ code: 'RPM_ERR_ALERT_CHANGED', attempt }, 'an alert changed while the rules judged it; judging the pass again');
+      }
+    }
+  }
+
   /**
    * Writes a pass with the cursor. `fence`: the cursor the pass started from; if another worker
    * moved it meanwhile (it took the partition over), nothing is written (RPM_ERR_CURSOR_MOVED) and
@@ -554,7 +596,11 @@ export class AlertingService {
         ...(this.deps.partition === undefined ? {} : { partition: this.deps.partition }),
         ...(options.fence === undefined ? {} : { fence: options.fence }),
         ...(options.progress === undefined ? {} : { progress: options.progress }),
-        ...pending,
+        conditions: pending.conditions,
+        created: pending.created,
+        updated: pending.updated,
+        expectedVersions: pending.expected,
+        events: pending.events,
       });
     } catch (err) {
       this.conditions.clear();

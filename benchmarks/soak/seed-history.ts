@@ -84,7 +84,7 @@ export async function seedHistory(o: SeedOptions): Promise<number> {
       }
     }
     // Already evaluated: the engine starts after them, as a gateway that was running all along.
-    await stores.alerts.applyEvaluation({ cursor: lastSeq, conditions: [], created: [], updated: [], events: [] });
+    await stores.alerts.applyEvaluation({ cursor: lastSeq, conditions: [], created: [], updated: [], expectedVersions: new Map(), events: [] });
   } finally {
     await stores.close();
   }

@@ -3,15 +3,17 @@ import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
-import type {
-  AlertStore,
-  EvaluationWrite,
-  NewNotification,
-  NewTimeEntry,
-  Notification,
-  StoredCarePlan,
-  TimeEntry,
-  TimeStopReason,
+import {
+  alertChanged,
+  type AlertStore,
+  type EvaluationWrite,
+  expectedVersion,
+  type NewNotification,
+  type NewTimeEntry,
+  type Notification,
+  type StoredCarePlan,
+  type TimeEntry,
+  type TimeStopReason,
 } from '../../core/ports/alert-store.js';
 import { constraintOf, inTransaction, isUniqueViolation, lockFor, type Pool, type PoolClient } from './database.js';
 
@@ -63,7 +65,8 @@ const SET_FROM_X = ALERT_FIELDS.filter(([c]) => c !== 'id')
   .join(', ');
 
 const INSERT_ALERTS = `INSERT INTO alerts (${COLUMNS}) SELECT ${COLUMNS} FROM json_to_recordset($1::json) AS x(${ALERT_RECORD}, i integer) ORDER BY x.i`;
-const UPDATE_ALERTS = `UPDATE alerts a SET ${SET_FROM_X} FROM json_to_recordset($1::json) AS x(${ALERT_RECORD}) WHERE a.id = x.id`;
+// The engine's updates: each only where the alert is still at the version the pass read (expected_version).
+const UPDATE_ALERTS = `UPDATE alerts a SET ${SET_FROM_X} FROM json_to_recordset($1::json) AS x(${ALERT_RECORD}, expected_version integer) WHERE a.id = x.id AND a.version = x.expected_version RETURNING a.id`;
 const TRANSITION = `UPDATE alerts a SET ${SET_FROM_X} FROM json_to_recordset($1::json) AS x(${ALERT_RECORD}) WHERE a.id = x.id AND a.version = $2`;
 const EVENT_RECORD =
   'alert_id text, version integer, at_ms bigint, actor text, action text, from_status text, to_status text, severity text, note text, finding json';
@@ -340,7 +343,14 @@ export class PostgresAlertStore implements AlertStore {
         await client.query({ name: 'rpm_upsert_conditions', text: UPSERT_CONDITIONS, values: [JSON.stringify(rows)] });
       }
       if (w.created.length > 0) await client.query({ name: 'rpm_insert_alerts', text: INSERT_ALERTS, values: [JSON.stringify(w.created.map((a) => alertRecord(this.notes.sealAlert(a))))] });
-      if (updated.length > 0) await client.query({ name: 'rpm_update_alerts', text: UPDATE_ALERTS, values: [JSON.stringify(updated.map((a) => alertRecord(this.notes.sealAlert(a))))] });
+      if (updated.length > 0) {
+        const records = updated.map((a) => ({ ...alertRecord(this.notes.sealAlert(a)), expected_version: expectedVersion(w, a.id) }));
+        const { rows } = await client.query<{ id: string }>({ name: 'rpm_update_alerts', text: UPDATE_ALERTS, values: [JSON.stringify(records)] });
+        if (rows.length !== updated.length) {
+          const applied = new Set(rows.map((r) => r.id));
+          throw alertChanged(updated.find((a) => !applied.has(a.id))?.id ?? '');
+        }
+      }
       if (w.events.length > 0) await insertEvents(client, w.events.map((e) => this.notes.sealEvent(e)));
     });
   }

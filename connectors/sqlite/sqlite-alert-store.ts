@@ -1,7 +1,7 @@
 import type { RulePartition } from '../../core/cluster/partitions.js';
 import { RpmError } from '../../core/errors/rpm-error.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus, Episode, Finding, ResolutionOutcome } from '../../core/model/alert.js';
-import type { AlertStore, EvaluationWrite, NewNotification, NewTimeEntry, Notification, StoredCarePlan, TimeEntry, TimeStopReason } from '../../core/ports/alert-store.js';
+import { alertChanged, type AlertStore, type EvaluationWrite, expectedVersion, type NewNotification, type NewTimeEntry, type Notification, type StoredCarePlan, type TimeEntry, type TimeStopReason } from '../../core/ports/alert-store.js';
 import { AlertNotes } from '../../core/crypto/clinical-text.js';
 import type { FieldCipher } from '../../core/crypto/field-encryption.js';
 import { type PreparedStatement, type SqliteDatabase, statementCache } from './database.js';
@@ -174,7 +174,7 @@ export class SqliteAlertStore implements AlertStore {
     this.notes = new AlertNotes(cipher);
     this.sql = statementCache(db);
     this.insertAlert = db.prepare(`INSERT INTO alerts (${COLUMNS}) VALUES (${COLUMNS.split(', ').map(() => '?').join(', ')})`);
-    this.updateAlert = db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ?`);
+    this.updateAlert = db.prepare(`UPDATE alerts SET ${SET_ALL} WHERE id = ? AND version = ?`);
     this.insertEvent = db.prepare(
       'INSERT INTO alert_events (alert_id, version, at_ms, actor, action, from_status, to_status, severity, note, finding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)',
     );
@@ -220,7 +220,7 @@ export class SqliteAlertStore implements AlertStore {
         for (const a of w.created) this.insertAlert.run(...alertParams(this.notes.sealAlert(a)));
         for (const a of w.updated) {
           const [, ...rest] = alertParams(this.notes.sealAlert(a));
-          this.updateAlert.run(...rest, a.id);
+          if (this.updateAlert.run(...rest, a.id, expectedVersion(w, a.id)).changes !== 1) throw alertChanged(a.id);
         }
         for (const e of w.events) this.writeEvent(e);
       })

@@ -75,7 +75,16 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       finding: { type: 'reading', kind: 'spo2', values: { value: 88.5 }, breached: ['value'] },
       ...extra,
     });
-    const write = (w: Partial<EvaluationWrite>): EvaluationWrite => ({ cursor: 0, conditions: [], created: [], updated: [], events: [], ...w });
+    /** An evaluation write; the engine's updates are read at the version before theirs unless `expectedVersions` says otherwise. */
+    const write = (w: Partial<EvaluationWrite>): EvaluationWrite => ({
+      cursor: 0,
+      conditions: [],
+      created: [],
+      updated: [],
+      events: [],
+      expectedVersions: new Map((w.updated ?? []).map((a) => [a.id, a.version - 1])),
+      ...w,
+    });
     const raise = async (a: Alert, cursor = 0): Promise<Alert> => {
       await store.applyEvaluation(write({ cursor, created: [a], events: [event(a, 'raised', null)] }));
       return a;
@@ -145,7 +154,7 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       );
       expect(await store.conditionStates('nobody')).toEqual(new Map());
 
-      // The engine's updates bump versions without checking them; a condition is replaced.
+      // The engine's update bumps the version it read; a condition is replaced.
       const worse = transition(a, { severity: 'critical', worsening: true, value: 85 }, 3_000);
       await store.applyEvaluation(
         write({ cursor: 9, conditions: [{ patientId: 'p-1', ruleId: 'spo2-low', state: { phase: 'worse' } }], updated: [worse], events: [event(worse, 'updated', 'open')] }),
@@ -178,6 +187,38 @@ export function alertStoreContract(name: string, make: () => Promise<{ store: Al
       expect(await store.getAlert(twin.id)).toBeUndefined();
       expect(await store.getAlert(a.id)).toEqual(worse);
       expect(await store.events(c.id)).toEqual([]);
+    });
+
+    it("refuses an engine update of an alert changed since the pass read it (a nurse's action), writing nothing of the pass", async () => {
+      const a = await raise(alert({ ruleId: 'spo2-low' }), 3);
+      const other = alert({ ruleId: 'hr-high' });
+      // The pass read `a` at version 1; meanwhile a nurse claimed it (version 2).
+      const claimed = transition(a, { status: 'claimed', claimedBy: 's-1', claimedAtMs: 3_000 }, 3_000);
+      expect(await store.saveTransition(claimed, a.version, event(claimed, 'claim', 'open'))).toBe(true);
+      const worse = transition(a, { severity: 'critical', worsening: true, value: 85 }, 4_000);
+      await expect(
+        store.applyEvaluation(
+          write({
+            cursor: 8,
+            conditions: [{ patientId: 'p-1', ruleId: 'spo2-low', state: { phase: 'worse' } }],
+            created: [other],
+            updated: [worse],
+            expectedVersions: new Map([[a.id, 1]]),
+            events: [event(other, 'raised', null), event(worse, 'updated', 'open')],
+          }),
+        ),
+      ).rejects.toMatchObject({ code: 'RPM_ERR_ALERT_CHANGED' });
+      expect(await store.getAlert(a.id)).toEqual(claimed);
+      expect(await store.getAlert(other.id)).toBeUndefined();
+      expect(await store.evaluationCursor()).toBe(3);
+      expect((await store.conditionStates('p-1')).get('spo2-low')).toBeUndefined();
+      expect((await store.events(a.id)).map((e) => e.action)).toEqual(['raised', 'claim']);
+
+      // Judged again from the claimed alert (version 2), the update applies and keeps the claim.
+      const judgedAgain = transition(claimed, { severity: 'critical', worsening: true, value: 85 }, 4_000);
+      await store.applyEvaluation(write({ cursor: 8, updated: [judgedAgain], expectedVersions: new Map([[a.id, 2]]), events: [event(judgedAgain, 'updated', 'claimed')] }));
+      expect(await store.getAlert(a.id)).toMatchObject({ version: 3, status: 'claimed', claimedBy: 's-1', severity: 'critical' });
+      expect(await store.evaluationCursor()).toBe(8);
     });
 
     it('keeps one cursor per rule partition, starting where the single engine stood, and fences each write', async () => {

@@ -171,6 +171,8 @@ export const errorCatalogue = {
   RPM_ERR_TIMESERIES_UNAVAILABLE: { status: 503, title: 'The time-series store did not accept the points' },
   // A rule partition's cursor moved while a pass ran: another worker took the partition over.
   RPM_ERR_CURSOR_MOVED: { status: 409, title: 'Another worker moved the rules cursor; nothing of this pass was written' },
+  // An alert the rules engine updates was changed meanwhile (a nurse's action): the pass is judged again.
+  RPM_ERR_ALERT_CHANGED: { status: 409, title: 'An alert changed while the rules judged it; nothing of this pass was written' },
   // A read of patient data (or another audited request) refused because its audit record could not be written.
   RPM_ERR_AUDIT_UNAVAILABLE: { status: 503, title: 'Audit log unavailable; request refused, retry later' },
   RPM_ERR_BROKER_UNAVAILABLE: { status: 503, title: 'The MQTT broker could not take the command; retry later' },

@@ -1,3 +1,4 @@
+import { RpmError } from '../errors/rpm-error.js';
 import { TIME_MODALITIES, type TimeModality } from '../model/visit.js';
 import type { RulePartition } from '../cluster/partitions.js';
 import type { Alert, AlertEvent, AlertSeverity, AlertStatus } from '../model/alert.js';
@@ -87,8 +88,16 @@ export interface EvaluationWrite {
   readonly progress?: { readonly name: string; readonly seq: number };
   readonly conditions: readonly { readonly patientId: string; readonly ruleId: string; readonly state: unknown }[];
   readonly created: readonly Alert[];
-  /** Updates by the engine (not nurses): they do not check versions, they bump them. */
+  /**
+   * Updates by the engine (not nurses): each bumps the alert's version, and applies only if the
+   * stored alert is still at the version the pass read it at (`expectedVersions`, by alert id).
+   * Otherwise nothing of the write is stored (RPM_ERR_ALERT_CHANGED) and the engine judges again
+   * from the alert as it is now: a nurse's claim, acknowledgement or resolve committed while the
+   * pass ran is never overwritten.
+   */
   readonly updated: readonly Alert[];
+  /** The stored version each updated alert was read at; every id in `updated` has one. */
+  readonly expectedVersions: ReadonlyMap<string, number>;
   readonly events: readonly AlertEvent[];
 }
 
@@ -149,4 +158,16 @@ export interface NewNotification {
 export interface Notification extends NewNotification {
   readonly status: 'pending' | 'sent' | 'failed';
   readonly attempts: number;
+}
+
+/** The version the pass read an updated alert at (`EvaluationWrite.expectedVersions`); none is a defect of the engine. */
+export function expectedVersion(write: EvaluationWrite, alertId: string): number {
+  const version = write.expectedVersions.get(alertId);
+  if (version === undefined) throw new RpmError('RPM_ERR_INTERNAL', 'an engine update of an alert without the version it was read at');
+  return version;
+}
+
+/** An updated alert is no longer at the version the pass read: nothing of the write is stored. */
+export function alertChanged(alertId: string): RpmError {
+  return new RpmError('RPM_ERR_ALERT_CHANGED', `alert ${alertId} changed while the rules judged it; the pass is judged again`);
 }
