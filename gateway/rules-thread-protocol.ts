@@ -30,6 +30,14 @@ export const NOTES = {
   pass: 'pass',
   /** Thread → main: one log line (pino JSON), written to the main thread's logger. */
   log: 'log',
+  /** Thread → main, when tracing: a finished span (connectors/telemetry/span-relay.ts), for the main thread's exporter. */
+  span: 'span',
+  /**
+   * Main → thread, when tracing: the traced readings of a commit, reading id → W3C traceparent of
+   * the request or publish that committed them (posted before the nudge), so each verdict is a
+   * span in its reading's trace.
+   */
+  readingTraces: 'reading-traces',
 } as const;
 
 /** Events the thread hears (the distributed mode's channel names). */
@@ -44,4 +52,6 @@ export interface RulesThreadData {
   readonly config: Config;
   /** The system clock, or the main thread's injected clock relayed with each message (tests). */
   readonly clock: { readonly kind: 'system' } | { readonly kind: 'relayed'; readonly nowMs: number };
+  /** The main thread traces (its exporter takes the thread's spans too). */
+  readonly tracing: boolean;
 }

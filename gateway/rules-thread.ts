@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
+import { trace } from '@opentelemetry/api';
 import { createLogger } from '../core/logging.js';
+import { fromTraceparent, readingTraces } from '../core/tracing.js';
+import { startRelayedTracing } from '../connectors/telemetry/otel-sdk.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
 import { parentEnd, PortLink } from '../connectors/threads/port-link.js';
@@ -38,6 +41,16 @@ const log = createLogger(config.logLevel, {
 const theLink = new PortLink(log);
 link = theLink;
 for (const line of early.splice(0)) theLink.note(NOTES.log, line);
+
+// Traced in the main thread: the rules' spans are recorded here and exported there.
+const tracing = data.tracing ? startRelayedTracing((span) => theLink.note(NOTES.span, span)) : undefined;
+theLink.onNote(NOTES.readingTraces, (traces) => {
+  if (typeof traces !== 'object' || traces === null) return;
+  for (const [readingId, traceparent] of Object.entries(traces as Record<string, unknown>)) {
+    const sc = typeof traceparent === 'string' ? trace.getSpanContext(fromTraceparent(traceparent)) : undefined;
+    if (sc !== undefined) readingTraces.remember(readingId, sc);
+  }
+});
 
 let relayedNow = data.clock.kind === 'relayed' ? data.clock.nowMs : 0;
 const clock: Clock = data.clock.kind === 'system' ? systemClock : { now: () => relayedNow };
@@ -112,6 +125,8 @@ async function open(): Promise<{ stop(drainForMs: number): Promise<void>; engine
       await stopped;
       hub.closeAll();
       await stores.close();
+      // Its last spans (the final pass) go out before the link does.
+      await tracing?.shutdown();
     },
   };
 }

@@ -8,6 +8,11 @@ import { PortUnavailableError, RpmError } from '../core/errors/rpm-error.js';
 import { configSummary } from '../core/config/summary.js';
 import { createLogger, type Logger } from '../core/logging.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
+import type { Reading } from '../core/model/reading.js';
+import type { CommitOutcome } from '../core/ports/reading-store.js';
+import { readingTraces, traceparentOf } from '../core/tracing.js';
+import { exportRelayedSpan, tracingStarted } from '../connectors/telemetry/otel-sdk.js';
+import type { RelayedSpan } from '../connectors/telemetry/span-relay.js';
 import { randomUUID } from 'node:crypto';
 import { logicalDeviceReference } from '../connectors/fhir/device-mapper.js';
 import { fhirSystems } from '../connectors/fhir/fhir-codes.js';
@@ -175,7 +180,10 @@ function startRulesThread(
     lastRelayed = now;
     link.note(NOTES.clock, now);
   };
-  const workerData: RulesThreadData = { config, clock: relayed ? { kind: 'relayed', nowMs: clock.now() } : { kind: 'system' } };
+  // Traced here, traced there: the thread's finished spans come to this thread's exporter.
+  const tracing = tracingStarted();
+  if (tracing) link.onNote(NOTES.span, (span) => exportRelayedSpan(span as RelayedSpan));
+  const workerData: RulesThreadData = { config, clock: relayed ? { kind: 'relayed', nowMs: clock.now() } : { kind: 'system' }, tracing };
   const thread = new SupervisedThread({
     url: RULES_THREAD_URL,
     workerData,
@@ -216,6 +224,18 @@ function startRulesThread(
     },
   };
   return { rules, observer, link, relayClock, started };
+}
+
+/** The traced readings of a commit, reading id → traceparent, to the rules thread (nothing when none was traced). */
+function tellReadingTraces(link: PortLink, readings: readonly Reading[], outcomes: readonly CommitOutcome[]): void {
+  let traces: Record<string, string> | undefined;
+  for (let i = 0; i < outcomes.length; i++) {
+    const reading = readings[i];
+    if (outcomes[i]?.status !== 'accepted' || reading === undefined) continue;
+    const traceparent = traceparentOf(readingTraces.get(reading.id));
+    if (traceparent !== undefined) (traces ??= {})[reading.id] = traceparent;
+  }
+  if (traces !== undefined) link.note(NOTES.readingTraces, traces);
 }
 
 /**
@@ -564,9 +584,12 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       const threadLink = thread.link;
       rulesStarted = thread.started;
       const handoff = new WorkHandoff({ bus: link, log, partitions: 1, destinations: () => [], timeSeries: false });
+      const traced = tracingStarted();
       // Rules run after each commit, beside ingest, never in front of an acknowledgement.
       committer.onCommitted((readings, outcomes) => {
         relayClock();
+        // Before the nudge (one port, in order): the thread's verdicts join their readings' traces.
+        if (traced) tellReadingTraces(threadLink, readings, outcomes);
         handoff.committed(readings, outcomes);
       });
       registry.onAttributed(async () => {

@@ -1,4 +1,6 @@
+import { trace } from '@opentelemetry/api';
 import type { Logger } from '../../core/logging.js';
+import { activeSampledContext, alertTraces, fromTraceparent, traceparentOf } from '../../core/tracing.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { ClusterEvents } from '../../core/ports/work-bus.js';
 import type { WorklistEvent, WorklistHub } from '../worklist/worklist-hub.js';
@@ -23,14 +25,21 @@ export class ClusterHubBridge {
 
   async start(): Promise<void> {
     this.hub.onPublish((e) => {
+      // Traced work (an alert raised from a traced reading): its trace goes along, so the escalation
+      // SMS sent by another process continues it.
+      const traceparent = traceparentOf(activeSampledContext());
       this.events
-        .publish(CHANNEL, { origin: this.nodeName, alertId: e.alert.id, version: e.alert.version, change: e.change })
+        .publish(CHANNEL, { origin: this.nodeName, alertId: e.alert.id, version: e.alert.version, change: e.change, ...(traceparent === undefined ? {} : { traceparent }) })
         .catch((err: unknown) => this.log.warn({ err }, 'a worklist change could not be told to the other processes (their streams refresh on reconnect)'));
     });
     await this.events.subscribe(CHANNEL, (m) => {
       if (m.origin === this.nodeName || typeof m.alertId !== 'string' || typeof m.change !== 'string') return;
       const change = m.change as WorklistEvent['change'];
       if (!CHANGES.has(change)) return;
+      if (typeof m.traceparent === 'string' && (change === 'created' || change === 'updated')) {
+        const origin = trace.getSpanContext(fromTraceparent(m.traceparent));
+        if (origin !== undefined) alertTraces.remember(m.alertId, origin);
+      }
       this.alerts.getAlert(m.alertId).then(
         (alert) => {
           if (alert !== undefined) this.hub.deliver({ type: 'alert', change, alert });
