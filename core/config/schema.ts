@@ -116,9 +116,9 @@ export const envSchema = z
     // How often overdue alerts are escalated and missing-data rules are checked (seconds).
     RPM_SLA_SWEEP_S: positiveInt.max(3600).default(15),
     RPM_MISSING_DATA_SWEEP_S: positiveInt.max(86_400).default(300),
-    // The single process's rules engine in its own worker thread (opt-in while the thread records
-    // no tracing spans); off, it runs on the main event loop beside ingest.
-    RPM_RULES_THREAD: bool.default(false),
+    // The single process's rules engine in its own worker thread, so ingest and the rules use both
+    // cores; off, it runs on the main event loop beside ingest (a one-core machine).
+    RPM_RULES_THREAD: bool.default(true),
     // SMS escalation through Twilio; without these, escalations are logged (no PHI either way).
     RPM_TWILIO_ACCOUNT_SID: z.string().min(1).optional(),
     RPM_TWILIO_AUTH_TOKEN: z.string().min(1).optional(),
