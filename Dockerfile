@@ -17,5 +17,5 @@ COPY --from=build /app/bin ./bin
 RUN mkdir -p /var/lib/rpm && chown node:node /var/lib/rpm && chmod 0700 /var/lib/rpm
 USER node
 EXPOSE 8080 1883 8883
-ENTRYPOINT ["node", "bin/rpm.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=64", "bin/rpm.js"]
 CMD ["start"]

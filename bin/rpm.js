@@ -1,4 +1,7 @@
-#!/usr/bin/env node
+#!/usr/bin/env -S node --max-semi-space-size=64
+// The V8 flag is the one `npm start` runs with (package.json; benchmarks/README "Young generation"):
+// a young generation of up to 64 MB per semi-space, so the objects of a reading die young instead
+// of being promoted and collected by the old generation's collector.
 // Launcher for `npx rpm`. `rpm start` (the single process, as `npm start`), `rpm gateway` and
 // `rpm worker` (the two roles of the distributed mode) run a process; anything else is the CLI.
 // Runs the compiled code (dist/) when the project has been built;

@@ -78,7 +78,7 @@ describe('docker-compose.yml: a small production cluster, checked against the co
       expect(res.stdout).toContain(`usage: rpm ${role}`);
     }
     const dockerfile = read('Dockerfile');
-    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "bin\/rpm\.js"\]/);
+    expect(dockerfile).toMatch(/ENTRYPOINT \["node", "--max-semi-space-size=64", "bin\/rpm\.js"\]/);
   });
 
   it('points the load balancer and Prometheus at the ports the services listen on', () => {

@@ -10,7 +10,7 @@ import { loadSecretKeys } from '../../connectors/files/secret-keys-file.js';
 import { createSqliteStores } from '../../connectors/sqlite/index.js';
 import { DeviceSecretHasher, issueSecret } from '../../gateway/auth/device-secret.js';
 import { benchGatewayEnv } from '../lib/gateway.js';
-import { cpuTimeMs, freePort, GENERATOR_CORE, pinnedArgv, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
+import { cpuTimeMs, freePort, GENERATOR_CORE, pinnedArgv, startNodeFlags, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
 import type { Topology } from './roles.js';
 import { D, H, PLAN } from './workload.js';
 
@@ -144,7 +144,7 @@ export async function latencyRun(opts: LatencyOptions): Promise<AlertLatency> {
     const env = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), RPM_MISSING_DATA_SWEEP_S: '86400' };
     const prof = opts.gatewayCpuProf;
     const sutCores = opts.sutCores ?? 2;
-    const gwArgv = pinnedArgv(sutCores === 1 ? String(SUT_CORE) : `${GENERATOR_CORE},${SUT_CORE}`, process.execPath, [...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), 'dist/gateway/main.js']);
+    const gwArgv = pinnedArgv(sutCores === 1 ? String(SUT_CORE) : `${GENERATOR_CORE},${SUT_CORE}`, process.execPath, [...startNodeFlags(ROOT), ...(prof === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${prof}`]), 'dist/gateway/main.js']);
     const [gexe, ...grest] = gwArgv as [string, ...string[]];
     const gateway = spawn(gexe, grest, { cwd: ROOT, env: { ...process.env, ...env, RPM_ADMIN_TOKEN: adminToken }, stdio: ['ignore', 'ignore', 'pipe'] });
     children.push(gateway);

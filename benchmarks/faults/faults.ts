@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { provisionFleet } from '../lib/fleet.js';
-import { freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
+import { freePort, spawnPinned, startNodeFlags, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
 import type { BenchDevice } from '../lib/readings.js';
 import { flatOut, type FlatOutResult } from '../soak/flat-out.js';
 import { type Sample, startSampling, takeSample } from '../soak/sampler.js';
@@ -41,7 +41,7 @@ async function startGateway(root: string, dataDir: string, env: Record<string, s
   const http = ports?.http ?? (await freePort());
   const mqttPort = ports?.mqtt ?? (await freePort());
   const full = { RPM_DATA_DIR: dataDir, RPM_HTTP_HOST: '127.0.0.1', RPM_HTTP_PORT: String(http), RPM_MQTT_HOST: '127.0.0.1', RPM_MQTT_PORT: String(mqttPort), RPM_LOG_LEVEL: 'warn', RPM_ADMIN_TOKEN: 'faults-admin-token-0123456789', ...env };
-  const { child } = spawnPinned(SUT_CORE, process.execPath, ['dist/gateway/main.js'], { cwd: root, env: full, stdout: 'ignore' });
+  const { child } = spawnPinned(SUT_CORE, process.execPath, [...startNodeFlags(root), 'dist/gateway/main.js'], { cwd: root, env: full, stdout: 'ignore' });
   const stderr = tailStderr(child);
   try {
     await waitForPort(http, child);

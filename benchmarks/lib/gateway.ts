@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { openBenchStore } from './bench-store.js';
-import { commandLine, type Entry, freePort, programArgs, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
+import { commandLine, type Entry, freePort, programArgs, spawnPinned, startNodeFlags, stopProcess, SUT_CORE, tailStderr, waitForPort } from './proc.js';
 import { type BenchDevice, EnvelopeSource, runTag, type TimeMap } from './readings.js';
 import type { Sut } from './sut.js';
 
@@ -44,7 +44,8 @@ export function benchGatewayEnv(dataDir: string, httpPort: number, mqttPort: num
 }
 
 /**
- * Our gateway as its own process (`node dist/gateway/main.js`, pinned to the SUT core) with a
+ * Our gateway as its own process (`npm start`'s command: `node <its flags> dist/gateway/main.js`,
+ * pinned to the SUT core) with a
  * fresh data directory, default durability (WAL, synchronous=FULL) and the rate limit lifted.
  * Registers `devices` blood-pressure cuffs (one patient each, assigned from a day ago) and
  * sends one reading per device, so every credential is verified (and its digest cached) before the load.
@@ -55,7 +56,7 @@ export async function startOurGateway(options: GatewayOptions): Promise<GatewayS
   const adminToken = randomBytes(24).toString('base64url');
   const store = await openBenchStore(dataDir, options.env ?? {});
   const env: Record<string, string> = { ...benchGatewayEnv(dataDir, httpPort, mqttPort), ...(options.env ?? {}), ...store.env };
-  const nodeArgs = options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`];
+  const nodeArgs = [...startNodeFlags(options.root), ...(options.profileDir === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${options.profileDir}`])];
   const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...nodeArgs, ...programArgs(options.entry ?? 'dist', 'gateway/main')], {
     cwd: options.root,
     env: { ...env, RPM_ADMIN_TOKEN: adminToken },

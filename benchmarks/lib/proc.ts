@@ -1,6 +1,7 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import net from 'node:net';
+import path from 'node:path';
 
 /** Cores: the load generator on one, the system under test on the other (method §4). */
 export const GENERATOR_CORE = 0;
@@ -14,6 +15,17 @@ export const SUT_CORE = 1;
 export type Entry = 'dist' | 'source';
 
 /** The node arguments that run `file` (a path from the repository root, without extension). */
+/**
+ * The Node flags `npm start` runs the gateway with (package.json `scripts.start`: `node <flags>
+ * dist/gateway/main.js`): our gateway is measured as users run it, never with flags of its own.
+ */
+export function startNodeFlags(root: string): string[] {
+  const pkg = JSON.parse(readFileSync(path.join(root, 'package.json'), 'utf8')) as { scripts?: { start?: string } };
+  const words = (pkg.scripts?.start ?? '').split(/\s+/).filter((w) => w !== '');
+  if (words[0] !== 'node' || words[words.length - 1] !== 'dist/gateway/main.js') throw new Error(`package.json scripts.start is not "node [flags] dist/gateway/main.js": ${pkg.scripts?.start}`);
+  return words.slice(1, -1);
+}
+
 export function programArgs(entry: Entry, file: string): string[] {
   return entry === 'dist' ? [`dist/${file}.js`] : ['--import', 'tsx', `${file}.ts`];
 }

@@ -4,7 +4,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import Database from 'better-sqlite3';
 import { provisionFleet } from '../lib/fleet.js';
-import { commandLine, cpuTimeMs, freePort, spawnPinned, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
+import { commandLine, cpuTimeMs, freePort, spawnPinned, startNodeFlags, stopProcess, SUT_CORE, tailStderr, waitForPort } from '../lib/proc.js';
 import { runMixedLoad, type MixedLoadOptions, type MixedLoadResult } from './mixed-load.js';
 import { renderSoakChart } from './chart.js';
 import { type Sample, startSampling, takeSample } from './sampler.js';
@@ -69,7 +69,7 @@ export async function runSoak(o: SoakOptions): Promise<SoakSummary> {
     const adminToken = randomBytes(24).toString('base64url');
     // Default settings: the per-device rate limit stays on, so the flooder meets it.
     const env = { RPM_DATA_DIR: dataDir, RPM_HTTP_HOST: '127.0.0.1', RPM_HTTP_PORT: String(httpPort), RPM_MQTT_HOST: '127.0.0.1', RPM_MQTT_PORT: String(mqttPort), RPM_LOG_LEVEL: 'warn' };
-    const { child, argv } = spawnPinned(SUT_CORE, process.execPath, ['dist/gateway/main.js'], { cwd: o.root, env: { ...env, RPM_ADMIN_TOKEN: adminToken }, stdout: 'ignore' });
+    const { child, argv } = spawnPinned(SUT_CORE, process.execPath, [...startNodeFlags(o.root), 'dist/gateway/main.js'], { cwd: o.root, env: { ...env, RPM_ADMIN_TOKEN: adminToken }, stdout: 'ignore' });
     const stderr = tailStderr(child);
     await waitForPort(httpPort, child);
     await waitForPort(mqttPort, child);
