@@ -1,3 +1,3 @@
-import { describeTracing } from './tracing-suite.js';
+import { describeTracing } from '../test/tracing-suite.js';
 
 describeTracing({ rulesThread: false });

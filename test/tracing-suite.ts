@@ -4,11 +4,11 @@ import mqtt from 'mqtt';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../core/config/load-config.js';
 import { createLogger } from '../core/logging.js';
-import { ManualClock } from '../test/helpers/clock.js';
-import { eventually, FAST_FORWARDING_ENV, destinationStatus } from '../test/fhir/gateway-env.js';
-import { FhirTestServer } from '../test/fhir-server/fhir-test-server.js';
-import { ADMIN_TOKEN, AdminClient, request, tempDir, type TestGateway } from '../test/helpers/gateway.js';
-import { type RunningGateway, startGateway } from './start.js';
+import { ManualClock } from './helpers/clock.js';
+import { eventually, FAST_FORWARDING_ENV, destinationStatus } from './fhir/gateway-env.js';
+import { FhirTestServer } from './fhir-server/fhir-test-server.js';
+import { ADMIN_TOKEN, AdminClient, request, tempDir, type TestGateway } from './helpers/gateway.js';
+import { type RunningGateway, startGateway } from '../gateway/start.js';
 import { startTracing, type Tracing } from '../connectors/telemetry/otel-sdk.js';
 
 /**
