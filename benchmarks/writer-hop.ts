@@ -5,7 +5,7 @@ import { encodeBatch, prepareBatchWriter, type WireBatch } from '../connectors/s
 import { openSqlite } from '../connectors/sqlite/database.js';
 import type { Reading } from '../core/model/reading.js';
 import type { CommitBatch } from '../core/ports/reading-store.js';
-import { idempotencyKey, readingId } from '../pipeline/reading-id.js';
+import { makeReading } from '../test/helpers/readings.js';
 import { flags, num } from './lib/driver-io.js';
 
 /**
@@ -24,17 +24,11 @@ const reps = num(f, 'reps', 3);
 
 const T0 = Date.now() - 300 * 86_400_000;
 let counter = 0;
+/** A blood-pressure reading of one of 32 devices, a second after the previous one. */
 function reading(device: number): Reading {
   counter += 1;
-  const deviceId = `dev-${device}`;
-  const measuredAtMs = T0 + counter * 1000;
-  const key = idempotencyKey('blood-pressure', measuredAtMs);
-  return {
-    id: readingId(deviceId, key),
-    clientId: `c-${counter}`,
-    idempotencyKey: key,
-    deviceId,
-    hubId: null,
+  return makeReading({
+    deviceId: `dev-${device}`,
     patientId: `patient-${device}`,
     kind: 'blood-pressure',
     code: '85354-9',
@@ -44,19 +38,8 @@ function reading(device: number): Reading {
       { name: 'pulse', code: '8867-4', value: 68, unit: '/min' },
     ],
     reported: { unit: 'mm[Hg]', values: { systolic: 121, diastolic: 79, pulse: 68 } },
-    measuredAt: new Date(measuredAtMs).toISOString(),
-    measuredAtMs,
-    utcOffsetMinutes: 0,
-    receivedAtMs: measuredAtMs + 1000,
-    entryMethod: 'device',
-    setting: 'home',
-    mealContext: null,
-    glucoseMethod: null,
-    sequence: counter,
-    transport: 'http',
-    flags: [],
-    recordedBy: null,
-  };
+    measuredAtMs: T0 + counter * 1000,
+  });
 }
 
 const make = (): CommitBatch[] =>

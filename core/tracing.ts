@@ -110,6 +110,11 @@ export function fromTraceparent(traceparent: string | undefined): Context {
   return propagation.extract(ROOT_CONTEXT, { traceparent });
 }
 
+/** The span context a `traceparent` names (undefined when it is not one). */
+export function spanContextOf(traceparent: string): SpanContext | undefined {
+  return trace.getSpanContext(fromTraceparent(traceparent));
+}
+
 /** At most this many links per span: a pass of thousands of readings links to a sample of them. */
 export const MAX_LINKS = 64;
 

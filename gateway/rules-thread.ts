@@ -1,8 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
-import { trace } from '@opentelemetry/api';
 import { createLogger } from '../core/logging.js';
-import { fromTraceparent, readingTraces } from '../core/tracing.js';
+import { readingTraces, spanContextOf } from '../core/tracing.js';
 import { startRelayedTracing } from '../connectors/telemetry/otel-sdk.js';
 import { type Clock, systemClock } from '../core/ports/clock.js';
 import { loadSecretKeys } from '../connectors/files/secret-keys-file.js';
@@ -47,7 +46,7 @@ const tracing = data.tracing ? startRelayedTracing((span) => theLink.note(NOTES.
 theLink.onNote(NOTES.readingTraces, (traces) => {
   if (typeof traces !== 'object' || traces === null) return;
   for (const [readingId, traceparent] of Object.entries(traces as Record<string, unknown>)) {
-    const sc = typeof traceparent === 'string' ? trace.getSpanContext(fromTraceparent(traceparent)) : undefined;
+    const sc = typeof traceparent === 'string' ? spanContextOf(traceparent) : undefined;
     if (sc !== undefined) readingTraces.remember(readingId, sc);
   }
 });

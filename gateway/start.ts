@@ -149,7 +149,7 @@ function startRulesThread(
   clock: Clock,
   log: Logger,
   onBroken: (err: Error) => void,
-): { rules: EmbeddedRules; observer: RulesObserver; link: PortLink; relayClock(): void; started: Promise<void> } {
+): { rules: EmbeddedRules; observer: RulesObserver; link: PortLink; relayClock(): void; started: Promise<void>; tracing: boolean } {
   const link = new PortLink(log);
   // Lines the thread logs come out of this thread's logger (its level, its destination).
   link.onNote(NOTES.log, (line) => {
@@ -223,7 +223,7 @@ function startRulesThread(
       return historyObservations;
     },
   };
-  return { rules, observer, link, relayClock, started };
+  return { rules, observer, link, relayClock, started, tracing };
 }
 
 /** The traced readings of a commit, reading id → traceparent, to the rules thread (nothing when none was traced). */
@@ -239,7 +239,7 @@ function tellReadingTraces(link: PortLink, readings: readonly Reading[], outcome
 }
 
 /**
- * The single process's rules engine on the main event loop (RPM_RULES_THREAD=false, the default):
+ * The single process's rules engine on the main event loop (RPM_RULES_THREAD=false):
  * it follows the commits in memory, and its clock and missing-data sweeps run on timers started
  * with `start` after the gateway listens.
  */
@@ -584,12 +584,11 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       const threadLink = thread.link;
       rulesStarted = thread.started;
       const handoff = new WorkHandoff({ bus: link, log, partitions: 1, destinations: () => [], timeSeries: false });
-      const traced = tracingStarted();
       // Rules run after each commit, beside ingest, never in front of an acknowledgement.
       committer.onCommitted((readings, outcomes) => {
         relayClock();
         // Before the nudge (one port, in order): the thread's verdicts join their readings' traces.
-        if (traced) tellReadingTraces(threadLink, readings, outcomes);
+        if (thread.tracing) tellReadingTraces(threadLink, readings, outcomes);
         handoff.committed(readings, outcomes);
       });
       registry.onAttributed(async () => {
@@ -600,7 +599,7 @@ export async function startGateway(config: Config, options: StartOptions = {}): 
       // A care plan saved here: the thread's cached plan goes too.
       carePlans.onInvalidated((patientId) => void threadLink.publish(CHANNELS.carePlans, { origin: MAIN_NODE, patientId }));
     } else {
-      // The engine on this event loop, beside ingest (RPM_RULES_THREAD=false, the default).
+      // The engine on this event loop, beside ingest (RPM_RULES_THREAD=false).
       const engine = new AlertingService({
         readings: stores.readings,
         progress: stores.progress,

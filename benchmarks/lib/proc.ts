@@ -14,7 +14,6 @@ export const SUT_CORE = 1;
  */
 export type Entry = 'dist' | 'source';
 
-/** The node arguments that run `file` (a path from the repository root, without extension). */
 /**
  * The Node flags `npm start` runs the gateway with (package.json `scripts.start`: `node <flags>
  * dist/gateway/main.js`): our gateway is measured as users run it, never with flags of its own.
@@ -26,6 +25,7 @@ export function startNodeFlags(root: string): string[] {
   return words.slice(1, -1);
 }
 
+/** The node arguments that run `file` (a path from the repository root, without extension). */
 export function programArgs(entry: Entry, file: string): string[] {
   return entry === 'dist' ? [`dist/${file}.js`] : ['--import', 'tsx', `${file}.ts`];
 }

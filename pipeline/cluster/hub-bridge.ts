@@ -1,6 +1,5 @@
-import { trace } from '@opentelemetry/api';
 import type { Logger } from '../../core/logging.js';
-import { activeSampledContext, alertTraces, fromTraceparent, traceparentOf } from '../../core/tracing.js';
+import { activeSampledContext, alertTraces, spanContextOf, traceparentOf } from '../../core/tracing.js';
 import type { AlertStore } from '../../core/ports/alert-store.js';
 import type { ClusterEvents } from '../../core/ports/work-bus.js';
 import type { WorklistEvent, WorklistHub } from '../worklist/worklist-hub.js';
@@ -37,7 +36,7 @@ export class ClusterHubBridge {
       const change = m.change as WorklistEvent['change'];
       if (!CHANGES.has(change)) return;
       if (typeof m.traceparent === 'string' && (change === 'created' || change === 'updated')) {
-        const origin = trace.getSpanContext(fromTraceparent(m.traceparent));
+        const origin = spanContextOf(m.traceparent);
         if (origin !== undefined) alertTraces.remember(m.alertId, origin);
       }
       this.alerts.getAlert(m.alertId).then(
